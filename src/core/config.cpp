@@ -1,0 +1,211 @@
+#include "core/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+
+#include "core/version.hpp"
+
+extern char** environ;
+
+namespace sluice {
+namespace {
+
+struct KeyInfo {
+  const char* key;
+  const char* help;
+};
+
+constexpr KeyInfo kKeys[] = {
+    {"http", "HTTP API listen address HOST:PORT (default 0.0.0.0:8080)"},
+    {"stream-ttl", "seconds a stream, session or subscriber lives without heartbeat (default 30)"},
+    {"request-timeout", "seconds to wait for a publisher's answer to a request (default 5)"},
+    {"history", "session history: SQLite file path or :memory: (default <data-dir>/history.db)"},
+    {"data-dir", "directory for persistent files (default ~/.local/share/sluice)"},
+    {"log-level", "trace|debug|info|warn|error|off (default info)"},
+    {"log-format", "text|json (default text)"},
+    {"threads", "I/O threads, 0 for one per core (default 0)"},
+    {"max-body", "largest accepted HTTP request body in bytes (default 1048576)"},
+};
+
+std::string env_name(std::string key) {
+  std::string out = "SLUICE_";
+  for (char c : key) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return out;
+}
+
+double parse_number(const std::string& v, const std::string& key) {
+  double out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc{} || p != v.data() + v.size()) {
+    throw ConfigError("'" + key + "' must be a number, got '" + v + "'");
+  }
+  return out;
+}
+
+std::string toml_to_string(const toml::node& n, const std::string& key) {
+  if (auto s = n.value<std::string>()) return *s;
+  if (n.is_integer()) return std::to_string(*n.value<std::int64_t>());
+  if (n.is_floating_point()) return std::to_string(*n.value<double>());
+  if (n.is_boolean()) return *n.value<bool>() ? "true" : "false";
+  throw ConfigError("config key '" + key + "' must be a string or a number");
+}
+
+std::map<std::string, std::string> read_toml(const std::string& path) {
+  std::map<std::string, std::string> out;
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError("cannot read config file '" + path + "': " + std::string(e.description()));
+  }
+  for (auto&& [k, v] : table) {
+    std::string key(k.str());
+    std::replace(key.begin(), key.end(), '_', '-');
+    bool known = std::any_of(std::begin(kKeys), std::end(kKeys),
+                             [&](const KeyInfo& info) { return key == info.key; });
+    if (!known) throw ConfigError("unknown key '" + std::string(k.str()) + "' in " + path);
+    out[key] = toml_to_string(v, key);
+  }
+  return out;
+}
+
+void apply(Config& c, const std::string& key, const std::string& v) {
+  if (key == "http") {
+    c.http = parse_host_port(v, key);
+  } else if (key == "stream-ttl") {
+    double s = parse_number(v, key);
+    if (s < 1 || s > 86400) throw ConfigError("'stream-ttl' must be between 1 and 86400 seconds");
+    c.stream_ttl = std::chrono::seconds(static_cast<long>(s));
+  } else if (key == "request-timeout") {
+    double s = parse_number(v, key);
+    if (s <= 0 || s > 300) throw ConfigError("'request-timeout' must be in (0, 300] seconds");
+    c.request_timeout = std::chrono::milliseconds(static_cast<long>(s * 1000));
+  } else if (key == "history") {
+    if (v.empty()) throw ConfigError("'history' must not be empty");
+    c.history = v;
+  } else if (key == "data-dir") {
+    c.data_dir = v;
+  } else if (key == "log-level") {
+    static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (std::find(std::begin(levels), std::end(levels), v) == std::end(levels)) {
+      throw ConfigError("'log-level' must be one of trace, debug, info, warn, error, off");
+    }
+    c.log_level = v;
+  } else if (key == "log-format") {
+    if (v != "text" && v != "json") throw ConfigError("'log-format' must be text or json");
+    c.log_format = v;
+  } else if (key == "threads") {
+    double n = parse_number(v, key);
+    if (n < 0 || n > 64) throw ConfigError("'threads' must be between 0 and 64");
+    c.threads = static_cast<unsigned>(n);
+  } else if (key == "max-body") {
+    double n = parse_number(v, key);
+    if (n < 1024 || n > (1 << 30)) throw ConfigError("'max-body' must be between 1 KiB and 1 GiB");
+    c.max_body_bytes = static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::string HostPort::to_string() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+HostPort parse_host_port(const std::string& text, const std::string& key) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    throw ConfigError("'" + key + "' must be HOST:PORT, got '" + text + "'");
+  }
+  std::string host = text.substr(0, colon);
+  std::string port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc{} || p != port_text.data() + port_text.size() ||
+      port > 65535) {
+    throw ConfigError("'" + key + "' has an invalid port in '" + text + "'");
+  }
+  return HostPort{host, static_cast<std::uint16_t>(port)};
+}
+
+std::string Config::history_path() const {
+  if (!history.empty()) return history;
+  return data_dir + "/history.db";
+}
+
+std::map<std::string, std::string> current_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string::npos && entry.starts_with("SLUICE_")) {
+      env[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+  }
+  return env;
+}
+
+ConfigOutcome load_config(int argc, const char* const* argv,
+                          const std::map<std::string, std::string>& environment) {
+  CLI::App app{"sluiced — the sluice stream manager daemon", "sluiced"};
+  app.set_version_flag("--version", std::string(kVersion));
+  std::string config_path;
+  app.add_option("--config", config_path, "TOML file with the same keys as the flags");
+  std::map<std::string, std::string> flags;
+  for (const auto& info : kKeys) {
+    app.add_option_function<std::string>(
+        std::string("--") + info.key,
+        [&flags, key = std::string(info.key)](const std::string& v) { flags[key] = v; },
+        info.help);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, std::cout, std::cerr);
+  }
+  if (config_path.empty()) {
+    if (auto it = environment.find("SLUICE_CONFIG"); it != environment.end()) {
+      config_path = it->second;
+    }
+  }
+  std::map<std::string, std::string> file_values;
+  if (!config_path.empty()) file_values = read_toml(config_path);
+
+  Config config;
+  for (const auto& info : kKeys) {
+    std::string key = info.key;
+    if (auto f = flags.find(key); f != flags.end()) {
+      apply(config, key, f->second);
+    } else if (auto e = environment.find(env_name(key)); e != environment.end()) {
+      apply(config, key, e->second);
+    } else if (auto t = file_values.find(key); t != file_values.end()) {
+      apply(config, key, t->second);
+    }
+  }
+  if (config.data_dir.empty()) {
+    auto home_env = environment.find("HOME");
+    const char* xdg = std::getenv("XDG_DATA_HOME");
+    const char* home = std::getenv("HOME");
+    if (xdg && *xdg) {
+      config.data_dir = std::string(xdg) + "/sluice";
+    } else if (home && *home) {
+      config.data_dir = std::string(home) + "/.local/share/sluice";
+    } else if (home_env != environment.end()) {
+      config.data_dir = home_env->second + "/.local/share/sluice";
+    } else {
+      config.data_dir = "./sluice-data";
+    }
+  }
+  return config;
+}
+
+}  // namespace sluice

@@ -1,0 +1,54 @@
+#pragma once
+// Daemon configuration. Every key can come from (lowest to highest precedence): the built-in
+// default, the TOML file named by --config, a SLUICE_* environment variable, a command-line flag.
+// Key "stream-ttl" is flag --stream-ttl, TOML `stream-ttl` (or `stream_ttl`), env SLUICE_STREAM_TTL.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sluice {
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string to_string() const;
+};
+
+// Parses "HOST:PORT", "[v6]:PORT" or ":PORT" (all interfaces). Throws ConfigError.
+HostPort parse_host_port(const std::string& text, const std::string& key);
+
+struct Config {
+  HostPort http{"0.0.0.0", 8080};
+  std::chrono::seconds stream_ttl{30};
+  std::chrono::milliseconds request_timeout{5000};
+  std::string history;   // SQLite path, ":memory:", or empty for <data-dir>/history.db
+  std::string data_dir;  // default: $XDG_DATA_HOME/sluice or ~/.local/share/sluice
+  std::string log_level = "info";
+  std::string log_format = "text";
+  unsigned threads = 0;  // 0: one per core
+  std::size_t max_body_bytes = 1 << 20;
+
+  // The history path after applying the data-dir default.
+  std::string history_path() const;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Either a Config to run with, or an exit code (after --help/--version printed, or bad flags).
+using ConfigOutcome = std::variant<Config, int>;
+
+// Throws ConfigError for a bad value, an unreadable file or an unknown key.
+ConfigOutcome load_config(int argc, const char* const* argv,
+                          const std::map<std::string, std::string>& environment);
+
+std::map<std::string, std::string> current_environment();
+
+}  // namespace sluice

@@ -1,0 +1,54 @@
+#pragma once
+// JSON helpers on Boost.JSON: parsing request bodies into values with FastAPI-shaped errors,
+// reading typed fields while collecting every field error, and rendering Error as `{"detail":…}`.
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace sluice {
+
+// Parses a request body. Empty or malformed text, or nesting deeper than 64, is a 422 whose
+// message says where the JSON broke. The top-level value must be an object.
+Result<boost::json::object> parse_json_object(std::string_view body);
+
+// `{"detail": "…"}`, or `{"detail": [{"type", "loc", "msg"}…]}` for field errors.
+std::string error_body(const Error& e);
+
+// Reads fields of one JSON object, recording a FieldError for every missing or ill-typed field
+// instead of stopping at the first. `loc` is the path prefix, e.g. {"body"}.
+class FieldReader {
+ public:
+  FieldReader(const boost::json::object& object, std::vector<std::string> loc);
+
+  std::optional<std::string> string(std::string_view key, bool required, std::size_t min_len = 0,
+                                    std::size_t max_len = 1 << 20);
+  std::optional<std::int64_t> integer(std::string_view key, bool required, std::int64_t min,
+                                      std::int64_t max);
+  std::optional<double> number(std::string_view key, bool required);
+  std::optional<bool> boolean(std::string_view key, bool required);
+  // Missing or null gives an empty object when not required.
+  std::optional<boost::json::object> object(std::string_view key, bool required);
+
+  void add_error(std::string_view key, std::string msg, std::string type = "value_error");
+  bool ok() const { return errors_.empty(); }
+  std::vector<FieldError> take_errors() { return std::move(errors_); }
+
+ private:
+  const boost::json::value* find(std::string_view key, bool required);
+
+  const boost::json::object& object_;
+  std::vector<std::string> loc_;
+  std::vector<FieldError> errors_;
+};
+
+// Short name of a JSON value's kind: "string", "integer", "number", "boolean", "object", …
+std::string_view json_kind(const boost::json::value& v);
+
+}  // namespace sluice

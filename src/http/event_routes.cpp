@@ -1,0 +1,128 @@
+#include "http/event_routes.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "core/clock.hpp"
+#include "core/time_format.hpp"
+#include "http/request_params.hpp"
+#include "hub/hub.hpp"
+#include "hub/subject.hpp"
+#include "registry/events.hpp"
+#include "registry/registry.hpp"
+
+namespace sluice::http {
+namespace json = boost::json;
+namespace {
+
+constexpr const char* kDefaultPattern = "maestra.stream.>";
+constexpr std::size_t kMaxPatterns = 32;
+
+// Forwards hub messages to an SSE client as `data: {"subject": …, "data": …}`. The payload is
+// already JSON text, so it is spliced in rather than re-parsed.
+class SseForwarder final : public hub::Subscriber {
+ public:
+  explicit SseForwarder(std::shared_ptr<SseSink> sink) : sink_(std::move(sink)) {}
+  void deliver(const hub::MessagePtr& m) override {
+    std::string data = "{\"subject\":" + json::serialize(json::string(m->subject)) +
+                       ",\"data\":" + (m->data.empty() ? std::string("null") : m->data) + "}";
+    sink_->send({}, data);
+  }
+
+ private:
+  std::shared_ptr<SseSink> sink_;
+};
+
+// Ends a preview when its stream goes away.
+class PreviewCloser final : public hub::Subscriber {
+ public:
+  explicit PreviewCloser(std::shared_ptr<SseSink> sink) : sink_(std::move(sink)) {}
+  void deliver(const hub::MessagePtr& m) override {
+    sink_->send("error", R"({"error":"stream withdrawn or expired","event":)" + m->data + "}");
+    sink_->close();
+  }
+
+ private:
+  std::shared_ptr<SseSink> sink_;
+};
+
+// Holds subscriptions for as long as the SSE connection lives.
+struct SubscriptionSet {
+  std::vector<hub::Hub::Subscription> subscriptions;
+};
+
+std::pair<std::string, std::string> heartbeat_event() {
+  return {"heartbeat",
+          json::serialize(json::object{
+              {"timestamp", format_timestamp(std::chrono::system_clock::now())}})};
+}
+
+}  // namespace
+
+void add_event_routes(Router& router, registry::Registry& reg, hub::Hub& hub) {
+  router.add("GET", "/streams/events", [&hub](const HttpRequest& req, const PathParams&) -> Reply {
+    std::vector<std::string> patterns;
+    for (const auto& [k, v] : req.query) {
+      if (k != "subject") continue;
+      if (!hub::is_valid_pattern(v)) {
+        return error_response(Error::invalid_field(
+            {"query", "subject"},
+            "'" + v + "' is not a valid subject pattern: use '.'-separated tokens, '*' for one "
+                      "token and a final '>' for the rest"));
+      }
+      patterns.push_back(v);
+    }
+    if (patterns.size() > kMaxPatterns) {
+      return error_response(Error::invalid_field({"query", "subject"}, "at most 32 subject patterns"));
+    }
+    if (patterns.empty()) patterns.emplace_back(kDefaultPattern);
+    return EventStream{
+        [&hub, patterns](std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
+          auto set = std::make_shared<SubscriptionSet>();
+          auto forwarder = std::make_shared<SseForwarder>(sink);
+          for (const auto& p : patterns) {
+            if (auto sub = hub.subscribe(p, forwarder, hub::Interest::kObserver)) {
+              set->subscriptions.push_back(std::move(*sub));
+            }
+          }
+          return set;
+        },
+        std::chrono::seconds(15), {}};
+  });
+
+  router.add("GET", "/streams/{stream_id}/preview",
+             [&reg, &hub](const HttpRequest&, const PathParams& p) -> Reply {
+               auto id = path_uuid(p, "stream_id");
+               if (!id) return error_response(id.error());
+               auto view = reg.get_stream(*id);
+               if (!view) return error_response(view.error());
+               const auto& s = view->stream;
+               json::object info{{"status", "connection_info"},
+                                 {"stream_id", s.id},
+                                 {"stream_name", s.name},
+                                 {"stream_type", s.stream_type},
+                                 {"protocol", s.protocol},
+                                 {"address", s.address},
+                                 {"port", s.port},
+                                 {"delivery_mode", s.delivery_mode()},
+                                 {"config", s.config}};
+               if (s.is_multicast()) {
+                 info["multicast_group"] = *s.multicast_group;
+                 info["multicast_port"] = s.multicast_port.value_or(0);
+               }
+               return EventStream{
+                   [&hub, info = json::serialize(info),
+                    subject = registry::events::withdraw_subject(s.id)](
+                       std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
+                     sink->send("info", info);
+                     auto set = std::make_shared<SubscriptionSet>();
+                     if (auto sub = hub.subscribe(subject, std::make_shared<PreviewCloser>(sink),
+                                                  hub::Interest::kObserver)) {
+                       set->subscriptions.push_back(std::move(*sub));
+                     }
+                     return set;
+                   },
+                   std::chrono::seconds(15), heartbeat_event};
+             });
+}
+
+}  // namespace sluice::http

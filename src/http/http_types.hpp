@@ -1,0 +1,68 @@
+#pragma once
+// Transport-free HTTP types: routes and handlers see these, never Beast, so they compile fast and
+// are testable without sockets. The net layer converts to and from the wire.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace sluice::http {
+
+struct HttpRequest {
+  std::string method;  // upper case, e.g. "GET"
+  std::string path;    // percent-decoded, without the query
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::string body;
+  std::string remote_address;
+
+  // The first value of query parameter `name`.
+  std::optional<std::string> param(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+HttpResponse json_response(int status, std::string body);
+HttpResponse error_response(const Error& e);
+
+// The client end of a server-sent-events response, implemented by the connection.
+class SseSink {
+ public:
+  virtual ~SseSink() = default;
+  // Queues one event. Thread-safe and non-blocking: when the client reads too slowly the oldest
+  // queued events are dropped and counted. Returns false once the client has gone.
+  virtual bool send(std::string_view event, std::string_view data) = 0;
+  // Ends the stream from the server side.
+  virtual void close() = 0;
+};
+
+// A handler's answer when it streams events: `start` is called once with the sink; what it
+// returns (e.g. a hub subscription) is kept alive until the client disconnects.
+struct EventStream {
+  std::function<std::shared_ptr<void>(std::shared_ptr<SseSink>)> start;
+  std::chrono::milliseconds keepalive{15000};
+  // Sent every `keepalive`: an event (name, data) or, when name is empty, an SSE comment.
+  std::function<std::pair<std::string, std::string>()> keepalive_event;
+};
+
+// A handler's answer when the response comes later: `start` gets a thread-safe `respond` that
+// must be called exactly once.
+using Respond = std::function<void(HttpResponse)>;
+struct Deferred {
+  std::function<void(Respond)> start;
+};
+
+using Reply = std::variant<HttpResponse, Deferred, EventStream>;
+
+}  // namespace sluice::http

@@ -1,0 +1,678 @@
+#include "http/openapi.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <cctype>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sluice::http {
+namespace json = boost::json;
+namespace {
+
+using Schema = json::object;
+
+// ---- schema building blocks ------------------------------------------------------------------
+
+Schema typed(std::string_view type) {
+  return Schema{{"type", type}};
+}
+
+Schema str(std::int64_t min_length = -1, std::int64_t max_length = -1) {
+  Schema s = typed("string");
+  if (min_length >= 0) s["minLength"] = min_length;
+  if (max_length >= 0) s["maxLength"] = max_length;
+  return s;
+}
+Schema uuid() {
+  return Schema{{"type", "string"}, {"format", "uuid"}};
+}
+Schema date_time() {
+  return Schema{{"type", "string"}, {"format", "date-time"}};
+}
+Schema integer(std::optional<std::int64_t> min = {}, std::optional<std::int64_t> max = {}) {
+  Schema s = typed("integer");
+  if (min) s["minimum"] = *min;
+  if (max) s["maximum"] = *max;
+  return s;
+}
+Schema int64() {
+  return Schema{{"type", "integer"}, {"format", "int64"}, {"minimum", 0}};
+}
+Schema port() {
+  return integer(0, 65535);
+}
+Schema any_object() {
+  return Schema{{"type", "object"}, {"additionalProperties", true}};
+}
+Schema ref(std::string_view name) {
+  return Schema{{"$ref", "#/components/schemas/" + std::string(name)}};
+}
+Schema array_of(Schema items) {
+  return Schema{{"type", "array"}, {"items", std::move(items)}};
+}
+Schema nullable(Schema s) {
+  s["nullable"] = true;
+  return s;
+}
+Schema describe(Schema s, std::string_view text) {
+  s["description"] = text;
+  return s;
+}
+Schema with_default(Schema s, json::value v) {
+  s["default"] = std::move(v);
+  return s;
+}
+Schema enum_of(std::initializer_list<std::string_view> values) {
+  json::array a;
+  for (auto v : values) {
+    a.emplace_back(v);
+  }
+  return Schema{{"type", "string"}, {"enum", std::move(a)}};
+}
+
+struct Field {
+  std::string_view name;
+  Schema schema;
+  bool required = true;
+};
+
+Schema object_of(std::initializer_list<Field> fields, std::string_view description = {}) {
+  Schema props;
+  json::array required;
+  for (const auto& f : fields) {
+    props[f.name] = f.schema;
+    if (f.required) required.emplace_back(f.name);
+  }
+  Schema s{{"type", "object"}, {"properties", std::move(props)}};
+  if (!required.empty()) s["required"] = std::move(required);
+  if (!description.empty()) s["description"] = description;
+  return s;
+}
+
+// {"status": "<status>", "<id_field>": "<uuid or name>"}: the small replies of delete/heartbeat.
+Schema status_reply(std::string_view status, std::string_view id_field, bool id_is_uuid = true) {
+  return object_of({{"status", enum_of({status})}, {id_field, id_is_uuid ? uuid() : str()}});
+}
+
+// ---- components.schemas ----------------------------------------------------------------------
+
+Schema type_spec(bool name_required) {
+  Schema name = str(1, 100);
+  name["pattern"] = "^[a-z0-9_-]+$";
+  return object_of(
+      {{"name",
+        describe(std::move(name), name_required
+                                      ? "Unique type name: lowercase letters, digits, '_' and '-'."
+                                      : "Optional; when given it must equal the name in the path."),
+        name_required},
+       {"display_name", str(1, 255)},
+       {"description", nullable(str(0, 4096)), false},
+       {"icon", nullable(str(0, 50)), false},
+       {"default_config",
+        describe(any_object(),
+                 "Merged under every advertised config of this type (advertised "
+                 "values win, nested objects merge). Must satisfy config_schema."),
+        false},
+       {"metadata", any_object(), false},
+       {"config_schema", ref("ConfigSchema"), false}});
+}
+
+json::object component_schemas() {
+  json::object c;
+  c["StreamProtocol"] =
+      describe(enum_of({"tcp", "udp", "ndi", "srt", "webrtc", "spout", "syphon", "shared_memory",
+                        "rtmp", "rtsp", "hls", "http", "websocket", "mqtt", "sluice"}),
+               "Data-plane transport of a stream.");
+  c["ConfigField"] = object_of(
+      {{"type",
+        with_default(enum_of({"string", "integer", "number", "boolean", "object", "array", "any"}),
+                     "any"),
+        false},
+       {"required", with_default(typed("boolean"), false), false},
+       {"min", describe(typed("number"), "Inclusive lower bound for numbers."), false},
+       {"max", describe(typed("number"), "Inclusive upper bound for numbers."), false},
+       {"enum", Schema{{"type", "array"}, {"minItems", 1}, {"items", Schema{}}}, false}},
+      "Constraint on one config field of a stream type.");
+  c["ConfigSchema"] = Schema{
+      {"type", "object"},
+      {"additionalProperties", ref("ConfigField")},
+      {"description",
+       "Map of config field name to its constraint. Advertised configs (after default_config is "
+       "merged in) are checked against it; a violation is a 422 whose loc is "
+       "[\"body\", \"config\", <field>]."}};
+
+  c["StreamAdvertise"] = object_of(
+      {{"name", str(1, 255)},
+       {"stream_type",
+        describe(str(1, 100),
+                 "Name of a known stream type, built-in or custom (GET /streams/types)."
+                 " Unknown names are a 422 listing the known types.")},
+       {"publisher_id", str(1, 255)},
+       {"protocol", ref("StreamProtocol")},
+       {"address", describe(str(1, 255), "Publisher IP address or hostname.")},
+       {"port", describe(port(), "0 is allowed (spout, syphon, webrtc, ...).")},
+       {"entity_id", nullable(uuid()), false},
+       {"device_id", nullable(uuid()), false},
+       {"config", with_default(any_object(), json::object{}), false},
+       {"metadata", with_default(any_object(), json::object{}), false},
+       {"multicast_group",
+        describe(nullable(str()),
+                 "IPv4 multicast address (224.0.0.0/4). Set together with "
+                 "multicast_port, or neither."),
+        false},
+       {"multicast_port", nullable(port()), false}},
+      "Advertising is idempotent per (publisher_id, name): the stream id is a name-based UUID of "
+      "that pair, so advertising again refreshes the same stream (children kept) and the id "
+      "survives daemon restarts.");
+
+  c["StreamInfo"] = object_of(
+      {{"id", uuid()},
+       {"name", str()},
+       {"stream_type", str()},
+       {"publisher_id", str()},
+       {"protocol", ref("StreamProtocol")},
+       {"address", str()},
+       {"port", port()},
+       {"entity_id", nullable(uuid())},
+       {"device_id", nullable(uuid())},
+       {"config", describe(any_object(),
+                           "The type's default_config with the advertised config "
+                           "laid over it.")},
+       {"metadata", any_object()},
+       {"advertised_at", date_time()},
+       {"last_heartbeat", date_time()},
+       {"active_sessions", describe(integer(0), "Exact number of live unicast sessions.")},
+       {"active_subscribers", describe(integer(0), "Exact number of live multicast subscribers.")},
+       {"multicast_group", nullable(str())},
+       {"multicast_port", nullable(port())},
+       {"delivery_mode", enum_of({"unicast", "multicast"})}});
+
+  c["StreamRequest"] = object_of(
+      {{"consumer_id", str(1, 255)},
+       {"consumer_address", str(1, 255)},
+       {"consumer_port", describe(nullable(port()), "0 for any."), false},
+       {"config", describe(with_default(any_object(), json::object{}), "Consumer preferences."),
+        false}});
+
+  c["StreamOffer"] = object_of(
+      {{"session_id", uuid()},
+       {"stream_id", uuid()},
+       {"stream_name", str()},
+       {"stream_type", str()},
+       {"protocol", describe(str(), "The publisher's reply may override the advertised one.")},
+       {"publisher_address", str()},
+       {"publisher_port", port()},
+       {"transport_config", any_object()}});
+
+  c["StreamSession"] =
+      object_of({{"session_id", uuid()},
+                 {"stream_id", uuid()},
+                 {"stream_name", str()},
+                 {"stream_type", str()},
+                 {"publisher_id", str()},
+                 {"publisher_address", str()},
+                 {"consumer_id", str()},
+                 {"consumer_address", str()},
+                 {"protocol", str()},
+                 {"transport_config", any_object()},
+                 {"started_at", date_time()},
+                 {"status", with_default(str(), "active")},
+                 {"last_heartbeat", date_time()},
+                 {"bytes_transferred",
+                  describe(int64(), "Latest running total reported by session heartbeats.")}});
+
+  c["StreamSessionHistory"] =
+      object_of({{"time", describe(date_time(), "When the session started.")},
+                 {"session_id", uuid()},
+                 {"stream_id", uuid()},
+                 {"stream_name", str()},
+                 {"stream_type", str()},
+                 {"publisher_id", str()},
+                 {"consumer_id", str()},
+                 {"protocol", str()},
+                 {"status", enum_of({"active", "stopped", "expired"})},
+                 {"duration_seconds", nullable(typed("number"))},
+                 {"bytes_transferred", int64()},
+                 {"error_message", nullable(str())},
+                 {"ended_at", nullable(date_time())}});
+
+  c["StreamTypeInfo"] = object_of(
+      {{"id", uuid()},
+       {"name", str()},
+       {"display_name", str()},
+       {"description", nullable(str())},
+       {"icon", nullable(str())},
+       {"default_config", any_object()},
+       {"metadata", any_object()},
+       {"config_schema", ref("ConfigSchema")},
+       {"builtin", describe(typed("boolean"), "Built-in types cannot be changed or deleted.")},
+       {"created_at", date_time()},
+       {"updated_at", date_time()}});
+  c["StreamTypeCreate"] = type_spec(true);
+  c["StreamTypeUpdate"] = type_spec(false);
+
+  c["StreamJoinRequest"] = object_of({{"consumer_id", str(1, 255)},
+                                      {"consumer_address", str(1, 255)},
+                                      {"metadata", any_object(), false}});
+  c["StreamJoinResponse"] =
+      object_of({{"subscriber_id", uuid()},
+                 {"stream_id", uuid()},
+                 {"stream_name", str()},
+                 {"stream_type", str()},
+                 {"protocol", str()},
+                 {"multicast_group", str()},
+                 {"multicast_port", port()},
+                 {"config", describe(any_object(), "Copied from the stream.")}});
+  c["StreamSubscriber"] = object_of({{"subscriber_id", uuid()},
+                                     {"stream_id", uuid()},
+                                     {"stream_name", str()},
+                                     {"stream_type", str()},
+                                     {"consumer_id", str()},
+                                     {"consumer_address", str()},
+                                     {"joined_at", date_time()},
+                                     {"metadata", any_object()},
+                                     {"last_heartbeat", date_time()}});
+  c["StreamRegistryState"] = object_of({{"streams", array_of(ref("StreamInfo"))},
+                                        {"sessions", array_of(ref("StreamSession"))},
+                                        {"stream_types", array_of(ref("StreamTypeInfo"))},
+                                        {"subscribers", array_of(ref("StreamSubscriber"))}});
+
+  c["SessionHeartbeat"] = object_of(
+      {{"bytes_transferred",
+        describe(int64(), "Running total of bytes moved in this session so far (not a delta)."),
+        false}},
+      "Optional body of a session heartbeat.");
+  c["BusEvent"] = object_of(
+      {{"subject", str()}, {"data", describe(Schema{}, "The event payload, as published.")}},
+      "One message of GET /streams/events: the subject it was published on and its payload.");
+  c["Health"] = object_of({{"status", enum_of({"ok", "degraded"})},
+                           {"version", str()},
+                           {"uptime_seconds", typed("number")},
+                           {"stream_ttl_seconds", typed("number")},
+                           {"request_timeout_seconds", typed("number")},
+                           {"components", describe(any_object(),
+                                                   "Per-component state (registry store, history, "
+                                                   "event hub...).")}});
+  c["HTTPError"] = object_of({{"detail", str()}});
+  c["ValidationError"] = object_of(
+      {{"loc", array_of(Schema{{"anyOf", json::array{typed("string"), typed("integer")}}})},
+       {"msg", str()},
+       {"type", str()}});
+  c["HTTPValidationError"] = object_of({{"detail", array_of(ref("ValidationError"))}});
+  return c;
+}
+
+// ---- operations ------------------------------------------------------------------------------
+
+struct Param {
+  std::string_view name;
+  std::string_view in;  // "path" or "query"
+  Schema schema;
+  std::string_view description;
+  bool repeated = false;  // query parameter that may be given several times
+};
+
+Param path_id(std::string_view name, std::string_view what) {
+  return {name, "path", uuid(), what};
+}
+Param query(std::string_view name, Schema s, std::string_view description) {
+  return {name, "query", std::move(s), description};
+}
+
+struct Reply {
+  int status;
+  std::string_view description;
+};
+
+// One route. Built with op() and the chainable setters below, so the table reads one line per
+// fact. 413/422 for bodies and 422 for path ids and typed query parameters are added
+// automatically by operation().
+struct Op {
+  std::string_view method, path, id, tag, summary;
+  Schema schema;  // of the success body; empty for none
+  std::string_view description = {};
+  std::vector<Param> params = {};
+  std::string_view body = {};  // a component schema name; empty when the route takes no body
+  bool body_required = true;
+  int status = 200;
+  std::string_view success = "Success";
+  std::string_view content_type = "application/json";
+  std::vector<Reply> errors = {};
+
+  Op about(std::string_view d) && { return description = d, std::move(*this); }
+  Op with(std::vector<Param> p) && { return params = std::move(p), std::move(*this); }
+  Op takes(std::string_view b, bool required = true) && {
+    body = b;
+    body_required = required;
+    return std::move(*this);
+  }
+  Op gives(int st, std::string_view d) && {
+    status = st;
+    success = d;
+    return std::move(*this);
+  }
+  Op as(std::string_view type) && { return content_type = type, std::move(*this); }
+  Op fails(std::vector<Reply> e) && { return errors = std::move(e), std::move(*this); }
+};
+
+Op op(std::string_view method, std::string_view path, std::string_view id, std::string_view tag,
+      std::string_view summary, Schema schema = {}) {
+  return Op{method, path, id, tag, summary, std::move(schema)};
+}
+
+json::object content(std::string_view type, Schema schema) {
+  return json::object{{type, json::object{{"schema", std::move(schema)}}}};
+}
+
+json::object operation(const Op& op) {
+  json::object o{{"operationId", op.id}, {"summary", op.summary}, {"tags", json::array{op.tag}}};
+  if (!op.description.empty()) o["description"] = op.description;
+
+  json::array params;
+  bool uuid_path = false;
+  bool validated_query = false;
+  for (const auto& p : op.params) {
+    json::object po{
+        {"name", p.name}, {"in", p.in}, {"required", p.in == "path"}, {"schema", p.schema}};
+    if (p.repeated) {  // the default belongs to the array, not to its items
+      Schema item = p.schema;
+      json::value def = item.contains("default") ? item["default"] : json::value();
+      item.erase("default");
+      po["schema"] = array_of(std::move(item));
+      if (!def.is_null()) po["schema"].as_object()["default"] = json::array{def};
+    }
+    if (!p.description.empty()) po["description"] = p.description;
+    if (p.repeated) {
+      po["style"] = "form";
+      po["explode"] = true;
+    }
+    bool typed_param = p.schema.contains("format") || p.schema.contains("minimum");
+    (p.in == "path" ? uuid_path : validated_query) |= typed_param;
+    params.push_back(std::move(po));
+  }
+  if (!params.empty()) o["parameters"] = std::move(params);
+  if (!op.body.empty()) {
+    o["requestBody"] = json::object{{"required", op.body_required},
+                                    {"content", content("application/json", ref(op.body))}};
+  }
+
+  std::map<int, std::string> errors;
+  for (const auto& e : op.errors) {
+    errors[e.status] = e.description;
+  }
+  if (!op.body.empty()) {
+    errors.try_emplace(413, "Request body larger than the limit (setting max-body, default 1 MiB)");
+  }
+  if (!errors.contains(422) && (uuid_path || validated_query || !op.body.empty())) {
+    std::string d;
+    auto add = [&d](std::string_view part) { d += (d.empty() ? "" : "; ") + std::string(part); };
+    if (uuid_path) add("a path id is not a valid UUID");
+    if (validated_query) add("a query parameter is malformed or out of range");
+    if (!op.body.empty()) add("the body is not JSON or fails validation");
+    d[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(d[0])));
+    errors[422] = d;
+  }
+
+  json::object responses;
+  json::object ok{{"description", op.success}};
+  if (!op.schema.empty()) ok["content"] = content(op.content_type, op.schema);
+  responses[std::to_string(op.status)] = std::move(ok);
+  for (const auto& [status, description] : errors) {
+    responses[std::to_string(status)] = json::object{
+        {"description", description},
+        {"content",
+         content("application/json", ref(status == 422 ? "HTTPValidationError" : "HTTPError"))}};
+  }
+  o["responses"] = std::move(responses);
+  return o;
+}
+
+constexpr std::string_view kEventsDescription =
+    "Server-sent events carrying the messages published on the event hub. Each SSE message's "
+    "`data` is a JSON object `{\"subject\": ..., \"data\": {...}}` (schema BusEvent), e.g. "
+    "`{\"subject\": \"maestra.stream.withdraw.<id>\", \"data\": {\"type\": \"stream_withdrawn\", "
+    "...}}`. Filter with one or more `subject` patterns ('*' matches one token, '>' the rest); "
+    "without any, `maestra.stream.>` is used. A client that reads too slowly loses the oldest "
+    "queued events.";
+
+constexpr std::string_view kPreviewDescription =
+    "Server-sent events for the dashboard preview. Event names: `info` (connection details; "
+    "`status` is `connected` or `connection_info`), `preview` (decoded data with a `_seq` field), "
+    "`heartbeat` (keep-alive) and `error`.";
+
+constexpr std::string_view kRequestDescription =
+    "Negotiates a unicast session: sends the request payload to the publisher on "
+    "`maestra.stream.request.{stream_id}` and waits for its reply (default timeout 5 s). The reply "
+    "must be a JSON object with `accepted: true`; optional `address`, `port`, `protocol` and "
+    "`transport_config` override the advertised values in the offer. On success a session is "
+    "created and `maestra.stream.session.started` is published.";
+
+constexpr std::string_view kWsDescription =
+    "Upgrades to a WebSocket speaking JSON text frames, giving direct access to the event hub "
+    "(the same subjects as NATS).\n\n"
+    "Client to server:\n"
+    "- `{\"op\":\"sub\",\"sid\":\"s1\",\"subject\":\"maestra.stream.>\"}` subscribe `subject` "
+    "(wildcards allowed) under the client-chosen id `sid`; answered by `ok` or `err`.\n"
+    "- `{\"op\":\"unsub\",\"sid\":\"s1\"}` drop a subscription.\n"
+    "- `{\"op\":\"pub\",\"subject\":...,\"data\":{...},\"reply\":\"<inbox>\"}` publish; `reply` "
+    "is optional (used to answer a request: publish to the inbox received in a `msg`).\n"
+    "- `{\"op\":\"ping\"}`.\n\n"
+    "Server to client:\n"
+    "- `{\"op\":\"hello\",\"version\":\"...\"}` first frame.\n"
+    "- `{\"op\":\"ok\",\"sid\":\"s1\"}` / `{\"op\":\"err\",\"sid\":\"s1\",\"detail\":\"...\"}` "
+    "(`sid` absent when the error is not about a subscription).\n"
+    "- `{\"op\":\"msg\",\"sid\":\"s1\",\"subject\":...,\"data\":{...},\"reply\":\"<inbox>\"}` a "
+    "message on a subscription; `reply` present when the sender expects an answer.\n"
+    "- `{\"op\":\"dropped\",\"count\":n}` n messages were dropped because the client read too "
+    "slowly.\n"
+    "- `{\"op\":\"pong\"}`.\n\n"
+    "A publisher answers stream requests by subscribing to `maestra.stream.request.{stream_id}` "
+    "and publishing `{\"accepted\":true,...}` to the `reply` inbox of each `msg`; it can heartbeat "
+    "by publishing to `maestra.stream.heartbeat.{stream_id}`.";
+
+std::vector<Op> operations() {
+  const Param stream_id = path_id("stream_id", "Stream id");
+  const Param session_id = path_id("session_id", "Session id");
+  const Param subscriber_id = path_id("subscriber_id", "Subscriber id");
+  const Param type_name{"name", "path", str(), "Stream type name"};
+  const Param stream_filter = query("stream_id", uuid(), "Only those of this stream");
+  const Reply stream_404{404, "Stream not found or expired"};
+  const Schema sse = describe(typed("string"), "A text/event-stream; see the description.");
+  std::vector<Op> ops;
+  // Types.
+  ops.push_back(op("get", "/streams/types", "list_stream_types", "types", "List stream types",
+                   array_of(ref("StreamTypeInfo")))
+                    .about("Built-in and custom types, ordered by name."));
+  ops.push_back(op("post", "/streams/types", "create_stream_type", "types",
+                   "Create a custom stream type", ref("StreamTypeInfo"))
+                    .takes("StreamTypeCreate")
+                    .gives(201, "Created")
+                    .fails({{409, "A type with this name already exists"}}));
+  ops.push_back(op("put", "/streams/types/{name}", "update_stream_type", "types",
+                   "Replace a custom stream type", ref("StreamTypeInfo"))
+                    .about("Replaces display_name, description, icon, default_config, metadata "
+                           "and config_schema. Streams already advertised keep their config.")
+                    .with({type_name})
+                    .takes("StreamTypeUpdate")
+                    .fails({{403, "The type is built in"}, {404, "No such type"}}));
+  ops.push_back(op("delete", "/streams/types/{name}", "delete_stream_type", "types",
+                   "Delete a custom stream type", status_reply("deleted", "name", false))
+                    .with({type_name})
+                    .fails({{403, "The type is built in"},
+                            {404, "No such type"},
+                            {409, "Live streams still use the type"}}));
+  // Streams.
+  ops.push_back(op("get", "/streams/state", "get_registry_state", "streams",
+                   "Full registry snapshot", ref("StreamRegistryState"))
+                    .about("Streams, sessions, types and subscribers in one document."));
+  ops.push_back(op("get", "/streams", "list_streams", "streams", "List live streams",
+                   array_of(ref("StreamInfo")))
+                    .with({query("stream_type", str(), "Only streams of this type")}));
+  ops.push_back(
+      op("post", "/streams/advertise", "advertise_stream", "streams",
+         "Advertise a stream (idempotent per publisher_id and name)", ref("StreamInfo"))
+          .about("Creates the stream, or refreshes it when the same publisher_id advertises the "
+                 "same name again (same id, sessions and subscribers kept). The type's "
+                 "default_config is merged under `config`, and the result is checked against the "
+                 "type's config_schema.")
+          .takes("StreamAdvertise")
+          .gives(201, "Advertised")
+          .fails({{422,
+                   "Invalid body, unknown stream_type, or config violating the type's "
+                   "config_schema (loc names the field)"}}));
+  ops.push_back(op("get", "/streams/{stream_id}", "get_stream", "streams", "Get one stream",
+                   ref("StreamInfo"))
+                    .with({stream_id})
+                    .fails({stream_404}));
+  ops.push_back(op("delete", "/streams/{stream_id}", "withdraw_stream", "streams",
+                   "Withdraw a stream", status_reply("withdrawn", "stream_id"))
+                    .about("Also stops its sessions and removes its subscribers, publishing "
+                           "session_stopped / subscriber_left with reason `stream_withdrawn`.")
+                    .with({stream_id})
+                    .fails({stream_404}));
+  ops.push_back(op("post", "/streams/{stream_id}/heartbeat", "stream_heartbeat", "streams",
+                   "Keep a stream alive", status_reply("ok", "stream_id"))
+                    .with({stream_id})
+                    .fails({stream_404}));
+  ops.push_back(op("get", "/streams/{stream_id}/preview", "preview_stream", "streams",
+                   "Live preview (server-sent events)", sse)
+                    .about(kPreviewDescription)
+                    .with({stream_id})
+                    .gives(200, "Event stream")
+                    .as("text/event-stream")
+                    .fails({stream_404}));
+  // Unicast sessions.
+  ops.push_back(op("post", "/streams/{stream_id}/request", "request_stream", "sessions",
+                   "Request a unicast stream", ref("StreamOffer"))
+                    .about(kRequestDescription)
+                    .with({stream_id})
+                    .takes("StreamRequest")
+                    .gives(200, "Offer accepted by the publisher")
+                    .fails({{400, "This is a multicast stream; use /join"},
+                            {404,
+                             "Stream not found or expired, or the publisher rejected the "
+                             "request (detail is the publisher's reason)"},
+                            {502, "The publisher's reply is not a JSON object, or the bus failed"},
+                            {504,
+                             "No responder is listening on the request subject (at once; "
+                             "detail names the subject), or the publisher did not answer "
+                             "in time"}}));
+  ops.push_back(op("get", "/streams/sessions", "list_sessions", "sessions",
+                   "List live unicast sessions", array_of(ref("StreamSession")))
+                    .with({stream_filter}));
+  ops.push_back(
+      op("get", "/streams/sessions/history", "session_history", "sessions", "Query session history",
+         array_of(ref("StreamSessionHistory")))
+          .about("Sessions newest first, including ended ones (status stopped or expired).")
+          .with({stream_filter, query("publisher_id", str(), ""), query("consumer_id", str(), ""),
+                 query("status", str(), "active, stopped or expired"),
+                 query("since", date_time(), "Sessions started at or after (ISO-8601)"),
+                 query("until", date_time(), "Sessions started before (ISO-8601)"),
+                 query("offset", with_default(integer(0), 0), "Rows to skip"),
+                 query("limit", with_default(integer(1, 500), 50), "Rows to return")}));
+  ops.push_back(op("delete", "/streams/sessions/{session_id}", "stop_session", "sessions",
+                   "Stop a session", status_reply("stopped", "session_id"))
+                    .with({session_id})
+                    .fails({{404, "Session not found or expired"}}));
+  ops.push_back(op("post", "/streams/sessions/{session_id}/heartbeat", "session_heartbeat",
+                   "sessions", "Keep a session alive", status_reply("ok", "session_id"))
+                    .about("Resets the session TTL; optionally records bytes_transferred.")
+                    .with({session_id})
+                    .takes("SessionHeartbeat", false)
+                    .fails({{404, "Session not found or expired"}}));
+  // Multicast subscribers.
+  ops.push_back(op("post", "/streams/{stream_id}/join", "join_stream", "subscribers",
+                   "Join a multicast stream", ref("StreamJoinResponse"))
+                    .with({stream_id})
+                    .takes("StreamJoinRequest")
+                    .gives(201, "Joined")
+                    .fails({{400, "Stream not found or expired, or not a multicast stream"}}));
+  ops.push_back(op("delete", "/streams/{stream_id}/leave/{subscriber_id}", "leave_stream",
+                   "subscribers", "Leave a multicast stream", status_reply("left", "subscriber_id"))
+                    .with({stream_id, subscriber_id})
+                    .fails({{404, "Subscriber not found or expired"}}));
+  ops.push_back(op("get", "/streams/{stream_id}/subscribers", "list_stream_subscribers",
+                   "subscribers", "Subscribers of one stream", array_of(ref("StreamSubscriber")))
+                    .with({stream_id}));
+  ops.push_back(op("get", "/streams/subscribers", "list_subscribers", "subscribers",
+                   "List multicast subscribers", array_of(ref("StreamSubscriber")))
+                    .with({stream_filter}));
+  ops.push_back(op("post", "/streams/subscribers/{subscriber_id}/heartbeat", "subscriber_heartbeat",
+                   "subscribers", "Keep a subscriber alive", status_reply("ok", "subscriber_id"))
+                    .with({subscriber_id})
+                    .fails({{404, "Subscriber not found or expired"}}));
+  // Events.
+  ops.push_back(op("get", "/streams/events", "stream_events", "events",
+                   "Server-sent events of the event hub", sse)
+                    .about(kEventsDescription)
+                    .with({{"subject", "query", with_default(str(1), "maestra.stream.>"),
+                            "Subject pattern; repeat for several", true}})
+                    .gives(200, "Event stream")
+                    .as("text/event-stream")
+                    .fails({{422, "A subject pattern is not valid"}}));
+  ops.push_back(op("get", "/ws", "websocket", "events", "WebSocket access to the event hub")
+                    .about(kWsDescription)
+                    .gives(101, "Switching Protocols (WebSocket)"));
+  // Operations.
+  ops.push_back(
+      op("get", "/health", "health", "operations", "Health and effective settings", ref("Health")));
+  ops.push_back(
+      op("get", "/metrics", "metrics", "operations", "Prometheus metrics", typed("string"))
+          .gives(200, "Prometheus text exposition format")
+          .as("text/plain"));
+  ops.push_back(op("get", "/openapi.json", "openapi", "operations", "This OpenAPI document",
+                   typed("object")));
+  return ops;
+}
+
+constexpr std::string_view kInfoDescription =
+    "sluiced's HTTP API: the Maestra Streams API (wire compatible: same paths, field names, "
+    "status codes and `{\"detail\": ...}` errors) plus sluice extensions (type update/delete, "
+    "config_schema, history filters, event streams, WebSocket hub access, health, metrics).\n\n"
+    "Timestamps are UTC ISO-8601 with a `Z` suffix. Streams, sessions and subscribers expire "
+    "after the stream TTL (default 30 s) without a heartbeat.\n\n"
+    "Errors on every route: 404 for an unknown path, 405 (with an Allow header) for a known path "
+    "with another method, 413 for a body over the limit (default 1 MiB); all as "
+    "`{\"detail\": \"...\"}`. Validation errors are 422 `{\"detail\": [{\"loc\", \"msg\", "
+    "\"type\"}]}`.";
+
+}  // namespace
+
+std::string openapi_document(std::string_view version) {
+  json::object paths;
+  for (const auto& op : operations()) {
+    auto& item = paths[op.path];
+    if (!item.is_object()) item = json::object{};
+    item.as_object()[op.method] = operation(op);
+  }
+  json::array tags;
+  for (auto [name, text] :
+       {std::pair{"streams", "Advertise, discover, heartbeat and withdraw streams"},
+        std::pair{"sessions", "Unicast negotiation, sessions and their history"},
+        std::pair{"subscribers", "Multicast join, leave and subscribers"},
+        std::pair{"types", "The stream type catalog"},
+        std::pair{"events", "Live registry events (SSE and WebSocket)"},
+        std::pair{"operations", "Health, metrics and this document"}}) {
+    tags.push_back(json::object{{"name", name}, {"description", text}});
+  }
+  json::object doc{
+      {"openapi", "3.0.3"},
+      {"info",
+       json::object{{"title", "sluice"}, {"version", version}, {"description", kInfoDescription}}},
+      {"tags", std::move(tags)},
+      {"paths", std::move(paths)},
+      {"components", json::object{{"schemas", component_schemas()}}},
+  };
+  return json::serialize(doc);
+}
+
+}  // namespace sluice::http

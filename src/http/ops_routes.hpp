@@ -1,0 +1,35 @@
+#pragma once
+// Operational routes: GET /health, GET /metrics (Prometheus text), GET /openapi.json.
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+
+namespace sluice::hub {
+class Hub;
+}
+namespace sluice::registry {
+class Registry;
+class History;
+}  // namespace sluice::registry
+
+namespace sluice::http {
+
+struct OpsContext {
+  registry::Registry* registry = nullptr;
+  hub::Hub* hub = nullptr;
+  registry::History* history = nullptr;
+  const HttpMetrics* http_metrics = nullptr;
+  std::string store_name;    // "memory"
+  std::string history_name;  // the SQLite path
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // Appends metrics of modules this layer does not know (connections, queues).
+  std::function<void(PrometheusWriter&)> extra_metrics;
+};
+
+// `context` must outlive the router.
+void add_ops_routes(Router& router, const OpsContext& context);
+
+}  // namespace sluice::http

@@ -1,0 +1,34 @@
+#pragma once
+// The seam between the registry and whatever carries its events: the in-process hub today
+// (LocalBus in src/server), NATS when distributed. Implementations are thread-safe.
+#include <chrono>
+#include <expected>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "hub/hub.hpp"
+
+namespace sluice::hub {
+
+struct BusFailure {
+  enum class Kind { kNoResponders, kTimeout, kUnavailable };
+  Kind kind;
+  std::string detail;
+};
+
+using RequestCallback = std::function<void(std::expected<MessagePtr, BusFailure>)>;
+
+class Bus {
+ public:
+  virtual ~Bus() = default;
+  virtual void publish(std::string_view subject, std::string data) = 0;
+  // Lets publishers skip building payloads nobody reads.
+  virtual bool has_subscribers(std::string_view subject) const = 0;
+  // Calls `done` exactly once: with the first reply, or a failure (no responder at once; timeout
+  // after `timeout`). May be called on any thread.
+  virtual void request(std::string_view subject, std::string data,
+                       std::chrono::milliseconds timeout, RequestCallback done) = 0;
+};
+
+}  // namespace sluice::hub

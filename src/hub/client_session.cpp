@@ -1,0 +1,106 @@
+#include "hub/client_session.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/version.hpp"
+#include "hub/subject.hpp"
+
+namespace sluice::hub {
+namespace json = boost::json;
+namespace {
+
+std::string quoted(std::string_view s) { return json::serialize(json::string(s)); }
+
+// Turns hub messages for one subscription id into "msg" frames.
+class Forwarder final : public Subscriber {
+ public:
+  Forwarder(std::string sid, std::weak_ptr<ClientSession::Send> send)
+      : sid_(quoted(sid)), send_(std::move(send)) {}
+  void deliver(const MessagePtr& m) override {
+    auto send = send_.lock();
+    if (!send) return;
+    std::string frame = "{\"op\":\"msg\",\"sid\":" + sid_ + ",\"subject\":" + quoted(m->subject) +
+                        ",\"data\":" + (m->data.empty() ? std::string("null") : m->data);
+    if (!m->reply.empty()) frame += ",\"reply\":" + quoted(m->reply);
+    frame += "}";
+    (*send)(std::move(frame));
+  }
+
+ private:
+  std::string sid_;
+  std::weak_ptr<ClientSession::Send> send_;
+};
+
+std::string string_field(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return {};
+  if (it->value().is_string()) return std::string(it->value().as_string());
+  if (it->value().is_number()) return json::serialize(it->value());
+  return {};
+}
+
+}  // namespace
+
+ClientSession::ClientSession(Hub& hub, Send send)
+    : hub_(hub), send_(std::make_shared<Send>(std::move(send))) {}
+
+ClientSession::~ClientSession() { close(); }
+
+std::string ClientSession::hello() const {
+  return json::serialize(json::object{{"op", "hello"}, {"version", std::string(kVersion)}});
+}
+
+void ClientSession::close() {
+  subscriptions_.clear();
+  send_ = std::make_shared<Send>([](std::string) {});  // forwarders' weak_ptrs now expire
+}
+
+void ClientSession::error(std::string_view sid, std::string detail) {
+  json::object o{{"op", "err"}, {"detail", std::move(detail)}};
+  if (!sid.empty()) o["sid"] = sid;
+  (*send_)(json::serialize(o));
+}
+
+void ClientSession::subscribe(const std::string& sid, const std::string& pattern) {
+  if (sid.empty()) return error(sid, "'sub' needs a non-empty 'sid'");
+  if (subscriptions_.count(sid)) return error(sid, "subscription id '" + sid + "' is already in use");
+  if (subscriptions_.size() >= kMaxSubscriptions) {
+    return error(sid, "too many subscriptions (limit " + std::to_string(kMaxSubscriptions) + ")");
+  }
+  auto sub = hub_.subscribe(pattern, std::make_shared<Forwarder>(sid, send_));
+  if (!sub) return error(sid, sub.error().detail);
+  subscriptions_.emplace(sid, std::move(*sub));
+  (*send_)("{\"op\":\"ok\",\"sid\":" + quoted(sid) + "}");
+}
+
+void ClientSession::on_frame(std::string_view text) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = 64;
+  json::value v = json::parse(text, ec, {}, options);
+  if (ec || !v.is_object()) return error({}, "frames must be JSON objects with an 'op'");
+  const auto& o = v.as_object();
+  std::string op = string_field(o, "op");
+  std::string sid = string_field(o, "sid");
+  if (op == "sub") {
+    subscribe(sid, string_field(o, "subject"));
+  } else if (op == "unsub") {
+    if (subscriptions_.erase(sid) == 0) return error(sid, "no subscription '" + sid + "'");
+    (*send_)("{\"op\":\"ok\",\"sid\":" + quoted(sid) + "}");
+  } else if (op == "pub") {
+    std::string subject = string_field(o, "subject");
+    if (!is_valid_subject(subject)) return error({}, "invalid subject '" + subject + "'");
+    std::string reply = string_field(o, "reply");
+    if (!reply.empty() && !is_valid_subject(reply)) return error({}, "invalid reply subject");
+    auto data = o.find("data");
+    hub_.publish(subject, data == o.end() ? std::string("null") : json::serialize(data->value()),
+                 std::move(reply));
+  } else if (op == "ping") {
+    (*send_)(R"({"op":"pong"})");
+  } else {
+    error(sid, "unknown op '" + op + "': use sub, unsub, pub or ping");
+  }
+}
+
+}  // namespace sluice::hub

@@ -1,0 +1,127 @@
+#pragma once
+// The in-process hub of subjects: publish/subscribe with NATS-style wildcards, and
+// request/reply through one-shot inboxes. Registry events, /ws clients and SSE watchers all meet
+// here. Thread-safe: any thread may call any method. Delivery happens on the publisher's thread
+// with no hub lock held, so a Subscriber must never block (sinks with queues bound themselves).
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/error.hpp"
+
+namespace sluice::hub {
+
+struct Message {
+  std::string subject;
+  std::string reply;  // empty unless the sender expects an answer on this subject
+  std::string data;   // JSON text
+};
+using MessagePtr = std::shared_ptr<const Message>;
+
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  // Called on the publishing thread. Must not block and must tolerate calls racing with
+  // its own unsubscription.
+  virtual void deliver(const MessagePtr& message) = 0;
+};
+
+// Responders may answer requests and so count for "is anyone listening?". Observers (SSE
+// watchers, metrics taps) see the same messages but never make a request look answered.
+enum class Interest { kResponder, kObserver };
+
+struct HubStats {
+  std::uint64_t published = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t subscriptions = 0;
+  std::uint64_t pending_requests = 0;
+};
+
+class Hub {
+ public:
+  Hub();
+  ~Hub();
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // Removes its subscription when destroyed or reset. Must not outlive the Hub.
+  class Subscription {
+   public:
+    Subscription() = default;
+    Subscription(Subscription&& other) noexcept;
+    Subscription& operator=(Subscription&& other) noexcept;
+    ~Subscription();
+    void reset();
+    explicit operator bool() const { return hub_ != nullptr; }
+
+   private:
+    friend class Hub;
+    Subscription(Hub* hub, std::uint64_t id) : hub_(hub), id_(id) {}
+    Hub* hub_ = nullptr;
+    std::uint64_t id_ = 0;
+  };
+
+  // 422-style error for an invalid pattern.
+  Result<Subscription> subscribe(std::string_view pattern, std::shared_ptr<Subscriber> subscriber,
+                                 Interest interest = Interest::kResponder);
+
+  // Delivers to every matching subscription; returns how many received it. `subject` must be
+  // valid (callers validate untrusted input with is_valid_subject first).
+  std::size_t publish(std::string_view subject, std::string data, std::string reply = {});
+
+  // Cheap check that lets publishers skip building payloads nobody will read.
+  bool has_subscribers(std::string_view subject) const;
+  bool has_responders(std::string_view subject) const;
+
+  // A request in flight. Destroying or cancel()ing it drops a late reply.
+  class PendingRequest {
+   public:
+    PendingRequest() = default;
+    PendingRequest(PendingRequest&& other) noexcept;
+    PendingRequest& operator=(PendingRequest&& other) noexcept;
+    ~PendingRequest();
+    void cancel();
+    const std::string& inbox() const { return inbox_; }
+
+   private:
+    friend class Hub;
+    PendingRequest(Hub* hub, std::string inbox) : hub_(hub), inbox_(std::move(inbox)) {}
+    Hub* hub_ = nullptr;
+    std::string inbox_;
+  };
+
+  using ReplyHandler = std::function<void(const MessagePtr&)>;
+  // Publishes `data` on `subject` with a fresh inbox as reply subject. The first reply reaches
+  // `on_reply` once, on the replier's thread. Fails at once with 504 when no responder matches.
+  Result<PendingRequest> request(std::string_view subject, std::string data, ReplyHandler on_reply);
+
+  HubStats stats() const;
+
+ private:
+  struct Node;
+  struct Entry;
+  void unsubscribe(std::uint64_t id);
+  void cancel_inbox(const std::string& inbox);
+  bool deliver_to_inbox(const MessagePtr& message);
+
+  mutable std::shared_mutex mutex_;
+  std::unique_ptr<Node> root_;
+  std::unordered_map<std::uint64_t, std::string> patterns_by_id_;
+  std::uint64_t next_id_ = 1;
+
+  mutable std::mutex inbox_mutex_;
+  std::unordered_map<std::string, ReplyHandler> inboxes_;
+  std::string inbox_prefix_;
+  std::atomic<std::uint64_t> next_inbox_{1};
+
+  std::atomic<std::uint64_t> published_{0};
+  std::atomic<std::uint64_t> delivered_{0};
+};
+
+}  // namespace sluice::hub

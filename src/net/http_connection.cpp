@@ -1,0 +1,318 @@
+// One HTTP/1.1 client connection: reads requests one at a time, routes them, writes responses,
+// and turns into a server-sent-event stream or a WebSocket when a route asks for it.
+// Everything runs on the connection's strand; producers on other threads only post to it.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <optional>
+
+#include "core/json.hpp"
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+#include "net/outbox.hpp"
+#include "net/server_impl.hpp"
+
+namespace sluice::net {
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(75);
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+
+// Parses the request target into path and decoded query parameters.
+bool parse_target(std::string_view target, http::HttpRequest& out) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return false;
+  out.path = std::string(url->path());
+  for (auto param : url->params()) out.query.emplace_back(param.key, param.value);
+  return true;
+}
+
+std::string sse_frame(std::string_view event, std::string_view data) {
+  std::string out;
+  if (!event.empty()) {
+    out += "event: ";
+    out += event;
+    out += '\n';
+  }
+  std::size_t start = 0;
+  while (true) {
+    auto nl = data.find('\n', start);
+    out += "data: ";
+    out += data.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    out += '\n';
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  out += '\n';
+  return out;
+}
+
+class HttpConnection;
+
+// The SseSink handed to event sources; forwards to the connection without keeping it alive.
+class SseSinkImpl final : public http::SseSink {
+ public:
+  explicit SseSinkImpl(std::weak_ptr<HttpConnection> conn) : conn_(std::move(conn)) {}
+  bool send(std::string_view event, std::string_view data) override;
+  void close() override;
+
+ private:
+  std::weak_ptr<HttpConnection> conn_;
+};
+
+class HttpConnection final : public Closable, public std::enable_shared_from_this<HttpConnection> {
+ public:
+  HttpConnection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket)
+      : server_(std::move(server)), stream_(std::move(socket)), keepalive_timer_(stream_.get_executor()) {}
+
+  ~HttpConnection() override {
+    server_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    if (outbox_) server_->stats.event_streams_open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void start() {
+    server_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+    server_->track(shared_from_this());
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+  void close() override {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->shutdown(); });
+  }
+
+  // ---- SSE producer side (any thread) ----
+  bool sse_send(std::string_view event, std::string_view data) {
+    if (!outbox_ || outbox_->closed()) return false;
+    if (outbox_->push(sse_frame(event, data))) {
+      asio::post(stream_.get_executor(), [self = shared_from_this()] { self->sse_write(); });
+    }
+    return true;
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(server_->options.max_body_bytes);
+    parser_->header_limit(kHeaderLimit);
+    stream_.expires_after(kIdleTimeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_read(ec);
+                      });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset) {
+      return shutdown();
+    }
+    if (ec == bhttp::error::body_limit) {
+      server_->stats.rejected_bodies.fetch_add(1, std::memory_order_relaxed);
+      return respond(http::error_response(Error{413,
+                                                "Request body too large: the limit is " +
+                                                    std::to_string(server_->options.max_body_bytes) +
+                                                    " bytes",
+                                                {}}),
+                     false, -1, "?", Clock::now());
+    }
+    if (ec) {
+      return respond(http::error_response(Error::bad_request("Malformed HTTP request: " + ec.message())),
+                     false, -1, "?", Clock::now());
+    }
+    auto req = parser_->release();
+    if (boost::beast::websocket::is_upgrade(req) && req.target().starts_with("/ws")) {
+      server_->untrack(this);
+      stream_.expires_never();
+      return start_websocket(server_, std::move(stream_), std::move(req));
+    }
+    dispatch(std::move(req));
+  }
+
+  using Clock = std::chrono::steady_clock;
+
+  void dispatch(bhttp::request<bhttp::string_body> req) {
+    auto started = Clock::now();
+    bool keep_alive = req.keep_alive();
+    std::string method(req.method_string());
+    if (req.method() == bhttp::verb::options) {
+      http::HttpResponse pre{204, "text/plain", "", {}};
+      pre.headers = {{"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"},
+                     {"Access-Control-Allow-Headers", "Content-Type, Authorization"},
+                     {"Access-Control-Max-Age", "86400"}};
+      return respond(std::move(pre), keep_alive, -1, method, started);
+    }
+    http::HttpRequest hreq;
+    hreq.method = method;
+    if (!parse_target(req.target(), hreq)) {
+      return respond(http::error_response(Error::bad_request("Malformed request target")), keep_alive,
+                     -1, method, started);
+    }
+    hreq.body = std::move(req.body());
+    boost::system::error_code ec;
+    auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) hreq.remote_address = remote.address().to_string();
+
+    auto match = server_->router.route(hreq.method, hreq.path);
+    if (!match.handler) {
+      auto res = http::error_response(match.status == 405 ? Error{405, "Method Not Allowed", {}}
+                                                          : Error::not_found("Not Found"));
+      if (match.status == 405) res.headers.emplace_back("Allow", match.allow);
+      return respond(std::move(res), keep_alive, -1, method, started);
+    }
+    http::Reply reply;
+    try {
+      reply = (*match.handler)(hreq, match.params);
+    } catch (const std::exception& e) {
+      spdlog::error("{} {} failed: {}", hreq.method, hreq.path, e.what());
+      reply = http::error_response(Error::internal("Internal error"));
+    }
+    int route = match.route_index;
+    if (auto* res = std::get_if<http::HttpResponse>(&reply)) {
+      return respond(std::move(*res), keep_alive, route, method, started);
+    }
+    if (auto* deferred = std::get_if<http::Deferred>(&reply)) {
+      // The responder holds the connection until the answer comes; Deferred handlers promise
+      // one (the bus bounds negotiation by --request-timeout).
+      deferred->start([self = shared_from_this(), keep_alive, route, method,
+                       started](http::HttpResponse res) {
+        asio::post(self->stream_.get_executor(),
+                   [self, res = std::move(res), keep_alive, route, method, started]() mutable {
+                     if (!self->closed_) self->respond(std::move(res), keep_alive, route, method, started);
+                   });
+      });
+      return;
+    }
+    start_event_stream(std::move(std::get<http::EventStream>(reply)), route, method, started);
+  }
+
+  void respond(http::HttpResponse r, bool keep_alive, int route, const std::string& method,
+               Clock::time_point started) {
+    res_.emplace(static_cast<bhttp::status>(r.status), 11);
+    res_->set(bhttp::field::server, "sluice");
+    res_->set(bhttp::field::content_type, r.content_type);
+    res_->set(bhttp::field::access_control_allow_origin, "*");
+    for (auto& [k, v] : r.headers) res_->set(k, v);
+    res_->body() = std::move(r.body);
+    res_->keep_alive(keep_alive);
+    res_->prepare_payload();
+    server_->metrics.observe(route, method, r.status,
+                             std::chrono::duration<double>(Clock::now() - started).count());
+    bhttp::async_write(stream_, *res_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+      self->res_.reset();
+      if (ec || !keep_alive) return self->shutdown();
+      self->read();
+    });
+  }
+
+  // ---- server-sent events ----
+  void start_event_stream(http::EventStream es, int route, const std::string& method,
+                          Clock::time_point started) {
+    server_->metrics.observe(route, method, 200,
+                             std::chrono::duration<double>(Clock::now() - started).count());
+    server_->stats.event_streams_open.fetch_add(1, std::memory_order_relaxed);
+    outbox_.emplace(server_->options.outbox_messages, server_->options.outbox_bytes);
+    stream_.expires_never();
+    keepalive_ = es.keepalive;
+    keepalive_event_ = std::move(es.keepalive_event);
+    // The header goes first through the outbox, so it precedes every event.
+    outbox_->push(
+        "HTTP/1.1 200 OK\r\nServer: sluice\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nConnection: close\r\nAccess-Control-Allow-Origin: *\r\n"
+        "X-Accel-Buffering: no\r\n\r\n");
+    sse_write();
+    source_ = es.start(std::make_shared<SseSinkImpl>(weak_from_this()));
+    watch_for_disconnect();
+    arm_keepalive();
+  }
+
+  void sse_write() {
+    if (writing_) return;
+    std::optional<std::string> frame;
+    if (auto dropped = outbox_->take_dropped(); dropped > 0) {
+      server_->stats.dropped_frames.fetch_add(dropped, std::memory_order_relaxed);
+      frame = ": dropped " + std::to_string(dropped) + " events (client too slow)\n\n";
+      if (auto next = outbox_->pop()) frame->append(*next);
+    } else {
+      frame = outbox_->pop();
+    }
+    if (!frame) return;
+    writing_ = true;
+    current_ = std::move(*frame);
+    asio::async_write(stream_, asio::buffer(current_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        if (ec) return self->shutdown();
+                        self->sse_write();
+                      });
+  }
+
+  // An SSE client sends nothing more; any read completion means it went away.
+  void watch_for_disconnect() {
+    stream_.async_read_some(asio::buffer(sink_byte_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->shutdown();
+      self->watch_for_disconnect();
+    });
+  }
+
+  void arm_keepalive() {
+    keepalive_timer_.expires_after(keepalive_);
+    keepalive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_) return;
+      if (self->keepalive_event_) {
+        auto [name, data] = self->keepalive_event_();
+        self->sse_send(name, data);
+      } else if (self->outbox_->push(": keepalive\n\n")) {
+        self->sse_write();
+      }
+      self->arm_keepalive();
+    });
+  }
+
+  void shutdown() {
+    if (closed_) return;
+    closed_ = true;
+    server_->untrack(this);
+    if (outbox_) outbox_->close();
+    source_.reset();
+    keepalive_timer_.cancel();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  std::shared_ptr<HttpServer::Impl> server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;
+  bool closed_ = false;
+
+  std::optional<Outbox> outbox_;
+  std::shared_ptr<void> source_;
+  asio::steady_timer keepalive_timer_;
+  std::chrono::milliseconds keepalive_{15000};
+  std::function<std::pair<std::string, std::string>()> keepalive_event_;
+  bool writing_ = false;
+  std::string current_;
+  char sink_byte_[64];
+};
+
+bool SseSinkImpl::send(std::string_view event, std::string_view data) {
+  auto conn = conn_.lock();
+  return conn && conn->sse_send(event, data);
+}
+
+void SseSinkImpl::close() {
+  if (auto conn = conn_.lock()) conn->close();
+}
+
+}  // namespace
+
+void start_http_connection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket) {
+  std::make_shared<HttpConnection>(std::move(server), std::move(socket))->start();
+}
+
+}  // namespace sluice::net

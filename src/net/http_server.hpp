@@ -1,0 +1,61 @@
+#pragma once
+// The HTTP/1.1 server (Boost.Beast): keep-alive, a 1 MiB body limit (413), routing through
+// http::Router, deferred responses, server-sent events and the /ws WebSocket. Each connection
+// runs on its own strand of the shared io_context. No Beast in this header.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+}
+namespace sluice::http {
+class Router;
+class HttpMetrics;
+class PrometheusWriter;
+}  // namespace sluice::http
+namespace sluice::hub {
+class Hub;
+}
+
+namespace sluice::net {
+
+struct HttpServerOptions {
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t outbox_messages = 4096;    // per SSE/WebSocket client
+  std::size_t outbox_bytes = 16 << 20;   // per SSE/WebSocket client
+};
+
+struct NetStats {
+  std::atomic<std::uint64_t> connections_total{0};
+  std::atomic<std::int64_t> connections_open{0};
+  std::atomic<std::int64_t> event_streams_open{0};
+  std::atomic<std::int64_t> websockets_open{0};
+  std::atomic<std::uint64_t> dropped_frames{0};
+  std::atomic<std::uint64_t> rejected_bodies{0};
+};
+
+class HttpServer {
+ public:
+  // All references must outlive the server.
+  HttpServer(boost::asio::io_context& io, const http::Router& router, http::HttpMetrics& metrics,
+             hub::Hub& hub, HttpServerOptions options);
+  ~HttpServer();
+
+  // Binds and starts accepting; returns the bound port (useful with port 0). Throws
+  // std::system_error naming the address when it cannot bind (e.g. the port is taken).
+  std::uint16_t listen(const std::string& host, std::uint16_t port);
+  // Stops accepting and closes every open connection. Safe to call from any thread.
+  void stop();
+
+  const NetStats& stats() const;
+  void render_metrics(http::PrometheusWriter& w) const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::net

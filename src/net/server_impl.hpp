@@ -1,0 +1,55 @@
+#pragma once
+// Internal to src/net: the shared state of an HttpServer and the Beast types its connections
+// use. Included only by src/net/*.cpp so Beast stays out of every other translation unit.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "net/http_server.hpp"
+
+namespace sluice::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+// Anything the server must be able to close on stop().
+class Closable {
+ public:
+  virtual ~Closable() = default;
+  virtual void close() = 0;  // thread-safe: posts to the connection's strand
+};
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io, const http::Router& router, http::HttpMetrics& metrics, hub::Hub& hub,
+       HttpServerOptions options)
+      : io(io), router(router), metrics(metrics), hub(hub), options(options), acceptor(io) {}
+
+  void accept();
+  void track(const std::shared_ptr<Closable>& c);
+  void untrack(Closable* c);
+  void stop();
+
+  asio::io_context& io;
+  const http::Router& router;
+  http::HttpMetrics& metrics;
+  hub::Hub& hub;
+  HttpServerOptions options;
+  NetStats stats;
+  tcp::acceptor acceptor;
+  std::mutex mutex;
+  std::unordered_map<Closable*, std::weak_ptr<Closable>> live;
+  bool stopping = false;
+};
+
+void start_http_connection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket);
+void start_websocket(std::shared_ptr<HttpServer::Impl> server, beast::tcp_stream stream,
+                     bhttp::request<bhttp::string_body> upgrade);
+
+}  // namespace sluice::net

@@ -1,0 +1,290 @@
+#include "registry/memory_store.hpp"
+
+#include <algorithm>
+
+namespace sluice::registry {
+
+StreamView MemoryStore::view_of(const StreamEntry& e) const {
+  return StreamView{e.record, e.sessions.size(), e.subscribers.size()};
+}
+
+void MemoryStore::set_deadline(Kind kind, const std::string& id, MonoTime& slot,
+                               MonoTime deadline) {
+  deadlines_.erase(DeadlineKey{slot, kind, id});
+  slot = deadline;
+  deadlines_.insert(DeadlineKey{deadline, kind, id});
+}
+
+void MemoryStore::put_stream(const StreamRecord& stream, MonoTime deadline) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = streams_.try_emplace(stream.id);
+  it->second.record = stream;
+  if (inserted) {
+    it->second.deadline = deadline;
+    deadlines_.insert(DeadlineKey{deadline, Kind::kStream, stream.id});
+  } else {
+    set_deadline(Kind::kStream, stream.id, it->second.deadline, deadline);
+  }
+}
+
+std::optional<StreamView> MemoryStore::get_stream(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return std::nullopt;
+  return view_of(it->second);
+}
+
+std::vector<StreamView> MemoryStore::list_streams(const std::optional<std::string>& type) const {
+  std::vector<StreamView> out;
+  {
+    std::lock_guard lock(mutex_);
+    out.reserve(streams_.size());
+    for (const auto& [id, e] : streams_) {
+      if (!type || e.record.stream_type == *type) out.push_back(view_of(e));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const StreamView& a, const StreamView& b) {
+    return std::tie(a.stream.advertised_at, a.stream.id) < std::tie(b.stream.advertised_at, b.stream.id);
+  });
+  return out;
+}
+
+std::optional<std::string> MemoryStore::touch_stream(const std::string& id, WallTime now,
+                                                     MonoTime deadline) {
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return std::nullopt;
+  it->second.record.last_heartbeat = now;
+  set_deadline(Kind::kStream, id, it->second.deadline, deadline);
+  return it->second.record.stream_type;
+}
+
+RemovedStream MemoryStore::remove_stream_locked(
+    std::unordered_map<std::string, StreamEntry>::iterator it) {
+  RemovedStream removed;
+  for (const auto& sid : it->second.sessions) {
+    if (auto s = sessions_.find(sid); s != sessions_.end()) {
+      deadlines_.erase(DeadlineKey{s->second.deadline, Kind::kSession, sid});
+      removed.sessions.push_back(std::move(s->second.record));
+      sessions_.erase(s);
+    }
+  }
+  for (const auto& sid : it->second.subscribers) {
+    if (auto s = subscribers_.find(sid); s != subscribers_.end()) {
+      deadlines_.erase(DeadlineKey{s->second.deadline, Kind::kSubscriber, sid});
+      removed.subscribers.push_back(std::move(s->second.record));
+      subscribers_.erase(s);
+    }
+  }
+  deadlines_.erase(DeadlineKey{it->second.deadline, Kind::kStream, it->first});
+  removed.stream = std::move(it->second.record);
+  streams_.erase(it);
+  return removed;
+}
+
+std::optional<RemovedStream> MemoryStore::remove_stream(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return std::nullopt;
+  return remove_stream_locked(it);
+}
+
+Status MemoryStore::put_session(const SessionRecord& session, MonoTime deadline) {
+  std::lock_guard lock(mutex_);
+  auto stream = streams_.find(session.stream_id);
+  if (stream == streams_.end()) return fail(Error::not_found("Stream not found or expired"));
+  stream->second.sessions.insert(session.session_id);
+  auto [it, inserted] = sessions_.try_emplace(session.session_id);
+  it->second.record = session;
+  if (inserted) {
+    it->second.deadline = deadline;
+    deadlines_.insert(DeadlineKey{deadline, Kind::kSession, session.session_id});
+  } else {
+    set_deadline(Kind::kSession, session.session_id, it->second.deadline, deadline);
+  }
+  return {};
+}
+
+std::optional<SessionRecord> MemoryStore::get_session(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second.record;
+}
+
+std::vector<SessionRecord> MemoryStore::list_sessions(
+    const std::optional<std::string>& stream_id) const {
+  std::vector<SessionRecord> out;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, e] : sessions_) {
+      if (!stream_id || e.record.stream_id == *stream_id) out.push_back(e.record);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const SessionRecord& a, const SessionRecord& b) {
+    return std::tie(a.started_at, a.session_id) < std::tie(b.started_at, b.session_id);
+  });
+  return out;
+}
+
+std::optional<SessionRecord> MemoryStore::touch_session(const std::string& id, WallTime now,
+                                                        MonoTime deadline,
+                                                        std::optional<std::int64_t> bytes) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  it->second.record.last_heartbeat = now;
+  if (bytes) it->second.record.bytes_transferred = *bytes;
+  set_deadline(Kind::kSession, id, it->second.deadline, deadline);
+  return it->second.record;
+}
+
+SessionRecord MemoryStore::remove_session_locked(
+    std::unordered_map<std::string, SessionEntry>::iterator it) {
+  if (auto stream = streams_.find(it->second.record.stream_id); stream != streams_.end()) {
+    stream->second.sessions.erase(it->first);
+  }
+  deadlines_.erase(DeadlineKey{it->second.deadline, Kind::kSession, it->first});
+  SessionRecord record = std::move(it->second.record);
+  sessions_.erase(it);
+  return record;
+}
+
+std::optional<SessionRecord> MemoryStore::remove_session(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  return remove_session_locked(it);
+}
+
+Status MemoryStore::put_subscriber(const SubscriberRecord& subscriber, MonoTime deadline) {
+  std::lock_guard lock(mutex_);
+  auto stream = streams_.find(subscriber.stream_id);
+  if (stream == streams_.end()) return fail(Error::bad_request("Stream not found or expired"));
+  stream->second.subscribers.insert(subscriber.subscriber_id);
+  auto [it, inserted] = subscribers_.try_emplace(subscriber.subscriber_id);
+  it->second.record = subscriber;
+  if (inserted) {
+    it->second.deadline = deadline;
+    deadlines_.insert(DeadlineKey{deadline, Kind::kSubscriber, subscriber.subscriber_id});
+  } else {
+    set_deadline(Kind::kSubscriber, subscriber.subscriber_id, it->second.deadline, deadline);
+  }
+  return {};
+}
+
+std::vector<SubscriberRecord> MemoryStore::list_subscribers(
+    const std::optional<std::string>& stream_id) const {
+  std::vector<SubscriberRecord> out;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, e] : subscribers_) {
+      if (!stream_id || e.record.stream_id == *stream_id) out.push_back(e.record);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const SubscriberRecord& a, const SubscriberRecord& b) {
+    return std::tie(a.joined_at, a.subscriber_id) < std::tie(b.joined_at, b.subscriber_id);
+  });
+  return out;
+}
+
+bool MemoryStore::touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) {
+  std::lock_guard lock(mutex_);
+  auto it = subscribers_.find(id);
+  if (it == subscribers_.end()) return false;
+  it->second.record.last_heartbeat = now;
+  set_deadline(Kind::kSubscriber, id, it->second.deadline, deadline);
+  return true;
+}
+
+SubscriberRecord MemoryStore::remove_subscriber_locked(
+    std::unordered_map<std::string, SubscriberEntry>::iterator it) {
+  if (auto stream = streams_.find(it->second.record.stream_id); stream != streams_.end()) {
+    stream->second.subscribers.erase(it->first);
+  }
+  deadlines_.erase(DeadlineKey{it->second.deadline, Kind::kSubscriber, it->first});
+  SubscriberRecord record = std::move(it->second.record);
+  subscribers_.erase(it);
+  return record;
+}
+
+std::optional<SubscriberRecord> MemoryStore::remove_subscriber(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = subscribers_.find(id);
+  if (it == subscribers_.end()) return std::nullopt;
+  return remove_subscriber_locked(it);
+}
+
+std::vector<StreamTypeRecord> MemoryStore::list_types() const {
+  std::lock_guard lock(mutex_);
+  std::vector<StreamTypeRecord> out;
+  for (const auto& [name, t] : types_) out.push_back(t);
+  return out;
+}
+
+std::optional<StreamTypeRecord> MemoryStore::get_type(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = types_.find(name);
+  if (it == types_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status MemoryStore::insert_type(const StreamTypeRecord& type) {
+  std::lock_guard lock(mutex_);
+  if (!types_.emplace(type.name, type).second) {
+    return fail(Error::conflict("Stream type '" + type.name + "' already exists"));
+  }
+  return {};
+}
+
+void MemoryStore::replace_type(const StreamTypeRecord& type) {
+  std::lock_guard lock(mutex_);
+  types_[type.name] = type;
+}
+
+Status MemoryStore::remove_type(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto it = types_.find(name);
+  if (it == types_.end()) return fail(Error::not_found("Stream type '" + name + "' not found"));
+  auto live = std::count_if(streams_.begin(), streams_.end(),
+                            [&](const auto& s) { return s.second.record.stream_type == name; });
+  if (live > 0) {
+    return fail(Error::conflict("Stream type '" + name + "' is used by " + std::to_string(live) +
+                                " live stream(s)"));
+  }
+  types_.erase(it);
+  return {};
+}
+
+ExpiredBatch MemoryStore::take_expired(MonoTime now) {
+  ExpiredBatch batch;
+  std::lock_guard lock(mutex_);
+  while (!deadlines_.empty()) {
+    auto first = deadlines_.begin();
+    auto [deadline, kind, id] = *first;
+    if (deadline > now) break;
+    switch (kind) {
+      case Kind::kStream:
+        batch.streams.push_back(remove_stream_locked(streams_.find(id)));
+        break;
+      case Kind::kSession:
+        batch.sessions.push_back(remove_session_locked(sessions_.find(id)));
+        break;
+      case Kind::kSubscriber:
+        batch.subscribers.push_back(remove_subscriber_locked(subscribers_.find(id)));
+        break;
+    }
+  }
+  return batch;
+}
+
+TypeCounts MemoryStore::counts() const {
+  TypeCounts c;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, e] : streams_) ++c.streams[e.record.stream_type];
+  for (const auto& [id, e] : sessions_) ++c.sessions[e.record.stream_type];
+  for (const auto& [id, e] : subscribers_) ++c.subscribers[e.record.stream_type];
+  return c;
+}
+
+}  // namespace sluice::registry

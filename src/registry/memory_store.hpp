@@ -1,0 +1,79 @@
+#pragma once
+// The embedded RegistryStore: everything in one process's memory under one mutex, held only for
+// the duration of one operation. Deadlines are kept in an ordered index so take_expired() costs
+// O(expired · log n), not a scan.
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "registry/store.hpp"
+
+namespace sluice::registry {
+
+class MemoryStore final : public RegistryStore {
+ public:
+  void put_stream(const StreamRecord& stream, MonoTime deadline) override;
+  std::optional<StreamView> get_stream(const std::string& id) const override;
+  std::vector<StreamView> list_streams(const std::optional<std::string>& type) const override;
+  std::optional<std::string> touch_stream(const std::string& id, WallTime now,
+                                          MonoTime deadline) override;
+  std::optional<RemovedStream> remove_stream(const std::string& id) override;
+
+  Status put_session(const SessionRecord& session, MonoTime deadline) override;
+  std::optional<SessionRecord> get_session(const std::string& id) const override;
+  std::vector<SessionRecord> list_sessions(const std::optional<std::string>& stream_id) const override;
+  std::optional<SessionRecord> touch_session(const std::string& id, WallTime now, MonoTime deadline,
+                                             std::optional<std::int64_t> bytes) override;
+  std::optional<SessionRecord> remove_session(const std::string& id) override;
+
+  Status put_subscriber(const SubscriberRecord& subscriber, MonoTime deadline) override;
+  std::vector<SubscriberRecord> list_subscribers(
+      const std::optional<std::string>& stream_id) const override;
+  bool touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) override;
+  std::optional<SubscriberRecord> remove_subscriber(const std::string& id) override;
+
+  std::vector<StreamTypeRecord> list_types() const override;
+  std::optional<StreamTypeRecord> get_type(const std::string& name) const override;
+  Status insert_type(const StreamTypeRecord& type) override;
+  void replace_type(const StreamTypeRecord& type) override;
+  Status remove_type(const std::string& name) override;
+
+  ExpiredBatch take_expired(MonoTime now) override;
+  TypeCounts counts() const override;
+
+ private:
+  enum class Kind { kStream, kSession, kSubscriber };
+  using DeadlineKey = std::tuple<MonoTime, Kind, std::string>;
+
+  struct StreamEntry {
+    StreamRecord record;
+    MonoTime deadline;
+    std::set<std::string> sessions;
+    std::set<std::string> subscribers;
+  };
+  struct SessionEntry {
+    SessionRecord record;
+    MonoTime deadline;
+  };
+  struct SubscriberEntry {
+    SubscriberRecord record;
+    MonoTime deadline;
+  };
+
+  StreamView view_of(const StreamEntry& e) const;
+  void set_deadline(Kind kind, const std::string& id, MonoTime& slot, MonoTime deadline);
+  RemovedStream remove_stream_locked(std::unordered_map<std::string, StreamEntry>::iterator it);
+  SessionRecord remove_session_locked(std::unordered_map<std::string, SessionEntry>::iterator it);
+  SubscriberRecord remove_subscriber_locked(
+      std::unordered_map<std::string, SubscriberEntry>::iterator it);
+
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, StreamEntry> streams_;
+  std::unordered_map<std::string, SessionEntry> sessions_;
+  std::unordered_map<std::string, SubscriberEntry> subscribers_;
+  std::map<std::string, StreamTypeRecord> types_;
+  std::set<DeadlineKey> deadlines_;
+};
+
+}  // namespace sluice::registry

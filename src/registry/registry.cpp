@@ -1,0 +1,416 @@
+#include "registry/registry.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/ids.hpp"
+#include "registry/builtin_types.hpp"
+#include "registry/config_schema.hpp"
+#include "registry/events.hpp"
+
+namespace sluice::registry {
+namespace json = boost::json;
+namespace {
+
+const char* kStreamGone = "Stream not found or expired";
+
+std::size_t idx(Kind k) { return static_cast<std::size_t>(k); }
+
+// Port from a publisher's reply: an int or an int-convertible string.
+std::optional<int> reply_port(const json::value& v) {
+  if (v.is_int64() && v.as_int64() >= 0 && v.as_int64() <= 65535) return static_cast<int>(v.as_int64());
+  if (v.is_uint64() && v.as_uint64() <= 65535) return static_cast<int>(v.as_uint64());
+  if (v.is_string()) {
+    try {
+      std::size_t used = 0;
+      int p = std::stoi(std::string(v.as_string()), &used);
+      if (used == v.as_string().size() && p >= 0 && p <= 65535) return p;
+    } catch (...) {
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Registry::Registry(RegistryOptions options, RegistryStore& store, History& history, hub::Bus& bus,
+                   const Clock& clock)
+    : options_(options), store_(store), history_(history), bus_(bus), clock_(clock) {}
+
+void Registry::publish(const std::string& subject, const json::object& payload) {
+  bus_.publish(subject, json::serialize(payload));
+}
+
+void Registry::seed_builtin_types() {
+  for (auto& t : builtin_types(clock_.wall_now())) {
+    if (auto existing = store_.get_type(t.name)) t.created_at = existing->created_at;
+    store_.replace_type(t);
+  }
+}
+
+// ---- types -----------------------------------------------------------------------------------
+
+std::vector<StreamTypeRecord> Registry::list_types() const { return store_.list_types(); }
+
+Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec) {
+  auto fields = parse_config_schema(spec.config_schema);
+  if (!fields) return fail(fields.error());
+  StreamTypeRecord t;
+  t.id = new_uuid4();
+  t.name = spec.name;
+  t.display_name = spec.display_name;
+  t.description = spec.description;
+  t.icon = spec.icon;
+  t.default_config = spec.default_config;
+  t.metadata = spec.metadata;
+  t.config_schema = spec.config_schema;
+  t.schema_fields = std::move(*fields);
+  t.created_at = t.updated_at = clock_.wall_now();
+  if (auto ok = store_.insert_type(t); !ok) return fail(ok.error());
+  return t;
+}
+
+Result<StreamTypeRecord> Registry::update_type(const std::string& name, const StreamTypeSpec& spec) {
+  auto existing = store_.get_type(name);
+  if (!existing) return fail(Error::not_found("Stream type '" + name + "' not found"));
+  if (existing->builtin) {
+    return fail(Error::forbidden("Stream type '" + name + "' is built in and cannot be changed"));
+  }
+  auto fields = parse_config_schema(spec.config_schema);
+  if (!fields) return fail(fields.error());
+  StreamTypeRecord t = *existing;
+  t.display_name = spec.display_name;
+  t.description = spec.description;
+  t.icon = spec.icon;
+  t.default_config = spec.default_config;
+  t.metadata = spec.metadata;
+  t.config_schema = spec.config_schema;
+  t.schema_fields = std::move(*fields);
+  t.updated_at = clock_.wall_now();
+  store_.replace_type(t);
+  return t;
+}
+
+Status Registry::delete_type(const std::string& name) {
+  auto existing = store_.get_type(name);
+  if (!existing) return fail(Error::not_found("Stream type '" + name + "' not found"));
+  if (existing->builtin) {
+    return fail(Error::forbidden("Stream type '" + name + "' is built in and cannot be deleted"));
+  }
+  return store_.remove_type(name);
+}
+
+// ---- streams ---------------------------------------------------------------------------------
+
+Result<StreamView> Registry::advertise(const AdvertiseRequest& request) {
+  auto type = store_.get_type(request.stream_type);
+  if (!type) {
+    std::string known;
+    for (const auto& t : store_.list_types()) known += (known.empty() ? "" : ", ") + t.name;
+    return fail(Error::invalid_field(
+        {"body", "stream_type"},
+        "Unknown stream type '" + request.stream_type + "'. Known types: " + known +
+            ". Create new ones with POST /streams/types.",
+        "enum"));
+  }
+  json::object config = merge_config(type->default_config, request.config);
+  if (auto ok = validate_config(type->schema_fields, config, {"body", "config"}); !ok) {
+    return fail(ok.error());
+  }
+
+  WallTime now = clock_.wall_now();
+  StreamRecord s;
+  s.id = uuid5(kSluiceNamespace, "stream:" + request.publisher_id + "\n" + request.name);
+  s.name = request.name;
+  s.stream_type = request.stream_type;
+  s.publisher_id = request.publisher_id;
+  s.protocol = request.protocol;
+  s.address = request.address;
+  s.port = request.port;
+  s.entity_id = request.entity_id;
+  s.device_id = request.device_id;
+  s.config = std::move(config);
+  s.metadata = request.metadata;
+  s.multicast_group = request.multicast_group;
+  s.multicast_port = request.multicast_port;
+  s.last_heartbeat = now;
+  auto existing = store_.get_stream(s.id);
+  s.advertised_at = existing ? existing->stream.advertised_at : now;
+  store_.put_stream(s, deadline());
+  stats_.advertisements.fetch_add(1, std::memory_order_relaxed);
+
+  auto event = events::stream_advertised(s, now);
+  publish(events::kAdvertise, event);
+  publish(events::advertise_typed_subject(s.stream_type), event);
+  if (auto subject = events::mqtt_advert_subject(s.stream_type); bus_.has_subscribers(subject)) {
+    publish(subject, events::mqtt_advert(s, true));
+  }
+  auto view = store_.get_stream(s.id);
+  if (!view) return fail(Error::not_found(kStreamGone));  // withdrawn concurrently
+  return *view;
+}
+
+std::vector<StreamView> Registry::list_streams(const std::optional<std::string>& type) const {
+  return store_.list_streams(type);
+}
+
+Result<StreamView> Registry::get_stream(const std::string& id) const {
+  auto v = store_.get_stream(id);
+  if (!v) return fail(Error::not_found(kStreamGone));
+  return *v;
+}
+
+Status Registry::withdraw(const std::string& id) {
+  auto removed = store_.remove_stream(id);
+  if (!removed) return fail(Error::not_found(kStreamGone));
+  stats_.withdrawals.fetch_add(1, std::memory_order_relaxed);
+  announce_stream_removed(*removed, "withdrawn", "stream_withdrawn", "stopped");
+  return {};
+}
+
+Status Registry::heartbeat_stream(const std::string& id) {
+  auto type = store_.touch_stream(id, clock_.wall_now(), deadline());
+  if (!type) {
+    stats_.heartbeat_misses[idx(Kind::kStream)].fetch_add(1, std::memory_order_relaxed);
+    return fail(Error::not_found(kStreamGone));
+  }
+  stats_.heartbeats[idx(Kind::kStream)].fetch_add(1, std::memory_order_relaxed);
+  // Maestra re-broadcasts the advert to MQTT devices on every heartbeat; only build it if heard.
+  if (auto subject = events::mqtt_advert_subject(*type); bus_.has_subscribers(subject)) {
+    if (auto v = store_.get_stream(id)) publish(subject, events::mqtt_advert(v->stream, false));
+  }
+  return {};
+}
+
+void Registry::announce_stream_removed(const RemovedStream& removed, const std::string& reason,
+                                       const std::string& child_reason,
+                                       const std::string& history_status) {
+  for (const auto& s : removed.sessions) announce_session_ended(s, child_reason, history_status);
+  for (const auto& s : removed.subscribers) {
+    announce_subscriber_left(s, child_reason, history_status == "stopped" ? "left" : history_status);
+  }
+  publish(events::withdraw_subject(removed.stream.id),
+          events::stream_withdrawn(removed.stream.id, clock_.wall_now(), reason));
+}
+
+void Registry::announce_session_ended(const SessionRecord& s, const std::string& reason,
+                                      const std::string& history_status) {
+  WallTime now = clock_.wall_now();
+  history_.session_ended(s, history_status, now);
+  publish(events::kSessionStopped, events::session_stopped(s, now, reason));
+}
+
+void Registry::announce_subscriber_left(const SubscriberRecord& s, const std::string& reason,
+                                        const std::string& history_status) {
+  WallTime now = clock_.wall_now();
+  history_.subscriber_left(s, history_status, now);
+  publish(events::kSubscriberLeft, events::subscriber_left(s, now, reason));
+}
+
+// ---- negotiation -----------------------------------------------------------------------------
+
+void Registry::request_stream(const std::string& stream_id, const StreamRequest& request,
+                              OfferCallback done) {
+  auto stream = store_.get_stream(stream_id);
+  if (!stream) {
+    count(Negotiation::kStreamGone);
+    return done(fail(Error::not_found(kStreamGone)));
+  }
+  if (stream->stream.is_multicast()) {
+    return done(fail(Error::bad_request(
+        "This is a multicast stream. Use POST /streams/{stream_id}/join instead.")));
+  }
+  auto payload = json::serialize(events::stream_request(stream_id, request, clock_.wall_now()));
+  bus_.request(events::request_subject(stream_id), std::move(payload), options_.request_timeout,
+               [this, view = *stream, request, done = std::move(done)](auto reply) {
+                 finish_negotiation(view, request, std::move(reply), done);
+               });
+}
+
+void Registry::finish_negotiation(const StreamView& view, const StreamRequest& request,
+                                  std::expected<hub::MessagePtr, hub::BusFailure> reply,
+                                  const OfferCallback& done) {
+  const auto& stream = view.stream;
+  if (!reply) {
+    using K = hub::BusFailure::Kind;
+    switch (reply.error().kind) {
+      case K::kNoResponders:
+        count(Negotiation::kNoResponder);
+        return done(fail(Error{504,
+                               "No responder is listening on maestra.stream.request." + stream.id +
+                                   ": the publisher must subscribe to that subject to answer "
+                                   "requests",
+                               {}}));
+      case K::kTimeout: {
+        count(Negotiation::kTimeout);
+        auto secs = std::chrono::duration<double>(options_.request_timeout).count();
+        return done(fail(Error{504, fmt::format("Publisher did not respond within {:g} seconds", secs), {}}));
+      }
+      case K::kUnavailable:
+        count(Negotiation::kBusError);
+        return done(fail(Error{502, "NATS request failed: " + reply.error().detail, {}}));
+    }
+  }
+  boost::system::error_code ec;
+  json::value answer = json::parse((*reply)->data, ec);
+  if (ec || !answer.is_object()) {
+    count(Negotiation::kInvalidReply);
+    return done(fail(Error{502, "Publisher sent an invalid reply: expected a JSON object", {}}));
+  }
+  const auto& o = answer.as_object();
+  auto accepted = o.find("accepted");
+  if (accepted == o.end() || !accepted->value().is_bool() || !accepted->value().as_bool()) {
+    count(Negotiation::kRejected);
+    auto reason = o.find("reason");
+    std::string detail = reason != o.end() && reason->value().is_string()
+                             ? std::string(reason->value().as_string())
+                             : "Publisher rejected the request";
+    return done(fail(Error::not_found(detail)));
+  }
+
+  SessionRecord s;
+  s.session_id = new_uuid4();
+  s.stream_id = stream.id;
+  s.stream_name = stream.name;
+  s.stream_type = stream.stream_type;
+  s.publisher_id = stream.publisher_id;
+  auto address = o.find("address");
+  s.publisher_address = address != o.end() && address->value().is_string() && !address->value().as_string().empty()
+                            ? std::string(address->value().as_string())
+                            : stream.address;
+  auto port = o.find("port");
+  s.publisher_port = port != o.end() ? reply_port(port->value()).value_or(stream.port) : stream.port;
+  auto protocol = o.find("protocol");
+  s.protocol = protocol != o.end() && protocol->value().is_string() && !protocol->value().as_string().empty()
+                   ? std::string(protocol->value().as_string())
+                   : stream.protocol;
+  if (auto tc = o.find("transport_config"); tc != o.end() && tc->value().is_object()) {
+    s.transport_config = tc->value().as_object();
+  }
+  s.consumer_id = request.consumer_id;
+  s.consumer_address = request.consumer_address;
+  s.consumer_port = request.consumer_port;
+  s.started_at = s.last_heartbeat = clock_.wall_now();
+  if (auto ok = store_.put_session(s, deadline()); !ok) {
+    count(Negotiation::kStreamGone);
+    return done(fail(ok.error()));
+  }
+  count(Negotiation::kAccepted);
+  history_.session_started(s);
+  publish(events::kSessionStarted, events::session_started(s));
+  done(StreamOffer{s.session_id, s.stream_id, s.stream_name, s.stream_type, s.protocol,
+                   s.publisher_address, s.publisher_port, s.transport_config});
+}
+
+// ---- sessions --------------------------------------------------------------------------------
+
+std::vector<SessionRecord> Registry::list_sessions(const std::optional<std::string>& stream_id) const {
+  return store_.list_sessions(stream_id);
+}
+
+Status Registry::stop_session(const std::string& id) {
+  auto removed = store_.remove_session(id);
+  if (!removed) return fail(Error::not_found("Session not found or expired"));
+  announce_session_ended(*removed, "stopped", "stopped");
+  return {};
+}
+
+Status Registry::heartbeat_session(const std::string& id, std::optional<std::int64_t> bytes) {
+  auto touched = store_.touch_session(id, clock_.wall_now(), deadline(), bytes);
+  if (!touched) {
+    stats_.heartbeat_misses[idx(Kind::kSession)].fetch_add(1, std::memory_order_relaxed);
+    return fail(Error::not_found("Session not found or expired"));
+  }
+  stats_.heartbeats[idx(Kind::kSession)].fetch_add(1, std::memory_order_relaxed);
+  if (bytes) history_.session_bytes(id, *bytes);
+  return {};
+}
+
+Result<std::vector<SessionHistoryRow>> Registry::session_history(const HistoryQuery& query) const {
+  return history_.query_sessions(query);
+}
+
+// ---- multicast subscribers -------------------------------------------------------------------
+
+Result<JoinResult> Registry::join(const std::string& stream_id, const JoinRequest& request) {
+  auto view = store_.get_stream(stream_id);
+  if (!view) return fail(Error::bad_request(kStreamGone));
+  const auto& stream = view->stream;
+  if (!stream.is_multicast()) {
+    return fail(Error::bad_request(
+        "Stream is not a multicast stream. Use /request for unicast streams."));
+  }
+  SubscriberRecord s;
+  s.subscriber_id = new_uuid4();
+  s.stream_id = stream.id;
+  s.stream_name = stream.name;
+  s.stream_type = stream.stream_type;
+  s.publisher_id = stream.publisher_id;
+  s.consumer_id = request.consumer_id;
+  s.consumer_address = request.consumer_address;
+  s.multicast_group = *stream.multicast_group;
+  s.multicast_port = stream.multicast_port.value_or(0);
+  s.metadata = request.metadata;
+  s.joined_at = s.last_heartbeat = clock_.wall_now();
+  if (auto ok = store_.put_subscriber(s, deadline()); !ok) return fail(ok.error());
+  history_.subscriber_joined(s);
+  publish(events::kSubscriberJoined, events::subscriber_joined(s, s.joined_at));
+  return JoinResult{s.subscriber_id,   s.stream_id,      s.stream_name, s.stream_type,
+                    stream.protocol, s.multicast_group, s.multicast_port, stream.config};
+}
+
+Status Registry::leave(const std::string& stream_id, const std::string& subscriber_id) {
+  auto removed = store_.remove_subscriber(subscriber_id);
+  if (!removed) return fail(Error::not_found("Subscriber not found or expired"));
+  announce_subscriber_left(*removed, "left", "left");
+  return {};
+}
+
+Status Registry::heartbeat_subscriber(const std::string& id) {
+  if (!store_.touch_subscriber(id, clock_.wall_now(), deadline())) {
+    stats_.heartbeat_misses[idx(Kind::kSubscriber)].fetch_add(1, std::memory_order_relaxed);
+    return fail(Error::not_found("Subscriber not found or expired"));
+  }
+  stats_.heartbeats[idx(Kind::kSubscriber)].fetch_add(1, std::memory_order_relaxed);
+  return {};
+}
+
+std::vector<SubscriberRecord> Registry::list_subscribers(
+    const std::optional<std::string>& stream_id) const {
+  return store_.list_subscribers(stream_id);
+}
+
+RegistrySnapshot Registry::snapshot() const {
+  return RegistrySnapshot{store_.list_streams(std::nullopt), store_.list_sessions(std::nullopt),
+                          store_.list_types(), store_.list_subscribers(std::nullopt)};
+}
+
+// ---- expiry ----------------------------------------------------------------------------------
+
+std::size_t Registry::expire_due() {
+  ExpiredBatch batch = store_.take_expired(clock_.mono_now());
+  std::size_t n = 0;
+  for (const auto& removed : batch.streams) {
+    spdlog::info("stream {} ({}) expired: no heartbeat for {}s", removed.stream.id,
+                 removed.stream.name, options_.ttl.count());
+    announce_stream_removed(removed, "expired", "stream_expired", "expired");
+    stats_.expiries[idx(Kind::kStream)].fetch_add(1);
+    stats_.expiries[idx(Kind::kSession)].fetch_add(removed.sessions.size());
+    stats_.expiries[idx(Kind::kSubscriber)].fetch_add(removed.subscribers.size());
+    n += 1 + removed.sessions.size() + removed.subscribers.size();
+  }
+  for (const auto& s : batch.sessions) {
+    announce_session_ended(s, "expired", "expired");
+    stats_.expiries[idx(Kind::kSession)].fetch_add(1);
+    ++n;
+  }
+  for (const auto& s : batch.subscribers) {
+    announce_subscriber_left(s, "expired", "expired");
+    stats_.expiries[idx(Kind::kSubscriber)].fetch_add(1);
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace sluice::registry

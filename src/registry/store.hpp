@@ -1,0 +1,79 @@
+#pragma once
+// RegistryStore: where registry records live and expire. The embedded MemoryStore implements it;
+// a Redis store will (issue 5). Each method is atomic on its own: callers never hold a store lock
+// and never see a half-applied change. Deadlines are monotonic; the store removes nothing by
+// itself — take_expired() hands over everything past its deadline, children included, so the
+// Registry can announce each expiry exactly once.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "registry/model.hpp"
+
+namespace sluice::registry {
+
+// A stream taken out of the store together with the children that went with it.
+struct RemovedStream {
+  StreamRecord stream;
+  std::vector<SessionRecord> sessions;
+  std::vector<SubscriberRecord> subscribers;
+};
+
+struct ExpiredBatch {
+  std::vector<RemovedStream> streams;           // expired streams, with their children
+  std::vector<SessionRecord> sessions;          // sessions that expired on their own
+  std::vector<SubscriberRecord> subscribers;    // subscribers that expired on their own
+  bool empty() const { return streams.empty() && sessions.empty() && subscribers.empty(); }
+};
+
+struct TypeCounts {
+  std::map<std::string, std::size_t> streams;      // by stream_type
+  std::map<std::string, std::size_t> sessions;     // by stream_type
+  std::map<std::string, std::size_t> subscribers;  // by stream_type
+};
+
+class RegistryStore {
+ public:
+  virtual ~RegistryStore() = default;
+
+  // Inserts or replaces a stream (children are kept on replace).
+  virtual void put_stream(const StreamRecord& stream, MonoTime deadline) = 0;
+  virtual std::optional<StreamView> get_stream(const std::string& id) const = 0;
+  virtual std::vector<StreamView> list_streams(const std::optional<std::string>& type) const = 0;
+  // Sets last_heartbeat and a new deadline; returns the stream's type, or nullopt when it is gone.
+  virtual std::optional<std::string> touch_stream(const std::string& id, WallTime now,
+                                                  MonoTime deadline) = 0;
+  virtual std::optional<RemovedStream> remove_stream(const std::string& id) = 0;
+
+  // Fails with 404 when the session's stream is gone (checked atomically with the insert).
+  virtual Status put_session(const SessionRecord& session, MonoTime deadline) = 0;
+  virtual std::optional<SessionRecord> get_session(const std::string& id) const = 0;
+  virtual std::vector<SessionRecord> list_sessions(const std::optional<std::string>& stream_id) const = 0;
+  virtual std::optional<SessionRecord> touch_session(const std::string& id, WallTime now,
+                                                     MonoTime deadline,
+                                                     std::optional<std::int64_t> bytes) = 0;
+  virtual std::optional<SessionRecord> remove_session(const std::string& id) = 0;
+
+  virtual Status put_subscriber(const SubscriberRecord& subscriber, MonoTime deadline) = 0;
+  virtual std::vector<SubscriberRecord> list_subscribers(
+      const std::optional<std::string>& stream_id) const = 0;
+  virtual bool touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) = 0;
+  virtual std::optional<SubscriberRecord> remove_subscriber(const std::string& id) = 0;
+
+  virtual std::vector<StreamTypeRecord> list_types() const = 0;
+  virtual std::optional<StreamTypeRecord> get_type(const std::string& name) const = 0;
+  // Fails with 409 when the name exists.
+  virtual Status insert_type(const StreamTypeRecord& type) = 0;
+  virtual void replace_type(const StreamTypeRecord& type) = 0;
+  // Fails with 404 when missing, 409 when streams of the type are live.
+  virtual Status remove_type(const std::string& name) = 0;
+
+  virtual ExpiredBatch take_expired(MonoTime now) = 0;
+  virtual TypeCounts counts() const = 0;
+};
+
+}  // namespace sluice::registry

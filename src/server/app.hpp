@@ -1,0 +1,42 @@
+#pragma once
+// App: builds the daemon's modules from a Config and runs them. sluiced's main() is a thin
+// wrapper; tests host an App in-process. Construction and start() throw on start-up errors
+// (bad history path, port taken); after that nothing throws.
+#include <cstdint>
+#include <memory>
+
+#include "core/config.hpp"
+
+namespace sluice::hub {
+class Hub;
+}
+namespace sluice::registry {
+class Registry;
+}
+
+namespace sluice::server {
+
+class App {
+ public:
+  explicit App(Config config);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Binds the listeners and arms the timers; returns the bound HTTP port.
+  std::uint16_t start();
+  // Runs the I/O threads until stop(); blocks the caller (which is one of the threads).
+  void run();
+  // Thread-safe and idempotent: stops accepting, closes connections, ends run().
+  void stop();
+
+  std::uint16_t http_port() const;
+  registry::Registry& registry();
+  hub::Hub& hub();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::server

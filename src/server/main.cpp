@@ -1,0 +1,64 @@
+// sluiced: the sluice daemon. Parses configuration, starts the App, stops cleanly on SIGINT or
+// SIGTERM. Exit codes: 0 clean stop, 2 configuration error, 1 start-up failure.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "core/config.hpp"
+#include "core/logging.hpp"
+#include "server/app.hpp"
+
+namespace {
+
+sluice::server::App* g_app = nullptr;
+
+// Waits for SIGINT/SIGTERM on a dedicated thread (signals blocked everywhere else), so the
+// handler can do real work instead of being async-signal-safe.
+std::thread watch_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return std::thread([set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (g_app) g_app->stop();
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sluice::Config config;
+  try {
+    auto outcome = sluice::load_config(argc, argv, sluice::current_environment());
+    if (auto* code = std::get_if<int>(&outcome)) return *code;
+    config = std::get<sluice::Config>(outcome);
+  } catch (const sluice::ConfigError& e) {
+    std::cerr << "sluiced: configuration error: " << e.what() << "\n";
+    return 2;
+  }
+  sluice::setup_logging(config.log_level, config.log_format);
+  std::signal(SIGPIPE, SIG_IGN);
+  auto signals = watch_signals();
+  try {
+    sluice::server::App app(config);
+    g_app = &app;
+    app.start();
+    app.run();
+    g_app = nullptr;
+  } catch (const std::exception& e) {
+    spdlog::critical("sluiced cannot start: {}", e.what());
+    std::cerr << "sluiced: cannot start: " << e.what() << "\n";
+    pthread_kill(signals.native_handle(), SIGTERM);
+    signals.join();
+    return 1;
+  }
+  signals.join();
+  spdlog::info("sluiced stopped");
+  return 0;
+}

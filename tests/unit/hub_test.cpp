@@ -1,0 +1,141 @@
+#include <gtest/gtest.h>
+
+#include "hub/client_session.hpp"
+#include "hub/hub.hpp"
+#include "hub/subject.hpp"
+
+namespace sluice::hub {
+namespace {
+
+struct Collector final : Subscriber {
+  std::vector<MessagePtr> got;
+  void deliver(const MessagePtr& m) override { got.push_back(m); }
+};
+
+TEST(Subject, WildcardsFollowNatsRules) {
+  EXPECT_TRUE(subject_matches("maestra.stream.>", "maestra.stream.advertise.video"));
+  EXPECT_FALSE(subject_matches("maestra.stream.>", "maestra.stream"));
+  EXPECT_TRUE(subject_matches("maestra.*.advertise", "maestra.stream.advertise"));
+  EXPECT_FALSE(subject_matches("maestra.*.advertise", "maestra.stream.advertise.video"));
+  EXPECT_TRUE(subject_matches("a.b", "a.b"));
+  EXPECT_FALSE(subject_matches("a.b", "a.b.c"));
+  EXPECT_TRUE(is_valid_pattern("a.*.>"));
+  EXPECT_FALSE(is_valid_pattern("a.>.b"));
+  EXPECT_FALSE(is_valid_pattern("a..b"));
+  EXPECT_FALSE(is_valid_subject("a.*"));
+  EXPECT_FALSE(is_valid_subject("has space"));
+}
+
+TEST(Hub, DeliversToMatchingSubscriptionsOnlyAndCounts) {
+  Hub hub;
+  auto all = std::make_shared<Collector>();
+  auto video = std::make_shared<Collector>();
+  auto s1 = hub.subscribe("maestra.stream.>", all);
+  auto s2 = hub.subscribe("maestra.stream.advertise.video", video);
+  ASSERT_TRUE(s1 && s2);
+  EXPECT_EQ(hub.publish("maestra.stream.advertise.video", "{}"), 2u);
+  EXPECT_EQ(hub.publish("maestra.stream.advertise.audio", "{}"), 1u);
+  EXPECT_EQ(hub.publish("other.subject", "{}"), 0u);
+  EXPECT_EQ(all->got.size(), 2u);
+  EXPECT_EQ(video->got.size(), 1u);
+  s2->reset();
+  EXPECT_EQ(hub.publish("maestra.stream.advertise.video", "{}"), 1u);
+  EXPECT_EQ(hub.stats().subscriptions, 1u);
+}
+
+TEST(Hub, InvalidPatternIsAnError) {
+  Hub hub;
+  auto sub = hub.subscribe("a.>.b", std::make_shared<Collector>());
+  ASSERT_FALSE(sub);
+  EXPECT_EQ(sub.error().status, 422);
+}
+
+TEST(Hub, RequestWithoutResponderFailsAtOnceEvenWithObservers) {
+  Hub hub;
+  auto watcher = hub.subscribe(">", std::make_shared<Collector>(), Interest::kObserver);
+  bool called = false;
+  auto r = hub.request("maestra.stream.request.x", "{}", [&](const MessagePtr&) { called = true; });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status, 504);
+  EXPECT_FALSE(called);
+}
+
+// A responder that answers every request on its reply subject.
+struct Echo final : Subscriber {
+  Hub& hub;
+  explicit Echo(Hub& h) : hub(h) {}
+  void deliver(const MessagePtr& m) override {
+    if (!m->reply.empty()) hub.publish(m->reply, R"({"accepted":true})");
+  }
+};
+
+TEST(Hub, RequestReachesResponderAndReplyComesBackOnce) {
+  Hub hub;
+  auto sub = hub.subscribe("svc.*", std::make_shared<Echo>(hub));
+  std::string reply;
+  auto pending = hub.request("svc.a", "{}", [&](const MessagePtr& m) { reply = m->data; });
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(reply, R"({"accepted":true})");
+  EXPECT_EQ(hub.stats().pending_requests, 0u);
+}
+
+TEST(Hub, CancelledRequestDropsLateReply) {
+  Hub hub;
+  auto silent = hub.subscribe("svc.slow", std::make_shared<Collector>());
+  int calls = 0;
+  auto pending = hub.request("svc.slow", "{}", [&](const MessagePtr&) { ++calls; });
+  ASSERT_TRUE(pending);
+  std::string inbox = pending->inbox();
+  pending->cancel();
+  EXPECT_EQ(hub.publish(inbox, "{}"), 0u);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(ClientSession, SubscribePublishAndReplyOverJsonOps) {
+  Hub hub;
+  std::vector<std::string> out;
+  ClientSession client(hub, [&](std::string f) { out.push_back(std::move(f)); });
+  client.on_frame(R"({"op":"sub","sid":"1","subject":"maestra.stream.request.*"})");
+  ASSERT_EQ(out.back(), R"({"op":"ok","sid":"1"})");
+  std::string answer;
+  auto pending = hub.request("maestra.stream.request.abc", R"({"consumer_id":"c"})",
+                             [&](const MessagePtr& m) { answer = m->data; });
+  ASSERT_TRUE(pending);
+  ASSERT_NE(out.back().find(R"("op":"msg")"), std::string::npos);
+  ASSERT_NE(out.back().find(R"("data":{"consumer_id":"c"})"), std::string::npos);
+  auto reply_at = out.back().find(R"("reply":")");
+  ASSERT_NE(reply_at, std::string::npos);
+  std::string inbox = out.back().substr(reply_at + 9);
+  inbox = inbox.substr(0, inbox.find('"'));
+  client.on_frame(R"({"op":"pub","subject":")" + inbox + R"(","data":{"accepted":true}})");
+  EXPECT_EQ(answer, R"({"accepted":true})");
+}
+
+TEST(ClientSession, BadFramesGetErrorsAndNothingBreaks) {
+  Hub hub;
+  std::vector<std::string> out;
+  ClientSession client(hub, [&](std::string f) { out.push_back(std::move(f)); });
+  client.on_frame("not json");
+  EXPECT_NE(out.back().find(R"("op":"err")"), std::string::npos);
+  client.on_frame(R"({"op":"sub","sid":"x","subject":"a..b"})");
+  EXPECT_NE(out.back().find(R"("op":"err")"), std::string::npos);
+  client.on_frame(R"({"op":"pub","subject":"a.*","data":1})");
+  EXPECT_NE(out.back().find("invalid subject"), std::string::npos);
+  client.on_frame(R"({"op":"dance"})");
+  EXPECT_NE(out.back().find("unknown op"), std::string::npos);
+  client.on_frame(R"({"op":"ping"})");
+  EXPECT_EQ(out.back(), R"({"op":"pong"})");
+  EXPECT_EQ(hub.stats().subscriptions, 0u);
+}
+
+TEST(ClientSession, CloseDropsSubscriptions) {
+  Hub hub;
+  ClientSession client(hub, [](std::string) {});
+  client.on_frame(R"({"op":"sub","sid":"1","subject":">"})");
+  EXPECT_EQ(hub.stats().subscriptions, 1u);
+  client.close();
+  EXPECT_EQ(hub.stats().subscriptions, 0u);
+}
+
+}  // namespace
+}  // namespace sluice::hub
