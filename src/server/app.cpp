@@ -148,6 +148,7 @@ void App::stop() {
 }
 
 std::uint16_t App::http_port() const { return impl_->http_port; }
+const std::vector<http::RouteInfo>& App::routes() const { return impl_->router.routes(); }
 registry::Registry& App::registry() { return impl_->registry; }
 hub::Hub& App::hub() { return impl_->hub; }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/config.hpp"
+#include "http/router.hpp"
 
 namespace sluice::hub {
 class Hub;
@@ -31,6 +32,7 @@ class App {
   void stop();
 
   std::uint16_t http_port() const;
+  const std::vector<http::RouteInfo>& routes() const;
   registry::Registry& registry();
   hub::Hub& hub();
 

@@ -1,0 +1,39 @@
+#pragma once
+// Hosts a real App (the daemon's modules, real sockets) in-process on 127.0.0.1:<ephemeral>,
+// with in-memory history, for HTTP-level integration tests.
+#include <thread>
+
+#include "core/config.hpp"
+#include "server/app.hpp"
+
+namespace sluice::testing {
+
+class InProcessDaemon {
+ public:
+  explicit InProcessDaemon(std::chrono::seconds ttl = std::chrono::seconds(30),
+                           std::chrono::milliseconds request_timeout = std::chrono::milliseconds(5000)) {
+    Config c;
+    c.http = HostPort{"127.0.0.1", 0};
+    c.history = ":memory:";
+    c.stream_ttl = ttl;
+    c.request_timeout = request_timeout;
+    c.threads = 2;
+    app_ = std::make_unique<server::App>(c);
+    port_ = app_->start();
+    thread_ = std::thread([this] { app_->run(); });
+  }
+  ~InProcessDaemon() {
+    app_->stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::uint16_t port() const { return port_; }
+  server::App& app() { return *app_; }
+
+ private:
+  std::unique_ptr<server::App> app_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace sluice::testing
