@@ -23,6 +23,18 @@ run: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 300
 
+# libFuzzer needs clang >= 16 for C++23's <expected>; Debian 12 ships clang-16.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = fuzz_request_bodies fuzz_ws_frames fuzz_text_parsers
+fuzz: deps
+	@./scripts/install-deps.sh clang-16 libclang-rt-16-dev
+	CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSLUICE_FUZZ=ON -DSLUICE_INTEGRATION_TESTS=OFF
+	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	for t in $(FUZZ_TARGETS); do mkdir -p build-fuzz/corpus/$$t; \
+	  ./build-fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    build-fuzz/corpus/$$t tests/fuzz/corpus || exit 1; done
+
 bench: build
 	./bench/registry_bench.sh
 

@@ -11,6 +11,9 @@ packages=(
   curl wrk clang libclang-rt-14-dev
 )
 
+# Extra packages for optional targets (e.g. `make fuzz`) may be named on the command line.
+packages+=("$@")
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,32 @@
+// Small text parsers fed by the network: timestamps, UUIDs, subjects and patterns, HTTP routes.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/ids.hpp"
+#include "core/time_format.hpp"
+#include "http/router.hpp"
+#include "hub/subject.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (auto t = sluice::parse_timestamp(text)) (void)sluice::format_timestamp(*t);
+  (void)sluice::canonical_uuid(text);
+  if (sluice::hub::is_valid_pattern(text)) {
+    (void)sluice::hub::subject_matches(text, "maestra.stream.advertise.video");
+  }
+  if (sluice::hub::is_valid_subject(text)) (void)sluice::hub::subject_matches("maestra.>", text);
+  static const sluice::http::Router router = [] {
+    sluice::http::Router r;
+    auto h = [](const sluice::http::HttpRequest&, const sluice::http::PathParams&) -> sluice::http::Reply {
+      return sluice::http::HttpResponse{};
+    };
+    r.add("GET", "/streams/{stream_id}", h);
+    r.add("GET", "/streams/sessions", h);
+    r.add("DELETE", "/streams/{stream_id}/leave/{subscriber_id}", h);
+    return r;
+  }();
+  (void)router.route("GET", text);
+  (void)router.route("DELETE", text);
+  return 0;
+}
