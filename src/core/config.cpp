@@ -165,7 +165,8 @@ ConfigOutcome load_config(int argc, const char* const* argv,
     app.add_option_function<std::string>(
         std::string("--") + info.key,
         [&flags, key = std::string(info.key)](const std::string& v) { flags[key] = v; },
-        info.help);
+        info.help)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
   try {
     app.parse(argc, argv);

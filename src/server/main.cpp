@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "core/config.hpp"
@@ -12,7 +13,11 @@
 
 namespace {
 
+// The running App, published to the signal thread only between a successful start() and the
+// end of run(), under g_mutex; a signal before that is remembered in g_stop_requested.
+std::mutex g_mutex;
 sluice::server::App* g_app = nullptr;
+bool g_stop_requested = false;
 
 // Waits for SIGINT/SIGTERM on a dedicated thread (signals blocked everywhere else), so the
 // handler can do real work instead of being async-signal-safe.
@@ -26,6 +31,8 @@ std::thread watch_signals() {
     int sig = 0;
     sigwait(&set, &sig);
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    std::lock_guard lock(g_mutex);
+    g_stop_requested = true;
     if (g_app) g_app->stop();
   });
 }
@@ -47,9 +54,14 @@ int main(int argc, char** argv) {
   auto signals = watch_signals();
   try {
     sluice::server::App app(config);
-    g_app = &app;
     app.start();
+    {
+      std::lock_guard lock(g_mutex);
+      g_app = &app;
+      if (g_stop_requested) app.stop();
+    }
     app.run();
+    std::lock_guard lock(g_mutex);
     g_app = nullptr;
   } catch (const std::exception& e) {
     spdlog::critical("sluiced cannot start: {}", e.what());
