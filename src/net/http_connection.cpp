@@ -74,6 +74,9 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   }
 
   void start() {
+    boost::system::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string();
     server_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     server_->track(shared_from_this());
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -151,9 +154,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
                      -1, method, started);
     }
     hreq.body = std::move(req.body());
-    boost::system::error_code ec;
-    auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    if (!ec) hreq.remote_address = remote.address().to_string();
+    hreq.remote_address = remote_address_;
 
     auto match = server_->router.route(hreq.method, hreq.path);
     if (!match.handler) {
@@ -289,6 +290,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
   bool closed_ = false;
+  std::string remote_address_;  // read once: a syscall per request would show in the profile
 
   std::optional<Outbox> outbox_;
   std::shared_ptr<void> source_;

@@ -32,6 +32,17 @@ std::optional<int> reply_port(const json::value& v) {
   return std::nullopt;
 }
 
+// Copies what a type definition body may set (everything but identity and timestamps).
+void apply_spec(StreamTypeRecord& t, const StreamTypeSpec& spec, std::vector<ConfigField> fields) {
+  t.display_name = spec.display_name;
+  t.description = spec.description;
+  t.icon = spec.icon;
+  t.default_config = spec.default_config;
+  t.metadata = spec.metadata;
+  t.config_schema = spec.config_schema;
+  t.schema_fields = std::move(fields);
+}
+
 }  // namespace
 
 Registry::Registry(RegistryOptions options, RegistryStore& store, History& history, hub::Bus& bus,
@@ -59,13 +70,7 @@ Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec) {
   StreamTypeRecord t;
   t.id = new_uuid4();
   t.name = spec.name;
-  t.display_name = spec.display_name;
-  t.description = spec.description;
-  t.icon = spec.icon;
-  t.default_config = spec.default_config;
-  t.metadata = spec.metadata;
-  t.config_schema = spec.config_schema;
-  t.schema_fields = std::move(*fields);
+  apply_spec(t, spec, std::move(*fields));
   t.created_at = t.updated_at = clock_.wall_now();
   if (auto ok = store_.insert_type(t); !ok) return fail(ok.error());
   return t;
@@ -80,13 +85,7 @@ Result<StreamTypeRecord> Registry::update_type(const std::string& name, const St
   auto fields = parse_config_schema(spec.config_schema);
   if (!fields) return fail(fields.error());
   StreamTypeRecord t = *existing;
-  t.display_name = spec.display_name;
-  t.description = spec.description;
-  t.icon = spec.icon;
-  t.default_config = spec.default_config;
-  t.metadata = spec.metadata;
-  t.config_schema = spec.config_schema;
-  t.schema_fields = std::move(*fields);
+  apply_spec(t, spec, std::move(*fields));
   t.updated_at = clock_.wall_now();
   store_.replace_type(t);
   return t;
