@@ -1,7 +1,7 @@
 #include "core/config.hpp"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -34,7 +34,8 @@ constexpr KeyInfo kKeys[] = {
 
 std::string env_name(std::string key) {
   std::string out = "SLUICE_";
-  for (char c : key) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  for (char c : key)
+    out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
   return out;
 }
 
@@ -163,9 +164,9 @@ ConfigOutcome load_config(int argc, const char* const* argv,
   std::map<std::string, std::string> flags;
   for (const auto& info : kKeys) {
     app.add_option_function<std::string>(
-        std::string("--") + info.key,
-        [&flags, key = std::string(info.key)](const std::string& v) { flags[key] = v; },
-        info.help)
+           std::string("--") + info.key,
+           [&flags, key = std::string(info.key)](const std::string& v) { flags[key] = v; },
+           info.help)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
   try {

@@ -1,7 +1,8 @@
 #pragma once
 // Daemon configuration. Every key can come from (lowest to highest precedence): the built-in
 // default, the TOML file named by --config, a SLUICE_* environment variable, a command-line flag.
-// Key "stream-ttl" is flag --stream-ttl, TOML `stream-ttl` (or `stream_ttl`), env SLUICE_STREAM_TTL.
+// Key "stream-ttl" is flag --stream-ttl, TOML `stream-ttl` (or `stream_ttl`), env
+// SLUICE_STREAM_TTL.
 #include <chrono>
 #include <cstdint>
 #include <map>

@@ -7,20 +7,21 @@ namespace sluice {
 
 Result<boost::json::object> parse_json_object(std::string_view body) {
   if (body.empty()) {
-    return fail(Error::invalid_field({"body"}, "Field required: the request needs a JSON body",
-                                     "missing"));
+    return fail(
+        Error::invalid_field({"body"}, "Field required: the request needs a JSON body", "missing"));
   }
   boost::json::parse_options options;
   options.max_depth = 64;
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(body, ec, {}, options);
   if (ec) {
-    return fail(Error::invalid_field({"body"}, "JSON decode error: " + ec.message(), "json_invalid"));
+    return fail(
+        Error::invalid_field({"body"}, "JSON decode error: " + ec.message(), "json_invalid"));
   }
   if (!v.is_object()) {
-    return fail(Error::invalid_field({"body"}, "Input should be a JSON object, got " +
-                                                   std::string(json_kind(v)),
-                                     "model_attributes_type"));
+    return fail(Error::invalid_field(
+        {"body"}, "Input should be a JSON object, got " + std::string(json_kind(v)),
+        "model_attributes_type"));
   }
   return std::move(v.as_object());
 }
@@ -33,7 +34,8 @@ std::string error_body(const Error& e) {
     boost::json::array list;
     for (const auto& f : e.fields) {
       boost::json::array loc;
-      for (const auto& part : f.loc) loc.emplace_back(part);
+      for (const auto& part : f.loc)
+        loc.emplace_back(part);
       list.emplace_back(boost::json::object{{"type", f.type}, {"loc", loc}, {"msg", f.msg}});
     }
     out["detail"] = std::move(list);
@@ -43,14 +45,21 @@ std::string error_body(const Error& e) {
 
 std::string_view json_kind(const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::null: return "null";
-    case boost::json::kind::bool_: return "boolean";
+    case boost::json::kind::null:
+      return "null";
+    case boost::json::kind::bool_:
+      return "boolean";
     case boost::json::kind::int64:
-    case boost::json::kind::uint64: return "integer";
-    case boost::json::kind::double_: return "number";
-    case boost::json::kind::string: return "string";
-    case boost::json::kind::array: return "array";
-    case boost::json::kind::object: return "object";
+    case boost::json::kind::uint64:
+      return "integer";
+    case boost::json::kind::double_:
+      return "number";
+    case boost::json::kind::string:
+      return "string";
+    case boost::json::kind::array:
+      return "array";
+    case boost::json::kind::object:
+      return "object";
   }
   return "unknown";
 }
@@ -83,13 +92,17 @@ std::optional<std::string> FieldReader::string(std::string_view key, bool requir
   }
   std::string s(v->as_string());
   if (s.size() < min_len) {
-    add_error(key, "'" + std::string(key) + "' should have at least " + std::to_string(min_len) +
-                       " character(s)", "string_too_short");
+    add_error(key,
+              "'" + std::string(key) + "' should have at least " + std::to_string(min_len) +
+                  " character(s)",
+              "string_too_short");
     return std::nullopt;
   }
   if (s.size() > max_len) {
-    add_error(key, "'" + std::string(key) + "' should have at most " + std::to_string(max_len) +
-                       " characters", "string_too_long");
+    add_error(
+        key,
+        "'" + std::string(key) + "' should have at most " + std::to_string(max_len) + " characters",
+        "string_too_long");
     return std::nullopt;
   }
   return s;
@@ -104,16 +117,18 @@ std::optional<std::int64_t> FieldReader::integer(std::string_view key, bool requ
     n = v->as_int64();
   } else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
     n = static_cast<std::int64_t>(v->as_uint64());
-  } else if (v->is_double() && v->as_double() == static_cast<double>(static_cast<std::int64_t>(
-                                                     v->as_double()))) {
+  } else if (v->is_double() &&
+             v->as_double() == static_cast<double>(static_cast<std::int64_t>(v->as_double()))) {
     n = static_cast<std::int64_t>(v->as_double());
   } else {
     add_error(key, "'" + std::string(key) + "' should be a valid integer", "int_type");
     return std::nullopt;
   }
   if (n < min || n > max) {
-    add_error(key, "'" + std::string(key) + "' should be between " + std::to_string(min) +
-                       " and " + std::to_string(max), "range");
+    add_error(key,
+              "'" + std::string(key) + "' should be between " + std::to_string(min) + " and " +
+                  std::to_string(max),
+              "range");
     return std::nullopt;
   }
   return n;
@@ -141,7 +156,8 @@ std::optional<bool> FieldReader::boolean(std::string_view key, bool required) {
 
 std::optional<boost::json::object> FieldReader::object(std::string_view key, bool required) {
   const auto* v = find(key, required);
-  if (!v) return required ? std::nullopt : std::optional<boost::json::object>(boost::json::object{});
+  if (!v)
+    return required ? std::nullopt : std::optional<boost::json::object>(boost::json::object{});
   if (!v->is_object()) {
     add_error(key, "'" + std::string(key) + "' should be a valid object", "dict_type");
     return std::nullopt;

@@ -51,9 +51,8 @@ struct SubscriptionSet {
 };
 
 std::pair<std::string, std::string> heartbeat_event() {
-  return {"heartbeat",
-          json::serialize(json::object{
-              {"timestamp", format_timestamp(std::chrono::system_clock::now())}})};
+  return {"heartbeat", json::serialize(json::object{
+                           {"timestamp", format_timestamp(std::chrono::system_clock::now())}})};
 }
 
 }  // namespace
@@ -66,27 +65,29 @@ void add_event_routes(Router& router, registry::Registry& reg, hub::Hub& hub) {
       if (!hub::is_valid_pattern(v)) {
         return error_response(Error::invalid_field(
             {"query", "subject"},
-            "'" + v + "' is not a valid subject pattern: use '.'-separated tokens, '*' for one "
-                      "token and a final '>' for the rest"));
+            "'" + v +
+                "' is not a valid subject pattern: use '.'-separated tokens, '*' for one "
+                "token and a final '>' for the rest"));
       }
       patterns.push_back(v);
     }
     if (patterns.size() > kMaxPatterns) {
-      return error_response(Error::invalid_field({"query", "subject"}, "at most 32 subject patterns"));
+      return error_response(
+          Error::invalid_field({"query", "subject"}, "at most 32 subject patterns"));
     }
     if (patterns.empty()) patterns.emplace_back(kDefaultPattern);
-    return EventStream{
-        [&hub, patterns](std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
-          auto set = std::make_shared<SubscriptionSet>();
-          auto forwarder = std::make_shared<SseForwarder>(sink);
-          for (const auto& p : patterns) {
-            if (auto sub = hub.subscribe(p, forwarder, hub::Interest::kObserver)) {
-              set->subscriptions.push_back(std::move(*sub));
-            }
-          }
-          return set;
-        },
-        std::chrono::seconds(15), {}};
+    return EventStream{[&hub, patterns](std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
+                         auto set = std::make_shared<SubscriptionSet>();
+                         auto forwarder = std::make_shared<SseForwarder>(sink);
+                         for (const auto& p : patterns) {
+                           if (auto sub = hub.subscribe(p, forwarder, hub::Interest::kObserver)) {
+                             set->subscriptions.push_back(std::move(*sub));
+                           }
+                         }
+                         return set;
+                       },
+                       std::chrono::seconds(15),
+                       {}};
   });
 
   router.add("GET", "/streams/{stream_id}/preview",

@@ -15,6 +15,8 @@ HttpResponse json_response(int status, std::string body) {
   return HttpResponse{status, "application/json", std::move(body), {}};
 }
 
-HttpResponse error_response(const Error& e) { return json_response(e.status, error_body(e)); }
+HttpResponse error_response(const Error& e) {
+  return json_response(e.status, error_body(e));
+}
 
 }  // namespace sluice::http

@@ -16,8 +16,8 @@
 namespace sluice::http {
 
 struct HttpRequest {
-  std::string method;  // upper case, e.g. "GET"
-  std::string path;    // percent-decoded, without the query
+  std::string method;                                      // upper case, e.g. "GET"
+  std::string path;                                        // percent-decoded, without the query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::string body;
   std::string remote_address;

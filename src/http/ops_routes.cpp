@@ -19,7 +19,8 @@ void render_registry(PrometheusWriter& w, const registry::Registry& reg) {
     w.header(name, "gauge", help);
     for (const auto& t : reg.list_types()) {
       auto it = values.find(t.name);
-      w.sample(name, {{"type", t.name}}, it == values.end() ? 0.0 : static_cast<double>(it->second));
+      w.sample(name, {{"type", t.name}},
+               it == values.end() ? 0.0 : static_cast<double>(it->second));
     }
   };
   by_type("sluice_streams", "Live streams by type", counts.streams);
@@ -31,7 +32,8 @@ void render_registry(PrometheusWriter& w, const registry::Registry& reg) {
   for (std::size_t k = 0; k < registry::kKindNames.size(); ++k) {
     w.sample("sluice_heartbeats_total", {{"kind", registry::kKindNames[k]}, {"result", "ok"}},
              static_cast<double>(s.heartbeats[k].load()));
-    w.sample("sluice_heartbeats_total", {{"kind", registry::kKindNames[k]}, {"result", "not_found"}},
+    w.sample("sluice_heartbeats_total",
+             {{"kind", registry::kKindNames[k]}, {"result", "not_found"}},
              static_cast<double>(s.heartbeat_misses[k].load()));
   }
   w.header("sluice_expiries_total", "counter", "Records removed because their TTL ran out");
@@ -70,7 +72,8 @@ void add_ops_routes(Router& router, const OpsContext& ctx) {
     auto history_problem = ctx.history->problem();
     auto streams = ctx.registry->counts().streams;
     std::size_t live = 0;
-    for (const auto& [t, n] : streams) live += n;
+    for (const auto& [t, n] : streams)
+      live += n;
     json::object components{
         {"http", json::object{{"status", "ok"}}},
         {"registry", json::object{{"status", "ok"}, {"store", ctx.store_name}, {"streams", live}}},

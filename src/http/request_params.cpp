@@ -43,11 +43,10 @@ Result<std::optional<long>> query_int(const HttpRequest& request, std::string_vi
                                      "int_parsing"));
   }
   if (v < min || v > max) {
-    return fail(Error::invalid_field(
-        {"query", std::string(name)},
-        "'" + std::string(name) + "' should be between " + std::to_string(min) + " and " +
-            std::to_string(max),
-        "range"));
+    return fail(Error::invalid_field({"query", std::string(name)},
+                                     "'" + std::string(name) + "' should be between " +
+                                         std::to_string(min) + " and " + std::to_string(max),
+                                     "range"));
   }
   return std::optional<long>(v);
 }
@@ -59,7 +58,8 @@ Result<std::optional<WallTime>> query_time(const HttpRequest& request, std::stri
   if (!t) {
     return fail(Error::invalid_field({"query", std::string(name)},
                                      "Input should be an ISO-8601 date-time such as "
-                                     "2026-03-22T10:30:00Z, got '" + *raw + "'",
+                                     "2026-03-22T10:30:00Z, got '" +
+                                         *raw + "'",
                                      "datetime_parsing"));
   }
   return std::optional<WallTime>(*t);

@@ -21,14 +21,17 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
-bool is_capture(std::string_view s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
+bool is_capture(std::string_view s) {
+  return s.size() > 2 && s.front() == '{' && s.back() == '}';
+}
 
 }  // namespace
 
 void Router::add(std::string method, std::string pattern, Handler handler) {
   Route r;
   r.method = method;
-  for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  for (auto s : split_path(pattern))
+    r.segments.emplace_back(s);
   r.literal_segments = static_cast<int>(
       std::count_if(r.segments.begin(), r.segments.end(), [](auto& s) { return !is_capture(s); }));
   r.handler = std::move(handler);
@@ -65,7 +68,8 @@ Router::Match Router::route(std::string_view method, std::string_view path) cons
     best.params.clear();
     for (std::size_t k = 0; k < parts.size(); ++k) {
       if (is_capture(r.segments[k])) {
-        best.params.emplace(r.segments[k].substr(1, r.segments[k].size() - 2), std::string(parts[k]));
+        best.params.emplace(r.segments[k].substr(1, r.segments[k].size() - 2),
+                            std::string(parts[k]));
       }
     }
   }
@@ -79,7 +83,8 @@ Router::Match Router::route(std::string_view method, std::string_view path) cons
     best.status = 405;
     std::sort(allowed.begin(), allowed.end());
     allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
-    for (const auto& m : allowed) best.allow += (best.allow.empty() ? "" : ", ") + m;
+    for (const auto& m : allowed)
+      best.allow += (best.allow.empty() ? "" : ", ") + m;
   }
   return best;
 }

@@ -27,9 +27,9 @@ class Router {
   struct Match {
     const Handler* handler = nullptr;  // null: see `status`
     PathParams params;
-    int route_index = -1;              // index into routes(), for metrics; -1 when unmatched
-    int status = 200;                  // 404 no such path, 405 path exists with other methods
-    std::string allow;                 // for 405: "GET, POST"
+    int route_index = -1;  // index into routes(), for metrics; -1 when unmatched
+    int status = 200;      // 404 no such path, 405 path exists with other methods
+    std::string allow;     // for 405: "GET, POST"
   };
   Match route(std::string_view method, std::string_view path) const;
 

@@ -15,13 +15,16 @@ using registry::Registry;
 
 namespace {
 
-HttpResponse ok(int status, const json::value& v) { return json_response(status, json::serialize(v)); }
+HttpResponse ok(int status, const json::value& v) {
+  return json_response(status, json::serialize(v));
+}
 
 template <class T>
 json::array to_array(const std::vector<T>& items) {
   json::array out;
   out.reserve(items.size());
-  for (const auto& i : items) out.emplace_back(registry::to_json(i));
+  for (const auto& i : items)
+    out.emplace_back(registry::to_json(i));
   return out;
 }
 
@@ -48,18 +51,21 @@ void add_type_routes(Router& r, Registry& reg) {
     auto created = reg.create_type(*spec);
     return created ? ok(201, registry::to_json(*created)) : error_response(created.error());
   });
-  r.add("PUT", "/streams/types/{name}", [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
-    const std::string& name = p.find("name")->second;
-    auto spec = parse_body(req, [&](const json::object& b) { return registry::parse_type_spec(b, &name); });
-    if (!spec) return error_response(spec.error());
-    auto updated = reg.update_type(name, *spec);
-    return updated ? ok(200, registry::to_json(*updated)) : error_response(updated.error());
-  });
-  r.add("DELETE", "/streams/types/{name}", [&reg](const HttpRequest&, const PathParams& p) -> Reply {
-    const std::string& name = p.find("name")->second;
-    auto done = reg.delete_type(name);
-    return done ? ack("deleted", "name", name) : error_response(done.error());
-  });
+  r.add("PUT", "/streams/types/{name}",
+        [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
+          const std::string& name = p.find("name")->second;
+          auto spec = parse_body(
+              req, [&](const json::object& b) { return registry::parse_type_spec(b, &name); });
+          if (!spec) return error_response(spec.error());
+          auto updated = reg.update_type(name, *spec);
+          return updated ? ok(200, registry::to_json(*updated)) : error_response(updated.error());
+        });
+  r.add("DELETE", "/streams/types/{name}",
+        [&reg](const HttpRequest&, const PathParams& p) -> Reply {
+          const std::string& name = p.find("name")->second;
+          auto done = reg.delete_type(name);
+          return done ? ack("deleted", "name", name) : error_response(done.error());
+        });
 }
 
 void add_stream_routes(Router& r, Registry& reg) {
@@ -118,29 +124,31 @@ void add_session_routes(Router& r, Registry& reg) {
     if (!stream_id) return error_response(stream_id.error());
     return ok(200, to_array(reg.list_sessions(*stream_id)));
   });
-  r.add("GET", "/streams/sessions/history", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
-    registry::HistoryQuery q;
-    auto stream_id = query_uuid(req, "stream_id");
-    auto limit = query_int(req, "limit", 1, 500);
-    auto offset = query_int(req, "offset", 0, 1'000'000'000);
-    auto since = query_time(req, "since");
-    auto until = query_time(req, "until");
-    for (const Error* e : {stream_id ? nullptr : &stream_id.error(), limit ? nullptr : &limit.error(),
-                           offset ? nullptr : &offset.error(), since ? nullptr : &since.error(),
-                           until ? nullptr : &until.error()}) {
-      if (e) return error_response(*e);
-    }
-    q.stream_id = *stream_id;
-    q.publisher_id = req.param("publisher_id");
-    q.consumer_id = req.param("consumer_id");
-    q.status = req.param("status");
-    q.since = *since;
-    q.until = *until;
-    q.limit = static_cast<int>(limit->value_or(50));
-    q.offset = static_cast<int>(offset->value_or(0));
-    auto rows = reg.session_history(q);
-    return rows ? ok(200, to_array(*rows)) : error_response(rows.error());
-  });
+  r.add("GET", "/streams/sessions/history",
+        [&reg](const HttpRequest& req, const PathParams&) -> Reply {
+          registry::HistoryQuery q;
+          auto stream_id = query_uuid(req, "stream_id");
+          auto limit = query_int(req, "limit", 1, 500);
+          auto offset = query_int(req, "offset", 0, 1'000'000'000);
+          auto since = query_time(req, "since");
+          auto until = query_time(req, "until");
+          for (const Error* e :
+               {stream_id ? nullptr : &stream_id.error(), limit ? nullptr : &limit.error(),
+                offset ? nullptr : &offset.error(), since ? nullptr : &since.error(),
+                until ? nullptr : &until.error()}) {
+            if (e) return error_response(*e);
+          }
+          q.stream_id = *stream_id;
+          q.publisher_id = req.param("publisher_id");
+          q.consumer_id = req.param("consumer_id");
+          q.status = req.param("status");
+          q.since = *since;
+          q.until = *until;
+          q.limit = static_cast<int>(limit->value_or(50));
+          q.offset = static_cast<int>(offset->value_or(0));
+          auto rows = reg.session_history(q);
+          return rows ? ok(200, to_array(*rows)) : error_response(rows.error());
+        });
   r.add("DELETE", "/streams/sessions/{session_id}",
         [&reg](const HttpRequest&, const PathParams& p) -> Reply {
           auto id = path_uuid(p, "session_id");
@@ -186,14 +194,15 @@ void add_subscriber_routes(Router& r, Registry& reg) {
           auto done = reg.heartbeat_subscriber(*id);
           return done ? ack("ok", "subscriber_id", *id) : error_response(done.error());
         });
-  r.add("POST", "/streams/{stream_id}/join", [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
-    auto id = path_uuid(p, "stream_id");
-    if (!id) return error_response(id.error());
-    auto join = parse_body(req, registry::parse_join_request);
-    if (!join) return error_response(join.error());
-    auto joined = reg.join(*id, *join);
-    return joined ? ok(201, registry::to_json(*joined)) : error_response(joined.error());
-  });
+  r.add("POST", "/streams/{stream_id}/join",
+        [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
+          auto id = path_uuid(p, "stream_id");
+          if (!id) return error_response(id.error());
+          auto join = parse_body(req, registry::parse_join_request);
+          if (!join) return error_response(join.error());
+          auto joined = reg.join(*id, *join);
+          return joined ? ok(201, registry::to_json(*joined)) : error_response(joined.error());
+        });
   r.add("DELETE", "/streams/{stream_id}/leave/{subscriber_id}",
         [&reg](const HttpRequest&, const PathParams& p) -> Reply {
           auto id = path_uuid(p, "stream_id");

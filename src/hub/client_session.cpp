@@ -10,7 +10,9 @@ namespace sluice::hub {
 namespace json = boost::json;
 namespace {
 
-std::string quoted(std::string_view s) { return json::serialize(json::string(s)); }
+std::string quoted(std::string_view s) {
+  return json::serialize(json::string(s));
+}
 
 // Turns hub messages for one subscription id into "msg" frames.
 class Forwarder final : public Subscriber {
@@ -45,7 +47,9 @@ std::string string_field(const json::object& o, std::string_view key) {
 ClientSession::ClientSession(Hub& hub, Send send)
     : hub_(hub), send_(std::make_shared<Send>(std::move(send))) {}
 
-ClientSession::~ClientSession() { close(); }
+ClientSession::~ClientSession() {
+  close();
+}
 
 std::string ClientSession::hello() const {
   return json::serialize(json::object{{"op", "hello"}, {"version", std::string(kVersion)}});
@@ -64,7 +68,8 @@ void ClientSession::error(std::string_view sid, std::string detail) {
 
 void ClientSession::subscribe(const std::string& sid, const std::string& pattern) {
   if (sid.empty()) return error(sid, "'sub' needs a non-empty 'sid'");
-  if (subscriptions_.count(sid)) return error(sid, "subscription id '" + sid + "' is already in use");
+  if (subscriptions_.count(sid))
+    return error(sid, "subscription id '" + sid + "' is already in use");
   if (subscriptions_.size() >= kMaxSubscriptions) {
     return error(sid, "too many subscriptions (limit " + std::to_string(kMaxSubscriptions) + ")");
   }

@@ -29,7 +29,8 @@ constexpr std::string_view kInboxRoot = "_INBOX.";
 template <class Node, class Fn>
 void walk(const Node& node, const std::vector<std::string_view>& tokens, std::size_t i, Fn&& fn) {
   if (i == tokens.size()) {
-    for (const auto& e : node.entries) fn(e);
+    for (const auto& e : node.entries)
+      fn(e);
     return;
   }
   if (auto it = node.children.find(std::string(tokens[i])); it != node.children.end()) {
@@ -39,7 +40,8 @@ void walk(const Node& node, const std::vector<std::string_view>& tokens, std::si
     walk(*it->second, tokens, i + 1, fn);
   }
   if (auto it = node.children.find(">"); it != node.children.end()) {
-    for (const auto& e : it->second->entries) fn(e);
+    for (const auto& e : it->second->entries)
+      fn(e);
   }
 }
 
@@ -106,9 +108,11 @@ std::size_t Hub::publish(std::string_view subject, std::string data, std::string
   std::vector<std::shared_ptr<Subscriber>> targets;
   {
     std::shared_lock lock(mutex_);
-    walk(*root_, split_tokens(subject), 0, [&](const Entry& e) { targets.push_back(e.subscriber); });
+    walk(*root_, split_tokens(subject), 0,
+         [&](const Entry& e) { targets.push_back(e.subscriber); });
   }
-  for (const auto& t : targets) t->deliver(message);
+  for (const auto& t : targets)
+    t->deliver(message);
   delivered_.fetch_add(targets.size(), std::memory_order_relaxed);
   return targets.size();
 }
@@ -191,7 +195,9 @@ Hub::Subscription& Hub::Subscription::operator=(Subscription&& other) noexcept {
   return *this;
 }
 
-Hub::Subscription::~Subscription() { reset(); }
+Hub::Subscription::~Subscription() {
+  reset();
+}
 
 void Hub::Subscription::reset() {
   if (hub_) std::exchange(hub_, nullptr)->unsubscribe(id_);
@@ -209,7 +215,9 @@ Hub::PendingRequest& Hub::PendingRequest::operator=(PendingRequest&& other) noex
   return *this;
 }
 
-Hub::PendingRequest::~PendingRequest() { cancel(); }
+Hub::PendingRequest::~PendingRequest() {
+  cancel();
+}
 
 void Hub::PendingRequest::cancel() {
   if (hub_) std::exchange(hub_, nullptr)->cancel_inbox(inbox_);

@@ -41,8 +41,12 @@ std::vector<std::string_view> split_tokens(std::string_view subject) {
   }
 }
 
-bool is_valid_subject(std::string_view subject) { return validate(subject, false); }
-bool is_valid_pattern(std::string_view pattern) { return validate(pattern, true); }
+bool is_valid_subject(std::string_view subject) {
+  return validate(subject, false);
+}
+bool is_valid_pattern(std::string_view pattern) {
+  return validate(pattern, true);
+}
 
 bool subject_matches(std::string_view pattern, std::string_view subject) {
   auto p = split_tokens(pattern);

@@ -1,10 +1,10 @@
 // One HTTP/1.1 client connection: reads requests one at a time, routes them, writes responses,
 // and turns into a server-sent-event stream or a WebSocket when a route asks for it.
 // Everything runs on the connection's strand; producers on other threads only post to it.
+#include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <optional>
@@ -26,7 +26,8 @@ bool parse_target(std::string_view target, http::HttpRequest& out) {
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return false;
   out.path = std::string(url->path());
-  for (auto param : url->params()) out.query.emplace_back(param.key, param.value);
+  for (auto param : url->params())
+    out.query.emplace_back(param.key, param.value);
   return true;
 }
 
@@ -66,7 +67,9 @@ class SseSinkImpl final : public http::SseSink {
 class HttpConnection final : public Closable, public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket)
-      : server_(std::move(server)), stream_(std::move(socket)), keepalive_timer_(stream_.get_executor()) {}
+      : server_(std::move(server)),
+        stream_(std::move(socket)),
+        keepalive_timer_(stream_.get_executor()) {}
 
   ~HttpConnection() override {
     server_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
@@ -101,29 +104,30 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(kHeaderLimit);
     stream_.expires_after(kIdleTimeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_read(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset) {
+        ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset) {
       return shutdown();
     }
     if (ec == bhttp::error::body_limit) {
       server_->stats.rejected_bodies.fetch_add(1, std::memory_order_relaxed);
-      return respond(http::error_response(Error{413,
-                                                "Request body too large: the limit is " +
-                                                    std::to_string(server_->options.max_body_bytes) +
-                                                    " bytes",
-                                                {}}),
-                     false, -1, "?", Clock::now());
+      return respond(
+          http::error_response(Error{413,
+                                     "Request body too large: the limit is " +
+                                         std::to_string(server_->options.max_body_bytes) + " bytes",
+                                     {}}),
+          false, -1, "?", Clock::now());
     }
     if (ec) {
-      return respond(http::error_response(Error::bad_request("Malformed HTTP request: " + ec.message())),
-                     false, -1, "?", Clock::now());
+      return respond(
+          http::error_response(Error::bad_request("Malformed HTTP request: " + ec.message())),
+          false, -1, "?", Clock::now());
     }
     auto req = parser_->release();
     if (boost::beast::websocket::is_upgrade(req) && req.target().starts_with("/ws")) {
@@ -150,8 +154,8 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     http::HttpRequest hreq;
     hreq.method = method;
     if (!parse_target(req.target(), hreq)) {
-      return respond(http::error_response(Error::bad_request("Malformed request target")), keep_alive,
-                     -1, method, started);
+      return respond(http::error_response(Error::bad_request("Malformed request target")),
+                     keep_alive, -1, method, started);
     }
     hreq.body = std::move(req.body());
     hreq.remote_address = remote_address_;
@@ -177,13 +181,14 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     if (auto* deferred = std::get_if<http::Deferred>(&reply)) {
       // The responder holds the connection until the answer comes; Deferred handlers promise
       // one (the bus bounds negotiation by --request-timeout).
-      deferred->start([self = shared_from_this(), keep_alive, route, method,
-                       started](http::HttpResponse res) {
-        asio::post(self->stream_.get_executor(),
-                   [self, res = std::move(res), keep_alive, route, method, started]() mutable {
-                     if (!self->closed_) self->respond(std::move(res), keep_alive, route, method, started);
-                   });
-      });
+      deferred->start(
+          [self = shared_from_this(), keep_alive, route, method, started](http::HttpResponse res) {
+            asio::post(self->stream_.get_executor(),
+                       [self, res = std::move(res), keep_alive, route, method, started]() mutable {
+                         if (!self->closed_)
+                           self->respond(std::move(res), keep_alive, route, method, started);
+                       });
+          });
       return;
     }
     start_event_stream(std::move(std::get<http::EventStream>(reply)), route, method, started);
@@ -195,17 +200,19 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     res_->set(bhttp::field::server, "sluice");
     res_->set(bhttp::field::content_type, r.content_type);
     res_->set(bhttp::field::access_control_allow_origin, "*");
-    for (auto& [k, v] : r.headers) res_->set(k, v);
+    for (auto& [k, v] : r.headers)
+      res_->set(k, v);
     res_->body() = std::move(r.body);
     res_->keep_alive(keep_alive);
     res_->prepare_payload();
     server_->metrics.observe(route, method, r.status,
                              std::chrono::duration<double>(Clock::now() - started).count());
-    bhttp::async_write(stream_, *res_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-      self->res_.reset();
-      if (ec || !keep_alive) return self->shutdown();
-      self->read();
-    });
+    bhttp::async_write(stream_, *res_,
+                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                         self->res_.reset();
+                         if (ec || !keep_alive) return self->shutdown();
+                         self->read();
+                       });
   }
 
   // ---- server-sent events ----
@@ -252,10 +259,11 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
 
   // An SSE client sends nothing more; any read completion means it went away.
   void watch_for_disconnect() {
-    stream_.async_read_some(asio::buffer(sink_byte_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->shutdown();
-      self->watch_for_disconnect();
-    });
+    stream_.async_read_some(asio::buffer(sink_byte_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->shutdown();
+                              self->watch_for_disconnect();
+                            });
   }
 
   void arm_keepalive() {

@@ -13,7 +13,9 @@ HttpServer::HttpServer(asio::io_context& io, const http::Router& router, http::H
                        hub::Hub& hub, HttpServerOptions options)
     : impl_(std::make_shared<Impl>(io, router, metrics, hub, options)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
   boost::system::error_code ec;
@@ -25,10 +27,10 @@ std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(endpoint, ec);
   if (ec) {
-    throw std::system_error(ec, "cannot listen on " + host + ":" + std::to_string(port) +
-                                    (ec == asio::error::address_in_use
-                                         ? " (the port is taken by another process)"
-                                         : ""));
+    throw std::system_error(
+        ec,
+        "cannot listen on " + host + ":" + std::to_string(port) +
+            (ec == asio::error::address_in_use ? " (the port is taken by another process)" : ""));
   }
   a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::system_error(ec, "cannot listen on " + host + ":" + std::to_string(port));
@@ -36,15 +38,20 @@ std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
   return a.local_endpoint().port();
 }
 
-void HttpServer::stop() { impl_->stop(); }
+void HttpServer::stop() {
+  impl_->stop();
+}
 
-const NetStats& HttpServer::stats() const { return impl_->stats; }
+const NetStats& HttpServer::stats() const {
+  return impl_->stats;
+}
 
 void HttpServer::render_metrics(http::PrometheusWriter& w) const {
   const auto& s = impl_->stats;
   w.header("sluice_http_connections_total", "counter", "Accepted HTTP connections");
   w.sample("sluice_http_connections_total", {}, static_cast<double>(s.connections_total.load()));
-  w.header("sluice_http_connections_open", "gauge", "Open HTTP connections (including SSE and WebSocket)");
+  w.header("sluice_http_connections_open", "gauge",
+           "Open HTTP connections (including SSE and WebSocket)");
   w.sample("sluice_http_connections_open", {}, static_cast<double>(s.connections_open.load()));
   w.header("sluice_event_streams_open", "gauge", "Open server-sent-event streams");
   w.sample("sluice_event_streams_open", {}, static_cast<double>(s.event_streams_open.load()));
@@ -58,17 +65,18 @@ void HttpServer::render_metrics(http::PrometheusWriter& w) const {
 }
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](
-                                                   boost::system::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-      spdlog::warn("accept failed: {}", ec.message());
-    } else {
-      self->stats.connections_total.fetch_add(1, std::memory_order_relaxed);
-      start_http_connection(self, std::move(socket));
-    }
-    self->accept();
-  });
+  acceptor.async_accept(
+      asio::make_strand(io),
+      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+          spdlog::warn("accept failed: {}", ec.message());
+        } else {
+          self->stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+          start_http_connection(self, std::move(socket));
+        }
+        self->accept();
+      });
 }
 
 void HttpServer::Impl::track(const std::shared_ptr<Closable>& c) {
@@ -99,7 +107,8 @@ void HttpServer::Impl::stop() {
     boost::system::error_code ec;
     self->acceptor.close(ec);
   });
-  for (auto& c : open) c->close();
+  for (auto& c : open)
+    c->close();
 }
 
 }  // namespace sluice::net

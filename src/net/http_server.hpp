@@ -23,8 +23,8 @@ namespace sluice::net {
 
 struct HttpServerOptions {
   std::size_t max_body_bytes = 1 << 20;
-  std::size_t outbox_messages = 4096;    // per SSE/WebSocket client
-  std::size_t outbox_bytes = 16 << 20;   // per SSE/WebSocket client
+  std::size_t outbox_messages = 4096;   // per SSE/WebSocket client
+  std::size_t outbox_bytes = 16 << 20;  // per SSE/WebSocket client
 };
 
 struct NetStats {

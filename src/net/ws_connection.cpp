@@ -1,7 +1,7 @@
 // A /ws WebSocket client: JSON text frames in, handled by hub::ClientSession; hub deliveries out
 // through a bounded drop-oldest Outbox with one write in flight. Runs on the connection's strand.
-#include <boost/beast/websocket.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/beast/websocket.hpp>
 
 #include "hub/client_session.hpp"
 #include "net/outbox.hpp"
@@ -61,7 +61,8 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->shutdown();
       if (!self->ws_.got_text()) {
-        self->send(R"({"op":"err","detail":"binary frames are not supported on /ws; send JSON text"})");
+        self->send(
+            R"({"op":"err","detail":"binary frames are not supported on /ws; send JSON text"})");
       } else {
         auto data = self->buffer_.data();
         self->session_->on_frame(
@@ -86,11 +87,12 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     writing_ = true;
     current_ = std::move(*frame);
     ws_.text(true);
-    ws_.async_write(asio::buffer(current_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->writing_ = false;
-      if (ec) return self->shutdown();
-      self->write();
-    });
+    ws_.async_write(asio::buffer(current_),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (ec) return self->shutdown();
+                      self->write();
+                    });
   }
 
   void shutdown() {

@@ -19,7 +19,8 @@ bool has_type(const json::value& v, const std::string& type) {
   if (type == "string") return v.is_string();
   if (type == "integer") {
     return v.is_int64() || v.is_uint64() ||
-           (v.is_double() && v.as_double() == static_cast<double>(static_cast<long long>(v.as_double())));
+           (v.is_double() &&
+            v.as_double() == static_cast<double>(static_cast<long long>(v.as_double())));
   }
   if (type == "number") return v.is_number();
   if (type == "boolean") return v.is_bool();
@@ -34,8 +35,8 @@ Result<std::vector<ConfigField>> parse_config_schema(const json::object& schema)
   std::vector<FieldError> errors;
   std::vector<ConfigField> fields;
   auto bad = [&](const std::string& field, std::string msg) {
-    errors.push_back(FieldError{{"body", "config_schema", field}, "config_schema." + field + ": " + msg,
-                                "value_error"});
+    errors.push_back(FieldError{
+        {"body", "config_schema", field}, "config_schema." + field + ": " + msg, "value_error"});
   };
   for (const auto& [key, spec] : schema) {
     std::string name(key);
@@ -100,21 +101,23 @@ Status validate_config(const std::vector<ConfigField>& fields, const json::objec
     }
     const auto& v = it->value();
     if (!has_type(v, f.type)) {
-      bad(f, "should be of type " + f.type + ", got " + std::string(json_kind(v)), f.type + "_type");
+      bad(f, "should be of type " + f.type + ", got " + std::string(json_kind(v)),
+          f.type + "_type");
       continue;
     }
     if (v.is_number()) {
       double n = v.to_number<double>();
       if ((f.minimum && n < *f.minimum) || (f.maximum && n > *f.maximum)) {
-        std::string range = (f.minimum ? json::serialize(json::value(*f.minimum)) : "-inf") +
-                            ".." + (f.maximum ? json::serialize(json::value(*f.maximum)) : "inf");
+        std::string range = (f.minimum ? json::serialize(json::value(*f.minimum)) : "-inf") + ".." +
+                            (f.maximum ? json::serialize(json::value(*f.maximum)) : "inf");
         bad(f, "should be within " + range + ", got " + json::serialize(v), "range");
         continue;
       }
     }
     if (!f.allowed.empty() && std::find(f.allowed.begin(), f.allowed.end(), v) == f.allowed.end()) {
       std::string options;
-      for (const auto& a : f.allowed) options += (options.empty() ? "" : ", ") + json::serialize(a);
+      for (const auto& a : f.allowed)
+        options += (options.empty() ? "" : ", ") + json::serialize(a);
       bad(f, "should be one of " + options + ", got " + json::serialize(v), "enum");
     }
   }

@@ -19,13 +19,13 @@ std::string mqtt_advert_subject(const std::string& stream_type) {
 }
 
 json::object stream_advertised(const StreamRecord& s, WallTime now) {
-  return json::object{{"type", "stream_advertised"},  {"stream_id", s.id},
-                      {"stream_type", s.stream_type}, {"publisher_id", s.publisher_id},
-                      {"name", s.name},               {"timestamp", format_timestamp(now)}};
+  return json::object{
+      {"type", "stream_advertised"},    {"stream_id", s.id}, {"stream_type", s.stream_type},
+      {"publisher_id", s.publisher_id}, {"name", s.name},    {"timestamp", format_timestamp(now)}};
 }
 
 json::object mqtt_advert(const StreamRecord& s, bool full) {
-  json::object o{{"id", s.id},         {"name", s.name}, {"stream_type", s.stream_type},
+  json::object o{{"id", s.id},           {"name", s.name}, {"stream_type", s.stream_type},
                  {"address", s.address}, {"port", s.port}, {"config", s.config}};
   if (full) {
     o["delivery_mode"] = s.delivery_mode();

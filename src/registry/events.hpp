@@ -32,7 +32,8 @@ boost::json::object mqtt_advert(const StreamRecord& s, bool full);
 boost::json::object stream_withdrawn(const std::string& stream_id, WallTime now,
                                      const std::string& reason);
 boost::json::object session_started(const SessionRecord& s);
-boost::json::object session_stopped(const SessionRecord& s, WallTime now, const std::string& reason);
+boost::json::object session_stopped(const SessionRecord& s, WallTime now,
+                                    const std::string& reason);
 boost::json::object subscriber_joined(const SubscriberRecord& s, WallTime now);
 boost::json::object subscriber_left(const SubscriberRecord& s, WallTime now,
                                     const std::string& reason);

@@ -44,7 +44,8 @@ std::vector<StreamView> MemoryStore::list_streams(const std::optional<std::strin
     }
   }
   std::sort(out.begin(), out.end(), [](const StreamView& a, const StreamView& b) {
-    return std::tie(a.stream.advertised_at, a.stream.id) < std::tie(b.stream.advertised_at, b.stream.id);
+    return std::tie(a.stream.advertised_at, a.stream.id) <
+           std::tie(b.stream.advertised_at, b.stream.id);
   });
   return out;
 }
@@ -218,7 +219,8 @@ std::optional<SubscriberRecord> MemoryStore::remove_subscriber(const std::string
 std::vector<StreamTypeRecord> MemoryStore::list_types() const {
   std::lock_guard lock(mutex_);
   std::vector<StreamTypeRecord> out;
-  for (const auto& [name, t] : types_) out.push_back(t);
+  for (const auto& [name, t] : types_)
+    out.push_back(t);
   return out;
 }
 
@@ -281,9 +283,12 @@ ExpiredBatch MemoryStore::take_expired(MonoTime now) {
 TypeCounts MemoryStore::counts() const {
   TypeCounts c;
   std::lock_guard lock(mutex_);
-  for (const auto& [id, e] : streams_) ++c.streams[e.record.stream_type];
-  for (const auto& [id, e] : sessions_) ++c.sessions[e.record.stream_type];
-  for (const auto& [id, e] : subscribers_) ++c.subscribers[e.record.stream_type];
+  for (const auto& [id, e] : streams_)
+    ++c.streams[e.record.stream_type];
+  for (const auto& [id, e] : sessions_)
+    ++c.sessions[e.record.stream_type];
+  for (const auto& [id, e] : subscribers_)
+    ++c.subscribers[e.record.stream_type];
   return c;
 }
 

@@ -22,7 +22,8 @@ class MemoryStore final : public RegistryStore {
 
   Status put_session(const SessionRecord& session, MonoTime deadline) override;
   std::optional<SessionRecord> get_session(const std::string& id) const override;
-  std::vector<SessionRecord> list_sessions(const std::optional<std::string>& stream_id) const override;
+  std::vector<SessionRecord> list_sessions(
+      const std::optional<std::string>& stream_id) const override;
   std::optional<SessionRecord> touch_session(const std::string& id, WallTime now, MonoTime deadline,
                                              std::optional<std::int64_t> bytes) override;
   std::optional<SessionRecord> remove_session(const std::string& id) override;

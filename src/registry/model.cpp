@@ -9,7 +9,9 @@ namespace {
 json::value opt(const std::optional<std::string>& s) {
   return s ? json::value(*s) : json::value(nullptr);
 }
-json::value opt(const std::optional<int>& i) { return i ? json::value(*i) : json::value(nullptr); }
+json::value opt(const std::optional<int>& i) {
+  return i ? json::value(*i) : json::value(nullptr);
+}
 json::value opt(const std::optional<double>& d) {
   return d ? json::value(*d) : json::value(nullptr);
 }

@@ -1,8 +1,8 @@
 #include "registry/registry.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/ids.hpp"
 #include "registry/builtin_types.hpp"
@@ -15,11 +15,14 @@ namespace {
 
 const char* kStreamGone = "Stream not found or expired";
 
-std::size_t idx(Kind k) { return static_cast<std::size_t>(k); }
+std::size_t idx(Kind k) {
+  return static_cast<std::size_t>(k);
+}
 
 // Port from a publisher's reply: an int or an int-convertible string.
 std::optional<int> reply_port(const json::value& v) {
-  if (v.is_int64() && v.as_int64() >= 0 && v.as_int64() <= 65535) return static_cast<int>(v.as_int64());
+  if (v.is_int64() && v.as_int64() >= 0 && v.as_int64() <= 65535)
+    return static_cast<int>(v.as_int64());
   if (v.is_uint64() && v.as_uint64() <= 65535) return static_cast<int>(v.as_uint64());
   if (v.is_string()) {
     try {
@@ -62,7 +65,9 @@ void Registry::seed_builtin_types() {
 
 // ---- types -----------------------------------------------------------------------------------
 
-std::vector<StreamTypeRecord> Registry::list_types() const { return store_.list_types(); }
+std::vector<StreamTypeRecord> Registry::list_types() const {
+  return store_.list_types();
+}
 
 Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec) {
   auto fields = parse_config_schema(spec.config_schema);
@@ -76,7 +81,8 @@ Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec) {
   return t;
 }
 
-Result<StreamTypeRecord> Registry::update_type(const std::string& name, const StreamTypeSpec& spec) {
+Result<StreamTypeRecord> Registry::update_type(const std::string& name,
+                                               const StreamTypeSpec& spec) {
   auto existing = store_.get_type(name);
   if (!existing) return fail(Error::not_found("Stream type '" + name + "' not found"));
   if (existing->builtin) {
@@ -106,12 +112,13 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request) {
   auto type = store_.get_type(request.stream_type);
   if (!type) {
     std::string known;
-    for (const auto& t : store_.list_types()) known += (known.empty() ? "" : ", ") + t.name;
-    return fail(Error::invalid_field(
-        {"body", "stream_type"},
-        "Unknown stream type '" + request.stream_type + "'. Known types: " + known +
-            ". Create new ones with POST /streams/types.",
-        "enum"));
+    for (const auto& t : store_.list_types())
+      known += (known.empty() ? "" : ", ") + t.name;
+    return fail(Error::invalid_field({"body", "stream_type"},
+                                     "Unknown stream type '" + request.stream_type +
+                                         "'. Known types: " + known +
+                                         ". Create new ones with POST /streams/types.",
+                                     "enum"));
   }
   json::object config = merge_config(type->default_config, request.config);
   if (auto ok = validate_config(type->schema_fields, config, {"body", "config"}); !ok) {
@@ -185,9 +192,11 @@ Status Registry::heartbeat_stream(const std::string& id) {
 void Registry::announce_stream_removed(const RemovedStream& removed, const std::string& reason,
                                        const std::string& child_reason,
                                        const std::string& history_status) {
-  for (const auto& s : removed.sessions) announce_session_ended(s, child_reason, history_status);
+  for (const auto& s : removed.sessions)
+    announce_session_ended(s, child_reason, history_status);
   for (const auto& s : removed.subscribers) {
-    announce_subscriber_left(s, child_reason, history_status == "stopped" ? "left" : history_status);
+    announce_subscriber_left(s, child_reason,
+                             history_status == "stopped" ? "left" : history_status);
   }
   publish(events::withdraw_subject(removed.stream.id),
           events::stream_withdrawn(removed.stream.id, clock_.wall_now(), reason));
@@ -244,7 +253,8 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
       case K::kTimeout: {
         count(Negotiation::kTimeout);
         auto secs = std::chrono::duration<double>(options_.request_timeout).count();
-        return done(fail(Error{504, fmt::format("Publisher did not respond within {:g} seconds", secs), {}}));
+        return done(fail(
+            Error{504, fmt::format("Publisher did not respond within {:g} seconds", secs), {}}));
       }
       case K::kUnavailable:
         count(Negotiation::kBusError);
@@ -275,15 +285,18 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
   s.stream_type = stream.stream_type;
   s.publisher_id = stream.publisher_id;
   auto address = o.find("address");
-  s.publisher_address = address != o.end() && address->value().is_string() && !address->value().as_string().empty()
-                            ? std::string(address->value().as_string())
-                            : stream.address;
+  s.publisher_address =
+      address != o.end() && address->value().is_string() && !address->value().as_string().empty()
+          ? std::string(address->value().as_string())
+          : stream.address;
   auto port = o.find("port");
-  s.publisher_port = port != o.end() ? reply_port(port->value()).value_or(stream.port) : stream.port;
+  s.publisher_port =
+      port != o.end() ? reply_port(port->value()).value_or(stream.port) : stream.port;
   auto protocol = o.find("protocol");
-  s.protocol = protocol != o.end() && protocol->value().is_string() && !protocol->value().as_string().empty()
-                   ? std::string(protocol->value().as_string())
-                   : stream.protocol;
+  s.protocol =
+      protocol != o.end() && protocol->value().is_string() && !protocol->value().as_string().empty()
+          ? std::string(protocol->value().as_string())
+          : stream.protocol;
   if (auto tc = o.find("transport_config"); tc != o.end() && tc->value().is_object()) {
     s.transport_config = tc->value().as_object();
   }
@@ -304,7 +317,8 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
 
 // ---- sessions --------------------------------------------------------------------------------
 
-std::vector<SessionRecord> Registry::list_sessions(const std::optional<std::string>& stream_id) const {
+std::vector<SessionRecord> Registry::list_sessions(
+    const std::optional<std::string>& stream_id) const {
   return store_.list_sessions(stream_id);
 }
 
@@ -337,8 +351,8 @@ Result<JoinResult> Registry::join(const std::string& stream_id, const JoinReques
   if (!view) return fail(Error::bad_request(kStreamGone));
   const auto& stream = view->stream;
   if (!stream.is_multicast()) {
-    return fail(Error::bad_request(
-        "Stream is not a multicast stream. Use /request for unicast streams."));
+    return fail(
+        Error::bad_request("Stream is not a multicast stream. Use /request for unicast streams."));
   }
   SubscriberRecord s;
   s.subscriber_id = new_uuid4();
@@ -355,7 +369,7 @@ Result<JoinResult> Registry::join(const std::string& stream_id, const JoinReques
   if (auto ok = store_.put_subscriber(s, deadline()); !ok) return fail(ok.error());
   history_.subscriber_joined(s);
   publish(events::kSubscriberJoined, events::subscriber_joined(s, s.joined_at));
-  return JoinResult{s.subscriber_id,   s.stream_id,      s.stream_name, s.stream_type,
+  return JoinResult{s.subscriber_id, s.stream_id,       s.stream_name,    s.stream_type,
                     stream.protocol, s.multicast_group, s.multicast_port, stream.config};
 }
 

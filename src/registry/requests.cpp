@@ -13,8 +13,8 @@ namespace sluice::registry {
 namespace {
 
 constexpr std::array<std::string_view, 15> kProtocols = {
-    "tcp",  "udp",   "ndi", "srt",  "webrtc",    "spout", "syphon", "shared_memory",
-    "rtmp", "rtsp",  "hls", "http", "websocket", "mqtt",  "sluice"};
+    "tcp",  "udp",  "ndi", "srt",  "webrtc",    "spout", "syphon", "shared_memory",
+    "rtmp", "rtsp", "hls", "http", "websocket", "mqtt",  "sluice"};
 
 std::optional<std::string> uuid_field(FieldReader& r, const boost::json::object& body,
                                       std::string_view key) {
@@ -60,15 +60,17 @@ Result<AdvertiseRequest> parse_advertise(const boost::json::object& body) {
   }
   if (a.multicast_group && a.multicast_group->empty()) a.multicast_group.reset();
   if (a.multicast_group.has_value() != mport.has_value()) {
-    r.add_error("multicast_group", "multicast_group and multicast_port must both be set or both be None");
+    r.add_error("multicast_group",
+                "multicast_group and multicast_port must both be set or both be None");
   } else if (a.multicast_group) {
     boost::system::error_code ec;
     auto ip = boost::asio::ip::make_address(*a.multicast_group, ec);
     if (ec) {
       r.add_error("multicast_group", "Invalid IP address: " + *a.multicast_group);
     } else if (!ip.is_v4() || !ip.is_multicast()) {
-      r.add_error("multicast_group", "Address " + *a.multicast_group +
-                                         " is not a valid multicast address (must be in 224.0.0.0/4)");
+      r.add_error("multicast_group",
+                  "Address " + *a.multicast_group +
+                      " is not a valid multicast address (must be in 224.0.0.0/4)");
     }
   }
   if (!r.ok()) return fail(Error::invalid(r.take_errors()));
@@ -129,12 +131,14 @@ Result<StreamTypeSpec> parse_type_spec(const boost::json::object& body,
   }
   if (schema) {
     if (auto fields = parse_config_schema(*schema); !fields) {
-      for (auto& f : fields.error().fields) r.add_error("config_schema", f.msg);
+      for (auto& f : fields.error().fields)
+        r.add_error("config_schema", f.msg);
     } else if (defaults) {
       // The defaults must themselves satisfy the schema's types and ranges.
       if (auto check = validate_config(*fields, *defaults, {"body", "default_config"}, false);
           !check) {
-        for (auto& f : check.error().fields) r.add_error("default_config", f.msg);
+        for (auto& f : check.error().fields)
+          r.add_error("default_config", f.msg);
       }
     }
   }

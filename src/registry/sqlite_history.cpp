@@ -86,9 +86,12 @@ SqliteHistory::SqliteHistory(const std::string& path) {
     auto dir = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (ec) throw std::runtime_error("history: cannot create directory " + dir.string() + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error("history: cannot create directory " + dir.string() + ": " +
+                               ec.message());
   }
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -236,8 +239,10 @@ Result<std::vector<SessionHistoryRow>> SqliteHistory::query_sessions(const Histo
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
     return fail(Error::internal(std::string("history query failed: ") + sqlite3_errmsg(db_)));
   }
-  for (auto& [i, v] : texts) sqlite3_bind_text(stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  for (auto& [i, v] : reals) sqlite3_bind_double(stmt, i, v);
+  for (auto& [i, v] : texts)
+    sqlite3_bind_text(stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  for (auto& [i, v] : reals)
+    sqlite3_bind_double(stmt, i, v);
   std::vector<SessionHistoryRow> rows;
   auto text = [&](int col) {
     auto p = sqlite3_column_text(stmt, col);
@@ -255,7 +260,8 @@ Result<std::vector<SessionHistoryRow>> SqliteHistory::query_sessions(const Histo
     r.consumer_id = text(6);
     r.protocol = text(7);
     r.status = text(8);
-    if (sqlite3_column_type(stmt, 9) != SQLITE_NULL) r.duration_seconds = sqlite3_column_double(stmt, 9);
+    if (sqlite3_column_type(stmt, 9) != SQLITE_NULL)
+      r.duration_seconds = sqlite3_column_double(stmt, 9);
     r.bytes_transferred = sqlite3_column_int64(stmt, 10);
     if (sqlite3_column_type(stmt, 11) != SQLITE_NULL) r.error_message = text(11);
     if (sqlite3_column_type(stmt, 12) != SQLITE_NULL) {

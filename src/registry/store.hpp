@@ -24,9 +24,9 @@ struct RemovedStream {
 };
 
 struct ExpiredBatch {
-  std::vector<RemovedStream> streams;           // expired streams, with their children
-  std::vector<SessionRecord> sessions;          // sessions that expired on their own
-  std::vector<SubscriberRecord> subscribers;    // subscribers that expired on their own
+  std::vector<RemovedStream> streams;         // expired streams, with their children
+  std::vector<SessionRecord> sessions;        // sessions that expired on their own
+  std::vector<SubscriberRecord> subscribers;  // subscribers that expired on their own
   bool empty() const { return streams.empty() && sessions.empty() && subscribers.empty(); }
 };
 
@@ -52,7 +52,8 @@ class RegistryStore {
   // Fails with 404 when the session's stream is gone (checked atomically with the insert).
   virtual Status put_session(const SessionRecord& session, MonoTime deadline) = 0;
   virtual std::optional<SessionRecord> get_session(const std::string& id) const = 0;
-  virtual std::vector<SessionRecord> list_sessions(const std::optional<std::string>& stream_id) const = 0;
+  virtual std::vector<SessionRecord> list_sessions(
+      const std::optional<std::string>& stream_id) const = 0;
   virtual std::optional<SessionRecord> touch_session(const std::string& id, WallTime now,
                                                      MonoTime deadline,
                                                      std::optional<std::int64_t> bytes) = 0;

@@ -1,9 +1,9 @@
 #include "server/app.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
 #include <thread>
 #include <vector>
@@ -27,7 +27,8 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 
 std::vector<std::string> route_names(const http::Router& router) {
   std::vector<std::string> names;
-  for (const auto& r : router.routes()) names.push_back(r.method + " " + r.pattern);
+  for (const auto& r : router.routes())
+    names.push_back(r.method + " " + r.pattern);
   return names;
 }
 
@@ -41,9 +42,15 @@ class HeartbeatListener final : public hub::Subscriber {
     auto dot = m->subject.rfind('.');
     std::string id = m->subject.substr(dot + 1);
     switch (kind_) {
-      case registry::Kind::kStream: (void)registry_.heartbeat_stream(id); break;
-      case registry::Kind::kSession: (void)registry_.heartbeat_session(id, std::nullopt); break;
-      case registry::Kind::kSubscriber: (void)registry_.heartbeat_subscriber(id); break;
+      case registry::Kind::kStream:
+        (void)registry_.heartbeat_stream(id);
+        break;
+      case registry::Kind::kSession:
+        (void)registry_.heartbeat_session(id, std::nullopt);
+        break;
+      case registry::Kind::kSubscriber:
+        (void)registry_.heartbeat_subscriber(id);
+        break;
     }
   }
 
@@ -59,8 +66,8 @@ struct App::Impl {
       : config(std::move(c)),
         bus(hub, io),
         history(config.history_path()),
-        registry(registry::RegistryOptions{config.stream_ttl, config.request_timeout}, store, history,
-                 bus, clock),
+        registry(registry::RegistryOptions{config.stream_ttl, config.request_timeout}, store,
+                 history, bus, clock),
         sweep_timer(io) {
     registry.seed_builtin_types();
     http::add_streams_routes(router, registry, hub);
@@ -72,8 +79,8 @@ struct App::Impl {
     http::add_ops_routes(router, ops);
     metrics = std::make_unique<http::HttpMetrics>(route_names(router));
     ops.http_metrics = metrics.get();
-    server = std::make_unique<net::HttpServer>(
-        io, router, *metrics, hub, net::HttpServerOptions{config.max_body_bytes});
+    server = std::make_unique<net::HttpServer>(io, router, *metrics, hub,
+                                               net::HttpServerOptions{config.max_body_bytes});
     ops.extra_metrics = [this](http::PrometheusWriter& w) { server->render_metrics(w); };
     listen_heartbeats(registry::events::kStreamHeartbeats, registry::Kind::kStream);
     listen_heartbeats(registry::events::kSessionHeartbeats, registry::Kind::kSession);
@@ -133,9 +140,11 @@ void App::run() {
                                      : std::max(1u, std::thread::hardware_concurrency());
   auto guard = boost::asio::make_work_guard(impl_->io);
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { impl_->io.run(); });
+  for (unsigned i = 1; i < n; ++i)
+    threads.emplace_back([this] { impl_->io.run(); });
   impl_->io.run();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
 }
 
 void App::stop() {
@@ -147,9 +156,17 @@ void App::stop() {
   });
 }
 
-std::uint16_t App::http_port() const { return impl_->http_port; }
-const std::vector<http::RouteInfo>& App::routes() const { return impl_->router.routes(); }
-registry::Registry& App::registry() { return impl_->registry; }
-hub::Hub& App::hub() { return impl_->hub; }
+std::uint16_t App::http_port() const {
+  return impl_->http_port;
+}
+const std::vector<http::RouteInfo>& App::routes() const {
+  return impl_->router.routes();
+}
+registry::Registry& App::registry() {
+  return impl_->registry;
+}
+hub::Hub& App::hub() {
+  return impl_->hub;
+}
 
 }  // namespace sluice::server

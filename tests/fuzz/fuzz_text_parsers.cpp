@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (sluice::hub::is_valid_subject(text)) (void)sluice::hub::subject_matches("maestra.>", text);
   static const sluice::http::Router router = [] {
     sluice::http::Router r;
-    auto h = [](const sluice::http::HttpRequest&, const sluice::http::PathParams&) -> sluice::http::Reply {
+    auto h = [](const sluice::http::HttpRequest&,
+                const sluice::http::PathParams&) -> sluice::http::Reply {
       return sluice::http::HttpResponse{};
     };
     r.add("GET", "/streams/{stream_id}", h);

@@ -10,8 +10,9 @@ namespace sluice::testing {
 
 class InProcessDaemon {
  public:
-  explicit InProcessDaemon(std::chrono::seconds ttl = std::chrono::seconds(30),
-                           std::chrono::milliseconds request_timeout = std::chrono::milliseconds(5000)) {
+  explicit InProcessDaemon(
+      std::chrono::seconds ttl = std::chrono::seconds(30),
+      std::chrono::milliseconds request_timeout = std::chrono::milliseconds(5000)) {
     Config c;
     c.http = HostPort{"127.0.0.1", 0};
     c.history = ":memory:";

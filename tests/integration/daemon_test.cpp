@@ -64,7 +64,8 @@ TEST(Daemon, TomlFileAndJsonLogs) {
 }
 
 TEST(Daemon, SessionHistorySurvivesRestart) {
-  std::string db = ::testing::TempDir() + "/sluiced_data_" + std::to_string(getpid()) + "/history.db";
+  std::string db =
+      ::testing::TempDir() + "/sluiced_data_" + std::to_string(getpid()) + "/history.db";
   DaemonProcess d({"--history", db});
   ASSERT_TRUE(d.start());
   client::Client c(d.url());

@@ -10,8 +10,8 @@
 
 #include "app_fixture.hpp"
 #include "client/client.hpp"
-#include "client/http_transport.hpp"
 #include "client/event_stream.hpp"
+#include "client/http_transport.hpp"
 #include "client/hub_connection.hpp"
 
 namespace sluice {
@@ -21,7 +21,8 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 using client::Client;
 
-const char* kCamera = R"({"name":"Stage Camera A","stream_type":"ndi","publisher_id":"td-workstation-01",
+const char* kCamera =
+    R"({"name":"Stage Camera A","stream_type":"ndi","publisher_id":"td-workstation-01",
   "protocol":"ndi","address":"192.168.1.50","port":5960,"config":{"resolution":"1920x1080","fps":30}})";
 
 struct Answer {
@@ -92,7 +93,9 @@ TEST_F(HttpApi, MaestraGuideFlowWorksEndToEnd) {
   auto sessions = call("GET", "/streams/sessions?stream_id=" + id);
   ASSERT_EQ(sessions.body.as_array().size(), 1u);
   EXPECT_EQ(call("GET", "/streams/" + id).body.at("active_sessions").as_int64(), 1);
-  EXPECT_EQ(call("POST", "/streams/sessions/" + sid + "/heartbeat", R"({"bytes_transferred":1234})").status, 200);
+  EXPECT_EQ(call("POST", "/streams/sessions/" + sid + "/heartbeat", R"({"bytes_transferred":1234})")
+                .status,
+            200);
   EXPECT_EQ(call("DELETE", "/streams/sessions/" + sid).body.at("status").as_string(), "stopped");
   auto history = call("GET", "/streams/sessions/history?stream_id=" + id);
   ASSERT_EQ(history.body.as_array().size(), 1u);
@@ -108,13 +111,17 @@ TEST_F(HttpApi, MaestraGuideFlowWorksEndToEnd) {
 TEST_F(HttpApi, RequestOutcomes) {
   auto id = advertise_camera();
   auto t0 = std::chrono::steady_clock::now();
-  auto none = call("POST", "/streams/" + id + "/request", R"({"consumer_id":"c","consumer_address":"a"})");
+  auto none =
+      call("POST", "/streams/" + id + "/request", R"({"consumer_id":"c","consumer_address":"a"})");
   EXPECT_EQ(none.status, 504);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);  // at once, not after the timeout
-  EXPECT_NE(std::string(none.body.at("detail").as_string()).find("No responder"), std::string::npos);
+  EXPECT_NE(std::string(none.body.at("detail").as_string()).find("No responder"),
+            std::string::npos);
   {
-    auto rejecting = attach_responder(daemon.url(), id, json::parse(R"({"accepted":false,"reason":"busy"})"));
-    auto rejected = call("POST", "/streams/" + id + "/request", R"({"consumer_id":"c","consumer_address":"a"})");
+    auto rejecting =
+        attach_responder(daemon.url(), id, json::parse(R"({"accepted":false,"reason":"busy"})"));
+    auto rejected = call("POST", "/streams/" + id + "/request",
+                         R"({"consumer_id":"c","consumer_address":"a"})");
     EXPECT_EQ(rejected.status, 404);
     EXPECT_EQ(rejected.body.at("detail").as_string(), "busy");
   }
@@ -123,7 +130,8 @@ TEST_F(HttpApi, RequestOutcomes) {
   auto mute = client::HubConnection::open(daemon.url(), silent);
   ASSERT_TRUE(mute && (*mute)->subscribe("r", "maestra.stream.request." + id));
   t0 = std::chrono::steady_clock::now();
-  auto late = call("POST", "/streams/" + id + "/request", R"({"consumer_id":"c","consumer_address":"a"})");
+  auto late =
+      call("POST", "/streams/" + id + "/request", R"({"consumer_id":"c","consumer_address":"a"})");
   EXPECT_EQ(late.status, 504);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 350ms);
   EXPECT_EQ(late.body.at("detail").as_string(), "Publisher did not respond within 0.4 seconds");
@@ -145,18 +153,24 @@ TEST_F(HttpApi, TypesMulticastAndState) {
                       "config_schema":{"rate_hz":{"type":"integer","min":1,"max":100}}})");
   EXPECT_EQ(put.body.at("display_name").as_string(), "Laser");
 
-  auto bad = call("POST", "/streams/advertise",
-                  R"({"name":"L","stream_type":"lidar","publisher_id":"pi","protocol":"udp","address":"a","port":1,"config":{"rate_hz":1000}})");
+  auto bad = call(
+      "POST", "/streams/advertise",
+      R"({"name":"L","stream_type":"lidar","publisher_id":"pi","protocol":"udp","address":"a","port":1,"config":{"rate_hz":1000}})");
   ASSERT_EQ(bad.status, 422);
   EXPECT_EQ(bad.body.at("detail").at(0).at("loc"), json::parse(R"(["body","config","rate_hz"])"));
-  auto mc = call("POST", "/streams/advertise",
-                 R"({"name":"L","stream_type":"lidar","publisher_id":"pi","protocol":"udp","address":"a","port":1,
+  auto mc = call(
+      "POST", "/streams/advertise",
+      R"({"name":"L","stream_type":"lidar","publisher_id":"pi","protocol":"udp","address":"a","port":1,
                      "multicast_group":"239.0.0.9","multicast_port":6000})");
   ASSERT_EQ(mc.status, 201);
   std::string id(mc.body.at("id").as_string());
   EXPECT_EQ(mc.body.at("config").at("rate_hz").as_int64(), 10);
-  EXPECT_EQ(call("POST", "/streams/" + id + "/request", R"({"consumer_id":"c","consumer_address":"a"})").status, 400);
-  auto joined = call("POST", "/streams/" + id + "/join", R"({"consumer_id":"viewer","consumer_address":"10.0.0.7"})");
+  EXPECT_EQ(
+      call("POST", "/streams/" + id + "/request", R"({"consumer_id":"c","consumer_address":"a"})")
+          .status,
+      400);
+  auto joined = call("POST", "/streams/" + id + "/join",
+                     R"({"consumer_id":"viewer","consumer_address":"10.0.0.7"})");
   ASSERT_EQ(joined.status, 201);
   EXPECT_EQ(joined.body.at("multicast_port").as_int64(), 6000);
   std::string sub(joined.body.at("subscriber_id").as_string());
@@ -167,10 +181,13 @@ TEST_F(HttpApi, TypesMulticastAndState) {
   EXPECT_EQ(state.body.at("streams").as_array().size(), 1u);
   EXPECT_EQ(state.body.at("subscribers").as_array().size(), 1u);
   EXPECT_EQ(state.body.at("stream_types").as_array().size(), 12u);
-  EXPECT_EQ(call("DELETE", "/streams/" + id + "/leave/" + sub).body.at("status").as_string(), "left");
+  EXPECT_EQ(call("DELETE", "/streams/" + id + "/leave/" + sub).body.at("status").as_string(),
+            "left");
   EXPECT_EQ(call("DELETE", "/streams/" + id + "/leave/" + sub).status, 404);
   EXPECT_EQ(call("POST", "/streams/00000000-0000-4000-8000-000000000000/join",
-                 R"({"consumer_id":"v","consumer_address":"a"})").status, 400);
+                 R"({"consumer_id":"v","consumer_address":"a"})")
+                .status,
+            400);
 }
 
 TEST_F(HttpApi, BadInputGetsClearErrorsAndLosesNothing) {
@@ -197,7 +214,10 @@ TEST_F(HttpApi, BadInputGetsClearErrorsAndLosesNothing) {
   EXPECT_EQ(call("GET", "/streams/sessions?stream_id=nope").status, 422);
   EXPECT_EQ(call("GET", "/streams/sessions/history?limit=0").status, 422);
   EXPECT_EQ(call("GET", "/streams/sessions/history?since=yesterday").status, 422);
-  EXPECT_EQ(call("POST", "/streams/sessions/" + id + "/heartbeat", R"({"bytes_transferred":"many"})").status, 422);
+  EXPECT_EQ(
+      call("POST", "/streams/sessions/" + id + "/heartbeat", R"({"bytes_transferred":"many"})")
+          .status,
+      422);
   EXPECT_EQ(call("GET", "/streams/events?subject=a..b").status, 422);
 
   auto after = call("GET", "/streams/" + id).body;
@@ -212,11 +232,12 @@ TEST_F(HttpApi, EventsStreamOverSseWithSubjectFilter) {
   std::promise<std::vector<std::string>> got;
   std::vector<std::string> subjects;
   std::thread reader([&] {
-    (void)events.run(client::events_target("maestra.stream.withdraw.>"), [&](const client::ServerSentEvent& e) {
-      auto v = json::parse(e.data);
-      subjects.emplace_back(v.at("subject").as_string());
-      events.stop();
-    });
+    (void)events.run(client::events_target("maestra.stream.withdraw.>"),
+                     [&](const client::ServerSentEvent& e) {
+                       auto v = json::parse(e.data);
+                       subjects.emplace_back(v.at("subject").as_string());
+                       events.stop();
+                     });
   });
   std::this_thread::sleep_for(200ms);  // let the subscription land
   auto id = advertise_camera();        // filtered out
@@ -266,9 +287,12 @@ TEST_F(HttpApi, HealthMetricsAndOpenApiDescribeTheService) {
   }
   auto metrics = http.request("GET", "/metrics");
   ASSERT_TRUE(metrics);
-  for (auto line : {"sluice_streams{type=\"ndi\"} 1", "sluice_heartbeats_total{kind=\"stream\",result=\"ok\"} 1",
-                    "sluice_http_requests_total{route=\"POST /streams/advertise\",method=\"POST\",status=\"201\"} 1",
-                    "sluice_http_request_duration_seconds_bucket", "sluice_negotiations_total{outcome=\"no_responder\"} 0",
+  for (auto line : {"sluice_streams{type=\"ndi\"} 1",
+                    "sluice_heartbeats_total{kind=\"stream\",result=\"ok\"} 1",
+                    "sluice_http_requests_total{route=\"POST "
+                    "/streams/advertise\",method=\"POST\",status=\"201\"} 1",
+                    "sluice_http_request_duration_seconds_bucket",
+                    "sluice_negotiations_total{outcome=\"no_responder\"} 0",
                     "sluice_expiries_total{kind=\"session\"} 0"}) {
     EXPECT_NE(metrics->body.find(line), std::string::npos) << line;
   }
@@ -280,7 +304,8 @@ TEST_F(HttpApi, HealthMetricsAndOpenApiDescribeTheService) {
     auto it = paths.find(route.pattern);
     ASSERT_NE(it, paths.end()) << route.pattern;
     std::string method = route.method;
-    for (auto& ch : method) ch = static_cast<char>(std::tolower(ch));
+    for (auto& ch : method)
+      ch = static_cast<char>(std::tolower(ch));
     EXPECT_TRUE(it->value().as_object().contains(method)) << route.method << " " << route.pattern;
   }
 }
@@ -294,10 +319,11 @@ TEST(HttpApiExpiry, ExpiryIsAnEventAndCascades) {
   client::EventStream events(daemon.url());
   std::string reason;
   std::thread reader([&] {
-    (void)events.run(client::events_target("maestra.stream.withdraw.*"), [&](const client::ServerSentEvent& e) {
-      reason = json::parse(e.data).at("data").at("reason").as_string();
-      events.stop();
-    });
+    (void)events.run(client::events_target("maestra.stream.withdraw.*"),
+                     [&](const client::ServerSentEvent& e) {
+                       reason = json::parse(e.data).at("data").at("reason").as_string();
+                       events.stop();
+                     });
   });
   reader.join();
   EXPECT_EQ(reason, "expired");

@@ -29,13 +29,14 @@ TEST(Config, FlagsBeatEnvironmentWhichBeatsTheFile) {
   std::string path = ::testing::TempDir() + "/sluice_config_test.toml";
   {
     std::ofstream f(path);
-    f << "http = \"127.0.0.1:9000\"\nstream_ttl = 12\nlog-format = \"json\"\nrequest-timeout = 2.5\n";
+    f << "http = \"127.0.0.1:9000\"\nstream_ttl = 12\nlog-format = \"json\"\nrequest-timeout = "
+         "2.5\n";
   }
-  auto c = load({"--config", path.c_str(), "--stream-ttl", "7"},
-                {{"SLUICE_HTTP", "127.0.0.1:9100"}});
-  EXPECT_EQ(c.http.port, 9100);          // env over file
-  EXPECT_EQ(c.stream_ttl.count(), 7);    // flag over file
-  EXPECT_EQ(c.log_format, "json");       // file over default
+  auto c =
+      load({"--config", path.c_str(), "--stream-ttl", "7"}, {{"SLUICE_HTTP", "127.0.0.1:9100"}});
+  EXPECT_EQ(c.http.port, 9100);        // env over file
+  EXPECT_EQ(c.stream_ttl.count(), 7);  // flag over file
+  EXPECT_EQ(c.log_format, "json");     // file over default
   EXPECT_EQ(c.request_timeout.count(), 2500);
   std::remove(path.c_str());
 }

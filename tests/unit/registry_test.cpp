@@ -20,7 +20,8 @@ namespace json = boost::json;
 
 class RegistryTest : public ::testing::Test {
  protected:
-  RegistryTest() : history(":memory:"), reg(RegistryOptions{30s, 5000ms}, store, history, bus, clock) {
+  RegistryTest()
+      : history(":memory:"), reg(RegistryOptions{30s, 5000ms}, store, history, bus, clock) {
     reg.seed_builtin_types();
   }
 
@@ -28,7 +29,8 @@ class RegistryTest : public ::testing::Test {
     auto body = json::parse(R"({"name":")" + name + R"(","stream_type":"ndi","publisher_id":")" +
                             publisher +
                             R"(","protocol":"ndi","address":"192.168.1.50","port":5960,
-                               "config":{"fps":60}})").as_object();
+                               "config":{"fps":60}})")
+                    .as_object();
     return *parse_advertise(body);
   }
 
@@ -39,7 +41,8 @@ class RegistryTest : public ::testing::Test {
     return a;
   }
 
-  StreamOffer open_session(const std::string& stream_id, const char* reply = R"({"accepted":true})") {
+  StreamOffer open_session(const std::string& stream_id,
+                           const char* reply = R"({"accepted":true})") {
     bus.reply = reply;
     std::optional<Result<StreamOffer>> result;
     reg.request_stream(stream_id, StreamRequest{"consumer-1", "10.0.0.9", 7000, {}},
@@ -66,8 +69,8 @@ class RegistryTest : public ::testing::Test {
 TEST_F(RegistryTest, AdvertiseMergesDefaultConfigAndPublishesMaestraEvents) {
   auto v = reg.advertise(camera());
   ASSERT_TRUE(v);
-  EXPECT_EQ(v->stream.config.at("fps").as_int64(), 60);              // advertised wins
-  EXPECT_EQ(v->stream.config.at("codec").as_string(), "h264");       // default fills in
+  EXPECT_EQ(v->stream.config.at("fps").as_int64(), 60);         // advertised wins
+  EXPECT_EQ(v->stream.config.at("codec").as_string(), "h264");  // default fills in
   EXPECT_EQ(v->stream.delivery_mode(), "unicast");
   auto events = bus.on("maestra.stream.advertise");
   ASSERT_EQ(events.size(), 1u);
@@ -103,7 +106,9 @@ TEST_F(RegistryTest, UnknownTypeIs422UntilCreated) {
   EXPECT_EQ(refused.error().status, 422);
   EXPECT_EQ(refused.error().fields.at(0).loc.back(), "stream_type");
 
-  StreamTypeSpec spec{"lidar", "LiDAR", "Point clouds", "radar", json::object{{"points_per_second", 300000}}, {}, {}};
+  StreamTypeSpec spec{
+      "lidar", "LiDAR", "Point clouds", "radar", json::object{{"points_per_second", 300000}},
+      {},      {}};
   ASSERT_TRUE(reg.create_type(spec));
   auto ok = reg.advertise(lidar);
   ASSERT_TRUE(ok);
@@ -113,7 +118,8 @@ TEST_F(RegistryTest, UnknownTypeIs422UntilCreated) {
 
 TEST_F(RegistryTest, ConfigSchemaViolationsNameTheField) {
   auto schema = json::parse(R"({"fps":{"type":"integer","required":true,"min":1,"max":240},
-                                "codec":{"type":"string","enum":["h264","hevc"]}})").as_object();
+                                "codec":{"type":"string","enum":["h264","hevc"]}})")
+                    .as_object();
   ASSERT_TRUE(reg.create_type(StreamTypeSpec{"cam", "Camera", {}, {}, {}, {}, schema}));
   auto a = camera();
   a.stream_type = "cam";
@@ -135,9 +141,11 @@ TEST_F(RegistryTest, ConfigSchemaViolationsNameTheField) {
 TEST_F(RegistryTest, BuiltInTypesAreProtectedAndInUseTypesCannotBeDeleted) {
   EXPECT_EQ(reg.list_types().size(), 11u);
   EXPECT_EQ(reg.delete_type("ndi").error().status, 403);
-  EXPECT_EQ(reg.update_type("ndi", StreamTypeSpec{"ndi", "x", {}, {}, {}, {}, {}}).error().status, 403);
+  EXPECT_EQ(reg.update_type("ndi", StreamTypeSpec{"ndi", "x", {}, {}, {}, {}, {}}).error().status,
+            403);
   ASSERT_TRUE(reg.create_type(StreamTypeSpec{"lidar", "LiDAR", {}, {}, {}, {}, {}}));
-  auto updated = reg.update_type("lidar", StreamTypeSpec{"lidar", "Laser scanner", {}, {}, {}, {}, {}});
+  auto updated =
+      reg.update_type("lidar", StreamTypeSpec{"lidar", "Laser scanner", {}, {}, {}, {}, {}});
   ASSERT_TRUE(updated);
   EXPECT_EQ(updated->display_name, "Laser scanner");
   auto a = camera();
@@ -289,7 +297,10 @@ TEST_F(RegistryTest, MulticastJoinLeaveAndSubscriberExpiry) {
   auto mc = reg.advertise(multicast());
   auto uni = reg.advertise(camera());
   EXPECT_EQ(reg.join(uni->stream.id, JoinRequest{"v", "1.1.1.1", {}}).error().status, 400);
-  EXPECT_EQ(reg.join("00000000-0000-4000-8000-000000000000", JoinRequest{"v", "1.1.1.1", {}}).error().status, 400);
+  EXPECT_EQ(reg.join("00000000-0000-4000-8000-000000000000", JoinRequest{"v", "1.1.1.1", {}})
+                .error()
+                .status,
+            400);
   auto a = reg.join(mc->stream.id, JoinRequest{"a", "10.0.0.1", {}});
   auto b = reg.join(mc->stream.id, JoinRequest{"b", "10.0.0.2", {}});
   ASSERT_TRUE(a && b);
@@ -334,14 +345,18 @@ TEST_F(RegistryTest, HistoryFiltersByTimeAndPages) {
 
 TEST(Requests, AdvertiseValidationReportsEveryProblem) {
   auto body = json::parse(R"({"name":"","stream_type":"ndi","protocol":"carrier-pigeon",
-      "address":"x","port":70000,"multicast_group":"10.0.0.1","multicast_port":5000})").as_object();
+      "address":"x","port":70000,"multicast_group":"10.0.0.1","multicast_port":5000})")
+                  .as_object();
   auto r = parse_advertise(body);
   ASSERT_FALSE(r);
   std::set<std::string> fields;
-  for (const auto& f : r.error().fields) fields.insert(f.loc.back());
-  EXPECT_EQ(fields, (std::set<std::string>{"name", "publisher_id", "port", "protocol", "multicast_group"}));
+  for (const auto& f : r.error().fields)
+    fields.insert(f.loc.back());
+  EXPECT_EQ(fields,
+            (std::set<std::string>{"name", "publisher_id", "port", "protocol", "multicast_group"}));
   body = json::parse(R"({"name":"a","stream_type":"ndi","publisher_id":"p","protocol":"udp",
-      "address":"x","port":1,"multicast_group":"239.0.0.1"})").as_object();
+      "address":"x","port":1,"multicast_group":"239.0.0.1"})")
+             .as_object();
   r = parse_advertise(body);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().fields[0].msg,
