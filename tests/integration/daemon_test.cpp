@@ -59,7 +59,9 @@ TEST(Daemon, TomlFileAndJsonLogs) {
     boost::system::error_code ec;
     auto v = boost::json::parse(line, ec);
     EXPECT_FALSE(ec) << "not JSON: " << line;
-    if (!ec) EXPECT_TRUE(v.as_object().contains("msg"));
+    if (!ec) {
+      EXPECT_TRUE(v.as_object().contains("msg"));
+    }
   }
 }
 
