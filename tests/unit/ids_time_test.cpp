@@ -37,6 +37,11 @@ TEST(Ids, CanonicalUuidAcceptsFastApiFormsAndRejectsOthers) {
 TEST(Time, FormatsMaestraStyle) {
   auto t = from_unix_seconds(1774175400.123456);
   EXPECT_EQ(format_timestamp(t), "2026-03-22T10:30:00.123456Z");
+  EXPECT_EQ(format_timestamp(from_unix_seconds(0)), "1970-01-01T00:00:00.000000Z");
+  auto last = *parse_timestamp("2024-12-31T23:59:59.999999Z");
+  EXPECT_EQ(format_timestamp(last), "2024-12-31T23:59:59.999999Z");
+  EXPECT_EQ(format_timestamp(*parse_timestamp("2024-02-29T07:08:09Z")),
+            "2024-02-29T07:08:09.000000Z");
 }
 
 TEST(Time, ParsesIsoVariants) {
