@@ -17,14 +17,7 @@ void MemoryStore::set_deadline(Kind kind, const std::string& id, MonoTime& slot,
 
 void MemoryStore::put_stream(const StreamRecord& stream, MonoTime deadline) {
   std::lock_guard lock(mutex_);
-  auto [it, inserted] = streams_.try_emplace(stream.id);
-  it->second.record = stream;
-  if (inserted) {
-    it->second.deadline = deadline;
-    deadlines_.insert(DeadlineKey{deadline, Kind::kStream, stream.id});
-  } else {
-    set_deadline(Kind::kStream, stream.id, it->second.deadline, deadline);
-  }
+  upsert(streams_, Kind::kStream, stream.id, stream, deadline);
 }
 
 std::optional<StreamView> MemoryStore::get_stream(const std::string& id) const {
@@ -95,14 +88,7 @@ Status MemoryStore::put_session(const SessionRecord& session, MonoTime deadline)
   auto stream = streams_.find(session.stream_id);
   if (stream == streams_.end()) return fail(Error::not_found("Stream not found or expired"));
   stream->second.sessions.insert(session.session_id);
-  auto [it, inserted] = sessions_.try_emplace(session.session_id);
-  it->second.record = session;
-  if (inserted) {
-    it->second.deadline = deadline;
-    deadlines_.insert(DeadlineKey{deadline, Kind::kSession, session.session_id});
-  } else {
-    set_deadline(Kind::kSession, session.session_id, it->second.deadline, deadline);
-  }
+  upsert(sessions_, Kind::kSession, session.session_id, session, deadline);
   return {};
 }
 
@@ -163,14 +149,7 @@ Status MemoryStore::put_subscriber(const SubscriberRecord& subscriber, MonoTime 
   auto stream = streams_.find(subscriber.stream_id);
   if (stream == streams_.end()) return fail(Error::bad_request("Stream not found or expired"));
   stream->second.subscribers.insert(subscriber.subscriber_id);
-  auto [it, inserted] = subscribers_.try_emplace(subscriber.subscriber_id);
-  it->second.record = subscriber;
-  if (inserted) {
-    it->second.deadline = deadline;
-    deadlines_.insert(DeadlineKey{deadline, Kind::kSubscriber, subscriber.subscriber_id});
-  } else {
-    set_deadline(Kind::kSubscriber, subscriber.subscriber_id, it->second.deadline, deadline);
-  }
+  upsert(subscribers_, Kind::kSubscriber, subscriber.subscriber_id, subscriber, deadline);
   return {};
 }
 

@@ -64,6 +64,16 @@ class MemoryStore final : public RegistryStore {
 
   StreamView view_of(const StreamEntry& e) const;
   void set_deadline(Kind kind, const std::string& id, MonoTime& slot, MonoTime deadline);
+  // Inserts or replaces `id`'s record in `map` (streams_, sessions_ or subscribers_) and moves
+  // its deadline; the caller holds mutex_. Other fields of an existing entry are kept.
+  template <class Map, class Record>
+  void upsert(Map& map, Kind kind, const std::string& id, const Record& record, MonoTime deadline) {
+    auto [it, inserted] = map.try_emplace(id);
+    it->second.record = record;
+    if (!inserted) deadlines_.erase(DeadlineKey{it->second.deadline, kind, id});
+    it->second.deadline = deadline;
+    deadlines_.insert(DeadlineKey{deadline, kind, id});
+  }
   RemovedStream remove_stream_locked(std::unordered_map<std::string, StreamEntry>::iterator it);
   SessionRecord remove_session_locked(std::unordered_map<std::string, SessionEntry>::iterator it);
   SubscriberRecord remove_subscriber_locked(

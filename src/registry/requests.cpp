@@ -16,8 +16,7 @@ constexpr std::array<std::string_view, 15> kProtocols = {
     "tcp",  "udp",  "ndi", "srt",  "webrtc",    "spout", "syphon", "shared_memory",
     "rtmp", "rtsp", "hls", "http", "websocket", "mqtt",  "sluice"};
 
-std::optional<std::string> uuid_field(FieldReader& r, const boost::json::object& body,
-                                      std::string_view key) {
+std::optional<std::string> uuid_field(FieldReader& r, std::string_view key) {
   auto text = r.string(key, false);
   if (!text) return std::nullopt;
   auto id = canonical_uuid(*text);
@@ -49,8 +48,8 @@ Result<AdvertiseRequest> parse_advertise(const boost::json::object& body) {
   auto protocol = r.string("protocol", true, 1, 50);
   auto address = r.string("address", true, 1, 255);
   auto port = r.integer("port", true, 0, 65535);
-  a.entity_id = uuid_field(r, body, "entity_id");
-  a.device_id = uuid_field(r, body, "device_id");
+  a.entity_id = uuid_field(r, "entity_id");
+  a.device_id = uuid_field(r, "device_id");
   auto config = r.object("config", false);
   auto metadata = r.object("metadata", false);
   a.multicast_group = r.string("multicast_group", false, 0, 64);

@@ -4,7 +4,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
-#include <mutex>
 
 namespace sluice::server {
 namespace {
@@ -16,8 +15,8 @@ struct PendingCall {
   boost::asio::steady_timer timer;
   hub::RequestCallback done;
   std::atomic<bool> answered{false};
+  // Set before the timer is armed, and touched afterwards only by the timer's handler.
   hub::Hub::PendingRequest pending;
-  std::mutex mutex;  // guards `pending` between the timer and a racing reply
 };
 
 }  // namespace
@@ -44,17 +43,11 @@ void LocalBus::request(std::string_view subject, std::string data,
     return call->done(std::unexpected(
         hub::BusFailure{hub::BusFailure::Kind::kNoResponders, pending.error().detail}));
   }
-  {
-    std::lock_guard lock(call->mutex);
-    call->pending = std::move(*pending);
-  }
+  call->pending = std::move(*pending);
   call->timer.expires_after(timeout);
   call->timer.async_wait([call](boost::system::error_code) {
     if (call->answered.exchange(true)) return;
-    {
-      std::lock_guard lock(call->mutex);
-      call->pending.cancel();
-    }
+    call->pending.cancel();
     call->done(std::unexpected(hub::BusFailure{hub::BusFailure::Kind::kTimeout, "timed out"}));
   });
 }
