@@ -10,7 +10,7 @@ include(CMakePackageConfigHelpers)
 
 set(SLUICE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Sluice)
 
-install(TARGETS sluice_client sluice_model sluice_common
+install(TARGETS sluice_client sluice_model sluice_common sluice_wire sluice_hub
   EXPORT SluiceTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -26,6 +26,11 @@ install(FILES ${SLUICE_CLIENT_PUBLIC_HEADERS}
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sluice/client)
 install(FILES ${PROJECT_SOURCE_DIR}/src/registry/model.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sluice/registry)
+install(FILES
+  ${PROJECT_SOURCE_DIR}/src/wire/control.hpp
+  ${PROJECT_SOURCE_DIR}/src/wire/frame.hpp
+  ${PROJECT_SOURCE_DIR}/src/wire/send_queue.hpp
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sluice/wire)
 install(FILES
   ${PROJECT_SOURCE_DIR}/src/core/clock.hpp
   ${PROJECT_SOURCE_DIR}/src/core/error.hpp

@@ -22,6 +22,8 @@ struct KeyInfo {
 
 constexpr KeyInfo kKeys[] = {
     {"http", "HTTP API listen address HOST:PORT (default 0.0.0.0:8080)"},
+    {"wire", "relay (wire protocol) listen address HOST:PORT (default 0.0.0.0:7070)"},
+    {"wire-advertise-host", "relay address published in the registry (default: the wire host)"},
     {"stream-ttl", "seconds a stream, session or subscriber lives without heartbeat (default 30)"},
     {"request-timeout", "seconds to wait for a publisher's answer to a request (default 5)"},
     {"history", "session history: SQLite file path or :memory: (default <data-dir>/history.db)"},
@@ -78,6 +80,10 @@ std::map<std::string, std::string> read_toml(const std::string& path) {
 void apply(Config& c, const std::string& key, const std::string& v) {
   if (key == "http") {
     c.http = parse_host_port(v, key);
+  } else if (key == "wire") {
+    c.wire = parse_host_port(v, key);
+  } else if (key == "wire-advertise-host") {
+    c.wire_advertise_host = v;
   } else if (key == "stream-ttl") {
     double s = parse_number(v, key);
     if (s < 1 || s > 86400) throw ConfigError("'stream-ttl' must be between 1 and 86400 seconds");

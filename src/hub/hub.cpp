@@ -74,6 +74,7 @@ Result<Hub::Subscription> Hub::subscribe(std::string_view pattern,
   std::uint64_t id = next_id_++;
   node->entries.push_back(Entry{id, std::move(subscriber), interest});
   patterns_by_id_.emplace(id, std::string(pattern));
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   return Subscription(this, id);
 }
 
@@ -97,6 +98,30 @@ void Hub::unsubscribe(std::uint64_t id) {
     p->first->children.erase(child);
   }
   patterns_by_id_.erase(it);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void Hub::refresh(std::string_view subject, Route& route) const {
+  std::shared_lock lock(mutex_);
+  // Read under the lock: a subscription changing right after still bumps the generation.
+  std::uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (route.generation == generation) return;
+  route.subscribers.clear();
+  route.has_responder = false;
+  walk(*root_, split_tokens(subject), 0, [&](const Entry& e) {
+    route.subscribers.push_back(e.subscriber);
+    route.has_responder = route.has_responder || e.interest == Interest::kResponder;
+  });
+  route.generation = generation;
+}
+
+std::size_t Hub::publish(const Route& route, const MessageView& message) {
+  published_.fetch_add(1, std::memory_order_relaxed);
+  std::size_t took = 0;
+  for (const auto& s : route.subscribers)
+    took += s->deliver_view(message) ? 1 : 0;
+  delivered_.fetch_add(took, std::memory_order_relaxed);
+  return took;
 }
 
 std::size_t Hub::publish(std::string_view subject, std::string data, std::string reply) {

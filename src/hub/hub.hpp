@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -24,12 +25,50 @@ struct Message {
 };
 using MessagePtr = std::shared_ptr<const Message>;
 
+// A message on its way through the hub without having been copied yet. Relay publishers
+// deliver views so that subscribers that copy small payloads into their own queues never
+// cause an allocation; shared() builds the shared Message once for those that keep it.
+struct MessageView {
+  MessageView(std::string_view subject_, std::string_view reply_, std::string_view data_,
+              std::string_view origin_ = {})
+      : subject(subject_), reply(reply_), data(data_), origin(origin_) {}
+
+  std::string_view subject;
+  std::string_view reply;
+  std::string_view data;
+  std::string_view origin;  // who published, when known (a relay session id); may be empty
+
+  const MessagePtr& shared() const {
+    if (!cached_) {
+      cached_ = std::make_shared<const Message>(
+          Message{std::string(subject), std::string(reply), std::string(data)});
+    }
+    return cached_;
+  }
+
+ private:
+  mutable MessagePtr cached_;
+};
+
 class Subscriber {
  public:
   virtual ~Subscriber() = default;
   // Called on the publishing thread. Must not block and must tolerate calls racing with
   // its own unsubscription.
   virtual void deliver(const MessagePtr& message) = 0;
+  // Same contract. Returns whether the subscriber took the message (false: its overflow
+  // policy refused it). The default keeps the shared Message.
+  virtual bool deliver_view(const MessageView& message) {
+    deliver(message.shared());
+    return true;
+  }
+};
+
+// A publisher's cached resolution of one subject: valid while Hub::generation() is unchanged.
+struct Route {
+  std::uint64_t generation = ~std::uint64_t{0};
+  std::vector<std::shared_ptr<Subscriber>> subscribers;
+  bool has_responder = false;
 };
 
 // Responders may answer requests and so count for "is anyone listening?". Observers (SSE
@@ -74,6 +113,14 @@ class Hub {
   // Delivers to every matching subscription; returns how many received it. `subject` must be
   // valid (callers validate untrusted input with is_valid_subject first).
   std::size_t publish(std::string_view subject, std::string data, std::string reply = {});
+
+  // Changes whenever any subscription is added or removed; Routes compare against it.
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Fills `route` for `subject` (valid subject) if it is stale.
+  void refresh(std::string_view subject, Route& route) const;
+  // Delivers a view to a resolved route; returns how many subscribers took it. Replies to
+  // `_INBOX.` subjects must use publish() instead.
+  std::size_t publish(const Route& route, const MessageView& message);
 
   // Cheap check that lets publishers skip building payloads nobody will read.
   bool has_subscribers(std::string_view subject) const;
@@ -120,6 +167,7 @@ class Hub {
   std::string inbox_prefix_;
   std::atomic<std::uint64_t> next_inbox_{1};
 
+  std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> delivered_{0};
 };

@@ -4,20 +4,26 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
 
+#include <future>
 #include <thread>
 #include <vector>
 
+#include "core/json.hpp"
+#include "core/time_format.hpp"
 #include "http/metrics.hpp"
 #include "http/ops_routes.hpp"
 #include "http/router.hpp"
 #include "http/streams_api.hpp"
 #include "hub/hub.hpp"
 #include "net/http_server.hpp"
+#include "net/wire_server.hpp"
 #include "registry/events.hpp"
 #include "registry/memory_store.hpp"
 #include "registry/registry.hpp"
 #include "registry/sqlite_history.hpp"
+#include "relay/relay.hpp"
 #include "server/local_bus.hpp"
 
 namespace sluice::server {
@@ -59,6 +65,87 @@ class HeartbeatListener final : public hub::Subscriber {
   registry::Kind kind_;
 };
 
+// Relay channels with publishers appear in the registry as `sluice` streams.
+class RegistryAdvertiser final : public relay::ChannelAdvertiser {
+ public:
+  RegistryAdvertiser(registry::Registry& registry, std::string host, std::uint16_t& port)
+      : registry_(registry), host_(std::move(host)), port_(port) {}
+
+  std::optional<std::string> advertise(const relay::ChannelInfo& channel,
+                                       const std::string& stream_type,
+                                       const boost::json::object& metadata) override {
+    registry::AdvertiseRequest r;
+    r.name = channel.name;
+    r.stream_type = stream_type;
+    r.publisher_id = "sluice-relay";
+    r.protocol = "sluice";
+    r.address = host_;
+    r.port = port_;
+    r.config = {{"channel", channel.name}, {"owner", channel.owner}};
+    r.metadata = metadata;
+    auto view = registry_.advertise(r);
+    if (!view) {
+      spdlog::warn("relay: channel '{}' not advertised: {}", channel.name, view.error().detail);
+      return std::nullopt;
+    }
+    return view->stream.id;
+  }
+  void heartbeat(const std::string& id) override { (void)registry_.heartbeat_stream(id); }
+  void withdraw(const std::string& id) override { (void)registry_.withdraw(id); }
+
+ private:
+  registry::Registry& registry_;
+  std::string host_;
+  std::uint16_t& port_;
+};
+
+boost::json::object channel_json(const relay::ChannelInfo& c) {
+  return {{"name", c.name},
+          {"owner", c.owner},
+          {"message_count", c.message_count},
+          {"bytes", c.bytes},
+          {"subscribers", c.subscribers},
+          {"publishers", c.publishers},
+          {"active", c.active},
+          {"stream_id",
+           c.registry_id.empty() ? boost::json::value(nullptr) : boost::json::value(c.registry_id)},
+          {"created_at", format_timestamp(c.created_at)}};
+}
+
+// GET /channels and /channels/{name}: a snapshot taken on the relay thread.
+void add_channel_routes(http::Router& router, relay::Relay& relay) {
+  auto on_relay = [&relay](auto fn) {
+    std::packaged_task<decltype(fn())()> task(std::move(fn));
+    auto f = task.get_future();
+    relay.loop().post([&task] { task(); });
+    return f.get();
+  };
+  router.add("GET", "/channels",
+             [&relay, on_relay](const http::HttpRequest&, const http::PathParams&) -> http::Reply {
+               auto list = on_relay([&relay] { return relay.channels(); });
+               boost::json::array out;
+               for (const auto& c : list)
+                 out.push_back(channel_json(c));
+               return http::json_response(200, boost::json::serialize(out));
+             });
+  router.add(
+      "GET", "/channels/{name}",
+      [&relay, on_relay](const http::HttpRequest&, const http::PathParams& p) -> http::Reply {
+        std::string name = p.at("name");
+        auto info = on_relay([&relay, name] { return relay.channel(name); });
+        if (!info) {
+          return http::error_response(Error::not_found("no channel named '" + name + "'"));
+        }
+        return http::json_response(200, boost::json::serialize(channel_json(*info)));
+      });
+}
+
+std::string advertise_host(const Config& c) {
+  if (!c.wire_advertise_host.empty()) return c.wire_advertise_host;
+  if (c.wire.host == "0.0.0.0" || c.wire.host == "::") return "127.0.0.1";
+  return c.wire.host;
+}
+
 }  // namespace
 
 struct App::Impl {
@@ -77,6 +164,12 @@ struct App::Impl {
     ops.store_name = "memory";
     ops.history_name = config.history_path();
     http::add_ops_routes(router, ops);
+    wire = std::make_unique<net::WireServer>();
+    advertiser = std::make_unique<RegistryAdvertiser>(registry, advertise_host(config), wire_port);
+    relay::RelayConfig rc;
+    rc.advertise_host = advertise_host(config);
+    relay = std::make_unique<relay::Relay>(hub, wire->loop(), clock, rc, advertiser.get());
+    add_channel_routes(router, *relay);
     metrics = std::make_unique<http::HttpMetrics>(route_names(router));
     ops.http_metrics = metrics.get();
     server = std::make_unique<net::HttpServer>(io, router, *metrics, hub,
@@ -114,6 +207,10 @@ struct App::Impl {
   http::OpsContext ops;
   std::unique_ptr<http::HttpMetrics> metrics;
   std::unique_ptr<net::HttpServer> server;
+  std::unique_ptr<net::WireServer> wire;
+  std::unique_ptr<RegistryAdvertiser> advertiser;
+  std::unique_ptr<relay::Relay> relay;
+  std::uint16_t wire_port = 0;
   std::vector<hub::Hub::Subscription> heartbeat_subscriptions;
   boost::asio::steady_timer sweep_timer;
   std::uint16_t http_port = 0;
@@ -129,9 +226,12 @@ App::~App() {
 
 std::uint16_t App::start() {
   impl_->http_port = impl_->server->listen(impl_->config.http.host, impl_->config.http.port);
+  impl_->wire_port = impl_->wire->listen(impl_->config.wire.host, impl_->config.wire.port);
+  impl_->wire->start(*impl_->relay);
   impl_->arm_sweep();
-  spdlog::info("sluiced listening http={}:{} (history {}, stream ttl {}s)", impl_->config.http.host,
-               impl_->http_port, impl_->config.history_path(), impl_->config.stream_ttl.count());
+  spdlog::info("sluiced listening http={}:{} wire={}:{} (history {}, stream ttl {}s)",
+               impl_->config.http.host, impl_->http_port, impl_->config.wire.host, impl_->wire_port,
+               impl_->config.history_path(), impl_->config.stream_ttl.count());
   return impl_->http_port;
 }
 
@@ -149,6 +249,7 @@ void App::run() {
 
 void App::stop() {
   if (impl_->stopped.exchange(true)) return;
+  impl_->wire->stop();
   impl_->server->stop();
   boost::asio::post(impl_->io, [this] {
     impl_->sweep_timer.cancel();
@@ -158,6 +259,12 @@ void App::stop() {
 
 std::uint16_t App::http_port() const {
   return impl_->http_port;
+}
+std::uint16_t App::wire_port() const {
+  return impl_->wire_port;
+}
+relay::Relay& App::relay() {
+  return *impl_->relay;
 }
 const std::vector<http::RouteInfo>& App::routes() const {
   return impl_->router.routes();

@@ -14,6 +14,9 @@ class Hub;
 namespace sluice::registry {
 class Registry;
 }
+namespace sluice::relay {
+class Relay;
+}
 
 namespace sluice::server {
 
@@ -32,6 +35,9 @@ class App {
   void stop();
 
   std::uint16_t http_port() const;
+  std::uint16_t wire_port() const;
+  // The relay runs on its own thread: call its methods through relay().loop().post().
+  relay::Relay& relay();
   const std::vector<http::RouteInfo>& routes() const;
   registry::Registry& registry();
   hub::Hub& hub();

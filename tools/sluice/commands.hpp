@@ -4,7 +4,15 @@
 // after parsing and whose result is the process exit code.
 #include <CLI/CLI.hpp>
 
+#include <memory>
+#include <string>
+
 #include "cli_context.hpp"
+#include "core/error.hpp"
+
+namespace sluice::client {
+class Session;
+}
 
 namespace sluice::cli {
 
@@ -14,5 +22,19 @@ void add_registry_commands(CLI::App& app, CliContext& ctx);
 void add_session_commands(CLI::App& app, CliContext& ctx);
 // watch, advertise
 void add_live_commands(CLI::App& app, CliContext& ctx);
+// pub, sub, channels
+void add_relay_commands(CLI::App& app, CliContext& ctx);
+// bench pubsub|reqrep
+void add_bench_commands(CLI::App& app, CliContext& ctx);
+
+// Relay connection flags shared by pub, sub and bench.
+struct WireFlags {
+  std::string address;
+  std::string user;
+  std::string password;
+  std::string token;
+};
+void add_wire_options(CLI::App& cmd, WireFlags& flags);
+Result<std::shared_ptr<client::Session>> connect_wire(const WireFlags& flags);
 
 }  // namespace sluice::cli

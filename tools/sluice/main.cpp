@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   add_registry_commands(app, ctx);
   add_session_commands(app, ctx);
   add_live_commands(app, ctx);
+  add_relay_commands(app, ctx);
+  add_bench_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,138 @@
+#pragma once
+// The C++ client of the relay (docs/protocol.md): one Session is one TCP connection to
+// sluiced's wire port carrying many Streams — publishers, subscriptions and requests — with
+// flow control, priorities and reconnection (with backoff; streams are re-opened and
+// subscriptions re-established, messages sent meanwhile wait within the stream's buffer).
+//
+// Threading: every method may be called from any thread. Each Session runs one I/O thread;
+// subscription callbacks run on it and must not block for long (use receive() otherwise).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "wire/control.hpp"
+
+namespace sluice::client {
+
+struct WireOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7070;
+  std::string client_name = "sluice-cpp";
+  // Authentication: a token, or user + password (SCRAM-SHA-256), or neither (anonymous).
+  std::string token;
+  std::string user;
+  std::string password;
+  std::chrono::milliseconds connect_timeout{5000};
+  bool reconnect = true;
+  std::chrono::milliseconds reconnect_initial{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  wire::Settings settings;  // windows and limits this side announces
+};
+
+struct Message {
+  std::string channel;  // the channel it was published on
+  std::string data;
+  std::uint64_t sequence = 0;     // per stream, counting dropped messages too
+  std::uint64_t gap = 0;          // messages the server dropped just before this one
+  std::uint64_t reply_token = 0;  // non-zero: a request; answer with Stream::reply()
+};
+
+struct StreamStatistics {
+  std::uint32_t stream_id = 0;
+  std::uint16_t priority = 500;
+  bool active = false;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t gaps = 0;  // messages lost to the server's overflow policy
+  std::int64_t send_window = 0;
+  std::int64_t receive_window = 0;
+  std::optional<std::chrono::nanoseconds> rtt;
+};
+
+struct PublishOptions {
+  std::uint16_t priority = 500;
+  bool keep_last_value = false;
+  bool advertise = true;
+  std::string stream_type = "data";
+  std::size_t buffer_bytes = 16 * 1024 * 1024;  // send() blocks while this much is queued
+};
+
+struct SubscribeOptions {
+  std::uint16_t priority = 500;
+  wire::QueueLimits buffer;  // the server-side per-subscriber buffer and overflow policy
+  bool last_value = false;
+  bool responder = false;
+};
+
+class Session;
+struct StreamState;
+
+// A handle to one stream; copies refer to the same stream.
+class Stream {
+ public:
+  Stream() = default;
+  // Queues one message; blocks while the stream's buffer is full. Fails once closed.
+  Status send(std::string_view data);
+  // Same as send(): large messages are fragmented and reassembled transparently.
+  Status send_all(std::string_view data) { return send(data); }
+  // Sends and waits for the number of subscribers that took the message.
+  Result<std::size_t> send_acked(std::string_view data,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Next message of a subscription; nullopt on timeout or when the stream is closed.
+  std::optional<Message> receive(std::chrono::milliseconds timeout);
+  // Answers a request received on a responder subscription.
+  Status reply(std::uint64_t token, std::string_view data);
+  void set_priority(std::uint16_t priority);
+  void close();
+  bool active() const;
+  StreamStatistics statistics() const;
+  explicit operator bool() const { return state_ != nullptr; }
+
+ private:
+  friend class Session;
+  explicit Stream(std::shared_ptr<StreamState> state) : state_(std::move(state)) {}
+  std::shared_ptr<StreamState> state_;
+};
+
+class Session {
+ public:
+  // Connects and completes the handshake (fails with the server's reason, or 503 when the
+  // server cannot be reached within connect_timeout).
+  static Result<std::shared_ptr<Session>> connect(WireOptions options);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Result<Stream> publish(std::string_view channel, PublishOptions options = {});
+  // Blocking iteration with Stream::receive().
+  Result<Stream> subscribe(std::string_view pattern, SubscribeOptions options = {});
+  // Callback on the session's I/O thread.
+  Result<Stream> subscribe(std::string_view pattern, std::function<void(const Message&)> handler,
+                           SubscribeOptions options = {});
+  // Answers every request on `channel` with `handler`'s result (on the I/O thread).
+  Result<Stream> respond(std::string_view channel,
+                         std::function<std::string(const Message&)> handler);
+  // One request/reply round trip. 504 on timeout, 503 when nobody answers.
+  Result<std::string> request(std::string_view channel, std::string_view data,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  bool connected() const;
+  std::uint64_t reconnects() const;
+  std::optional<std::chrono::nanoseconds> rtt() const;
+  void close();
+
+  struct Impl;
+
+ private:
+  explicit Session(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::client

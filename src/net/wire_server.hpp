@@ -1,0 +1,39 @@
+#pragma once
+// The relay's TCP listener and event loop. One thread (the relay thread) runs every wire
+// connection, the relay and its tick timer, so relay state needs no locks (docs/ARCHITECTURE.md,
+// "Relay"). Connections read into the session's buffer, write its batches with scatter/gather
+// and at most one write in flight. No Asio in this header.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace sluice::relay {
+class Relay;
+class RelayLoop;
+}  // namespace sluice::relay
+
+namespace sluice::net {
+
+class WireServer {
+ public:
+  WireServer();
+  ~WireServer();
+  WireServer(const WireServer&) = delete;
+  WireServer& operator=(const WireServer&) = delete;
+
+  // The loop the Relay must be constructed with.
+  relay::RelayLoop& loop();
+  // Binds now; returns the bound port. Throws std::system_error naming the address.
+  std::uint16_t listen(const std::string& host, std::uint16_t port);
+  // Starts the relay thread: accepting, serving, ticking `relay`. `relay` must outlive stop().
+  void start(relay::Relay& relay);
+  // Sends GOAWAY to every session, closes everything and joins the thread. Idempotent.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::net

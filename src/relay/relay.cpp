@@ -1,0 +1,259 @@
+#include "relay/relay.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/json/serialize.hpp>
+
+#include "hub/subject.hpp"
+#include "relay/relay_connection.hpp"
+
+namespace sluice::relay {
+
+namespace {
+
+constexpr auto kRegistryHeartbeat = std::chrono::seconds(10);
+
+// Server-side handlers are ordinary hub subscribers; deliveries from other threads are posted
+// to the relay loop so handlers always run there.
+class HandlerSubscriber final : public hub::Subscriber,
+                                public std::enable_shared_from_this<HandlerSubscriber> {
+ public:
+  using Fn = std::function<void(const hub::MessageView&)>;
+  HandlerSubscriber(RelayLoop& loop, Fn fn) : loop_(loop), fn_(std::move(fn)) {}
+  void deliver(const hub::MessagePtr& m) override {
+    auto run = [self = shared_from_this(), m] {
+      self->fn_(hub::MessageView{m->subject, m->reply, m->data, {}});
+    };
+    if (loop_.in_loop()) return run();
+    loop_.post(std::move(run));
+  }
+  bool deliver_view(const hub::MessageView& m) override {
+    if (!loop_.in_loop()) {
+      deliver(m.shared());
+      return true;
+    }
+    fn_(m);
+    return true;
+  }
+
+ private:
+  RelayLoop& loop_;
+  Fn fn_;
+};
+
+}  // namespace
+
+Relay::Relay(hub::Hub& hub, RelayLoop& loop, const Clock& clock, RelayConfig config,
+             ChannelAdvertiser* advertiser)
+    : hub_(hub),
+      loop_(loop),
+      clock_(clock),
+      config_(std::move(config)),
+      advertiser_(advertiser),
+      last_heartbeat_(clock.mono_now()) {
+  // The server side never lets a slow application hold credit; publishers are paced by
+  // block-policy subscribers only (see RelayConnection::publish).
+  config_.session.manual_credit = true;
+}
+
+Relay::~Relay() {
+  connections_.clear();
+  directory_.for_each([&](ChannelEntry& e) {
+    if (advertiser_ && !e.info.registry_id.empty()) advertiser_->withdraw(e.info.registry_id);
+  });
+}
+
+RelayConnection* Relay::accept(Transport& transport) {
+  if (connections_.size() >= config_.max_connections) return nullptr;
+  std::string id = "s" + std::to_string(next_session_++);
+  auto connection = std::make_unique<RelayConnection>(*this, transport, id);
+  auto* raw = connection.get();
+  connections_.emplace(raw, std::move(connection));
+  stats_.connections_total++;
+  return raw;
+}
+
+void Relay::remove(RelayConnection* connection) {
+  connections_.erase(connection);
+}
+
+void Relay::tick() {
+  MonoTime now = clock_.mono_now();
+  for (auto& [raw, connection] : connections_)
+    connection->tick(now);
+  if (advertiser_ && now - last_heartbeat_ >= kRegistryHeartbeat) {
+    last_heartbeat_ = now;
+    directory_.for_each([&](ChannelEntry& e) {
+      if (!e.info.registry_id.empty()) advertiser_->heartbeat(e.info.registry_id);
+    });
+  }
+}
+
+void Relay::release_all_stalls() {
+  MonoTime now = clock_.mono_now();
+  for (auto& [raw, connection] : connections_) {
+    if (connection->has_stalls()) connection->release_stalls(now);
+  }
+}
+
+void Relay::shutdown() {
+  for (auto& [raw, connection] : connections_) {
+    connection->session().goaway(wire::ErrorCode::kGoingAway, "the server is shutting down");
+    connection->wake();
+  }
+}
+
+RelayStats Relay::stats() const {
+  RelayStats s = stats_;
+  s.connections_active = connections_.size();
+  return s;
+}
+
+// ---------------------------------------------------------------------------- channels
+
+ChannelEntry* Relay::publisher_opened(const std::string& channel, const std::string& owner,
+                                      const wire::OpenRequest& request) {
+  bool created = false;
+  auto* entry = directory_.get_or_create(channel, created);
+  if (!entry) return nullptr;
+  entry->info.publishers++;
+  if (created) {
+    entry->info.owner = owner;
+    entry->info.created_at = clock_.wall_now();
+    entry->options.keep_last_value = request.keep_last_value;
+    entry->options.advertise = request.advertise;
+    entry->options.stream_type = request.stream_type;
+    entry->options.metadata = request.metadata;
+    if (request.advertise && advertiser_) {
+      if (auto id = advertiser_->advertise(entry->info, request.stream_type, request.metadata)) {
+        entry->info.registry_id = *id;
+      }
+    }
+  }
+  entry->info.active = true;
+  return entry;
+}
+
+void Relay::publisher_closed(ChannelEntry* entry, const std::string& owner) {
+  if (!entry) return;
+  if (entry->info.publishers > 0) entry->info.publishers--;
+  if (entry->info.publishers == 0 && !entry->server_owned) close_entry(*entry);
+}
+
+void Relay::close_entry(ChannelEntry& entry) {
+  if (advertiser_ && !entry.info.registry_id.empty()) advertiser_->withdraw(entry.info.registry_id);
+  entry.info.registry_id.clear();
+  entry.info.active = false;
+  // Subscriptions are patterns and stay; their owners learn the channel closed.
+  auto json = boost::json::serialize(
+      boost::json::object{{"event", "closed"}, {"channel", entry.info.name}});
+  for (auto& [raw, connection] : connections_)
+    connection->channel_closed(entry.info.name, json);
+  std::string name = entry.info.name;
+  if (entry.info.publishers == 0) directory_.erase(name);
+}
+
+Status Relay::create_channel(const std::string& name, ChannelOptions options) {
+  if (!hub::is_valid_subject(name)) {
+    return fail(Error::invalid_field({"channel"}, "invalid channel name '" + name + "'"));
+  }
+  bool created = false;
+  auto* entry = directory_.get_or_create(name, created);
+  if (!entry) return fail(Error{429, "too many channels", {}});
+  entry->server_owned = true;
+  entry->info.owner = "server";
+  entry->info.active = true;
+  if (created) entry->info.created_at = clock_.wall_now();
+  entry->options = std::move(options);
+  if (entry->options.advertise && advertiser_ && entry->info.registry_id.empty()) {
+    if (auto id = advertiser_->advertise(entry->info, entry->options.stream_type,
+                                         entry->options.metadata)) {
+      entry->info.registry_id = *id;
+    }
+  }
+  return {};
+}
+
+std::size_t Relay::push(std::string_view channel, std::string_view data) {
+  hub::Route route;
+  hub_.refresh(channel, route);
+  hub::MessageView view{channel, {}, data, "server"};
+  std::size_t took = hub_.publish(route, view);
+  if (auto* e = directory_.find(channel)) {
+    e->info.message_count++;
+    e->info.bytes += data.size();
+    if (e->options.keep_last_value) e->last_value = std::make_shared<const std::string>(data);
+  }
+  return took;
+}
+
+Status Relay::close_channel(std::string_view name) {
+  auto* entry = directory_.find(name);
+  if (!entry) return fail(Error::not_found("no channel named '" + std::string(name) + "'"));
+  entry->server_owned = false;
+  close_entry(*entry);
+  return {};
+}
+
+void Relay::on_subscription(const std::string& channel, SubscriptionHandler handler) {
+  subscription_handlers_.emplace(channel, std::move(handler));
+}
+
+void Relay::subscription_changed(std::string_view pattern, std::string_view subscriber,
+                                 bool subscribed) {
+  auto json = boost::json::serialize(
+      boost::json::object{{"event", subscribed ? "subscribe" : "unsubscribe"},
+                          {"pattern", pattern},
+                          {"subscriber", subscriber}});
+  directory_.for_each([&](ChannelEntry& e) {
+    if (!hub::subject_matches(pattern, e.info.name)) return;
+    if (e.owner_connection) e.owner_connection->notify(e.owner_stream, json);
+    auto [first, last] = subscription_handlers_.equal_range(e.info.name);
+    for (auto it = first; it != last; ++it)
+      it->second(subscriber, subscribed);
+  });
+}
+
+Result<hub::Hub::Subscription> Relay::on_client_stream(std::string_view pattern,
+                                                       ClientStreamHandler handler) {
+  auto sub = std::make_shared<HandlerSubscriber>(
+      loop_, [handler = std::move(handler)](const hub::MessageView& m) {
+        handler(ClientMessage{m.origin, m.subject, m.data});
+      });
+  return hub_.subscribe(pattern, std::move(sub), hub::Interest::kObserver);
+}
+
+Result<hub::Hub::Subscription> Relay::handle_requests(std::string_view channel,
+                                                      RequestHandler handler) {
+  hub::Hub* hub = &hub_;
+  auto sub = std::make_shared<HandlerSubscriber>(
+      loop_, [hub, handler = std::move(handler)](const hub::MessageView& m) {
+        if (m.reply.empty()) return;
+        std::string answer = handler(ClientMessage{m.origin, m.subject, m.data});
+        hub->publish(m.reply, std::move(answer));
+      });
+  return hub_.subscribe(channel, std::move(sub), hub::Interest::kResponder);
+}
+
+std::vector<ChannelInfo> Relay::channels() const {
+  std::vector<ChannelInfo> out;
+  directory_.for_each([&](const ChannelEntry& e) {
+    ChannelInfo info = e.info;
+    hub::Route route;
+    hub_.refresh(info.name, route);
+    info.subscribers = route.subscribers.size();
+    out.push_back(std::move(info));
+  });
+  return out;
+}
+
+std::optional<ChannelInfo> Relay::channel(std::string_view name) const {
+  const auto* e = directory_.find(name);
+  if (!e) return std::nullopt;
+  ChannelInfo info = e->info;
+  hub::Route route;
+  hub_.refresh(info.name, route);
+  info.subscribers = route.subscribers.size();
+  return info;
+}
+
+}  // namespace sluice::relay

@@ -1,0 +1,169 @@
+#pragma once
+// The relay: named pub/sub channels over wire sessions, on the one hub. Each wire connection is
+// a RelayConnection (a wire::Session plus what its streams are bound to: publishers with
+// cached hub routes, subscriptions, requests in flight). Channels have a directory entry
+// (owner, counters, last value) and, when advertised, a registry stream.
+//
+// Threading: the relay is owned by one event-loop thread (the "relay thread"). Every method
+// here is called on it, except where a comment says otherwise; hub deliveries from other
+// threads (registry events, HTTP publishers) are posted to it through RelayLoop.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "hub/hub.hpp"
+#include "relay/channel_directory.hpp"
+#include "wire/scram.hpp"
+#include "wire/session.hpp"
+
+namespace sluice::relay {
+
+// The event loop the relay runs on (Asio in production).
+class RelayLoop {
+ public:
+  virtual ~RelayLoop() = default;
+  virtual void post(std::function<void()> fn) = 0;  // any thread
+  virtual bool in_loop() const = 0;                 // any thread
+};
+
+// Seam to the registry: channels with publishers appear there as streams.
+class ChannelAdvertiser {
+ public:
+  virtual ~ChannelAdvertiser() = default;
+  // Returns the registry stream id, or nullopt when advertising failed (logged by the callee).
+  virtual std::optional<std::string> advertise(const ChannelInfo& channel,
+                                               const std::string& stream_type,
+                                               const boost::json::object& metadata) = 0;
+  virtual void heartbeat(const std::string& stream_id) = 0;
+  virtual void withdraw(const std::string& stream_id) = 0;
+};
+
+// How a connection's byte transport is driven (the net layer implements it).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // There is output to write; called on the relay thread, possibly many times per batch.
+  virtual void request_write() = 0;
+  virtual std::string remote_address() const = 0;
+  virtual bool secure() const = 0;  // TLS (tokens are accepted only then, unless configured)
+};
+
+struct AuthConfig {
+  bool allow_anonymous = true;
+  bool allow_tokens_without_tls = false;
+  std::vector<std::string> tokens;  // accepted bearer tokens
+  std::map<std::string, wire::scram::StoredCredentials, std::less<>> users;  // SCRAM users
+};
+
+struct RelayConfig {
+  wire::SessionOptions session;
+  AuthConfig auth;
+  std::size_t max_connections = 10'000;
+  std::size_t max_pending_requests = 10'000;  // per connection
+  std::string advertise_host = "127.0.0.1";   // address put in registry entries
+  std::uint16_t advertise_port = 7070;
+};
+
+struct RelayStats {
+  std::uint64_t connections_total = 0;
+  std::uint64_t connections_active = 0;
+  std::uint64_t messages_in = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t protocol_errors = 0;
+  std::uint64_t auth_failures = 0;
+};
+
+class RelayConnection;
+
+// Server-side handlers (the embeddable Server API).
+struct ClientMessage {
+  std::string_view client;  // relay session id of the publisher
+  std::string_view channel;
+  std::string_view data;
+};
+using ClientStreamHandler = std::function<void(const ClientMessage&)>;
+// Answers a request; the returned bytes are the reply.
+using RequestHandler = std::function<std::string(const ClientMessage&)>;
+using SubscriptionHandler = std::function<void(std::string_view subscriber, bool subscribed)>;
+
+class Relay {
+ public:
+  Relay(hub::Hub& hub, RelayLoop& loop, const Clock& clock, RelayConfig config,
+        ChannelAdvertiser* advertiser);
+  ~Relay();
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // A new transport connected; the relay owns the returned connection until it closes.
+  RelayConnection* accept(Transport& transport);
+  // The transport is gone (socket closed); the connection is destroyed.
+  void remove(RelayConnection* connection);
+  // Periodic work (leases, pings, request timeouts, publisher stalls, registry heartbeats).
+  // Call every few milliseconds.
+  void tick();
+  // Sends GOAWAY kGoingAway to every session.
+  void shutdown();
+
+  // ---- channels (server side)
+  // Creates (or returns) a server-owned channel.
+  Status create_channel(const std::string& name, ChannelOptions options);
+  // Publishes into a channel on the relay thread; returns subscribers that took it.
+  std::size_t push(std::string_view channel, std::string_view data);
+  Status close_channel(std::string_view name);
+  void on_subscription(const std::string& channel, SubscriptionHandler handler);
+  // Messages published by clients on channels matching `pattern`.
+  Result<hub::Hub::Subscription> on_client_stream(std::string_view pattern,
+                                                  ClientStreamHandler handler);
+  // Requests on `channel` answered by `handler`.
+  Result<hub::Hub::Subscription> handle_requests(std::string_view channel, RequestHandler handler);
+
+  std::vector<ChannelInfo> channels() const;
+  std::optional<ChannelInfo> channel(std::string_view name) const;
+  RelayStats stats() const;
+  std::size_t connection_count() const { return connections_.size(); }
+
+  // ---- internal, for RelayConnection
+  hub::Hub& hub() { return hub_; }
+  RelayLoop& loop() { return loop_; }
+  const Clock& clock() const { return clock_; }
+  const RelayConfig& config() const { return config_; }
+  ChannelDirectory& directory() { return directory_; }
+  RelayStats& mutable_stats() { return stats_; }
+  std::uint64_t next_token() { return next_token_++; }
+  // A publisher opened/closed a stream on `channel`.
+  ChannelEntry* publisher_opened(const std::string& channel, const std::string& owner,
+                                 const wire::OpenRequest& request);
+  void publisher_closed(ChannelEntry* entry, const std::string& owner);
+  // A subscription matching channels was added/removed.
+  void subscription_changed(std::string_view pattern, std::string_view subscriber, bool subscribed);
+  // A block-policy subscriber drained: publishers waiting on it may go on.
+  void release_all_stalls();
+
+ private:
+  void close_entry(ChannelEntry& entry);
+
+  hub::Hub& hub_;
+  RelayLoop& loop_;
+  const Clock& clock_;
+  RelayConfig config_;
+  ChannelAdvertiser* advertiser_;
+  ChannelDirectory directory_;
+  std::unordered_map<RelayConnection*, std::unique_ptr<RelayConnection>> connections_;
+  std::multimap<std::string, SubscriptionHandler, std::less<>> subscription_handlers_;
+  RelayStats stats_;
+  std::uint64_t next_token_ = 1;
+  std::uint64_t next_session_ = 1;
+  MonoTime last_heartbeat_;
+};
+
+}  // namespace sluice::relay

@@ -1,0 +1,117 @@
+#pragma once
+// A bounded queue of outgoing messages for one stream, with a named overflow policy. This is
+// the per-subscriber buffer of docs/protocol.md: when a subscriber cannot keep up (its window is
+// exhausted or its socket is slow), messages wait here, and past the limits the policy decides
+// what is lost. Every drop is counted and reported to the receiver as a sequence gap (the first
+// message sent after the skipped ones carries flag GAP with their number). Owned by one session;
+// not thread-safe.
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace sluice::wire {
+
+enum class OverflowPolicy {
+  kDropOldest,  // default: the oldest waiting message makes room
+  kDropNewest,  // the arriving message is refused
+  kDisconnect,  // the stream is reset with kSlowConsumer
+  kBlock,       // the publisher's credit is withheld for at most `max_stall`, then drop-oldest
+};
+std::string_view to_string(OverflowPolicy policy);
+std::optional<OverflowPolicy> parse_overflow_policy(std::string_view text);
+
+struct QueueLimits {
+  std::size_t max_messages = 4096;
+  std::size_t max_bytes = 8 * 1024 * 1024;
+  OverflowPolicy policy = OverflowPolicy::kDropOldest;
+  std::chrono::milliseconds max_stall{100};
+};
+
+// One outgoing message. Either shared (`owner` keeps `shared_bytes` alive, so a fan-out payload
+// is stored once and referenced by every subscriber's queue) or, when small, held inline.
+struct OutMessage {
+  static constexpr std::size_t kInlineCapacity = 40;
+
+  std::shared_ptr<const void> owner;
+  std::string_view shared_bytes;
+  std::array<char, kInlineCapacity> inline_bytes;
+  std::uint8_t inline_size = 0;
+  std::uint16_t flags = 0;   // kRequest / kReply / kError / kAckRequested
+  std::uint64_t token = 0;   // request or reply token
+  std::string_view subject;  // sent with flag SUBJECT when non-empty; kept alive by `owner`
+
+  std::string_view bytes() const {
+    return owner ? shared_bytes : std::string_view(inline_bytes.data(), inline_size);
+  }
+};
+
+// Holds small messages inline, copies larger ones into a fresh shared buffer.
+OutMessage copy_message(std::string_view bytes);
+// References bytes kept alive by `owner` (no copy).
+OutMessage shared_message(std::shared_ptr<const void> owner, std::string_view bytes);
+
+class SendQueue {
+ public:
+  enum class Offer {
+    kQueued,
+    kQueuedOverLimit,  // kBlock: accepted past the limits; the caller should stall the source
+    kDroppedOldest,    // accepted; one or more older messages were dropped
+    kDroppedNewest,    // refused and counted
+    kDisconnect,       // refused; the policy asks to reset the stream
+  };
+
+  explicit SendQueue(QueueLimits limits = {}) : limits_(limits) {}
+
+  Offer offer(OutMessage message);
+  bool empty() const { return queue_.empty(); }
+  std::size_t size() const { return queue_.size(); }
+  std::size_t bytes() const { return bytes_; }
+  bool over_limit() const {
+    return queue_.size() > limits_.max_messages || bytes_ > limits_.max_bytes;
+  }
+  // kBlock after the stall expired: drop oldest until within limits (counted).
+  void trim_to_limits();
+
+  // The caller may move the message out before pop_front(); the queue's byte count does not
+  // depend on it.
+  OutMessage& front() { return queue_.front().message; }
+  // Removes the front message; the gap to announce before it becomes the pending gap.
+  void pop_front();
+  // Messages dropped just before the message last popped; the sender announces and clears it.
+  std::uint64_t take_pending_gap() { return std::exchange(pending_gap_, 0); }
+  // The gap the front message will announce (drops that happened before it).
+  std::uint64_t pending_gap() const {
+    return pending_gap_ + (queue_.empty() ? 0 : queue_.front().gap_before);
+  }
+  std::uint64_t dropped_total() const { return dropped_total_; }
+  const QueueLimits& limits() const { return limits_; }
+  void clear();
+
+ private:
+  // A queued message with its size (counted when queued) and the messages dropped between it
+  // and the message queued before it (kDropNewest refusals happen behind the newest message,
+  // so they are announced by the next one queued, not by the front).
+  struct Entry {
+    OutMessage message;
+    std::size_t size = 0;
+    std::uint64_t gap_before = 0;
+  };
+  void push(OutMessage message, std::size_t size);
+  void drop_front();
+
+  QueueLimits limits_;
+  std::deque<Entry> queue_;
+  std::size_t bytes_ = 0;
+  std::uint64_t pending_gap_ = 0;  // drops before the front (drop-oldest, trims) and popped gaps
+  std::uint64_t newest_gap_ = 0;   // kDropNewest refusals since the last message queued
+  std::uint64_t dropped_total_ = 0;
+};
+
+}  // namespace sluice::wire
