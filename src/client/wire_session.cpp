@@ -1,9 +1,11 @@
 #include "client/wire_session.hpp"
 
+#include <openssl/ssl.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -57,7 +59,10 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
   WireOptions options;
   asio::io_context io{1};
   std::thread thread;
-  tcp::socket socket{io};
+  using TlsStream = asio::ssl::stream<tcp::socket>;
+  std::unique_ptr<asio::ssl::context> tls_context;
+  std::unique_ptr<TlsStream> stream;  // plain TCP uses stream->next_layer()
+  tcp::socket& socket() { return stream->next_layer(); }
   asio::steady_timer connect_timer{io};
   asio::steady_timer tick_timer{io};
   std::unique_ptr<wire::Session> core;
@@ -144,13 +149,33 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
         endpoints.push_back(r.endpoint());
       if (ec || endpoints.empty()) return connect_failed("cannot resolve " + options.host);
     }
-    socket = tcp::socket(io);
+    if (options.tls && !tls_context) {
+      tls_context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+      SSL_CTX_set_min_proto_version(tls_context->native_handle(), TLS1_3_VERSION);
+      boost::system::error_code e;
+      if (!options.ca_file.empty()) {
+        tls_context->load_verify_file(options.ca_file, e);
+      } else {
+        tls_context->set_default_verify_paths(e);
+      }
+      if (e) return connect_failed("cannot load CA certificates: " + e.message());
+      tls_context->set_verify_mode(options.verify_peer ? asio::ssl::verify_peer
+                                                       : asio::ssl::verify_none);
+    }
+    if (!tls_context)
+      tls_context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    stream = std::make_unique<TlsStream>(io, *tls_context);
+    if (options.tls) {
+      std::string name = options.server_name.empty() ? options.host : options.server_name;
+      SSL_set_tlsext_host_name(stream->native_handle(), name.c_str());
+      if (options.verify_peer) stream->set_verify_callback(asio::ssl::host_name_verification(name));
+    }
     connect_timer.expires_after(options.connect_timeout);
     connect_timer.async_wait([this, self = shared_from_this()](boost::system::error_code e) {
-      if (!e && !is_connected) socket.close();
+      if (!e && !is_connected && stream) socket().close();
     });
     asio::async_connect(
-        socket, endpoints,
+        socket(), endpoints,
         [this, self = shared_from_this()](boost::system::error_code e, const tcp::endpoint&) {
           if (e) {
             return connect_failed("cannot connect to " + options.host + ":" +
@@ -162,7 +187,21 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
 
   void on_connected() {
     boost::system::error_code ec;
-    socket.set_option(tcp::no_delay(true), ec);
+    socket().set_option(tcp::no_delay(true), ec);
+    if (options.tls) {
+      stream->async_handshake(asio::ssl::stream_base::client, [this, self = shared_from_this()](
+                                                                  boost::system::error_code e) {
+        if (e) {
+          return connect_failed("TLS handshake with " + options.host + " failed: " + e.message());
+        }
+        start_session();
+      });
+      return;
+    }
+    start_session();
+  }
+
+  void start_session() {
     wire::SessionOptions so;
     so.local = options.settings;
     so.manual_credit = true;
@@ -204,15 +243,17 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
 
   void read() {
     auto space = core->input_space();
-    socket.async_read_some(asio::buffer(space.data(), space.size()),
-                           [this, self = shared_from_this(), c = core.get()](
-                               boost::system::error_code ec, std::size_t n) {
-                             if (c != core.get()) return;
-                             if (ec) return disconnected("connection lost: " + ec.message());
-                             core->commit_input(n, std::chrono::steady_clock::now());
-                             flush();
-                             if (core && !core->closing()) read();
-                           });
+    auto on_read = [this, self = shared_from_this(), c = core.get()](boost::system::error_code ec,
+                                                                     std::size_t n) {
+      if (c != core.get()) return;
+      if (ec) return disconnected("connection lost: " + ec.message());
+      core->commit_input(n, std::chrono::steady_clock::now());
+      flush();
+      if (core && !core->closing()) read();
+    };
+    auto buffer = asio::buffer(space.data(), space.size());
+    if (options.tls) return stream->async_read_some(buffer, std::move(on_read));
+    socket().async_read_some(buffer, std::move(on_read));
   }
 
   void flush() {
@@ -226,15 +267,16 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
     for (auto b : batch)
       buffers.emplace_back(b.data(), b.size());
     writing = true;
-    asio::async_write(socket, buffers,
-                      [this, self = shared_from_this(), c = core.get()](
+    auto on_written = [this, self = shared_from_this(), c = core.get()](
                           boost::system::error_code ec, std::size_t) {
-                        writing = false;
-                        if (c != core.get()) return;
-                        core->output_written();
-                        if (ec) return disconnected("connection lost: " + ec.message());
-                        flush();
-                      });
+      writing = false;
+      if (c != core.get()) return;
+      core->output_written();
+      if (ec) return disconnected("connection lost: " + ec.message());
+      flush();
+    };
+    if (options.tls) return asio::async_write(*stream, buffers, std::move(on_written));
+    asio::async_write(socket(), buffers, std::move(on_written));
   }
 
   // The connection is over (socket error, GOAWAY flushed, lease expired).
@@ -245,7 +287,7 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
     writing = false;
     is_connected = false;
     boost::system::error_code ec;
-    socket.close(ec);
+    if (stream) socket().close(ec);
     by_wire.clear();
     request_streams.clear();
     for (auto& s : streams)
@@ -431,6 +473,10 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
 // -------------------------------------------------------------------------------- Session
 
 Result<std::shared_ptr<Session>> Session::connect(WireOptions options) {
+  if (!options.token.empty() && !options.tls && !options.allow_token_without_tls) {
+    return fail(Error::bad_request(
+        "refusing to send a token over plain TCP: use TLS (or allow_token_without_tls)"));
+  }
   auto impl = std::make_shared<Impl>(std::move(options));
   auto connected = impl->first_connect.get_future();
   impl->thread = std::thread([impl] {
@@ -468,7 +514,7 @@ void Session::close() {
     auto t = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(20));
     t->async_wait([&impl, t](boost::system::error_code) {
       boost::system::error_code ec;
-      impl.socket.close(ec);
+      if (impl.stream) impl.socket().close(ec);
       impl.connect_timer.cancel();
       impl.tick_timer.cancel();
       impl.fail_requests(Error::unavailable("session closed"));

@@ -24,9 +24,16 @@ struct WireOptions {
   std::uint16_t port = 7070;
   std::string client_name = "sluice-cpp";
   // Authentication: a token, or user + password (SCRAM-SHA-256), or neither (anonymous).
-  std::string token;
+  std::string token;  // sent only over TLS unless allow_token_without_tls
+  bool allow_token_without_tls = false;
   std::string user;
   std::string password;
+  // TLS 1.3: the server's certificate is checked against `ca_file` (or the system store) and
+  // `server_name` (default: host) unless verify_peer is false.
+  bool tls = false;
+  std::string ca_file;
+  std::string server_name;
+  bool verify_peer = true;
   std::chrono::milliseconds connect_timeout{5000};
   bool reconnect = true;
   std::chrono::milliseconds reconnect_initial{100};

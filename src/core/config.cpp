@@ -23,6 +23,10 @@ struct KeyInfo {
 constexpr KeyInfo kKeys[] = {
     {"http", "HTTP API listen address HOST:PORT (default 0.0.0.0:8080)"},
     {"wire", "relay (wire protocol) listen address HOST:PORT (default 0.0.0.0:7070)"},
+    {"wire-tls",
+     "relay TLS 1.3 listen address HOST:PORT, used with tls-cert (default 0.0.0.0:7071)"},
+    {"tls-cert", "PEM certificate chain for the TLS listener (enables it)"},
+    {"tls-key", "PEM private key for the TLS listener"},
     {"wire-advertise-host", "relay address published in the registry (default: the wire host)"},
     {"stream-ttl", "seconds a stream, session or subscriber lives without heartbeat (default 30)"},
     {"request-timeout", "seconds to wait for a publisher's answer to a request (default 5)"},
@@ -82,6 +86,12 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     c.http = parse_host_port(v, key);
   } else if (key == "wire") {
     c.wire = parse_host_port(v, key);
+  } else if (key == "wire-tls") {
+    c.wire_tls = parse_host_port(v, key);
+  } else if (key == "tls-cert") {
+    c.tls_cert = v;
+  } else if (key == "tls-key") {
+    c.tls_key = v;
   } else if (key == "wire-advertise-host") {
     c.wire_advertise_host = v;
   } else if (key == "stream-ttl") {

@@ -25,9 +25,12 @@ HostPort parse_host_port(const std::string& text, const std::string& key);
 
 struct Config {
   HostPort http{"0.0.0.0", 8080};
-  HostPort wire{"0.0.0.0", 7070};   // the relay's TCP listener
-  std::string wire_advertise_host;  // address put in registry entries (default: wire host, or
-                                    // 127.0.0.1 when that is 0.0.0.0)
+  HostPort wire{"0.0.0.0", 7070};      // the relay's TCP listener
+  HostPort wire_tls{"0.0.0.0", 7071};  // the relay's TLS 1.3 listener (when tls_cert is set)
+  std::string tls_cert;                // PEM certificate chain
+  std::string tls_key;                 // PEM private key
+  std::string wire_advertise_host;     // address put in registry entries (default: wire host, or
+                                       // 127.0.0.1 when that is 0.0.0.0)
   std::chrono::seconds stream_ttl{30};
   std::chrono::milliseconds request_timeout{5000};
   std::string history;   // SQLite path, ":memory:", or empty for <data-dir>/history.db

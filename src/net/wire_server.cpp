@@ -1,8 +1,10 @@
 #include "net/wire_server.hpp"
 
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -22,38 +24,73 @@ namespace {
 constexpr auto kTickInterval = std::chrono::milliseconds(5);
 }
 
-class WireConnection;
+class WireConnectionBase {
+ public:
+  virtual ~WireConnectionBase() = default;
+  virtual void close() = 0;
+};
+using TlsSocket = asio::ssl::stream<tcp::socket>;
 
 struct WireServer::Impl final : relay::RelayLoop {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
+  tcp::acceptor tls_acceptor{io};
+  std::unique_ptr<asio::ssl::context> tls;
   asio::steady_timer tick_timer{io};
   std::thread thread;
   std::thread::id thread_id;
   relay::Relay* relay = nullptr;
-  std::unordered_set<std::shared_ptr<WireConnection>> connections;
+  std::unordered_set<std::shared_ptr<WireConnectionBase>> connections;
   bool stopping = false;
 
   void post(std::function<void()> fn) override { asio::post(io, std::move(fn)); }
   bool in_loop() const override { return std::this_thread::get_id() == thread_id; }
 
   void accept();
+  void accept_tls();
   void tick();
 };
 
-// One TCP connection driving one RelayConnection. Relay thread only.
+tcp::socket& lowest(tcp::socket& s) {
+  return s;
+}
+tcp::socket& lowest(TlsSocket& s) {
+  return s.next_layer();
+}
+
+// One TCP or TLS connection driving one RelayConnection. Relay thread only.
+template <class Socket>
 class WireConnection final : public relay::Transport,
-                             public std::enable_shared_from_this<WireConnection> {
+                             public WireConnectionBase,
+                             public std::enable_shared_from_this<WireConnection<Socket>> {
  public:
-  WireConnection(WireServer::Impl& server, tcp::socket socket)
+  static constexpr bool kTls = std::is_same_v<Socket, TlsSocket>;
+  using std::enable_shared_from_this<WireConnection<Socket>>::shared_from_this;
+
+  WireConnection(WireServer::Impl& server, Socket socket)
       : server_(server), socket_(std::move(socket)) {
     boost::system::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+    auto ep = lowest(socket_).remote_endpoint(ec);
     remote_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
-    socket_.set_option(tcp::no_delay(true), ec);
+    lowest(socket_).set_option(tcp::no_delay(true), ec);
   }
 
   void start() {
+    if constexpr (kTls) {
+      socket_.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](
+                                                                  boost::system::error_code ec) {
+        if (ec) {
+          spdlog::info("relay: TLS handshake with {} failed: {}", self->remote_, ec.message());
+          return self->close();
+        }
+        self->begin();
+      });
+    } else {
+      begin();
+    }
+  }
+
+  void begin() {
     connection_ = server_.relay->accept(*this);
     if (!connection_) {
       spdlog::warn("relay: refusing {}: connection limit reached", remote_);
@@ -66,14 +103,14 @@ class WireConnection final : public relay::Transport,
     asio::post(server_.io, [self = shared_from_this()] { self->flush(); });
   }
   std::string remote_address() const override { return remote_; }
-  bool secure() const override { return false; }
+  bool secure() const override { return kTls; }
 
-  void close() {
+  void close() override {
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    lowest(socket_).shutdown(tcp::socket::shutdown_both, ec);
+    lowest(socket_).close(ec);
     if (connection_) server_.relay->remove(std::exchange(connection_, nullptr));
     server_.connections.erase(shared_from_this());
   }
@@ -129,7 +166,7 @@ class WireConnection final : public relay::Transport,
   }
 
   WireServer::Impl& server_;
-  tcp::socket socket_;
+  Socket socket_;
   std::string remote_;
   relay::RelayConnection* connection_ = nullptr;
   std::vector<asio::const_buffer> buffers_;
@@ -141,11 +178,24 @@ void WireServer::Impl::accept() {
   acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (stopping) return;
     if (!ec) {
-      auto c = std::make_shared<WireConnection>(*this, std::move(socket));
+      auto c = std::make_shared<WireConnection<tcp::socket>>(*this, std::move(socket));
       connections.insert(c);
       c->start();
     }
     accept();
+  });
+}
+
+void WireServer::Impl::accept_tls() {
+  tls_acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (stopping) return;
+    if (!ec) {
+      auto c =
+          std::make_shared<WireConnection<TlsSocket>>(*this, TlsSocket(std::move(socket), *tls));
+      connections.insert(c);
+      c->start();
+    }
+    accept_tls();
   });
 }
 
@@ -168,12 +218,12 @@ relay::RelayLoop& WireServer::loop() {
   return *impl_;
 }
 
-std::uint16_t WireServer::listen(const std::string& host, std::uint16_t port) {
+namespace {
+void open_acceptor(tcp::acceptor& a, const std::string& host, std::uint16_t port) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
   if (ec) throw std::system_error(ec, "wire address " + host);
   tcp::endpoint endpoint(address, port);
-  auto& a = impl_->acceptor;
   a.open(endpoint.protocol(), ec);
   if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) a.bind(endpoint, ec);
@@ -182,7 +232,26 @@ std::uint16_t WireServer::listen(const std::string& host, std::uint16_t port) {
     throw std::system_error(ec,
                             "cannot listen for the relay on " + host + ":" + std::to_string(port));
   }
-  return a.local_endpoint().port();
+}
+}  // namespace
+
+std::uint16_t WireServer::listen(const std::string& host, std::uint16_t port) {
+  open_acceptor(impl_->acceptor, host, port);
+  return impl_->acceptor.local_endpoint().port();
+}
+
+std::uint16_t WireServer::listen_tls(const std::string& host, std::uint16_t port,
+                                     const std::string& cert_file, const std::string& key_file) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_3_VERSION);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) throw std::system_error(ec, "TLS certificate " + cert_file);
+  ctx->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec) throw std::system_error(ec, "TLS private key " + key_file);
+  impl_->tls = std::move(ctx);
+  open_acceptor(impl_->tls_acceptor, host, port);
+  return impl_->tls_acceptor.local_endpoint().port();
 }
 
 void WireServer::start(relay::Relay& relay) {
@@ -190,6 +259,7 @@ void WireServer::start(relay::Relay& relay) {
   impl_->thread = std::thread([impl = impl_] {
     impl->thread_id = std::this_thread::get_id();
     if (impl->acceptor.is_open()) impl->accept();
+    if (impl->tls_acceptor.is_open()) impl->accept_tls();
     impl->tick();
     impl->io.run();
   });
@@ -208,6 +278,7 @@ void WireServer::stop() {
       impl->stopping = true;
       boost::system::error_code ec;
       impl->acceptor.close(ec);
+      impl->tls_acceptor.close(ec);
       impl->tick_timer.cancel();
       auto open = impl->connections;
       for (auto& c : open)

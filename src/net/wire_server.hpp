@@ -25,6 +25,10 @@ class WireServer {
   relay::RelayLoop& loop();
   // Binds now; returns the bound port. Throws std::system_error naming the address.
   std::uint16_t listen(const std::string& host, std::uint16_t port);
+  // Binds the TLS 1.3 listener with a PEM certificate chain and key; returns the bound port.
+  // Throws std::system_error naming the file or address.
+  std::uint16_t listen_tls(const std::string& host, std::uint16_t port,
+                           const std::string& cert_file, const std::string& key_file);
   // Starts the relay thread: accepting, serving, ticking `relay`. `relay` must outlive stop().
   void start(relay::Relay& relay);
   // Sends GOAWAY to every session, closes everything and joins the thread. Idempotent.

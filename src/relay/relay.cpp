@@ -56,7 +56,11 @@ Relay::Relay(hub::Hub& hub, RelayLoop& loop, const Clock& clock, RelayConfig con
 }
 
 Relay::~Relay() {
+  // Destructors call back into the relay (publisher_closed → close_entry iterates
+  // connections_), so the map must be empty and stable while they run.
+  auto doomed = std::move(connections_);
   connections_.clear();
+  doomed.clear();
   directory_.for_each([&](ChannelEntry& e) {
     if (advertiser_ && !e.info.registry_id.empty()) advertiser_->withdraw(e.info.registry_id);
   });
@@ -73,7 +77,8 @@ RelayConnection* Relay::accept(Transport& transport) {
 }
 
 void Relay::remove(RelayConnection* connection) {
-  connections_.erase(connection);
+  // Extract first: the destructor calls back into the relay, which may walk connections_.
+  auto node = connections_.extract(connection);
 }
 
 void Relay::tick() {

@@ -15,14 +15,19 @@ namespace flag = wire::flag;
 
 namespace {
 
-bool is_wildcard(std::string_view pattern) {
-  return pattern.find('*') != std::string_view::npos || pattern.ends_with(">");
+// The longest a responder may take: the largest request timeout a client can ask for.
+constexpr auto kReplyWindow = std::chrono::minutes(10);
+
+wire::SessionOptions with_id(wire::SessionOptions o, const std::string& id) {
+  o.session_id = id;
+  return o;
 }
 
-std::string event_json(std::string_view event, std::string_view channel,
-                       std::string_view subscriber) {
-  return boost::json::serialize(
-      boost::json::object{{"event", event}, {"channel", channel}, {"subscriber", subscriber}});
+bool is_wildcard(std::string_view pattern) {
+  for (auto token : hub::split_tokens(pattern)) {
+    if (token == "*" || token == ">") return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -61,7 +66,8 @@ RelayConnection::RelayConnection(Relay& relay, Transport& transport, std::string
     : relay_(relay),
       transport_(transport),
       id_(std::move(id)),
-      session_(wire::Side::kServer, relay.config().session, *this, relay.clock().mono_now()),
+      session_(wire::Side::kServer, with_id(relay.config().session, id_), *this,
+               relay.clock().mono_now()),
       handle_(std::make_shared<ConnectionHandle>(ConnectionHandle{this})) {}
 
 RelayConnection::~RelayConnection() {
@@ -70,8 +76,10 @@ RelayConnection::~RelayConnection() {
     s.subscriber->detach();
     relay_.subscription_changed(s.pattern, id_, false);
   }
-  for (auto& [stream, p] : publishers_)
+  for (auto& [stream, p] : publishers_) {
+    if (p.entry && p.entry->owner_connection == this) p.entry->owner_connection = nullptr;
     relay_.publisher_closed(p.entry, id_);
+  }
 }
 
 void RelayConnection::wake() {
@@ -207,7 +215,13 @@ void RelayConnection::close_stream(std::uint32_t stream) {
     relay_.subscription_changed(pattern, id_, false);
   }
   requesters_.erase(stream);
-  std::erase_if(stalls_, [stream](const Stall& s) { return s.stream == stream; });
+  std::erase_if(reply_inboxes_, [stream](const auto& kv) { return kv.second.stream == stream; });
+  // Credit withheld for a stream that is gone still belongs to the connection window.
+  std::erase_if(stalls_, [&](const Stall& s) {
+    if (s.stream != stream) return false;
+    session_.consume(stream, s.credit);
+    return true;
+  });
 }
 
 void RelayConnection::on_finished(std::uint32_t stream) {
@@ -333,7 +347,8 @@ bool RelayConnection::enqueue(std::uint32_t stream, const hub::MessageView& mess
       reply_inboxes_.size() < relay_.config().max_pending_requests) {
     out.token = relay_.next_token();
     out.flags |= flag::kRequest;
-    reply_inboxes_.emplace(out.token, std::string(message.reply));
+    reply_inboxes_.emplace(out.token, ReplyInbox{std::string(message.reply), stream,
+                                                 relay_.clock().mono_now() + kReplyWindow});
   }
   auto offer = session_.send(stream, std::move(out));
   wake();
@@ -417,7 +432,7 @@ void RelayConnection::complete_request(std::uint64_t token, std::string_view dat
 void RelayConnection::reply(const wire::InboundMessage& m) {
   auto it = reply_inboxes_.find(m.token);
   if (it == reply_inboxes_.end()) return;  // late or unknown: the requester gave up
-  std::string inbox = std::move(it->second);
+  std::string inbox = std::move(it->second.inbox);
   reply_inboxes_.erase(it);
   relay_.hub().publish(inbox, std::string(m.body));
 }
@@ -436,6 +451,8 @@ void RelayConnection::tick(MonoTime now) {
     it = pending_.erase(it);
   }
   if (!stalls_.empty()) release_stalls(now);
+  // Requests this client never answered: the requester has long timed out.
+  std::erase_if(reply_inboxes_, [now](const auto& kv) { return now >= kv.second.expires; });
   if (session_.wants_write() || session_.done()) wake();
 }
 

@@ -106,8 +106,13 @@ class RelayConnection final : public wire::SessionEvents {
   std::unordered_map<std::uint32_t, Publisher> publishers_;
   std::unordered_map<std::uint32_t, Subscription> subscriptions_;
   std::unordered_map<std::uint32_t, Requester> requesters_;
-  std::unordered_map<std::uint64_t, PendingRequest> pending_;     // our requests, by server token
-  std::unordered_map<std::uint64_t, std::string> reply_inboxes_;  // requests we must answer
+  std::unordered_map<std::uint64_t, PendingRequest> pending_;  // our requests, by server token
+  struct ReplyInbox {
+    std::string inbox;
+    std::uint32_t stream = 0;
+    MonoTime expires;
+  };
+  std::unordered_map<std::uint64_t, ReplyInbox> reply_inboxes_;  // requests we must answer
   std::vector<Stall> stalls_;
 };
 

@@ -211,6 +211,7 @@ struct App::Impl {
   std::unique_ptr<RegistryAdvertiser> advertiser;
   std::unique_ptr<relay::Relay> relay;
   std::uint16_t wire_port = 0;
+  std::uint16_t wire_tls_port = 0;
   std::vector<hub::Hub::Subscription> heartbeat_subscriptions;
   boost::asio::steady_timer sweep_timer;
   std::uint16_t http_port = 0;
@@ -227,6 +228,12 @@ App::~App() {
 std::uint16_t App::start() {
   impl_->http_port = impl_->server->listen(impl_->config.http.host, impl_->config.http.port);
   impl_->wire_port = impl_->wire->listen(impl_->config.wire.host, impl_->config.wire.port);
+  if (!impl_->config.tls_cert.empty()) {
+    const auto& c = impl_->config;
+    impl_->wire_tls_port = impl_->wire->listen_tls(c.wire_tls.host, c.wire_tls.port, c.tls_cert,
+                                                   c.tls_key.empty() ? c.tls_cert : c.tls_key);
+    spdlog::info("sluiced relay TLS on {}:{}", c.wire_tls.host, impl_->wire_tls_port);
+  }
   impl_->wire->start(*impl_->relay);
   impl_->arm_sweep();
   spdlog::info("sluiced listening http={}:{} wire={}:{} (history {}, stream ttl {}s)",
@@ -262,6 +269,9 @@ std::uint16_t App::http_port() const {
 }
 std::uint16_t App::wire_port() const {
   return impl_->wire_port;
+}
+std::uint16_t App::wire_tls_port() const {
+  return impl_->wire_tls_port;
 }
 relay::Relay& App::relay() {
   return *impl_->relay;

@@ -36,6 +36,7 @@ class App {
 
   std::uint16_t http_port() const;
   std::uint16_t wire_port() const;
+  std::uint16_t wire_tls_port() const;  // 0 unless tls-cert is configured
   // The relay runs on its own thread: call its methods through relay().loop().post().
   relay::Relay& relay();
   const std::vector<http::RouteInfo>& routes() const;

@@ -91,6 +91,11 @@ class SendQueue {
     return pending_gap_ + (queue_.empty() ? 0 : queue_.front().gap_before);
   }
   std::uint64_t dropped_total() const { return dropped_total_; }
+  // A message refused before offer() (e.g. larger than the peer accepts): counted as a drop.
+  void count_refused() {
+    ++pending_gap_;
+    ++dropped_total_;
+  }
   const QueueLimits& limits() const { return limits_; }
   void clear();
 

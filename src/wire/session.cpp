@@ -213,6 +213,9 @@ void Session::on_handshake_frame(const FrameHeader& h, std::string_view payload)
   }
   if (side_ == Side::kServer) {
     if (h.type == FrameType::kHello) {
+      if (std::exchange(hello_seen_, true)) {
+        return close_session(ErrorCode::kProtocol, "HELLO sent twice", false);
+      }
       auto hello = decode_hello(payload);
       if (!hello)
         return close_session(ErrorCode::kInvalid, "bad HELLO: " + hello.error().detail, false);
@@ -269,6 +272,7 @@ void Session::apply_handshake_step(HandshakeStep step) {
       Welcome w;
       w.auth_data = std::move(step.data);
       w.server = "sluiced/" SLUICE_VERSION;
+      w.session = options_.session_id;
       w.settings = options_.local;
       queue_control(FrameType::kWelcome, 0, 0, encode(w));
       send_credit_ = peer_.connection_window;
@@ -380,7 +384,7 @@ void Session::on_data(const FrameHeader& h, std::span<const std::uint8_t> payloa
       m.credit = len;
       deliver(*s, m);
     } else {
-      if (body.size() > peer_.max_message && body.size() > options_.local.max_message) {
+      if (body.size() > options_.local.max_message) {
         give_credit(s, len);
         return fail_stream(*s, ErrorCode::kMessageTooLarge, "message exceeds max_message");
       }

@@ -108,6 +108,7 @@ struct SessionOptions {
   std::uint32_t max_stream_window = 64 * 1024 * 1024;  // auto-tuning ceiling
   std::uint32_t max_connection_window = 256 * 1024 * 1024;
   Duration handshake_timeout = std::chrono::seconds(10);
+  std::string session_id;  // server: sent in WELCOME so the client learns its id
 };
 
 class Session {
@@ -247,6 +248,7 @@ class Session {
   bool ping_outstanding_ = false;
   MonoTime ping_sent_at_;
   MonoTime last_ping_;
+  bool hello_seen_ = false;
   std::vector<std::uint32_t> drained_;
 };
 

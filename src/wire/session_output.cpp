@@ -22,6 +22,11 @@ SendQueue::Offer Session::send(std::uint32_t stream, OutMessage message) {
   if (state_ != State::kOpen || !s || stream == 0 || s->fin_queued || s->local_done) {
     return SendQueue::Offer::kDroppedNewest;  // stream 0 carries no DATA (see on_data)
   }
+  if (message.bytes().size() > peer_.max_message) {
+    // The peer would reset the stream; refuse it here and report it as a drop.
+    s->queue.count_refused();
+    return SendQueue::Offer::kDroppedNewest;
+  }
   auto offer = s->queue.offer(std::move(message));
   switch (offer) {
     case SendQueue::Offer::kDisconnect:

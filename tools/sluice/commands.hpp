@@ -33,6 +33,9 @@ struct WireFlags {
   std::string user;
   std::string password;
   std::string token;
+  bool tls = false;
+  std::string ca_file;
+  bool insecure = false;
 };
 void add_wire_options(CLI::App& cmd, WireFlags& flags);
 Result<std::shared_ptr<client::Session>> connect_wire(const WireFlags& flags);

@@ -29,6 +29,9 @@ void add_wire_options(CLI::App& cmd, WireFlags& flags) {
   cmd.add_option("--user", flags.user, "User name (SCRAM-SHA-256)");
   cmd.add_option("--password", flags.password, "Password (or $SLUICE_PASSWORD)");
   cmd.add_option("--token", flags.token, "Access token (sent only over TLS)");
+  cmd.add_flag("--tls", flags.tls, "Connect with TLS 1.3 (the relay's TLS port, default 7071)");
+  cmd.add_option("--ca", flags.ca_file, "CA certificate (PEM) to verify the server with");
+  cmd.add_flag("--insecure", flags.insecure, "Do not verify the server's certificate");
 }
 
 Result<std::shared_ptr<client::Session>> connect_wire(const WireFlags& flags) {
@@ -46,6 +49,9 @@ Result<std::shared_ptr<client::Session>> connect_wire(const WireFlags& flags) {
     if (const char* p = std::getenv("SLUICE_PASSWORD")) o.password = p;
   }
   o.token = flags.token;
+  o.tls = flags.tls;
+  o.ca_file = flags.ca_file;
+  o.verify_peer = !flags.insecure;
   o.client_name = "sluice-cli";
   o.reconnect = false;
   return client::Session::connect(o);
