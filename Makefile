@@ -27,7 +27,7 @@ test: build
 
 # libFuzzer needs clang >= 16 for C++23's <expected>; Debian 12 ships clang-16.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = fuzz_request_bodies fuzz_ws_frames fuzz_text_parsers
+FUZZ_TARGETS = fuzz_request_bodies fuzz_ws_frames fuzz_text_parsers fuzz_wire_frames fuzz_wire_session
 fuzz: deps
 	@./scripts/install-deps.sh clang-16 libclang-rt-16-dev
 	CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

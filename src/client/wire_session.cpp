@@ -30,6 +30,7 @@ namespace {
 constexpr auto kTimerInterval = std::chrono::milliseconds(20);
 constexpr std::size_t kHandoffBytes = 8 * 1024 * 1024;
 constexpr std::uint32_t kCreditBatch = 64 * 1024;
+constexpr auto kCloseLinger = std::chrono::seconds(2);
 }  // namespace
 
 struct StreamState {
@@ -50,6 +51,7 @@ struct StreamState {
   std::deque<std::pair<Message, std::uint32_t>> inbox;  // message, credit to return
   bool blocked = false;
   bool closed = false;
+  std::optional<Error> reset_error;  // why the server reset the stream
   std::atomic<std::uint32_t> unreturned{0};
 };
 
@@ -302,6 +304,8 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
     schedule_reconnect();
   }
 
+  void linger_then_stop(std::chrono::steady_clock::time_point deadline);
+
   void fail_requests(const Error& e) {
     for (auto& [token, p] : requests)
       p->set_value(fail(e));
@@ -447,12 +451,19 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
     auto s = it->second;
     by_wire.erase(it);
     s->wire_id = 0;
+    Error error{code == wire::ErrorCode::kNotFound    ? 404
+                : code == wire::ErrorCode::kForbidden ? 403
+                : code == wire::ErrorCode::kInvalid   ? 422
+                                                      : 409,
+                std::string(wire::to_string(code)) + ": " + std::string(reason),
+                {}};
     for (auto& a : s->acks)
-      a.set_value(fail(Error::bad_request(std::string(reason))));
+      a.set_value(fail(error));
     s->acks.clear();
     {
       std::lock_guard lock(s->mutex);
       s->closed = true;
+      s->reset_error = error;
     }
     s->changed.notify_all();
     std::erase(streams, s);
@@ -505,12 +516,34 @@ void Session::close() {
   if (impl.closing.exchange(true)) return;
   impl.handoff_room.notify_all();
   asio::post(impl.io, [&impl] {
+    impl.drain();
+    impl.flush();
+    impl.linger_then_stop(std::chrono::steady_clock::now() + kCloseLinger);
+  });
+  if (impl.thread.joinable()) {
+    if (impl.thread.get_id() == std::this_thread::get_id()) {
+      impl.thread.detach();
+    } else {
+      impl.thread.join();
+    }
+  }
+}
+
+// What send() accepted goes out before GOAWAY (for at most kCloseLinger, e.g. when the server
+// withholds credit); then the GOAWAY gets 20 ms to leave and the I/O thread stops.
+void Session::Impl::linger_then_stop(std::chrono::steady_clock::time_point deadline) {
+  bool pending = core && core->established() && (writing || core->has_pending_data());
+  if (pending && std::chrono::steady_clock::now() < deadline) {
+    auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(2));
+    t->async_wait([this, t, deadline](boost::system::error_code) { linger_then_stop(deadline); });
+    return;
+  }
+  auto& impl = *this;
+  {
     if (impl.core && impl.core->established()) {
-      impl.drain();
       impl.core->goaway(wire::ErrorCode::kNoError, "client closed the session");
       impl.flush();
     }
-    // Let the GOAWAY out, then stop.
     auto t = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(20));
     t->async_wait([&impl, t](boost::system::error_code) {
       boost::system::error_code ec;
@@ -527,13 +560,6 @@ void Session::close() {
       }
       impl.io.stop();
     });
-  });
-  if (impl.thread.joinable()) {
-    if (impl.thread.get_id() == std::this_thread::get_id()) {
-      impl.thread.detach();
-    } else {
-      impl.thread.join();
-    }
   }
 }
 
@@ -660,6 +686,7 @@ Status Stream::send(std::string_view data) {
   {
     std::unique_lock lock(state_->mutex);
     state_->changed.wait(lock, [&] { return !state_->blocked || state_->closed || impl->closing; });
+    if (state_->reset_error) return fail(*state_->reset_error);
     if (state_->closed) return fail(Error::bad_request("stream closed"));
   }
   impl->hand_off(state_, wire::copy_message(data));
@@ -673,6 +700,10 @@ Result<std::size_t> Stream::send_acked(std::string_view data, std::chrono::milli
   std::future<Result<std::size_t>> future;
   auto s = state_;
   auto ok = impl->call([&]() -> Status {
+    {
+      std::lock_guard lock(s->mutex);
+      if (s->reset_error) return fail(*s->reset_error);
+    }
     if (!impl->core || s->wire_id == 0) return fail(Error::unavailable("not connected"));
     s->acks.emplace_back();
     future = s->acks.back().get_future();
@@ -704,7 +735,12 @@ std::optional<Message> Stream::receive(std::chrono::milliseconds timeout) {
   }
   // Give credit back in batches: one post per 64 KiB received, not one per message.
   auto total = state_->unreturned.fetch_add(item.second) + item.second;
-  if (total >= kCreditBatch) {
+  auto impl_for_window = state_->session.lock();
+  std::uint32_t batch = impl_for_window
+                            ? std::min<std::uint32_t>(
+                                  kCreditBatch, impl_for_window->options.settings.stream_window / 4)
+                            : kCreditBatch;
+  if (total >= batch) {
     auto credit = state_->unreturned.exchange(0);
     if (auto impl = state_->session.lock()) {
       asio::post(impl->io, [impl, s = state_, credit] {

@@ -622,6 +622,16 @@ std::vector<Op> operations() {
   ops.push_back(op("get", "/ws", "websocket", "events", "WebSocket access to the event hub")
                     .about(kWsDescription)
                     .gives(101, "Switching Protocols (WebSocket)"));
+  // Relay channels.
+  ops.push_back(op("get", "/channels", "list_channels", "relay",
+                   "Relay channels with owner and counters", array_of(typed("object")))
+                    .about("name, owner, message_count, bytes, subscribers, publishers, active, "
+                           "stream_id (the registry stream, or null) and created_at per channel. "
+                           "See docs/protocol.md."));
+  ops.push_back(
+      op("get", "/channels/{name}", "get_channel", "relay", "One relay channel", typed("object"))
+          .with({Param{"name", "path", str(), "Channel name"}})
+          .fails({{404, "No such channel"}}));
   // Operations.
   ops.push_back(
       op("get", "/health", "health", "operations", "Health and effective settings", ref("Health")));

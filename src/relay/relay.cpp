@@ -10,8 +10,6 @@ namespace sluice::relay {
 
 namespace {
 
-constexpr auto kRegistryHeartbeat = std::chrono::seconds(10);
-
 // Server-side handlers are ordinary hub subscribers; deliveries from other threads are posted
 // to the relay loop so handlers always run there.
 class HandlerSubscriber final : public hub::Subscriber,
@@ -85,10 +83,13 @@ void Relay::tick() {
   MonoTime now = clock_.mono_now();
   for (auto& [raw, connection] : connections_)
     connection->tick(now);
-  if (advertiser_ && now - last_heartbeat_ >= kRegistryHeartbeat) {
+  if (advertiser_ && now - last_heartbeat_ >= config_.registry_heartbeat) {
     last_heartbeat_ = now;
     directory_.for_each([&](ChannelEntry& e) {
-      if (!e.info.registry_id.empty()) advertiser_->heartbeat(e.info.registry_id);
+      if (e.info.registry_id.empty() || advertiser_->heartbeat(e.info.registry_id)) return;
+      // Expired (e.g. the daemon was stalled past the TTL): advertise it again.
+      auto id = advertiser_->advertise(e.info, e.options.stream_type, e.options.metadata);
+      e.info.registry_id = id.value_or("");
     });
   }
 }

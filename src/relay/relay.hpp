@@ -42,7 +42,8 @@ class ChannelAdvertiser {
   virtual std::optional<std::string> advertise(const ChannelInfo& channel,
                                                const std::string& stream_type,
                                                const boost::json::object& metadata) = 0;
-  virtual void heartbeat(const std::string& stream_id) = 0;
+  // False when the registry no longer knows the stream (it expired): the relay re-advertises.
+  virtual bool heartbeat(const std::string& stream_id) = 0;
   virtual void withdraw(const std::string& stream_id) = 0;
 };
 
@@ -70,6 +71,8 @@ struct RelayConfig {
   std::size_t max_pending_requests = 10'000;  // per connection
   std::string advertise_host = "127.0.0.1";   // address put in registry entries
   std::uint16_t advertise_port = 7070;
+  // How often advertised channels are heartbeated; must be well under the registry's TTL.
+  std::chrono::milliseconds registry_heartbeat{10'000};
 };
 
 struct RelayStats {

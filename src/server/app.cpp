@@ -90,7 +90,9 @@ class RegistryAdvertiser final : public relay::ChannelAdvertiser {
     }
     return view->stream.id;
   }
-  void heartbeat(const std::string& id) override { (void)registry_.heartbeat_stream(id); }
+  bool heartbeat(const std::string& id) override {
+    return registry_.heartbeat_stream(id).has_value();
+  }
   void withdraw(const std::string& id) override { (void)registry_.withdraw(id); }
 
  private:
@@ -168,6 +170,9 @@ struct App::Impl {
     advertiser = std::make_unique<RegistryAdvertiser>(registry, advertise_host(config), wire_port);
     relay::RelayConfig rc;
     rc.advertise_host = advertise_host(config);
+    rc.registry_heartbeat = std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(10),
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.stream_ttl) / 3);
     relay = std::make_unique<relay::Relay>(hub, wire->loop(), clock, rc, advertiser.get());
     add_channel_routes(router, *relay);
     metrics = std::make_unique<http::HttpMetrics>(route_names(router));

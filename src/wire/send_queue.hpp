@@ -28,7 +28,9 @@ std::string_view to_string(OverflowPolicy policy);
 std::optional<OverflowPolicy> parse_overflow_policy(std::string_view text);
 
 struct QueueLimits {
-  std::size_t max_messages = 4096;
+  // One read of a publisher's socket (≤ 128 KiB, ~10k tiny frames) is fanned out before any
+  // subscriber writes, so the default must hold such a burst without dropping.
+  std::size_t max_messages = 16384;
   std::size_t max_bytes = 8 * 1024 * 1024;
   OverflowPolicy policy = OverflowPolicy::kDropOldest;
   std::chrono::milliseconds max_stall{100};
@@ -91,9 +93,11 @@ class SendQueue {
     return pending_gap_ + (queue_.empty() ? 0 : queue_.front().gap_before);
   }
   std::uint64_t dropped_total() const { return dropped_total_; }
-  // A message refused before offer() (e.g. larger than the peer accepts): counted as a drop.
+  // A message refused before offer() (e.g. larger than the peer accepts): counted as a drop,
+  // announced like a kDropNewest refusal by the next message queued (it came after the ones
+  // already waiting).
   void count_refused() {
-    ++pending_gap_;
+    ++newest_gap_;
     ++dropped_total_;
   }
   const QueueLimits& limits() const { return limits_; }

@@ -373,6 +373,12 @@ void Session::on_data(const FrameHeader& h, std::span<const std::uint8_t> payloa
       return fail_stream(*s, ErrorCode::kProtocol, "DATA shorter than its announced prefixes");
     }
     auto body = payload.subspan(prefixes->length);
+    // Whole messages too, not only reassembled ones: a message in one frame can be larger than
+    // max_message when max_frame is.
+    if (body.size() > options_.local.max_message) {
+      give_credit(s, len);
+      return fail_stream(*s, ErrorCode::kMessageTooLarge, "message exceeds max_message");
+    }
     if (!more) {
       InboundMessage m;
       m.stream = h.stream;
@@ -384,10 +390,6 @@ void Session::on_data(const FrameHeader& h, std::span<const std::uint8_t> payloa
       m.credit = len;
       deliver(*s, m);
     } else {
-      if (body.size() > options_.local.max_message) {
-        give_credit(s, len);
-        return fail_stream(*s, ErrorCode::kMessageTooLarge, "message exceeds max_message");
-      }
       auto r = std::make_unique<Reassembly>();
       r->flags = h.flags;
       r->gap = prefixes->gap;

@@ -168,6 +168,8 @@ class Session {
   // Closed and every byte flushed: the transport may close the socket.
   bool done() const;
   bool has_stream(std::uint32_t stream) const { return streams_.contains(stream); }
+  // Some stream still has messages (or a FIN) waiting to be sent.
+  bool has_pending_data() const;
   std::optional<StreamStats> stream_stats(std::uint32_t stream) const;
   std::optional<Duration> rtt() const { return rtt_; }
   const Settings& peer_settings() const { return peer_; }

@@ -55,6 +55,13 @@ void Session::mark_ready(Stream& s) {
   ready_.push_back(&s);
 }
 
+bool Session::has_pending_data() const {
+  for (const auto& [id, s] : streams_) {
+    if (s->has_output()) return true;
+  }
+  return !output_->control.empty();
+}
+
 bool Session::wants_write() const {
   if (output_->in_flight) return false;
   if (!output_->control.empty()) return true;

@@ -1,6 +1,7 @@
 #pragma once
 // Hosts a real App (the daemon's modules, real sockets) in-process on 127.0.0.1:<ephemeral>,
-// with in-memory history, for HTTP-level integration tests.
+// with in-memory history, for HTTP-level integration tests. The relay's wire listener is on
+// 127.0.0.1 too: an ephemeral port unless the caller names one (to restart on the same port).
 #include <thread>
 
 #include "core/config.hpp"
@@ -12,9 +13,11 @@ class InProcessDaemon {
  public:
   explicit InProcessDaemon(
       std::chrono::seconds ttl = std::chrono::seconds(30),
-      std::chrono::milliseconds request_timeout = std::chrono::milliseconds(5000)) {
+      std::chrono::milliseconds request_timeout = std::chrono::milliseconds(5000),
+      std::uint16_t wire_port = 0) {
     Config c;
     c.http = HostPort{"127.0.0.1", 0};
+    c.wire = HostPort{"127.0.0.1", wire_port};
     c.history = ":memory:";
     c.stream_ttl = ttl;
     c.request_timeout = request_timeout;
@@ -29,6 +32,7 @@ class InProcessDaemon {
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::uint16_t port() const { return port_; }
+  std::uint16_t wire_port() const { return app_->wire_port(); }
   server::App& app() { return *app_; }
 
  private:

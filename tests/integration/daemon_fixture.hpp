@@ -230,8 +230,9 @@ inline CommandResult run_command(const std::vector<std::string>& argv,
 
 class DaemonProcess {
  public:
-  // Runs `sluiced --http 127.0.0.1:<port> --history :memory: --log-level info <extra_args>`;
-  // an extra "--history" or "--log-level" replaces the default one.
+  // Runs `sluiced --http 127.0.0.1:<port> --wire 127.0.0.1:<wire port> --history :memory:
+  // --log-level info <extra_args>`; an extra "--wire", "--history" or "--log-level" replaces the
+  // default one. The wire port is ephemeral at first and kept by restart_on_same_port().
   explicit DaemonProcess(std::vector<std::string> extra_args = {})
       : extra_args_(std::move(extra_args)) {}
   ~DaemonProcess() { process_.kill_and_reap(); }
@@ -256,6 +257,10 @@ class DaemonProcess {
   int stop() { return process_.signal_and_wait(SIGTERM, 15s); }
 
   int port() const { return port_; }
+  // The relay's port, from the daemon's "sluiced listening … wire=<host>:<port>" line (0 when the
+  // line has no wire address).
+  int wire_port() const { return wire_port_; }
+  std::string wire_address() const { return "127.0.0.1:" + std::to_string(wire_port_); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::string output() const { return process_.stdout_text(); }
   ChildProcess& process() { return process_; }
@@ -266,7 +271,8 @@ class DaemonProcess {
     // Defaults the caller's extra arguments may override (the daemon takes each flag once).
     using Default = std::pair<std::string, std::string>;
     for (const auto& [flag, value] :
-         {Default{"--history", ":memory:"}, Default{"--log-level", "info"}}) {
+         {Default{"--wire", "127.0.0.1:" + std::to_string(wire_port_)},
+          Default{"--history", ":memory:"}, Default{"--log-level", "info"}}) {
       if (std::find(extra_args_.begin(), extra_args_.end(), flag) == extra_args_.end()) {
         argv.insert(argv.end(), {flag, value});
       }
@@ -286,12 +292,15 @@ class DaemonProcess {
     std::smatch m;
     std::regex_search(*line, m, kListening);
     port_ = std::stoi(m[2].str());
+    static const std::regex kWire(R"(wire=[^\s]*:(\d+))");
+    if (std::regex_search(*line, m, kWire)) wire_port_ = std::stoi(m[1].str());
     return ::testing::AssertionSuccess();
   }
 
   std::vector<std::string> extra_args_;
   ChildProcess process_;
   int port_ = 0;
+  int wire_port_ = 0;
 };
 
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
