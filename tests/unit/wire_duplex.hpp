@@ -1,8 +1,8 @@
 #pragma once
 // Test transport for wire::Session: two sessions joined by a pair of in-memory byte pipes, driven
 // the way a socket transport drives them (prepare_output() → write → output_written();
-// read → input_space() → commit_input()), on a hand-advanced clock. Fault injection: reads of
-// random short sizes, output held back in the pipe, and interleaving of partial deliveries with
+// read → input_space() → commit_input()), on a FakeClock advanced by hand. Fault injection: reads
+// of random short sizes, output held back in the pipe, and interleaving of partial deliveries with
 // flushes in random order. Also raw helpers to feed hand-crafted bytes to one session and to
 // split what a session wrote into frames.
 #include <algorithm>
@@ -23,16 +23,6 @@
 #include "wire/session.hpp"
 
 namespace sluice::testing {
-
-// Monotonic time that moves only when told to.
-class ManualTime {
- public:
-  MonoTime now() const { return now_; }
-  void advance(Duration d) { now_ += d; }
-
- private:
-  MonoTime now_{std::chrono::seconds(1000)};
-};
 
 struct WireFrame {
   wire::FrameHeader header;
@@ -103,8 +93,8 @@ class Duplex {
  public:
   enum End { kA = 0, kB = 1 };
 
-  Duplex(wire::Session& a, wire::Session& b, ManualTime& time, std::uint64_t seed = 1)
-      : sessions_{&a, &b}, time_(time), rng_(seed) {}
+  Duplex(wire::Session& a, wire::Session& b, const Clock& clock, std::uint64_t seed = 1)
+      : sessions_{&a, &b}, clock_(clock), rng_(seed) {}
 
   // ---- fault injection
   // > 0: every read delivers a random 1..max_read bytes (short reads).
@@ -124,7 +114,7 @@ class Duplex {
 
   // One prepare_output()/output_written() of `from` into its pipe; true when bytes were written.
   bool flush(End from) {
-    std::string bytes = take_output(*sessions_[from], time_.now());
+    std::string bytes = take_output(*sessions_[from], clock_.mono_now());
     if (bytes.empty()) return false;
     ++batches_written[from];
     if (record) {
@@ -153,7 +143,7 @@ class Duplex {
       std::memcpy(space.data(), pipes_[from].data() + read_at_[from], n);
       read_at_[from] += n;
       done += n;
-      to.commit_input(n, time_.now());
+      to.commit_input(n, clock_.mono_now());
     }
     if (read_at_[from] == pipes_[from].size()) {
       pipes_[from].clear();
@@ -196,13 +186,13 @@ class Duplex {
   // Calls on_timer() on every session whose deadline has passed.
   void fire_timers() {
     for (auto* s : sessions_) {
-      if (time_.now() >= s->next_deadline()) s->on_timer(time_.now());
+      if (clock_.mono_now() >= s->next_deadline()) s->on_timer(clock_.mono_now());
     }
   }
 
  private:
   std::array<wire::Session*, 2> sessions_;
-  ManualTime& time_;
+  const Clock& clock_;
   std::mt19937_64 rng_;
   std::array<std::string, 2> pipes_;
   std::array<std::size_t, 2> read_at_{0, 0};

@@ -1,6 +1,6 @@
 // wire::Session end to end: a client and a server session joined by the in-memory Duplex of
-// wire_duplex.hpp (short reads, held output, interleaving), on a hand-advanced clock; and raw
-// hand-crafted frames fed to one session to check how it treats a misbehaving peer.
+// wire_duplex.hpp (short reads, held output, interleaving), on a FakeClock advanced by hand; and
+// raw hand-crafted frames fed to one session to check how it treats a misbehaving peer.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -17,7 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using sluice::testing::Duplex;
-using sluice::testing::ManualTime;
 using sluice::testing::WireFrame;
 
 // ----------------------------------------------------------------------------------- helpers
@@ -132,9 +131,9 @@ class Recorder : public SessionEvents {
 struct Pair {
   explicit Pair(SessionOptions client_options = {}, SessionOptions server_options = {},
                 std::uint64_t seed = 1)
-      : client(Side::kClient, client_options, client_events, time.now()),
-        server(Side::kServer, server_options, server_events, time.now()),
-        net(client, server, time, seed) {
+      : client(Side::kClient, client_options, client_events, clock.mono_now()),
+        server(Side::kServer, server_options, server_events, clock.mono_now()),
+        net(client, server, clock, seed) {
     client_events.session = &client;
     server_events.session = &server;
   }
@@ -154,7 +153,7 @@ struct Pair {
     return id.value_or(0);
   }
 
-  ManualTime time;
+  FakeClock clock;
   Recorder client_events;
   Recorder server_events;
   Session client;
@@ -233,19 +232,19 @@ std::string hello_frame(Settings settings = {}) {
 // One session driven by hand-crafted bytes.
 struct Raw {
   explicit Raw(Side side, SessionOptions options = {})
-      : session(side, options, events, time.now()) {
+      : session(side, options, events, clock.mono_now()) {
     events.session = &session;
     if (side == Side::kClient) {
       Hello h;
       h.client = "raw";
       session.start(h);
-      sluice::testing::drain_output(session, time.now());
+      sluice::testing::drain_output(session, clock.mono_now());
     }
   }
   // Feeds `bytes` (in reads of at most `max_read`) and returns the frames written in response.
   std::vector<WireFrame> send(std::string_view bytes, std::size_t max_read = SIZE_MAX) {
-    sluice::testing::feed(session, bytes, time.now(), max_read);
-    return sluice::testing::parse_frames(sluice::testing::drain_output(session, time.now()));
+    sluice::testing::feed(session, bytes, clock.mono_now(), max_read);
+    return sluice::testing::parse_frames(sluice::testing::drain_output(session, clock.mono_now()));
   }
   std::vector<WireFrame> hello(Settings settings = {}) {
     auto out = send(hello_frame(settings));
@@ -261,7 +260,7 @@ struct Raw {
     return out;
   }
 
-  ManualTime time;
+  FakeClock clock;
   Recorder events;
   Session session;
 };
@@ -329,7 +328,7 @@ TEST(WireSession, HandshakeAccept) {
   EXPECT_EQ(p.server.bytes_sent(), p.client.bytes_received());
   EXPECT_EQ(p.client.open_streams(), 1u);  // stream 0
   // Keepalive: the server pings every min(lease / 3, 5 s) of the client's lease.
-  EXPECT_EQ(p.server.next_deadline(), p.time.now() + 5s);
+  EXPECT_EQ(p.server.next_deadline(), p.clock.mono_now() + 5s);
 }
 
 TEST(WireSession, HandshakeWithAuthSteps) {
@@ -409,12 +408,12 @@ TEST(WireSession, ClientRejectsTheWelcome) {
 
 TEST(WireSession, HandshakeTimeout) {
   Raw s(Side::kServer);
-  EXPECT_EQ(s.session.next_deadline(), s.time.now() + 10s);
-  s.time.advance(9s);
-  s.session.on_timer(s.time.now());
+  EXPECT_EQ(s.session.next_deadline(), s.clock.mono_now() + 10s);
+  s.clock.advance(9s);
+  s.session.on_timer(s.clock.mono_now());
   EXPECT_FALSE(s.session.closing());
-  s.time.advance(1s);
-  s.session.on_timer(s.time.now());
+  s.clock.advance(1s);
+  s.session.on_timer(s.clock.mono_now());
   ASSERT_TRUE(s.session.closing());
   EXPECT_EQ(s.events.closed.at(0).code, ErrorCode::kTimeout);
   EXPECT_EQ(goaway_code(s.send("")), ErrorCode::kTimeout);
@@ -730,7 +729,7 @@ TEST(WireSession, ManualCreditStopsTheSenderAtTheStreamWindow) {
   EXPECT_EQ(st->queued_bytes, 135u * 1024);
   EXPECT_EQ(p.client.stream_stats(id)->receive_window, 0);
   EXPECT_FALSE(p.server.wants_write());
-  p.time.advance(10ms);
+  p.clock.advance(10ms);
   p.net.pump();
   EXPECT_EQ(p.client_events.on(id).size(), 64u);  // nothing moves without consume()
 
@@ -1426,7 +1425,7 @@ TEST(WireSession, KeepaliveHoldsTheLeaseAndSilenceExpiresIt) {
   Pair p({}, {}, 29);
   p.handshake();
   for (int i = 0; i < 120; ++i) {  // two minutes of an idle but healthy connection
-    p.time.advance(1s);
+    p.clock.advance(1s);
     p.net.fire_timers();
     p.net.pump();
   }
@@ -1437,15 +1436,15 @@ TEST(WireSession, KeepaliveHoldsTheLeaseAndSilenceExpiresIt) {
 
   // The client goes silent (its writes no longer arrive).
   p.net.hold(kClientEnd, true);
-  const MonoTime silent_since = p.time.now();
-  while (!p.server.closing() && p.time.now() - silent_since < 60s) {
-    p.time.advance(1s);
+  const MonoTime silent_since = p.clock.mono_now();
+  while (!p.server.closing() && p.clock.mono_now() - silent_since < 60s) {
+    p.clock.advance(1s);
     p.net.fire_timers();
     p.net.pump();
   }
   ASSERT_TRUE(p.server.closing());
-  EXPECT_GE(p.time.now() - silent_since, 29s);
-  EXPECT_LE(p.time.now() - silent_since, 31s);
+  EXPECT_GE(p.clock.mono_now() - silent_since, 29s);
+  EXPECT_LE(p.clock.mono_now() - silent_since, 31s);
   ASSERT_EQ(p.server_events.closed.size(), 1u);
   EXPECT_EQ(p.server_events.closed[0].code, ErrorCode::kLeaseExpired);
   EXPECT_FALSE(p.server_events.closed[0].by_peer);
@@ -1457,8 +1456,8 @@ TEST(WireSession, KeepaliveHoldsTheLeaseAndSilenceExpiresIt) {
 TEST(WireSession, LeaseExpiresWithoutAnyTraffic) {
   Pair p({}, {}, 30);
   p.handshake();
-  p.time.advance(30s);  // no timers ran in between, nothing was received
-  p.server.on_timer(p.time.now());
+  p.clock.advance(30s);  // no timers ran in between, nothing was received
+  p.server.on_timer(p.clock.mono_now());
   ASSERT_EQ(p.server_events.closed.size(), 1u);
   EXPECT_EQ(p.server_events.closed[0].code, ErrorCode::kLeaseExpired);
   p.net.pump();
@@ -1471,15 +1470,15 @@ TEST(WireSession, PingPongMeasuresRoundTripTime) {
   Pair p({}, {}, 31);
   p.handshake();
   EXPECT_FALSE(p.client.rtt());
-  p.time.advance(5s);
-  EXPECT_EQ(p.client.next_deadline(), p.time.now());
-  p.client.on_timer(p.time.now());
+  p.clock.advance(5s);
+  EXPECT_EQ(p.client.next_deadline(), p.clock.mono_now());
+  p.client.on_timer(p.clock.mono_now());
   EXPECT_TRUE(p.client.wants_write());
   ASSERT_TRUE(p.net.flush(kClientEnd));  // PING
-  p.time.advance(3ms);
+  p.clock.advance(3ms);
   p.net.deliver(kClientEnd);
   ASSERT_TRUE(p.net.flush(kServerEnd));  // PONG
-  p.time.advance(4ms);
+  p.clock.advance(4ms);
   p.net.deliver(kServerEnd);
   ASSERT_TRUE(p.client.rtt());
   EXPECT_EQ(*p.client.rtt(), 7ms);
@@ -1540,8 +1539,8 @@ TEST(WireSession, GarbageBytesEndInGoawayNeverACrash) {
       }
       EXPECT_TRUE(s.session.done());
     }
-    s.time.advance(90s);
-    s.session.on_timer(s.time.now());
+    s.clock.advance(90s);
+    s.session.on_timer(s.clock.mono_now());
     s.send(junk);
   }
 }
