@@ -117,8 +117,9 @@ std::optional<std::int64_t> FieldReader::integer(std::string_view key, bool requ
     n = v->as_int64();
   } else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
     n = static_cast<std::int64_t>(v->as_uint64());
-  } else if (v->is_double() &&
+  } else if (v->is_double() && v->as_double() >= -0x1p63 && v->as_double() < 0x1p63 &&
              v->as_double() == static_cast<double>(static_cast<std::int64_t>(v->as_double()))) {
+    // (range-checked first: casting an out-of-range double to int64 is undefined)
     n = static_cast<std::int64_t>(v->as_double());
   } else {
     add_error(key, "'" + std::string(key) + "' should be a valid integer", "int_type");
