@@ -139,6 +139,7 @@ class Session {
 
  private:
   explicit Session(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  static Result<Stream> open_stream(Impl& impl, std::shared_ptr<StreamState> s);
   std::shared_ptr<Impl> impl_;
 };
 

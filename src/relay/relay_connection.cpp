@@ -238,13 +238,10 @@ void RelayConnection::on_reset(std::uint32_t stream, ErrorCode code, std::string
 }
 
 void RelayConnection::on_closed(ErrorCode code, std::string_view reason, bool by_peer) {
-  if (!by_peer && code != ErrorCode::kNoError && code != ErrorCode::kGoingAway) {
-    if (code == ErrorCode::kAuthFailed) {
-      // counted where the decision was made
-    } else {
-      relay_.mutable_stats().protocol_errors++;
-    }
-  }
+  // Authentication failures are counted where they are decided (on_hello/on_auth).
+  const bool protocol_error = code != ErrorCode::kNoError && code != ErrorCode::kGoingAway &&
+                              code != ErrorCode::kAuthFailed;
+  if (!by_peer && protocol_error) relay_.mutable_stats().protocol_errors++;
   wake();
 }
 
