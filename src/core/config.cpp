@@ -28,6 +28,12 @@ constexpr KeyInfo kKeys[] = {
     {"tls-cert", "PEM certificate chain for the TLS listener (enables it)"},
     {"tls-key", "PEM private key for the TLS listener"},
     {"wire-advertise-host", "relay address published in the registry (default: the wire host)"},
+    {"wire-users", "file of relay users, lines 'name:SCRAM-SHA-256$...' from `sluice passwd`"},
+    {"wire-tokens", "file of relay bearer tokens, one per line (accepted over TLS only)"},
+    {"wire-anonymous",
+     "true|false: accept relay sessions without credentials (default: true only while no "
+     "wire-users or wire-tokens are configured)"},
+    {"wire-tokens-without-tls", "true|false: also accept tokens over plain TCP (default false)"},
     {"stream-ttl", "seconds a stream, session or subscriber lives without heartbeat (default 30)"},
     {"request-timeout", "seconds to wait for a publisher's answer to a request (default 5)"},
     {"history", "session history: SQLite file path or :memory: (default <data-dir>/history.db)"},
@@ -81,6 +87,12 @@ std::map<std::string, std::string> read_toml(const std::string& path) {
   return out;
 }
 
+bool parse_bool(const std::string& v, const std::string& key) {
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  throw ConfigError("'" + key + "' must be true or false, got '" + v + "'");
+}
+
 void apply(Config& c, const std::string& key, const std::string& v) {
   if (key == "http") {
     c.http = parse_host_port(v, key);
@@ -94,6 +106,14 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     c.tls_key = v;
   } else if (key == "wire-advertise-host") {
     c.wire_advertise_host = v;
+  } else if (key == "wire-users") {
+    c.wire_users = v;
+  } else if (key == "wire-tokens") {
+    c.wire_tokens = v;
+  } else if (key == "wire-anonymous") {
+    c.wire_anonymous = parse_bool(v, key);
+  } else if (key == "wire-tokens-without-tls") {
+    c.wire_tokens_without_tls = parse_bool(v, key);
   } else if (key == "stream-ttl") {
     double s = parse_number(v, key);
     if (s < 1 || s > 86400) throw ConfigError("'stream-ttl' must be between 1 and 86400 seconds");

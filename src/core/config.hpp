@@ -31,6 +31,12 @@ struct Config {
   std::string tls_key;                 // PEM private key
   std::string wire_advertise_host;     // address put in registry entries (default: wire host, or
                                        // 127.0.0.1 when that is 0.0.0.0)
+  // Relay authentication (docs/operations.md, "Relay access"). Files are read at start.
+  std::string wire_users;   // file of "name:SCRAM-SHA-256$..." lines (`sluice passwd`)
+  std::string wire_tokens;  // file of bearer tokens, one per line (accepted inside TLS only)
+  // Anonymous sessions: unset means "allowed only while no users or tokens are configured".
+  std::optional<bool> wire_anonymous;
+  bool wire_tokens_without_tls = false;  // accept tokens over plain TCP/WebSocket too
   std::chrono::seconds stream_ttl{30};
   std::chrono::milliseconds request_timeout{5000};
   std::string history;   // SQLite path, ":memory:", or empty for <data-dir>/history.db

@@ -92,6 +92,8 @@ void Relay::tick() {
       e.info.registry_id = id.value_or("");
     });
   }
+  std::lock_guard lock(published_mutex_);
+  published_ = stats();
 }
 
 void Relay::release_all_stalls() {
@@ -111,7 +113,13 @@ void Relay::shutdown() {
 RelayStats Relay::stats() const {
   RelayStats s = stats_;
   s.connections_active = connections_.size();
+  s.channels = directory_.size();
   return s;
+}
+
+RelayStats Relay::published_stats() const {
+  std::lock_guard lock(published_mutex_);
+  return published_;
 }
 
 // ---------------------------------------------------------------------------- channels

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,6 +85,7 @@ struct RelayStats {
   std::uint64_t dropped = 0;
   std::uint64_t protocol_errors = 0;
   std::uint64_t auth_failures = 0;
+  std::uint64_t channels = 0;
 };
 
 class RelayConnection;
@@ -133,6 +135,8 @@ class Relay {
   std::vector<ChannelInfo> channels() const;
   std::optional<ChannelInfo> channel(std::string_view name) const;
   RelayStats stats() const;
+  // Any thread: the counters as of the last tick() (at most one tick old).
+  RelayStats published_stats() const;
   std::size_t connection_count() const { return connections_.size(); }
 
   // ---- internal, for RelayConnection
@@ -167,6 +171,8 @@ class Relay {
   std::uint64_t next_token_ = 1;
   std::uint64_t next_session_ = 1;
   MonoTime last_heartbeat_;
+  mutable std::mutex published_mutex_;
+  RelayStats published_;
 };
 
 }  // namespace sluice::relay

@@ -23,6 +23,7 @@
 #include "registry/memory_store.hpp"
 #include "registry/registry.hpp"
 #include "registry/sqlite_history.hpp"
+#include "relay/access_files.hpp"
 #include "relay/relay.hpp"
 #include "server/local_bus.hpp"
 
@@ -142,6 +143,43 @@ void add_channel_routes(http::Router& router, relay::Relay& relay) {
       });
 }
 
+relay::AuthConfig relay_access(const Config& c) {
+  auto auth = relay::load_access(relay::AccessSettings{
+      c.wire_users, c.wire_tokens, c.wire_anonymous, c.wire_tokens_without_tls});
+  if (!auth) throw std::runtime_error("relay access: " + auth.error().detail);
+  spdlog::info("relay access: {} user(s), {} token(s), anonymous {}", auth->users.size(),
+               auth->tokens.size(), auth->allow_anonymous ? "allowed" : "refused");
+  bool loopback = c.wire.host == "127.0.0.1" || c.wire.host == "::1" || c.wire.host == "localhost";
+  if (auth->allow_anonymous && !loopback) {
+    spdlog::warn(
+        "relay accepts anonymous sessions on {}; set wire-users or wire-tokens to "
+        "require credentials",
+        c.wire.to_string());
+  }
+  return std::move(*auth);
+}
+
+void render_relay_metrics(http::PrometheusWriter& w, const relay::RelayStats& s) {
+  auto one = [&w](const char* name, const char* type, const char* help, std::uint64_t v) {
+    w.header(name, type, help);
+    w.sample(name, {}, static_cast<double>(v));
+  };
+  one("sluice_relay_connections_total", "counter", "Wire sessions accepted", s.connections_total);
+  one("sluice_relay_connections_open", "gauge", "Open wire sessions", s.connections_active);
+  one("sluice_relay_channels", "gauge", "Relay channels in the directory", s.channels);
+  one("sluice_relay_messages_in_total", "counter", "Messages published by wire clients",
+      s.messages_in);
+  one("sluice_relay_bytes_in_total", "counter", "Payload bytes published by wire clients",
+      s.bytes_in);
+  one("sluice_relay_messages_out_total", "counter", "Messages delivered to wire subscribers",
+      s.messages_out);
+  one("sluice_relay_dropped_total", "counter",
+      "Messages dropped by subscriber overflow policies (each one a gap)", s.dropped);
+  one("sluice_relay_protocol_errors_total", "counter",
+      "Sessions ended by the server for a protocol violation", s.protocol_errors);
+  one("sluice_relay_auth_failures_total", "counter", "Refused wire handshakes", s.auth_failures);
+}
+
 std::string advertise_host(const Config& c) {
   if (!c.wire_advertise_host.empty()) return c.wire_advertise_host;
   if (c.wire.host == "0.0.0.0" || c.wire.host == "::") return "127.0.0.1";
@@ -170,6 +208,7 @@ struct App::Impl {
     advertiser = std::make_unique<RegistryAdvertiser>(registry, advertise_host(config), wire_port);
     relay::RelayConfig rc;
     rc.advertise_host = advertise_host(config);
+    rc.auth = relay_access(config);
     rc.registry_heartbeat = std::min<std::chrono::milliseconds>(
         std::chrono::seconds(10),
         std::chrono::duration_cast<std::chrono::milliseconds>(config.stream_ttl) / 3);
@@ -179,7 +218,10 @@ struct App::Impl {
     ops.http_metrics = metrics.get();
     server = std::make_unique<net::HttpServer>(io, router, *metrics, hub,
                                                net::HttpServerOptions{config.max_body_bytes});
-    ops.extra_metrics = [this](http::PrometheusWriter& w) { server->render_metrics(w); };
+    ops.extra_metrics = [this](http::PrometheusWriter& w) {
+      server->render_metrics(w);
+      render_relay_metrics(w, relay->published_stats());
+    };
     listen_heartbeats(registry::events::kStreamHeartbeats, registry::Kind::kStream);
     listen_heartbeats(registry::events::kSessionHeartbeats, registry::Kind::kSession);
     listen_heartbeats(registry::events::kSubscriberHeartbeats, registry::Kind::kSubscriber);

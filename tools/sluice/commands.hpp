@@ -26,6 +26,8 @@ void add_live_commands(CLI::App& app, CliContext& ctx);
 void add_relay_commands(CLI::App& app, CliContext& ctx);
 // bench pubsub|reqrep
 void add_bench_commands(CLI::App& app, CliContext& ctx);
+// passwd
+void add_access_commands(CLI::App& app, CliContext& ctx);
 
 // Relay connection flags shared by pub, sub and bench.
 struct WireFlags {

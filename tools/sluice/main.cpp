@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_live_commands(app, ctx);
   add_relay_commands(app, ctx);
   add_bench_commands(app, ctx);
+  add_access_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

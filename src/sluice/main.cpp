@@ -1,5 +1,6 @@
-// sluiced: the sluice daemon. Parses configuration, starts the App, stops cleanly on SIGINT or
-// SIGTERM. Exit codes: 0 clean stop, 2 configuration error, 1 start-up failure.
+// sluiced: the sluice daemon, a thin main() around sluice::Server. Parses configuration, starts
+// the server, stops cleanly on SIGINT or SIGTERM. Exit codes: 0 clean stop, 2 configuration
+// error, 1 start-up failure.
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -9,14 +10,14 @@
 
 #include "core/config.hpp"
 #include "core/logging.hpp"
-#include "server/app.hpp"
+#include "sluice/server.hpp"
 
 namespace {
 
-// The running App, published to the signal thread only between a successful start() and the
-// end of run(), under g_mutex; a signal before that is remembered in g_stop_requested.
+// The running Server, published to the signal thread only between a successful start() and the
+// end of wait(), under g_mutex; a signal before that is remembered in g_stop_requested.
 std::mutex g_mutex;
-sluice::server::App* g_app = nullptr;
+sluice::Server* g_server = nullptr;
 bool g_stop_requested = false;
 
 // Waits for SIGINT/SIGTERM on a dedicated thread (signals blocked everywhere else), so the
@@ -33,7 +34,7 @@ std::thread watch_signals() {
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     std::lock_guard lock(g_mutex);
     g_stop_requested = true;
-    if (g_app) g_app->stop();
+    if (g_server) g_server->stop();
   });
 }
 
@@ -53,16 +54,16 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   auto signals = watch_signals();
   try {
-    sluice::server::App app(config);
-    app.start();
+    sluice::Server server(config);
+    server.start();
     {
       std::lock_guard lock(g_mutex);
-      g_app = &app;
-      if (g_stop_requested) app.stop();
+      g_server = &server;
+      if (g_stop_requested) server.stop();
     }
-    app.run();
+    server.wait();
     std::lock_guard lock(g_mutex);
-    g_app = nullptr;
+    g_server = nullptr;
   } catch (const std::exception& e) {
     spdlog::critical("sluiced cannot start: {}", e.what());
     std::cerr << "sluiced: cannot start: " << e.what() << "\n";

@@ -1,0 +1,303 @@
+// sluice::Server hosted in-process (the embeddable library, src/sluice/server.hpp) with real
+// wire clients over TCP: server-owned channels and push counts, client streams handed to
+// handlers, RPC methods, subscription notifications, channel info and close, relay access
+// (users, tokens, anonymous) from files, and the relay series in /metrics.
+#include "sluice/server.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "client/http_transport.hpp"
+#include "client/wire_session.hpp"
+#include "wire/scram.hpp"
+
+namespace sluice {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+Config local_config() {
+  Config c;
+  c.http = HostPort{"127.0.0.1", 0};
+  c.wire = HostPort{"127.0.0.1", 0};
+  c.history = ":memory:";
+  c.threads = 2;
+  return c;
+}
+
+client::WireOptions wire_to(const Server& server) {
+  client::WireOptions o;
+  o.port = server.wire_port();
+  o.reconnect = false;
+  o.connect_timeout = 2s;
+  return o;
+}
+
+std::shared_ptr<client::Session> connect(const Server& server) {
+  auto s = client::Session::connect(wire_to(server));
+  EXPECT_TRUE(s) << (s ? "" : s.error().detail);
+  return s ? *s : nullptr;
+}
+
+TEST(EmbeddedServer, PushReachesSubscribersAndCountsThem) {
+  Server server(local_config());
+  server.start();
+  ASSERT_TRUE(server.create_channel("sensors.temp"));
+  auto zero = server.push("sensors.temp", "nobody listens");
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(*zero, 0u);
+
+  auto a = connect(server);
+  auto b = connect(server);
+  auto sa = a->subscribe("sensors.*");
+  auto sb = b->subscribe("sensors.temp");
+  ASSERT_TRUE(sa && sb);
+  ASSERT_TRUE(eventually([&] { return server.channel("sensors.temp")->subscribers == 2; }));
+
+  auto took = server.push("sensors.temp", "21.5");
+  ASSERT_TRUE(took);
+  EXPECT_EQ(*took, 2u);
+  for (auto* s : {&*sa, &*sb}) {
+    auto m = s->receive(2s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->data, "21.5");
+    EXPECT_EQ(m->channel, "sensors.temp");
+  }
+  auto info = server.channel("sensors.temp");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->owner, "server");
+  EXPECT_EQ(info->message_count, 2u);
+  EXPECT_FALSE(info->registry_id.empty());  // advertised as a registry stream
+
+  EXPECT_FALSE(server.push("bad..name", "x"));
+  EXPECT_FALSE(server.create_channel("bad..name"));
+}
+
+TEST(EmbeddedServer, ClientStreamsAndRpcMethodsReachHandlers) {
+  Server server(local_config());
+  std::mutex mutex;
+  std::vector<std::string> frames;
+  // Registered before start(): handlers are kept and served once running.
+  ASSERT_TRUE(server.on_client_stream("camera.>", [&](const ClientMessage& m) {
+    std::lock_guard lock(mutex);
+    frames.push_back(std::string(m.channel) + "=" + std::string(m.data));
+  }));
+  server.start();
+  ASSERT_TRUE(server.handle("math.add", [](const ClientMessage& m) {
+    auto plus = m.data.find('+');
+    int a = std::stoi(std::string(m.data.substr(0, plus)));
+    int b = std::stoi(std::string(m.data.substr(plus + 1)));
+    return std::to_string(a + b);
+  }));
+
+  auto client = connect(server);
+  auto cam = client->publish("camera.front");
+  ASSERT_TRUE(cam);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(cam->send("frame" + std::to_string(i)));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return frames.size() == 3;
+  }));
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(frames[0], "camera.front=frame0");
+    EXPECT_EQ(frames[2], "camera.front=frame2");
+  }
+  auto sum = client->request("math.add", "20+22", 2s);
+  ASSERT_TRUE(sum) << sum.error().detail;
+  EXPECT_EQ(*sum, "42");
+  auto nobody = client->request("math.sub", "1-1", 2s);
+  ASSERT_FALSE(nobody);
+  EXPECT_EQ(nobody.error().status, 503);
+}
+
+TEST(EmbeddedServer, OwnerHearsSubscriptionsAndCloseEndsTheChannel) {
+  Server server(local_config());
+  server.start();
+  std::mutex mutex;
+  std::vector<std::string> events;
+  server.on_subscription("game.state", [&](std::string_view who, bool subscribed) {
+    std::lock_guard lock(mutex);
+    events.push_back(std::string(subscribed ? "+" : "-") + std::string(who));
+  });
+  ASSERT_TRUE(server.create_channel("game.state", ChannelOptions{.keep_last_value = true}));
+  ASSERT_TRUE(server.push("game.state", "round 1"));
+
+  auto client = connect(server);
+  client::SubscribeOptions late;
+  late.last_value = true;
+  auto sub = client->subscribe("game.state", late);
+  ASSERT_TRUE(sub);
+  auto first = sub->receive(2s);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->data, "round 1");  // the late joiner got the last value
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return events.size() == 1;
+  }));
+  sub->close();
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return events.size() == 2 && events[1].starts_with("-");
+  }));
+
+  auto names = server.channels();
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_EQ(names[0].name, "game.state");
+  ASSERT_TRUE(server.close_channel("game.state"));
+  EXPECT_EQ(server.close_channel("game.state").error().status, 404);
+  EXPECT_FALSE(server.channel("game.state"));
+}
+
+TEST(EmbeddedServer, StopIsIdempotentAndCallsAfterItFailCleanly) {
+  Server server(local_config());
+  server.start();
+  std::thread waiter([&] { server.wait(); });
+  server.stop();
+  waiter.join();
+  server.stop();
+  auto r = server.push("x.y", "z");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status, 503);
+}
+
+// ------------------------------------------------------------------------- relay access
+
+class AccessFiles {
+ public:
+  AccessFiles() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sluice-embedded-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_));
+    std::filesystem::create_directories(dir_);
+  }
+  ~AccessFiles() { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    auto path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+};
+
+TEST(EmbeddedServer, UsersFileTurnsAnonymousOffAndScramUsersIn) {
+  AccessFiles files;
+  Config c = local_config();
+  c.wire_users = files.write(
+      "users", "alice:" + wire::scram::to_string(wire::scram::make_credentials("s3cret")) + "\n");
+  Server server(c);
+  server.start();
+
+  auto anonymous = client::Session::connect(wire_to(server));
+  ASSERT_FALSE(anonymous);
+  EXPECT_NE(anonymous.error().detail.find("anonymous"), std::string::npos);
+
+  auto wrong = wire_to(server);
+  wrong.user = "alice";
+  wrong.password = "guess";
+  EXPECT_FALSE(client::Session::connect(wrong));
+
+  auto right = wire_to(server);
+  right.user = "alice";
+  right.password = "s3cret";
+  auto session = client::Session::connect(right);
+  ASSERT_TRUE(session) << session.error().detail;
+  auto pub = (*session)->publish("private.data");
+  EXPECT_TRUE(pub);
+}
+
+TEST(EmbeddedServer, TokensAreRefusedOverPlainTcpUnlessAllowed) {
+  AccessFiles files;
+  const std::string token = "tok-0123456789abcdef";
+  Config c = local_config();
+  c.wire_tokens = files.write("tokens", token + "\n");
+  {
+    Server server(c);
+    server.start();
+    auto o = wire_to(server);
+    o.token = token;
+    o.allow_token_without_tls = true;
+    auto refused = client::Session::connect(o);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().detail.find("TLS"), std::string::npos);
+  }
+  c.wire_tokens_without_tls = true;
+  Server server(c);
+  server.start();
+  auto o = wire_to(server);
+  o.token = token;
+  o.allow_token_without_tls = true;
+  EXPECT_TRUE(client::Session::connect(o));
+  o.token = "tok-not-the-right-one";
+  EXPECT_FALSE(client::Session::connect(o));
+}
+
+TEST(EmbeddedServer, BadAccessFileStopsStartWithTheFileNamed) {
+  AccessFiles files;
+  Config c = local_config();
+  c.wire_users = files.write("users", "alice:not-a-scram-string\n");
+  try {
+    Server server(c);
+    server.start();
+    FAIL() << "start() accepted a broken users file";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("users"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("line 1"), std::string::npos) << e.what();
+  }
+}
+
+TEST(EmbeddedServer, RelaySeriesAppearInMetrics) {
+  AccessFiles files;
+  Config c = local_config();
+  c.wire_tokens = files.write("tokens", "tok-0123456789abcdef\n");
+  Server server(c);
+  server.start();
+  (void)client::Session::connect(wire_to(server));  // anonymous: refused, counted
+  c.wire_anonymous = true;
+  Server open_server(c);
+  open_server.start();
+  auto session = connect(open_server);
+  auto pub = session->publish("metrics.demo");
+  ASSERT_TRUE(pub);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(pub->send("12345"));
+
+  auto scrape = [](const Server& s, const std::string& series) -> double {
+    client::HttpTransport http("http://127.0.0.1:" + std::to_string(s.http_port()));
+    auto r = http.send("GET", "/metrics", "", "");
+    if (!r || r->status != 200) return -1;
+    auto at = r->body.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(r->body.substr(at + series.size() + 2));
+  };
+  EXPECT_TRUE(eventually([&] { return scrape(server, "sluice_relay_auth_failures_total") == 1; }));
+  EXPECT_TRUE(
+      eventually([&] { return scrape(open_server, "sluice_relay_messages_in_total") == 5; }));
+  EXPECT_TRUE(eventually([&] { return scrape(open_server, "sluice_relay_bytes_in_total") == 25; }));
+  EXPECT_EQ(scrape(open_server, "sluice_relay_connections_open"), 1);
+}
+
+}  // namespace
+}  // namespace sluice
