@@ -7,6 +7,11 @@ namespace sluice::client {
 // -------------------------------------------------------------------------------- Session
 
 Result<std::shared_ptr<Session>> Session::connect(WireOptions options) {
+  if (options.websocket && options.tls) {
+    return fail(Error::bad_request(
+        "TLS over WebSocket (wss) is not supported: sluiced's HTTP port has no TLS; use the TLS "
+        "wire port instead"));
+  }
   if (!options.token.empty() && !options.tls && !options.allow_token_without_tls) {
     return fail(Error::bad_request(
         "refusing to send a token over plain TCP: use TLS (or allow_token_without_tls)"));
@@ -70,7 +75,7 @@ void Session::Impl::linger_then_stop(std::chrono::steady_clock::time_point deadl
     auto t = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(20));
     t->async_wait([&impl, t](boost::system::error_code) {
       boost::system::error_code ec;
-      if (impl.stream) impl.socket().close(ec);
+      if (impl.has_socket()) impl.socket().close(ec);
       impl.connect_timer.cancel();
       impl.tick_timer.cancel();
       impl.fail_requests(Error::unavailable("session closed"));
@@ -121,6 +126,7 @@ Result<Stream> Session::publish(std::string_view channel, PublishOptions options
   s->open.advertise = options.advertise;
   s->open.stream_type = options.stream_type;
   s->buffer_bytes = options.buffer_bytes;
+  s->on_subscription = std::move(options.on_subscription);
   return open_stream(*impl_, std::move(s));
 }
 
@@ -143,7 +149,7 @@ Result<Stream> Session::subscribe(std::string_view pattern,
 }
 
 Result<Stream> Session::respond(std::string_view channel,
-                                std::function<std::string(const Message&)> handler) {
+                                std::function<Result<std::string>(const Message&)> handler) {
   auto s = std::make_shared<StreamState>();
   s->open.channel = std::string(channel);
   s->open.role = wire::Role::kSubscribe;
@@ -161,15 +167,19 @@ Result<std::string> Session::request(std::string_view channel, std::string_view 
   std::uint64_t token = 0;
   auto sent = impl.call([&]() -> Status {
     if (!impl.core || !impl.core->established()) return fail(Error::unavailable("not connected"));
-    auto& s = impl.request_streams[std::string(channel)];
+    // The server applies the OPEN's timeout to every request on a stream: one stream per
+    // (channel, timeout).
+    const auto timeout_ms = static_cast<std::uint32_t>(std::max<long>(1, timeout.count()));
+    const std::string key = std::string(channel) + '\n' + std::to_string(timeout_ms);
+    auto& s = impl.request_streams[key];
     if (!s || s->wire_id == 0) {
       s = std::make_shared<StreamState>();
       s->open.channel = std::string(channel);
       s->open.role = wire::Role::kRequest;
-      s->open.timeout_ms = static_cast<std::uint32_t>(std::max<long>(1, timeout.count()));
+      s->open.timeout_ms = timeout_ms;
       auto id = impl.open_now(s);
       if (!id) {
-        impl.request_streams.erase(std::string(channel));
+        impl.request_streams.erase(key);
         return fail(id.error());
       }
     }

@@ -1,8 +1,9 @@
 #pragma once
-// The C++ client of the relay (docs/protocol.md): one Session is one TCP connection to
-// sluiced's wire port carrying many Streams — publishers, subscriptions and requests — with
-// flow control, priorities and reconnection (with backoff; streams are re-opened and
-// subscriptions re-established, messages sent meanwhile wait within the stream's buffer).
+// The C++ client of the relay (docs/protocol.md): one Session is one connection to sluiced (TCP
+// or TLS to its wire port, or a WebSocket at `/wire` on its HTTP port) carrying many Streams —
+// publishers, subscriptions and requests — with flow control, priorities and reconnection (with
+// backoff; streams are re-opened and subscriptions re-established, messages sent meanwhile wait
+// within the stream's buffer).
 //
 // Threading: every method may be called from any thread. Each Session runs one I/O thread;
 // subscription callbacks run on it and must not block for long (use receive() otherwise).
@@ -34,12 +35,18 @@ struct WireOptions {
   std::string ca_file;
   std::string server_name;
   bool verify_peer = true;
+  // WebSocket: binary messages at `websocket_path` on sluiced's HTTP port (`port` is then the
+  // HTTP port, 8080 by default). Not with `tls`: the HTTP port has no TLS.
+  bool websocket = false;
+  std::string websocket_path = "/wire";
   std::chrono::milliseconds connect_timeout{5000};
   bool reconnect = true;
   std::chrono::milliseconds reconnect_initial{100};
   std::chrono::milliseconds reconnect_max{5000};
   wire::Settings settings;  // windows and limits this side announces
 };
+
+using wire::SubscriptionEvent;
 
 struct Message {
   std::string channel;  // the channel it was published on
@@ -69,6 +76,9 @@ struct PublishOptions {
   bool advertise = true;
   std::string stream_type = "data";
   std::size_t buffer_bytes = 16 * 1024 * 1024;  // send() blocks while this much is queued
+  // The channel's owner (the first publisher) hears about subscriptions that match it — those
+  // that existed when it opened, then every change — on the session's I/O thread.
+  std::function<void(const SubscriptionEvent&)> on_subscription;
 };
 
 struct SubscribeOptions {
@@ -96,6 +106,8 @@ class Stream {
   std::optional<Message> receive(std::chrono::milliseconds timeout);
   // Answers a request received on a responder subscription.
   Status reply(std::uint64_t token, std::string_view data);
+  // Answers it with an error: the requester's request() fails with this status and detail.
+  Status reply_error(std::uint64_t token, const Error& error);
   void set_priority(std::uint16_t priority);
   void close();
   bool active() const;
@@ -123,10 +135,12 @@ class Session {
   // Callback on the session's I/O thread.
   Result<Stream> subscribe(std::string_view pattern, std::function<void(const Message&)> handler,
                            SubscribeOptions options = {});
-  // Answers every request on `channel` with `handler`'s result (on the I/O thread).
+  // Answers every request on `channel` with `handler`'s result (on the I/O thread); an Error
+  // result reaches the requester as an error with its status and detail.
   Result<Stream> respond(std::string_view channel,
-                         std::function<std::string(const Message&)> handler);
-  // One request/reply round trip. 504 on timeout, 503 when nobody answers.
+                         std::function<Result<std::string>(const Message&)> handler);
+  // One request/reply round trip. 504 on timeout, 503 when nobody answers, 429 when too many
+  // requests are in flight, or the responder's error (its status, else 502).
   Result<std::string> request(std::string_view channel, std::string_view data,
                               std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

@@ -79,10 +79,15 @@ Status Stream::reply(std::uint64_t token, std::string_view data) {
   if (!state_) return fail(Error::bad_request("empty stream handle"));
   auto impl = state_->session.lock();
   if (!impl) return fail(Error::unavailable("session closed"));
-  wire::OutMessage m = wire::copy_message(data);
-  m.flags = flag::kReply;
-  m.token = token;
-  impl->hand_off(state_, std::move(m));
+  impl->hand_off(state_, reply_message(token, std::string(data)));
+  return {};
+}
+
+Status Stream::reply_error(std::uint64_t token, const Error& error) {
+  if (!state_) return fail(Error::bad_request("empty stream handle"));
+  auto impl = state_->session.lock();
+  if (!impl) return fail(Error::unavailable("session closed"));
+  impl->hand_off(state_, reply_message(token, std::unexpected(error)));
   return {};
 }
 
@@ -91,7 +96,10 @@ void Stream::set_priority(std::uint16_t priority) {
   if (auto impl = state_->session.lock()) {
     asio::post(impl->io, [impl, s = state_, priority] {
       s->open.priority = priority;
-      if (impl->core && s->wire_id) impl->core->set_priority(s->wire_id, priority);
+      if (impl->core && s->wire_id) {
+        impl->core->set_priority(s->wire_id, priority);
+        impl->flush();
+      }
     });
   }
 }

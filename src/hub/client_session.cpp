@@ -25,6 +25,7 @@ class Forwarder final : public Subscriber {
     std::string frame = "{\"op\":\"msg\",\"sid\":" + sid_ + ",\"subject\":" + quoted(m->subject) +
                         ",\"data\":" + (m->data.empty() ? std::string("null") : m->data);
     if (!m->reply.empty()) frame += ",\"reply\":" + quoted(m->reply);
+    if (m->error) frame += ",\"error\":true";
     frame += "}";
     (*send)(std::move(frame));
   }

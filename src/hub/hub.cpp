@@ -125,8 +125,17 @@ std::size_t Hub::publish(const Route& route, const MessageView& message) {
 }
 
 std::size_t Hub::publish(std::string_view subject, std::string data, std::string reply) {
-  auto message = std::make_shared<const Message>(
-      Message{std::string(subject), std::move(reply), std::move(data)});
+  return publish_message(std::make_shared<const Message>(
+      Message{std::string(subject), std::move(reply), std::move(data)}));
+}
+
+std::size_t Hub::reply(std::string_view reply_subject, std::string data, bool error) {
+  return publish_message(std::make_shared<const Message>(
+      Message{std::string(reply_subject), {}, std::move(data), error}));
+}
+
+std::size_t Hub::publish_message(const MessagePtr& message) {
+  const std::string_view subject = message->subject;
   published_.fetch_add(1, std::memory_order_relaxed);
   if (subject.starts_with(kInboxRoot) && deliver_to_inbox(message)) return 1;
 

@@ -20,8 +20,9 @@ namespace sluice::hub {
 
 struct Message {
   std::string subject;
-  std::string reply;  // empty unless the sender expects an answer on this subject
-  std::string data;   // JSON text
+  std::string reply;   // empty unless the sender expects an answer on this subject
+  std::string data;    // JSON text
+  bool error = false;  // a reply reporting that the request failed; `data` says why
 };
 using MessagePtr = std::shared_ptr<const Message>;
 
@@ -37,6 +38,10 @@ struct MessageView {
   std::string_view reply;
   std::string_view data;
   std::string_view origin;  // who published, when known (a relay session id); may be empty
+  // The publisher honours block-policy stalls (a relay wire publisher, whose credit the relay
+  // withholds). Other publishers cannot wait, so block-policy subscribers treat their messages
+  // as drop-oldest once full.
+  bool can_wait = false;
 
   const MessagePtr& shared() const {
     if (!cached_) {
@@ -113,6 +118,10 @@ class Hub {
   // Delivers to every matching subscription; returns how many received it. `subject` must be
   // valid (callers validate untrusted input with is_valid_subject first).
   std::size_t publish(std::string_view subject, std::string data, std::string reply = {});
+  // Answers a request on its reply subject. `error` marks a failure answer (`data` is the
+  // reason), which requesters report as an error rather than as a result. Returns how many
+  // received it (0 when the requester stopped waiting).
+  std::size_t reply(std::string_view reply_subject, std::string data, bool error = false);
 
   // Changes whenever any subscription is added or removed; Routes compare against it.
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
@@ -156,6 +165,7 @@ class Hub {
   void unsubscribe(std::uint64_t id);
   void cancel_inbox(const std::string& inbox);
   bool deliver_to_inbox(const MessagePtr& message);
+  std::size_t publish_message(const MessagePtr& message);
 
   mutable std::shared_mutex mutex_;
   std::unique_ptr<Node> root_;

@@ -21,6 +21,11 @@ namespace {
 constexpr auto kIdleTimeout = std::chrono::seconds(75);
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 
+// `/wire`, optionally with a query string: the relay's WebSocket endpoint.
+bool is_wire_target(std::string_view target) {
+  return target == "/wire" || target.starts_with("/wire?");
+}
+
 // Parses the request target into path and decoded query parameters.
 bool parse_target(std::string_view target, http::HttpRequest& out) {
   auto url = boost::urls::parse_origin_form(target);
@@ -130,6 +135,14 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
           false, -1, "?", Clock::now());
     }
     auto req = parser_->release();
+    if (is_wire_target(req.target())) {
+      if (boost::beast::websocket::is_upgrade(req)) return hand_to_relay(std::move(req));
+      return respond(http::error_response(Error{426,
+                                                "/wire is the relay's WebSocket endpoint: "
+                                                "connect with a WebSocket client",
+                                                {}}),
+                     req.keep_alive(), -1, std::string(req.method_string()), Clock::now());
+    }
     if (boost::beast::websocket::is_upgrade(req) && req.target().starts_with("/ws")) {
       server_->untrack(this);
       stream_.expires_never();
@@ -139,6 +152,44 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   }
 
   using Clock = std::chrono::steady_clock;
+
+  // The socket leaves this connection (and the HTTP server) for the relay thread, which answers
+  // the WebSocket handshake. Without a running relay the client gets a 503.
+  void hand_to_relay(bhttp::request<bhttp::string_body> req) {
+    std::string method(req.method_string());
+    WireUpgradeHandler handler;
+    {
+      std::lock_guard lock(server_->mutex);
+      handler = server_->wire_upgrade;
+    }
+    if (!handler) return refuse_wire(method);
+    stream_.expires_never();
+    auto& socket = stream_.socket();
+    boost::system::error_code ec;
+    auto protocol = socket.local_endpoint(ec).protocol();
+    auto fd = ec ? tcp::socket::native_handle_type(-1) : socket.release(ec);
+    if (ec) {
+      spdlog::warn("cannot hand {} to the relay: {}", remote_address_, ec.message());
+      return shutdown();
+    }
+    auto upgrade = std::make_unique<WireUpgrade>(protocol, fd, std::move(req));
+    if (handler(upgrade)) {
+      closed_ = true;  // the socket is the relay's now: nothing here may touch stream_
+      server_->untrack(this);
+      return;
+    }
+    // Refused: take the socket back and say why.
+    socket.assign(upgrade->protocol, upgrade->fd, ec);
+    if (ec) return shutdown();  // `upgrade` still owns the descriptor and closes it
+    upgrade->release();
+    refuse_wire(method);
+  }
+
+  void refuse_wire(const std::string& method) {
+    respond(http::error_response(Error::unavailable(
+                "the relay is not running: /wire WebSocket connections are unavailable")),
+            false, -1, method, Clock::now());
+  }
 
   void dispatch(bhttp::request<bhttp::string_body> req) {
     auto started = Clock::now();

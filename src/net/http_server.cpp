@@ -42,6 +42,11 @@ void HttpServer::stop() {
   impl_->stop();
 }
 
+void HttpServer::set_wire_upgrade(WireUpgradeHandler handler) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->wire_upgrade = std::move(handler);
+}
+
 const NetStats& HttpServer::stats() const {
   return impl_->stats;
 }

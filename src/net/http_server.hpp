@@ -1,9 +1,11 @@
 #pragma once
 // The HTTP/1.1 server (Boost.Beast): keep-alive, a 1 MiB body limit (413), routing through
-// http::Router, deferred responses, server-sent events and the /ws WebSocket. Each connection
-// runs on its own strand of the shared io_context. No Beast in this header.
+// http::Router, deferred responses, server-sent events and the /ws WebSocket; WebSocket upgrades
+// of `/wire` are handed to the relay (set_wire_upgrade). Each connection runs on its own strand
+// of the shared io_context. No Beast in this header.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,6 +22,14 @@ class Hub;
 }
 
 namespace sluice::net {
+
+// A WebSocket upgrade of `/wire`, detached from the HTTP server (defined in
+// net/server_impl.hpp, internal to src/net).
+struct WireUpgrade;
+// Takes a `/wire` upgrade: returns true after taking ownership of `upgrade` (leaving it null),
+// or false to refuse it (the relay is not running), and the client gets a 503. Called on an
+// HTTP connection's strand; must not block.
+using WireUpgradeHandler = std::function<bool(std::unique_ptr<WireUpgrade>& upgrade)>;
 
 struct HttpServerOptions {
   std::size_t max_body_bytes = 1 << 20;
@@ -48,6 +58,9 @@ class HttpServer {
   std::uint16_t listen(const std::string& host, std::uint16_t port);
   // Stops accepting and closes every open connection. Safe to call from any thread.
   void stop();
+  // Hands WebSocket upgrades of `/wire` to `handler` (net::connect_wire_upgrades installs the
+  // relay's). Without one, such upgrades get 503. Safe to call from any thread.
+  void set_wire_upgrade(WireUpgradeHandler handler);
 
   const NetStats& stats() const;
   void render_metrics(http::PrometheusWriter& w) const;

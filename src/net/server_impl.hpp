@@ -6,9 +6,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <unistd.h>
+
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "net/http_server.hpp"
 
@@ -24,6 +27,26 @@ class Closable {
  public:
   virtual ~Closable() = default;
   virtual void close() = 0;  // thread-safe: posts to the connection's strand
+};
+
+// An HTTP connection that asked for the relay's WebSocket (`/wire`), detached from the HTTP
+// server: the socket's native handle (owned: closed on destruction unless released) and the
+// upgrade request the WebSocket handshake must answer. Moves between threads by unique_ptr.
+struct WireUpgrade {
+  WireUpgrade(tcp protocol, tcp::socket::native_handle_type fd,
+              bhttp::request<bhttp::string_body> request)
+      : protocol(protocol), fd(fd), request(std::move(request)) {}
+  ~WireUpgrade() {
+    if (fd >= 0) ::close(fd);
+  }
+  WireUpgrade(const WireUpgrade&) = delete;
+  WireUpgrade& operator=(const WireUpgrade&) = delete;
+  // Hands the descriptor over; the caller now closes it.
+  tcp::socket::native_handle_type release() { return std::exchange(fd, -1); }
+
+  tcp protocol;
+  tcp::socket::native_handle_type fd;
+  bhttp::request<bhttp::string_body> request;
 };
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -45,6 +68,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   std::mutex mutex;
   std::unordered_map<Closable*, std::weak_ptr<Closable>> live;
+  WireUpgradeHandler wire_upgrade;  // guarded by `mutex`; empty: /wire answers 503
   bool stopping = false;
 };
 

@@ -7,22 +7,50 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/websocket.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <unordered_set>
 
+#include "net/server_impl.hpp"
 #include "relay/relay.hpp"
 #include "relay/relay_connection.hpp"
 
 namespace sluice::net {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
+namespace websocket = boost::beast::websocket;
 
 namespace {
 constexpr auto kTickInterval = std::chrono::milliseconds(5);
+// The largest WebSocket message either way on /wire (docs/protocol.md, "Transports"): 16 times
+// the largest frame the relay accepts, so one frame per message and whole batches both fit.
+constexpr std::size_t kMaxWsMessage = 1 << 20;
+constexpr auto kWsHandshakeTimeout = std::chrono::seconds(10);
+
+// Points `out` at up to `max` bytes of `all`, starting `offset` bytes in; returns how many.
+std::size_t slice(const std::vector<asio::const_buffer>& all, std::size_t offset, std::size_t max,
+                  std::vector<asio::const_buffer>& out) {
+  out.clear();
+  std::size_t taken = 0;
+  for (auto b : all) {
+    if (taken == max) break;
+    if (offset >= b.size()) {
+      offset -= b.size();
+      continue;
+    }
+    b += offset;
+    offset = 0;
+    const std::size_t n = std::min(b.size(), max - taken);
+    out.emplace_back(b.data(), n);
+    taken += n;
+  }
+  return taken;
 }
+}  // namespace
 
 class WireConnectionBase {
  public:
@@ -30,6 +58,7 @@ class WireConnectionBase {
   virtual void close() = 0;
 };
 using TlsSocket = asio::ssl::stream<tcp::socket>;
+using WsSocket = websocket::stream<tcp::socket>;
 
 struct WireServer::Impl final : relay::RelayLoop {
   asio::io_context io{1};
@@ -42,12 +71,15 @@ struct WireServer::Impl final : relay::RelayLoop {
   relay::Relay* relay = nullptr;
   std::unordered_set<std::shared_ptr<WireConnectionBase>> connections;
   bool stopping = false;
+  std::atomic<bool> accepting_upgrades{false};  // any thread: start() .. stop()
 
   void post(std::function<void()> fn) override { asio::post(io, std::move(fn)); }
   bool in_loop() const override { return std::this_thread::get_id() == thread_id; }
 
   void accept();
   void accept_tls();
+  // A `/wire` WebSocket handed over by the HTTP server; the socket moves onto this io_context.
+  void adopt(std::unique_ptr<WireUpgrade> upgrade);
   void tick();
 };
 
@@ -57,14 +89,21 @@ tcp::socket& lowest(tcp::socket& s) {
 tcp::socket& lowest(TlsSocket& s) {
   return s.next_layer();
 }
+tcp::socket& lowest(WsSocket& s) {
+  return s.next_layer();
+}
 
-// One TCP or TLS connection driving one RelayConnection. Relay thread only.
+// One TCP, TLS or WebSocket connection driving one RelayConnection. Relay thread only.
+// Over WebSocket, the wire byte stream is the concatenation of binary message payloads: each
+// output batch goes out as one binary message (split at kMaxWsMessage), and a text message
+// ends the session with GOAWAY protocol_error.
 template <class Socket>
 class WireConnection final : public relay::Transport,
                              public WireConnectionBase,
                              public std::enable_shared_from_this<WireConnection<Socket>> {
  public:
   static constexpr bool kTls = std::is_same_v<Socket, TlsSocket>;
+  static constexpr bool kWebSocket = std::is_same_v<Socket, WsSocket>;
   using std::enable_shared_from_this<WireConnection<Socket>>::shared_from_this;
 
   WireConnection(WireServer::Impl& server, Socket socket)
@@ -75,6 +114,7 @@ class WireConnection final : public relay::Transport,
     lowest(socket_).set_option(tcp::no_delay(true), ec);
   }
 
+  // TCP and TLS.
   void start() {
     if constexpr (kTls) {
       socket_.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](
@@ -88,6 +128,31 @@ class WireConnection final : public relay::Transport,
     } else {
       begin();
     }
+  }
+
+  // WebSocket: answers the upgrade request (kept until the handshake is done), then serves.
+  void start(bhttp::request<bhttp::string_body> upgrade) requires kWebSocket {
+    upgrade_ = std::move(upgrade);
+    // Idle peers are the wire session's business (its lease), not the WebSocket's.
+    socket_.set_option(websocket::stream_base::timeout{kWsHandshakeTimeout,
+                                                       websocket::stream_base::none(), false});
+    socket_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(bhttp::field::server, "sluice"); }));
+    socket_.binary(true);
+    socket_.auto_fragment(false);  // one frame per message: the batch goes out in one gather write
+    // kMaxWsMessage is enforced in on_read, so that the refusal is a GOAWAY and a close frame the
+    // peer gets to read. Beast's own limit would drop the connection mid-message (its teardown
+    // closes with unread input, and the reset can destroy the close frame in flight).
+    socket_.read_message_max(0);
+    socket_.async_accept(*upgrade_, [self = shared_from_this()](boost::system::error_code ec) {
+      self->upgrade_.reset();
+      if (self->closed_) return;
+      if (ec) {
+        spdlog::info("relay: WebSocket handshake with {} failed: {}", self->remote_, ec.message());
+        return self->close();
+      }
+      self->begin();
+    });
   }
 
   void begin() {
@@ -125,6 +190,14 @@ class WireConnection final : public relay::Transport,
 
   void on_read(boost::system::error_code ec, std::size_t n) {
     if (closed_) return;
+    if constexpr (kWebSocket) {
+      if (!ec) {
+        if (socket_.got_text()) return refuse_text();
+        message_in_ += n;
+        if (message_in_ > kMaxWsMessage) return refuse_oversized();
+        if (socket_.is_message_done()) message_in_ = 0;
+      }
+    }
     if (ec) return close();
     auto& session = connection_->session();
     session.commit_input(n, std::chrono::steady_clock::now());
@@ -143,7 +216,7 @@ class WireConnection final : public relay::Transport,
     if (batch.empty()) {
       if (session.done()) {
         if (session.closing()) log_close();
-        close();
+        finish();
       }
       return;
     }
@@ -151,14 +224,78 @@ class WireConnection final : public relay::Transport,
     for (auto b : batch)
       buffers_.emplace_back(b.data(), b.size());
     writing_ = true;
-    asio::async_write(socket_, buffers_,
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                        self->writing_ = false;
-                        if (self->closed_) return;
-                        self->connection_->session().output_written();
-                        if (ec) return self->close();
-                        self->flush();
-                      });
+    if constexpr (kWebSocket) {
+      message_total_ = asio::buffer_size(buffers_);
+      message_offset_ = 0;
+      write_message();
+    } else {
+      asio::async_write(socket_, buffers_,
+                        [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                          self->written(ec);
+                        });
+    }
+  }
+
+  // The batch in buffers_ is written (or failed).
+  void written(boost::system::error_code ec) {
+    writing_ = false;
+    if (closed_) return;
+    connection_->session().output_written();
+    if (ec) return close();
+    flush();
+  }
+
+  // WebSocket: the next binary message of the batch, at most kMaxWsMessage bytes.
+  void write_message() {
+    const std::size_t n = slice(buffers_, message_offset_, kMaxWsMessage, message_);
+    socket_.async_write(
+        message_, [self = shared_from_this(), n](boost::system::error_code ec, std::size_t) {
+          self->message_offset_ += n;
+          if (!ec && !self->closed_ && self->message_offset_ < self->message_total_) {
+            return self->write_message();
+          }
+          self->written(ec);
+        });
+  }
+
+  // The session is over and everything is flushed. A WebSocket says goodbye with a close frame
+  // (answered by the peer, or given up after kWsHandshakeTimeout); TCP and TLS just close.
+  void finish() {
+    if constexpr (kWebSocket) {
+      if (ws_closing_) return;
+      ws_closing_ = true;
+      socket_.async_close(
+          close_code_, [self = shared_from_this()](boost::system::error_code) { self->close(); });
+    } else {
+      close();
+    }
+  }
+
+  // A text message: not the protocol (which is binary), so the session ends with GOAWAY. What
+  // was read of it is not passed on.
+  void refuse_text() {
+    spdlog::warn(
+        "relay: {} sent a text WebSocket message on /wire; the protocol is binary messages"
+        ", closing with GOAWAY protocol_error",
+        remote_);
+    close_code_ = websocket::close_code::unknown_data;
+    connection_->session().goaway(wire::ErrorCode::kProtocol,
+                                  "text WebSocket messages are not part of the protocol: send "
+                                  "binary messages");
+    flush();
+  }
+
+  // A message past kMaxWsMessage: the session ends with GOAWAY frame_size_error. Its first
+  // kMaxWsMessage bytes were passed on; the rest is read and dropped by the closing handshake.
+  void refuse_oversized() {
+    spdlog::warn(
+        "relay: {} sent a WebSocket message over {} bytes on /wire, closing with GOAWAY "
+        "frame_size_error",
+        remote_, kMaxWsMessage);
+    close_code_ = websocket::close_code::too_big;
+    connection_->session().goaway(wire::ErrorCode::kFrameSize,
+                                  "WebSocket message over 1 MiB (1048576 bytes)");
+    flush();
   }
 
   void log_close() {
@@ -172,6 +309,14 @@ class WireConnection final : public relay::Transport,
   std::vector<asio::const_buffer> buffers_;
   bool writing_ = false;
   bool closed_ = false;
+  // WebSocket only
+  std::optional<bhttp::request<bhttp::string_body>> upgrade_;
+  std::vector<asio::const_buffer> message_;  // the part of buffers_ being written
+  std::size_t message_offset_ = 0;
+  std::size_t message_total_ = 0;
+  std::size_t message_in_ = 0;  // bytes of the message being read
+  websocket::close_code close_code_ = websocket::close_code::normal;
+  bool ws_closing_ = false;
 };
 
 void WireServer::Impl::accept() {
@@ -197,6 +342,21 @@ void WireServer::Impl::accept_tls() {
     }
     accept_tls();
   });
+}
+
+void WireServer::Impl::adopt(std::unique_ptr<WireUpgrade> upgrade) {
+  if (stopping) return;  // `upgrade` closes the socket
+  tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.assign(upgrade->protocol, upgrade->fd, ec);
+  if (ec) {
+    spdlog::warn("relay: cannot take over a /wire WebSocket: {}", ec.message());
+    return;
+  }
+  upgrade->release();
+  auto c = std::make_shared<WireConnection<WsSocket>>(*this, WsSocket(std::move(socket)));
+  connections.insert(c);
+  c->start(std::move(upgrade->request));
 }
 
 void WireServer::Impl::tick() {
@@ -256,6 +416,7 @@ std::uint16_t WireServer::listen_tls(const std::string& host, std::uint16_t port
 
 void WireServer::start(relay::Relay& relay) {
   impl_->relay = &relay;
+  impl_->accepting_upgrades = true;
   impl_->thread = std::thread([impl = impl_] {
     impl->thread_id = std::this_thread::get_id();
     if (impl->acceptor.is_open()) impl->accept();
@@ -269,6 +430,7 @@ void WireServer::start(relay::Relay& relay) {
 }
 
 void WireServer::stop() {
+  impl_->accepting_upgrades = false;
   if (!impl_->thread.joinable()) return;
   asio::post(impl_->io, [impl = impl_] {
     impl->relay->shutdown();
@@ -287,6 +449,19 @@ void WireServer::stop() {
     });
   });
   impl_->thread.join();
+}
+
+void connect_wire_upgrades(HttpServer& http, WireServer& wire) {
+  std::weak_ptr<WireServer::Impl> weak = wire.impl_;
+  http.set_wire_upgrade([weak](std::unique_ptr<WireUpgrade>& upgrade) {
+    auto impl = weak.lock();
+    if (!impl || !impl->accepting_upgrades) return false;
+    // Weak again: a handler still queued when the relay stops must not keep it alive.
+    asio::post(impl->io, [weak, upgrade = std::move(upgrade)]() mutable {
+      if (auto server = weak.lock()) server->adopt(std::move(upgrade));
+    });
+    return true;
+  });
 }
 
 }  // namespace sluice::net

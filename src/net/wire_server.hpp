@@ -1,8 +1,9 @@
 #pragma once
-// The relay's TCP listener and event loop. One thread (the relay thread) runs every wire
-// connection, the relay and its tick timer, so relay state needs no locks (docs/ARCHITECTURE.md,
-// "Relay"). Connections read into the session's buffer, write its batches with scatter/gather
-// and at most one write in flight. No Asio in this header.
+// The relay's TCP and TLS listeners and its event loop. One thread (the relay thread) runs every
+// wire connection, the relay and its tick timer, so relay state needs no locks
+// (docs/ARCHITECTURE.md, "Relay"). Connections read into the session's buffer, write its
+// batches with scatter/gather and at most one write in flight. WebSocket connections (`/wire` on
+// the HTTP port) arrive from the HTTP server through connect_wire_upgrades(). No Asio here.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,6 +14,8 @@ class RelayLoop;
 }  // namespace sluice::relay
 
 namespace sluice::net {
+
+class HttpServer;
 
 class WireServer {
  public:
@@ -37,7 +40,14 @@ class WireServer {
   struct Impl;
 
  private:
+  friend void connect_wire_upgrades(HttpServer& http, WireServer& wire);
   std::shared_ptr<Impl> impl_;
 };
+
+// Serves WebSocket upgrades of `/wire` on `http`'s port as relay connections of `wire`: each
+// socket moves to the relay thread, which answers the handshake (docs/protocol.md,
+// "Transports"). While `wire` is not started, or after it stopped, such upgrades get 503. Either
+// server may be destroyed first. Call once, before HTTP traffic starts.
+void connect_wire_upgrades(HttpServer& http, WireServer& wire);
 
 }  // namespace sluice::net

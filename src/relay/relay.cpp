@@ -208,16 +208,43 @@ Status Relay::close_channel(std::string_view name) {
   return {};
 }
 
+namespace {
+std::string subscription_event(std::string_view pattern, std::string_view subscriber,
+                               bool subscribed) {
+  return boost::json::serialize(
+      boost::json::object{{"event", subscribed ? "subscribe" : "unsubscribe"},
+                          {"pattern", pattern},
+                          {"subscriber", subscriber}});
+}
+}  // namespace
+
+void Relay::for_each_subscription(
+    std::string_view channel,
+    const std::function<void(std::string_view pattern, std::string_view subscriber)>& fn) const {
+  for (const auto& [raw, connection] : connections_) {
+    connection->for_each_pattern([&](std::string_view pattern) {
+      if (hub::subject_matches(pattern, channel)) fn(pattern, connection->id());
+    });
+  }
+}
+
 void Relay::on_subscription(const std::string& channel, SubscriptionHandler handler) {
+  // The handler learns about subscriptions that already exist first.
+  for_each_subscription(channel,
+                        [&](std::string_view, std::string_view who) { handler(who, true); });
   subscription_handlers_.emplace(channel, std::move(handler));
+}
+
+void Relay::announce_subscribers(RelayConnection& owner, std::uint32_t stream,
+                                 std::string_view channel) {
+  for_each_subscription(channel, [&](std::string_view pattern, std::string_view who) {
+    owner.notify(stream, subscription_event(pattern, who, true));
+  });
 }
 
 void Relay::subscription_changed(std::string_view pattern, std::string_view subscriber,
                                  bool subscribed) {
-  auto json = boost::json::serialize(
-      boost::json::object{{"event", subscribed ? "subscribe" : "unsubscribe"},
-                          {"pattern", pattern},
-                          {"subscriber", subscriber}});
+  auto json = subscription_event(pattern, subscriber, subscribed);
   directory_.for_each([&](ChannelEntry& e) {
     if (!hub::subject_matches(pattern, e.info.name)) return;
     if (e.owner_connection) e.owner_connection->notify(e.owner_stream, json);
@@ -242,8 +269,13 @@ Result<hub::Hub::Subscription> Relay::handle_requests(std::string_view channel,
   auto sub = std::make_shared<HandlerSubscriber>(
       loop_, [hub, handler = std::move(handler)](const hub::MessageView& m) {
         if (m.reply.empty()) return;
-        std::string answer = handler(ClientMessage{m.origin, m.subject, m.data});
-        hub->publish(m.reply, std::move(answer));
+        auto answer = handler(ClientMessage{m.origin, m.subject, m.data});
+        if (answer) {
+          hub->reply(m.reply, std::move(*answer));
+        } else {
+          hub->reply(m.reply, wire::error_reply_body(answer.error().status, answer.error().detail),
+                     true);
+        }
       });
   return hub_.subscribe(channel, std::move(sub), hub::Interest::kResponder);
 }

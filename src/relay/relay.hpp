@@ -97,8 +97,9 @@ struct ClientMessage {
   std::string_view data;
 };
 using ClientStreamHandler = std::function<void(const ClientMessage&)>;
-// Answers a request; the returned bytes are the reply.
-using RequestHandler = std::function<std::string(const ClientMessage&)>;
+// Answers a request: the returned bytes are the reply; an Error is sent as an error reply (its
+// detail is the reason the requester sees).
+using RequestHandler = std::function<Result<std::string>(const ClientMessage&)>;
 using SubscriptionHandler = std::function<void(std::string_view subscriber, bool subscribed)>;
 
 class Relay {
@@ -125,6 +126,7 @@ class Relay {
   // Publishes into a channel on the relay thread; returns subscribers that took it.
   std::size_t push(std::string_view channel, std::string_view data);
   Status close_channel(std::string_view name);
+  // `handler` is first called for every existing matching subscription, then on each change.
   void on_subscription(const std::string& channel, SubscriptionHandler handler);
   // Messages published by clients on channels matching `pattern`.
   Result<hub::Hub::Subscription> on_client_stream(std::string_view pattern,
@@ -151,6 +153,8 @@ class Relay {
   ChannelEntry* publisher_opened(const std::string& channel, const std::string& owner,
                                  const wire::OpenRequest& request);
   void publisher_closed(ChannelEntry* entry, const std::string& owner);
+  // Tells a new channel owner about the subscriptions that already match its channel.
+  void announce_subscribers(RelayConnection& owner, std::uint32_t stream, std::string_view channel);
   // A subscription matching channels was added/removed.
   void subscription_changed(std::string_view pattern, std::string_view subscriber, bool subscribed);
   // A block-policy subscriber drained: publishers waiting on it may go on.
@@ -158,6 +162,10 @@ class Relay {
 
  private:
   void close_entry(ChannelEntry& entry);
+  // Every wire subscription whose pattern matches `channel`.
+  void for_each_subscription(
+      std::string_view channel,
+      const std::function<void(std::string_view pattern, std::string_view subscriber)>& fn) const;
 
   hub::Hub& hub_;
   RelayLoop& loop_;

@@ -38,7 +38,7 @@ void WireSubscriber::deliver(const hub::MessagePtr& message) {
   auto enqueue = [self = shared_from_this(), message] {
     if (!self->connection_) return;
     hub::MessageView view{message->subject, message->reply, message->data, {}};
-    self->connection_->enqueue(self->stream_, view, self->wildcard_, self->responder_);
+    self->deliver_view(view);
   };
   if (relay_.loop().in_loop()) return enqueue();
   relay_.loop().post(std::move(enqueue));
@@ -49,7 +49,13 @@ bool WireSubscriber::deliver_view(const hub::MessageView& message) {
     deliver(message.shared());
     return true;
   }
-  return connection_ && connection_->enqueue(stream_, message, wildcard_, responder_);
+  if (!connection_) return false;
+  bool took = connection_->enqueue(stream_, message, wildcard_, responder_);
+  // Only wire publishers can be stalled; for anyone else "block" must still be bounded.
+  if (took && policy_ == wire::OverflowPolicy::kBlock && !message.can_wait && over_limit()) {
+    trim();
+  }
+  return took;
 }
 
 bool WireSubscriber::over_limit() const {
@@ -168,6 +174,7 @@ void RelayConnection::open_publisher(std::uint32_t stream, const wire::OpenReque
   if (!entry->owner_connection && !entry->server_owned && entry->info.owner == id_) {
     entry->owner_connection = this;
     entry->owner_stream = stream;
+    relay_.announce_subscribers(*this, stream, request.channel);
   }
   Publisher p;
   p.channel = request.channel;
@@ -274,6 +281,7 @@ void RelayConnection::refresh_route(Publisher& p) {
 void RelayConnection::publish(std::uint32_t stream, Publisher& p, const wire::InboundMessage& m) {
   if (p.route.generation != relay_.hub().generation()) refresh_route(p);
   hub::MessageView view{p.channel, {}, m.body, id_};
+  view.can_wait = true;
   std::size_t took = relay_.hub().publish(p.route, view);
   if (auto* e = p.entry) {
     e->info.message_count++;
@@ -387,14 +395,14 @@ void RelayConnection::request(std::uint32_t stream, const wire::InboundMessage& 
     wake();
   };
   if (pending_.size() >= relay_.config().max_pending_requests) {
-    return answer_error("too many requests in flight on this session");
+    return answer_error(wire::error_reply_body(429, "too many requests in flight on this session"));
   }
   std::uint64_t token = relay_.next_token();
   auto handle = handle_;
   Relay* relay = &relay_;
   auto on_reply = [handle, relay, token](const hub::MessagePtr& reply) {
     auto complete = [handle, token, reply] {
-      if (auto* c = handle->connection) c->complete_request(token, reply->data, false);
+      if (auto* c = handle->connection) c->complete_request(token, reply->data, reply->error);
     };
     if (relay->loop().in_loop()) return complete();
     relay->loop().post(std::move(complete));
@@ -408,7 +416,7 @@ void RelayConnection::request(std::uint32_t stream, const wire::InboundMessage& 
   auto pending = relay_.hub().request(r.channel, std::string(m.body), std::move(on_reply));
   if (!pending) {
     pending_.erase(token);
-    return answer_error("no responders on '" + r.channel + "'");
+    return answer_error(wire::error_reply_body(503, "no responders on '" + r.channel + "'"));
   }
   if (auto it = pending_.find(token); it != pending_.end()) {
     it->second.hub_request = std::move(*pending);
@@ -431,7 +439,7 @@ void RelayConnection::reply(const wire::InboundMessage& m) {
   if (it == reply_inboxes_.end()) return;  // late or unknown: the requester gave up
   std::string inbox = std::move(it->second.inbox);
   reply_inboxes_.erase(it);
-  relay_.hub().publish(inbox, std::string(m.body));
+  relay_.hub().reply(inbox, std::string(m.body), (m.flags & flag::kError) != 0);
 }
 
 void RelayConnection::tick(MonoTime now) {
@@ -441,7 +449,7 @@ void RelayConnection::tick(MonoTime now) {
       ++it;
       continue;
     }
-    wire::OutMessage out = wire::copy_message("request timed out");
+    wire::OutMessage out = wire::copy_message(wire::error_reply_body(504, "request timed out"));
     out.flags = flag::kReply | flag::kError;
     out.token = it->second.client_token;
     session_.send(it->second.stream, std::move(out));

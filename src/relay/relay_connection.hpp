@@ -42,6 +42,12 @@ class RelayConnection final : public wire::SessionEvents {
   bool enqueue(std::uint32_t stream, const hub::MessageView& message, bool wildcard,
                bool responder);
   void notify(std::uint32_t stream, std::string_view json);
+  // The patterns of this session's subscriptions.
+  template <class Fn>
+  void for_each_pattern(Fn&& fn) const {
+    for (const auto& [stream, sub] : subscriptions_)
+      fn(std::string_view(sub.pattern));
+  }
   // Tells every subscription matching `channel` that it closed (EVENT).
   void channel_closed(std::string_view channel, std::string_view json);
 

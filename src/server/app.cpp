@@ -218,6 +218,7 @@ struct App::Impl {
     ops.http_metrics = metrics.get();
     server = std::make_unique<net::HttpServer>(io, router, *metrics, hub,
                                                net::HttpServerOptions{config.max_body_bytes});
+    net::connect_wire_upgrades(*server, *wire);  // WebSocket /wire sessions join the relay
     ops.extra_metrics = [this](http::PrometheusWriter& w) {
       server->render_metrics(w);
       render_relay_metrics(w, relay->published_stats());

@@ -44,8 +44,9 @@ struct ClientMessage {
   std::string_view data;
 };
 using ClientStreamHandler = std::function<void(const ClientMessage&)>;
-// Returns the reply's bytes.
-using RequestHandler = std::function<std::string(const ClientMessage&)>;
+// Returns the reply's bytes, or an Error whose detail the requester receives as an error reply
+// (client::Session::request() then fails with status 502 and that detail).
+using RequestHandler = std::function<Result<std::string>(const ClientMessage&)>;
 // `subscriber` is the relay session id; `subscribed` false on unsubscribe or disconnect.
 using SubscriptionHandler = std::function<void(std::string_view subscriber, bool subscribed)>;
 

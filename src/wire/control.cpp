@@ -1,5 +1,6 @@
 #include "wire/control.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "core/json.hpp"
@@ -184,6 +185,41 @@ Result<OpenRequest> decode_open(std::string_view text) {
   if (auto v = r.integer("timeout_ms", false, 1, 600'000))
     o.timeout_ms = static_cast<std::uint32_t>(*v);
   return finish(r, std::move(o));
+}
+
+std::string error_reply_body(int status, std::string_view reason) {
+  if (status < 400 || status > 599) status = 500;
+  std::string body = std::to_string(status);
+  body += ' ';
+  body += reason;
+  return body;
+}
+
+Error parse_error_reply(std::string_view body) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (body.size() >= 4 && digit(body[0]) && digit(body[1]) && digit(body[2]) && body[3] == ' ') {
+    int status = (body[0] - '0') * 100 + (body[1] - '0') * 10 + (body[2] - '0');
+    if (status >= 400 && status <= 599) return Error{status, std::string(body.substr(4)), {}};
+  }
+  return Error{502, std::string(body), {}};
+}
+
+std::optional<SubscriptionEvent> decode_subscription_event(std::string_view json) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(json, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.get_object();
+  auto text = [&o](const char* key) -> const boost::json::string* {
+    auto* f = o.if_contains(key);
+    return f && f->is_string() ? &f->get_string() : nullptr;
+  };
+  auto* event = text("event");
+  if (!event || (*event != "subscribe" && *event != "unsubscribe")) return std::nullopt;
+  SubscriptionEvent e;
+  e.subscribed = *event == "subscribe";
+  if (auto* p = text("pattern")) e.pattern = std::string(*p);
+  if (auto* s = text("subscriber")) e.subscriber = std::string(*s);
+  return e;
 }
 
 }  // namespace sluice::wire

@@ -34,11 +34,12 @@ enum class FrameType : std::uint8_t {
   kReset = 7,         // u32 error code + UTF-8 reason; aborts stream N
   kPing = 8,          // 8 opaque bytes, answered by PONG with the same bytes
   kPong = 9,
-  kGoAway = 10,  // u32 error code + UTF-8 reason; the session ends
-  kAck = 11,     // u64 count: subscribers that took an acknowledged message
-  kEvent = 12,   // JSON notification about stream N (subscribe/unsubscribe, …)
+  kGoAway = 10,    // u32 error code + UTF-8 reason; the session ends
+  kAck = 11,       // u64 count: subscribers that took an acknowledged message
+  kEvent = 12,     // JSON notification about stream N (subscribe/unsubscribe, …)
+  kPriority = 13,  // u16: the sender asks the peer to schedule stream N's DATA at this priority
 };
-inline constexpr std::uint8_t kMaxFrameType = 12;
+inline constexpr std::uint8_t kMaxFrameType = 13;
 
 // Frame flags. DATA payload prefixes appear in this order, each only when its flag is set and
 // only on the first fragment: GAP (u64), REQUEST or REPLY token (u64), SUBJECT (u16 + bytes).

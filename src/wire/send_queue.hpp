@@ -101,6 +101,9 @@ class SendQueue {
     ++dropped_total_;
   }
   const QueueLimits& limits() const { return limits_; }
+  // New limits for the messages to come; what is queued stays (it is trimmed, if at all, by
+  // the next offer() or trim_to_limits()).
+  void set_limits(QueueLimits limits) { limits_ = limits; }
   void clear();
 
  private:

@@ -200,6 +200,15 @@ void Session::dispatch(const FrameHeader& h, std::span<const std::uint8_t> paylo
     case FrameType::kEvent:
       if (find(h.stream)) events_.on_event(h.stream, as_text(payload));
       return;
+    case FrameType::kPriority:
+      if (payload.size() != 2) {
+        return close_session(ErrorCode::kProtocol, "PRIORITY must be 2 bytes", false);
+      }
+      if (auto* s = find(h.stream)) {
+        s->priority = std::min<std::uint16_t>(get_u16(payload.data()), 1000);
+        s->stats.priority = s->priority;
+      }
+      return;
     default:
       return close_session(ErrorCode::kProtocol, "unexpected frame type", false);
   }
@@ -313,7 +322,7 @@ void Session::accept_stream(std::uint32_t id, std::uint16_t priority, QueueLimit
   if (auto* s = find(id)) {
     s->priority = std::min<std::uint16_t>(priority, 1000);
     s->stats.priority = s->priority;
-    s->queue = SendQueue(limits);
+    s->queue.set_limits(limits);
   }
 }
 
@@ -541,6 +550,11 @@ void Session::set_priority(std::uint32_t stream, std::uint16_t priority) {
   if (auto* s = find(stream)) {
     s->priority = std::min<std::uint16_t>(priority, 1000);
     s->stats.priority = s->priority;
+    if (state_ == State::kOpen) {
+      std::string payload(2, '\0');
+      put_u16(reinterpret_cast<std::uint8_t*>(payload.data()), s->priority);
+      queue_control(FrameType::kPriority, 0, stream, payload);
+    }
   }
 }
 

@@ -151,6 +151,8 @@ class Session {
   void reset(std::uint32_t stream, ErrorCode code, std::string_view reason);
   void send_ack(std::uint32_t stream, std::uint64_t delivered);
   void send_event(std::uint32_t stream, std::string_view json);
+  // Schedules our DATA on `stream` at `priority` and asks the peer (PRIORITY frame) to do the
+  // same with its DATA, so a subscription's priority can change after OPEN.
   void set_priority(std::uint32_t stream, std::uint16_t priority);
   // True while the stream's send queue holds more than its limits (kBlock only).
   bool queue_over_limit(std::uint32_t stream) const;

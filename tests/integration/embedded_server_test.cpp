@@ -169,6 +169,158 @@ TEST(EmbeddedServer, OwnerHearsSubscriptionsAndCloseEndsTheChannel) {
   EXPECT_FALSE(server.channel("game.state"));
 }
 
+TEST(EmbeddedServer, SubscriptionHandlerLearnsAboutExistingSubscribersFirst) {
+  Server server(local_config());
+  server.start();
+  auto a = connect(server);
+  auto b = connect(server);
+  auto sa = a->subscribe("lights.>");
+  auto sb = b->subscribe("lights.stage");
+  auto other = b->subscribe("audio.>");
+  ASSERT_TRUE(sa && sb && other);
+  ASSERT_TRUE(eventually([&] { return server.push("lights.stage", "probe").value_or(0) == 2; }));
+  std::mutex mutex;
+  std::vector<std::string> seen;
+  // Both subscriptions existed before the handler; the audio one does not match.
+  server.on_subscription("lights.stage", [&](std::string_view who, bool subscribed) {
+    std::lock_guard lock(mutex);
+    seen.push_back(std::string(subscribed ? "+" : "-") + std::string(who));
+  });
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(seen.size(), 2u);
+  for (const auto& s : seen)
+    EXPECT_TRUE(s.starts_with("+")) << s;
+}
+
+TEST(EmbeddedServer, HandlerErrorsReachTheRequesterWithTheirStatus) {
+  Server server(local_config());
+  server.start();
+  ASSERT_TRUE(server.handle("sensors.read", [](const ClientMessage& m) -> Result<std::string> {
+    if (m.data == "t1") return std::string("21.5");
+    return std::unexpected(Error::not_found("no sensor '" + std::string(m.data) + "'"));
+  }));
+  auto client = connect(server);
+  auto ok = client->request("sensors.read", "t1", 2s);
+  ASSERT_TRUE(ok) << ok.error().detail;
+  EXPECT_EQ(*ok, "21.5");
+  auto missing = client->request("sensors.read", "t9", 2s);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().status, 404);
+  EXPECT_EQ(missing.error().detail, "no sensor 't9'");
+}
+
+TEST(EmbeddedServer, ClientResponderErrorsKeepTheirStatus) {
+  Server server(local_config());
+  server.start();
+  auto responder = connect(server);
+  auto requester = connect(server);
+  auto svc = responder->respond("kv.get", [](const client::Message& m) -> Result<std::string> {
+    if (m.data == "a") return std::string("1");
+    if (m.data == "boom") return std::unexpected(Error::internal("store offline"));
+    return std::unexpected(Error::not_found("no key '" + m.data + "'"));
+  });
+  ASSERT_TRUE(svc);
+  ASSERT_TRUE(eventually([&] { return requester->request("kv.get", "a", 1s).has_value(); }));
+  auto missing = requester->request("kv.get", "zz", 2s);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().status, 404);
+  EXPECT_EQ(missing.error().detail, "no key 'zz'");
+  auto broken = requester->request("kv.get", "boom", 2s);
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().status, 500);
+  // The relay's own errors keep theirs too.
+  auto nobody = requester->request("kv.put", "x", 2s);
+  ASSERT_FALSE(nobody);
+  EXPECT_EQ(nobody.error().status, 503);
+  EXPECT_EQ(nobody.error().detail, "no responders on 'kv.put'");
+}
+
+TEST(EmbeddedServer, EachRequestGetsItsOwnTimeout) {
+  Server server(local_config());
+  server.start();
+  auto responder = connect(server);
+  auto requester = connect(server);
+  auto slow = responder->respond("slow.op", [](const client::Message& m) -> Result<std::string> {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(m.data)));
+    return std::string("done");
+  });
+  ASSERT_TRUE(slow);
+  ASSERT_TRUE(eventually([&] { return requester->request("slow.op", "0", 1s).has_value(); }));
+  auto quick = requester->request("slow.op", "600", 200ms);
+  ASSERT_FALSE(quick);
+  EXPECT_EQ(quick.error().status, 504);
+  // The same channel with a longer timeout must not inherit the 200 ms one.
+  auto patient = requester->request("slow.op", "600", 3s);
+  ASSERT_TRUE(patient) << patient.error().status << " " << patient.error().detail;
+  EXPECT_EQ(*patient, "done");
+}
+
+TEST(EmbeddedServer, ChannelOwnerHearsEarlierAndLaterSubscribers) {
+  Server server(local_config());
+  server.start();
+  auto early = connect(server);
+  auto early_sub = early->subscribe("robot.*.pose");
+  ASSERT_TRUE(early_sub);
+  ASSERT_TRUE(eventually([&] { return server.push("robot.arm.pose", "").value_or(0) == 1; }));
+
+  std::mutex mutex;
+  std::vector<client::SubscriptionEvent> events;
+  auto owner = connect(server);
+  client::PublishOptions po;
+  po.on_subscription = [&](const client::SubscriptionEvent& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e);
+  };
+  auto pose = owner->publish("robot.arm.pose", po);
+  ASSERT_TRUE(pose);
+  auto count = [&] {
+    std::lock_guard lock(mutex);
+    return events.size();
+  };
+  ASSERT_TRUE(eventually([&] { return count() == 1; })) << "the existing subscriber was not told";
+  auto late = connect(server);
+  auto late_sub = late->subscribe("robot.arm.pose");
+  ASSERT_TRUE(late_sub);
+  ASSERT_TRUE(eventually([&] { return count() == 2; }));
+  late_sub->close();
+  ASSERT_TRUE(eventually([&] { return count() == 3; }));
+  std::lock_guard lock(mutex);
+  EXPECT_TRUE(events[0].subscribed);
+  EXPECT_EQ(events[0].pattern, "robot.*.pose");
+  EXPECT_TRUE(events[1].subscribed);
+  EXPECT_EQ(events[1].pattern, "robot.arm.pose");
+  EXPECT_FALSE(events[2].subscribed);
+  EXPECT_EQ(events[2].subscriber, events[1].subscriber);
+  EXPECT_NE(events[0].subscriber, events[1].subscriber);
+}
+
+// "block" can stall wire publishers only; server pushes (and HTTP or /ws publishers) cannot
+// wait, so a full block-policy subscriber loses the oldest messages instead of growing forever.
+TEST(EmbeddedServer, BlockPolicyStaysBoundedForPublishersThatCannotWait) {
+  Server server(local_config());
+  server.start();
+  auto client = connect(server);
+  client::SubscribeOptions o;
+  o.buffer.policy = wire::OverflowPolicy::kBlock;
+  o.buffer.max_messages = 16;
+  o.buffer.max_bytes = 1 << 20;
+  auto sub = client->subscribe("bulk.frames", o);
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE(eventually([&] { return *server.push("bulk.frames", "") == 1; }));
+  (void)sub->receive(2s);
+  const std::string frame(64 * 1024, 'f');
+  constexpr int kFrames = 400;  // 25 MiB: far past the 4 MiB window plus a 1 MiB buffer
+  for (int i = 0; i < kFrames; ++i)
+    ASSERT_TRUE(server.push("bulk.frames", frame));
+  std::uint64_t received = 0, gaps = 0;
+  while (auto m = sub->receive(1s)) {
+    ++received;
+    gaps += m->gap;
+  }
+  EXPECT_GT(gaps, 0u) << "every frame was kept: the buffer grew without bound";
+  EXPECT_EQ(received + gaps, std::uint64_t(kFrames));
+}
+
 TEST(EmbeddedServer, StopIsIdempotentAndCallsAfterItFailCleanly) {
   Server server(local_config());
   server.start();

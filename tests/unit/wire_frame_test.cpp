@@ -117,7 +117,7 @@ TEST(WireFrame, BadVersionIsUnsupported) {
 }
 
 TEST(WireFrame, UnknownTypeIsProtocolError) {
-  for (std::uint8_t t : {0, 13, 0x80, 0xff}) {
+  for (std::uint8_t t : {0, 14, 0x80, 0xff}) {
     auto d = decode_frame(bytes_of(header_bytes(1, t, 0, 1, 0)), kDefaultMaxFramePayload);
     ASSERT_EQ(d.status, Decoded::Status::kError) << int(t);
     EXPECT_EQ(d.error, ErrorCode::kProtocol);
@@ -207,6 +207,32 @@ std::set<std::string> error_fields(const Error& e) {
     if (!f.loc.empty()) out.insert(f.loc.back());
   }
   return out;
+}
+
+TEST(WireControl, ErrorRepliesCarryAStatus) {
+  EXPECT_EQ(error_reply_body(404, "no key 'a'"), "404 no key 'a'");
+  EXPECT_EQ(error_reply_body(200, "odd"), "500 odd");  // only error statuses travel
+  auto e = parse_error_reply("504 request timed out");
+  EXPECT_EQ(e.status, 504);
+  EXPECT_EQ(e.detail, "request timed out");
+  auto plain = parse_error_reply("the sensor is unplugged");
+  EXPECT_EQ(plain.status, 502);
+  EXPECT_EQ(plain.detail, "the sensor is unplugged");
+  EXPECT_EQ(parse_error_reply("200 fine").status, 502);
+  EXPECT_EQ(parse_error_reply("").status, 502);
+  EXPECT_EQ(parse_error_reply("42").detail, "42");
+}
+
+TEST(WireControl, SubscriptionEventsDecodeAndOthersAreIgnored) {
+  auto e =
+      decode_subscription_event(R"({"event":"unsubscribe","pattern":"a.*","subscriber":"s7"})");
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(e->subscribed);
+  EXPECT_EQ(e->pattern, "a.*");
+  EXPECT_EQ(e->subscriber, "s7");
+  EXPECT_FALSE(decode_subscription_event(R"({"event":"closed","channel":"a.b"})"));
+  EXPECT_FALSE(decode_subscription_event("not json"));
+  EXPECT_FALSE(decode_subscription_event(R"([1,2])"));
 }
 
 TEST(WireControl, HelloRoundTrip) {

@@ -1265,6 +1265,49 @@ TEST(WireSession, PriorityWeightsShareTheLink) {
   EXPECT_EQ(p.client_events.on(high).size(), 8u);
 }
 
+TEST(WireSession, PriorityFrameReordersThePeersTraffic) {
+  // Both subscriptions opened at 500; the client then raises "late" to 1000 and lowers "early"
+  // to 0 with PRIORITY frames, and the server's next batches favour "late".
+  Pair p({}, {}, 29);
+  p.client_events.keep_bodies = false;
+  p.handshake();
+  QueueLimits deep = queue_limits(1000, OverflowPolicy::kDropOldest, 256 << 20);
+  auto early = p.open(subscribe("early", deep, 500));
+  auto late = p.open(subscribe("late", deep, 500));
+  p.client.set_priority(late, 1000);
+  p.client.set_priority(early, 0);
+  p.net.pump();
+  EXPECT_EQ(p.server.stream_stats(late)->priority, 1000);
+  EXPECT_EQ(p.server.stream_stats(early)->priority, 0);
+  auto blob = std::make_shared<const std::string>(pattern(256 * 1024, 4));
+  for (int i = 0; i < 8; ++i) {
+    p.server.send(early, shared(blob));
+    p.server.send(late, shared(blob));
+  }
+  p.net.record = true;
+  for (int i = 0; i < 4; ++i) {
+    p.net.flush(kServerEnd);
+    p.net.deliver(kServerEnd);
+  }
+  std::size_t early_bytes = 0, late_bytes = 0;
+  for (const auto& batch : p.net.batches[kServerEnd]) {
+    for (const auto& f : batch) {
+      if (f.header.type != FrameType::kData) continue;
+      (f.header.stream == late ? late_bytes : early_bytes) += f.payload.size();
+    }
+  }
+  EXPECT_GE(late_bytes, 900 * 1024u);
+  EXPECT_LE(early_bytes, 2 * 65 * 1024u);
+}
+
+TEST(WireSession, MalformedPriorityFrameIsProtocolError) {
+  Raw s(Side::kServer);
+  s.hello();
+  s.send(open_frame(1, publish("a")));
+  EXPECT_EQ(goaway_code(s.send(encode_frame(FrameType::kPriority, 0, 1, "abc"))),
+            ErrorCode::kProtocol);
+}
+
 // ------------------------------------------------------------------------- overflow policies
 
 // A subscriber with an 8 KiB window that does not consume, and a server that sends 1 KiB

@@ -20,12 +20,41 @@ std::string default_wire() {
   return env && *env ? env : "127.0.0.1:7070";
 }
 
+// `--wire`: HOST:PORT (the wire port, TCP or with --tls TLS), or ws://HOST:PORT[/PATH] (the
+// WebSocket at PATH, default /wire, on the HTTP port). Fills host, port and the WebSocket fields.
+Status parse_wire_address(const WireFlags& flags, client::WireOptions& o) {
+  std::string address = flags.address;
+  if (address.starts_with("wss://")) {
+    return fail(Error::bad_request(
+        "--wire wss:// is not supported: sluiced's HTTP port has no TLS (use --tls with the TLS "
+        "wire port)"));
+  }
+  if (address.starts_with("ws://")) {
+    if (flags.tls) return fail(Error::bad_request("--tls cannot be used with a ws:// address"));
+    o.websocket = true;
+    address.erase(0, 5);
+    if (auto slash = address.find('/'); slash != std::string::npos) {
+      o.websocket_path = address.substr(slash);
+      address.resize(slash);
+    }
+  }
+  try {
+    auto hp = parse_host_port(address, "wire");
+    o.host = hp.host.empty() || hp.host == "0.0.0.0" ? "127.0.0.1" : hp.host;
+    o.port = hp.port;
+  } catch (const std::exception& e) {
+    return fail(Error::bad_request(e.what()));
+  }
+  return {};
+}
+
 }  // namespace
 
 void add_wire_options(CLI::App& cmd, WireFlags& flags) {
   flags.address = default_wire();
   cmd.add_option("--wire", flags.address,
-                 "Relay address HOST:PORT (default: $SLUICE_WIRE or 127.0.0.1:7070)");
+                 "Relay address HOST:PORT, or ws://HOST:PORT[/wire] for the WebSocket on the HTTP "
+                 "port (default: $SLUICE_WIRE or 127.0.0.1:7070)");
   cmd.add_option("--user", flags.user, "User name (SCRAM-SHA-256)");
   cmd.add_option("--password", flags.password, "Password (or $SLUICE_PASSWORD)");
   cmd.add_option("--token", flags.token, "Access token (sent only over TLS)");
@@ -36,13 +65,7 @@ void add_wire_options(CLI::App& cmd, WireFlags& flags) {
 
 Result<std::shared_ptr<client::Session>> connect_wire(const WireFlags& flags) {
   client::WireOptions o;
-  try {
-    auto hp = parse_host_port(flags.address, "wire");
-    o.host = hp.host.empty() || hp.host == "0.0.0.0" ? "127.0.0.1" : hp.host;
-    o.port = hp.port;
-  } catch (const std::exception& e) {
-    return fail(Error::bad_request(e.what()));
-  }
+  if (auto parsed = parse_wire_address(flags, o); !parsed) return fail(parsed.error());
   o.user = flags.user;
   o.password = flags.password;
   if (o.password.empty()) {

@@ -1,7 +1,8 @@
 #pragma once
 // Private to src/client: the state behind client::Session and client::Stream (wire_session.cpp,
-// wire_stream.cpp). Session::Impl owns the socket, the wire::Session and every stream's I/O-side
-// state on its one I/O thread; StreamState is shared with user threads under its own mutex.
+// wire_stream.cpp). Session::Impl owns the socket (TCP, TLS or WebSocket), the wire::Session and
+// every stream's I/O-side state on its one I/O thread; StreamState is shared with user threads
+// under its own mutex.
 #include "client/wire_session.hpp"
 
 #include <openssl/ssl.h>
@@ -12,6 +13,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <condition_variable>
 #include <deque>
@@ -27,6 +29,7 @@
 namespace sluice::client {
 
 namespace asio = boost::asio;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 namespace flag = wire::flag;
 
@@ -34,12 +37,35 @@ inline constexpr auto kTimerInterval = std::chrono::milliseconds(20);
 inline constexpr std::size_t kHandoffBytes = 8 * 1024 * 1024;
 inline constexpr std::uint32_t kCreditBatch = 64 * 1024;
 inline constexpr auto kCloseLinger = std::chrono::seconds(2);
+// The largest WebSocket message either way (docs/protocol.md, "Transports").
+inline constexpr std::size_t kMaxWsMessage = 1 << 20;
+
+// Points `out` at up to `max` bytes of `all`, starting `offset` bytes in; returns how many.
+inline std::size_t slice_buffers(const std::vector<asio::const_buffer>& all, std::size_t offset,
+                                 std::size_t max, std::vector<asio::const_buffer>& out) {
+  out.clear();
+  std::size_t taken = 0;
+  for (auto b : all) {
+    if (taken == max) break;
+    if (offset >= b.size()) {
+      offset -= b.size();
+      continue;
+    }
+    b += offset;
+    offset = 0;
+    const std::size_t n = std::min(b.size(), max - taken);
+    out.emplace_back(b.data(), n);
+    taken += n;
+  }
+  return taken;
+}
 
 struct StreamState {
   wire::OpenRequest open;
   std::weak_ptr<Session::Impl> session;
   std::function<void(const Message&)> handler;
-  std::function<std::string(const Message&)> responder;
+  std::function<Result<std::string>(const Message&)> responder;
+  std::function<void(const SubscriptionEvent&)> on_subscription;  // publish streams
   std::size_t buffer_bytes = 16 * 1024 * 1024;
 
   // I/O thread
@@ -57,6 +83,16 @@ struct StreamState {
   std::atomic<std::uint32_t> unreturned{0};
 };
 
+// A REPLY (or REPLY|ERROR, "<status> <reason>") answering `token`.
+inline wire::OutMessage reply_message(std::uint64_t token, const Result<std::string>& answer) {
+  wire::OutMessage out = answer ? wire::copy_message(*answer)
+                                : wire::copy_message(wire::error_reply_body(answer.error().status,
+                                                                            answer.error().detail));
+  out.flags = answer ? flag::kReply : flag::kReply | flag::kError;
+  out.token = token;
+  return out;
+}
+
 struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<Session::Impl> {
   explicit Impl(WireOptions o) : options(std::move(o)), backoff(options.reconnect_initial) {}
 
@@ -64,14 +100,21 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
   asio::io_context io{1};
   std::thread thread;
   using TlsStream = asio::ssl::stream<tcp::socket>;
+  using WsStream = websocket::stream<tcp::socket>;
   std::unique_ptr<asio::ssl::context> tls_context;
-  std::unique_ptr<TlsStream> stream;  // plain TCP uses stream->next_layer()
-  tcp::socket& socket() { return stream->next_layer(); }
+  std::unique_ptr<TlsStream> stream;  // TCP and TLS; plain TCP uses stream->next_layer()
+  std::unique_ptr<WsStream> ws;       // options.websocket instead of `stream`
+  websocket::response_type ws_response;
+  tcp::socket& socket() { return ws ? ws->next_layer() : stream->next_layer(); }
+  bool has_socket() const { return ws || stream; }
   asio::steady_timer connect_timer{io};
   asio::steady_timer tick_timer{io};
   std::unique_ptr<wire::Session> core;
   std::unique_ptr<wire::scram::ClientExchange> scram;
   std::vector<asio::const_buffer> buffers;
+  std::vector<asio::const_buffer> message;  // WebSocket: the part of `buffers` being written
+  std::size_t message_offset = 0;
+  std::size_t message_total = 0;
   bool writing = false;
   std::chrono::milliseconds backoff;
 
@@ -84,6 +127,7 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
 
   std::vector<std::shared_ptr<StreamState>> streams;
   std::unordered_map<std::uint32_t, std::shared_ptr<StreamState>> by_wire;
+  // By channel and timeout (see Session::request).
   std::unordered_map<std::string, std::shared_ptr<StreamState>> request_streams;
   std::unordered_map<std::uint64_t, std::shared_ptr<std::promise<Result<std::string>>>> requests;
   std::uint64_t next_token = 1;
@@ -166,9 +210,14 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
       tls_context->set_verify_mode(options.verify_peer ? asio::ssl::verify_peer
                                                        : asio::ssl::verify_none);
     }
-    if (!tls_context)
-      tls_context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    stream = std::make_unique<TlsStream>(io, *tls_context);
+    if (options.websocket) {
+      stream.reset();
+      ws = std::make_unique<WsStream>(io);
+    } else {
+      if (!tls_context)
+        tls_context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+      stream = std::make_unique<TlsStream>(io, *tls_context);
+    }
     if (options.tls) {
       std::string name = options.server_name.empty() ? options.host : options.server_name;
       SSL_set_tlsext_host_name(stream->native_handle(), name.c_str());
@@ -176,7 +225,7 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
     }
     connect_timer.expires_after(options.connect_timeout);
     connect_timer.async_wait([this, self = shared_from_this()](boost::system::error_code e) {
-      if (!e && !is_connected && stream) socket().close();
+      if (!e && !is_connected && has_socket()) socket().close();
     });
     asio::async_connect(
         socket(), endpoints,
@@ -202,7 +251,39 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
       });
       return;
     }
+    if (options.websocket) return websocket_handshake();
     start_session();
+  }
+
+  // The upgrade to binary WebSocket messages at options.websocket_path (within connect_timeout).
+  void websocket_handshake() {
+    ws->set_option(websocket::stream_base::timeout{options.connect_timeout,
+                                                   websocket::stream_base::none(), false});
+    ws->set_option(websocket::stream_base::decorator(
+        [name = options.client_name](websocket::request_type& req) {
+          req.set(boost::beast::http::field::user_agent, name);
+        }));
+    ws->binary(true);
+    ws->auto_fragment(false);
+    ws->read_message_max(kMaxWsMessage);
+    ws->write_buffer_bytes(64 * 1024);  // masking goes through this buffer: fewer, larger writes
+    const bool v6 = options.host.find(':') != std::string::npos;
+    std::string host =
+        (v6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
+    ws_response = {};
+    ws->async_handshake(ws_response, host, options.websocket_path,
+                        [this, self = shared_from_this(), host](boost::system::error_code e) {
+                          if (e) {
+                            std::string why = "WebSocket handshake with " + host +
+                                              options.websocket_path + " failed: " + e.message();
+                            if (e == websocket::error::upgrade_declined) {
+                              why += " (HTTP " + std::to_string(ws_response.result_int()) + " " +
+                                     ws_response.body().substr(0, 200) + ")";
+                            }
+                            return connect_failed(std::move(why));
+                          }
+                          start_session();
+                        });
   }
 
   void start_session() {
@@ -251,11 +332,13 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
                                                                      std::size_t n) {
       if (c != core.get()) return;
       if (ec) return disconnected("connection lost: " + ec.message());
+      if (ws && ws->got_text()) return disconnected("the server sent a text WebSocket message");
       core->commit_input(n, std::chrono::steady_clock::now());
       flush();
       if (core && !core->closing()) read();
     };
     auto buffer = asio::buffer(space.data(), space.size());
+    if (ws) return ws->async_read_some(buffer, std::move(on_read));
     if (options.tls) return stream->async_read_some(buffer, std::move(on_read));
     socket().async_read_some(buffer, std::move(on_read));
   }
@@ -271,16 +354,34 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
     for (auto b : batch)
       buffers.emplace_back(b.data(), b.size());
     writing = true;
+    if (ws) {
+      message_total = asio::buffer_size(buffers);
+      message_offset = 0;
+      return write_message();
+    }
     auto on_written = [this, self = shared_from_this(), c = core.get()](
-                          boost::system::error_code ec, std::size_t) {
-      writing = false;
-      if (c != core.get()) return;
-      core->output_written();
-      if (ec) return disconnected("connection lost: " + ec.message());
-      flush();
-    };
+                          boost::system::error_code ec, std::size_t) { written(ec, c); };
     if (options.tls) return asio::async_write(*stream, buffers, std::move(on_written));
     asio::async_write(socket(), buffers, std::move(on_written));
+  }
+
+  // WebSocket: the next binary message of the batch, at most kMaxWsMessage bytes.
+  void write_message() {
+    const std::size_t n = slice_buffers(buffers, message_offset, kMaxWsMessage, message);
+    ws->async_write(message, [this, self = shared_from_this(), c = core.get(), n](
+                                 boost::system::error_code ec, std::size_t) {
+      if (c == core.get() && !ec && (message_offset += n) < message_total) return write_message();
+      written(ec, c);
+    });
+  }
+
+  // The batch in `buffers` was written by session `c` (or failed).
+  void written(boost::system::error_code ec, wire::Session* c) {
+    if (c != core.get()) return;  // disconnected() already reset `writing` for that session
+    writing = false;
+    core->output_written();
+    if (ec) return disconnected("connection lost: " + ec.message());
+    flush();
   }
 
   // The connection is over (socket error, GOAWAY flushed, lease expired).
@@ -291,7 +392,7 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
     writing = false;
     is_connected = false;
     boost::system::error_code ec;
-    if (stream) socket().close(ec);
+    if (has_socket()) socket().close(ec);
     by_wire.clear();
     request_streams.clear();
     for (auto& s : streams)
@@ -390,9 +491,7 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
       auto r = requests.find(m.token);
       if (r == requests.end()) return;
       if (m.flags & flag::kError) {
-        std::string text(m.body);
-        int status = text.find("timed out") != std::string::npos ? 504 : 503;
-        r->second->set_value(fail(Error{status, text, {}}));
+        r->second->set_value(fail(wire::parse_error_reply(m.body)));
       } else {
         r->second->set_value(std::string(m.body));
       }
@@ -407,13 +506,10 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
     msg.gap = m.gap;
     if (m.flags & flag::kRequest) msg.reply_token = m.token;
     if (s->responder) {
-      std::string answer = s->responder(msg);
+      auto answer = s->responder(msg);
       core->consume(m.stream, m.credit);
       if (msg.reply_token) {
-        wire::OutMessage out = wire::copy_message(answer);
-        out.flags = flag::kReply;
-        out.token = msg.reply_token;
-        core->send(m.stream, std::move(out));
+        core->send(m.stream, reply_message(msg.reply_token, answer));
       }
       return;
     }
@@ -427,6 +523,12 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
       s->inbox.emplace_back(std::move(msg), m.credit);
     }
     s->changed.notify_one();
+  }
+
+  void on_event(std::uint32_t stream, std::string_view json) override {
+    auto it = by_wire.find(stream);
+    if (it == by_wire.end() || !it->second->on_subscription) return;
+    if (auto e = wire::decode_subscription_event(json)) it->second->on_subscription(*e);
   }
 
   void on_ack(std::uint32_t stream, std::uint64_t delivered) override {
