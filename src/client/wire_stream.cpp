@@ -9,7 +9,8 @@ Status Stream::send(std::string_view data) {
   if (!state_) return fail(Error::bad_request("empty stream handle"));
   auto impl = state_->session.lock();
   if (!impl || impl->closing) return fail(Error::unavailable("session closed"));
-  {
+  if (state_->blocked.load(std::memory_order_acquire) ||
+      state_->closed.load(std::memory_order_acquire)) {
     std::unique_lock lock(state_->mutex);
     state_->changed.wait(lock, [&] { return !state_->blocked || state_->closed || impl->closing; });
     if (state_->reset_error) return fail(*state_->reset_error);

@@ -34,7 +34,10 @@ using tcp = asio::ip::tcp;
 namespace flag = wire::flag;
 
 inline constexpr auto kTimerInterval = std::chrono::milliseconds(20);
+// send() waits while the hand-off to the I/O thread holds this much payload or this many
+// messages (the second keeps a burst of tiny messages within the caches).
 inline constexpr std::size_t kHandoffBytes = 8 * 1024 * 1024;
+inline constexpr std::size_t kHandoffMessages = 8192;
 inline constexpr std::uint32_t kCreditBatch = 64 * 1024;
 inline constexpr auto kCloseLinger = std::chrono::seconds(2);
 // The largest WebSocket message either way (docs/protocol.md, "Transports").
@@ -77,8 +80,10 @@ struct StreamState {
   std::mutex mutex;
   std::condition_variable changed;
   std::deque<std::pair<Message, std::uint32_t>> inbox;  // message, credit to return
-  bool blocked = false;
-  bool closed = false;
+  // Written under `mutex` (waiters use `changed`); atomic so send() can skip the lock while
+  // neither is set.
+  std::atomic<bool> blocked{false};
+  std::atomic<bool> closed{false};
   std::optional<Error> reset_error;  // why the server reset the stream
   std::atomic<std::uint32_t> unreturned{0};
 };
@@ -135,9 +140,21 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
 
   std::mutex handoff_mutex;
   std::condition_variable handoff_room;
-  std::vector<std::pair<std::shared_ptr<StreamState>, wire::OutMessage>> handoff;
+  // Messages from user threads, in order. `stream` stays valid while the batch is alive:
+  // `handoff_keep` holds a reference for every run of entries of one stream, so a long run of
+  // sends on one stream costs no reference-count traffic per message.
+  struct HandoffEntry {
+    StreamState* stream;
+    wire::OutMessage message;
+  };
+  struct HandoffBatch {
+    std::vector<HandoffEntry> entries;
+    std::vector<std::shared_ptr<StreamState>> keep;
+  };
+  HandoffBatch handoff;
   std::size_t handoff_bytes = 0;
   bool drain_posted = false;
+  HandoffBatch draining;  // I/O thread: the batch being sent
 
   // ------------------------------------------------------------------ any thread
   template <class Fn>
@@ -150,9 +167,15 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
 
   void hand_off(const std::shared_ptr<StreamState>& s, wire::OutMessage m) {
     std::unique_lock lock(handoff_mutex);
-    handoff_room.wait(lock, [&] { return handoff_bytes < kHandoffBytes || closing; });
+    handoff_room.wait(lock, [&] {
+      return (handoff_bytes < kHandoffBytes && handoff.entries.size() < kHandoffMessages) ||
+             closing;
+    });
     handoff_bytes += m.bytes().size();
-    handoff.emplace_back(s, std::move(m));
+    if (handoff.entries.empty() || handoff.entries.back().stream != s.get()) {
+      handoff.keep.push_back(s);
+    }
+    handoff.entries.push_back({s.get(), std::move(m)});
     if (!drain_posted) {
       drain_posted = true;
       asio::post(io, [self = shared_from_this()] { self->drain(); });
@@ -161,16 +184,22 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
 
   // ------------------------------------------------------------------ I/O thread
   void drain() {
-    std::vector<std::pair<std::shared_ptr<StreamState>, wire::OutMessage>> batch;
     {
       std::lock_guard lock(handoff_mutex);
-      batch.swap(handoff);
+      std::swap(draining, handoff);
       handoff_bytes = 0;
       drain_posted = false;
     }
     handoff_room.notify_all();
-    for (auto& [s, m] : batch)
-      send_now(s, std::move(m));
+    std::size_t keep = 0;
+    for (std::size_t i = 0; i < draining.entries.size(); ++i) {
+      auto& e = draining.entries[i];
+      if (i > 0 && draining.entries[i - 1].stream != e.stream) ++keep;
+      send_now(draining.keep[keep], std::move(e.message));
+    }
+    // Cleared, not freed: the two batches swap back and forth with their capacity.
+    draining.entries.clear();
+    draining.keep.clear();
     flush();
   }
 
