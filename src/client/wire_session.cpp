@@ -164,37 +164,39 @@ Result<std::string> Session::request(std::string_view channel, std::string_view 
   if (impl.closing) return fail(Error::unavailable("session closed"));
   auto promise = std::make_shared<std::promise<Result<std::string>>>();
   auto future = promise->get_future();
-  std::uint64_t token = 0;
-  auto sent = impl.call([&]() -> Status {
-    if (!impl.core || !impl.core->established()) return fail(Error::unavailable("not connected"));
+  const std::uint64_t token = impl.next_token.fetch_add(1, std::memory_order_relaxed);
+  wire::OutMessage m = wire::copy_message(data);
+  m.flags = flag::kRequest;
+  m.token = token;
+  // Sent from the I/O thread without waiting for it: the only wait is for the reply.
+  asio::post(impl.io, [self = impl_, promise, token, channel = std::string(channel), timeout,
+                       m = std::move(m)]() mutable {
+    auto& impl = *self;
+    if (!impl.core || !impl.core->established()) {
+      return promise->set_value(fail(Error::unavailable("not connected")));
+    }
     // The server applies the OPEN's timeout to every request on a stream: one stream per
     // (channel, timeout).
     const auto timeout_ms = static_cast<std::uint32_t>(std::max<long>(1, timeout.count()));
-    const std::string key = std::string(channel) + '\n' + std::to_string(timeout_ms);
+    const std::string key = channel + '\n' + std::to_string(timeout_ms);
     auto& s = impl.request_streams[key];
     if (!s || s->wire_id == 0) {
       s = std::make_shared<StreamState>();
-      s->open.channel = std::string(channel);
+      s->open.channel = channel;
       s->open.role = wire::Role::kRequest;
       s->open.timeout_ms = timeout_ms;
       auto id = impl.open_now(s);
       if (!id) {
         impl.request_streams.erase(key);
-        return fail(id.error());
+        return promise->set_value(fail(id.error()));
       }
     }
-    token = impl.next_token++;
     impl.requests[token] = promise;
-    wire::OutMessage m = wire::copy_message(data);
-    m.flags = flag::kRequest;
-    m.token = token;
     impl.core->send(s->wire_id, std::move(m));
     impl.flush();
-    return {};
   });
-  if (!sent) return fail(sent.error());
   if (future.wait_for(timeout) != std::future_status::ready) {
-    asio::post(impl.io, [&impl, token] { impl.requests.erase(token); });
+    asio::post(impl.io, [self = impl_, token] { self->requests.erase(token); });
     return fail(Error{504, "no reply within " + std::to_string(timeout.count()) + " ms", {}});
   }
   return future.get();

@@ -135,7 +135,7 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
   // By channel and timeout (see Session::request).
   std::unordered_map<std::string, std::shared_ptr<StreamState>> request_streams;
   std::unordered_map<std::uint64_t, std::shared_ptr<std::promise<Result<std::string>>>> requests;
-  std::uint64_t next_token = 1;
+  std::atomic<std::uint64_t> next_token{1};  // request tokens, taken by user threads
   std::deque<std::pair<std::shared_ptr<StreamState>, wire::OutMessage>> held;  // while offline
 
   std::mutex handoff_mutex;
