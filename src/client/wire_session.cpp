@@ -145,6 +145,7 @@ Result<Stream> Session::subscribe(std::string_view pattern,
   s->open.last_value = options.last_value;
   s->open.responder = options.responder;
   s->handler = std::move(handler);
+  s->on_channel_closed = std::move(options.on_channel_closed);
   return open_stream(*impl_, std::move(s));
 }
 

@@ -86,6 +86,9 @@ struct SubscribeOptions {
   wire::QueueLimits buffer;  // the server-side per-subscriber buffer and overflow policy
   bool last_value = false;
   bool responder = false;
+  // A channel matching the subscription was closed by its owner (or the server); the
+  // subscription stays and receives again if the channel comes back. On the I/O thread.
+  std::function<void(const std::string& channel)> on_channel_closed;
 };
 
 class Session;

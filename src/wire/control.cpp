@@ -204,11 +204,31 @@ Error parse_error_reply(std::string_view body) {
   return Error{502, std::string(body), {}};
 }
 
-std::optional<SubscriptionEvent> decode_subscription_event(std::string_view json) {
+namespace {
+std::optional<boost::json::object> parse_event(std::string_view json) {
   boost::system::error_code ec;
   auto v = boost::json::parse(json, ec);
   if (ec || !v.is_object()) return std::nullopt;
-  const auto& o = v.get_object();
+  return std::move(v.get_object());
+}
+}  // namespace
+
+std::optional<std::string> decode_closed_event(std::string_view json) {
+  auto o = parse_event(json);
+  if (!o) return std::nullopt;
+  auto* event = o->if_contains("event");
+  auto* channel = o->if_contains("channel");
+  if (!event || !event->is_string() || event->get_string() != "closed" || !channel ||
+      !channel->is_string()) {
+    return std::nullopt;
+  }
+  return std::string(channel->get_string());
+}
+
+std::optional<SubscriptionEvent> decode_subscription_event(std::string_view json) {
+  auto parsed = parse_event(json);
+  if (!parsed) return std::nullopt;
+  const auto& o = *parsed;
   auto text = [&o](const char* key) -> const boost::json::string* {
     auto* f = o.if_contains(key);
     return f && f->is_string() ? &f->get_string() : nullptr;

@@ -85,5 +85,7 @@ struct SubscriptionEvent {
 };
 // Nullopt for other EVENTs ("closed") and malformed JSON.
 std::optional<SubscriptionEvent> decode_subscription_event(std::string_view json);
+// A subscriber's "channel closed" notification: the channel's name, or nullopt for other EVENTs.
+std::optional<std::string> decode_closed_event(std::string_view json);
 
 }  // namespace sluice::wire

@@ -144,8 +144,14 @@ TEST(EmbeddedServer, OwnerHearsSubscriptionsAndCloseEndsTheChannel) {
   ASSERT_TRUE(server.push("game.state", "round 1"));
 
   auto client = connect(server);
+  std::mutex closed_mutex;
+  std::vector<std::string> closed;
   client::SubscribeOptions late;
   late.last_value = true;
+  late.on_channel_closed = [&](const std::string& channel) {
+    std::lock_guard lock(closed_mutex);
+    closed.push_back(channel);
+  };
   auto sub = client->subscribe("game.state", late);
   ASSERT_TRUE(sub);
   auto first = sub->receive(2s);
@@ -155,16 +161,24 @@ TEST(EmbeddedServer, OwnerHearsSubscriptionsAndCloseEndsTheChannel) {
     std::lock_guard lock(mutex);
     return events.size() == 1;
   }));
+  // A second subscriber, told when the server closes the channel.
+  auto watcher = client->subscribe("game.*", late);
+  ASSERT_TRUE(watcher);
   sub->close();
   ASSERT_TRUE(eventually([&] {
     std::lock_guard lock(mutex);
-    return events.size() == 2 && events[1].starts_with("-");
+    return events.size() == 3 && events[2].starts_with("-");
   }));
 
   auto names = server.channels();
   ASSERT_EQ(names.size(), 1u);
   EXPECT_EQ(names[0].name, "game.state");
   ASSERT_TRUE(server.close_channel("game.state"));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(closed_mutex);
+    return closed.size() == 1;
+  }));
+  EXPECT_EQ(closed[0], "game.state");
   EXPECT_EQ(server.close_channel("game.state").error().status, 404);
   EXPECT_FALSE(server.channel("game.state"));
 }

@@ -233,6 +233,9 @@ TEST(WireControl, SubscriptionEventsDecodeAndOthersAreIgnored) {
   EXPECT_FALSE(decode_subscription_event(R"({"event":"closed","channel":"a.b"})"));
   EXPECT_FALSE(decode_subscription_event("not json"));
   EXPECT_FALSE(decode_subscription_event(R"([1,2])"));
+  EXPECT_EQ(decode_closed_event(R"({"event":"closed","channel":"a.b"})"), "a.b");
+  EXPECT_FALSE(decode_closed_event(R"({"event":"subscribe","channel":"a.b"})"));
+  EXPECT_FALSE(decode_closed_event(R"({"event":"closed","channel":7})"));
 }
 
 TEST(WireControl, HelloRoundTrip) {

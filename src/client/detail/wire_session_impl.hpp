@@ -69,6 +69,7 @@ struct StreamState {
   std::function<void(const Message&)> handler;
   std::function<Result<std::string>(const Message&)> responder;
   std::function<void(const SubscriptionEvent&)> on_subscription;  // publish streams
+  std::function<void(const std::string&)> on_channel_closed;      // subscriptions
   std::size_t buffer_bytes = 16 * 1024 * 1024;
 
   // I/O thread
@@ -556,8 +557,13 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
 
   void on_event(std::uint32_t stream, std::string_view json) override {
     auto it = by_wire.find(stream);
-    if (it == by_wire.end() || !it->second->on_subscription) return;
-    if (auto e = wire::decode_subscription_event(json)) it->second->on_subscription(*e);
+    if (it == by_wire.end()) return;
+    const auto& s = *it->second;
+    if (s.on_subscription) {
+      if (auto e = wire::decode_subscription_event(json)) s.on_subscription(*e);
+    } else if (s.on_channel_closed) {
+      if (auto channel = wire::decode_closed_event(json)) s.on_channel_closed(*channel);
+    }
   }
 
   void on_ack(std::uint32_t stream, std::uint64_t delivered) override {
