@@ -163,6 +163,10 @@ Result<std::string> Session::request(std::string_view channel, std::string_view 
                                      std::chrono::milliseconds timeout) {
   auto& impl = *impl_;
   if (impl.closing) return fail(Error::unavailable("session closed"));
+  if (impl.on_io_thread()) {
+    // The reply would arrive on this very thread, which would be busy waiting for it.
+    return fail(Error{409, "request() cannot wait inside a callback of the same session", {}});
+  }
   auto promise = std::make_shared<std::promise<Result<std::string>>>();
   auto future = promise->get_future();
   const std::uint64_t token = impl.next_token.fetch_add(1, std::memory_order_relaxed);

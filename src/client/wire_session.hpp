@@ -142,8 +142,9 @@ class Session {
   // result reaches the requester as an error with its status and detail.
   Result<Stream> respond(std::string_view channel,
                          std::function<Result<std::string>(const Message&)> handler);
-  // One request/reply round trip. 504 on timeout, 503 when nobody answers, 429 when too many
-  // requests are in flight, or the responder's error (its status, else 502).
+  // One request/reply round trip; not from this session's callbacks (409). 504 on timeout, 503 when
+  // nobody answers, 429 when too many requests are in flight, or the responder's error (its status,
+  // else 502).
   Result<std::string> request(std::string_view channel, std::string_view data,
                               std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

@@ -4,6 +4,7 @@
 // so Maestra clients see the shape they expect.
 #include <expected>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,26 @@ using Status = std::expected<void, Error>;
 
 inline std::unexpected<Error> fail(Error e) {
   return std::unexpected<Error>(std::move(e));
+}
+
+// An error reply travelling as one text (relay REPLY|ERROR bodies, hub replies marked error):
+// "<status> <reason>"; a status outside 400..599 is sent as 500.
+inline std::string error_reply_body(int status, std::string_view reason) {
+  if (status < 400 || status > 599) status = 500;
+  std::string body = std::to_string(status);
+  body += ' ';
+  body += reason;
+  return body;
+}
+// Reads it back; a body without a leading 400..599 status and a space is a 502 whose detail is
+// the whole body (a responder that sent plain text).
+inline Error parse_error_reply(std::string_view body) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (body.size() >= 4 && digit(body[0]) && digit(body[1]) && digit(body[2]) && body[3] == ' ') {
+    int status = (body[0] - '0') * 100 + (body[1] - '0') * 10 + (body[2] - '0');
+    if (status >= 400 && status <= 599) return Error{status, std::string(body.substr(4)), {}};
+  }
+  return Error{502, std::string(body), {}};
 }
 
 }  // namespace sluice

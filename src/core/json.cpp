@@ -166,4 +166,47 @@ std::optional<boost::json::object> FieldReader::object(std::string_view key, boo
   return v->as_object();
 }
 
+namespace {
+// Valid UTF-8 copied; each invalid byte sequence replaced by U+FFFD.
+std::string valid_utf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size();) {
+    auto c = static_cast<unsigned char>(in[i]);
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
+    bool ok = n > 0 && i + n <= in.size();
+    for (std::size_t k = 1; ok && k < n; ++k)
+      ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
+    if (ok && n > 1) {
+      // Overlong forms, surrogates and code points past U+10FFFF are invalid too.
+      std::uint32_t cp = c & (0x7F >> n);
+      for (std::size_t k = 1; k < n; ++k)
+        cp = (cp << 6) | (static_cast<unsigned char>(in[i + k]) & 0x3F);
+      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMin[n] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+    }
+    if (ok) {
+      out.append(in.substr(i, n));
+      i += n;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string payload_as_json(std::string_view payload) {
+  if (payload.empty()) return "null";
+  boost::system::error_code ec;
+  (void)boost::json::parse(payload, ec);
+  if (!ec) return std::string(payload);
+  return boost::json::serialize(boost::json::string(valid_utf8(payload)));
+}
+
 }  // namespace sluice

@@ -21,6 +21,11 @@ Result<boost::json::object> parse_json_object(std::string_view body);
 // `{"detail": "…"}`, or `{"detail": [{"type", "loc", "msg"}…]}` for field errors.
 std::string error_body(const Error& e);
 
+// A hub payload as a JSON value to splice into SSE and /ws frames: the payload itself when it
+// is JSON text (registry events, /ws publishers), `null` when empty, otherwise a JSON string
+// of it (relay payloads are arbitrary bytes; invalid UTF-8 becomes U+FFFD).
+std::string payload_as_json(std::string_view payload);
+
 // Reads fields of one JSON object, recording a FieldError for every missing or ill-typed field
 // instead of stopping at the first. `loc` is the path prefix, e.g. {"body"}.
 class FieldReader {

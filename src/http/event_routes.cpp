@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/clock.hpp"
+#include "core/json.hpp"
 #include "core/time_format.hpp"
 #include "http/request_params.hpp"
 #include "hub/hub.hpp"
@@ -24,7 +25,7 @@ class SseForwarder final : public hub::Subscriber {
   explicit SseForwarder(std::shared_ptr<SseSink> sink) : sink_(std::move(sink)) {}
   void deliver(const hub::MessagePtr& m) override {
     std::string data = "{\"subject\":" + json::serialize(json::string(m->subject)) +
-                       ",\"data\":" + (m->data.empty() ? std::string("null") : m->data) + "}";
+                       ",\"data\":" + payload_as_json(m->data) + "}";
     sink_->send({}, data);
   }
 

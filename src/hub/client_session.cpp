@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/json.hpp"
 #include "core/version.hpp"
 #include "hub/subject.hpp"
 
@@ -23,7 +24,7 @@ class Forwarder final : public Subscriber {
     auto send = send_.lock();
     if (!send) return;
     std::string frame = "{\"op\":\"msg\",\"sid\":" + sid_ + ",\"subject\":" + quoted(m->subject) +
-                        ",\"data\":" + (m->data.empty() ? std::string("null") : m->data);
+                        ",\"data\":" + payload_as_json(m->data);
     if (!m->reply.empty()) frame += ",\"reply\":" + quoted(m->reply);
     if (m->error) frame += ",\"error\":true";
     frame += "}";

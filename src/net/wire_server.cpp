@@ -67,14 +67,14 @@ struct WireServer::Impl final : relay::RelayLoop {
   std::unique_ptr<asio::ssl::context> tls;
   asio::steady_timer tick_timer{io};
   std::thread thread;
-  std::thread::id thread_id;
+  std::atomic<std::thread::id> thread_id{};  // set once by the relay thread, read anywhere
   relay::Relay* relay = nullptr;
   std::unordered_set<std::shared_ptr<WireConnectionBase>> connections;
   bool stopping = false;
   std::atomic<bool> accepting_upgrades{false};  // any thread: start() .. stop()
 
   void post(std::function<void()> fn) override { asio::post(io, std::move(fn)); }
-  bool in_loop() const override { return std::this_thread::get_id() == thread_id; }
+  bool in_loop() const override { return std::this_thread::get_id() == thread_id.load(); }
 
   void accept();
   void accept_tls();

@@ -261,6 +261,10 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
         return done(fail(Error{502, "NATS request failed: " + reply.error().detail, {}}));
     }
   }
+  if ((*reply)->error) {  // the publisher's responder refused explicitly
+    count(Negotiation::kRejected);
+    return done(fail(Error::not_found(parse_error_reply((*reply)->data).detail)));
+  }
   boost::system::error_code ec;
   json::value answer = json::parse((*reply)->data, ec);
   if (ec || !answer.is_object()) {

@@ -229,10 +229,14 @@ void Relay::for_each_subscription(
 }
 
 void Relay::on_subscription(const std::string& channel, SubscriptionHandler handler) {
-  // The handler learns about subscriptions that already exist first.
-  for_each_subscription(channel,
-                        [&](std::string_view, std::string_view who) { handler(who, true); });
-  subscription_handlers_.emplace(channel, std::move(handler));
+  // The handler learns about subscriptions that already exist first. From a snapshot: the
+  // handler may push, close channels or register handlers, which changes what is iterated.
+  std::vector<std::string> existing;
+  for_each_subscription(
+      channel, [&](std::string_view, std::string_view who) { existing.emplace_back(who); });
+  subscription_handlers_.emplace(channel, handler);
+  for (const auto& who : existing)
+    handler(who, true);
 }
 
 void Relay::announce_subscribers(RelayConnection& owner, std::uint32_t stream,
@@ -246,12 +250,19 @@ void Relay::subscription_changed(std::string_view pattern, std::string_view subs
                                  bool subscribed) {
   auto json = subscription_event(pattern, subscriber, subscribed);
   directory_.for_each([&](ChannelEntry& e) {
-    if (!hub::subject_matches(pattern, e.info.name)) return;
-    if (e.owner_connection) e.owner_connection->notify(e.owner_stream, json);
-    auto [first, last] = subscription_handlers_.equal_range(e.info.name);
-    for (auto it = first; it != last; ++it)
-      it->second(subscriber, subscribed);
+    if (e.owner_connection && hub::subject_matches(pattern, e.info.name)) {
+      e.owner_connection->notify(e.owner_stream, json);  // only queues a frame
+    }
   });
+  // Server handlers, whether or not their channel exists, from a snapshot: a handler may
+  // close channels, push or register handlers, which changes what is iterated here.
+  std::vector<SubscriptionHandler> matching;
+  for (const auto& [channel, handler] : subscription_handlers_) {
+    if (hub::subject_matches(pattern, channel)) matching.push_back(handler);
+  }
+  const std::string who(subscriber);
+  for (const auto& handler : matching)
+    handler(who, subscribed);
 }
 
 Result<hub::Hub::Subscription> Relay::on_client_stream(std::string_view pattern,

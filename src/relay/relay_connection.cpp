@@ -63,7 +63,7 @@ bool WireSubscriber::over_limit() const {
 }
 
 void WireSubscriber::trim() {
-  if (connection_) connection_->session().trim_queue(stream_);
+  if (connection_) relay_.mutable_stats().dropped += connection_->session().trim_queue(stream_);
 }
 
 // ------------------------------------------------------------------------ RelayConnection

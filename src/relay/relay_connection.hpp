@@ -146,7 +146,7 @@ class WireSubscriber final : public hub::Subscriber,
   wire::OverflowPolicy policy() const { return policy_; }
   std::chrono::milliseconds max_stall() const { return max_stall_; }
   bool over_limit() const;
-  void trim();
+  void trim();  // drops oldest down to the limits, counted in the relay stats
 
  private:
   Relay& relay_;

@@ -24,6 +24,7 @@
 #include "registry/registry.hpp"
 #include "registry/sqlite_history.hpp"
 #include "relay/access_files.hpp"
+#include "relay/loop_call.hpp"
 #include "relay/relay.hpp"
 #include "server/local_bus.hpp"
 
@@ -117,30 +118,37 @@ boost::json::object channel_json(const relay::ChannelInfo& c) {
 
 // GET /channels and /channels/{name}: a snapshot taken on the relay thread.
 void add_channel_routes(http::Router& router, relay::Relay& relay) {
+  // At most 2 s for the relay thread to take the snapshot (it may be stopping or stalled).
   auto on_relay = [&relay](auto fn) {
-    std::packaged_task<decltype(fn())()> task(std::move(fn));
-    auto f = task.get_future();
-    relay.loop().post([&task] { task(); });
-    return f.get();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    return relay::call_on_loop(relay.loop(), fn,
+                               [deadline] { return std::chrono::steady_clock::now() > deadline; });
+  };
+  auto unavailable = [] {
+    return http::error_response(Error::unavailable("the relay is stopping or not answering"));
   };
   router.add("GET", "/channels",
-             [&relay, on_relay](const http::HttpRequest&, const http::PathParams&) -> http::Reply {
+             [&relay, on_relay, unavailable](const http::HttpRequest&,
+                                             const http::PathParams&) -> http::Reply {
                auto list = on_relay([&relay] { return relay.channels(); });
+               if (!list) return unavailable();
                boost::json::array out;
-               for (const auto& c : list)
+               for (const auto& c : *list)
                  out.push_back(channel_json(c));
                return http::json_response(200, boost::json::serialize(out));
              });
-  router.add(
-      "GET", "/channels/{name}",
-      [&relay, on_relay](const http::HttpRequest&, const http::PathParams& p) -> http::Reply {
-        std::string name = p.at("name");
-        auto info = on_relay([&relay, name] { return relay.channel(name); });
-        if (!info) {
-          return http::error_response(Error::not_found("no channel named '" + name + "'"));
-        }
-        return http::json_response(200, boost::json::serialize(channel_json(*info)));
-      });
+  router.add("GET", "/channels/{name}",
+             [&relay, on_relay, unavailable](const http::HttpRequest&,
+                                             const http::PathParams& p) -> http::Reply {
+               std::string name = p.at("name");
+               auto found = on_relay([&relay, name] { return relay.channel(name); });
+               if (!found) return unavailable();
+               auto& info = *found;
+               if (!info) {
+                 return http::error_response(Error::not_found("no channel named '" + name + "'"));
+               }
+               return http::json_response(200, boost::json::serialize(channel_json(*info)));
+             });
 }
 
 relay::AuthConfig relay_access(const Config& c) {
@@ -149,12 +157,27 @@ relay::AuthConfig relay_access(const Config& c) {
   if (!auth) throw std::runtime_error("relay access: " + auth.error().detail);
   spdlog::info("relay access: {} user(s), {} token(s), anonymous {}", auth->users.size(),
                auth->tokens.size(), auth->allow_anonymous ? "allowed" : "refused");
-  bool loopback = c.wire.host == "127.0.0.1" || c.wire.host == "::1" || c.wire.host == "localhost";
-  if (auth->allow_anonymous && !loopback) {
+  auto loopback = [](const HostPort& a) {
+    return a.host == "127.0.0.1" || a.host == "::1" || a.host == "localhost";
+  };
+  // The relay listens on --wire, on /wire of the HTTP port, and on --wire-tls.
+  std::vector<HostPort> entries{c.wire, c.http};
+  if (!c.tls_cert.empty()) entries.push_back(c.wire_tls);
+  for (const auto& a : entries) {
+    if (auth->allow_anonymous && !loopback(a)) {
+      spdlog::warn(
+          "relay accepts anonymous sessions on {}; set wire-users or wire-tokens to "
+          "require credentials",
+          a.to_string());
+    }
+  }
+  if (!auth->tokens.empty() && c.tls_cert.empty() && !c.wire_tokens_without_tls) {
     spdlog::warn(
-        "relay accepts anonymous sessions on {}; set wire-users or wire-tokens to "
-        "require credentials",
-        c.wire.to_string());
+        "relay tokens are configured but no TLS listener (tls-cert) is: tokens are "
+        "accepted only inside TLS, so no token can be used");
+  }
+  if (!c.wire_users.empty() && auth->users.empty()) {
+    spdlog::warn("relay users file {} lists no users", c.wire_users);
   }
   return std::move(*auth);
 }

@@ -6,8 +6,11 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "hub/hub.hpp"
 #include "hub/subject.hpp"
+#include "relay/loop_call.hpp"
 #include "relay/relay.hpp"
 #include "server/app.hpp"
 
@@ -16,34 +19,33 @@ namespace sluice {
 struct Server::Impl {
   explicit Impl(Config c) : app(std::move(c)) {}
 
-  // Runs fn on the relay thread and returns its result: directly when already there or before
-  // start() (no relay thread yet); 503 once the server is stopped (the relay thread no longer
-  // runs posted work).
+  // Runs fn on the relay thread and returns its result: directly when already there, or before
+  // start() (no relay thread yet; start() waits for such calls). 503 once the server is
+  // stopping, for calls that had not started to run.
   template <class Fn>
   auto on_relay(Fn fn) -> Result<decltype(fn())> {
-    using T = decltype(fn());
-    if (stopped.load()) return std::unexpected(Error::unavailable("the server is stopped"));
-    if (!running.load()) return fn();
-    auto& relay = app.relay();
-    if (relay.loop().in_loop()) return fn();
-    auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
-    auto result = task->get_future();
-    relay.loop().post([task] { (*task)(); });
-    while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-      if (stopped.load()) return std::unexpected(Error::unavailable("the server stopped"));
+    if (stopping.load()) return std::unexpected(Error::unavailable("the server is stopped"));
+    if (!running.load()) {
+      std::lock_guard lock(start_mutex);
+      if (!running.load()) return fn();
     }
-    return result.get();
+    auto& loop = app.relay().loop();
+    if (loop.in_loop()) return fn();
+    auto result = relay::call_on_loop(loop, fn, [this] { return stopping.load(); });
+    if (!result) return std::unexpected(Error::unavailable("the server is stopping"));
+    return std::move(*result);
   }
 
   server::App app;
   std::thread io_thread;
-  std::atomic<bool> started{false};  // start() was called
-  std::atomic<bool> running{false};  // the relay thread runs (start() succeeded)
-  std::atomic<bool> stopped{false};
-  std::mutex mutex;
-  std::condition_variable done;
-  bool finished = false;
-  // Handler registrations live until the server stops (relay thread only).
+  std::mutex start_mutex;             // start() against calls made before it
+  std::atomic<bool> running{false};   // start() succeeded: the relay thread runs
+  std::atomic<bool> stopping{false};  // stop() began: new calls get 503
+  std::mutex stop_mutex;              // concurrent stop() calls wait for the first
+  std::mutex mutex;                   // guards stop_complete
+  std::condition_variable stopped_cv;
+  bool stop_complete = false;
+  // Handler registrations live until the server stops (relay thread, or after it is joined).
   std::vector<hub::Hub::Subscription> registrations;
 };
 
@@ -56,39 +58,34 @@ Server::~Server() {
 }
 
 void Server::start() {
-  if (impl_->started.exchange(true)) return;
-  try {
-    impl_->app.start();
-  } catch (...) {
-    impl_->started = false;
-    throw;
-  }
+  std::lock_guard lock(impl_->start_mutex);
+  if (impl_->running.load() || impl_->stopping.load()) return;
+  impl_->app.start();  // throws on failure
+  impl_->io_thread = std::thread([impl = impl_.get()] { impl->app.run(); });
   impl_->running = true;
-  impl_->io_thread = std::thread([impl = impl_.get()] {
-    impl->app.run();
-    std::lock_guard lock(impl->mutex);
-    impl->finished = true;
-    impl->done.notify_all();
-  });
 }
 
 void Server::wait() {
   std::unique_lock lock(impl_->mutex);
-  impl_->done.wait(lock, [this] { return impl_->finished || !impl_->started.load(); });
+  impl_->stopped_cv.wait(lock, [this] { return impl_->stop_complete || !impl_->running.load(); });
 }
 
 void Server::stop() {
-  if (!impl_->running.load()) return;
-  // Handlers go first, on the relay thread that runs them, while it still runs.
-  (void)impl_->on_relay([this] {
-    impl_->registrations.clear();
-    return true;
-  });
-  if (impl_->stopped.exchange(true)) return;
-  impl_->app.stop();
-  if (impl_->io_thread.joinable() && impl_->io_thread.get_id() != std::this_thread::get_id()) {
-    impl_->io_thread.join();
+  if (impl_->running.load() && impl_->app.relay().loop().in_loop()) {
+    // Joining the relay thread from itself cannot work; the header forbids it.
+    spdlog::error("sluice::Server::stop() called from a relay handler; ignored");
+    return;
   }
+  std::lock_guard stop_lock(impl_->stop_mutex);
+  if (!impl_->running.load() || impl_->stop_complete) return;
+  impl_->stopping = true;
+  impl_->app.stop();
+  if (impl_->io_thread.joinable()) impl_->io_thread.join();
+  // Every server thread is joined: the registrations can go from here.
+  impl_->registrations.clear();
+  std::lock_guard lock(impl_->mutex);
+  impl_->stop_complete = true;
+  impl_->stopped_cv.notify_all();
 }
 
 std::uint16_t Server::http_port() const {

@@ -61,9 +61,10 @@ class Server {
 
   // Binds every listener and starts serving on background threads. Throws on failure.
   void start();
-  // Blocks until stop() has completed.
+  // Blocks until stop() has completed; returns at once when the server is not running.
   void wait();
-  // Idempotent; GOAWAY to wire sessions, closes connections, joins the threads.
+  // GOAWAY to wire sessions, closes connections, joins the threads, drops the handlers.
+  // Idempotent; a concurrent caller returns once the first one has finished.
   void stop();
 
   std::uint16_t http_port() const;
@@ -78,7 +79,7 @@ class Server {
   Result<std::size_t> push(std::string_view channel, std::string_view data);
   // Marks the channel closed: subscribers get a "closed" event, the registry entry goes.
   Status close_channel(std::string_view name);
-  std::vector<ChannelInfo> channels();
+  std::vector<ChannelInfo> channels();  // empty once the server is stopping
   Result<ChannelInfo> channel(std::string_view name);
 
   // ---- handlers (kept until stop())
@@ -87,7 +88,8 @@ class Server {
   // Requests on `method` (a channel name) answered by `handler`; clients call it with
   // Session::request(method, data).
   Status handle(std::string_view method, RequestHandler handler);
-  // Subscribe/unsubscribe notifications for subscriptions that match `channel`.
+  // Subscribe/unsubscribe notifications for subscriptions that match `channel` (whether the
+  // channel exists or not): first one call per subscription that already exists, then changes.
   void on_subscription(const std::string& channel, SubscriptionHandler handler);
 
   // The daemon's modules, for programs that need more (tests, sluiced).

@@ -187,23 +187,6 @@ Result<OpenRequest> decode_open(std::string_view text) {
   return finish(r, std::move(o));
 }
 
-std::string error_reply_body(int status, std::string_view reason) {
-  if (status < 400 || status > 599) status = 500;
-  std::string body = std::to_string(status);
-  body += ' ';
-  body += reason;
-  return body;
-}
-
-Error parse_error_reply(std::string_view body) {
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (body.size() >= 4 && digit(body[0]) && digit(body[1]) && digit(body[2]) && body[3] == ' ') {
-    int status = (body[0] - '0') * 100 + (body[1] - '0') * 10 + (body[2] - '0');
-    if (status >= 400 && status <= 599) return Error{status, std::string(body.substr(4)), {}};
-  }
-  return Error{502, std::string(body), {}};
-}
-
 namespace {
 std::optional<boost::json::object> parse_event(std::string_view json) {
   boost::system::error_code ec;

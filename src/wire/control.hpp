@@ -70,12 +70,9 @@ Result<Welcome> decode_welcome(std::string_view json);
 Result<OpenRequest> decode_open(std::string_view json);
 Result<std::string> decode_auth(std::string_view json);
 
-// The body of a REPLY|ERROR message: "<status> <reason>" (docs/protocol.md, Request/reply).
-// `status` outside 400..599 is sent as 500.
-std::string error_reply_body(int status, std::string_view reason);
-// Reads it back; a body without a leading 400..599 status and a space is a 502 whose detail is
-// the whole body (a responder that sent plain text).
-Error parse_error_reply(std::string_view body);
+// The body of a REPLY|ERROR message is "<status> <reason>" (docs/protocol.md, Request/reply).
+using sluice::error_reply_body;
+using sluice::parse_error_reply;
 
 // An owner's subscription notification (EVENT on its publish stream).
 struct SubscriptionEvent {

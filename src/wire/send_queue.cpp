@@ -81,9 +81,11 @@ void SendQueue::push(OutMessage message, std::size_t size) {
   queue_.push_back({std::move(message), size, std::exchange(newest_gap_, 0)});
 }
 
-void SendQueue::trim_to_limits() {
-  while (queue_.size() > 1 && over_limit())
+std::size_t SendQueue::trim_to_limits() {
+  std::size_t dropped = 0;
+  for (; queue_.size() > 1 && over_limit(); ++dropped)
     drop_front();
+  return dropped;
 }
 
 void SendQueue::drop_front() {

@@ -79,7 +79,8 @@ class SendQueue {
     return queue_.size() > limits_.max_messages || bytes_ > limits_.max_bytes;
   }
   // kBlock after the stall expired: drop oldest until within limits (counted).
-  void trim_to_limits();
+  // Returns how many messages it dropped.
+  std::size_t trim_to_limits();
 
   // The caller may move the message out before pop_front(); the queue's byte count does not
   // depend on it.

@@ -558,11 +558,11 @@ void Session::set_priority(std::uint32_t stream, std::uint16_t priority) {
   }
 }
 
-void Session::trim_queue(std::uint32_t stream) {
-  if (auto* s = find(stream)) {
-    s->queue.trim_to_limits();
-    s->blocked_over_limit = false;
-  }
+std::size_t Session::trim_queue(std::uint32_t stream) {
+  auto* s = find(stream);
+  if (!s) return 0;
+  s->blocked_over_limit = false;
+  return s->queue.trim_to_limits();
 }
 
 bool Session::queue_over_limit(std::uint32_t stream) const {

@@ -157,7 +157,7 @@ class Session {
   // True while the stream's send queue holds more than its limits (kBlock only).
   bool queue_over_limit(std::uint32_t stream) const;
   // kBlock sources: trims the stream's queue to its limits (drops counted).
-  void trim_queue(std::uint32_t stream);
+  std::size_t trim_queue(std::uint32_t stream);  // returns the messages dropped
   // Manual-credit mode: `bytes` of `stream` were processed.
   void consume(std::uint32_t stream, std::uint32_t bytes);
   // Ends the session after queued output (GOAWAY).

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -345,6 +346,71 @@ TEST(EmbeddedServer, StopIsIdempotentAndCallsAfterItFailCleanly) {
   auto r = server.push("x.y", "z");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().status, 503);
+}
+
+TEST(EmbeddedServer, WaitReturnsOnlyOnceStopFromAnotherThreadHasFinished) {
+  for (int round = 0; round < 5; ++round) {
+    auto server = std::make_unique<Server>(local_config());
+    server->start();
+    std::thread stopper([&] { server->stop(); });
+    server->wait();
+    server.reset();  // must not race the stopper, which may still be inside stop()
+    stopper.join();
+  }
+}
+
+TEST(EmbeddedServer, HandlersMayCloseChannelsAndPushWhileBeingNotified) {
+  Server server(local_config());
+  server.start();
+  ASSERT_TRUE(server.create_channel("cam.1"));
+  ASSERT_TRUE(server.create_channel("cam.2"));
+  std::atomic<int> calls{0};
+  // The last viewer leaving closes the channel from inside the notification.
+  server.on_subscription("cam.1", [&](std::string_view, bool subscribed) {
+    ++calls;
+    if (!subscribed) {
+      (void)server.close_channel("cam.1");
+      (void)server.push("cam.2", "cam.1 closed");
+    }
+  });
+  auto viewer = connect(server);
+  auto watch = viewer->subscribe("cam.*");
+  ASSERT_TRUE(watch);
+  ASSERT_TRUE(eventually([&] { return calls == 1; }));
+  watch->close();
+  ASSERT_TRUE(eventually([&] { return calls == 2; }));
+  EXPECT_FALSE(server.channel("cam.1"));
+  EXPECT_TRUE(server.channel("cam.2"));
+}
+
+TEST(EmbeddedServer, RegistryRequestAnsweredWithAnErrorReplyIsARejection) {
+  Server server(local_config());
+  server.start();
+  client::HttpTransport http("http://127.0.0.1:" + std::to_string(server.http_port()));
+  auto advertised = http.send("POST", "/streams/advertise",
+                              R"({"name":"cam","stream_type":"video","publisher_id":"p1",
+                                  "protocol":"sluice","address":"127.0.0.1","port":1})",
+                              "application/json");
+  ASSERT_TRUE(advertised && advertised->status < 300) << (advertised ? advertised->body : "");
+  auto id_at = advertised->body.find("\"id\":\"");
+  ASSERT_NE(id_at, std::string::npos);
+  std::string id = advertised->body.substr(id_at + 6, 36);
+  // The publisher answers over the wire protocol and refuses.
+  auto publisher = connect(server);
+  auto responder = publisher->respond("maestra.stream.request." + id,
+                                      [](const client::Message&) -> Result<std::string> {
+                                        return std::unexpected(Error{409, "camera is busy", {}});
+                                      });
+  ASSERT_TRUE(responder);
+  std::optional<client::RawHttpResponse> answer;
+  ASSERT_TRUE(eventually([&] {
+    auto r = http.send("POST", "/streams/" + id + "/request",
+                       R"({"consumer_id":"c","consumer_address":"a"})", "application/json");
+    if (r && r->status != 504) answer = *r;  // 504: the responder is not subscribed yet
+    return answer.has_value();
+  }));
+  EXPECT_EQ(answer->status, 404);
+  EXPECT_NE(answer->body.find("camera is busy"), std::string::npos) << answer->body;
 }
 
 // ------------------------------------------------------------------------- relay access

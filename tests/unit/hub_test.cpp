@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "hub/client_session.hpp"
 #include "hub/hub.hpp"
 #include "hub/subject.hpp"
@@ -109,6 +111,32 @@ TEST(ClientSession, SubscribePublishAndReplyOverJsonOps) {
   inbox = inbox.substr(0, inbox.find('"'));
   client.on_frame(R"({"op":"pub","subject":")" + inbox + R"(","data":{"accepted":true}})");
   EXPECT_EQ(answer, R"({"accepted":true})");
+}
+
+TEST(ClientSession, NonJsonPayloadsStillMakeValidJsonFrames) {
+  // Relay publishers send arbitrary bytes, and error replies are "<status> <reason>" text.
+  Hub hub;
+  std::vector<std::string> out;
+  ClientSession client(hub, [&](std::string f) { out.push_back(std::move(f)); });
+  client.on_frame(R"({"op":"sub","sid":"1","subject":"relay.>"})");
+  hub.publish("relay.text", "21.5 degrees");
+  hub.publish("relay.binary", std::string("\xff\x00\xc3(", 4));
+  hub.publish("relay.json", R"({"t":21.5})");
+  hub.reply("relay.reply", "404 no such sensor", true);
+  ASSERT_EQ(out.size(), 5u);
+  for (std::size_t i = 1; i < out.size(); ++i) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(out[i], ec);
+    ASSERT_FALSE(ec) << out[i];
+    ASSERT_TRUE(v.is_object());
+  }
+  EXPECT_EQ(boost::json::parse(out[1]).at("data").as_string(), "21.5 degrees");
+  EXPECT_EQ(std::string(boost::json::parse(out[2]).at("data").as_string()),
+            std::string("\xEF\xBF\xBD\0\xEF\xBF\xBD(", 8));
+  EXPECT_EQ(boost::json::parse(out[3]).at("data").at("t").as_double(), 21.5);
+  auto error = boost::json::parse(out[4]);
+  EXPECT_EQ(error.at("data").as_string(), "404 no such sensor");
+  EXPECT_TRUE(error.at("error").as_bool());
 }
 
 TEST(ClientSession, BadFramesGetErrorsAndNothingBreaks) {

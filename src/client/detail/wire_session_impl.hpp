@@ -137,7 +137,10 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
   std::unordered_map<std::string, std::shared_ptr<StreamState>> request_streams;
   std::unordered_map<std::uint64_t, std::shared_ptr<std::promise<Result<std::string>>>> requests;
   std::atomic<std::uint64_t> next_token{1};  // request tokens, taken by user threads
-  std::deque<std::pair<std::shared_ptr<StreamState>, wire::OutMessage>> held;  // while offline
+  // Messages sent while offline, for the next connection; a stream blocks its sender once its
+  // held bytes reach its buffer_bytes.
+  std::deque<std::pair<std::shared_ptr<StreamState>, wire::OutMessage>> held;
+  std::unordered_map<StreamState*, std::size_t> held_bytes;
 
   std::mutex handoff_mutex;
   std::condition_variable handoff_room;
@@ -158,8 +161,13 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
   HandoffBatch draining;  // I/O thread: the batch being sent
 
   // ------------------------------------------------------------------ any thread
+  bool on_io_thread() { return io.get_executor().running_in_this_thread(); }
+
+  // Runs fn on the I/O thread and waits for it (inline when already there, e.g. when a
+  // callback opens a stream).
   template <class Fn>
   auto call(Fn fn) -> decltype(fn()) {
+    if (on_io_thread()) return fn();
     std::packaged_task<decltype(fn())()> task(std::move(fn));
     auto f = task.get_future();
     asio::post(io, [&task] { task(); });
@@ -206,7 +214,13 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
 
   void send_now(const std::shared_ptr<StreamState>& s, wire::OutMessage m) {
     if (!core || !core->established() || s->wire_id == 0) {
+      auto& bytes = held_bytes[s.get()];
+      bytes += m.bytes().size();
       held.emplace_back(s, std::move(m));
+      if (bytes >= s->buffer_bytes) {
+        std::lock_guard lock(s->mutex);
+        s->blocked = true;
+      }
       return;
     }
     if (core->send(s->wire_id, std::move(m)) == wire::SendQueue::Offer::kQueuedOverLimit) {
@@ -502,8 +516,18 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
       }
       if (!closed) (void)open_now(s);
     }
+    // Whatever blocked a sender belonged to the old connection (its queue is gone) or to the
+    // held messages, which go now: every sender may go on unless the new queue fills again.
+    for (auto& s : streams) {
+      {
+        std::lock_guard lock(s->mutex);
+        s->blocked = false;
+      }
+      s->changed.notify_all();
+    }
     auto waiting = std::move(held);
     held.clear();
+    held_bytes.clear();
     for (auto& [s, m] : waiting)
       send_now(s, std::move(m));
     if (!first_done) {
