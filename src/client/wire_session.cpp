@@ -159,6 +159,17 @@ Result<Stream> Session::respond(std::string_view channel,
   return open_stream(*impl_, std::move(s));
 }
 
+namespace {
+std::uint32_t request_timeout_bucket(std::chrono::milliseconds timeout) {
+  static constexpr std::uint32_t kBuckets[] = {100,    250,    500,    1'000,   2'000,  5'000,
+                                               10'000, 30'000, 60'000, 120'000, 300'000};
+  for (auto b : kBuckets) {
+    if (timeout.count() <= b) return b;
+  }
+  return 600'000;  // the protocol's maximum
+}
+}  // namespace
+
 Result<std::string> Session::request(std::string_view channel, std::string_view data,
                                      std::chrono::milliseconds timeout) {
   auto& impl = *impl_;
@@ -180,9 +191,11 @@ Result<std::string> Session::request(std::string_view channel, std::string_view 
     if (!impl.core || !impl.core->established()) {
       return promise->set_value(fail(Error::unavailable("not connected")));
     }
-    // The server applies the OPEN's timeout to every request on a stream: one stream per
-    // (channel, timeout).
-    const auto timeout_ms = static_cast<std::uint32_t>(std::max<long>(1, timeout.count()));
+    // The server applies the OPEN's timeout to every request on a stream, so each stream
+    // serves one timeout bucket of a channel: the server waits at least as long as this
+    // caller, who enforces its exact timeout itself, and a channel uses a dozen streams at
+    // most whatever timeouts callers pass.
+    const std::uint32_t timeout_ms = request_timeout_bucket(timeout);
     const std::string key = channel + '\n' + std::to_string(timeout_ms);
     auto& s = impl.request_streams[key];
     if (!s || s->wire_id == 0) {

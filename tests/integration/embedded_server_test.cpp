@@ -268,6 +268,11 @@ TEST(EmbeddedServer, EachRequestGetsItsOwnTimeout) {
   auto patient = requester->request("slow.op", "600", 3s);
   ASSERT_TRUE(patient) << patient.error().status << " " << patient.error().detail;
   EXPECT_EQ(*patient, "done");
+  // Callers computing a remaining deadline pass a new timeout each time: the session must not
+  // open a stream per value (past the server's 4,096 streams per session it would fail).
+  for (int ms = 1000; ms < 5200; ++ms)
+    ASSERT_TRUE(requester->request("slow.op", "0", std::chrono::milliseconds(ms))) << ms;
+  EXPECT_TRUE(requester->subscribe("probe.x"));  // still able to open streams
 }
 
 TEST(EmbeddedServer, ChannelOwnerHearsEarlierAndLaterSubscribers) {
