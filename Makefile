@@ -6,7 +6,7 @@ ARGS ?=
 # ccache cannot reuse objects built with precompiled headers without this.
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: deps configure build run test clean fuzz bench format
+.PHONY: deps configure build run test clean fuzz fuzz-build fuzz-ci bench format
 
 deps:
 	@./scripts/install-deps.sh
@@ -22,20 +22,62 @@ build: configure
 run: build
 	./$(BUILD_DIR)/bin/sluiced $(ARGS)
 
+# ctest, then a short libFuzzer pass (fuzz-ci); `make test FUZZ_CI_SECONDS=0` skips the latter.
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 300
+	@$(MAKE) --no-print-directory fuzz-ci
 
-# libFuzzer needs clang >= 16 for C++23's <expected>; Debian 12 ships clang-16.
+# libFuzzer needs clang >= 16 for C++23's <expected>; Debian 12 ships clang-16. The fuzz build
+# ($(FUZZ_DIR), ccache'd) compiles only the fuzz targets and the libraries they link
+# (core, hub, registry, http, wire), instrumented with ASan and UBSan; the integration tests are
+# not even configured. Each target runs over the checked-in seeds (tests/fuzz/corpus) plus what
+# earlier runs found ($(FUZZ_DIR)/corpus/TARGET); a crash, leak, UB report or an input running
+# longer than FUZZ_TIMEOUT seconds fails the run and leaves the input in $(FUZZ_DIR)/artifacts.
+#   make fuzz       FUZZ_SECONDS per target (default 60), for a developer
+#   make fuzz-ci    FUZZ_CI_SECONDS per target (default 15), run by `make test`
+# fuzz-ci wall time on the 2-core dev VM, 80 s of it fuzzing (measured 2026-11-21, load 4-6 from
+# other builds): 4 min 31 s from no build-fuzz and no ccache, 1 min 26 s from no build-fuzz and a
+# warm ccache, 1 min 22 s when build-fuzz is up to date (docs/operations.md, "Fuzzing").
+FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 15
+FUZZ_TIMEOUT ?= 10
 FUZZ_TARGETS = fuzz_request_bodies fuzz_ws_frames fuzz_text_parsers fuzz_wire_frames fuzz_wire_session
-fuzz: deps
+
+fuzz-build: deps
 	@./scripts/install-deps.sh clang-16 libclang-rt-16-dev
-	CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DSLUICE_FUZZ=ON -DSLUICE_INTEGRATION_TESTS=OFF
-	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
-	for t in $(FUZZ_TARGETS); do mkdir -p build-fuzz/corpus/$$t; \
-	  ./build-fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    build-fuzz/corpus/$$t tests/fuzz/corpus || exit 1; done
+	@[ -f $(FUZZ_DIR)/build.ninja ] || CC=clang-16 CXX=clang++-16 cmake -S . -B $(FUZZ_DIR) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON -DSLUICE_INTEGRATION_TESTS=OFF \
+	  -DCMAKE_CXX_FLAGS=-Wno-macro-redefined
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGETS)
+
+# fuzz-run SECONDS: every target for SECONDS; one summary line each, the log's tail on failure.
+define fuzz-run
+	@mkdir -p $(FUZZ_DIR)/logs $(FUZZ_DIR)/artifacts
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  if $(FUZZ_DIR)/bin/$$t -max_total_time=$(1) -timeout=$(FUZZ_TIMEOUT) -max_len=65536 \
+	       -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus \
+	       > $(FUZZ_DIR)/logs/$$t.log 2>&1; then \
+	    echo "fuzz: $$t: $$(grep -ao 'Done [0-9]* runs in [0-9]* second(s)' $(FUZZ_DIR)/logs/$$t.log)"; \
+	  else \
+	    tail -n 60 $(FUZZ_DIR)/logs/$$t.log; \
+	    echo "fuzz: $$t FAILED (log: $(FUZZ_DIR)/logs/$$t.log, input: $(FUZZ_DIR)/artifacts/)"; \
+	    exit 1; \
+	  fi; \
+	done
+endef
+
+fuzz: fuzz-build
+	$(call fuzz-run,$(FUZZ_SECONDS))
+
+ifeq ($(FUZZ_CI_SECONDS),0)
+fuzz-ci:
+	@echo "fuzz-ci: skipped (FUZZ_CI_SECONDS=0)"
+else
+fuzz-ci: fuzz-build
+	$(call fuzz-run,$(FUZZ_CI_SECONDS))
+endif
 
 bench: build
 	./bench/registry_bench.sh

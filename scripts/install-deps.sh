@@ -8,10 +8,12 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl wrk clang libclang-rt-14-dev
+  curl wrk clang libclang-rt-14-dev nodejs
 )
 
-# Extra packages for optional targets (e.g. `make fuzz`) may be named on the command line.
+# Extra packages for optional targets may be named on the command line: clang-16 and
+# libclang-rt-16-dev for `make fuzz`/`make fuzz-ci`, nats-server and libnats-dev for
+# bench/relay_bench.sh (bench/nats_peer is skipped at build time without libnats).
 packages+=("$@")
 
 missing=()

@@ -30,6 +30,7 @@
 #include "app_fixture.hpp"
 #include "client/client.hpp"
 #include "client/wire_session.hpp"
+#include "relay/relay.hpp"
 #include "wire/frame.hpp"
 
 namespace sluice {
@@ -116,14 +117,6 @@ class JoinGuard {
   std::function<void()> stop_;
 };
 
-// Everything a blocking subscription has until it stays quiet for `quiet`.
-std::vector<Message> drain(Stream& s, std::chrono::milliseconds quiet = 300ms) {
-  std::vector<Message> out;
-  while (auto m = s.receive(quiet))
-    out.push_back(std::move(*m));
-  return out;
-}
-
 class RelayTest : public ::testing::Test {
  protected:
   client::WireOptions options() const {
@@ -181,6 +174,8 @@ class RelayTest : public ::testing::Test {
     if (!r) return std::nullopt;
     return r->as_object();
   }
+  // The relay's counters as of its last tick (at most 5 ms old).
+  relay::RelayStats relay_stats() { return daemon_.app().relay().published_stats(); }
   std::optional<client::StreamView> registry_stream(const std::string& name) {
     auto list = http_.list_streams();
     EXPECT_TRUE(list) << (list ? "" : list.error().detail);
@@ -511,10 +506,10 @@ TEST_F(RelayTest, SilentResponderTimesOutWith504) {
 
 // ------------------------------------------------------------------------- 4. overflow
 
-// Publishes `count` indexed messages of `size` bytes; the last one acknowledged, so every
-// message has been offered to every subscriber when this returns. Returns the last ack.
-std::size_t publish_indexed(Stream& p, std::size_t count, std::size_t size) {
-  for (std::size_t i = 0; i + 1 < count; ++i) {
+// Publishes the indexed messages [from, count) of `size` bytes; the last one acknowledged, so
+// every message has been offered to every subscriber when this returns. Returns the last ack.
+std::size_t publish_indexed(Stream& p, std::size_t count, std::size_t size, std::size_t from = 0) {
+  for (std::size_t i = from; i + 1 < count; ++i) {
     if (!p.send(payload(i, size))) return 999;
   }
   auto r = p.send_acked(payload(count - 1, size), 10s);
@@ -536,9 +531,15 @@ TEST_F(RelayTest, DropOldestKeepsTheNewestAndReportsTheGap) {
   Stream p = publish(*pub, "flow.oldest", po);
   EXPECT_EQ(publish_indexed(p, kCount, kSize), 1u);  // drop-oldest still takes the message
 
-  // Only now does the subscriber read.
-  auto got = drain(sub);
-  ASSERT_FALSE(got.empty());
+  // Only now does the subscriber read, up to the newest message: drop-oldest always keeps it, so
+  // when it arrives everything kept has arrived (no waiting for a quiet period).
+  std::vector<Message> got;
+  while (got.empty() || index_of(got.back().data) != kCount - 1) {
+    auto m = sub.receive(5s);
+    ASSERT_TRUE(m) << "the newest message never arrived; " << describe(got, kCount);
+    got.push_back(std::move(*m));
+  }
+  EXPECT_FALSE(sub.receive(50ms)) << "a message arrived after the newest one";
   ASSERT_LT(got.size(), kCount) << "nothing was dropped: the server did not have to queue";
   std::uint64_t gaps = 0;
   std::size_t gap_messages = 0;
@@ -564,9 +565,15 @@ TEST_F(RelayTest, DropOldestKeepsTheNewestAndReportsTheGap) {
   EXPECT_EQ(sub.statistics().gaps, gaps);
 }
 
+// The subscriber reads nothing until the publisher is done, and its stream window (1024 bytes,
+// the smallest allowed) holds ten of these messages. Once the server has used that window up,
+// which the subscriber sees as its receive window running out, nothing can leave the server's
+// queue: the next messages fill it and it stays full, so the last message is refused however the
+// server's reads happen to split the publisher's bytes. (With a window of a thousand messages,
+// whether the queue was still full at the end depended on that split.)
 TEST_F(RelayTest, DropNewestKeepsTheFirstAndReportsTheGapOnTheNextMessage) {
-  constexpr std::size_t kCount = 5000, kSize = 100;
-  auto slow = connect(small_window()), pub = connect();
+  constexpr std::size_t kCount = 5000, kSize = 100, kFirst = 100;
+  auto slow = connect(small_window(1024)), pub = connect();
   ASSERT_TRUE(slow && pub);
   client::SubscribeOptions so;
   so.buffer.max_messages = 10;
@@ -576,9 +583,31 @@ TEST_F(RelayTest, DropNewestKeepsTheFirstAndReportsTheGapOnTheNextMessage) {
   client::PublishOptions po;
   po.advertise = false;
   Stream p = publish(*pub, "flow.newest", po);
-  EXPECT_EQ(publish_indexed(p, kCount, kSize), 0u) << "the full subscriber refused the last one";
+  for (std::size_t i = 0; i < kFirst; ++i)
+    ASSERT_TRUE(p.send(payload(i, kSize)));
+  ASSERT_TRUE(eventually([&] { return sub.statistics().receive_window < std::int64_t(kSize); }))
+      << "the server never used up the subscriber's window";
+  // Thousands more than the queue (10) plus the message being sent: the queue is full and stays.
+  EXPECT_EQ(publish_indexed(p, kCount, kSize, kFirst), 0u)
+      << "the full subscriber refused the last one";
 
-  auto got = drain(sub);
+  // Every message has been offered (the last one was acknowledged) and drop-newest refusals are
+  // counted one by one: the relay's counters say how many were kept, and the subscriber reads
+  // exactly those (no waiting for a quiet period).
+  relay::RelayStats stats;
+  auto all_offered = [&] {
+    stats = relay_stats();
+    return stats.messages_out >= kCount;
+  };
+  ASSERT_TRUE(eventually(all_offered)) << "the relay counted " << stats.messages_out << " offers";
+  ASSERT_EQ(stats.messages_out, kCount) << "only this subscription receives messages";
+  const std::size_t kept = kCount - stats.dropped;
+  std::vector<Message> got;
+  while (got.size() < kept) {
+    auto m = sub.receive(5s);
+    ASSERT_TRUE(m) << "the relay kept " << kept << "; " << describe(got, kCount);
+    got.push_back(std::move(*m));
+  }
   ASSERT_GE(got.size(), 10u);
   ASSERT_LT(got.size(), kCount) << "nothing was dropped: the server did not have to queue";
   // The queue starts empty and drop-newest never evicts: the first ten are always kept.
@@ -634,8 +663,11 @@ TEST_F(RelayTest, DisconnectClosesOnlyTheSlowSubscription) {
     ASSERT_EQ(all[i].data, payload(i, kSize)) << "fast subscriber, message " << i;
   EXPECT_TRUE(keeping_up->active());
 
-  // The slow one gets what was already on its way, then its subscription is closed.
-  auto got = drain(lagging, 500ms);
+  // The slow one gets what was already on its way, then its subscription is closed (receive()
+  // returns at once then; 5 s without either means the reset never came).
+  std::vector<Message> got;
+  while (auto m = lagging.receive(5s))
+    got.push_back(std::move(*m));
   EXPECT_LT(got.size(), kCount);
   for (std::size_t i = 0; i < got.size(); ++i)
     ASSERT_EQ(got[i].data, payload(i, kSize));
@@ -650,7 +682,11 @@ TEST_F(RelayTest, DisconnectClosesOnlyTheSlowSubscription) {
 }
 
 TEST_F(RelayTest, BlockLosesNothingAndSlowsOnlyThePublisher) {
-  constexpr std::size_t kCount = 8000, kSize = 1024;  // 8 MiB: more than every window
+  // 24 MB: more than the publisher can buffer without credit, however its threads are scheduled:
+  // its 4 MiB stream window, its 64 KiB buffer plus one hand-off batch already moved into it
+  // (up to 8 MiB), and 8 MiB more waiting in the hand-off. (8 MiB fitted in those when the I/O
+  // thread was slow to run, and then send() never blocked.)
+  constexpr std::size_t kCount = 24'000, kSize = 1024;
   Inbox inbox;
   auto slow = connect(small_window()), pub = connect();
   ASSERT_TRUE(slow && pub);
@@ -677,15 +713,10 @@ TEST_F(RelayTest, BlockLosesNothingAndSlowsOnlyThePublisher) {
     }
   });
   JoinGuard guard(publisher, [&] { pub->close(); });  // close() wakes a blocked send()
-  // The publisher stalls: send() blocks once the withheld credit and its own buffer are used.
-  std::size_t before = 0;
-  EXPECT_TRUE(eventually(
-      [&] {
-        before = sent.load();
-        std::this_thread::sleep_for(200ms);
-        return sent.load() == before && before > 0;
-      },
-      5s));
+  // The publisher stalls: the server withholds its credit (its send window runs out and is not
+  // replenished), and send() blocks once its own buffer is used.
+  EXPECT_TRUE(eventually([&] { return p.statistics().send_window < std::int64_t(kSize); }, 10s))
+      << "the server kept granting credit to a publisher whose subscriber is blocked";
   EXPECT_LT(sent.load(), kCount) << "the publisher was not slowed down by the blocked subscriber";
 
   // Meanwhile other sessions are not affected.

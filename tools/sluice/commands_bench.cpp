@@ -1,4 +1,5 @@
-// sluice bench pubsub | reqrep — load generator for the relay, modelled on `nats bench`.
+// sluice bench pubsub | reqrep | priority — load generator for the relay, modelled on
+// `nats bench`.
 // Same flags and the same JSON keys as bench/nats_peer, so bench/relay_bench.sh can put the
 // two side by side. Each subscriber and the publisher use their own connection.
 #include <boost/json/serialize.hpp>
@@ -226,6 +227,9 @@ void add_common(CLI::App& cmd, BenchFlags& f) {
 
 }  // namespace
 
+// bench_priority.cpp
+void add_bench_priority_command(CLI::App& bench, CliContext& ctx);
+
 void add_bench_commands(CLI::App& app, CliContext& ctx) {
   auto* bench = app.add_subcommand("bench", "Measure the relay (like `nats bench`)");
   bench->require_subcommand(1);
@@ -245,6 +249,7 @@ void add_bench_commands(CLI::App& app, CliContext& ctx) {
     add_common(*cmd, *f);
     cmd->callback([f, &ctx] { ctx.action = [f] { return run_reqrep(*f); }; });
   }
+  add_bench_priority_command(*bench, ctx);
 }
 
 }  // namespace sluice::cli
