@@ -1,5 +1,7 @@
 #include "net/wire_server.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
@@ -83,6 +85,8 @@ struct WireServer::Impl final : relay::RelayLoop {
   void tick();
 };
 
+using UnsentLowWatermark = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_NOTSENT_LOWAT>;
+
 tcp::socket& lowest(tcp::socket& s) {
   return s;
 }
@@ -112,6 +116,7 @@ class WireConnection final : public relay::Transport,
     auto ep = lowest(socket_).remote_endpoint(ec);
     remote_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
     lowest(socket_).set_option(tcp::no_delay(true), ec);
+    lowest(socket_).set_option(UnsentLowWatermark(wire::kUnsentLowWatermark), ec);
   }
 
   // TCP and TLS.

@@ -105,6 +105,7 @@ void Session::erase_stream(std::uint32_t id) {
   if (s->partial) reassembly_bytes_ -= s->partial->body.size();
   graveyard_.push_back(std::move(it->second));
   streams_.erase(it);
+  if (s->priority == max_priority_) refresh_max_priority();
 }
 
 void Session::start(Hello hello) {
@@ -205,8 +206,7 @@ void Session::dispatch(const FrameHeader& h, std::span<const std::uint8_t> paylo
         return close_session(ErrorCode::kProtocol, "PRIORITY must be 2 bytes", false);
       }
       if (auto* s = find(h.stream)) {
-        s->priority = std::min<std::uint16_t>(get_u16(payload.data()), 1000);
-        s->stats.priority = s->priority;
+        assign_priority(*s, get_u16(payload.data()));
       }
       return;
     default:
@@ -312,16 +312,35 @@ void Session::on_open_frame(const FrameHeader& h, std::string_view payload) {
                          encode_error_payload(ErrorCode::kInvalid, request.error().detail));
   }
   auto& s = create_stream(h.stream);
-  s.priority = request->priority;
-  s.stats.priority = request->priority;
+  assign_priority(s, request->priority);
   if (h.flags & flag::kFin) s.remote_done = true;
   events_.on_open(h.stream, std::move(*request));
 }
 
+void Session::assign_priority(Stream& s, std::uint16_t priority) {
+  s.priority = std::min<std::uint16_t>(priority, 1000);
+  s.stats.priority = s.priority;
+  refresh_max_priority();
+}
+
+void Session::refresh_max_priority() {
+  max_priority_ = 0;
+  for (const auto& [id, s] : streams_) {
+    if (id != 0) max_priority_ = std::max(max_priority_, s->priority);  // 0: the session
+  }
+}
+
+std::uint32_t Session::stream_window_ceiling(const Stream& s) const {
+  if (s.priority >= max_priority_) return options_.max_stream_window;
+  // Little of a lower-priority stream may be in flight: bytes in sockets cannot be overtaken.
+  const std::uint64_t share =
+      std::uint64_t(options_.max_stream_window) * (s.priority + 1u) / (max_priority_ + 1u);
+  return static_cast<std::uint32_t>(std::max<std::uint64_t>(share, kLowPriorityWindow));
+}
+
 void Session::accept_stream(std::uint32_t id, std::uint16_t priority, QueueLimits limits) {
   if (auto* s = find(id)) {
-    s->priority = std::min<std::uint16_t>(priority, 1000);
-    s->stats.priority = s->priority;
+    assign_priority(*s, priority);
     s->queue.set_limits(limits);
   }
 }
@@ -334,8 +353,7 @@ Result<std::uint32_t> Session::open_stream(const OpenRequest& request) {
   std::uint32_t id = next_local_id_;
   next_local_id_ += 2;
   auto& s = create_stream(id);
-  s.priority = std::min<std::uint16_t>(request.priority, 1000);
-  s.stats.priority = s.priority;
+  assign_priority(s, request.priority);
   queue_control(FrameType::kOpen, 0, id, encode(request));
   return id;
 }
@@ -470,7 +488,14 @@ void Session::give_credit(Stream* s, std::uint32_t bytes) {
   auto grant = [&](std::int64_t& window, std::uint32_t& target, std::uint32_t& pending,
                    MonoTime& last, std::uint32_t ceiling, std::uint32_t id) {
     pending += bytes;
-    if (pending < target / 4) return;
+    if (target > ceiling) {
+      // The ceiling dropped (a higher-priority stream opened): shrink the window by keeping
+      // back consumed bytes instead of returning them as credit.
+      const std::uint32_t cut = std::min(target - ceiling, pending);
+      target -= cut;
+      pending -= cut;
+    }
+    if (pending < target / 4 || pending == 0) return;
     std::uint32_t increment = pending;
     // Auto-tuning: a quarter window consumed within two round trips means the window, not the
     // reader, limits throughput; grow it (doubling) up to the ceiling.
@@ -486,7 +511,7 @@ void Session::give_credit(Stream* s, std::uint32_t bytes) {
   };
   if (s && !s->erased && !s->remote_done) {
     grant(s->recv_window, s->recv_target, s->recv_pending, s->recv_last_update,
-          options_.max_stream_window, s->id);
+          stream_window_ceiling(*s), s->id);
   }
   grant(recv_window_, recv_target_, recv_pending_, recv_last_update_,
         options_.max_connection_window, 0);
@@ -548,8 +573,7 @@ void Session::finish(std::uint32_t stream) {
 
 void Session::set_priority(std::uint32_t stream, std::uint16_t priority) {
   if (auto* s = find(stream)) {
-    s->priority = std::min<std::uint16_t>(priority, 1000);
-    s->stats.priority = s->priority;
+    assign_priority(*s, priority);
     if (state_ == State::kOpen) {
       std::string payload(2, '\0');
       put_u16(reinterpret_cast<std::uint8_t*>(payload.data()), s->priority);
@@ -586,6 +610,7 @@ std::optional<StreamStats> Session::stream_stats(std::uint32_t stream) const {
   StreamStats st = it->second->stats;
   st.send_window = it->second->send_credit;
   st.receive_window = it->second->recv_window;
+  st.receive_window_size = it->second->recv_target;
   st.queued_messages = it->second->queue.size();
   st.queued_bytes = it->second->queue.bytes();
   st.dropped = it->second->queue.dropped_total();

@@ -28,6 +28,13 @@
 
 namespace sluice::wire {
 
+// Transports should keep at most this many unsent bytes in the kernel (TCP_NOTSENT_LOWAT):
+// what is still in the session can be reordered by priority, what is in the socket cannot.
+inline constexpr int kUnsentLowWatermark = 128 * 1024;
+// The smallest receive window of a stream while a higher-priority stream is open on the same
+// session (docs/protocol.md, "Priorities and scheduling").
+inline constexpr std::uint32_t kLowPriorityWindow = 256 * 1024;
+
 enum class Side { kClient, kServer };
 
 // One received message. `body` and `subject` point into session memory and are valid only
@@ -91,10 +98,11 @@ struct StreamStats {
   std::uint64_t bytes_received = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_received = 0;
-  std::uint64_t dropped = 0;        // by this side's send queue policy
-  std::uint64_t gaps_received = 0;  // messages the peer reported dropped
-  std::int64_t send_window = 0;     // credit the peer granted and we have not used
-  std::int64_t receive_window = 0;  // credit we granted and the peer has not used
+  std::uint64_t dropped = 0;              // by this side's send queue policy
+  std::uint64_t gaps_received = 0;        // messages the peer reported dropped
+  std::int64_t send_window = 0;           // credit the peer granted and we have not used
+  std::int64_t receive_window = 0;        // credit we granted and the peer has not used
+  std::uint32_t receive_window_size = 0;  // the window's auto-tuned size (in flight + unused)
   std::size_t queued_messages = 0;
   std::size_t queued_bytes = 0;
 };
@@ -199,6 +207,12 @@ class Session {
   void on_reset_frame(const FrameHeader& header, std::span<const std::uint8_t> payload);
   void deliver(Stream& stream, InboundMessage message);
   void give_credit(Stream* stream, std::uint32_t bytes);
+  // Sets a stream's priority (clamped to 1000) and keeps max_priority_ current.
+  void assign_priority(Stream& s, std::uint16_t priority);
+  void refresh_max_priority();
+  // The auto-tuning ceiling of `s`'s receive window: max_stream_window, or a share of it
+  // (at least kLowPriorityWindow) while a higher-priority stream is open.
+  std::uint32_t stream_window_ceiling(const Stream& s) const;
   void fail_stream(Stream& stream, ErrorCode code, std::string reason);
   void close_session(ErrorCode code, std::string_view reason, bool by_peer);
   void queue_control(FrameType type, std::uint16_t flags, std::uint32_t stream,
@@ -237,6 +251,7 @@ class Session {
   std::int64_t send_credit_;        // what the peer lets us send
   std::int64_t recv_window_;        // what we granted and have not seen used
   std::uint32_t recv_target_;       // auto-tuned size of the connection window
+  std::uint16_t max_priority_ = 0;  // highest priority among open streams
   std::uint32_t recv_pending_ = 0;  // consumed, not yet given back
   MonoTime recv_last_update_;
 

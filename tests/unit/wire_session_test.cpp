@@ -1300,6 +1300,28 @@ TEST(WireSession, PriorityFrameReordersThePeersTraffic) {
   EXPECT_LE(early_bytes, 2 * 65 * 1024u);
 }
 
+// While a higher-priority stream is open, a low-priority stream's receive window shrinks to
+// kLowPriorityWindow, so little of it sits in sockets ahead of urgent messages; alone, the
+// same stream keeps (and grows) its full window.
+TEST(WireSession, LowPriorityStreamsGetSmallWindowsBesideUrgentOnes) {
+  auto bulk_window_after_transfer = [](bool with_urgent_stream) {
+    Pair p({}, {}, 31);
+    p.client_events.keep_bodies = false;
+    p.handshake();
+    QueueLimits deep = queue_limits(100'000, OverflowPolicy::kDropOldest, 256 << 20);
+    auto bulk = p.open(subscribe("bulk", deep, 1));
+    if (with_urgent_stream) (void)p.open(subscribe("urgent", deep, 1000));
+    auto blob = std::make_shared<const std::string>(pattern(256 * 1024, 5));
+    for (int i = 0; i < 64; ++i)
+      p.server.send(bulk, shared(blob));
+    p.net.pump();
+    EXPECT_EQ(p.client_events.on(bulk).size(), 64u);
+    return p.client.stream_stats(bulk)->receive_window_size;
+  };
+  EXPECT_EQ(bulk_window_after_transfer(true), kLowPriorityWindow);
+  EXPECT_GE(bulk_window_after_transfer(false), 4u * 1024 * 1024);
+}
+
 TEST(WireSession, MalformedPriorityFrameIsProtocolError) {
   Raw s(Side::kServer);
   s.hello();

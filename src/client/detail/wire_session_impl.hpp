@@ -5,6 +5,8 @@
 // under its own mutex.
 #include "client/wire_session.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -36,7 +38,7 @@ namespace flag = wire::flag;
 inline constexpr auto kTimerInterval = std::chrono::milliseconds(20);
 // send() waits while the hand-off to the I/O thread holds this much payload or this many
 // messages (the second keeps a burst of tiny messages within the caches).
-inline constexpr std::size_t kHandoffBytes = 8 * 1024 * 1024;
+inline constexpr std::size_t kHandoffBytes = 1024 * 1024;
 inline constexpr std::size_t kHandoffMessages = 8192;
 inline constexpr std::uint32_t kCreditBatch = 64 * 1024;
 inline constexpr auto kCloseLinger = std::chrono::seconds(2);
@@ -285,6 +287,10 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
   void on_connected() {
     boost::system::error_code ec;
     socket().set_option(tcp::no_delay(true), ec);
+    // Unsent data stays in the session, where priorities can reorder it (wire::Session).
+    socket().set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_NOTSENT_LOWAT>(
+                            wire::kUnsentLowWatermark),
+                        ec);
     if (options.tls) {
       stream->async_handshake(asio::ssl::stream_base::client, [this, self = shared_from_this()](
                                                                   boost::system::error_code e) {
