@@ -1,12 +1,18 @@
-// Small text parsers fed by the network: timestamps, UUIDs, subjects and patterns, HTTP routes.
+// Small text parsers fed by the network or by operators: timestamps, UUIDs, subjects and
+// patterns, HTTP routes, hub payloads turned into JSON (which must always be valid JSON), error
+// reply bodies, and the relay's users and tokens files.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include <boost/json/parse.hpp>
+
 #include "core/ids.hpp"
+#include "core/json.hpp"
 #include "core/time_format.hpp"
 #include "http/router.hpp"
 #include "hub/subject.hpp"
+#include "relay/access_files.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -29,5 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }();
   (void)router.route("GET", text);
   (void)router.route("DELETE", text);
+
+  boost::system::error_code ec;
+  (void)boost::json::parse(sluice::payload_as_json(text), ec);
+  if (ec) __builtin_trap();  // SSE and /ws frames would be broken
+  auto e = sluice::parse_error_reply(text);
+  if (e.status < 400 || e.status > 599) __builtin_trap();
+  (void)sluice::relay::parse_users(text);
+  (void)sluice::relay::parse_tokens(text);
   return 0;
 }

@@ -54,6 +54,8 @@ void decode_payload(std::span<const std::uint8_t> bytes) {
     auto again = decode_auth(encode_auth(*a));
     check(again.has_value() && *again == *a);
   }
+  (void)decode_subscription_event(text);  // EVENT payloads
+  (void)decode_closed_event(text);
   auto e = decode_error_payload(bytes);
   if (bytes.size() >= 4) {
     check(e.reason.size() <= 1024);
