@@ -82,7 +82,8 @@ class Server {
   std::vector<ChannelInfo> channels();  // empty once the server is stopping
   Result<ChannelInfo> channel(std::string_view name);
 
-  // ---- handlers (kept until stop())
+  // ---- handlers (kept until stop(); what they capture must stay valid until then — clients
+  // disconnecting during shutdown still produce unsubscribe calls)
   // Messages clients publish on channels matching `pattern` ("*" one token, ">" the rest).
   Status on_client_stream(std::string_view pattern, ClientStreamHandler handler);
   // Requests on `method` (a channel name) answered by `handler`; clients call it with

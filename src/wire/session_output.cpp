@@ -151,7 +151,9 @@ bool Session::emit_frame(Stream& s) {
   const std::size_t chunk = std::min<std::size_t>(remaining, avail - prefix);
   const bool more = chunk < remaining;
   if (more) flags |= flag::kMore;
-  if (!more && s.fin_queued && s.queue.empty()) {
+  // Not on an empty frame: a zero-length DATA with FIN means "no message" to the receiver, so
+  // an empty message is followed by a FIN frame of its own.
+  if (!more && s.fin_queued && s.queue.empty() && prefix + chunk > 0) {
     flags |= flag::kFin;
     s.local_done = true;
   }

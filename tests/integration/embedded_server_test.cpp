@@ -187,6 +187,9 @@ TEST(EmbeddedServer, OwnerHearsSubscriptionsAndCloseEndsTheChannel) {
 TEST(EmbeddedServer, SubscriptionHandlerLearnsAboutExistingSubscribersFirst) {
   Server server(local_config());
   server.start();
+  // Declared before the clients: the handler runs again when they disconnect at the end.
+  std::mutex mutex;
+  std::vector<std::string> seen;
   auto a = connect(server);
   auto b = connect(server);
   auto sa = a->subscribe("lights.>");
@@ -194,8 +197,6 @@ TEST(EmbeddedServer, SubscriptionHandlerLearnsAboutExistingSubscribersFirst) {
   auto other = b->subscribe("audio.>");
   ASSERT_TRUE(sa && sb && other);
   ASSERT_TRUE(eventually([&] { return server.push("lights.stage", "probe").value_or(0) == 2; }));
-  std::mutex mutex;
-  std::vector<std::string> seen;
   // Both subscriptions existed before the handler; the audio one does not match.
   server.on_subscription("lights.stage", [&](std::string_view who, bool subscribed) {
     std::lock_guard lock(mutex);

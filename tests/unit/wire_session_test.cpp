@@ -1031,6 +1031,21 @@ TEST(WireSession, PeerResetThenLateDataIsDiscarded) {
             ErrorCode::kProtocol);
 }
 
+TEST(WireSession, AnEmptyLastMessageIsNotSwallowedByTheFin) {
+  Pair p({}, {}, 19);
+  p.handshake();
+  auto id = p.open(publish("empty"));
+  p.client.send(id, copy_message("first"));
+  p.client.send(id, copy_message(""));
+  p.client.finish(id);
+  p.net.pump();
+  auto got = p.server_events.on(id);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].body, "first");
+  EXPECT_EQ(got[1].body, "");
+  EXPECT_EQ(p.server_events.finished, std::vector<std::uint32_t>{id});
+}
+
 TEST(WireSession, FinBothWaysRemovesTheStream) {
   Pair p({}, {}, 18);
   p.net.max_read = 5;
