@@ -141,7 +141,9 @@ TEST(EmbeddedServer, OwnerHearsSubscriptionsAndCloseEndsTheChannel) {
     std::lock_guard lock(mutex);
     events.push_back(std::string(subscribed ? "+" : "-") + std::string(who));
   });
-  ASSERT_TRUE(server.create_channel("game.state", ChannelOptions{.keep_last_value = true}));
+  ChannelOptions keep_last;
+  keep_last.keep_last_value = true;
+  ASSERT_TRUE(server.create_channel("game.state", keep_last));
   ASSERT_TRUE(server.push("game.state", "round 1"));
 
   auto client = connect(server);

@@ -63,16 +63,21 @@ TEST(AccessFiles, AnonymousIsOffOnceCredentialsExistUnlessAskedFor) {
   auto tokens = (dir / "tokens").string();
   std::ofstream(tokens) << "0123456789abcdef0123\n";
 
-  auto with_tokens = load_access({.tokens_file = tokens});
+  AccessSettings settings;
+  settings.tokens_file = tokens;
+  auto with_tokens = load_access(settings);
   ASSERT_TRUE(with_tokens);
   EXPECT_FALSE(with_tokens->allow_anonymous);
   EXPECT_EQ(with_tokens->tokens.size(), 1u);
 
-  auto explicit_anonymous = load_access({.tokens_file = tokens, .anonymous = true});
+  settings.anonymous = true;
+  auto explicit_anonymous = load_access(settings);
   ASSERT_TRUE(explicit_anonymous);
   EXPECT_TRUE(explicit_anonymous->allow_anonymous);
 
-  auto missing = load_access({.users_file = (dir / "nope").string()});
+  AccessSettings missing_file;
+  missing_file.users_file = (dir / "nope").string();
+  auto missing = load_access(missing_file);
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().detail.find("nope"), std::string::npos);
   std::filesystem::remove_all(dir);
