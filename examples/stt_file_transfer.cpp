@@ -18,17 +18,6 @@
 
 using namespace examples;
 
-namespace {
-
-std::uint64_t fnv1a(std::string_view bytes) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes)
-    h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   Args args(argc, argv);
   const auto size = static_cast<std::size_t>(args.get("--size", 1024L * 1024));

@@ -97,6 +97,14 @@ inline sluice::client::WireOptions wire_at(std::string host, std::uint16_t port,
   return o;
 }
 
+// FNV-1a: enough to show that bytes came back in order and unchanged.
+inline std::uint64_t fnv1a(std::string_view bytes) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes)
+    h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
 inline std::shared_ptr<sluice::client::Session> connect(sluice::client::WireOptions options) {
   return must(sluice::client::Session::connect(std::move(options)), "connect to the relay");
 }

@@ -21,6 +21,7 @@
 #include "net/server_impl.hpp"
 #include "relay/relay.hpp"
 #include "relay/relay_connection.hpp"
+#include "wire/websocket_framing.hpp"
 
 namespace sluice::net {
 
@@ -28,30 +29,7 @@ namespace websocket = boost::beast::websocket;
 
 namespace {
 constexpr auto kTickInterval = std::chrono::milliseconds(5);
-// The largest WebSocket message either way on /wire (docs/protocol.md, "Transports"): 16 times
-// the largest frame the relay accepts, so one frame per message and whole batches both fit.
-constexpr std::size_t kMaxWsMessage = 1 << 20;
 constexpr auto kWsHandshakeTimeout = std::chrono::seconds(10);
-
-// Points `out` at up to `max` bytes of `all`, starting `offset` bytes in; returns how many.
-std::size_t slice(const std::vector<asio::const_buffer>& all, std::size_t offset, std::size_t max,
-                  std::vector<asio::const_buffer>& out) {
-  out.clear();
-  std::size_t taken = 0;
-  for (auto b : all) {
-    if (taken == max) break;
-    if (offset >= b.size()) {
-      offset -= b.size();
-      continue;
-    }
-    b += offset;
-    offset = 0;
-    const std::size_t n = std::min(b.size(), max - taken);
-    out.emplace_back(b.data(), n);
-    taken += n;
-  }
-  return taken;
-}
 }  // namespace
 
 class WireConnectionBase {
@@ -99,8 +77,8 @@ tcp::socket& lowest(WsSocket& s) {
 
 // One TCP, TLS or WebSocket connection driving one RelayConnection. Relay thread only.
 // Over WebSocket, the wire byte stream is the concatenation of binary message payloads: each
-// output batch goes out as one binary message (split at kMaxWsMessage), and a text message
-// ends the session with GOAWAY protocol_error.
+// output batch goes out as one binary message (split at wire::kMaxWebSocketMessage), and a text
+// message ends the session with GOAWAY protocol_error.
 template <class Socket>
 class WireConnection final : public relay::Transport,
                              public WireConnectionBase,
@@ -145,9 +123,9 @@ class WireConnection final : public relay::Transport,
         [](websocket::response_type& res) { res.set(bhttp::field::server, "sluice"); }));
     socket_.binary(true);
     socket_.auto_fragment(false);  // one frame per message: the batch goes out in one gather write
-    // kMaxWsMessage is enforced in on_read, so that the refusal is a GOAWAY and a close frame the
-    // peer gets to read. Beast's own limit would drop the connection mid-message (its teardown
-    // closes with unread input, and the reset can destroy the close frame in flight).
+    // wire::kMaxWebSocketMessage is enforced in on_read, so that the refusal is a GOAWAY and a
+    // close frame the peer gets to read. Beast's own limit would drop the connection mid-message
+    // (its teardown closes with unread input, and the reset can destroy the close frame in flight).
     socket_.read_message_max(0);
     socket_.async_accept(*upgrade_, [self = shared_from_this()](boost::system::error_code ec) {
       self->upgrade_.reset();
@@ -199,7 +177,7 @@ class WireConnection final : public relay::Transport,
       if (!ec) {
         if (socket_.got_text()) return refuse_text();
         message_in_ += n;
-        if (message_in_ > kMaxWsMessage) return refuse_oversized();
+        if (message_in_ > wire::kMaxWebSocketMessage) return refuse_oversized();
         if (socket_.is_message_done()) message_in_ = 0;
       }
     }
@@ -250,9 +228,10 @@ class WireConnection final : public relay::Transport,
     flush();
   }
 
-  // WebSocket: the next binary message of the batch, at most kMaxWsMessage bytes.
+  // WebSocket: the next binary message of the batch, at most wire::kMaxWebSocketMessage bytes.
   void write_message() {
-    const std::size_t n = slice(buffers_, message_offset_, kMaxWsMessage, message_);
+    const std::size_t n =
+        wire::slice_buffers(buffers_, message_offset_, wire::kMaxWebSocketMessage, message_);
     socket_.async_write(
         message_, [self = shared_from_this(), n](boost::system::error_code ec, std::size_t) {
           self->message_offset_ += n;
@@ -290,13 +269,14 @@ class WireConnection final : public relay::Transport,
     flush();
   }
 
-  // A message past kMaxWsMessage: the session ends with GOAWAY frame_size_error. Its first
-  // kMaxWsMessage bytes were passed on; the rest is read and dropped by the closing handshake.
+  // A message past wire::kMaxWebSocketMessage: the session ends with GOAWAY frame_size_error. Its
+  // first wire::kMaxWebSocketMessage bytes were passed on; the rest is read and dropped by the
+  // closing handshake.
   void refuse_oversized() {
     spdlog::warn(
         "relay: {} sent a WebSocket message over {} bytes on /wire, closing with GOAWAY "
         "frame_size_error",
-        remote_, kMaxWsMessage);
+        remote_, wire::kMaxWebSocketMessage);
     close_code_ = websocket::close_code::too_big;
     connection_->session().goaway(wire::ErrorCode::kFrameSize,
                                   "WebSocket message over 1 MiB (1048576 bytes)");

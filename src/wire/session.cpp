@@ -318,9 +318,15 @@ void Session::on_open_frame(const FrameHeader& h, std::string_view payload) {
 }
 
 void Session::assign_priority(Stream& s, std::uint16_t priority) {
+  const std::uint16_t old = s.priority;
   s.priority = std::min<std::uint16_t>(priority, 1000);
   s.stats.priority = s.priority;
-  refresh_max_priority();
+  // Opening a stream costs O(1); only lowering the highest priority needs a scan.
+  if (s.priority >= max_priority_) {
+    max_priority_ = s.priority;
+  } else if (old == max_priority_) {
+    refresh_max_priority();
+  }
 }
 
 void Session::refresh_max_priority() {

@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
+
 namespace sluice::testing {
 
 using namespace std::chrono_literals;
@@ -318,17 +320,6 @@ inline int unused_local_port() {
   }
   ::close(fd);
   return port;
-}
-
-// Polls `condition` every 50 ms until it holds or `timeout` passes; returns the last value.
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
 }
 
 // Base fixture: one fresh daemon per test, with a short TTL (3 s) so expiry paths are quick.

@@ -20,21 +20,13 @@
 #include "client/http_transport.hpp"
 #include "client/wire_session.hpp"
 #include "wire/scram.hpp"
+#include "wire_test_helpers.hpp"
 
 namespace sluice {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using testing::eventually;
 
 Config local_config() {
   Config c;

@@ -32,6 +32,7 @@
 #include "client/wire_session.hpp"
 #include "relay/relay.hpp"
 #include "wire/frame.hpp"
+#include "wire_test_helpers.hpp"
 
 namespace sluice {
 namespace {
@@ -43,18 +44,11 @@ using client::Session;
 using client::Stream;
 using SessionPtr = std::shared_ptr<Session>;
 using Clock = std::chrono::steady_clock;
+using testing::eventually;
+using testing::goaway_code;
+using testing::hello_frame;
 
 // ------------------------------------------------------------------------------ helpers
-
-// Polls `condition` every 20 ms until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (condition()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-}
 
 // "m<index>:" padded with 'x' to `size` bytes, so content and order can be checked exactly.
 std::string payload(std::size_t index, std::size_t size = 0) {
@@ -1020,14 +1014,6 @@ std::string raw_header(std::uint8_t version, wire::FrameType type, std::uint32_t
   wire::encode_header({version, type, 0, stream, length}, h);
   h[0] = version;
   return std::string(reinterpret_cast<const char*>(h), sizeof h);
-}
-std::string hello_frame(int version) {
-  std::string body = R"({"version":)" + std::to_string(version) + R"(,"client":"raw-test"})";
-  return wire::encode_frame(wire::FrameType::kHello, 0, 0, body);
-}
-std::uint32_t goaway_code(const std::string& payload) {
-  if (payload.size() < 4) return 0xffffffff;
-  return wire::get_u32(reinterpret_cast<const std::uint8_t*>(payload.data()));
 }
 
 // The deterministic form of TenThousandMessagesArriveInOrderAtTwoSubscribers. A publisher's

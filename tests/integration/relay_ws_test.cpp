@@ -32,6 +32,7 @@
 #include "net/http_server.hpp"
 #include "net/wire_server.hpp"
 #include "wire/frame.hpp"
+#include "wire_test_helpers.hpp"
 
 namespace sluice {
 namespace {
@@ -45,18 +46,11 @@ using client::Session;
 using client::Stream;
 using SessionPtr = std::shared_ptr<Session>;
 using Clock = std::chrono::steady_clock;
+using testing::eventually;
+using testing::goaway_code;
+using testing::hello_frame;
 
 // ------------------------------------------------------------------------------ helpers
-
-// Polls `condition` every 20 ms until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (condition()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-}
 
 // `size` bytes that differ with position and seed, so an altered byte shows.
 std::string blob(std::size_t size, std::size_t seed) {
@@ -85,15 +79,6 @@ client::WireOptions ws_options(std::uint16_t http_port) {
   o.reconnect = false;
   o.connect_timeout = 3s;
   return o;
-}
-
-std::uint32_t goaway_code(const std::string& payload) {
-  if (payload.size() < 4) return 0xffffffff;
-  return wire::get_u32(reinterpret_cast<const std::uint8_t*>(payload.data()));
-}
-
-std::string hello_frame() {
-  return wire::encode_frame(wire::FrameType::kHello, 0, 0, R"({"version":1,"client":"raw-ws"})");
 }
 
 // A WebSocket client as a browser would be: whatever messages the test asks for, and the wire

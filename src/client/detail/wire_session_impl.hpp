@@ -27,6 +27,7 @@
 
 #include "wire/scram.hpp"
 #include "wire/session.hpp"
+#include "wire/websocket_framing.hpp"
 
 namespace sluice::client {
 
@@ -42,29 +43,6 @@ inline constexpr std::size_t kHandoffBytes = 1024 * 1024;
 inline constexpr std::size_t kHandoffMessages = 8192;
 inline constexpr std::uint32_t kCreditBatch = 64 * 1024;
 inline constexpr auto kCloseLinger = std::chrono::seconds(2);
-// The largest WebSocket message either way (docs/protocol.md, "Transports").
-inline constexpr std::size_t kMaxWsMessage = 1 << 20;
-
-// Points `out` at up to `max` bytes of `all`, starting `offset` bytes in; returns how many.
-inline std::size_t slice_buffers(const std::vector<asio::const_buffer>& all, std::size_t offset,
-                                 std::size_t max, std::vector<asio::const_buffer>& out) {
-  out.clear();
-  std::size_t taken = 0;
-  for (auto b : all) {
-    if (taken == max) break;
-    if (offset >= b.size()) {
-      offset -= b.size();
-      continue;
-    }
-    b += offset;
-    offset = 0;
-    const std::size_t n = std::min(b.size(), max - taken);
-    out.emplace_back(b.data(), n);
-    taken += n;
-  }
-  return taken;
-}
-
 struct StreamState {
   wire::OpenRequest open;
   std::weak_ptr<Session::Impl> session;
@@ -315,7 +293,7 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
         }));
     ws->binary(true);
     ws->auto_fragment(false);
-    ws->read_message_max(kMaxWsMessage);
+    ws->read_message_max(wire::kMaxWebSocketMessage);
     ws->write_buffer_bytes(64 * 1024);  // masking goes through this buffer: fewer, larger writes
     const bool v6 = options.host.find(':') != std::string::npos;
     std::string host =
@@ -415,9 +393,10 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
     asio::async_write(socket(), buffers, std::move(on_written));
   }
 
-  // WebSocket: the next binary message of the batch, at most kMaxWsMessage bytes.
+  // WebSocket: the next binary message of the batch, at most wire::kMaxWebSocketMessage bytes.
   void write_message() {
-    const std::size_t n = slice_buffers(buffers, message_offset, kMaxWsMessage, message);
+    const std::size_t n =
+        wire::slice_buffers(buffers, message_offset, wire::kMaxWebSocketMessage, message);
     ws->async_write(message, [this, self = shared_from_this(), c = core.get(), n](
                                  boost::system::error_code ec, std::size_t) {
       if (c == core.get() && !ec && (message_offset += n) < message_total) return write_message();
