@@ -9,6 +9,7 @@ packages=(
   libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk clang libclang-rt-14-dev nodejs
+  ffmpeg libavformat-dev libavcodec-dev libavutil-dev
 )
 
 # Extra packages for optional targets may be named on the command line: clang-16 and

@@ -185,6 +185,9 @@ void Client::set_timeout(std::chrono::milliseconds timeout) {
 std::chrono::milliseconds Client::timeout() const {
   return transport_->timeout();
 }
+void Client::set_bearer_token(std::string token) {
+  transport_->set_bearer_token(std::move(token));
+}
 
 Result<HttpResponse> Client::request(std::string_view method, std::string_view target,
                                      std::string_view body) {

@@ -103,6 +103,9 @@ class Client {
   // Deadline of each later call (connect + write + read). Thread-safe.
   void set_timeout(std::chrono::milliseconds timeout);
   std::chrono::milliseconds timeout() const;
+  // Sends "Authorization: Bearer <token>" with every later call (e.g. sluiced's admin-token for
+  // /keys); empty removes it. Thread-safe.
+  void set_bearer_token(std::string token);
 
   // --- Registry ---
   Result<RegistryState> get_state();

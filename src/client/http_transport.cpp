@@ -51,6 +51,7 @@ struct HttpTransport::Impl {
   std::atomic<std::int64_t> timeout_ms{kDefaultTimeout.count()};
 
   std::mutex mutex;  // guards everything below
+  std::string bearer;
   asio::io_context ioc;
   std::optional<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
@@ -112,6 +113,11 @@ std::chrono::milliseconds HttpTransport::timeout() const {
   return std::chrono::milliseconds(impl_->timeout_ms.load());
 }
 
+void HttpTransport::set_bearer_token(std::string token) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->bearer = std::move(token);
+}
+
 Result<RawHttpResponse> HttpTransport::send(std::string_view method, std::string_view target,
                                             std::string_view body, std::string_view content_type) {
   if (!impl_->base) return fail(impl_->base.error());
@@ -125,6 +131,10 @@ Result<RawHttpResponse> HttpTransport::send(std::string_view method, std::string
   req.set(http::field::host, base.host + ":" + base.port);
   req.set(http::field::user_agent, "sluice-client/" + std::string(kVersion));
   req.set(http::field::accept, "application/json");
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->bearer.empty()) req.set(http::field::authorization, "Bearer " + impl_->bearer);
+  }
   req.keep_alive(true);
   if (!body.empty()) {
     req.set(http::field::content_type, content_type);

@@ -36,6 +36,8 @@ class HttpTransport {
 
   void set_timeout(std::chrono::milliseconds timeout);
   std::chrono::milliseconds timeout() const;
+  // Sent as "Authorization: Bearer <token>" with every later request; empty: no header.
+  void set_bearer_token(std::string token);
 
   // `target` is the path (without the base URL's prefix) plus query. `body` is sent with
   // `content_type` when non-empty.

@@ -4,9 +4,13 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <string_view>
 
 #include "core/version.hpp"
 
@@ -42,7 +46,23 @@ constexpr KeyInfo kKeys[] = {
     {"log-format", "text|json (default text)"},
     {"threads", "I/O threads, 0 for one per core (default 0)"},
     {"max-body", "largest accepted HTTP request body in bytes (default 1048576)"},
+    {"key-secret-file",
+     "file holding the secret stream keys are hashed under; created (32 random bytes, mode "
+     "0600) when missing (default <data-dir>/key-secret)"},
+    {"admin-token",
+     "bearer token required by /keys, or @PATH to read it from a file (default: unset, /keys "
+     "answers loopback clients only)"},
+    {"dev-key", "true|false: create and print a publish key for stream 'dev' at start"},
+    {"rtmp", "RTMP listen address HOST:PORT, or 'off' (default 0.0.0.0:1935)"},
+    {"rtmp-takeover",
+     "true|false: a second publisher with a valid key takes over a live path instead of being "
+     "refused (default false)"},
+    {"hls-segment", "HLS segment length in seconds, 1-10 (default 2)"},
+    {"media-webhook",
+     "URL that receives each media lifecycle event as a JSON POST (default unset)"},
 };
+
+constexpr std::size_t kMinAdminToken = 16;
 
 std::string env_name(std::string key) {
   std::string out = "SLUICE_";
@@ -91,6 +111,27 @@ bool parse_bool(const std::string& v, const std::string& key) {
   if (v == "true" || v == "1" || v == "yes") return true;
   if (v == "false" || v == "0" || v == "no") return false;
   throw ConfigError("'" + key + "' must be true or false, got '" + v + "'");
+}
+
+// "@PATH": the file's content without trailing whitespace; anything else is the token itself.
+std::string read_admin_token(const std::string& v) {
+  std::string token = v;
+  if (v.starts_with("@")) {
+    std::ifstream in(v.substr(1));
+    if (!in) throw ConfigError("'admin-token': cannot read " + v.substr(1));
+    token.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
+  }
+  if (token.size() < kMinAdminToken) {
+    throw ConfigError("'admin-token' must be at least " + std::to_string(kMinAdminToken) +
+                      " characters");
+  }
+  if (std::any_of(token.begin(), token.end(),
+                  [](unsigned char ch) { return ch <= ' ' || ch >= 0x7f; })) {
+    throw ConfigError("'admin-token' must be printable ASCII without spaces");
+  }
+  return token;
 }
 
 void apply(Config& c, const std::string& key, const std::string& v) {
@@ -144,6 +185,27 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     double n = parse_number(v, key);
     if (n < 1024 || n > (1 << 30)) throw ConfigError("'max-body' must be between 1 KiB and 1 GiB");
     c.max_body_bytes = static_cast<std::size_t>(n);
+  } else if (key == "key-secret-file") {
+    if (v.empty()) throw ConfigError("'key-secret-file' must not be empty");
+    c.key_secret_file = v;
+  } else if (key == "admin-token") {
+    c.admin_token = read_admin_token(v);
+  } else if (key == "dev-key") {
+    c.dev_key = parse_bool(v, key);
+  } else if (key == "rtmp") {
+    c.rtmp_enabled = v != "off";
+    if (c.rtmp_enabled) c.rtmp = parse_host_port(v, key);
+  } else if (key == "rtmp-takeover") {
+    c.rtmp_takeover = parse_bool(v, key);
+  } else if (key == "hls-segment") {
+    double s = parse_number(v, key);
+    if (s < 1 || s > 10) throw ConfigError("'hls-segment' must be between 1 and 10 seconds");
+    c.hls_segment = std::chrono::milliseconds(static_cast<long>(s * 1000));
+  } else if (key == "media-webhook") {
+    if (!v.empty() && !v.starts_with("http://")) {
+      throw ConfigError("'media-webhook' must be an http:// URL");
+    }
+    c.media_webhook = v;
   }
 }
 
@@ -179,6 +241,12 @@ std::string Config::history_path() const {
   return data_dir + "/history.db";
 }
 
+std::string Config::key_secret_path() const {
+  if (!key_secret_file.empty()) return key_secret_file;
+  if (data_dir.empty()) return {};
+  return data_dir + "/key-secret";
+}
+
 std::map<std::string, std::string> current_environment() {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
@@ -199,6 +267,13 @@ ConfigOutcome load_config(int argc, const char* const* argv,
   app.add_option("--config", config_path, "TOML file with the same keys as the flags");
   std::map<std::string, std::string> flags;
   for (const auto& info : kKeys) {
+    if (std::string_view(info.key) == "dev-key") {  // a bare flag: --dev-key
+      app.add_flag_function(
+          "--dev-key",
+          [&flags](std::int64_t count) { flags["dev-key"] = count > 0 ? "true" : "false"; },
+          info.help);
+      continue;
+    }
     app.add_option_function<std::string>(
            std::string("--") + info.key,
            [&flags, key = std::string(info.key)](const std::string& v) { flags[key] = v; },

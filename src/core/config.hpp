@@ -45,9 +45,22 @@ struct Config {
   std::string log_format = "text";
   unsigned threads = 0;  // 0: one per core
   std::size_t max_body_bytes = 1 << 20;
+  // Stream keys (docs/operations.md, "Stream keys").
+  std::string key_secret_file;  // HMAC secret of stored keys; default <data-dir>/key-secret
+  std::string admin_token;      // bearer token for /keys (read from the file when given "@PATH")
+  bool dev_key = false;         // create and print one publish key for stream "dev" at start
+  // Media (docs/operations.md, "Media").
+  HostPort rtmp{"0.0.0.0", 1935};
+  bool rtmp_enabled = true;    // "rtmp = off" disables the RTMP listener
+  bool rtmp_takeover = false;  // a second publisher takes over instead of being refused
+  std::chrono::milliseconds hls_segment{2000};
+  std::string media_webhook;  // http:// URL for lifecycle events, or empty
 
   // The history path after applying the data-dir default.
   std::string history_path() const;
+  // The key secret path after applying the data-dir default; empty when neither is set (a Config
+  // built in code, e.g. by tests: keys then live under a per-process secret).
+  std::string key_secret_path() const;
 };
 
 class ConfigError : public std::runtime_error {

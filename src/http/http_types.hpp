@@ -21,6 +21,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::string body;
   std::string remote_address;
+  std::string authorization;  // the Authorization header's value, empty when absent
 
   // The first value of query parameter `name`.
   std::optional<std::string> param(std::string_view name) const;

@@ -302,6 +302,13 @@ json::object component_schemas() {
                            {"components", describe(any_object(),
                                                    "Per-component state (registry store, history, "
                                                    "event hub...).")}});
+  c["StreamKeyCreate"] = object_of(
+      {{"stream", describe(str(1, 128), "Stream name: A-Z a-z 0-9 . _ -")},
+       {"kind", with_default(enum_of({"publish", "read"}), "publish"), false},
+       {"expires_in", describe(integer(1, 315360000), "Seconds until the key expires"), false},
+       {"allowed_ips", describe(array_of(str()), "IP addresses or CIDRs (at most 64)"), false},
+       {"alias", describe(str(1, 128), "Unique name for the key"), false},
+       {"note", str(0, 1024), false}});
   c["HTTPError"] = object_of({{"detail", str()}});
   c["ValidationError"] = object_of(
       {{"loc", array_of(Schema{{"anyOf", json::array{typed("string"), typed("integer")}}})},
@@ -479,6 +486,15 @@ constexpr std::string_view kWsDescription =
     "and publishing `{\"accepted\":true,...}` to the `reply` inbox of each `msg`; it can heartbeat "
     "by publishing to `maestra.stream.heartbeat.{stream_id}`.";
 
+constexpr std::string_view kKeysDescription =
+    "Creates a key `sk_<16 hex id><43 base64url chars>` granting `stream`: `kind` `publish` "
+    "(default; the RTMP publish name) or `read` (while a stream has an active read key, playback "
+    "needs one). Optional `expires_in` (seconds), `allowed_ips` (addresses or CIDRs, IPv4 rules "
+    "also match IPv4-mapped IPv6 peers), `alias` (unique; usable wherever an id is) and `note`. "
+    "Only an HMAC of the key is stored: the `key` field of this answer (and of rotate) is the "
+    "only time it is shown. Every /keys route needs `Authorization: Bearer <admin-token>` when "
+    "the daemon has an admin-token, and a loopback client otherwise.";
+
 std::vector<Op> operations() {
   const Param stream_id = path_id("stream_id", "Stream id");
   const Param session_id = path_id("session_id", "Session id");
@@ -632,6 +648,78 @@ std::vector<Op> operations() {
       op("get", "/channels/{name}", "get_channel", "relay", "One relay channel", typed("object"))
           .with({Param{"name", "path", str(), "Channel name"}})
           .fails({{404, "No such channel"}}));
+  // Stream keys.
+  const Param key_id{"id", "path", str(1, 128), "Key id (16 hex characters) or alias"};
+  const Reply keys_denied{403,
+                          "No admin-token is configured and the client is not on loopback; with "
+                          "an admin-token, a missing or wrong bearer token is a 401"};
+  ops.push_back(op("post", "/keys", "create_key", "keys", "Create a stream key", typed("object"))
+                    .about(kKeysDescription)
+                    .takes("StreamKeyCreate")
+                    .gives(201, "Created; `key` is in this answer only")
+                    .fails({keys_denied,
+                            {409, "The alias is used by another key"},
+                            {507, "Too many keys (100000); revoked keys are purged 24 h later"}}));
+  ops.push_back(op("get", "/keys", "list_keys", "keys", "List stream keys (never their secrets)",
+                   array_of(typed("object")))
+                    .fails({keys_denied}));
+  ops.push_back(op("get", "/keys/{id}", "get_key", "keys", "One stream key", typed("object"))
+                    .with({key_id})
+                    .fails({keys_denied, {404, "No key with this id or alias"}}));
+  ops.push_back(
+      op("delete", "/keys/{id}", "revoke_key", "keys", "Revoke a stream key", typed("object"))
+          .about("Idempotent; the record stays listed as `revoked` for 24 h.")
+          .with({key_id})
+          .fails({keys_denied, {404, "No key with this id or alias"}}));
+  ops.push_back(op("post", "/keys/{id}/rotate", "rotate_key", "keys",
+                   "New secret for a key (same id and settings)", typed("object"))
+                    .about("The answer carries the new `key`; the old one stops working at once.")
+                    .with({key_id})
+                    .fails({keys_denied,
+                            {404, "No key with this id or alias"},
+                            {409, "The key is revoked or expired"}}));
+  // Media.
+  const Param path_name{"name", "path", str(1, 128), "Live path name"};
+  const Reply not_live{404, "No one is publishing this path"};
+  ops.push_back(op("get", "/media/paths", "list_media_paths", "media",
+                   "Live media paths: publisher, codecs, counters, readers", array_of(any_object()))
+                    .fails({{503, "The media server is stopping or not answering"}}));
+  ops.push_back(op("get", "/media/paths/{name}", "get_media_path", "media", "One live path",
+                   any_object())
+                    .with({path_name})
+                    .fails({not_live}));
+  ops.push_back(op("delete", "/media/paths/{name}", "kick_publisher", "media",
+                   "Kick the publisher of a live path", any_object())
+                    .about("Administrative: loopback only, or `Authorization: Bearer "
+                           "<admin-token>`.")
+                    .with({path_name})
+                    .fails({keys_denied, not_live}));
+  ops.push_back(op("delete", "/media/paths/{name}/readers/{id}", "kick_reader", "media",
+                   "Kick one reader of a live path", any_object())
+                    .about("Administrative like DELETE /media/paths/{name}; `id` from the path's "
+                           "readers.")
+                    .with({path_name, Param{"id", "path", str(1, 128), "Reader id"}})
+                    .fails({keys_denied, {404, "No such path or reader"}}));
+  ops.push_back(op("get", "/live/{name}/index.m3u8", "hls_playlist", "media",
+                   "HLS live playlist (started on demand)", typed("string"))
+                    .about("The first request of a path waits (up to 15 s) for its first segment. "
+                           "A private path (one with a read key) needs `?key=`. HTTP-FLV is "
+                           "`GET /live/{name}.flv` on the same port.")
+                    .with({path_name, query("key", str(), "Read key of a private path")})
+                    .gives(200, "application/vnd.apple.mpegurl")
+                    .as("application/vnd.apple.mpegurl")
+                    .fails({{401, "A private path and no or a bad read key"},
+                            {403, "A read key that is not allowed here"},
+                            not_live,
+                            {504, "No segment came in time (no keyframe yet)"}}));
+  ops.push_back(op("get", "/live/{name}/{file}", "hls_segment", "media", "HLS segment seg-N.ts",
+                   typed("string"))
+                    .with({path_name, Param{"file", "path", str(1, 26), "seg-N.ts"},
+                           query("key", str(), "Read key of a private path")})
+                    .gives(200, "video/mp2t")
+                    .as("video/mp2t")
+                    .fails({{401, "A private path and no or a bad read key"},
+                            {404, "No such segment (any more)"}}));
   // Operations.
   ops.push_back(
       op("get", "/health", "health", "operations", "Health and effective settings", ref("Health")));
@@ -671,6 +759,7 @@ std::string openapi_document(std::string_view version) {
         std::pair{"subscribers", "Multicast join, leave and subscribers"},
         std::pair{"types", "The stream type catalog"},
         std::pair{"events", "Live registry events (SSE and WebSocket)"},
+        std::pair{"keys", "Stream keys for RTMP publishing and private playback"},
         std::pair{"operations", "Health, metrics and this document"}}) {
     tags.push_back(json::object{{"name", name}, {"description", text}});
   }

@@ -26,6 +26,12 @@ bool is_wire_target(std::string_view target) {
   return target == "/wire" || target.starts_with("/wire?");
 }
 
+// `/live/NAME.flv`, optionally with a query string: an HTTP-FLV player for the media thread.
+bool is_flv_target(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path.starts_with("/live/") && path.ends_with(".flv") && path.size() > 10;
+}
+
 // Parses the request target into path and decoded query parameters.
 bool parse_target(std::string_view target, http::HttpRequest& out) {
   auto url = boost::urls::parse_origin_form(target);
@@ -143,6 +149,9 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
                                                 {}}),
                      req.keep_alive(), -1, std::string(req.method_string()), Clock::now());
     }
+    if (req.method() == bhttp::verb::get && is_flv_target(req.target())) {
+      return hand_to_media(std::move(req));
+    }
     if (boost::beast::websocket::is_upgrade(req) && req.target().starts_with("/ws")) {
       server_->untrack(this);
       stream_.expires_never();
@@ -156,25 +165,41 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   // The socket leaves this connection (and the HTTP server) for the relay thread, which answers
   // the WebSocket handshake. Without a running relay the client gets a 503.
   void hand_to_relay(bhttp::request<bhttp::string_body> req) {
-    std::string method(req.method_string());
     WireUpgradeHandler handler;
     {
       std::lock_guard lock(server_->mutex);
       handler = server_->wire_upgrade;
     }
-    if (!handler) return refuse_wire(method);
+    hand_off(std::move(req), handler,
+             "the relay is not running: /wire WebSocket connections are unavailable");
+  }
+
+  // An HTTP-FLV player: the socket moves to the media thread, which answers the request.
+  void hand_to_media(bhttp::request<bhttp::string_body> req) {
+    WireUpgradeHandler handler;
+    {
+      std::lock_guard lock(server_->mutex);
+      handler = server_->media_handoff;
+    }
+    hand_off(std::move(req), handler, "the media server is not running");
+  }
+
+  void hand_off(bhttp::request<bhttp::string_body> req, const WireUpgradeHandler& handler,
+                const char* unavailable) {
+    std::string method(req.method_string());
+    if (!handler) return refuse_handoff(method, unavailable);
     stream_.expires_never();
     auto& socket = stream_.socket();
     boost::system::error_code ec;
     auto protocol = socket.local_endpoint(ec).protocol();
     auto fd = ec ? tcp::socket::native_handle_type(-1) : socket.release(ec);
     if (ec) {
-      spdlog::warn("cannot hand {} to the relay: {}", remote_address_, ec.message());
+      spdlog::warn("cannot hand {} over: {}", remote_address_, ec.message());
       return shutdown();
     }
     auto upgrade = std::make_unique<WireUpgrade>(protocol, fd, std::move(req));
     if (handler(upgrade)) {
-      closed_ = true;  // the socket is the relay's now: nothing here may touch stream_
+      closed_ = true;  // the socket belongs to another thread now: nothing may touch stream_
       server_->untrack(this);
       return;
     }
@@ -182,13 +207,11 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     socket.assign(upgrade->protocol, upgrade->fd, ec);
     if (ec) return shutdown();  // `upgrade` still owns the descriptor and closes it
     upgrade->release();
-    refuse_wire(method);
+    refuse_handoff(method, unavailable);
   }
 
-  void refuse_wire(const std::string& method) {
-    respond(http::error_response(Error::unavailable(
-                "the relay is not running: /wire WebSocket connections are unavailable")),
-            false, -1, method, Clock::now());
+  void refuse_handoff(const std::string& method, const char* why) {
+    respond(http::error_response(Error::unavailable(why)), false, -1, method, Clock::now());
   }
 
   void dispatch(bhttp::request<bhttp::string_body> req) {
@@ -210,6 +233,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     }
     hreq.body = std::move(req.body());
     hreq.remote_address = remote_address_;
+    hreq.authorization = std::string(req[bhttp::field::authorization]);
 
     auto match = server_->router.route(hreq.method, hreq.path);
     if (!match.handler) {

@@ -47,6 +47,11 @@ void HttpServer::set_wire_upgrade(WireUpgradeHandler handler) {
   impl_->wire_upgrade = std::move(handler);
 }
 
+void HttpServer::set_media_handoff(WireUpgradeHandler handler) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->media_handoff = std::move(handler);
+}
+
 const NetStats& HttpServer::stats() const {
   return impl_->stats;
 }

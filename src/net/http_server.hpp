@@ -61,6 +61,9 @@ class HttpServer {
   // Hands WebSocket upgrades of `/wire` to `handler` (net::connect_wire_upgrades installs the
   // relay's). Without one, such upgrades get 503. Safe to call from any thread.
   void set_wire_upgrade(WireUpgradeHandler handler);
+  // Hands `GET /live/NAME.flv` requests (HTTP-FLV players) to `handler` the same way
+  // (net::connect_media_handoff installs the media server's). Without one they get 503.
+  void set_media_handoff(WireUpgradeHandler handler);
 
   const NetStats& stats() const;
   void render_metrics(http::PrometheusWriter& w) const;

@@ -29,9 +29,10 @@ class Closable {
   virtual void close() = 0;  // thread-safe: posts to the connection's strand
 };
 
-// An HTTP connection that asked for the relay's WebSocket (`/wire`), detached from the HTTP
-// server: the socket's native handle (owned: closed on destruction unless released) and the
-// upgrade request the WebSocket handshake must answer. Moves between threads by unique_ptr.
+// An HTTP connection handed to another thread — the relay's WebSocket (`/wire`) or an HTTP-FLV
+// player (`/live/NAME.flv`) — detached from the HTTP server: the socket's native handle (owned:
+// closed on destruction unless released) and the upgrade request the WebSocket handshake must
+// answer. Moves between threads by unique_ptr.
 struct WireUpgrade {
   WireUpgrade(tcp protocol, tcp::socket::native_handle_type fd,
               bhttp::request<bhttp::string_body> request)
@@ -68,7 +69,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   std::mutex mutex;
   std::unordered_map<Closable*, std::weak_ptr<Closable>> live;
-  WireUpgradeHandler wire_upgrade;  // guarded by `mutex`; empty: /wire answers 503
+  WireUpgradeHandler wire_upgrade;   // guarded by `mutex`; empty: /wire answers 503
+  WireUpgradeHandler media_handoff;  // guarded by `mutex`; empty: /live/NAME.flv answers 503
   bool stopping = false;
 };
 

@@ -43,6 +43,15 @@ class MemoryStore final : public RegistryStore {
   ExpiredBatch take_expired(MonoTime now) override;
   TypeCounts counts() const override;
 
+  Status put_key(const KeyRecord& key, std::size_t max_keys) override;
+  std::optional<KeyRecord> get_key(const std::string& id) const override;
+  std::optional<std::string> find_key_id_by_alias(const std::string& alias) const override;
+  std::vector<KeyRecord> list_keys() const override;
+  std::vector<KeyRecord> keys_of_stream(const std::string& stream) const override;
+  Result<KeyRecord> update_key(const std::string& id,
+                               const std::function<Status(KeyRecord&)>& change) override;
+  std::size_t purge_keys(WallTime cutoff) override;
+
  private:
   enum class Kind { kStream, kSession, kSubscriber };
   using DeadlineKey = std::tuple<MonoTime, Kind, std::string>;
@@ -85,6 +94,10 @@ class MemoryStore final : public RegistryStore {
   std::unordered_map<std::string, SubscriberEntry> subscribers_;
   std::map<std::string, StreamTypeRecord> types_;
   std::set<DeadlineKey> deadlines_;
+  // Stream keys: by id, with the alias and stream indexes kept in step under mutex_.
+  std::unordered_map<std::string, KeyRecord> keys_;
+  std::unordered_map<std::string, std::string> key_aliases_;  // alias -> id
+  std::multimap<std::string, std::string> keys_by_stream_;    // stream -> id
 };
 
 }  // namespace sluice::registry

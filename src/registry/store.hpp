@@ -5,6 +5,7 @@
 // itself — take_expired() hands over everything past its deadline, children included, so the
 // Registry can announce each expiry exactly once.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "registry/key_record.hpp"
 #include "registry/model.hpp"
 
 namespace sluice::registry {
@@ -75,6 +77,25 @@ class RegistryStore {
 
   virtual ExpiredBatch take_expired(MonoTime now) = 0;
   virtual TypeCounts counts() const = 0;
+
+  // --- Stream keys (keys::KeyService owns the rules; records never hold a plaintext key) ---
+  // Inserts a new key. 409 when the id or the alias is taken (checked atomically with the
+  // insert), 507 when `max_keys` records are stored already.
+  virtual Status put_key(const KeyRecord& key, std::size_t max_keys) = 0;
+  virtual std::optional<KeyRecord> get_key(const std::string& id) const = 0;
+  virtual std::optional<std::string> find_key_id_by_alias(const std::string& alias) const = 0;
+  // Every key, ordered by created_at then id.
+  virtual std::vector<KeyRecord> list_keys() const = 0;
+  // The keys granting `stream` (any kind or state).
+  virtual std::vector<KeyRecord> keys_of_stream(const std::string& stream) const = 0;
+  // Atomic read-modify-write of one key: `change` sees the current record and either edits it
+  // (returning ok: the edit is stored and returned) or refuses (its error is returned, nothing
+  // is stored). 404 when the id is unknown. `change` runs under the store's lock: it must be
+  // short and must not call the store. It may not change id, alias or stream.
+  virtual Result<KeyRecord> update_key(const std::string& id,
+                                       const std::function<Status(KeyRecord&)>& change) = 0;
+  // Removes keys revoked or expired before `cutoff`; returns how many.
+  virtual std::size_t purge_keys(WallTime cutoff) = 0;
 };
 
 }  // namespace sluice::registry

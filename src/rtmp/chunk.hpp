@@ -85,6 +85,11 @@ class ChunkReader {
 
   Status feed(std::span<const std::uint8_t> in, std::vector<Message>& out);
 
+  // Replaces the limits from the next header on (a message already announced keeps the length
+  // it was accepted with). Lets a server allow large messages only once it trusts the peer.
+  void set_limits(ChunkLimits limits) { limits_ = limits; }
+  const ChunkLimits& limits() const { return limits_; }
+
   bool failed() const { return error_.has_value(); }
   std::uint32_t chunk_size() const { return chunk_size_; }
 

@@ -7,16 +7,21 @@
 #include <boost/json/serialize.hpp>
 
 #include <future>
+#include <iostream>
 #include <thread>
 #include <vector>
 
 #include "core/json.hpp"
 #include "core/time_format.hpp"
+#include "http/key_routes.hpp"
 #include "http/metrics.hpp"
 #include "http/ops_routes.hpp"
 #include "http/router.hpp"
 #include "http/streams_api.hpp"
 #include "hub/hub.hpp"
+#include "keys/key_format.hpp"
+#include "keys/key_secret.hpp"
+#include "keys/key_service.hpp"
 #include "net/http_server.hpp"
 #include "net/wire_server.hpp"
 #include "registry/events.hpp"
@@ -27,6 +32,7 @@
 #include "relay/loop_call.hpp"
 #include "relay/relay.hpp"
 #include "server/local_bus.hpp"
+#include "server/media_wiring.hpp"
 
 namespace sluice::server {
 namespace {
@@ -209,6 +215,42 @@ std::string advertise_host(const Config& c) {
   return c.wire.host;
 }
 
+// The stream keys' server secret (docs/operations.md, "Stream keys").
+std::string stream_key_secret(const Config& c) {
+  const std::string path = c.key_secret_path();
+  if (!path.empty()) {
+    auto secret = keys::load_or_create_secret(path);
+    if (secret) return std::move(*secret);
+    spdlog::warn(
+        "stream keys: {}; using a random secret for this process only: keys created now stop "
+        "working when sluiced exits",
+        secret.error().detail);
+  } else {
+    spdlog::info("stream keys: no data-dir or key-secret-file; keys live for this process only");
+  }
+  return keys::random_bytes(keys::kSecretFileBytes);
+}
+
+// --dev-key: one publish key for stream "dev" (alias "dev", 24 h), printed for local testing.
+void create_dev_key(keys::KeyService& service, const Config& c, std::uint16_t rtmp_port) {
+  keys::CreateKeyRequest request;
+  request.stream = "dev";
+  request.alias = "dev";
+  request.expires_in = 24 * 3600;
+  request.note = "--dev-key";
+  auto created = service.create(request);
+  if (!created) {
+    spdlog::warn("dev-key: not created: {}", created.error().detail);
+    return;
+  }
+  std::string host = c.http.host == "0.0.0.0" || c.http.host == "::" ? "127.0.0.1" : c.http.host;
+  const std::string rtmp = "rtmp://" + host + ":" + std::to_string(rtmp_port) + "/live";
+  std::string line = "dev key: " + created->key + "  stream 'dev', expires in 24 h; OBS server " +
+                     rtmp + ", stream key " + created->key + "; play " + rtmp + "/dev";
+  std::cout << line << std::endl;
+  spdlog::info("{}", line);
+}
+
 }  // namespace
 
 struct App::Impl {
@@ -221,6 +263,10 @@ struct App::Impl {
         sweep_timer(io) {
     registry.seed_builtin_types();
     http::add_streams_routes(router, registry, hub);
+    keys = std::make_unique<keys::KeyService>(store, clock, stream_key_secret(config));
+    http::add_key_routes(router, *keys, http::KeyRoutesOptions{config.admin_token});
+    media =
+        std::make_unique<MediaWiring>(config, *keys, registry, hub, router, advertise_host(config));
     ops.registry = &registry;
     ops.hub = &hub;
     ops.history = &history;
@@ -242,9 +288,12 @@ struct App::Impl {
     server = std::make_unique<net::HttpServer>(io, router, *metrics, hub,
                                                net::HttpServerOptions{config.max_body_bytes});
     net::connect_wire_upgrades(*server, *wire);  // WebSocket /wire sessions join the relay
+    media->connect(*server);                     // HTTP-FLV players go to the media thread
     ops.extra_metrics = [this](http::PrometheusWriter& w) {
       server->render_metrics(w);
       render_relay_metrics(w, relay->published_stats());
+      http::render_key_metrics(w, keys->stats());
+      media->render_metrics(w);
     };
     listen_heartbeats(registry::events::kStreamHeartbeats, registry::Kind::kStream);
     listen_heartbeats(registry::events::kSessionHeartbeats, registry::Kind::kSession);
@@ -262,6 +311,8 @@ struct App::Impl {
     sweep_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       registry.expire_due();
+      media->sweep();
+      keys->purge_due();
       arm_sweep();
     });
   }
@@ -274,6 +325,7 @@ struct App::Impl {
   registry::MemoryStore store;
   registry::SqliteHistory history;
   registry::Registry registry;
+  std::unique_ptr<keys::KeyService> keys;  // stream keys; the media server checks through it
   http::Router router;
   http::OpsContext ops;
   std::unique_ptr<http::HttpMetrics> metrics;
@@ -281,6 +333,8 @@ struct App::Impl {
   std::unique_ptr<net::WireServer> wire;
   std::unique_ptr<RegistryAdvertiser> advertiser;
   std::unique_ptr<relay::Relay> relay;
+  std::unique_ptr<MediaWiring> media;
+  std::uint16_t rtmp_port = 0;
   std::uint16_t wire_port = 0;
   std::uint16_t wire_tls_port = 0;
   std::vector<hub::Hub::Subscription> heartbeat_subscriptions;
@@ -306,9 +360,13 @@ std::uint16_t App::start() {
     spdlog::info("sluiced relay TLS on {}:{}", c.wire_tls.host, impl_->wire_tls_port);
   }
   impl_->wire->start(*impl_->relay);
+  impl_->rtmp_port = impl_->media->start(impl_->http_port);
   impl_->arm_sweep();
-  spdlog::info("sluiced listening http={}:{} wire={}:{} (history {}, stream ttl {}s)",
+  if (impl_->config.dev_key) create_dev_key(*impl_->keys, impl_->config, impl_->rtmp_port);
+  spdlog::info("sluiced listening http={}:{} wire={}:{} rtmp={} (history {}, stream ttl {}s)",
                impl_->config.http.host, impl_->http_port, impl_->config.wire.host, impl_->wire_port,
+               impl_->rtmp_port ? impl_->config.rtmp.host + ":" + std::to_string(impl_->rtmp_port)
+                                : std::string("off"),
                impl_->config.history_path(), impl_->config.stream_ttl.count());
   return impl_->http_port;
 }
@@ -327,6 +385,7 @@ void App::run() {
 
 void App::stop() {
   if (impl_->stopped.exchange(true)) return;
+  impl_->media->stop();
   impl_->wire->stop();
   impl_->server->stop();
   boost::asio::post(impl_->io, [this] {
@@ -340,6 +399,9 @@ std::uint16_t App::http_port() const {
 }
 std::uint16_t App::wire_port() const {
   return impl_->wire_port;
+}
+std::uint16_t App::rtmp_port() const {
+  return impl_->rtmp_port;
 }
 std::uint16_t App::wire_tls_port() const {
   return impl_->wire_tls_port;
@@ -355,6 +417,9 @@ registry::Registry& App::registry() {
 }
 hub::Hub& App::hub() {
   return impl_->hub;
+}
+keys::KeyService& App::keys() {
+  return *impl_->keys;
 }
 
 }  // namespace sluice::server

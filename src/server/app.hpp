@@ -11,6 +11,9 @@
 namespace sluice::hub {
 class Hub;
 }
+namespace sluice::keys {
+class KeyService;
+}
 namespace sluice::registry {
 class Registry;
 }
@@ -36,12 +39,15 @@ class App {
 
   std::uint16_t http_port() const;
   std::uint16_t wire_port() const;
-  std::uint16_t wire_tls_port() const;  // 0 unless tls-cert is configured
+  std::uint16_t wire_tls_port() const;
+  std::uint16_t rtmp_port() const;  // 0 when rtmp = off  // 0 unless tls-cert is configured
   // The relay runs on its own thread: call its methods through relay().loop().post().
   relay::Relay& relay();
   const std::vector<http::RouteInfo>& routes() const;
   registry::Registry& registry();
   hub::Hub& hub();
+  // Stream keys: thread-safe; the RTMP server calls check_publish()/check_read() on it.
+  keys::KeyService& keys();
 
  private:
   struct Impl;

@@ -18,6 +18,7 @@ class InProcessDaemon {
     Config c;
     c.http = HostPort{"127.0.0.1", 0};
     c.wire = HostPort{"127.0.0.1", wire_port};
+    c.rtmp = HostPort{"127.0.0.1", 0};
     c.history = ":memory:";
     c.stream_ttl = ttl;
     c.request_timeout = request_timeout;

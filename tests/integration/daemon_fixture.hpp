@@ -233,8 +233,10 @@ inline CommandResult run_command(const std::vector<std::string>& argv,
 class DaemonProcess {
  public:
   // Runs `sluiced --http 127.0.0.1:<port> --wire 127.0.0.1:<wire port> --history :memory:
-  // --log-level info <extra_args>`; an extra "--wire", "--history" or "--log-level" replaces the
-  // default one. The wire port is ephemeral at first and kept by restart_on_same_port().
+  // --rtmp 127.0.0.1:<rtmp port> --log-level info --key-secret-file <temp
+  // dir>/sluice-test-key-secret <extra_args>`; an extra
+  // "--wire", "--rtmp", "--history", "--log-level" or "--key-secret-file" replaces the default one.
+  // The wire port is ephemeral at first and kept by restart_on_same_port().
   explicit DaemonProcess(std::vector<std::string> extra_args = {})
       : extra_args_(std::move(extra_args)) {}
   ~DaemonProcess() { process_.kill_and_reap(); }
@@ -264,6 +266,9 @@ class DaemonProcess {
   int wire_port() const { return wire_port_; }
   std::string wire_address() const { return "127.0.0.1:" + std::to_string(wire_port_); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The RTMP port, from "… rtmp=<host>:<port>" (0 when RTMP is off); ephemeral at first and
+  // kept by restart_on_same_port().
+  int rtmp_port() const { return rtmp_port_; }
   std::string output() const { return process_.stdout_text(); }
   ChildProcess& process() { return process_; }
 
@@ -274,7 +279,9 @@ class DaemonProcess {
     using Default = std::pair<std::string, std::string>;
     for (const auto& [flag, value] :
          {Default{"--wire", "127.0.0.1:" + std::to_string(wire_port_)},
-          Default{"--history", ":memory:"}, Default{"--log-level", "info"}}) {
+          Default{"--rtmp", "127.0.0.1:" + std::to_string(rtmp_port_)},
+          Default{"--history", ":memory:"}, Default{"--log-level", "info"},
+          Default{"--key-secret-file", ::testing::TempDir() + "/sluice-test-key-secret"}}) {
       if (std::find(extra_args_.begin(), extra_args_.end(), flag) == extra_args_.end()) {
         argv.insert(argv.end(), {flag, value});
       }
@@ -296,6 +303,8 @@ class DaemonProcess {
     port_ = std::stoi(m[2].str());
     static const std::regex kWire(R"(wire=[^\s]*:(\d+))");
     if (std::regex_search(*line, m, kWire)) wire_port_ = std::stoi(m[1].str());
+    static const std::regex kRtmp(R"(rtmp=[^\s]*:(\d+))");
+    if (std::regex_search(*line, m, kRtmp)) rtmp_port_ = std::stoi(m[1].str());
     return ::testing::AssertionSuccess();
   }
 
@@ -303,6 +312,7 @@ class DaemonProcess {
   ChildProcess process_;
   int port_ = 0;
   int wire_port_ = 0;
+  int rtmp_port_ = 0;
 };
 
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then released).

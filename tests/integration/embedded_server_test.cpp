@@ -32,6 +32,7 @@ Config local_config() {
   Config c;
   c.http = HostPort{"127.0.0.1", 0};
   c.wire = HostPort{"127.0.0.1", 0};
+  c.rtmp = HostPort{"127.0.0.1", 0};
   c.history = ":memory:";
   c.threads = 2;
   return c;

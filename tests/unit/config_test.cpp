@@ -68,5 +68,31 @@ TEST(Config, HistoryMayBeInMemory) {
   EXPECT_EQ(load({"--history", ":memory:"}).history_path(), ":memory:");
 }
 
+TEST(Config, StreamKeySettings) {
+  auto c = load({"--data-dir", "/var/lib/sluice"});
+  EXPECT_EQ(c.key_secret_path(), "/var/lib/sluice/key-secret");
+  EXPECT_TRUE(c.admin_token.empty());
+  EXPECT_FALSE(c.dev_key);
+  EXPECT_EQ(load({"--key-secret-file", "/etc/sluice/secret"}).key_secret_path(),
+            "/etc/sluice/secret");
+  EXPECT_TRUE(load({"--dev-key"}).dev_key);
+  EXPECT_TRUE(load({}, {{"SLUICE_DEV_KEY", "true"}}).dev_key);
+  EXPECT_FALSE(load({}, {{"SLUICE_DEV_KEY", "false"}}).dev_key);
+  EXPECT_EQ(load({}, {{"SLUICE_ADMIN_TOKEN", "0123456789abcdef-token"}}).admin_token,
+            "0123456789abcdef-token");
+
+  std::string path = ::testing::TempDir() + "/sluice_admin_token";
+  {
+    std::ofstream f(path);
+    f << "from-a-file-0123456789\n";
+  }
+  EXPECT_EQ(load({"--admin-token", ("@" + path).c_str()}).admin_token, "from-a-file-0123456789");
+  std::remove(path.c_str());
+  EXPECT_THROW(load({"--admin-token", ("@" + path).c_str()}), ConfigError);  // unreadable
+  EXPECT_THROW(load({"--admin-token", "short"}), ConfigError);
+  EXPECT_THROW(load({"--admin-token", "has a space in it, too long"}), ConfigError);
+  EXPECT_THROW(load({}, {{"SLUICE_DEV_KEY", "maybe"}}), ConfigError);
+}
+
 }  // namespace
 }  // namespace sluice

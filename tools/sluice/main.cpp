@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add_relay_commands(app, ctx);
   add_bench_commands(app, ctx);
   add_access_commands(app, ctx);
+  add_key_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

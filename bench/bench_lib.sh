@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Shared by the benchmark scripts (sourced, not run): logging, paths, JSON, ports, waiting for an
+# idle machine, stopping processes. The sourcing script sets ROOT and BENCH_NAME first; die()
+# and log() prefix messages with BENCH_NAME.
+
+log() { echo "$BENCH_NAME: $*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# resolve PATH — a path given relative to the current directory or to the repo root.
+resolve() {
+  if [[ "$1" == /* || -e "$PWD/$1" ]]; then
+    echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+  else
+    echo "$ROOT/$1"
+  fi
+}
+
+wanted() { [[ " $ONLY " == *" $1 "* ]]; }
+
+# JSON extraction: jq when installed, else python3.
+if command -v jq >/dev/null 2>&1; then
+  json_get() { jq -r ".$2 // \"null\"" "$1"; } # json_get FILE KEY.PATH
+elif command -v python3 >/dev/null 2>&1; then
+  json_get() {
+    python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("null" if v is None else v)' "$1" "$2"
+  }
+else
+  die "need jq or python3 to read the JSON results"
+fi
+
+# free_port — a TCP port nobody listens on right now (the kernel's pick when python3 is there).
+free_port() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    return
+  fi
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
+      echo "$p"
+      return
+    }
+  done
+}
+
+# wait_port PORT PID WHAT — until PORT accepts connections (10 s), while PID lives.
+wait_port() {
+  local deadline=$((SECONDS + 10))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    kill -0 "$2" 2>/dev/null || die "$3 exited during startup"
+    ((SECONDS < deadline)) || die "$3 is not accepting connections on port $1"
+    sleep 0.1
+  done
+}
+
+# busy_percent — how busy all CPUs were over the last second (every process, in %).
+busy_percent() {
+  local a b u1 n1 s1 i1 w1 q1 sq1 u2 n2 s2 i2 w2 q2 sq2
+  read -r _ u1 n1 s1 i1 w1 q1 sq1 _ </proc/stat
+  sleep 1
+  read -r _ u2 n2 s2 i2 w2 q2 sq2 _ </proc/stat
+  a=$(((u2 + n2 + s2 + q2 + sq2) - (u1 + n1 + s1 + q1 + sq1)))
+  b=$((a + (i2 + w2) - (i1 + w1)))
+  echo $((b > 0 ? 100 * a / b : 0))
+}
+
+# wait_for_quiet — waits (up to WAIT_IDLE s) until the CPUs are < 10% busy over a second; sets
+# BUSY to the last figure (shown in the tables: a run that started on a busy machine is noisy).
+wait_for_quiet() {
+  local waited=0
+  BUSY="$(busy_percent)"
+  while ((BUSY >= 10 && waited < WAIT_IDLE)); do
+    ((waited == 0)) && log "machine ${BUSY}% busy with other work; waiting up to ${WAIT_IDLE} s"
+    waited=$((waited + 1))
+    BUSY="$(busy_percent)"
+  done
+  ((BUSY < 10)) || log "WARNING: the machine is ${BUSY}% busy with other work; running anyway"
+}
+
+# stop PID — SIGTERM, up to 5 s, then SIGKILL.
+stop() {
+  local pid="$1"
+  [[ -n "$pid" ]] || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}

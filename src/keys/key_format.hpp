@@ -1,0 +1,42 @@
+#pragma once
+// The text form of a stream key, sans I/O:
+//
+//   sk_ <16 lowercase hex: key id> <43 base64url chars, no padding: 32 random bytes>
+//
+// 62 characters, all in [A-Za-z0-9_-], so a key survives an RTMP URL path, a query string or a
+// shell unquoted. The id part is not secret (it names the record and may be logged); the rest is.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::keys {
+
+inline constexpr std::string_view kKeyPrefix = "sk_";
+inline constexpr std::size_t kKeyIdLength = 16;
+inline constexpr std::size_t kKeySecretLength = 43;  // base64url of 32 bytes
+inline constexpr std::size_t kKeyLength = kKeyPrefix.size() + kKeyIdLength + kKeySecretLength;
+
+// The id inside a well-formed key, or nullopt: wrong length, prefix or alphabet, or a last
+// secret character that carries non-zero padding bits (so each key has exactly one spelling).
+std::optional<std::string_view> parse_key_id(std::string_view key);
+
+// True for 16 lowercase hex chars.
+bool is_key_id(std::string_view text);
+
+// Builds a key from an id and 32 secret bytes.
+std::string format_key(std::string_view id, std::string_view secret32);
+
+// RFC 4648 §5 base64url without padding.
+std::string base64url(std::string_view bytes);
+
+// Fresh randomness from OpenSSL's RAND_bytes; throws std::runtime_error only if it fails.
+std::string random_bytes(std::size_t n);
+// A fresh key id: 8 random bytes as hex.
+std::string random_key_id();
+
+// HMAC-SHA256(secret, text): 32 raw bytes.
+std::string hmac_sha256(std::string_view secret, std::string_view text);
+// Constant-time equality (CRYPTO_memcmp) of two byte strings; different sizes are unequal.
+bool equal_constant_time(std::string_view a, std::string_view b);
+
+}  // namespace sluice::keys

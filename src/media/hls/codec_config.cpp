@@ -1,0 +1,225 @@
+#include "media/hls/codec_config.hpp"
+
+namespace sluice::media::hls {
+
+namespace {
+
+constexpr std::size_t kMaxParameterSets = 64;
+constexpr char kStartCode[4] = {0, 0, 0, 1};
+
+// Reads big-endian fields from a span; every read reports whether it fitted.
+class ByteReader {
+ public:
+  explicit ByteReader(std::span<const std::uint8_t> in) : in_(in) {}
+  bool u8(unsigned& v) {
+    if (at_ + 1 > in_.size()) return false;
+    v = in_[at_++];
+    return true;
+  }
+  bool u16(unsigned& v) {
+    if (at_ + 2 > in_.size()) return false;
+    v = (unsigned{in_[at_]} << 8) | in_[at_ + 1];
+    at_ += 2;
+    return true;
+  }
+  bool bytes(std::size_t n, std::string& out) {
+    if (n > in_.size() - at_) return false;
+    out.assign(reinterpret_cast<const char*>(in_.data() + at_), n);
+    at_ += n;
+    return true;
+  }
+  bool skip(std::size_t n) {
+    if (n > in_.size() - at_) return false;
+    at_ += n;
+    return true;
+  }
+
+ private:
+  std::span<const std::uint8_t> in_;
+  std::size_t at_ = 0;
+};
+
+class BitReader {
+ public:
+  explicit BitReader(std::span<const std::uint8_t> in) : in_(in) {}
+  // Returns false when fewer than `n` (<= 24) bits remain.
+  bool read(unsigned n, unsigned& v) {
+    if (n > in_.size() * 8 - bit_) return false;
+    v = 0;
+    for (unsigned i = 0; i < n; ++i, ++bit_) {
+      v = (v << 1) | ((in_[bit_ / 8] >> (7 - bit_ % 8)) & 1u);
+    }
+    return true;
+  }
+
+ private:
+  std::span<const std::uint8_t> in_;
+  std::size_t bit_ = 0;
+};
+
+Status bad(std::string detail) {
+  return fail(Error::bad_request(std::move(detail)));
+}
+
+bool read_parameter_set(ByteReader& r, VideoConfig& config) {
+  unsigned len = 0;
+  std::string nal;
+  if (!r.u16(len) || !r.bytes(len, nal)) return false;
+  if (!nal.empty()) config.parameter_sets.push_back(std::move(nal));
+  return true;
+}
+
+constexpr int kSampleRates[13] = {96000, 88200, 64000, 48000, 44100, 32000, 24000,
+                                  22050, 16000, 12000, 11025, 8000,  7350};
+
+}  // namespace
+
+Result<VideoConfig> parse_avc_config(std::span<const std::uint8_t> record) {
+  ByteReader r(record);
+  unsigned version = 0, length_byte = 0, count = 0;
+  if (!r.u8(version) || version != 1) return fail(Error::bad_request("avcC: bad version"));
+  if (!r.skip(3) || !r.u8(length_byte) || !r.u8(count)) {
+    return fail(Error::bad_request("avcC: truncated header"));
+  }
+  VideoConfig config;
+  config.codec = VideoCodec::kH264;
+  config.nal_length_size = (length_byte & 3) + 1;
+  if (config.nal_length_size == 3) return fail(Error::bad_request("avcC: NAL length size 3"));
+  for (unsigned i = 0; i < (count & 0x1F); ++i) {
+    if (!read_parameter_set(r, config)) return fail(Error::bad_request("avcC: truncated SPS"));
+  }
+  if (!r.u8(count)) return fail(Error::bad_request("avcC: truncated PPS count"));
+  for (unsigned i = 0; i < count; ++i) {
+    if (!read_parameter_set(r, config)) return fail(Error::bad_request("avcC: truncated PPS"));
+  }
+  if (config.parameter_sets.empty()) return fail(Error::bad_request("avcC: no parameter sets"));
+  return config;
+}
+
+Result<VideoConfig> parse_hevc_config(std::span<const std::uint8_t> record) {
+  ByteReader r(record);
+  unsigned version = 0, length_byte = 0, arrays = 0;
+  if (!r.u8(version) || version != 1) return fail(Error::bad_request("hvcC: bad version"));
+  if (!r.skip(20) || !r.u8(length_byte) || !r.u8(arrays)) {
+    return fail(Error::bad_request("hvcC: truncated header"));
+  }
+  VideoConfig config;
+  config.codec = VideoCodec::kHevc;
+  config.nal_length_size = (length_byte & 3) + 1;
+  if (config.nal_length_size == 3) return fail(Error::bad_request("hvcC: NAL length size 3"));
+  for (unsigned a = 0; a < arrays; ++a) {
+    unsigned type = 0, count = 0;
+    if (!r.u8(type) || !r.u16(count)) return fail(Error::bad_request("hvcC: truncated array"));
+    if (config.parameter_sets.size() + count > kMaxParameterSets) {
+      return fail(Error::bad_request("hvcC: too many parameter sets"));
+    }
+    for (unsigned i = 0; i < count; ++i) {
+      if (!read_parameter_set(r, config)) return fail(Error::bad_request("hvcC: truncated NAL"));
+    }
+  }
+  if (config.parameter_sets.empty()) return fail(Error::bad_request("hvcC: no parameter sets"));
+  return config;
+}
+
+Status append_annexb(const VideoConfig& config, std::span<const std::uint8_t> nals, bool keyframe,
+                     std::string& out) {
+  const std::size_t n = config.nal_length_size;
+  // First pass: validate the lengths and look for in-band parameter sets.
+  bool has_sps = false;
+  std::size_t units = 0;
+  for (std::size_t at = 0; at < nals.size();) {
+    if (nals.size() - at < n) return bad("video: truncated NAL length");
+    std::size_t len = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      len = (len << 8) | nals[at + i];
+    at += n;
+    if (len > nals.size() - at) return bad("video: NAL unit runs past the packet");
+    if (len == 0) continue;
+    const std::uint8_t head = nals[at];
+    if (config.codec == VideoCodec::kH264 ? (head & 0x1F) == 7 : ((head >> 1) & 0x3F) == 33) {
+      has_sps = true;
+    }
+    ++units;
+    at += len;
+  }
+  if (units == 0) return bad("video: packet holds no NAL unit");
+  if (keyframe && !has_sps) {
+    for (const auto& ps : config.parameter_sets) {
+      out.append(kStartCode, sizeof kStartCode);
+      out += ps;
+    }
+  }
+  for (std::size_t at = 0; at < nals.size();) {
+    std::size_t len = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      len = (len << 8) | nals[at + i];
+    at += n;
+    if (len == 0) continue;
+    out.append(kStartCode, sizeof kStartCode);
+    out.append(reinterpret_cast<const char*>(nals.data() + at), len);
+    at += len;
+  }
+  return {};
+}
+
+Result<AacConfig> parse_aac_config(std::span<const std::uint8_t> asc) {
+  BitReader r(asc);
+  AacConfig config;
+  auto object_type = [&r](unsigned& type) {
+    if (!r.read(5, type)) return false;
+    if (type == 31) {
+      unsigned ext = 0;
+      if (!r.read(6, ext)) return false;
+      type = 32 + ext;
+    }
+    return true;
+  };
+  auto frequency = [&r](unsigned& index) {
+    if (!r.read(4, index)) return false;
+    return index != 15 && index < 13;  // explicit 24-bit rates have no ADTS index
+  };
+  unsigned type = 0, index = 0, channels = 0;
+  if (!object_type(type)) return fail(Error::bad_request("AAC config: truncated"));
+  if (!frequency(index)) return fail(Error::bad_request("AAC config: unsupported sample rate"));
+  if (!r.read(4, channels)) return fail(Error::bad_request("AAC config: truncated"));
+  if (type == 5 || type == 29) {  // SBR / PS: extension rate, then the core object type
+    unsigned ext_index = 0;
+    if (!frequency(ext_index) || !object_type(type)) {
+      return fail(Error::bad_request("AAC config: bad SBR extension"));
+    }
+  }
+  if (type < 1 || type > 4) {
+    return fail(Error::bad_request("AAC config: object type " + std::to_string(type) +
+                                   " cannot be carried in ADTS"));
+  }
+  if (channels == 0 || channels > 7) {
+    return fail(Error::bad_request("AAC config: unsupported channel configuration"));
+  }
+  config.object_type = type;
+  config.frequency_index = index;
+  config.channel_config = channels;
+  config.sample_rate = kSampleRates[index];
+  return config;
+}
+
+Status append_adts(const AacConfig& config, std::span<const std::uint8_t> raw, std::string& out) {
+  if (raw.empty()) return bad("AAC: empty frame");
+  const std::size_t length = raw.size() + 7;
+  if (length > 0x1FFF) return bad("AAC: frame too large for ADTS");
+  const unsigned profile = config.object_type - 1;
+  const std::uint8_t header[7] = {
+      0xFF,
+      0xF1,  // MPEG-4, layer 0, no CRC
+      static_cast<std::uint8_t>((profile << 6) | (config.frequency_index << 2) |
+                                (config.channel_config >> 2)),
+      static_cast<std::uint8_t>(((config.channel_config & 3) << 6) | (length >> 11)),
+      static_cast<std::uint8_t>((length >> 3) & 0xFF),
+      static_cast<std::uint8_t>(((length & 7) << 5) | 0x1F),  // buffer fullness 0x7FF
+      0xFC,
+  };
+  out.append(reinterpret_cast<const char*>(header), sizeof header);
+  out.append(reinterpret_cast<const char*>(raw.data()), raw.size());
+  return {};
+}
+
+}  // namespace sluice::media::hls

@@ -1,0 +1,329 @@
+#include "media/hls/hls_muxer.hpp"
+
+#include <algorithm>
+
+#include "media/hls/ts_writer.hpp"
+
+namespace sluice::media {
+
+namespace {
+
+constexpr std::size_t kMaxHeldPackets = 1024;
+constexpr std::uint8_t kAac = 10;
+// Room for TS/PES headers around a payload of n bytes (184 of every 188 bytes are payload).
+std::size_t ts_size(std::size_t n) {
+  return n + n / 46 + 1024;
+}
+
+hls::VideoCodec video_codec(const VideoTagInfo& info) {
+  const auto name = video_codec_name(info);
+  if (name == "h264") return hls::VideoCodec::kH264;
+  if (name == "hevc") return hls::VideoCodec::kHevc;
+  return hls::VideoCodec::kNone;
+}
+
+// Coded frames (not configuration, end of sequence or metadata).
+bool is_coded_frame(const VideoTagInfo& info, std::span<const std::uint8_t> body) {
+  if (info.sequence_header || info.end_of_sequence) return false;
+  if (info.enhanced) {
+    const unsigned packet_type = body[0] & 0x0F;
+    return packet_type == 1 || packet_type == 3;  // CodedFrames, CodedFramesX
+  }
+  return body.size() > 1 && body[1] == 1;
+}
+
+Error unsupported(std::string detail) {
+  return Error{415, std::move(detail), {}};
+}
+
+}  // namespace
+
+HlsMuxer::HlsMuxer(HlsOptions options) : options_(options) {
+  options_.playlist_segments = std::max<std::size_t>(1, options_.playlist_segments);
+  options_.kept_segments = std::max(options_.kept_segments, options_.playlist_segments);
+  options_.segment_target = std::max(options_.segment_target, std::chrono::milliseconds{1});
+  options_.max_segment_bytes = std::max<std::size_t>(options_.max_segment_bytes, 64 * 1024);
+  publish();
+}
+
+HlsMuxer::~HlsMuxer() = default;
+
+std::shared_ptr<const HlsSnapshot> HlsMuxer::snapshot() const {
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
+}
+
+std::int64_t HlsMuxer::extend(std::uint32_t timestamp) {
+  if (have_ts_) {
+    if (timestamp < last_raw_ts_ && last_raw_ts_ - timestamp > 0x80000000u) {
+      epoch_ += std::int64_t{1} << 32;  // wrapped forward
+    } else if (timestamp > last_raw_ts_ && timestamp - last_raw_ts_ > 0x80000000u) {
+      return epoch_ - (std::int64_t{1} << 32) + timestamp;  // a late packet from before a wrap
+    }
+  }
+  have_ts_ = true;
+  last_raw_ts_ = timestamp;
+  return epoch_ + timestamp;
+}
+
+Status HlsMuxer::reject(Error error) {
+  ++stats_.packets_rejected;
+  return fail(std::move(error));
+}
+
+Status HlsMuxer::fail_permanently(Error error) {
+  ++stats_.packets_rejected;
+  failed_ = error;
+  writer_.reset();
+  finished_ = true;
+  publish();
+  return fail(std::move(error));
+}
+
+Status HlsMuxer::push(const MediaPacket& packet) {
+  if (failed_) return fail(*failed_);
+  if (finished_) return fail(Error::conflict("HLS: the muxer is finished"));
+  if (packet.type != tag_type::kVideo && packet.type != tag_type::kAudio) return {};
+  const auto body = packet.bytes();
+  if (packet.type == tag_type::kVideo) {
+    auto info = inspect_video(body);
+    if (!info) return reject(info.error());
+    const auto codec = video_codec(*info);
+    if (codec == hls::VideoCodec::kNone) {
+      return reject(
+          unsupported("HLS: unsupported video codec " + std::string(video_codec_name(*info))));
+    }
+    if (info->sequence_header) return set_video_config(codec, body.subspan(info->data_offset));
+    if (!is_coded_frame(*info, body)) return {};
+    if (video_config_ && video_config_->codec != codec) {
+      return reject(Error::bad_request("HLS: video frame of another codec than the configuration"));
+    }
+  } else {
+    auto info = inspect_audio(body);
+    if (!info) return reject(info.error());
+    if (info->format != kAac) {
+      return reject(unsupported("HLS: unsupported audio codec " +
+                                std::string(audio_codec_name(info->format))));
+    }
+    if (info->sequence_header) return set_audio_config(body.subspan(info->data_offset));
+  }
+  const std::int64_t dts = extend(packet.timestamp);
+  if (!writer_) return hold(packet, dts);
+  return packet.type == tag_type::kVideo ? write_video(dts, body) : write_audio(dts, body);
+}
+
+Status HlsMuxer::set_video_config(hls::VideoCodec codec, std::span<const std::uint8_t> record) {
+  auto config = codec == hls::VideoCodec::kH264 ? hls::parse_avc_config(record)
+                                                : hls::parse_hevc_config(record);
+  if (!config) return reject(config.error());
+  if (writer_ && !stats_.has_video) {
+    ++stats_.packets_skipped;  // the muxer started without video
+    return {};
+  }
+  if (writer_ && video_config_->codec != codec) {
+    return reject(Error::bad_request("HLS: the video codec changed mid-stream"));
+  }
+  video_config_ = std::move(*config);
+  return maybe_start(false);
+}
+
+Status HlsMuxer::set_audio_config(std::span<const std::uint8_t> bytes) {
+  auto config = hls::parse_aac_config(bytes);
+  if (!config) return reject(config.error());
+  if (writer_ && !stats_.has_audio) {
+    ++stats_.packets_skipped;
+    return {};
+  }
+  audio_config_ = *config;  // ADTS headers carry rate and channels, so changes are fine
+  return maybe_start(false);
+}
+
+Status HlsMuxer::hold(const MediaPacket& packet, std::int64_t dts) {
+  if (held_.empty()) {
+    held_min_ = held_max_ = dts;
+  } else {
+    held_min_ = std::min(held_min_, dts);
+    held_max_ = std::max(held_max_, dts);
+  }
+  held_.push_back(Held{packet.type, dts, packet.body});
+  held_bytes_ += packet.body.size();
+  return maybe_start(false);
+}
+
+Status HlsMuxer::maybe_start(bool now) {
+  if (writer_) return {};
+  const bool both = video_config_ && audio_config_;
+  const bool waited = held_max_ - held_min_ >= options_.config_wait.count() ||
+                      held_.size() >= kMaxHeldPackets || held_bytes_ >= options_.max_segment_bytes;
+  if (!both && !waited && !now) return {};
+  if (!video_config_ && !audio_config_) {
+    if (waited || now) {  // frames nobody can decode: drop them and keep waiting
+      stats_.packets_skipped += held_.size();
+      held_.clear();
+      held_bytes_ = 0;
+    }
+    return {};
+  }
+  hls::TsStreams streams;
+  if (video_config_) streams.video = video_config_->codec;
+  if (audio_config_) {
+    streams.audio = true;
+    streams.sample_rate = audio_config_->sample_rate;
+    streams.channels =
+        static_cast<int>(audio_config_->channel_config == 7 ? 8 : audio_config_->channel_config);
+  }
+  auto writer = hls::TsWriter::open(streams, options_.max_segment_bytes + ts_size(0) * 4);
+  if (!writer) return fail_permanently(writer.error());
+  writer_ = std::move(*writer);
+  stats_.started = true;
+  stats_.has_video = video_config_.has_value();
+  stats_.has_audio = audio_config_.has_value();
+  // Mux what was held; a packet refused now was already accepted by push(), so only count it.
+  auto held = std::move(held_);
+  held_.clear();
+  held_bytes_ = 0;
+  for (const auto& h : held) {
+    const std::span<const std::uint8_t> body(reinterpret_cast<const std::uint8_t*>(h.body.data()),
+                                             h.body.size());
+    (void)(h.type == tag_type::kVideo ? write_video(h.dts, body) : write_audio(h.dts, body));
+    if (failed_) return fail(*failed_);
+  }
+  return {};
+}
+
+Status HlsMuxer::write_video(std::int64_t dts, std::span<const std::uint8_t> body) {
+  if (!stats_.has_video) {
+    ++stats_.packets_skipped;
+    return {};
+  }
+  const auto info = inspect_video(body);  // checked by push() already
+  if (!video_started_ && !info->keyframe) {
+    ++stats_.packets_skipped;
+    return {};
+  }
+  if (info->composition_time < 0) {
+    return reject(Error::bad_request("HLS: negative composition time; packet dropped"));
+  }
+  if (last_video_dts_ && dts <= *last_video_dts_) {
+    return reject(Error::bad_request("HLS: video DTS " + std::to_string(dts) +
+                                     " ms is not after the previous " +
+                                     std::to_string(*last_video_dts_) + " ms; packet dropped"));
+  }
+  std::string annexb;
+  if (auto ok = hls::append_annexb(*video_config_, body.subspan(info->data_offset), info->keyframe,
+                                   annexb);
+      !ok) {
+    return reject(ok.error());
+  }
+  if (ts_size(annexb.size()) > options_.max_segment_bytes) {
+    return reject(Error::bad_request("HLS: video frame larger than max_segment_bytes"));
+  }
+  const bool due = info->keyframe && dts - segment_start_ >= options_.segment_target.count();
+  if (auto ok = cut_if(due, dts, annexb.size()); !ok) return ok;
+  if (auto ok = writer_->write(true, dts, dts + info->composition_time, info->keyframe, annexb);
+      !ok) {
+    if (writer_->failed()) return fail_permanently(ok.error());
+    return reject(ok.error());
+  }
+  if (!video_started_) {
+    video_started_ = true;
+    first_video_dts_ = dts;
+  }
+  if (last_video_dts_) video_step_ = dts - *last_video_dts_;
+  last_video_dts_ = dts;
+  media_end_ = std::max(media_end_, dts + video_step_);
+  if (!segment_open_) {
+    segment_open_ = true;
+    segment_start_ = dts;
+  }
+  ++stats_.packets_muxed;
+  return {};
+}
+
+Status HlsMuxer::write_audio(std::int64_t dts, std::span<const std::uint8_t> body) {
+  if (!stats_.has_audio || !audio_config_) {
+    ++stats_.packets_skipped;
+    return {};
+  }
+  if (stats_.has_video && (!video_started_ || dts < first_video_dts_)) {
+    ++stats_.packets_skipped;  // the first segment starts at the first keyframe
+    return {};
+  }
+  if (last_audio_dts_ && dts <= *last_audio_dts_) {
+    return reject(Error::bad_request("HLS: audio DTS " + std::to_string(dts) +
+                                     " ms is not after the previous " +
+                                     std::to_string(*last_audio_dts_) + " ms; packet dropped"));
+  }
+  const auto info = inspect_audio(body);
+  std::string adts;
+  if (auto ok = hls::append_adts(*audio_config_, body.subspan(info->data_offset), adts); !ok) {
+    return reject(ok.error());
+  }
+  const bool due = !stats_.has_video && dts - segment_start_ >= options_.segment_target.count();
+  if (auto ok = cut_if(due, dts, adts.size()); !ok) return ok;
+  if (auto ok = writer_->write(false, dts, dts, true, adts); !ok) {
+    if (writer_->failed()) return fail_permanently(ok.error());
+    return reject(ok.error());
+  }
+  if (last_audio_dts_) audio_step_ = dts - *last_audio_dts_;
+  last_audio_dts_ = dts;
+  media_end_ = std::max(media_end_, dts + audio_step_);
+  if (!segment_open_) {
+    segment_open_ = true;
+    segment_start_ = dts;
+  }
+  ++stats_.packets_muxed;
+  return {};
+}
+
+Status HlsMuxer::cut_if(bool due, std::int64_t next_start, std::size_t incoming) {
+  if (!segment_open_) return {};
+  const bool full = writer_->buffered() + ts_size(incoming) > options_.max_segment_bytes;
+  if (!due && !full) return {};
+  return close_segment(next_start);
+}
+
+Status HlsMuxer::close_segment(std::int64_t end) {
+  if (auto ok = writer_->flush(); !ok) return fail_permanently(ok.error());
+  auto data = std::make_shared<const std::string>(writer_->take());
+  writer_->resend_headers();
+  segment_open_ = false;
+  stats_.bytes += data->size();
+  ++stats_.segments;
+  const double duration = static_cast<double>(std::max<std::int64_t>(0, end - segment_start_));
+  segments_.push_back(HlsSegment{next_sequence_++, duration / 1000.0, std::move(data)});
+  while (segments_.size() > options_.kept_segments)
+    segments_.pop_front();
+  publish();
+  return {};
+}
+
+Status HlsMuxer::finish() {
+  if (finished_) return failed_ ? Status(fail(*failed_)) : Status{};
+  if (!writer_ && !held_.empty()) {
+    if (auto ok = maybe_start(true); !ok) return ok;
+  }
+  finished_ = true;
+  if (writer_) {
+    if (auto ok = writer_->flush(); !ok) return fail_permanently(ok.error());
+    if (segment_open_) {
+      if (auto ok = close_segment(std::max(media_end_, segment_start_)); !ok) return ok;
+    }
+    if (auto ok = writer_->close(); !ok) return fail_permanently(ok.error());
+    writer_.reset();
+  }
+  publish();
+  return {};
+}
+
+void HlsMuxer::publish() {
+  auto snap = std::make_shared<HlsSnapshot>();
+  snap->media_sequence = segments_.empty() ? next_sequence_ : segments_.front().sequence;
+  snap->target_duration = options_.segment_target;
+  snap->ended = finished_;
+  snap->segments.assign(segments_.begin(), segments_.end());
+  std::lock_guard lock(snapshot_mutex_);
+  snapshot_ = std::move(snap);
+}
+
+}  // namespace sluice::media

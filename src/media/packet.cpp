@@ -1,0 +1,21 @@
+#include "media/packet.hpp"
+
+namespace sluice::media {
+
+MediaPacket classify_packet(std::uint8_t type, std::uint32_t timestamp, std::string body) {
+  MediaPacket p;
+  p.type = type;
+  p.timestamp = timestamp;
+  p.body = std::move(body);
+  if (type == tag_type::kVideo) {
+    if (auto info = inspect_video(p.bytes())) {
+      p.keyframe = info->keyframe && !info->sequence_header;
+      p.sequence_header = info->sequence_header;
+    }
+  } else if (type == tag_type::kAudio) {
+    if (auto info = inspect_audio(p.bytes())) p.sequence_header = info->sequence_header;
+  }
+  return p;
+}
+
+}  // namespace sluice::media

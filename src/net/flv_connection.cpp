@@ -1,0 +1,205 @@
+// One HTTP-FLV player on the media thread (`GET /live/NAME.flv`, handed over by the HTTP
+// server): answers the request, then writes the path's packets as one endless FLV body from a
+// bounded ReaderQueue until the player leaves or the publisher does.
+#include <spdlog/spdlog.h>
+#include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <array>
+
+#include "media/flv.hpp"
+#include "net/media_server_impl.hpp"
+
+namespace sluice::net {
+
+namespace {
+
+using media::MediaEventKind;
+using Clock = std::chrono::steady_clock;
+
+bool valid_path_name(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string error_head(int status, std::string_view reason, std::string_view detail) {
+  const std::string body = boost::json::serialize(boost::json::object{{"detail", detail}});
+  return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n" + body;
+}
+
+class FlvConnection final : public MediaConnection,
+                            public media::MediaSink,
+                            public std::enable_shared_from_this<FlvConnection> {
+ public:
+  FlvConnection(MediaServer::Impl& server, tcp::socket socket)
+      : server_(server),
+        socket_(std::move(socket)),
+        id_(server.next_id("flv-")),
+        queue_(server.options.reader) {
+    std::tie(ip_, remote_) = peer_of(socket_);
+    boost::system::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+  }
+
+  void start(const bhttp::request<bhttp::string_body>& request) {
+    server_.add(id_, shared_from_this());
+    server_.stats.flv_readers_total++;
+    auto url = boost::urls::parse_origin_form(request.target());
+    std::string name;
+    std::string query;
+    if (url) {
+      const std::string path = std::string(url->path());  // decoded
+      name = path.substr(6, path.size() - 6 - 4);         // "/live/" NAME ".flv"
+      query = std::string(url->encoded_query());
+    }
+    if (!valid_path_name(name)) {
+      return refuse(400, "Bad Request", "a live path name is 1-128 of A-Z a-z 0-9 . _ -");
+    }
+    emit(MediaEventKind::kPrePlay, name, {});
+    if (auto allowed = server_.policy.authorize_play(name, query, ip_); !allowed) {
+      emit(MediaEventKind::kPrePlay, name, allowed.error().detail, true);
+      const int status = allowed.error().status;
+      return refuse(status, status == 401 ? "Unauthorized" : "Forbidden",
+                    "play refused: " + allowed.error().detail);
+    }
+    media::MediaPath* path = server_.hub.find(name);
+    if (!path) {
+      const std::string why = "no one is publishing '" + name + "'";
+      emit(MediaEventKind::kPrePlay, name, why, true);
+      return refuse(404, "Not Found", why);
+    }
+    playing_ = name;
+    pending_text_ =
+        "HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nCache-Control: no-cache\r\n"
+        "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n";
+    const auto& d = path->description();
+    const bool unknown = d.video_codec.empty() && d.audio_codec.empty();
+    media::append_flv_header(unknown || !d.audio_codec.empty(), unknown || !d.video_codec.empty(),
+                             pending_text_);
+    path->attach(this);
+    emit(MediaEventKind::kPostPlay, name, {});
+    write();
+    read();
+  }
+
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    socket_.close(ec);
+    if (!playing_.empty()) {
+      if (auto* path = server_.hub.find(playing_)) path->detach(this);
+      emit(MediaEventKind::kDonePlay, std::exchange(playing_, {}), end_reason_);
+    }
+    server_.remove(id_);
+  }
+
+  void tick(Clock::time_point now) override {
+    if (writing_ && now - write_started_ > server_.options.stall_timeout) {
+      end_reason_ = "reader accepted no data";
+      close();
+    }
+  }
+
+  void on_packet(const media::PacketPtr& p, bool restart_point) override {
+    queue_.offer(p, restart_point);
+    write();
+  }
+  void on_path_end() override {
+    emit(MediaEventKind::kDonePlay, std::exchange(playing_, {}), "the publisher left");
+    close_after_write_ = true;
+    write();
+  }
+  media::ReaderInfo reader_info() const override {
+    return {id_, "http-flv", remote_, bytes_out_, packets_out_, queue_.dropped(), queue_.size()};
+  }
+  void kick() override {
+    end_reason_ = "kicked";
+    close();
+  }
+
+ private:
+  void refuse(int status, std::string_view reason, std::string_view detail) {
+    spdlog::info("http-flv: {} refused ({}): {}", remote_, status, detail);
+    pending_text_ = error_head(status, reason, detail);
+    close_after_write_ = true;
+    write();
+  }
+
+  // Players send nothing after the request; reading only notices when they leave.
+  void read() {
+    socket_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              if (self->closed_) return;
+                              if (ec) return self->close();
+                              self->read();
+                            });
+  }
+
+  void write() {
+    if (writing_ || closed_) return;
+    if (!batch_.fill(pending_text_, &queue_, &media::MediaPacket::flv)) {
+      if (close_after_write_) close();
+      return;
+    }
+    writing_ = true;
+    write_started_ = Clock::now();
+    asio::async_write(socket_, batch_.buffers,
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                        self->writing_ = false;
+                        if (self->closed_) return;
+                        if (ec) return self->close();
+                        self->server_.stats.bytes_out += n;
+                        self->bytes_out_ += n;
+                        self->packets_out_ += self->batch_.packets.size();
+                        self->write();
+                      });
+  }
+
+  void emit(MediaEventKind kind, std::string path, std::string reason, bool refused = false) {
+    media::MediaEvent e;
+    e.kind = kind;
+    e.client_id = id_;
+    e.protocol = "http-flv";
+    e.remote = remote_;
+    e.path = std::move(path);
+    e.reason = std::move(reason);
+    e.refused = refused;
+    server_.policy.on_event(e);
+  }
+
+  MediaServer::Impl& server_;
+  tcp::socket socket_;
+  std::string id_;
+  std::string ip_;
+  std::string remote_;
+  std::string playing_;
+  media::ReaderQueue queue_;
+  std::string pending_text_;
+  WriteBatch batch_;
+  std::array<char, 4096> discard_{};
+  bool writing_ = false;
+  bool closed_ = false;
+  bool close_after_write_ = false;
+  std::string end_reason_ = "disconnected";
+  std::uint64_t bytes_out_ = 0;
+  std::uint64_t packets_out_ = 0;
+  Clock::time_point write_started_;
+};
+
+}  // namespace
+
+void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
+                          bhttp::request<bhttp::string_body> request) {
+  std::make_shared<FlvConnection>(server, std::move(socket))->start(request);
+}
+
+}  // namespace sluice::net

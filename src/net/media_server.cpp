@@ -1,0 +1,165 @@
+#include "net/media_server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include <system_error>
+
+#include "net/media_server_impl.hpp"
+
+namespace sluice::net {
+
+namespace {
+constexpr auto kTick = std::chrono::seconds(1);
+}
+
+std::pair<std::string, std::string> peer_of(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return {"unknown", "unknown"};
+  auto address = ep.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  std::string ip = address.to_string();
+  std::string full = address.is_v6() ? "[" + ip + "]" : ip;
+  return {ip, full + ":" + std::to_string(ep.port())};
+}
+
+void MediaServer::Impl::accept() {
+  acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec,
+                                                    tcp::socket socket) {
+    if (self->stopping) return;
+    if (!ec) {
+      if (self->connections.size() >= self->options.max_connections) {
+        self->stats.refused_total++;
+        spdlog::warn("rtmp: refusing a connection: {} connections open", self->connections.size());
+      } else {
+        start_rtmp_connection(*self, std::move(socket));
+      }
+    }
+    self->accept();
+  });
+}
+
+void MediaServer::Impl::adopt_flv(std::unique_ptr<WireUpgrade> handoff) {
+  if (stopping) return;  // `handoff` closes the socket
+  tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.assign(handoff->protocol, handoff->fd, ec);
+  if (ec) {
+    spdlog::warn("media: cannot take over an HTTP-FLV socket: {}", ec.message());
+    return;
+  }
+  handoff->release();
+  start_flv_connection(*this, std::move(socket), std::move(handoff->request));
+}
+
+void MediaServer::Impl::tick() {
+  tick_timer.expires_after(kTick);
+  tick_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->stopping) return;
+    const auto now = std::chrono::steady_clock::now();
+    auto open = self->connections;  // tick may close (and remove) connections
+    for (auto& [id, c] : open)
+      c->tick(now);
+    for (auto& fn : self->tickers)
+      fn();
+    self->tick();
+  });
+}
+
+MediaServer::MediaServer(MediaServerOptions options, media::MediaPolicy& policy,
+                         media::PathObserver* observer)
+    : impl_(std::make_shared<Impl>(std::move(options), policy, observer)) {}
+
+MediaServer::~MediaServer() {
+  stop();
+}
+
+std::uint16_t MediaServer::listen(const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) throw std::system_error(ec, "rtmp address " + host);
+  tcp::endpoint endpoint(address, port);
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::system_error(ec, "cannot listen for RTMP on " + host + ":" + std::to_string(port));
+  }
+  return a.local_endpoint().port();
+}
+
+void MediaServer::start() {
+  if (impl_->thread.joinable()) return;
+  impl_->accepting_handoffs = true;
+  impl_->thread = std::thread([impl = impl_] {
+    impl->thread_id = std::this_thread::get_id();
+    if (impl->acceptor.is_open()) impl->accept();
+    impl->tick();
+    impl->io.run();
+  });
+  while (impl_->thread_id == std::thread::id{})
+    std::this_thread::yield();
+}
+
+void MediaServer::stop() {
+  impl_->accepting_handoffs = false;
+  if (!impl_->thread.joinable()) return;
+  asio::post(impl_->io, [impl = impl_] {
+    impl->stopping = true;
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+    impl->tick_timer.cancel();
+    auto open = impl->connections;
+    for (auto& [id, c] : open)
+      c->close();
+    impl->io.stop();
+  });
+  impl_->thread.join();
+}
+
+relay::RelayLoop& MediaServer::loop() {
+  return *impl_;
+}
+
+media::MediaHub& MediaServer::hub() {
+  return impl_->hub;
+}
+
+void MediaServer::on_tick(std::function<void()> fn) {
+  impl_->tickers.push_back(std::move(fn));
+}
+
+const MediaStats& MediaServer::stats() const {
+  return impl_->stats;
+}
+
+bool MediaServer::kick_reader(const std::string& id) {
+  for (const media::MediaPath* path : impl_->hub.paths()) {
+    for (media::MediaSink* sink : path->readers()) {
+      if (sink->reader_info().id == id) {
+        sink->kick();
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+void connect_media_handoff(HttpServer& http, MediaServer& media) {
+  std::weak_ptr<MediaServer::Impl> weak = media.impl_;
+  http.set_media_handoff([weak](std::unique_ptr<WireUpgrade>& handoff) {
+    auto impl = weak.lock();
+    if (!impl || !impl->accepting_handoffs) return false;
+    asio::post(impl->io, [weak, handoff = std::move(handoff)]() mutable {
+      if (auto server = weak.lock()) server->adopt_flv(std::move(handoff));
+    });
+    return true;
+  });
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,85 @@
+#pragma once
+// MediaServer: the RTMP listener and the media thread. One thread runs every RTMP connection,
+// every HTTP-FLV response (sockets handed over by the HTTP server) and the MediaHub, so live
+// paths, GOP caches and reader queues need no locks (docs/ARCHITECTURE.md, "Media"). Other
+// threads reach the hub through loop() (post, or relay::call_on_loop to wait for an answer).
+// No Asio here.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "media/media_hub.hpp"
+#include "media/reader_queue.hpp"
+
+namespace sluice::relay {
+class RelayLoop;
+}
+namespace sluice::media {
+class MediaPolicy;
+}
+
+namespace sluice::net {
+
+class HttpServer;
+
+struct MediaServerOptions {
+  std::string app = "live";  // the one RTMP application (rtmp://HOST/live)
+  media::MediaHubOptions hub;
+  media::ReaderLimits reader;
+  std::chrono::seconds handshake_timeout{10};  // connect to a successful RTMP connect
+  std::chrono::seconds idle_timeout{30};       // a publisher that sends nothing this long
+  std::chrono::seconds stall_timeout{30};      // a reader whose socket accepts nothing this long
+  std::size_t max_connections = 4096;
+};
+
+// Counters read by /metrics from any thread.
+struct MediaStats {
+  std::atomic<std::uint64_t> connections_total{0};  // RTMP connections accepted
+  std::atomic<std::int64_t> connections_open{0};
+  std::atomic<std::uint64_t> flv_readers_total{0};
+  std::atomic<std::uint64_t> errors_total{0};  // connections closed for a protocol violation
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+  std::atomic<std::uint64_t> refused_total{0};  // over max_connections
+};
+
+class MediaServer {
+ public:
+  // `policy` and `observer` must outlive the server; they are called on the media thread.
+  MediaServer(MediaServerOptions options, media::MediaPolicy& policy,
+              media::PathObserver* observer);
+  ~MediaServer();
+  MediaServer(const MediaServer&) = delete;
+  MediaServer& operator=(const MediaServer&) = delete;
+
+  // Binds the RTMP listener now; returns the bound port. Throws std::system_error naming it.
+  std::uint16_t listen(const std::string& host, std::uint16_t port);
+  // Starts the media thread. Idempotent.
+  void start();
+  // Closes everything and joins the thread. Idempotent.
+  void stop();
+
+  relay::RelayLoop& loop();
+  // Media thread only.
+  media::MediaHub& hub();
+  // Calls `fn` on the media thread once a second. Call before start().
+  void on_tick(std::function<void()> fn);
+  const MediaStats& stats() const;
+  // Media thread only: ends the reader `id` of any path (false when there is none).
+  bool kick_reader(const std::string& id);
+
+  struct Impl;
+
+ private:
+  friend void connect_media_handoff(HttpServer& http, MediaServer& media);
+  std::shared_ptr<Impl> impl_;
+};
+
+// Serves `GET /live/NAME.flv` on `http`'s port from the media thread: the socket moves there and
+// is answered with an endless FLV body. While `media` is not running such requests get 503.
+void connect_media_handoff(HttpServer& http, MediaServer& media);
+
+}  // namespace sluice::net

@@ -1,0 +1,48 @@
+#pragma once
+// HlsService: HLS for live paths, started on demand and shared by every viewer of a path.
+//   GET /live/{name}/index.m3u8   the live playlist (waits for the first segment when HLS for
+//                                 the path starts with this request: at most wait_first)
+//   GET /live/{name}/{segment}    seg-N.ts
+// The first playlist request of a live path attaches an HlsMuxer (a MediaSink) to the path on
+// the media thread; it is fed the path's configuration and GOP cache, then live packets. HTTP
+// threads read only immutable snapshots. A muxer nobody asked for during idle_after is
+// detached; after the publisher leaves, the ended playlist stays readable for idle_after.
+// Private paths (read keys) need `?key=` on the playlist; segment URIs carry it on.
+#include <chrono>
+#include <memory>
+
+#include "media/hls/hls_muxer.hpp"
+
+namespace sluice::http {
+class Router;
+}
+namespace sluice::media {
+class MediaPolicy;
+}
+namespace sluice::net {
+class MediaServer;
+}
+
+namespace sluice::server {
+
+struct HlsServiceOptions {
+  media::HlsOptions hls;
+  std::chrono::seconds idle_after{60};
+  std::chrono::seconds wait_first{15};
+};
+
+class HlsService {
+ public:
+  // Registers the routes and a media-thread tick on `media` (before it starts). All references
+  // must outlive the service.
+  HlsService(net::MediaServer& media, media::MediaPolicy& policy, HlsServiceOptions options,
+             http::Router& router);
+  ~HlsService();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::server

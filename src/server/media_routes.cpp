@@ -1,0 +1,199 @@
+#include "server/media_routes.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <cmath>
+
+#include "core/time_format.hpp"
+#include "http/admin_guard.hpp"
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+#include "net/media_server.hpp"
+#include "relay/loop_call.hpp"
+
+namespace sluice::server {
+
+namespace {
+
+namespace json = boost::json;
+
+template <class Fn>
+auto on_media_thread(net::MediaServer& media, Fn fn) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  return relay::call_on_loop(media.loop(), fn,
+                             [deadline] { return std::chrono::steady_clock::now() > deadline; });
+}
+
+http::HttpResponse unavailable() {
+  return http::error_response(Error::unavailable("the media server is stopping or not answering"));
+}
+
+json::object path_json(const media::MediaPath& p) {
+  const auto& d = p.description();
+  const auto& c = p.counters();
+  json::array readers;
+  std::uint64_t bytes_out = c.bytes_out;
+  std::uint64_t dropped = c.dropped;
+  for (const media::MediaSink* sink : p.readers()) {
+    const media::ReaderInfo r = sink->reader_info();
+    bytes_out += r.bytes_out;
+    dropped += r.dropped;
+    readers.push_back(json::object{{"id", r.id},
+                                   {"kind", r.kind},
+                                   {"remote", r.remote},
+                                   {"bytes_out", r.bytes_out},
+                                   {"packets_out", r.packets_out},
+                                   {"dropped", r.dropped},
+                                   {"queued", r.queued}});
+  }
+  const auto& pub = p.publisher();
+  return json::object{
+      {"name", p.name()},
+      {"publisher", json::object{{"id", pub.id},
+                                 {"remote", pub.remote},
+                                 {"key_id", pub.key_id},
+                                 {"protocol", pub.protocol}}},
+      {"started_at", format_timestamp(p.started_at())},
+      {"video_codec", d.video_codec},
+      {"audio_codec", d.audio_codec},
+      {"width", d.width},
+      {"height", d.height},
+      {"fps", d.fps == static_cast<int>(d.fps) ? json::value(static_cast<int>(d.fps))
+                                               : json::value(d.fps)},
+      {"bitrate_kbps", std::llround(p.measured_bps() / 1000)},
+      {"encoder", d.encoder},
+      {"bytes_in", c.bytes_in},
+      {"packets_in", c.packets_in},
+      {"video_frames", c.video_frames},
+      {"keyframes", c.keyframes},
+      {"bytes_out", bytes_out},
+      {"dropped", dropped},
+      {"gop_cache_bytes", p.gop_bytes()},
+      {"reader_count", p.readers().size()},
+      {"readers", std::move(readers)}};
+}
+
+}  // namespace
+
+void add_media_routes(http::Router& router, net::MediaServer& media,
+                      const std::string& admin_token) {
+  router.add("GET", "/media/paths",
+             [&media](const http::HttpRequest&, const http::PathParams&) -> http::Reply {
+               auto list = on_media_thread(media, [&media] {
+                 json::array out;
+                 for (const auto* p : media.hub().paths())
+                   out.push_back(path_json(*p));
+                 return json::serialize(out);
+               });
+               if (!list) return unavailable();
+               return http::json_response(200, std::move(*list));
+             });
+  router.add(
+      "GET", "/media/paths/{name}",
+      [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
+        const std::string name = params.at("name");
+        auto found = on_media_thread(media, [&media, &name] {
+          const auto* p = media.hub().find(name);
+          return p ? json::serialize(path_json(*p)) : std::string();
+        });
+        if (!found) return unavailable();
+        if (found->empty()) {
+          return http::error_response(Error::not_found("no one is publishing '" + name + "'"));
+        }
+        return http::json_response(200, std::move(*found));
+      });
+  router.add(
+      "DELETE", "/media/paths/{name}",
+      http::admin_only(
+          "/media", admin_token,
+          [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
+            const std::string name = params.at("name");
+            auto kicked = on_media_thread(media, [&media, &name] {
+              auto* p = media.hub().find(name);
+              if (!p || !p->publisher_handle()) return false;
+              p->publisher_handle()->kick("kicked through the API");
+              return true;
+            });
+            if (!kicked) return unavailable();
+            if (!*kicked) {
+              return http::error_response(Error::not_found("no one is publishing '" + name + "'"));
+            }
+            return http::json_response(200, json::serialize(json::object{{"kicked", name}}));
+          }));
+  router.add("DELETE", "/media/paths/{name}/readers/{id}",
+             http::admin_only(
+                 "/media", admin_token,
+                 [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
+                   const std::string name = params.at("name");
+                   const std::string id = params.at("id");
+                   auto kicked = on_media_thread(media, [&media, &name, &id] {
+                     auto* p = media.hub().find(name);
+                     if (!p) return false;
+                     for (media::MediaSink* sink : p->readers()) {
+                       if (sink->reader_info().id == id) {
+                         sink->kick();
+                         return true;
+                       }
+                     }
+                     return false;
+                   });
+                   if (!kicked) return unavailable();
+                   if (!*kicked) {
+                     return http::error_response(
+                         Error::not_found("path '" + name + "' has no reader '" + id + "'"));
+                   }
+                   return http::json_response(200, json::serialize(json::object{{"kicked", id}}));
+                 }));
+}
+
+void render_path_metrics(http::PrometheusWriter& w, net::MediaServer& media) {
+  struct Row {
+    std::string name;
+    std::size_t readers;
+    std::uint64_t bytes_in, bytes_out, dropped;
+    std::size_t gop;
+  };
+  auto rows = on_media_thread(media, [&media] {
+    std::vector<Row> out;
+    for (const auto* p : media.hub().paths()) {
+      Row r{p->name(),
+            p->readers().size(),
+            p->counters().bytes_in,
+            p->counters().bytes_out,
+            p->counters().dropped,
+            p->gop_bytes()};
+      for (const auto* sink : p->readers()) {
+        const auto info = sink->reader_info();
+        r.bytes_out += info.bytes_out;
+        r.dropped += info.dropped;
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+  if (!rows) return;
+  w.header("rtmp_active_streams", "gauge", "Live media paths (with a publisher)");
+  w.sample("rtmp_active_streams", {}, static_cast<double>(rows->size()));
+  w.header("sluice_media_readers", "gauge", "Readers per live path (RTMP, HTTP-FLV, HLS muxer)");
+  for (const auto& r : *rows)
+    w.sample("sluice_media_readers", {{"path", r.name}}, r.readers);
+  w.header("sluice_media_path_bytes_total", "counter", "Media bytes per live path");
+  for (const auto& r : *rows) {
+    w.sample("sluice_media_path_bytes_total", {{"path", r.name}, {"direction", "in"}},
+             static_cast<double>(r.bytes_in));
+    w.sample("sluice_media_path_bytes_total", {{"path", r.name}, {"direction", "out"}},
+             static_cast<double>(r.bytes_out));
+  }
+  w.header("sluice_media_dropped_packets_total", "counter",
+           "Packets readers skipped to catch up (skip-to-keyframe), per live path");
+  for (const auto& r : *rows) {
+    w.sample("sluice_media_dropped_packets_total", {{"path", r.name}},
+             static_cast<double>(r.dropped));
+  }
+  w.header("sluice_media_gop_cache_bytes", "gauge", "Bytes in each live path's GOP cache");
+  for (const auto& r : *rows) {
+    w.sample("sluice_media_gop_cache_bytes", {{"path", r.name}}, static_cast<double>(r.gop));
+  }
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,352 @@
+#include "server/media_wiring.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/json/serialize.hpp>
+
+#include <cmath>
+#include <map>
+#include <mutex>
+
+#include "core/time_format.hpp"
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+#include "hub/hub.hpp"
+#include "keys/key_service.hpp"
+#include "media/media_policy.hpp"
+#include "net/http_server.hpp"
+#include "net/media_server.hpp"
+#include "registry/registry.hpp"
+#include "relay/loop_call.hpp"
+#include "server/hls_service.hpp"
+#include "server/media_routes.hpp"
+#include "server/webhook_sender.hpp"
+
+namespace sluice::server {
+
+namespace {
+
+// 30 rather than 3E1: whole numbers as integers, others rounded to 3 decimals.
+boost::json::value json_number(double v) {
+  if (v == std::floor(v) && std::abs(v) < 1e15) return static_cast<std::int64_t>(v);
+  return std::round(v * 1000) / 1000;
+}
+
+// The value of `key=` in a query string ("key=sk_…&x=y"); keys are URL-safe as issued.
+std::optional<std::string_view> query_key(std::string_view query) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    if (part.starts_with("key=")) return part.substr(4);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+// Stream keys decide who publishes and who plays private paths; events go to the hub, the
+// webhook and the counters.
+class KeyPolicy final : public media::MediaPolicy {
+ public:
+  KeyPolicy(keys::KeyService& keys, hub::Hub& hub, const std::string& webhook)
+      : keys_(keys), hub_(hub) {
+    if (!webhook.empty()) webhook_ = std::make_unique<WebhookSender>(webhook);
+  }
+
+  Result<media::PublishGrant> authorize_publish(std::string_view, std::string_view name,
+                                                std::string_view query,
+                                                std::string_view peer_ip) override {
+    std::string_view key = name;
+    const auto from_query = query_key(query);
+    if (from_query) key = *from_query;
+    if (!key.starts_with("sk_")) {
+      count("missing");
+      return fail(Error{401,
+                        "a stream key is required: use rtmp://HOST/live as server and the key "
+                        "from `sluice keys create NAME` as stream key",
+                        {}});
+    }
+    auto grant = keys_.check_publish(key, peer_ip);
+    if (!grant) {
+      count(std::string(keys::to_string(grant.error().reason)));
+      return fail(grant.error().to_error());
+    }
+    if (from_query && !name.empty() && name != grant->stream) {
+      count("wrong_stream");
+      return fail(Error::forbidden("key " + grant->key_id + " is for stream '" + grant->stream +
+                                   "', not '" + std::string(name.substr(0, 128)) + "'"));
+    }
+    return media::PublishGrant{grant->stream, grant->key_id};
+  }
+
+  Status authorize_play(std::string_view path, std::string_view query,
+                        std::string_view peer_ip) override {
+    auto read = keys_.check_read(path, query_key(query), peer_ip);
+    if (!read) return fail(read.error().to_error());
+    return {};
+  }
+
+  void on_event(const media::MediaEvent& e) override {
+    if (e.kind == media::MediaEventKind::kPostPublish) count("accepted");
+    if (e.kind == media::MediaEventKind::kPrePublish && e.refused && !e.path.empty()) {
+      count("busy");  // the key was good, the path is live
+    }
+    boost::json::object o{{"event", media::event_name(e.kind)},
+                          {"client_id", e.client_id},
+                          {"protocol", e.protocol},
+                          {"remote", e.remote},
+                          {"app", e.app},
+                          {"path", e.path},
+                          {"key_id", e.key_id},
+                          {"refused", e.refused},
+                          {"reason", e.reason},
+                          {"time", format_timestamp(std::chrono::system_clock::now())}};
+    std::string json = boost::json::serialize(o);
+    if (webhook_) webhook_->send(json);
+    hub_.publish("sluice.media." + std::string(media::event_name(e.kind)), std::move(json));
+  }
+
+  std::map<std::string, std::uint64_t> attempts() const {
+    std::lock_guard lock(mutex_);
+    return attempts_;
+  }
+  const WebhookSender* webhook() const { return webhook_.get(); }
+
+ private:
+  void count(const std::string& status) {
+    std::lock_guard lock(mutex_);
+    attempts_[status]++;
+  }
+
+  keys::KeyService& keys_;
+  hub::Hub& hub_;
+  std::unique_ptr<WebhookSender> webhook_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::uint64_t> attempts_;  // rtmp_publish_attempts_total{status}
+};
+
+// Live paths appear in the registry as `video` streams while they are published.
+class RegistryPaths final : public media::PathObserver {
+ public:
+  RegistryPaths(registry::Registry& registry, std::string host, std::chrono::seconds ttl)
+      : registry_(registry),
+        host_(std::move(host)),
+        interval_(std::min<std::chrono::milliseconds>(std::chrono::seconds(10), ttl / 3)) {}
+
+  void set_ports(std::uint16_t rtmp, std::uint16_t http) {
+    rtmp_port_ = rtmp;
+    http_port_ = http;
+  }
+
+  void on_publish_start(const media::MediaPath& path) override { advertise(path); }
+  void on_description_changed(const media::MediaPath& path) override { advertise(path); }
+  void on_publish_end(const media::MediaPath& path) override {
+    std::string id;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = live_.find(path.name());
+      if (it == live_.end()) return;
+      id = it->second.id;
+      live_.erase(it);
+    }
+    (void)registry_.withdraw(id);
+  }
+
+  // Heartbeats every live path's entry; re-advertises one the registry lost (expired).
+  void sweep() {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<registry::AdvertiseRequest> lost;
+    {
+      std::lock_guard lock(mutex_);
+      if (now - last_sweep_ < interval_) return;
+      last_sweep_ = now;
+      for (auto& [name, entry] : live_) {
+        if (!registry_.heartbeat_stream(entry.id)) lost.push_back(entry.request);
+      }
+    }
+    for (const auto& r : lost) {
+      if (auto view = registry_.advertise(r)) {
+        spdlog::info("media: '{}' re-advertised in the registry", r.name);
+      }
+    }
+  }
+
+ private:
+  struct Entry {
+    std::string id;
+    registry::AdvertiseRequest request;
+  };
+
+  void advertise(const media::MediaPath& path) {
+    const auto& d = path.description();
+    const std::string& name = path.name();
+    registry::AdvertiseRequest r;
+    r.name = name;
+    r.stream_type = "video";
+    r.publisher_id = "sluice-media";
+    r.protocol = "rtmp";
+    r.address = host_;
+    r.port = rtmp_port_;
+    boost::json::object config{
+        {"path", name},
+        {"rtmp_url", "rtmp://" + host_ + ":" + std::to_string(rtmp_port_) + "/live/" + name},
+        {"flv_url",
+         "http://" + host_ + ":" + std::to_string(http_port_) + "/live/" + name + ".flv"},
+        {"hls_url",
+         "http://" + host_ + ":" + std::to_string(http_port_) + "/live/" + name + "/index.m3u8"}};
+    if (!d.video_codec.empty()) config["codec"] = d.video_codec;
+    if (d.width > 0 && d.height > 0) {
+      config["resolution"] = std::to_string(d.width) + "x" + std::to_string(d.height);
+    }
+    if (d.fps > 0) config["fps"] = json_number(d.fps);
+    if (d.video_kbps > 0 || d.audio_kbps > 0) {
+      config["bitrate_kbps"] = std::llround(d.video_kbps + d.audio_kbps);
+    }
+    if (!d.audio_codec.empty()) config["audio_codec"] = d.audio_codec;
+    r.config = std::move(config);
+    r.metadata = {{"publisher", path.publisher().remote},
+                  {"key_id", path.publisher().key_id},
+                  {"encoder", d.encoder}};
+    auto view = registry_.advertise(r);
+    if (!view) {
+      spdlog::warn("media: '{}' not advertised: {}", name, view.error().detail);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    live_[name] = Entry{view->stream.id, std::move(r)};
+  }
+
+  registry::Registry& registry_;
+  std::string host_;
+  std::chrono::milliseconds interval_;
+  std::uint16_t rtmp_port_ = 0;
+  std::uint16_t http_port_ = 0;
+  std::mutex mutex_;
+  std::map<std::string, Entry> live_;
+  std::chrono::steady_clock::time_point last_sweep_{};
+};
+
+}  // namespace
+
+struct MediaWiring::Impl {
+  Impl(const Config& c, keys::KeyService& keys, registry::Registry& registry, hub::Hub& hub,
+       std::string host)
+      : config(c),
+        policy(keys, hub, c.media_webhook),
+        paths(registry, host, c.stream_ttl),
+        server(options(c), policy, &paths) {}
+
+  static HlsServiceOptions hls_options(const Config& c) {
+    HlsServiceOptions o;
+    o.hls.segment_target = c.hls_segment;
+    return o;
+  }
+
+  static net::MediaServerOptions options(const Config& c) {
+    net::MediaServerOptions o;
+    o.hub.takeover = c.rtmp_takeover;
+    return o;
+  }
+
+  // Bytes per second over the last sweep interval (rtmp_bandwidth_bytes).
+  void sample_bandwidth() {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - last_sample).count();
+    if (seconds < 1) return;
+    const std::uint64_t in = server.stats().bytes_in;
+    const std::uint64_t out = server.stats().bytes_out;
+    bandwidth_in = static_cast<double>(in - last_in) / seconds;
+    bandwidth_out = static_cast<double>(out - last_out) / seconds;
+    last_in = in;
+    last_out = out;
+    last_sample = now;
+  }
+
+  Config config;
+  KeyPolicy policy;
+  RegistryPaths paths;
+  net::MediaServer server;
+  std::unique_ptr<HlsService> hls;
+  std::uint16_t rtmp_port = 0;
+  std::atomic<double> bandwidth_in{0};
+  std::atomic<double> bandwidth_out{0};
+  std::uint64_t last_in = 0;
+  std::uint64_t last_out = 0;
+  std::chrono::steady_clock::time_point last_sample = std::chrono::steady_clock::now();
+  std::mutex sample_mutex;
+};
+
+MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry::Registry& registry,
+                         hub::Hub& hub, http::Router& router, std::string advertise_host)
+    : impl_(std::make_unique<Impl>(config, keys, registry, hub, std::move(advertise_host))) {
+  add_media_routes(router, impl_->server, config.admin_token);
+  impl_->hls =
+      std::make_unique<HlsService>(impl_->server, impl_->policy, Impl::hls_options(config), router);
+}
+
+MediaWiring::~MediaWiring() {
+  stop();
+}
+
+void MediaWiring::connect(net::HttpServer& http) {
+  net::connect_media_handoff(http, impl_->server);
+}
+
+std::uint16_t MediaWiring::start(std::uint16_t http_port) {
+  if (impl_->config.rtmp_enabled) {
+    impl_->rtmp_port = impl_->server.listen(impl_->config.rtmp.host, impl_->config.rtmp.port);
+  }
+  impl_->paths.set_ports(impl_->rtmp_port, http_port);
+  impl_->server.start();
+  return impl_->rtmp_port;
+}
+
+void MediaWiring::stop() {
+  impl_->server.stop();
+}
+
+void MediaWiring::sweep() {
+  impl_->paths.sweep();
+  std::lock_guard lock(impl_->sample_mutex);
+  impl_->sample_bandwidth();
+}
+
+std::uint16_t MediaWiring::rtmp_port() const {
+  return impl_->rtmp_port;
+}
+
+void MediaWiring::render_metrics(http::PrometheusWriter& w) const {
+  const net::MediaStats& s = impl_->server.stats();
+  auto one = [&w](const char* name, const char* type, const char* help, double v) {
+    w.header(name, type, help);
+    w.sample(name, {}, v);
+  };
+  one("rtmp_connections_total", "counter", "RTMP connections accepted",
+      static_cast<double>(s.connections_total));
+  one("rtmp_connections_open", "gauge", "RTMP connections open",
+      static_cast<double>(s.connections_open));
+  one("rtmp_errors_total", "counter", "RTMP connections closed for a protocol violation",
+      static_cast<double>(s.errors_total));
+  w.header("rtmp_bandwidth_bytes", "gauge",
+           "Media bytes per second over the last second, RTMP and HTTP-FLV");
+  w.sample("rtmp_bandwidth_bytes", {{"direction", "in"}}, impl_->bandwidth_in.load());
+  w.sample("rtmp_bandwidth_bytes", {{"direction", "out"}}, impl_->bandwidth_out.load());
+  w.header("rtmp_publish_attempts_total", "counter",
+           "RTMP publish attempts by outcome: accepted, busy, or the key refusal reason");
+  for (const auto& [status, n] : impl_->policy.attempts()) {
+    w.sample("rtmp_publish_attempts_total", {{"status", status}}, static_cast<double>(n));
+  }
+  w.header("sluice_media_bytes_total", "counter", "Media bytes received and sent");
+  w.sample("sluice_media_bytes_total", {{"direction", "in"}}, static_cast<double>(s.bytes_in));
+  w.sample("sluice_media_bytes_total", {{"direction", "out"}}, static_cast<double>(s.bytes_out));
+  if (const auto* hook = impl_->policy.webhook()) {
+    w.header("sluice_media_webhook_total", "counter", "Media webhook POSTs by outcome");
+    w.sample("sluice_media_webhook_total", {{"result", "sent"}}, static_cast<double>(hook->sent()));
+    w.sample("sluice_media_webhook_total", {{"result", "failed"}},
+             static_cast<double>(hook->failed()));
+    w.sample("sluice_media_webhook_total", {{"result", "dropped"}},
+             static_cast<double>(hook->dropped()));
+  }
+  render_path_metrics(w, impl_->server);
+}
+
+}  // namespace sluice::server

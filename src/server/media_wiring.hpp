@@ -1,0 +1,57 @@
+#pragma once
+// MediaWiring: the media side of the daemon, built by App from its Config — the RTMP/HTTP-FLV
+// media server (net::MediaServer), the policy that checks stream keys and read keys, lifecycle
+// events on the hub (`sluice.media.<event>`) and to the optional webhook, registry
+// advertisement of live paths as `video` streams, HLS on demand, the /media HTTP routes and the
+// rtmp_* metrics. No Asio in this header.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/config.hpp"
+
+namespace sluice::hub {
+class Hub;
+}
+namespace sluice::http {
+class Router;
+class PrometheusWriter;
+}  // namespace sluice::http
+namespace sluice::keys {
+class KeyService;
+}
+namespace sluice::net {
+class HttpServer;
+}
+namespace sluice::registry {
+class Registry;
+}
+
+namespace sluice::server {
+
+class MediaWiring {
+ public:
+  // Adds the /media and /live HLS routes to `router` (call before the router is frozen). All
+  // references must outlive the wiring.
+  MediaWiring(const Config& config, keys::KeyService& keys, registry::Registry& registry,
+              hub::Hub& hub, http::Router& router, std::string advertise_host);
+  ~MediaWiring();
+
+  // HTTP-FLV requests on the HTTP port go to the media thread.
+  void connect(net::HttpServer& http);
+  // Binds RTMP (unless disabled) and starts the media thread; returns the RTMP port (0: off).
+  // `http_port` goes into the registry entries' HTTP-FLV and HLS URLs.
+  std::uint16_t start(std::uint16_t http_port);
+  void stop();
+  // Registry heartbeats for live paths; call periodically from any thread.
+  void sweep();
+  void render_metrics(http::PrometheusWriter& w) const;
+  std::uint16_t rtmp_port() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::server

@@ -1,0 +1,155 @@
+// render_playlist, find_segment, the segment-name parser and the FLV -> MPEG-TS codec plumbing
+// (avcC/hvcC, Annex B, AudioSpecificConfig, ADTS), all sans I/O.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "media/hls/codec_config.hpp"
+#include "media/hls/hls_playlist.hpp"
+
+namespace {
+
+using namespace sluice::media;
+using namespace sluice::media::hls;
+using namespace std::chrono_literals;
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+HlsSnapshot snapshot_of(std::uint64_t first, std::vector<double> durations, bool ended) {
+  HlsSnapshot snap;
+  snap.media_sequence = first;
+  snap.target_duration = 2000ms;
+  snap.ended = ended;
+  for (double d : durations) {
+    snap.segments.push_back(
+        {first++, d, std::make_shared<const std::string>("ts" + std::to_string(first))});
+  }
+  return snap;
+}
+
+TEST(HlsPlaylist, RendersLiveWindow) {
+  const auto snap = snapshot_of(10, {2.0, 2.0, 2.4, 1.96}, false);
+  EXPECT_EQ(render_playlist(snap, "?key=abc", 3),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:3\n#EXT-X-MEDIA-SEQUENCE:11\n"
+            "#EXTINF:2.000,\nseg-11.ts?key=abc\n"
+            "#EXTINF:2.400,\nseg-12.ts?key=abc\n"
+            "#EXTINF:1.960,\nseg-13.ts?key=abc\n");
+}
+
+TEST(HlsPlaylist, RendersEndedAndExactTargets) {
+  const auto snap = snapshot_of(0, {2.0, 2.0, 0.5}, true);
+  EXPECT_EQ(render_playlist(snap, "", 0),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXTINF:2.000,\nseg-0.ts\n#EXTINF:2.000,\nseg-1.ts\n#EXTINF:0.500,\nseg-2.ts\n"
+            "#EXT-X-ENDLIST\n");
+}
+
+TEST(HlsPlaylist, TargetNeverDropsBelowTheConfiguredOne) {
+  // Short segments (a publisher's 1 s GOP under a 2 s target) keep the playlist's target at 2,
+  // so it does not change from one reload to the next.
+  const auto snap = snapshot_of(0, {1.0, 0.96}, false);
+  EXPECT_NE(render_playlist(snap, "", 6).find("#EXT-X-TARGETDURATION:2\n"), std::string::npos);
+}
+
+TEST(HlsPlaylist, EmptySnapshotUsesConfiguredTarget) {
+  HlsSnapshot snap;
+  snap.media_sequence = 7;
+  snap.target_duration = 1500ms;
+  EXPECT_EQ(render_playlist(snap, "", 6),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n");
+}
+
+TEST(HlsPlaylist, FindsRetainedSegmentsOnly) {
+  const auto snap = snapshot_of(5, {1, 1, 1}, false);
+  EXPECT_EQ(nullptr, find_segment(snap, 4));
+  ASSERT_NE(nullptr, find_segment(snap, 5));
+  EXPECT_EQ(*snap.segments[2].data, *find_segment(snap, 7));
+  EXPECT_EQ(nullptr, find_segment(snap, 8));
+  EXPECT_EQ(nullptr, find_segment(HlsSnapshot{}, 0));
+}
+
+TEST(HlsPlaylist, ParsesSegmentNamesStrictly) {
+  EXPECT_EQ(0u, parse_segment_name("seg-0.ts"));
+  EXPECT_EQ(123u, parse_segment_name("seg-123.ts"));
+  EXPECT_EQ(9999999999999999999u, parse_segment_name("seg-9999999999999999999.ts"));
+  EXPECT_EQ("seg-42.ts", segment_name(42));
+  EXPECT_EQ(42u, parse_segment_name(segment_name(42)));
+  for (const char* bad :
+       {"", "seg-.ts", "seg-01.ts", "seg--1.ts", "seg-+1.ts", "seg-1.ts?x", "seg-1.tsx", "seg-1.TS",
+        "Seg-1.ts", "seg-1", "seg-1a.ts", "/seg-1.ts", "seg-1 .ts", "seg-10000000000000000000.ts",
+        "seg-18446744073709551616.ts"}) {
+    EXPECT_FALSE(parse_segment_name(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(parse_segment_name(std::string_view("seg-1.ts\0", 9)).has_value());
+  EXPECT_FALSE(parse_segment_name(std::string(1000, '1')).has_value());
+}
+
+// avcC with SPS {67 01} and PPS {68 02}, 4-byte lengths.
+const std::string kAvcc("\x01\x64\x00\x1f\xff\xe1\x00\x02\x67\x01\x01\x00\x02\x68\x02", 15);
+
+TEST(HlsCodec, AvcConfigAndAnnexB) {
+  auto config = parse_avc_config(bytes(kAvcc));
+  ASSERT_TRUE(config);
+  EXPECT_EQ(4u, config->nal_length_size);
+  ASSERT_EQ(2u, config->parameter_sets.size());
+
+  const std::string idr("\x00\x00\x00\x02\x65\xAA\x00\x00\x00\x01\x06", 11);
+  std::string out;
+  ASSERT_TRUE(append_annexb(*config, bytes(idr), true, out));
+  EXPECT_EQ(
+      out, std::string("\0\0\0\x01\x67\x01\0\0\0\x01\x68\x02\0\0\0\x01\x65\xAA\0\0\0\x01\x06", 23));
+  out.clear();
+  ASSERT_TRUE(append_annexb(*config, bytes(idr), false, out));
+  EXPECT_EQ(out, std::string("\0\0\0\x01\x65\xAA\0\0\0\x01\x06", 11));
+
+  out = "keep";
+  EXPECT_FALSE(append_annexb(*config, bytes(std::string("\0\0\0\x09\x65", 5)), true, out));
+  EXPECT_FALSE(append_annexb(*config, bytes(std::string("\0\0", 2)), true, out));
+  EXPECT_FALSE(append_annexb(*config, bytes(""), true, out));
+  EXPECT_EQ("keep", out);
+
+  for (std::size_t n = 0; n < kAvcc.size(); ++n) {
+    EXPECT_FALSE(parse_avc_config(bytes(kAvcc.substr(0, n)))) << n;
+  }
+}
+
+TEST(HlsCodec, HevcConfig) {
+  std::string hvcc(22, '\0');
+  hvcc[0] = 1;
+  hvcc[21] = 3;  // 4-byte lengths
+  hvcc += std::string("\x02\x20\x00\x01\x00\x02\x40\x01\x21\x00\x01\x00\x02\x42\x01", 15);
+  auto config = parse_hevc_config(bytes(hvcc));
+  ASSERT_TRUE(config);
+  EXPECT_EQ(VideoCodec::kHevc, config->codec);
+  EXPECT_EQ(2u, config->parameter_sets.size());
+  EXPECT_FALSE(parse_hevc_config(bytes(hvcc.substr(0, hvcc.size() - 1))));
+}
+
+TEST(HlsCodec, AacConfigAndAdts) {
+  auto lc = parse_aac_config(bytes(std::string("\x12\x10", 2)));  // AAC-LC 44.1 kHz stereo
+  ASSERT_TRUE(lc);
+  EXPECT_EQ(2u, lc->object_type);
+  EXPECT_EQ(4u, lc->frequency_index);
+  EXPECT_EQ(2u, lc->channel_config);
+  EXPECT_EQ(44100, lc->sample_rate);
+  std::string out;
+  ASSERT_TRUE(append_adts(*lc, bytes("abc"), out));
+  EXPECT_EQ(out, std::string("\xFF\xF1\x50\x80\x01\x5F\xFC"
+                             "abc",
+                             10));
+  EXPECT_FALSE(append_adts(*lc, bytes(std::string(8185, 'x')), out));
+  EXPECT_FALSE(append_adts(*lc, bytes(""), out));
+
+  // HE-AAC (explicit SBR, 24 kHz core, 48 kHz output) -> core AAC-LC.
+  auto he = parse_aac_config(bytes(std::string("\x2B\x11\x88\x00", 4)));
+  ASSERT_TRUE(he);
+  EXPECT_EQ(2u, he->object_type);
+  EXPECT_FALSE(parse_aac_config(bytes(std::string("\x12", 1))));
+  EXPECT_FALSE(parse_aac_config(bytes(std::string("\x17\x80\x00\x00\x10", 5))));  // explicit rate
+  EXPECT_FALSE(parse_aac_config(bytes(std::string("\x12\x00", 2))));  // channel config 0
+}
+
+}  // namespace
