@@ -16,7 +16,6 @@ namespace sluice::net {
 namespace {
 
 using media::MediaEventKind;
-using Clock = std::chrono::steady_clock;
 
 bool valid_path_name(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
@@ -37,13 +36,13 @@ std::string error_head(int status, std::string_view reason, std::string_view det
 
 class FlvConnection final : public MediaConnection,
                             public media::MediaSink,
+                            public QueuedWriter<FlvConnection>,
                             public std::enable_shared_from_this<FlvConnection> {
  public:
   FlvConnection(MediaServer::Impl& server, tcp::socket socket)
-      : server_(server),
+      : QueuedWriter(server, &media::MediaPacket::flv),
         socket_(std::move(socket)),
-        id_(server.next_id("flv-")),
-        queue_(server.options.reader) {
+        id_(server.next_id("flv-")) {
     std::tie(ip_, remote_) = peer_of(socket_);
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
@@ -103,23 +102,23 @@ class FlvConnection final : public MediaConnection,
   }
 
   void tick(Clock::time_point now) override {
-    if (writing_ && now - write_started_ > server_.options.stall_timeout) {
+    if (write_stalled(now)) {
       end_reason_ = "reader accepted no data";
       close();
     }
   }
 
   void on_packet(const media::PacketPtr& p, bool restart_point) override {
-    queue_.offer(p, restart_point);
-    write();
+    offer(p, restart_point);
   }
+  void flush() override { flush_deferred(); }
   void on_path_end() override {
     emit(MediaEventKind::kDonePlay, std::exchange(playing_, {}), "the publisher left");
     close_after_write_ = true;
     write();
   }
   media::ReaderInfo reader_info() const override {
-    return {id_, "http-flv", remote_, bytes_out_, packets_out_, queue_.dropped(), queue_.size()};
+    return queued_reader_info(id_, "http-flv", remote_);
   }
   void kick() override {
     end_reason_ = "kicked";
@@ -144,25 +143,12 @@ class FlvConnection final : public MediaConnection,
                             });
   }
 
-  void write() {
-    if (writing_ || closed_) return;
-    if (!batch_.fill(pending_text_, &queue_, &media::MediaPacket::flv)) {
-      if (close_after_write_) close();
-      return;
-    }
-    writing_ = true;
-    write_started_ = Clock::now();
-    asio::async_write(socket_, batch_.buffers,
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                        self->writing_ = false;
-                        if (self->closed_) return;
-                        if (ec) return self->close();
-                        self->server_.stats.bytes_out += n;
-                        self->bytes_out_ += n;
-                        self->packets_out_ += self->batch_.packets.size();
-                        self->write();
-                      });
-  }
+  // QueuedWriter
+  friend class QueuedWriter<FlvConnection>;
+  tcp::socket& socket() { return socket_; }
+  bool closed() const { return closed_; }
+  void on_write_error(boost::system::error_code) { close(); }
+  bool prepare_write() { return true; }
 
   void emit(MediaEventKind kind, std::string path, std::string reason, bool refused = false) {
     media::MediaEvent e;
@@ -176,23 +162,14 @@ class FlvConnection final : public MediaConnection,
     server_.policy.on_event(e);
   }
 
-  MediaServer::Impl& server_;
   tcp::socket socket_;
   std::string id_;
   std::string ip_;
   std::string remote_;
   std::string playing_;
-  media::ReaderQueue queue_;
-  std::string pending_text_;
-  WriteBatch batch_;
   std::array<char, 4096> discard_{};
-  bool writing_ = false;
   bool closed_ = false;
-  bool close_after_write_ = false;
   std::string end_reason_ = "disconnected";
-  std::uint64_t bytes_out_ = 0;
-  std::uint64_t packets_out_ = 0;
-  Clock::time_point write_started_;
 };
 
 }  // namespace

@@ -114,6 +114,8 @@ void MediaServer::stop() {
     boost::system::error_code ec;
     impl->acceptor.close(ec);
     impl->tick_timer.cancel();
+    impl->flush_timer.cancel();
+    impl->deferred.clear();
     auto open = impl->connections;
     for (auto& [id, c] : open)
       c->close();

@@ -33,6 +33,9 @@ struct MediaServerOptions {
   std::chrono::seconds idle_timeout{30};       // a publisher that sends nothing this long
   std::chrono::seconds stall_timeout{30};      // a reader whose socket accepts nothing this long
   std::size_t max_connections = 4096;
+  // Readers' writes are gathered this long (net/media_server_impl.hpp, defer_write); 0 writes
+  // each packet at once.
+  std::chrono::milliseconds write_coalesce{25};
 };
 
 // Counters read by /metrics from any thread.

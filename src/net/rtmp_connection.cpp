@@ -15,18 +15,17 @@ namespace {
 
 using media::MediaEvent;
 using media::MediaEventKind;
-using Clock = std::chrono::steady_clock;
 
 class RtmpConnection final : public MediaConnection,
                              public media::MediaSink,
                              public media::PublisherHandle,
+                             public QueuedWriter<RtmpConnection>,
                              public std::enable_shared_from_this<RtmpConnection> {
  public:
   RtmpConnection(MediaServer::Impl& server, tcp::socket socket)
-      : server_(server),
+      : QueuedWriter(server, &media::MediaPacket::rtmp),
         socket_(std::move(socket)),
         id_(server.next_id("rtmp-")),
-        queue_(server.options.reader),
         last_read_(Clock::now()),
         opened_(Clock::now()) {
     std::tie(ip_, remote_) = peer_of(socket_);
@@ -76,7 +75,7 @@ class RtmpConnection final : public MediaConnection,
       return fail_with("publisher sent nothing for " +
                        std::to_string(server_.options.idle_timeout.count()) + " s");
     }
-    if (writing_ && now - write_started_ > server_.options.stall_timeout) {
+    if (write_stalled(now)) {
       return fail_with("reader accepted no data for " +
                        std::to_string(server_.options.stall_timeout.count()) + " s");
     }
@@ -84,9 +83,9 @@ class RtmpConnection final : public MediaConnection,
 
   // MediaSink (a player)
   void on_packet(const media::PacketPtr& p, bool restart_point) override {
-    queue_.offer(p, restart_point);
-    write();
+    offer(p, restart_point);
   }
+  void flush() override { flush_deferred(); }
   void on_path_end() override {
     const std::string name = std::exchange(playing_, {});
     session_.end_play(play_stream_id_, name);
@@ -96,7 +95,7 @@ class RtmpConnection final : public MediaConnection,
     write();
   }
   media::ReaderInfo reader_info() const override {
-    return {id_, "rtmp", remote_, bytes_out_, packets_out_, queue_.dropped(), queue_.size()};
+    return queued_reader_info(id_, "rtmp", remote_);
   }
   void kick() override {
     spdlog::info("rtmp {}: reader {} kicked", playing_, remote_);
@@ -288,39 +287,27 @@ class RtmpConnection final : public MediaConnection,
     out.clear();
   }
 
-  void write() {
-    if (writing_ || closed_) return;
-    const bool shared_form = play_stream_id_ == rtmp::kPlayStreamId;
-    if (!shared_form && !queue_.empty()) {
-      // A player on another message stream id: chunk its packets for it (rare: ffmpeg, OBS,
-      // VLC and browsers' players all play on the first stream).
-      std::vector<media::PacketPtr> packets;
-      queue_.take(packets, WriteBatch::kMaxPackets, WriteBatch::kMaxBytes);
-      for (const auto& p : packets) {
-        session_.chunk_writer().write(p->type == 8 ? rtmp::kAudioCsid : rtmp::kVideoCsid,
-                                      p->timestamp, p->type, play_stream_id_, p->bytes(),
-                                      pending_text_);
-      }
+  // QueuedWriter
+  friend class QueuedWriter<RtmpConnection>;
+  tcp::socket& socket() { return socket_; }
+  bool closed() const { return closed_; }
+  void on_write_error(boost::system::error_code ec) {
+    end_reason_ = ec.message();
+    close();
+  }
+  // Players on message stream 1 get the packets' shared chunks; a player on another stream id
+  // gets its packets chunked here (rare: ffmpeg, OBS, VLC and browsers' players all play on the
+  // first stream).
+  bool prepare_write() {
+    if (play_stream_id_ == rtmp::kPlayStreamId) return true;
+    std::vector<media::PacketPtr> packets;
+    queue_.take(packets, WriteBatch::kMaxPackets, WriteBatch::kMaxBytes);
+    for (const auto& p : packets) {
+      session_.chunk_writer().write(p->type == 8 ? rtmp::kAudioCsid : rtmp::kVideoCsid,
+                                    p->timestamp, p->type, play_stream_id_, p->bytes(),
+                                    pending_text_);
     }
-    if (!batch_.fill(pending_text_, shared_form ? &queue_ : nullptr, &media::MediaPacket::rtmp)) {
-      if (close_after_write_) close();
-      return;
-    }
-    writing_ = true;
-    write_started_ = Clock::now();
-    asio::async_write(socket_, batch_.buffers,
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                        self->writing_ = false;
-                        if (self->closed_) return;
-                        if (ec) {
-                          self->end_reason_ = ec.message();
-                          return self->close();
-                        }
-                        self->server_.stats.bytes_out += n;
-                        self->bytes_out_ += n;
-                        self->packets_out_ += self->batch_.packets.size();
-                        self->write();
-                      });
+    return false;
   }
 
   MediaEvent event(MediaEventKind kind, std::string path, std::string reason) const {
@@ -341,7 +328,6 @@ class RtmpConnection final : public MediaConnection,
     server_.policy.on_event(e);
   }
 
-  MediaServer::Impl& server_;
   tcp::socket socket_;
   std::string id_;
   std::string ip_;
@@ -352,7 +338,6 @@ class RtmpConnection final : public MediaConnection,
   std::string key_id_;
   bool connected_ = false;
   bool closed_ = false;
-  bool close_after_write_ = false;
   std::string end_reason_ = "disconnected";
 
   media::MediaPath* publishing_ = nullptr;
@@ -360,15 +345,8 @@ class RtmpConnection final : public MediaConnection,
   std::string playing_;
   std::uint32_t play_stream_id_ = rtmp::kPlayStreamId;
 
-  media::ReaderQueue queue_;
-  std::string pending_text_;
-  WriteBatch batch_;
-  bool writing_ = false;
-  std::uint64_t bytes_out_ = 0;
-  std::uint64_t packets_out_ = 0;
   Clock::time_point last_read_;
   Clock::time_point opened_;
-  Clock::time_point write_started_;
 };
 
 }  // namespace

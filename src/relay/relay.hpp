@@ -115,7 +115,9 @@ class Relay {
   // The transport is gone (socket closed); the connection is destroyed.
   void remove(RelayConnection* connection);
   // Periodic work (leases, pings, request timeouts, publisher stalls, registry heartbeats).
-  // Call every few milliseconds.
+  // No wire connection is open (the loop may tick slowly).
+  bool idle() const { return connections_.empty(); }
+  // Call every few milliseconds (every 100 ms is enough while idle()).
   void tick();
   // Sends GOAWAY kGoingAway to every session.
   void shutdown();

@@ -90,26 +90,11 @@ Status ServerSession::on_message(Message& m, std::vector<SessionEvent>& events) 
   switch (m.type) {
     case msg_type::kCommandAmf0:
     case kCommandAmf3:
-      if (m.payload.size() > options_.max_command_bytes) {
-        return violation("command message of " + std::to_string(m.payload.size()) +
-                         " bytes is too large");
-      }
-      if (m.type == kCommandAmf3) {
-        if (m.payload.empty()) return violation("empty AMF3 command");
-        m.payload.erase(m.payload.begin());  // AMF3 commands start with a 0 byte, then AMF0
-      }
+      if (auto st = unwrap_amf(m, "command"); !st) return st;
       return on_command(m, events);
     case msg_type::kDataAmf0:
     case kDataAmf3:
-      if (m.payload.size() > options_.max_command_bytes) {
-        return violation("data message of " + std::to_string(m.payload.size()) +
-                         " bytes is too large");
-      }
-      if (m.type == kDataAmf3) {
-        if (m.payload.empty()) return violation("empty AMF3 data message");
-        m.payload.erase(m.payload.begin());
-        m.type = msg_type::kDataAmf0;
-      }
+      if (auto st = unwrap_amf(m, "data message"); !st) return st;
       return on_data(m, events);
     case msg_type::kAudio:
     case msg_type::kVideo: {
@@ -135,6 +120,20 @@ Status ServerSession::on_message(Message& m, std::vector<SessionEvent>& events) 
     default:
       return violation("unsupported message type " + std::to_string(m.type));
   }
+}
+
+// Bounds a command or data message and turns its AMF3 form (a 0 byte, then AMF0) into AMF0.
+Status ServerSession::unwrap_amf(Message& m, const char* what) {
+  if (m.payload.size() > options_.max_command_bytes) {
+    return violation(std::string(what) + " of " + std::to_string(m.payload.size()) +
+                     " bytes is too large");
+  }
+  if (m.type == kCommandAmf3 || m.type == kDataAmf3) {
+    if (m.payload.empty()) return violation(std::string("empty AMF3 ") + what);
+    m.payload.erase(m.payload.begin());
+    m.type = m.type == kCommandAmf3 ? msg_type::kCommandAmf0 : msg_type::kDataAmf0;
+  }
+  return {};
 }
 
 Status ServerSession::on_command(const Message& m, std::vector<SessionEvent>& events) {

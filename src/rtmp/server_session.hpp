@@ -124,6 +124,7 @@ class ServerSession {
   enum class StreamState { kCreated, kPublishPending, kPublishing, kPlayPending, kPlaying };
 
   Status on_message(Message& m, std::vector<SessionEvent>& events);
+  Status unwrap_amf(Message& m, const char* what);
   Status on_command(const Message& m, std::vector<SessionEvent>& events);
   Status on_data(Message& m, std::vector<SessionEvent>& events);
   Status violation(std::string detail);
