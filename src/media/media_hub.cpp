@@ -14,6 +14,7 @@ Result<MediaPath*> MediaHub::publish(const std::string& name, PublisherInfo publ
     // Takeover: the old publisher goes (its handle unpublishes the old path synchronously),
     // its readers stay for the new one.
     MediaPath* old = it->second.get();
+    const std::uint32_t last = old->last_timestamp();
     auto readers = old->readers();
     for (MediaSink* r : readers)
       old->detach(r);
@@ -23,6 +24,7 @@ Result<MediaPath*> MediaHub::publish(const std::string& name, PublisherInfo publ
     unpublish(old);  // in case the handle did not (a no-op when it did)
     auto fresh = std::make_unique<MediaPath>(name, std::move(publisher), handle, options_.path);
     MediaPath* raw = fresh.get();
+    raw->continue_after(last);
     for (MediaSink* r : readers)
       raw->attach(r);
     paths_.emplace(name, std::move(fresh));

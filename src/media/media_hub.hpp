@@ -4,7 +4,8 @@
 //
 // Rules: a name has at most one publisher. A second publish of a live name is refused (409),
 // unless `takeover` is set: then the old publisher is kicked and the new one takes the path
-// (readers stay attached and continue from the new publisher's first keyframe). The old
+// (readers stay attached and continue from the new publisher's first keyframe, its timestamps
+// rebased to follow the old publisher's, so players and the HLS muxer see no jump back). The old
 // publisher's PublisherHandle::kick() is called during publish() and may call unpublish().
 #include <map>
 #include <memory>

@@ -79,6 +79,12 @@ bool MediaPath::on_media(std::uint8_t type, std::uint32_t timestamp, std::string
     window_bytes_ = 0;
     window_start_ = now;
   }
+  if (continue_after_ && !offset_) {
+    constexpr std::uint32_t kGapMs = 40;              // about one frame between the two publishers
+    offset_ = *continue_after_ + kGapMs - timestamp;  // unsigned: wraps as timestamps do
+  }
+  if (offset_) timestamp += *offset_;
+  last_timestamp_ = timestamp;
   MediaPacket p = classify_packet(type, timestamp, std::move(body));
   const std::string video_before = description_.video_codec;
   const std::string audio_before = description_.audio_codec;

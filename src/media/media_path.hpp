@@ -115,6 +115,12 @@ class MediaPath {
   // Tells every reader the path ended and detaches them all.
   void end();
 
+  // The last media timestamp received (after any rebasing); 0 before the first packet.
+  std::uint32_t last_timestamp() const { return last_timestamp_; }
+  // Takeover: this path's timestamps continue after `timestamp` (the previous publisher's
+  // last), so readers that stay see no jump back. Call before the first packet.
+  void continue_after(std::uint32_t timestamp) { continue_after_ = timestamp; }
+
  private:
   PacketPtr build(MediaPacket packet) const;
   void deliver(const PacketPtr& p, bool restart_point);
@@ -136,6 +142,10 @@ class MediaPath {
   std::size_t gop_bytes_ = 0;
   bool gop_overflow_ = false;
   std::vector<MediaSink*> readers_;
+
+  std::optional<std::uint32_t> continue_after_;
+  std::optional<std::uint32_t> offset_;  // added to every timestamp (mod 2^32) once known
+  std::uint32_t last_timestamp_ = 0;
 
   Clock::time_point window_start_;
   std::uint64_t window_bytes_ = 0;

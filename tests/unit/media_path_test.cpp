@@ -247,5 +247,25 @@ TEST(MediaHub, TakeoverKeepsReadersAndKicksTheOldPublisher) {
   EXPECT_EQ(observer.log, (std::vector<std::string>{"start cam", "end cam", "start cam"}));
 }
 
+TEST(MediaHub, TakeoverRebasesTheNewPublishersTimestampsAfterTheOld) {
+  MediaHubOptions o;
+  o.takeover = true;
+  MediaHub hub(o, nullptr);
+  Handle first(hub);
+  first.path = *hub.publish("cam", {"c1", "r1", "k1"}, &first);
+  first.path->on_media(tag_type::kVideo, 90000, video(true));
+  first.path->on_media(tag_type::kVideo, 90033, video(false));
+  RecordingSink reader;
+  first.path->attach(&reader);
+  Handle second(hub);
+  MediaPath* path = *hub.publish("cam", {"c2", "r2", "k2"}, &second);
+  reader.got.clear();
+  path->on_media(tag_type::kVideo, 0, video(true));  // the new encoder starts at 0
+  path->on_media(tag_type::kVideo, 33, video(false));
+  ASSERT_EQ(reader.got.size(), 2u);
+  EXPECT_EQ(reader.got[0]->timestamp, 90073u);
+  EXPECT_EQ(reader.got[1]->timestamp, 90106u);
+}
+
 }  // namespace
 }  // namespace sluice::media
