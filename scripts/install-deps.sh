@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk clang libclang-rt-14-dev nodejs
   ffmpeg libavformat-dev libavcodec-dev libavutil-dev
+  libhiredis-dev redis-server
 )
 
 # Extra packages for optional targets may be named on the command line: clang-16 and

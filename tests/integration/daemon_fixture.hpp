@@ -25,6 +25,8 @@
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <cstdlib>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -314,6 +316,17 @@ class DaemonProcess {
   int wire_port_ = 0;
   int rtmp_port_ = 0;
 };
+
+// The full path of `name` on PATH (execv does not search it).
+inline std::string program_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const std::string full = dir + "/" + name;
+    if (::access(full.c_str(), X_OK) == 0) return full;
+  }
+  return "/usr/bin/" + name;
+}
 
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
 inline int unused_local_port() {

@@ -25,17 +25,6 @@ namespace sluice::testing {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-// The full path of `name` on PATH (execv does not search it).
-inline std::string program_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const std::string full = dir + "/" + name;
-    if (::access(full.c_str(), X_OK) == 0) return full;
-  }
-  return "/usr/bin/" + name;
-}
-
 struct Answer {
   int status = 0;
   json::value body;
