@@ -8,7 +8,9 @@ Result<MediaPath*> MediaHub::publish(const std::string& name, PublisherInfo publ
                                      PublisherHandle* handle) {
   auto it = paths_.find(name);
   if (it != paths_.end()) {
-    if (!options_.takeover) {
+    const std::string& live_key = it->second->publisher().key_id;
+    const bool reconnect = !live_key.empty() && live_key == publisher.key_id;
+    if (!options_.takeover && !reconnect) {
       return fail(Error::conflict("'" + name + "' is already being published"));
     }
     // Takeover: the old publisher goes (its handle unpublishes the old path synchronously),

@@ -3,7 +3,9 @@
 // there are no locks; other threads ask through the media loop (net/media_server.hpp).
 //
 // Rules: a name has at most one publisher. A second publish of a live name is refused (409),
-// unless `takeover` is set: then the old publisher is kicked and the new one takes the path
+// unless it comes with the same stream key as the live one (an encoder reconnecting after a
+// network drop while its old connection has not timed out yet) or `takeover` is set: then the
+// old publisher is kicked and the new one takes the path
 // (readers stay attached and continue from the new publisher's first keyframe, its timestamps
 // rebased to follow the old publisher's, so players and the HLS muxer see no jump back). The old
 // publisher's PublisherHandle::kick() is called during publish() and may call unpublish().

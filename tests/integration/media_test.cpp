@@ -238,7 +238,9 @@ TEST_F(MediaTest, SecondPublisherIsRefusedWhileTheFirstKeepsGoing) {
   publish(first, key.key, "cam");
   const std::string first_id = str(path("cam").at("publisher"), "id");
 
-  auto r = refused_publish(key.key);
+  // Another key of the same stream: refused while the first publisher is live.
+  const Key other = create_key("cam");
+  auto r = refused_publish(other.key);
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_EQ(attempts("busy"), 1) << metrics();
 
@@ -248,6 +250,30 @@ TEST_F(MediaTest, SecondPublisherIsRefusedWhileTheFirstKeepsGoing) {
   EXPECT_TRUE(eventually([&] { return num(path("cam"), "bytes_in") > bytes + 10000; }));
   CommandResult probe;
   EXPECT_EQ(probe_streams(rtmp("cam"), &probe), kAvStreams) << probe.err;
+}
+
+// An encoder whose network dropped reconnects with its key while its old connection is still
+// open (silent, not yet timed out): the new connection takes the path over at once.
+TEST_F(MediaTest, SameKeyReconnectTakesOverAStaleConnection) {
+  const Key key = create_key("cam");
+  ChildProcess stale;
+  publish(stale, key.key, "cam");
+  const std::string stale_id = str(path("cam").at("publisher"), "id");
+  ASSERT_EQ(::kill(stale.pid(), SIGSTOP), 0);  // the cable is pulled: the socket stays open
+  ChildProcess reconnected;
+  ASSERT_TRUE(reconnected.spawn(publisher_argv(rtmp(key.key)), true));
+  EXPECT_TRUE(eventually(
+      [&] {
+        const std::string id = str(path("cam").at("publisher"), "id");
+        return !id.empty() && id != stale_id;
+      },
+      20s))
+      << json::serialize(path("cam"));
+  EXPECT_TRUE(reconnected.running()) << reconnected.stdout_text();
+  CommandResult probe;
+  EXPECT_EQ(probe_streams(rtmp("cam"), &probe), kAvStreams) << probe.err;
+  EXPECT_EQ(attempts("busy"), 0) << metrics();
+  ::kill(stale.pid(), SIGKILL);
 }
 
 class MediaTakeoverTest : public MediaTest {

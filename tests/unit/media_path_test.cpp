@@ -211,7 +211,7 @@ class Observer : public PathObserver {
   std::vector<std::string> log;
 };
 
-TEST(MediaHub, OnePublisherPerNameUnlessTakeover) {
+TEST(MediaHub, OnePublisherPerNameUnlessSameKeyOrTakeover) {
   Observer observer;
   MediaHub hub({}, &observer);
   Handle first(hub);
@@ -222,9 +222,16 @@ TEST(MediaHub, OnePublisherPerNameUnlessTakeover) {
   auto busy = hub.publish("cam", {"c2", "r2", "k2"}, &second);
   ASSERT_FALSE(busy);
   EXPECT_EQ(busy.error().status, 409);
+  // The same key again is the encoder reconnecting: it takes over its stale connection.
+  Handle again(hub);
+  auto reconnect = hub.publish("cam", {"c3", "r3", "k1"}, &again);
+  ASSERT_TRUE(reconnect);
+  EXPECT_TRUE(first.kicked);
+  path = reconnect;
   hub.unpublish(*path);
   EXPECT_EQ(hub.find("cam"), nullptr);
-  EXPECT_EQ(observer.log, (std::vector<std::string>{"start cam", "end cam"}));
+  EXPECT_EQ(observer.log,
+            (std::vector<std::string>{"start cam", "end cam", "start cam", "end cam"}));
 }
 
 TEST(MediaHub, TakeoverKeepsReadersAndKicksTheOldPublisher) {
