@@ -69,6 +69,33 @@ class Fields {
     return *t;
   }
 
+  std::optional<WallTime> optional_time(const std::string& name) {
+    if (text(name, false).empty()) return std::nullopt;
+    return time(name);
+  }
+  std::vector<std::string> string_array(const std::string& name) {
+    auto v = text(name, false);
+    std::vector<std::string> out;
+    if (v.empty()) return out;
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(v, ec);
+    if (ec || !parsed.is_array()) {
+      problem(name, "is not a JSON array");
+      return out;
+    }
+    for (const auto& item : parsed.as_array()) {
+      if (!item.is_string()) {
+        problem(name, "holds a non-string");
+        return {};
+      }
+      out.emplace_back(item.as_string());
+    }
+    return out;
+  }
+  void check(bool ok, const std::string& name, const std::string& what) {
+    if (!ok) problem(name, what);
+  }
+
   Status result() const {
     if (error_.empty()) return {};
     return fail(
@@ -228,6 +255,89 @@ Result<registry::SubscriberRecord> subscriber_from_hash(const Hash& h) {
   r.last_heartbeat = f.time("last_heartbeat", false);
   if (r.last_heartbeat == WallTime{}) r.last_heartbeat = r.joined_at;
   r.metadata = f.object("metadata");
+  if (auto st = f.result(); !st) return fail(st.error());
+  return r;
+}
+
+std::string stream_key_record_key(std::string_view id) {
+  return "sluice:key:" + std::string(id);
+}
+std::string key_alias_key(std::string_view alias) {
+  return "sluice:key_alias:" + std::string(alias);
+}
+
+namespace {
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]);
+    const int lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string optional_time_text(const std::optional<WallTime>& t) {
+  return t ? format_timestamp(*t) : std::string();
+}
+
+}  // namespace
+
+Hash to_hash(const registry::KeyRecord& r) {
+  boost::json::array ips;
+  for (const auto& ip : r.allowed_ips)
+    ips.emplace_back(ip);
+  return {{"id", r.id},
+          {"stream", r.stream},
+          {"kind", r.kind == registry::KeyKind::kRead ? "read" : "publish"},
+          {"hmac", to_hex(r.hmac)},
+          {"created_at", format_timestamp(r.created_at)},
+          {"expires_at", optional_time_text(r.expires_at)},
+          {"allowed_ips", boost::json::serialize(ips)},
+          {"alias", r.alias.value_or("")},
+          {"note", r.note},
+          {"revoked_at", optional_time_text(r.revoked_at)},
+          {"last_used_at", optional_time_text(r.last_used_at)},
+          {"uses", std::to_string(r.uses)}};
+}
+
+Result<registry::KeyRecord> key_from_hash(const Hash& h) {
+  Fields f(h, "stream key");
+  registry::KeyRecord r;
+  r.id = f.text("id");
+  r.stream = f.text("stream");
+  const std::string kind = f.text("kind");
+  f.check(kind == "publish" || kind == "read" || kind.empty(), "kind", "is not publish or read");
+  r.kind = kind == "read" ? registry::KeyKind::kRead : registry::KeyKind::kPublish;
+  const auto hmac = from_hex(f.text("hmac"));
+  f.check(hmac && hmac->size() == 32, "hmac", "is not 64 hex digits");
+  if (hmac) r.hmac = *hmac;
+  r.created_at = f.time("created_at");
+  r.expires_at = f.optional_time("expires_at");
+  r.allowed_ips = f.string_array("allowed_ips");
+  r.alias = f.optional_text("alias");
+  r.note = f.text("note", false);
+  r.revoked_at = f.optional_time("revoked_at");
+  r.last_used_at = f.optional_time("last_used_at");
+  r.uses = static_cast<std::uint64_t>(f.optional_integer("uses", 0, INT64_MAX).value_or(0));
   if (auto st = f.result(); !st) return fail(st.error());
   return r;
 }

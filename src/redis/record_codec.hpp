@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "registry/key_record.hpp"
 #include "registry/model.hpp"
 
 namespace sluice::redis {
@@ -39,5 +40,14 @@ Hash to_hash(const registry::SubscriberRecord& r);
 Result<registry::StreamRecord> stream_from_hash(const Hash& h);
 Result<registry::SessionRecord> session_from_hash(const Hash& h);
 Result<registry::SubscriberRecord> subscriber_from_hash(const Hash& h);
+
+// Stream keys (issue 4) live in the same Redis under sluice's own prefix: sluice:key:{id} (hash;
+// hmac as 64 hex digits, allowed_ips as a JSON array, times ISO-8601), sluice:keys (set of ids),
+// sluice:key_alias:{alias} (string: the id, never the key).
+std::string stream_key_record_key(std::string_view id);
+std::string key_alias_key(std::string_view alias);
+inline constexpr std::string_view kAllKeys = "sluice:keys";
+Hash to_hash(const registry::KeyRecord& r);
+Result<registry::KeyRecord> key_from_hash(const Hash& h);
 
 }  // namespace sluice::redis

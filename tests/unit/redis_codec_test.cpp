@@ -156,6 +156,50 @@ TEST(RedisCodec, BrokenHashesAre502NamingTheField) {
   }
 }
 
+TEST(RedisCodec, StreamKeyRecordsKeepOnlyTheHmacAndRoundTrip) {
+  registry::KeyRecord k;
+  k.id = "25a87c018a94ab5c";
+  k.stream = "studio";
+  k.kind = registry::KeyKind::kRead;
+  k.hmac = std::string(32, '\x01');
+  k.hmac[31] = '\xff';
+  k.created_at = *parse_timestamp("2026-11-21T12:00:00Z");
+  k.expires_at = *parse_timestamp("2026-11-22T12:00:00Z");
+  k.allowed_ips = {"10.0.0.0/8", "::1/128"};
+  k.alias = "studio-obs";
+  k.uses = 7;
+  const Hash h = to_hash(k);
+  std::string hex;
+  for (int i = 0; i < 31; ++i)
+    hex += "01";
+  EXPECT_EQ(field(h, "hmac"), hex + "ff") << "the HMAC, as hex; never a key";
+  EXPECT_EQ(field(h, "allowed_ips"), R"(["10.0.0.0/8","::1/128"])");
+  EXPECT_EQ(field(h, "revoked_at"), "");
+  auto back = key_from_hash(h);
+  ASSERT_TRUE(back) << back.error().detail;
+  EXPECT_EQ(back->hmac, k.hmac);
+  EXPECT_EQ(back->kind, registry::KeyKind::kRead);
+  EXPECT_EQ(back->expires_at, k.expires_at);
+  EXPECT_FALSE(back->revoked_at);
+  EXPECT_EQ(back->allowed_ips, k.allowed_ips);
+  EXPECT_EQ(back->alias, "studio-obs");
+  EXPECT_EQ(back->uses, 7u);
+  EXPECT_EQ(stream_key_record_key(k.id), "sluice:key:25a87c018a94ab5c");
+  EXPECT_EQ(key_alias_key("studio-obs"), "sluice:key_alias:studio-obs");
+
+  for (auto [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"hmac", "zz"},
+                                                        {"hmac", "0102"},
+                                                        {"kind", "admin"},
+                                                        {"allowed_ips", R"([1])"},
+                                                        {"uses", "-3"},
+                                                        {"expires_at", "soon"}}) {
+    auto bad = key_from_hash(with(h, name, value));
+    ASSERT_FALSE(bad) << name << "=" << value;
+    EXPECT_NE(bad.error().detail.find("'" + name + "'"), std::string::npos) << bad.error().detail;
+  }
+}
+
 TEST(RedisCodec, KeysUseMaestrasNames) {
   EXPECT_EQ(stream_key("x"), "stream:x");
   EXPECT_EQ(session_key("x"), "session:x");
