@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/time_format.hpp"
+#include "registry/config_schema.hpp"
 
 namespace sluice::redis {
 
@@ -256,6 +257,54 @@ Result<registry::SubscriberRecord> subscriber_from_hash(const Hash& h) {
   if (r.last_heartbeat == WallTime{}) r.last_heartbeat = r.joined_at;
   r.metadata = f.object("metadata");
   if (auto st = f.result(); !st) return fail(st.error());
+  return r;
+}
+
+std::string type_key(std::string_view name) {
+  return "sluice:type:" + std::string(name);
+}
+
+Hash to_hash(const registry::StreamTypeRecord& r) {
+  return {{"id", r.id},
+          {"name", r.name},
+          {"display_name", r.display_name},
+          {"description", r.description.value_or("")},
+          {"icon", r.icon.value_or("")},
+          {"default_config", json_text(r.default_config)},
+          {"metadata", json_text(r.metadata)},
+          {"config_schema", json_text(r.config_schema)},
+          {"builtin", r.builtin ? "1" : "0"},
+          {"created_at", format_timestamp(r.created_at)},
+          {"updated_at", format_timestamp(r.updated_at)}};
+}
+
+Result<registry::StreamTypeRecord> type_from_hash(const Hash& h) {
+  Fields f(h, "stream type");
+  registry::StreamTypeRecord r;
+  r.id = f.text("id");
+  r.name = f.text("name");
+  r.display_name = f.text("display_name");
+  r.description = f.optional_text("description");
+  r.icon = f.optional_text("icon");
+  r.default_config = f.object("default_config");
+  r.metadata = f.object("metadata");
+  r.config_schema = f.object("config_schema");
+  const std::string builtin = f.text("builtin", false);
+  f.check(builtin.empty() || builtin == "0" || builtin == "1", "builtin", "is not 0 or 1");
+  r.builtin = builtin == "1";
+  r.created_at = f.time("created_at");
+  r.updated_at = f.time("updated_at", false);
+  if (r.updated_at == WallTime{}) r.updated_at = r.created_at;
+  if (auto st = f.result(); !st) return fail(st.error());
+  auto fields = registry::parse_config_schema(r.config_schema);
+  if (!fields) {
+    return fail(
+        Error{502,
+              "the store holds an unusable stream type: field 'config_schema' is invalid: " +
+                  fields.error().detail,
+              {}});
+  }
+  r.schema_fields = std::move(*fields);
   return r;
 }
 

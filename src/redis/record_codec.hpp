@@ -41,6 +41,14 @@ Result<registry::StreamRecord> stream_from_hash(const Hash& h);
 Result<registry::SessionRecord> session_from_hash(const Hash& h);
 Result<registry::SubscriberRecord> subscriber_from_hash(const Hash& h);
 
+// Stream types (built-in and custom) under sluice's prefix: sluice:type:{name} (hash; JSON
+// objects as text) and sluice:types (set of names). Maestra keeps its types in Postgres; sluice
+// nodes share them here. from_hash re-parses config_schema (a bad one is a 502 naming it).
+std::string type_key(std::string_view name);
+inline constexpr std::string_view kAllTypes = "sluice:types";
+Hash to_hash(const registry::StreamTypeRecord& r);
+Result<registry::StreamTypeRecord> type_from_hash(const Hash& h);
+
 // Stream keys (issue 4) live in the same Redis under sluice's own prefix: sluice:key:{id} (hash;
 // hmac as 64 hex digits, allowed_ips as a JSON array, times ISO-8601), sluice:keys (set of ids),
 // sluice:key_alias:{alias} (string: the id, never the key).

@@ -1,6 +1,6 @@
-// Registry records and stream keys read back from Redis hashes another writer may have left in any
-// state: the input is split into field/value pairs; decoding must never crash, and whatever decodes
-// must encode and decode again to the same record.
+// Registry records, stream types and stream keys read back from Redis hashes another writer may
+// have left in any state: the input is split into field/value pairs; decoding must never crash, and
+// whatever decodes must encode and decode again to the same record.
 #include <cstdint>
 #include <string>
 
@@ -47,6 +47,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto again = redis::subscriber_from_hash(redis::to_hash(*s));
     check(again.has_value() && again->subscriber_id == s->subscriber_id &&
           again->multicast_port == s->multicast_port);
+  }
+  if (auto t = redis::type_from_hash(h)) {
+    auto again = redis::type_from_hash(redis::to_hash(*t));
+    check(again.has_value() && again->name == t->name &&
+          again->schema_fields.size() == t->schema_fields.size());
   }
   if (auto k = redis::key_from_hash(h)) {
     auto again = redis::key_from_hash(redis::to_hash(*k));

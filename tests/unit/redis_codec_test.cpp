@@ -1,6 +1,7 @@
 // Registry records as Maestra's Redis hashes: round trips, a hash written by Maestra itself, and
 // hashes another writer left broken (each a 502 naming the field).
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <algorithm>
 
@@ -198,6 +199,36 @@ TEST(RedisCodec, StreamKeyRecordsKeepOnlyTheHmacAndRoundTrip) {
     ASSERT_FALSE(bad) << name << "=" << value;
     EXPECT_NE(bad.error().detail.find("'" + name + "'"), std::string::npos) << bad.error().detail;
   }
+}
+
+TEST(RedisCodec, StreamTypesRoundTripWithTheirSchema) {
+  registry::StreamTypeRecord t;
+  t.id = "b3c3b2a1-0000-5000-8000-000000000001";
+  t.name = "lidar";
+  t.display_name = "Lidar";
+  t.icon = "radar";
+  t.default_config = {{"rate_hz", 10}};
+  t.config_schema = boost::json::parse(R"({"rate_hz":{"type":"integer","minimum":1}})").as_object();
+  t.created_at = *parse_timestamp("2026-11-21T12:00:00Z");
+  t.updated_at = t.created_at;
+  const Hash h = to_hash(t);
+  EXPECT_EQ(field(h, "description"), "");
+  EXPECT_EQ(field(h, "builtin"), "0");
+  auto back = type_from_hash(h);
+  ASSERT_TRUE(back) << back.error().detail;
+  EXPECT_EQ(back->name, "lidar");
+  EXPECT_FALSE(back->description);
+  EXPECT_EQ(back->icon, "radar");
+  EXPECT_EQ(back->default_config, t.default_config);
+  ASSERT_EQ(back->schema_fields.size(), 1u);
+  EXPECT_EQ(back->schema_fields[0].name, "rate_hz");
+  EXPECT_EQ(type_key("lidar"), "sluice:type:lidar");
+
+  auto bad_schema = type_from_hash(with(h, "config_schema", R"({"rate_hz":{"type":"colour"}})"));
+  ASSERT_FALSE(bad_schema);
+  EXPECT_EQ(bad_schema.error().status, 502);
+  EXPECT_NE(bad_schema.error().detail.find("'config_schema'"), std::string::npos);
+  EXPECT_FALSE(type_from_hash(with(h, "builtin", "yes")));
 }
 
 TEST(RedisCodec, KeysUseMaestrasNames) {
