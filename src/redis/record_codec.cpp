@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
+#include <cmath>
 #include <map>
 
 #include "core/time_format.hpp"
@@ -12,6 +13,24 @@
 namespace sluice::redis {
 
 namespace {
+
+// JSON read back must also write back: a number beyond a double (1e999) parses as infinity,
+// which would serialise as something else.
+bool all_finite(const boost::json::value& v, int depth = 0) {
+  if (depth > 64) return false;
+  if (v.is_double()) return std::isfinite(v.get_double());
+  if (v.is_object()) {
+    for (const auto& [k, item] : v.get_object()) {
+      if (!all_finite(item, depth + 1)) return false;
+    }
+  }
+  if (v.is_array()) {
+    for (const auto& item : v.get_array()) {
+      if (!all_finite(item, depth + 1)) return false;
+    }
+  }
+  return true;
+}
 
 // The fields of one hash by name, with typed readers that remember the first problem.
 class Fields {
@@ -55,6 +74,10 @@ class Fields {
     auto parsed = boost::json::parse(v, ec);
     if (ec || !parsed.is_object()) {
       problem(name, "is not a JSON object");
+      return {};
+    }
+    if (!all_finite(parsed)) {
+      problem(name, "holds a number out of range");
       return {};
     }
     return std::move(parsed.as_object());

@@ -147,6 +147,7 @@ TEST(RedisCodec, BrokenHashesAre502NamingTheField) {
       {with(good, "multicast_port", "-1"), "'multicast_port'"},
       {with(good, "config", "[1,2]"), "'config' is not a JSON object"},
       {with(good, "metadata", "{broken"), "'metadata'"},
+      {with(good, "config", R"({"fps":1e999})"), "'config' holds a number out of range"},
       {with(good, "advertised_at", "yesterday"), "'advertised_at'"},
   };
   for (const auto& c : cases) {
