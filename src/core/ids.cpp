@@ -9,6 +9,17 @@
 #include <stdexcept>
 
 namespace sluice {
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
 namespace {
 
 using Bytes = std::array<std::uint8_t, 16>;

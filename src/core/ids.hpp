@@ -16,4 +16,7 @@ std::string uuid5(std::string_view namespace_uuid, std::string_view name);
 // returns the canonical lowercase hyphenated form, or nullopt when `text` is not a UUID.
 std::optional<std::string> canonical_uuid(std::string_view text);
 
+// Lowercase hex of raw bytes ("\x01\xff" -> "01ff").
+std::string to_hex(std::string_view bytes);
+
 }  // namespace sluice

@@ -684,10 +684,10 @@ std::vector<Op> operations() {
   ops.push_back(op("get", "/media/paths", "list_media_paths", "media",
                    "Live media paths: publisher, codecs, counters, readers", array_of(any_object()))
                     .fails({{503, "The media server is stopping or not answering"}}));
-  ops.push_back(op("get", "/media/paths/{name}", "get_media_path", "media", "One live path",
-                   any_object())
-                    .with({path_name})
-                    .fails({not_live}));
+  ops.push_back(
+      op("get", "/media/paths/{name}", "get_media_path", "media", "One live path", any_object())
+          .with({path_name})
+          .fails({not_live}));
   ops.push_back(op("delete", "/media/paths/{name}", "kick_publisher", "media",
                    "Kick the publisher of a live path", any_object())
                     .about("Administrative: loopback only, or `Authorization: Bearer "

@@ -1,5 +1,7 @@
 #include "keys/key_format.hpp"
 
+#include "core/ids.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -85,14 +87,7 @@ std::string random_bytes(std::size_t n) {
 }
 
 std::string random_key_id() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string raw = random_bytes(kKeyIdLength / 2);
-  std::string id;
-  for (unsigned char c : raw) {
-    id += kHex[c >> 4];
-    id += kHex[c & 15];
-  }
-  return id;
+  return to_hex(random_bytes(kKeyIdLength / 2));
 }
 
 std::string hmac_sha256(std::string_view secret, std::string_view text) {

@@ -16,17 +16,6 @@ double number_field(const rtmp::amf0::Value& v, std::string_view key) {
   return f && f->type == rtmp::amf0::Marker::kNumber ? f->number : 0;
 }
 
-std::uint32_t csid_for(std::uint8_t type) {
-  switch (type) {
-    case tag_type::kAudio:
-      return rtmp::kAudioCsid;
-    case tag_type::kVideo:
-      return rtmp::kVideoCsid;
-    default:
-      return rtmp::kStatusCsid;
-  }
-}
-
 }  // namespace
 
 MediaPath::MediaPath(std::string name, PublisherInfo publisher, PublisherHandle* handle,
@@ -40,7 +29,8 @@ MediaPath::MediaPath(std::string name, PublisherInfo publisher, PublisherHandle*
 
 PacketPtr MediaPath::build(MediaPacket p) const {
   const rtmp::ChunkWriter writer(rtmp::kServerChunkSize);
-  writer.write(csid_for(p.type), p.timestamp, p.type, rtmp::kPlayStreamId, p.bytes(), p.rtmp);
+  writer.write(rtmp::play_csid(p.type), p.timestamp, p.type, rtmp::kPlayStreamId, p.bytes(),
+               p.rtmp);
   append_flv_tag(p.type, p.timestamp, p.bytes(), p.flv);
   return std::make_shared<const MediaPacket>(std::move(p));
 }

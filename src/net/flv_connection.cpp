@@ -8,6 +8,7 @@
 
 #include <array>
 
+#include "keys/key_service.hpp"
 #include "media/flv.hpp"
 #include "net/media_server_impl.hpp"
 
@@ -16,16 +17,6 @@ namespace sluice::net {
 namespace {
 
 using media::MediaEventKind;
-
-bool valid_path_name(std::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 std::string error_head(int status, std::string_view reason, std::string_view detail) {
   const std::string body = boost::json::serialize(boost::json::object{{"detail", detail}});
@@ -59,7 +50,7 @@ class FlvConnection final : public MediaConnection,
       name = path.substr(6, path.size() - 6 - 4);         // "/live/" NAME ".flv"
       query = std::string(url->encoded_query());
     }
-    if (!valid_path_name(name)) {
+    if (!keys::is_valid_key_name(name)) {  // live paths are key stream names
       return refuse(400, "Bad Request", "a live path name is 1-128 of A-Z a-z 0-9 . _ -");
     }
     emit(MediaEventKind::kPrePlay, name, {});
@@ -94,10 +85,7 @@ class FlvConnection final : public MediaConnection,
     closed_ = true;
     boost::system::error_code ec;
     socket_.close(ec);
-    if (!playing_.empty()) {
-      if (auto* path = server_.hub.find(playing_)) path->detach(this);
-      emit(MediaEventKind::kDonePlay, std::exchange(playing_, {}), end_reason_);
-    }
+    leave_path(playing_, end_reason_);
     server_.remove(id_);
   }
 

@@ -163,6 +163,15 @@ class QueuedWriter {
                       });
   }
 
+  // Stops reading `playing` (detaching from the path while it is still live) and announces
+  // donePlay with `reason`; nothing when not playing.
+  void leave_path(std::string& playing, std::string reason) {
+    auto& self = static_cast<Derived&>(*this);
+    if (playing.empty()) return;
+    if (auto* path = server_.hub.find(playing)) path->detach(&self);
+    self.emit(media::MediaEventKind::kDonePlay, std::exchange(playing, {}), std::move(reason));
+  }
+
   bool write_stalled(Clock::time_point now) const {
     return writing_ && now - write_started_ > server_.options.stall_timeout;
   }

@@ -52,10 +52,7 @@ class RtmpConnection final : public MediaConnection,
       server_.hub.unpublish(path);
       emit(MediaEventKind::kDonePublish, name, end_reason_);
     }
-    if (!playing_.empty()) {
-      if (auto* path = server_.hub.find(playing_)) path->detach(this);
-      emit(MediaEventKind::kDonePlay, std::exchange(playing_, {}), end_reason_);
-    }
+    leave_path(playing_, end_reason_);
     if (connected_) emit(MediaEventKind::kDoneConnect, {}, end_reason_);
     server_.stats.connections_open--;
     server_.remove(id_);  // may destroy this: nothing after
@@ -178,9 +175,8 @@ class RtmpConnection final : public MediaConnection,
           const std::string name = path->name();
           server_.hub.unpublish(path);
           emit(MediaEventKind::kDonePublish, name, "unpublished");
-        } else if (!playing_.empty() && e.stream_id == play_stream_id_) {
-          if (auto* path = server_.hub.find(playing_)) path->detach(this);
-          emit(MediaEventKind::kDonePlay, std::exchange(playing_, {}), "stopped");
+        } else if (e.stream_id == play_stream_id_) {
+          leave_path(playing_, "stopped");
         }
         return;
     }
@@ -303,9 +299,8 @@ class RtmpConnection final : public MediaConnection,
     std::vector<media::PacketPtr> packets;
     queue_.take(packets, WriteBatch::kMaxPackets, WriteBatch::kMaxBytes);
     for (const auto& p : packets) {
-      session_.chunk_writer().write(p->type == 8 ? rtmp::kAudioCsid : rtmp::kVideoCsid,
-                                    p->timestamp, p->type, play_stream_id_, p->bytes(),
-                                    pending_text_);
+      session_.chunk_writer().write(rtmp::play_csid(p->type), p->timestamp, p->type,
+                                    play_stream_id_, p->bytes(), pending_text_);
     }
     return false;
   }

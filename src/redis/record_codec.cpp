@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "core/ids.hpp"
 #include "core/time_format.hpp"
 #include "registry/config_schema.hpp"
 
@@ -339,16 +340,6 @@ std::string key_alias_key(std::string_view alias) {
 }
 
 namespace {
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
-}
 
 std::optional<std::string> from_hex(std::string_view hex) {
   if (hex.size() % 2) return std::nullopt;

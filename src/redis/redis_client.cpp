@@ -6,6 +6,8 @@
 #include <charconv>
 #include <optional>
 
+#include "core/ids.hpp"
+
 namespace sluice::redis {
 
 namespace {
@@ -124,11 +126,7 @@ Result<Endpoint> parse_redis_url(std::string_view url) {
 Script::Script(std::string src) : source(std::move(src)) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(source.data()), source.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char b : digest) {
-    sha1.push_back(kHex[b >> 4]);
-    sha1.push_back(kHex[b & 15]);
-  }
+  sha1 = to_hex({reinterpret_cast<const char*>(digest), sizeof digest});
 }
 
 RedisClient::RedisClient(Endpoint endpoint, ClientOptions options)

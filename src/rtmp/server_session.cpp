@@ -284,11 +284,16 @@ Status ServerSession::on_data(Message& m, std::vector<SessionEvent>& events) {
   return {};
 }
 
+void ServerSession::write_amf(std::uint32_t csid, std::uint8_t type, std::uint32_t stream_id,
+                              std::span<const Value> values) {
+  const std::string body = amf0::encode(values);
+  writer_.write(csid, 0, type, stream_id,
+                {reinterpret_cast<const std::uint8_t*>(body.data()), body.size()}, out_);
+}
+
 void ServerSession::send_command(std::uint32_t csid, std::uint32_t stream_id,
                                  std::span<const Value> values) {
-  const std::string body = amf0::encode(values);
-  writer_.write(csid, 0, msg_type::kCommandAmf0, stream_id,
-                {reinterpret_cast<const std::uint8_t*>(body.data()), body.size()}, out_);
+  write_amf(csid, msg_type::kCommandAmf0, stream_id, values);
 }
 
 void ServerSession::send_result(double transaction, std::span<const Value> values) {
@@ -342,6 +347,11 @@ void ServerSession::accept_publish(std::uint32_t stream_id, std::string_view nam
 
 void ServerSession::reject_publish(std::uint32_t stream_id, std::string_view code,
                                    std::string_view description) {
+  refuse(stream_id, code, description);
+}
+
+void ServerSession::refuse(std::uint32_t stream_id, std::string_view code,
+                           std::string_view description) {
   awaiting_ = false;
   streams_[stream_id] = StreamState::kCreated;
   send_status(stream_id, "error", code, description);
@@ -357,16 +367,12 @@ void ServerSession::accept_play(std::uint32_t stream_id, std::string_view name) 
               "Started playing " + std::string(name) + ".");
   const Value access[] = {Value::str("|RtmpSampleAccess"), Value::boolean_value(true),
                           Value::boolean_value(true)};
-  const std::string body = amf0::encode(access);
-  writer_.write(kStatusCsid, 0, msg_type::kDataAmf0, stream_id,
-                {reinterpret_cast<const std::uint8_t*>(body.data()), body.size()}, out_);
+  write_amf(kStatusCsid, msg_type::kDataAmf0, stream_id, access);
 }
 
 void ServerSession::reject_play(std::uint32_t stream_id, std::string_view code,
                                 std::string_view description) {
-  awaiting_ = false;
-  streams_[stream_id] = StreamState::kCreated;
-  send_status(stream_id, "error", code, description);
+  refuse(stream_id, code, description);
 }
 
 void ServerSession::end_play(std::uint32_t stream_id, std::string_view name) {

@@ -41,6 +41,18 @@ inline constexpr std::uint32_t kVideoCsid = 7;
 inline constexpr std::uint32_t kPlayStreamId = 1;  // the first stream createStream hands out
 inline constexpr std::uint32_t kServerChunkSize = 4096;
 
+// The chunk stream a player receives a media message of `type` on.
+inline std::uint32_t play_csid(std::uint8_t type) {
+  switch (type) {
+    case msg_type::kAudio:
+      return kAudioCsid;
+    case msg_type::kVideo:
+      return kVideoCsid;
+    default:
+      return kStatusCsid;
+  }
+}
+
 // The chunk layer's limits for RTMP clients: a message (a video frame) up to 8 MiB, 16 MiB held
 // in partial messages.
 inline ChunkLimits client_chunk_limits() {
@@ -128,8 +140,13 @@ class ServerSession {
   Status on_command(const Message& m, std::vector<SessionEvent>& events);
   Status on_data(Message& m, std::vector<SessionEvent>& events);
   Status violation(std::string detail);
+  // Encodes `values` as one AMF0 message of `type` and chunks it into out_.
+  void write_amf(std::uint32_t csid, std::uint8_t type, std::uint32_t stream_id,
+                 std::span<const amf0::Value> values);
   void send_command(std::uint32_t csid, std::uint32_t stream_id,
                     std::span<const amf0::Value> values);
+  // An error onStatus for a pending publish or play; the stream is free again.
+  void refuse(std::uint32_t stream_id, std::string_view code, std::string_view description);
   void send_status(std::uint32_t stream_id, std::string_view level, std::string_view code,
                    std::string_view description);
   void send_result(double transaction, std::span<const amf0::Value> values);

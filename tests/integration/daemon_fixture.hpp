@@ -20,12 +20,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <regex>
-#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <thread>
