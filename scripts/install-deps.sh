@@ -10,12 +10,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk clang libclang-rt-14-dev nodejs
   ffmpeg libavformat-dev libavcodec-dev libavutil-dev
-  libhiredis-dev redis-server
+  libhiredis-dev redis-server libnats-dev nats-server
+  libpq-dev postgresql
 )
 
 # Extra packages for optional targets may be named on the command line: clang-16 and
-# libclang-rt-16-dev for `make fuzz`/`make fuzz-ci`, nats-server and libnats-dev for
-# bench/relay_bench.sh (bench/nats_peer is skipped at build time without libnats).
+# libclang-rt-16-dev for `make fuzz`/`make fuzz-ci`.
 packages+=("$@")
 
 missing=()

@@ -40,7 +40,18 @@ constexpr KeyInfo kKeys[] = {
     {"wire-tokens-without-tls", "true|false: also accept tokens over plain TCP (default false)"},
     {"stream-ttl", "seconds a stream, session or subscriber lives without heartbeat (default 30)"},
     {"request-timeout", "seconds to wait for a publisher's answer to a request (default 5)"},
-    {"history", "session history: SQLite file path or :memory: (default <data-dir>/history.db)"},
+    {"history",
+     "session history: SQLite file path, :memory:, or postgres://USER@HOST:PORT/DB shared by "
+     "all nodes (default <data-dir>/history.db)"},
+    {"store",
+     "registry store: 'memory' (default) or redis://[:PASSWORD@]HOST[:PORT][/DB] shared by all "
+     "nodes"},
+    {"bus",
+     "event bus: 'local' (default) or nats://HOST:PORT[,nats://HOST:PORT...] shared by all "
+     "nodes"},
+    {"global-channels",
+     "comma-separated relay channel patterns (NATS wildcards) bridged between nodes through the "
+     "bus, e.g. 'telemetry.>,show.cues' (default none)"},
     {"data-dir", "directory for persistent files (default ~/.local/share/sluice)"},
     {"log-level", "trace|debug|info|warn|error|off (default info)"},
     {"log-format", "text|json (default text)"},
@@ -166,6 +177,31 @@ void apply(Config& c, const std::string& key, const std::string& v) {
   } else if (key == "history") {
     if (v.empty()) throw ConfigError("'history' must not be empty");
     c.history = v;
+  } else if (key == "store") {
+    if (v != "memory" && !v.starts_with("redis://")) {
+      throw ConfigError("'store' must be 'memory' or a redis:// URL, got '" + v + "'");
+    }
+    c.store = v == "memory" ? "" : v;
+  } else if (key == "bus") {
+    if (v != "local" && !v.starts_with("nats://")) {
+      throw ConfigError("'bus' must be 'local' or a nats:// URL, got '" + v + "'");
+    }
+    c.bus = v == "local" ? "" : v;
+  } else if (key == "global-channels") {
+    c.global_channels.clear();
+    std::size_t start = 0;
+    while (start <= v.size()) {
+      auto comma = v.find(',', start);
+      std::string item =
+          v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      while (!item.empty() && item.front() == ' ')
+        item.erase(item.begin());
+      while (!item.empty() && item.back() == ' ')
+        item.pop_back();
+      if (!item.empty()) c.global_channels.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
   } else if (key == "data-dir") {
     c.data_dir = v;
   } else if (key == "log-level") {

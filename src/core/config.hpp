@@ -39,7 +39,12 @@ struct Config {
   bool wire_tokens_without_tls = false;  // accept tokens over plain TCP/WebSocket too
   std::chrono::seconds stream_ttl{30};
   std::chrono::milliseconds request_timeout{5000};
-  std::string history;   // SQLite path, ":memory:", or empty for <data-dir>/history.db
+  std::string history;  // SQLite path, ":memory:", postgres://..., or empty for
+                        // <data-dir>/history.db
+  // Distributed mode (docs/operations.md, "Several nodes").
+  std::string store;  // empty: the embedded memory store; else redis://[:PW@]HOST[:PORT][/DB]
+  std::string bus;    // empty: the in-process hub only; else nats://HOST:PORT[,nats://...]
+  std::vector<std::string> global_channels;  // relay channel patterns bridged through the bus
   std::string data_dir;  // default: $XDG_DATA_HOME/sluice or ~/.local/share/sluice
   std::string log_level = "info";
   std::string log_format = "text";

@@ -117,14 +117,16 @@ void add_key_routes(Router& router, KeyService& keys, KeyRoutesOptions options) 
                           return created ? ok(201, created_json(keys, *created))
                                          : error_response(created.error());
                         }));
-  router.add(
-      "GET", "/keys",
-      admin_only("/keys", options.admin_token, [&keys](const HttpRequest&, const PathParams&) {
-        json::array out;
-        for (const auto& r : keys.list())
-          out.push_back(key_json(keys, r));
-        return Reply(ok(200, out));
-      }));
+  router.add("GET", "/keys",
+             admin_only("/keys", options.admin_token,
+                        [&keys](const HttpRequest&, const PathParams&) -> Reply {
+                          auto list = keys.list();
+                          if (!list) return error_response(list.error());
+                          json::array out;
+                          for (const auto& r : *list)
+                            out.push_back(key_json(keys, r));
+                          return ok(200, out);
+                        }));
   router.add("GET", "/keys/{id}",
              admin_only("/keys", options.admin_token,
                         [&keys](const HttpRequest&, const PathParams& p) -> Reply {

@@ -4,20 +4,28 @@
 
 #include "core/version.hpp"
 #include "http/openapi.hpp"
+#include "hub/bus.hpp"
 #include "hub/hub.hpp"
 #include "registry/history.hpp"
 #include "registry/registry.hpp"
+#include "registry/store.hpp"
 
 namespace sluice::http {
 namespace json = boost::json;
 namespace {
 
 void render_registry(PrometheusWriter& w, const registry::Registry& reg) {
-  auto counts = reg.counts();
+  // While the store is unreachable the gauges are left out (a scrape must not show zeros that
+  // look like "no streams"); the counters below are this node's own and always there.
+  auto found_counts = reg.counts();
+  auto types = reg.list_types();
+  registry::TypeCounts counts;
+  if (found_counts && types) counts = std::move(*found_counts);
   auto by_type = [&](const char* name, const char* help,
                      const std::map<std::string, std::size_t>& values) {
+    if (!found_counts || !types) return;
     w.header(name, "gauge", help);
-    for (const auto& t : reg.list_types()) {
+    for (const auto& t : *types) {
       auto it = values.find(t.name);
       w.sample(name, {{"type", t.name}},
                it == values.end() ? 0.0 : static_cast<double>(it->second));
@@ -67,28 +75,42 @@ void render_hub(PrometheusWriter& w, const hub::Hub& hub) {
 }  // namespace
 
 void add_ops_routes(Router& router, const OpsContext& ctx) {
+  // Always 200 while the process serves HTTP (a liveness probe must not restart a node that is
+  // waiting for Redis to come back); "status": "degraded" with the failing component's "error"
+  // naming the service when one does not work.
   router.add("GET", "/health", [&ctx](const HttpRequest&, const PathParams&) -> Reply {
     auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started);
-    auto history_problem = ctx.history->problem();
-    auto streams = ctx.registry->counts().streams;
-    std::size_t live = 0;
-    for (const auto& [t, n] : streams)
-      live += n;
+    auto component = [](json::object fields, const std::string& problem) {
+      fields.emplace("status", problem.empty() ? "ok" : "degraded");
+      if (!problem.empty()) fields.emplace("error", problem);
+      return fields;
+    };
+    std::string store_problem = ctx.store ? ctx.store->problem() : std::string();
+    std::string bus_problem = ctx.bus ? ctx.bus->problem() : std::string();
+    std::string history_problem = ctx.history->problem();
+    json::object registry{{"store", ctx.store_name}};
+    if (store_problem.empty()) {
+      if (auto counts = ctx.registry->counts()) {
+        std::size_t live = 0;
+        for (const auto& [t, n] : counts->streams)
+          live += n;
+        registry.emplace("streams", live);
+      } else {
+        store_problem = counts.error().detail;
+      }
+    }
     json::object components{
         {"http", json::object{{"status", "ok"}}},
-        {"registry", json::object{{"status", "ok"}, {"store", ctx.store_name}, {"streams", live}}},
-        {"hub", json::object{{"status", "ok"},
-                             {"kind", "in-process"},
-                             {"subscriptions", ctx.hub->stats().subscriptions}}},
-        {"history", history_problem.empty()
-                        ? json::object{{"status", "ok"}, {"path", ctx.history_name}}
-                        : json::object{{"status", "degraded"},
-                                       {"path", ctx.history_name},
-                                       {"error", history_problem}}},
+        {"registry", component(std::move(registry), store_problem)},
+        {"hub", component(json::object{{"kind", ctx.bus ? ctx.bus->describe() : "in-process"},
+                                       {"subscriptions", ctx.hub->stats().subscriptions}},
+                          bus_problem)},
+        {"history", component(json::object{{"path", ctx.history_name}}, history_problem)},
     };
+    bool healthy = store_problem.empty() && bus_problem.empty() && history_problem.empty();
     const auto& opts = ctx.registry->options();
     json::object body{
-        {"status", history_problem.empty() ? "ok" : "degraded"},
+        {"status", healthy ? "ok" : "degraded"},
         {"version", std::string(kVersion)},
         {"uptime_seconds", uptime.count()},
         {"stream_ttl_seconds", opts.ttl.count()},

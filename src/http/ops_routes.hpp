@@ -9,9 +9,11 @@
 
 namespace sluice::hub {
 class Hub;
-}
+class Bus;
+}  // namespace sluice::hub
 namespace sluice::registry {
 class Registry;
+class RegistryStore;
 class History;
 }  // namespace sluice::registry
 
@@ -21,9 +23,11 @@ struct OpsContext {
   registry::Registry* registry = nullptr;
   hub::Hub* hub = nullptr;
   registry::History* history = nullptr;
+  registry::RegistryStore* store = nullptr;
+  hub::Bus* bus = nullptr;
   const HttpMetrics* http_metrics = nullptr;
-  std::string store_name;    // "memory"
-  std::string history_name;  // the SQLite path
+  std::string store_name;    // "memory" or the redis:// URL without password
+  std::string history_name;  // the SQLite path or the postgres:// URL without password
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // Appends metrics of modules this layer does not know (connections, queues).
   std::function<void(PrometheusWriter&)> extra_metrics;

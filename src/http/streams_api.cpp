@@ -28,6 +28,12 @@ json::array to_array(const std::vector<T>& items) {
   return out;
 }
 
+// 200 with the list, or the store's error (503 while it is unreachable).
+template <class T>
+HttpResponse list_reply(const Result<std::vector<T>>& items) {
+  return items ? ok(200, to_array(*items)) : error_response(items.error());
+}
+
 // {"status": word, key: id} — the acknowledgement shape Maestra uses.
 HttpResponse ack(const char* word, const char* key, const std::string& id) {
   return ok(200, json::object{{"status", word}, {key, id}});
@@ -43,7 +49,7 @@ auto parse_body(const HttpRequest& req, Parser parser) -> decltype(parser(json::
 
 void add_type_routes(Router& r, Registry& reg) {
   r.add("GET", "/streams/types", [&reg](const HttpRequest&, const PathParams&) -> Reply {
-    return ok(200, to_array(reg.list_types()));
+    return list_reply(reg.list_types());
   });
   r.add("POST", "/streams/types", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
     auto spec = parse_body(req, [](const json::object& b) { return registry::parse_type_spec(b); });
@@ -71,13 +77,14 @@ void add_type_routes(Router& r, Registry& reg) {
 void add_stream_routes(Router& r, Registry& reg) {
   r.add("GET", "/streams/state", [&reg](const HttpRequest&, const PathParams&) -> Reply {
     auto snap = reg.snapshot();
-    return ok(200, json::object{{"streams", to_array(snap.streams)},
-                                {"sessions", to_array(snap.sessions)},
-                                {"stream_types", to_array(snap.types)},
-                                {"subscribers", to_array(snap.subscribers)}});
+    if (!snap) return error_response(snap.error());
+    return ok(200, json::object{{"streams", to_array(snap->streams)},
+                                {"sessions", to_array(snap->sessions)},
+                                {"stream_types", to_array(snap->types)},
+                                {"subscribers", to_array(snap->subscribers)}});
   });
   r.add("GET", "/streams", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
-    return ok(200, to_array(reg.list_streams(req.param("stream_type"))));
+    return list_reply(reg.list_streams(req.param("stream_type")));
   });
   r.add("POST", "/streams/advertise", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
     auto ad = parse_body(req, registry::parse_advertise);
@@ -122,7 +129,7 @@ void add_session_routes(Router& r, Registry& reg) {
   r.add("GET", "/streams/sessions", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
     auto stream_id = query_uuid(req, "stream_id");
     if (!stream_id) return error_response(stream_id.error());
-    return ok(200, to_array(reg.list_sessions(*stream_id)));
+    return list_reply(reg.list_sessions(*stream_id));
   });
   r.add("GET", "/streams/sessions/history",
         [&reg](const HttpRequest& req, const PathParams&) -> Reply {
@@ -178,14 +185,14 @@ void add_subscriber_routes(Router& r, Registry& reg) {
   auto list = [&reg](const HttpRequest& req, const PathParams&) -> Reply {
     auto stream_id = query_uuid(req, "stream_id");
     if (!stream_id) return error_response(stream_id.error());
-    return ok(200, to_array(reg.list_subscribers(*stream_id)));
+    return list_reply(reg.list_subscribers(*stream_id));
   };
   r.add("GET", "/streams/subscribers", list);
   r.add("GET", "/streams/{stream_id}/subscribers",
         [&reg](const HttpRequest&, const PathParams& p) -> Reply {
           auto id = path_uuid(p, "stream_id");
           if (!id) return error_response(id.error());
-          return ok(200, to_array(reg.list_subscribers(*id)));
+          return list_reply(reg.list_subscribers(*id));
         });
   r.add("POST", "/streams/subscribers/{subscriber_id}/heartbeat",
         [&reg](const HttpRequest&, const PathParams& p) -> Reply {

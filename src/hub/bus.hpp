@@ -29,6 +29,11 @@ class Bus {
   // after `timeout`). May be called on any thread.
   virtual void request(std::string_view subject, std::string data,
                        std::chrono::milliseconds timeout, RequestCallback done) = 0;
+
+  // For /health: what carries the events ("in-process", "nats://host:4222"), and what is wrong
+  // with it (empty when healthy; otherwise names the service and the reason).
+  virtual std::string describe() const = 0;
+  virtual std::string problem() const { return {}; }
 };
 
 }  // namespace sluice::hub

@@ -45,6 +45,24 @@ void walk(const Node& node, const std::vector<std::string_view>& tokens, std::si
   }
 }
 
+// Appends the responder patterns of `node` and everything under it; `path` is node's pattern.
+template <class Node>
+void collect_responders(const Node& node, std::string& path, std::vector<std::string>& out) {
+  for (const auto& e : node.entries) {
+    if (e.interest == Interest::kResponder) {
+      out.push_back(path);
+      break;
+    }
+  }
+  for (const auto& [token, child] : node.children) {
+    const std::size_t size = path.size();
+    if (!path.empty()) path += '.';
+    path += token;
+    collect_responders(*child, path, out);
+    path.resize(size);
+  }
+}
+
 }  // namespace
 
 Hub::Hub() : root_(std::make_unique<Node>()) {
@@ -164,6 +182,35 @@ bool Hub::has_responders(std::string_view subject) const {
   walk(*root_, split_tokens(subject), 0,
        [&](const Entry& e) { found = found || e.interest == Interest::kResponder; });
   return found;
+}
+
+std::vector<std::string> Hub::responder_patterns(std::string_view prefix) const {
+  // "a.b.c" -> complete tokens "a", "b" and the partial last token "c" (empty after a final '.').
+  const auto dot = prefix.rfind('.');
+  const std::string_view complete = dot == std::string_view::npos ? "" : prefix.substr(0, dot);
+  const std::string_view partial = dot == std::string_view::npos ? prefix : prefix.substr(dot + 1);
+  std::vector<std::string> out;
+  std::shared_lock lock(mutex_);
+  const Node* node = root_.get();
+  if (!complete.empty()) {
+    for (auto token : split_tokens(complete)) {
+      auto it = node->children.find(std::string(token));
+      if (it == node->children.end()) return out;
+      node = it->second.get();
+    }
+  }
+  std::string path(complete);
+  for (const auto& [token, child] : node->children) {
+    if (!std::string_view(token).starts_with(partial)) continue;
+    const std::size_t size = path.size();
+    if (!path.empty()) path += '.';
+    path += token;
+    collect_responders(*child, path, out);
+    path.resize(size);
+  }
+  lock.unlock();
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 bool Hub::deliver_to_inbox(const MessagePtr& message) {

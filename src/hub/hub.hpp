@@ -134,6 +134,11 @@ class Hub {
   // Cheap check that lets publishers skip building payloads nobody will read.
   bool has_subscribers(std::string_view subject) const;
   bool has_responders(std::string_view subject) const;
+  // The distinct patterns of responder subscriptions (observers excluded) that start with
+  // `prefix` (plain string prefix, e.g. "maestra.stream.request."), sorted. Walks only the part
+  // of the trie under `prefix`, so a bridge can mirror local responders whenever generation()
+  // changes.
+  std::vector<std::string> responder_patterns(std::string_view prefix) const;
 
   // A request in flight. Destroying or cancel()ing it drops a late reply.
   class PendingRequest {

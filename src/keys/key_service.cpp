@@ -52,6 +52,8 @@ std::string_view to_string(RefusalReason reason) {
       return "wrong_kind";
     case RefusalReason::kWrongStream:
       return "wrong_stream";
+    case RefusalReason::kUnavailable:
+      return "unavailable";
   }
   return "unknown";
 }
@@ -79,6 +81,8 @@ Error KeyRefusal::to_error() const {
     case RefusalReason::kUnknown:
     case RefusalReason::kWrong:
       return Error{401, detail, {}};
+    case RefusalReason::kUnavailable:
+      return Error::unavailable(detail);
     default:
       return Error::forbidden(detail);
   }
@@ -178,31 +182,40 @@ Result<CreatedKey> KeyService::create(CreateKeyRequest request) {
       if (purge_due() > 0) continue;
     }
     // A 409 with our fresh id taken is a (2^-64) collision: draw again. Anything else is final.
-    if (put.error().status != 409 || !store_.get_key(r.id)) return fail(put.error());
+    if (put.error().status != 409) return fail(put.error());
+    auto taken = store_.get_key(r.id);
+    if (!taken || !*taken) return fail(put.error());
   }
   return fail(Error::internal("cannot allocate a unique key id"));
 }
 
-std::vector<KeyRecord> KeyService::list() const {
+Result<std::vector<KeyRecord>> KeyService::list() const {
   return store_.list_keys();
 }
 
-std::optional<std::string> KeyService::resolve(std::string_view id_or_alias) const {
+Result<std::optional<std::string>> KeyService::resolve(std::string_view id_or_alias) const {
   std::string text(id_or_alias);
-  if (is_key_id(text) && store_.get_key(text)) return text;
+  if (is_key_id(text)) {
+    auto found = store_.get_key(text);
+    if (!found) return fail(found.error());
+    if (*found) return text;
+  }
   if (!is_valid_key_name(text)) return std::nullopt;
   return store_.find_key_id_by_alias(text);
 }
 
 Result<KeyRecord> KeyService::get(std::string_view id_or_alias) const {
-  auto id = resolve(id_or_alias);
+  auto resolved = resolve(id_or_alias);
+  if (!resolved) return fail(resolved.error());
+  const auto& id = *resolved;
   if (!id) {
     return fail(Error::not_found("no stream key with id or alias '" +
                                  std::string(id_or_alias.substr(0, 128)) + "'"));
   }
   auto r = store_.get_key(*id);
-  if (!r) return fail(Error::not_found("no stream key with id " + *id));
-  return *r;
+  if (!r) return fail(r.error());
+  if (!*r) return fail(Error::not_found("no stream key with id " + *id));
+  return **r;
 }
 
 Result<KeyRecord> KeyService::revoke(std::string_view id_or_alias) {
@@ -303,7 +316,12 @@ KeyOutcome<KeyGrant> KeyService::check(std::string_view presented_key, std::stri
     return {};
   });
   if (!updated) {
-    if (reason == RefusalReason::kUnknown) detail = "unknown stream key " + id;
+    if (updated.error().status == 503 || updated.error().status == 502) {
+      reason = RefusalReason::kUnavailable;
+      detail = "stream key " + id + " cannot be checked now: " + updated.error().detail;
+    } else if (reason == RefusalReason::kUnknown) {
+      detail = "unknown stream key " + id;
+    }
     return std::unexpected(refuse(reason, id, std::move(detail), peer_ip, what));
   }
   accepted_.fetch_add(1, std::memory_order_relaxed);
@@ -318,7 +336,14 @@ KeyOutcome<KeyGrant> KeyService::check_publish(std::string_view presented_key,
 KeyOutcome<std::optional<KeyGrant>> KeyService::check_read(
     std::string_view stream, std::optional<std::string_view> presented_key,
     std::string_view peer_ip) {
-  auto keys = store_.keys_of_stream(std::string(stream));
+  auto found = store_.keys_of_stream(std::string(stream));
+  if (!found) {
+    return std::unexpected(refuse(
+        RefusalReason::kUnavailable, "",
+        "stream '" + std::string(stream) + "' cannot be checked now: " + found.error().detail,
+        peer_ip, "play"));
+  }
+  const auto& keys = *found;
   bool is_private = std::any_of(keys.begin(), keys.end(), [this](const KeyRecord& r) {
     return r.kind == KeyKind::kRead && state_of(r) == KeyState::kActive;
   });
@@ -339,7 +364,12 @@ std::size_t KeyService::purge_due() {
   if (mono < due) return 0;
   const auto next = mono + std::chrono::duration_cast<Duration>(options_.purge_interval).count();
   if (!next_purge_.compare_exchange_strong(due, next)) return 0;  // another thread sweeps
-  std::size_t n = store_.purge_keys(clock_.wall_now() - options_.purge_after);
+  auto purged = store_.purge_keys(clock_.wall_now() - options_.purge_after);
+  if (!purged) {
+    next_purge_.store(0);  // try again on the next sweep
+    return 0;
+  }
+  std::size_t n = *purged;
   if (n) {
     spdlog::info("purged {} stream key(s) revoked or expired more than {} s ago", n,
                  options_.purge_after.count());

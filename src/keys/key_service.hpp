@@ -39,8 +39,9 @@ enum class RefusalReason : std::uint8_t {
   kIpForbidden,  // "ip_forbidden": the peer is outside the key's allowed_ips
   kWrongKind,    // "wrong_kind": a read key used to publish, or a publish key used to play
   kWrongStream,  // "wrong_stream": a read key of another stream
+  kUnavailable,  // "unavailable": the key store cannot be reached (nothing is known about the key)
 };
-inline constexpr std::size_t kRefusalReasonCount = 9;
+inline constexpr std::size_t kRefusalReasonCount = 10;
 std::string_view to_string(RefusalReason reason);
 
 struct KeyRefusal {
@@ -110,7 +111,7 @@ class KeyService {
 
   // 422 listing every bad field, 409 alias taken, 507 too many keys.
   Result<CreatedKey> create(CreateKeyRequest request);
-  std::vector<KeyRecord> list() const;
+  Result<std::vector<KeyRecord>> list() const;
   // By id, or by alias when no id matches. 404 when neither does.
   Result<KeyRecord> get(std::string_view id_or_alias) const;
   // Marks the key revoked (idempotent: revoking twice keeps the first time). 404 unknown.
@@ -138,7 +139,7 @@ class KeyService {
   KeyStats stats() const;
 
  private:
-  std::optional<std::string> resolve(std::string_view id_or_alias) const;
+  Result<std::optional<std::string>> resolve(std::string_view id_or_alias) const;
   KeyOutcome<KeyGrant> check(std::string_view presented_key, std::string_view peer_ip, KeyKind kind,
                              std::optional<std::string_view> stream);
   KeyRefusal refuse(RefusalReason reason, std::string key_id, std::string detail,

@@ -15,19 +15,21 @@ void MemoryStore::set_deadline(Kind kind, const std::string& id, MonoTime& slot,
   deadlines_.insert(DeadlineKey{deadline, kind, id});
 }
 
-void MemoryStore::put_stream(const StreamRecord& stream, MonoTime deadline) {
+Status MemoryStore::put_stream(const StreamRecord& stream, MonoTime deadline) {
   std::lock_guard lock(mutex_);
   upsert(streams_, Kind::kStream, stream.id, stream, deadline);
+  return {};
 }
 
-std::optional<StreamView> MemoryStore::get_stream(const std::string& id) const {
+Result<std::optional<StreamView>> MemoryStore::get_stream(const std::string& id) const {
   std::lock_guard lock(mutex_);
   auto it = streams_.find(id);
   if (it == streams_.end()) return std::nullopt;
   return view_of(it->second);
 }
 
-std::vector<StreamView> MemoryStore::list_streams(const std::optional<std::string>& type) const {
+Result<std::vector<StreamView>> MemoryStore::list_streams(
+    const std::optional<std::string>& type) const {
   std::vector<StreamView> out;
   {
     std::lock_guard lock(mutex_);
@@ -43,8 +45,8 @@ std::vector<StreamView> MemoryStore::list_streams(const std::optional<std::strin
   return out;
 }
 
-std::optional<std::string> MemoryStore::touch_stream(const std::string& id, WallTime now,
-                                                     MonoTime deadline) {
+Result<std::optional<std::string>> MemoryStore::touch_stream(const std::string& id, WallTime now,
+                                                             MonoTime deadline) {
   std::lock_guard lock(mutex_);
   auto it = streams_.find(id);
   if (it == streams_.end()) return std::nullopt;
@@ -76,7 +78,7 @@ RemovedStream MemoryStore::remove_stream_locked(
   return removed;
 }
 
-std::optional<RemovedStream> MemoryStore::remove_stream(const std::string& id) {
+Result<std::optional<RemovedStream>> MemoryStore::remove_stream(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto it = streams_.find(id);
   if (it == streams_.end()) return std::nullopt;
@@ -92,14 +94,14 @@ Status MemoryStore::put_session(const SessionRecord& session, MonoTime deadline)
   return {};
 }
 
-std::optional<SessionRecord> MemoryStore::get_session(const std::string& id) const {
+Result<std::optional<SessionRecord>> MemoryStore::get_session(const std::string& id) const {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return std::nullopt;
   return it->second.record;
 }
 
-std::vector<SessionRecord> MemoryStore::list_sessions(
+Result<std::vector<SessionRecord>> MemoryStore::list_sessions(
     const std::optional<std::string>& stream_id) const {
   std::vector<SessionRecord> out;
   {
@@ -114,9 +116,9 @@ std::vector<SessionRecord> MemoryStore::list_sessions(
   return out;
 }
 
-std::optional<SessionRecord> MemoryStore::touch_session(const std::string& id, WallTime now,
-                                                        MonoTime deadline,
-                                                        std::optional<std::int64_t> bytes) {
+Result<std::optional<SessionRecord>> MemoryStore::touch_session(const std::string& id, WallTime now,
+                                                                MonoTime deadline,
+                                                                std::optional<std::int64_t> bytes) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return std::nullopt;
@@ -137,7 +139,7 @@ SessionRecord MemoryStore::remove_session_locked(
   return record;
 }
 
-std::optional<SessionRecord> MemoryStore::remove_session(const std::string& id) {
+Result<std::optional<SessionRecord>> MemoryStore::remove_session(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return std::nullopt;
@@ -153,7 +155,7 @@ Status MemoryStore::put_subscriber(const SubscriberRecord& subscriber, MonoTime 
   return {};
 }
 
-std::vector<SubscriberRecord> MemoryStore::list_subscribers(
+Result<std::vector<SubscriberRecord>> MemoryStore::list_subscribers(
     const std::optional<std::string>& stream_id) const {
   std::vector<SubscriberRecord> out;
   {
@@ -168,7 +170,7 @@ std::vector<SubscriberRecord> MemoryStore::list_subscribers(
   return out;
 }
 
-bool MemoryStore::touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) {
+Result<bool> MemoryStore::touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) {
   std::lock_guard lock(mutex_);
   auto it = subscribers_.find(id);
   if (it == subscribers_.end()) return false;
@@ -188,14 +190,14 @@ SubscriberRecord MemoryStore::remove_subscriber_locked(
   return record;
 }
 
-std::optional<SubscriberRecord> MemoryStore::remove_subscriber(const std::string& id) {
+Result<std::optional<SubscriberRecord>> MemoryStore::remove_subscriber(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto it = subscribers_.find(id);
   if (it == subscribers_.end()) return std::nullopt;
   return remove_subscriber_locked(it);
 }
 
-std::vector<StreamTypeRecord> MemoryStore::list_types() const {
+Result<std::vector<StreamTypeRecord>> MemoryStore::list_types() const {
   std::lock_guard lock(mutex_);
   std::vector<StreamTypeRecord> out;
   for (const auto& [name, t] : types_)
@@ -203,7 +205,7 @@ std::vector<StreamTypeRecord> MemoryStore::list_types() const {
   return out;
 }
 
-std::optional<StreamTypeRecord> MemoryStore::get_type(const std::string& name) const {
+Result<std::optional<StreamTypeRecord>> MemoryStore::get_type(const std::string& name) const {
   std::lock_guard lock(mutex_);
   auto it = types_.find(name);
   if (it == types_.end()) return std::nullopt;
@@ -218,9 +220,10 @@ Status MemoryStore::insert_type(const StreamTypeRecord& type) {
   return {};
 }
 
-void MemoryStore::replace_type(const StreamTypeRecord& type) {
+Status MemoryStore::replace_type(const StreamTypeRecord& type) {
   std::lock_guard lock(mutex_);
   types_[type.name] = type;
+  return {};
 }
 
 Status MemoryStore::remove_type(const std::string& name) {
@@ -237,7 +240,7 @@ Status MemoryStore::remove_type(const std::string& name) {
   return {};
 }
 
-ExpiredBatch MemoryStore::take_expired(MonoTime now) {
+Result<ExpiredBatch> MemoryStore::take_expired(MonoTime now) {
   ExpiredBatch batch;
   std::lock_guard lock(mutex_);
   while (!deadlines_.empty()) {
@@ -259,7 +262,7 @@ ExpiredBatch MemoryStore::take_expired(MonoTime now) {
   return batch;
 }
 
-TypeCounts MemoryStore::counts() const {
+Result<TypeCounts> MemoryStore::counts() const {
   TypeCounts c;
   std::lock_guard lock(mutex_);
   for (const auto& [id, e] : streams_)

@@ -13,44 +13,46 @@ namespace sluice::registry {
 
 class MemoryStore final : public RegistryStore {
  public:
-  void put_stream(const StreamRecord& stream, MonoTime deadline) override;
-  std::optional<StreamView> get_stream(const std::string& id) const override;
-  std::vector<StreamView> list_streams(const std::optional<std::string>& type) const override;
-  std::optional<std::string> touch_stream(const std::string& id, WallTime now,
-                                          MonoTime deadline) override;
-  std::optional<RemovedStream> remove_stream(const std::string& id) override;
+  Status put_stream(const StreamRecord& stream, MonoTime deadline) override;
+  Result<std::optional<StreamView>> get_stream(const std::string& id) const override;
+  Result<std::vector<StreamView>> list_streams(
+      const std::optional<std::string>& type) const override;
+  Result<std::optional<std::string>> touch_stream(const std::string& id, WallTime now,
+                                                  MonoTime deadline) override;
+  Result<std::optional<RemovedStream>> remove_stream(const std::string& id) override;
 
   Status put_session(const SessionRecord& session, MonoTime deadline) override;
-  std::optional<SessionRecord> get_session(const std::string& id) const override;
-  std::vector<SessionRecord> list_sessions(
+  Result<std::optional<SessionRecord>> get_session(const std::string& id) const override;
+  Result<std::vector<SessionRecord>> list_sessions(
       const std::optional<std::string>& stream_id) const override;
-  std::optional<SessionRecord> touch_session(const std::string& id, WallTime now, MonoTime deadline,
-                                             std::optional<std::int64_t> bytes) override;
-  std::optional<SessionRecord> remove_session(const std::string& id) override;
+  Result<std::optional<SessionRecord>> touch_session(const std::string& id, WallTime now,
+                                                     MonoTime deadline,
+                                                     std::optional<std::int64_t> bytes) override;
+  Result<std::optional<SessionRecord>> remove_session(const std::string& id) override;
 
   Status put_subscriber(const SubscriberRecord& subscriber, MonoTime deadline) override;
-  std::vector<SubscriberRecord> list_subscribers(
+  Result<std::vector<SubscriberRecord>> list_subscribers(
       const std::optional<std::string>& stream_id) const override;
-  bool touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) override;
-  std::optional<SubscriberRecord> remove_subscriber(const std::string& id) override;
+  Result<bool> touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) override;
+  Result<std::optional<SubscriberRecord>> remove_subscriber(const std::string& id) override;
 
-  std::vector<StreamTypeRecord> list_types() const override;
-  std::optional<StreamTypeRecord> get_type(const std::string& name) const override;
+  Result<std::vector<StreamTypeRecord>> list_types() const override;
+  Result<std::optional<StreamTypeRecord>> get_type(const std::string& name) const override;
   Status insert_type(const StreamTypeRecord& type) override;
-  void replace_type(const StreamTypeRecord& type) override;
+  Status replace_type(const StreamTypeRecord& type) override;
   Status remove_type(const std::string& name) override;
 
-  ExpiredBatch take_expired(MonoTime now) override;
-  TypeCounts counts() const override;
+  Result<ExpiredBatch> take_expired(MonoTime now) override;
+  Result<TypeCounts> counts() const override;
 
   Status put_key(const KeyRecord& key, std::size_t max_keys) override;
-  std::optional<KeyRecord> get_key(const std::string& id) const override;
-  std::optional<std::string> find_key_id_by_alias(const std::string& alias) const override;
-  std::vector<KeyRecord> list_keys() const override;
-  std::vector<KeyRecord> keys_of_stream(const std::string& stream) const override;
+  Result<std::optional<KeyRecord>> get_key(const std::string& id) const override;
+  Result<std::optional<std::string>> find_key_id_by_alias(const std::string& alias) const override;
+  Result<std::vector<KeyRecord>> list_keys() const override;
+  Result<std::vector<KeyRecord>> keys_of_stream(const std::string& stream) const override;
   Result<KeyRecord> update_key(const std::string& id,
                                const std::function<Status(KeyRecord&)>& change) override;
-  std::size_t purge_keys(WallTime cutoff) override;
+  Result<std::size_t> purge_keys(WallTime cutoff) override;
 
  private:
   enum class Kind { kStream, kSession, kSubscriber };

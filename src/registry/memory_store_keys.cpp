@@ -24,21 +24,22 @@ Status MemoryStore::put_key(const KeyRecord& key, std::size_t max_keys) {
   return {};
 }
 
-std::optional<KeyRecord> MemoryStore::get_key(const std::string& id) const {
+Result<std::optional<KeyRecord>> MemoryStore::get_key(const std::string& id) const {
   std::lock_guard lock(mutex_);
   auto it = keys_.find(id);
   if (it == keys_.end()) return std::nullopt;
   return it->second;
 }
 
-std::optional<std::string> MemoryStore::find_key_id_by_alias(const std::string& alias) const {
+Result<std::optional<std::string>> MemoryStore::find_key_id_by_alias(
+    const std::string& alias) const {
   std::lock_guard lock(mutex_);
   auto it = key_aliases_.find(alias);
   if (it == key_aliases_.end()) return std::nullopt;
   return it->second;
 }
 
-std::vector<KeyRecord> MemoryStore::list_keys() const {
+Result<std::vector<KeyRecord>> MemoryStore::list_keys() const {
   std::vector<KeyRecord> out;
   {
     std::lock_guard lock(mutex_);
@@ -52,7 +53,7 @@ std::vector<KeyRecord> MemoryStore::list_keys() const {
   return out;
 }
 
-std::vector<KeyRecord> MemoryStore::keys_of_stream(const std::string& stream) const {
+Result<std::vector<KeyRecord>> MemoryStore::keys_of_stream(const std::string& stream) const {
   std::vector<KeyRecord> out;
   std::lock_guard lock(mutex_);
   auto [first, last] = keys_by_stream_.equal_range(stream);
@@ -77,7 +78,7 @@ Result<KeyRecord> MemoryStore::update_key(const std::string& id,
   return copy;
 }
 
-std::size_t MemoryStore::purge_keys(WallTime cutoff) {
+Result<std::size_t> MemoryStore::purge_keys(WallTime cutoff) {
   std::lock_guard lock(mutex_);
   std::size_t removed = 0;
   for (auto it = keys_.begin(); it != keys_.end();) {

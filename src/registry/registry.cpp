@@ -56,16 +56,28 @@ void Registry::publish(const std::string& subject, const json::object& payload) 
   bus_.publish(subject, json::serialize(payload));
 }
 
-void Registry::seed_builtin_types() {
+Status Registry::seed_builtin_types() {
   for (auto& t : builtin_types(clock_.wall_now())) {
-    if (auto existing = store_.get_type(t.name)) t.created_at = existing->created_at;
-    store_.replace_type(t);
+    auto existing = store_.get_type(t.name);
+    if (!existing) return fail(existing.error());
+    if (*existing) t.created_at = (*existing)->created_at;
+    if (auto ok = store_.replace_type(t); !ok) return ok;
   }
+  return {};
+}
+
+Status Registry::ensure_builtin_types() {
+  auto types = builtin_types(clock_.wall_now());
+  auto last = store_.get_type(types.back().name);  // seeding writes them in order
+  if (!last) return fail(last.error());
+  if (*last) return {};
+  spdlog::info("registry: the store holds no built-in types (new or restarted); seeding them");
+  return seed_builtin_types();
 }
 
 // ---- types -----------------------------------------------------------------------------------
 
-std::vector<StreamTypeRecord> Registry::list_types() const {
+Result<std::vector<StreamTypeRecord>> Registry::list_types() const {
   return store_.list_types();
 }
 
@@ -84,23 +96,25 @@ Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec) {
 Result<StreamTypeRecord> Registry::update_type(const std::string& name,
                                                const StreamTypeSpec& spec) {
   auto existing = store_.get_type(name);
-  if (!existing) return fail(Error::not_found("Stream type '" + name + "' not found"));
-  if (existing->builtin) {
+  if (!existing) return fail(existing.error());
+  if (!*existing) return fail(Error::not_found("Stream type '" + name + "' not found"));
+  if ((*existing)->builtin) {
     return fail(Error::forbidden("Stream type '" + name + "' is built in and cannot be changed"));
   }
   auto fields = parse_config_schema(spec.config_schema);
   if (!fields) return fail(fields.error());
-  StreamTypeRecord t = *existing;
+  StreamTypeRecord t = **existing;
   apply_spec(t, spec, std::move(*fields));
   t.updated_at = clock_.wall_now();
-  store_.replace_type(t);
+  if (auto ok = store_.replace_type(t); !ok) return fail(ok.error());
   return t;
 }
 
 Status Registry::delete_type(const std::string& name) {
   auto existing = store_.get_type(name);
-  if (!existing) return fail(Error::not_found("Stream type '" + name + "' not found"));
-  if (existing->builtin) {
+  if (!existing) return fail(existing.error());
+  if (!*existing) return fail(Error::not_found("Stream type '" + name + "' not found"));
+  if ((*existing)->builtin) {
     return fail(Error::forbidden("Stream type '" + name + "' is built in and cannot be deleted"));
   }
   return store_.remove_type(name);
@@ -109,10 +123,14 @@ Status Registry::delete_type(const std::string& name) {
 // ---- streams ---------------------------------------------------------------------------------
 
 Result<StreamView> Registry::advertise(const AdvertiseRequest& request) {
-  auto type = store_.get_type(request.stream_type);
+  auto found_type = store_.get_type(request.stream_type);
+  if (!found_type) return fail(found_type.error());
+  const auto& type = *found_type;
   if (!type) {
+    auto types = store_.list_types();
+    if (!types) return fail(types.error());
     std::string known;
-    for (const auto& t : store_.list_types())
+    for (const auto& t : *types)
       known += (known.empty() ? "" : ", ") + t.name;
     return fail(Error::invalid_field({"body", "stream_type"},
                                      "Unknown stream type '" + request.stream_type +
@@ -142,8 +160,9 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request) {
   s.multicast_port = request.multicast_port;
   s.last_heartbeat = now;
   auto existing = store_.get_stream(s.id);
-  s.advertised_at = existing ? existing->stream.advertised_at : now;
-  store_.put_stream(s, deadline());
+  if (!existing) return fail(existing.error());
+  s.advertised_at = *existing ? (*existing)->stream.advertised_at : now;
+  if (auto ok = store_.put_stream(s, deadline()); !ok) return fail(ok.error());
   stats_.advertisements.fetch_add(1, std::memory_order_relaxed);
 
   auto event = events::stream_advertised(s, now);
@@ -153,30 +172,36 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request) {
     publish(subject, events::mqtt_advert(s, true));
   }
   auto view = store_.get_stream(s.id);
-  if (!view) return fail(Error::not_found(kStreamGone));  // withdrawn concurrently
-  return *view;
+  if (!view) return fail(view.error());
+  if (!*view) return fail(Error::not_found(kStreamGone));  // withdrawn concurrently
+  return **view;
 }
 
-std::vector<StreamView> Registry::list_streams(const std::optional<std::string>& type) const {
+Result<std::vector<StreamView>> Registry::list_streams(
+    const std::optional<std::string>& type) const {
   return store_.list_streams(type);
 }
 
 Result<StreamView> Registry::get_stream(const std::string& id) const {
   auto v = store_.get_stream(id);
-  if (!v) return fail(Error::not_found(kStreamGone));
-  return *v;
+  if (!v) return fail(v.error());
+  if (!*v) return fail(Error::not_found(kStreamGone));
+  return **v;
 }
 
 Status Registry::withdraw(const std::string& id) {
   auto removed = store_.remove_stream(id);
-  if (!removed) return fail(Error::not_found(kStreamGone));
+  if (!removed) return fail(removed.error());
+  if (!*removed) return fail(Error::not_found(kStreamGone));
   stats_.withdrawals.fetch_add(1, std::memory_order_relaxed);
-  announce_stream_removed(*removed, "withdrawn", "stream_withdrawn", "stopped");
+  announce_stream_removed(**removed, "withdrawn", "stream_withdrawn", "stopped");
   return {};
 }
 
 Status Registry::heartbeat_stream(const std::string& id) {
-  auto type = store_.touch_stream(id, clock_.wall_now(), deadline());
+  auto touched = store_.touch_stream(id, clock_.wall_now(), deadline());
+  if (!touched) return fail(touched.error());
+  const auto& type = *touched;
   if (!type) {
     stats_.heartbeat_misses[idx(Kind::kStream)].fetch_add(1, std::memory_order_relaxed);
     return fail(Error::not_found(kStreamGone));
@@ -184,7 +209,9 @@ Status Registry::heartbeat_stream(const std::string& id) {
   stats_.heartbeats[idx(Kind::kStream)].fetch_add(1, std::memory_order_relaxed);
   // Maestra re-broadcasts the advert to MQTT devices on every heartbeat; only build it if heard.
   if (auto subject = events::mqtt_advert_subject(*type); bus_.has_subscribers(subject)) {
-    if (auto v = store_.get_stream(id)) publish(subject, events::mqtt_advert(v->stream, false));
+    if (auto v = store_.get_stream(id); v && *v) {
+      publish(subject, events::mqtt_advert((*v)->stream, false));
+    }
   }
   return {};
 }
@@ -220,7 +247,9 @@ void Registry::announce_subscriber_left(const SubscriberRecord& s, const std::st
 
 void Registry::request_stream(const std::string& stream_id, const StreamRequest& request,
                               OfferCallback done) {
-  auto stream = store_.get_stream(stream_id);
+  auto found = store_.get_stream(stream_id);
+  if (!found) return done(fail(found.error()));
+  const auto& stream = *found;
   if (!stream) {
     count(Negotiation::kStreamGone);
     return done(fail(Error::not_found(kStreamGone)));
@@ -321,21 +350,23 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
 
 // ---- sessions --------------------------------------------------------------------------------
 
-std::vector<SessionRecord> Registry::list_sessions(
+Result<std::vector<SessionRecord>> Registry::list_sessions(
     const std::optional<std::string>& stream_id) const {
   return store_.list_sessions(stream_id);
 }
 
 Status Registry::stop_session(const std::string& id) {
   auto removed = store_.remove_session(id);
-  if (!removed) return fail(Error::not_found("Session not found or expired"));
-  announce_session_ended(*removed, "stopped", "stopped");
+  if (!removed) return fail(removed.error());
+  if (!*removed) return fail(Error::not_found("Session not found or expired"));
+  announce_session_ended(**removed, "stopped", "stopped");
   return {};
 }
 
 Status Registry::heartbeat_session(const std::string& id, std::optional<std::int64_t> bytes) {
   auto touched = store_.touch_session(id, clock_.wall_now(), deadline(), bytes);
-  if (!touched) {
+  if (!touched) return fail(touched.error());
+  if (!*touched) {
     stats_.heartbeat_misses[idx(Kind::kSession)].fetch_add(1, std::memory_order_relaxed);
     return fail(Error::not_found("Session not found or expired"));
   }
@@ -352,8 +383,9 @@ Result<std::vector<SessionHistoryRow>> Registry::session_history(const HistoryQu
 
 Result<JoinResult> Registry::join(const std::string& stream_id, const JoinRequest& request) {
   auto view = store_.get_stream(stream_id);
-  if (!view) return fail(Error::bad_request(kStreamGone));
-  const auto& stream = view->stream;
+  if (!view) return fail(view.error());
+  if (!*view) return fail(Error::bad_request(kStreamGone));
+  const auto& stream = (*view)->stream;
   if (!stream.is_multicast()) {
     return fail(
         Error::bad_request("Stream is not a multicast stream. Use /request for unicast streams."));
@@ -379,13 +411,16 @@ Result<JoinResult> Registry::join(const std::string& stream_id, const JoinReques
 
 Status Registry::leave(const std::string& stream_id, const std::string& subscriber_id) {
   auto removed = store_.remove_subscriber(subscriber_id);
-  if (!removed) return fail(Error::not_found("Subscriber not found or expired"));
-  announce_subscriber_left(*removed, "left", "left");
+  if (!removed) return fail(removed.error());
+  if (!*removed) return fail(Error::not_found("Subscriber not found or expired"));
+  announce_subscriber_left(**removed, "left", "left");
   return {};
 }
 
 Status Registry::heartbeat_subscriber(const std::string& id) {
-  if (!store_.touch_subscriber(id, clock_.wall_now(), deadline())) {
+  auto touched = store_.touch_subscriber(id, clock_.wall_now(), deadline());
+  if (!touched) return fail(touched.error());
+  if (!*touched) {
     stats_.heartbeat_misses[idx(Kind::kSubscriber)].fetch_add(1, std::memory_order_relaxed);
     return fail(Error::not_found("Subscriber not found or expired"));
   }
@@ -393,20 +428,30 @@ Status Registry::heartbeat_subscriber(const std::string& id) {
   return {};
 }
 
-std::vector<SubscriberRecord> Registry::list_subscribers(
+Result<std::vector<SubscriberRecord>> Registry::list_subscribers(
     const std::optional<std::string>& stream_id) const {
   return store_.list_subscribers(stream_id);
 }
 
-RegistrySnapshot Registry::snapshot() const {
-  return RegistrySnapshot{store_.list_streams(std::nullopt), store_.list_sessions(std::nullopt),
-                          store_.list_types(), store_.list_subscribers(std::nullopt)};
+Result<RegistrySnapshot> Registry::snapshot() const {
+  auto streams = store_.list_streams(std::nullopt);
+  if (!streams) return fail(streams.error());
+  auto sessions = store_.list_sessions(std::nullopt);
+  if (!sessions) return fail(sessions.error());
+  auto types = store_.list_types();
+  if (!types) return fail(types.error());
+  auto subscribers = store_.list_subscribers(std::nullopt);
+  if (!subscribers) return fail(subscribers.error());
+  return RegistrySnapshot{std::move(*streams), std::move(*sessions), std::move(*types),
+                          std::move(*subscribers)};
 }
 
 // ---- expiry ----------------------------------------------------------------------------------
 
-std::size_t Registry::expire_due() {
-  ExpiredBatch batch = store_.take_expired(clock_.mono_now());
+Result<std::size_t> Registry::expire_due() {
+  auto taken = store_.take_expired(clock_.mono_now());
+  if (!taken) return fail(taken.error());
+  const ExpiredBatch& batch = *taken;
   std::size_t n = 0;
   for (const auto& removed : batch.streams) {
     spdlog::info("stream {} ({}) expired: no heartbeat for {}s", removed.stream.id,

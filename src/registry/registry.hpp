@@ -64,10 +64,13 @@ class Registry {
   Registry(RegistryOptions options, RegistryStore& store, History& history, hub::Bus& bus,
            const Clock& clock);
 
-  // Puts the 11 built-in types into the store (once; existing entries are refreshed).
-  void seed_builtin_types();
+  // Puts the 11 built-in types into the store (existing entries are refreshed).
+  Status seed_builtin_types();
+  // Seeds them again when the store lost them (a Redis restarted without persistence, or
+  // unreachable at start). Cheap: one read while they are there. Called by the periodic sweep.
+  Status ensure_builtin_types();
 
-  std::vector<StreamTypeRecord> list_types() const;
+  Result<std::vector<StreamTypeRecord>> list_types() const;
   Result<StreamTypeRecord> create_type(const StreamTypeSpec& spec);
   Result<StreamTypeRecord> update_type(const std::string& name, const StreamTypeSpec& spec);
   Status delete_type(const std::string& name);
@@ -75,7 +78,7 @@ class Registry {
   // The stream id is derived from (publisher_id, name): advertising again refreshes the same
   // stream (same id, children kept) instead of creating a duplicate, even across restarts.
   Result<StreamView> advertise(const AdvertiseRequest& request);
-  std::vector<StreamView> list_streams(const std::optional<std::string>& type) const;
+  Result<std::vector<StreamView>> list_streams(const std::optional<std::string>& type) const;
   Result<StreamView> get_stream(const std::string& id) const;
   Status withdraw(const std::string& id);
   Status heartbeat_stream(const std::string& id);
@@ -85,7 +88,8 @@ class Registry {
   void request_stream(const std::string& stream_id, const StreamRequest& request,
                       OfferCallback done);
 
-  std::vector<SessionRecord> list_sessions(const std::optional<std::string>& stream_id) const;
+  Result<std::vector<SessionRecord>> list_sessions(
+      const std::optional<std::string>& stream_id) const;
   Status stop_session(const std::string& id);
   Status heartbeat_session(const std::string& id, std::optional<std::int64_t> bytes);
   Result<std::vector<SessionHistoryRow>> session_history(const HistoryQuery& query) const;
@@ -93,16 +97,18 @@ class Registry {
   Result<JoinResult> join(const std::string& stream_id, const JoinRequest& request);
   Status leave(const std::string& stream_id, const std::string& subscriber_id);
   Status heartbeat_subscriber(const std::string& id);
-  std::vector<SubscriberRecord> list_subscribers(const std::optional<std::string>& stream_id) const;
+  Result<std::vector<SubscriberRecord>> list_subscribers(
+      const std::optional<std::string>& stream_id) const;
 
-  RegistrySnapshot snapshot() const;
+  Result<RegistrySnapshot> snapshot() const;
 
   // Removes everything past its TTL, announcing each expiry like the explicit action and closing
-  // history rows as "expired". Returns how many records expired. Called by a periodic timer.
-  std::size_t expire_due();
+  // history rows as "expired". Returns how many records expired. Called by a periodic timer (on
+  // every node: the store hands each expired record to one caller only).
+  Result<std::size_t> expire_due();
 
   const RegistryStats& stats() const { return stats_; }
-  TypeCounts counts() const { return store_.counts(); }
+  Result<TypeCounts> counts() const { return store_.counts(); }
   const RegistryOptions& options() const { return options_; }
 
  private:

@@ -1,6 +1,6 @@
 #pragma once
-// RegistryStore: where registry records live and expire. The embedded MemoryStore implements it;
-// a Redis store will (issue 5). Each method is atomic on its own: callers never hold a store lock
+// RegistryStore: where registry records live and expire. The embedded MemoryStore and the shared
+// redis::RedisStore implement it. Each method is atomic on its own: callers never hold a store lock
 // and never see a half-applied change. Deadlines are monotonic; the store removes nothing by
 // itself — take_expired() hands over everything past its deadline, children included, so the
 // Registry can announce each expiry exactly once.
@@ -42,60 +42,73 @@ class RegistryStore {
  public:
   virtual ~RegistryStore() = default;
 
+  // Every method may fail with the store's own error (503 naming the service when a remote store
+  // is unreachable, 502 when it holds something unusable); the embedded store never fails that
+  // way. Other failures are listed per method.
+
   // Inserts or replaces a stream (children are kept on replace).
-  virtual void put_stream(const StreamRecord& stream, MonoTime deadline) = 0;
-  virtual std::optional<StreamView> get_stream(const std::string& id) const = 0;
-  virtual std::vector<StreamView> list_streams(const std::optional<std::string>& type) const = 0;
+  virtual Status put_stream(const StreamRecord& stream, MonoTime deadline) = 0;
+  virtual Result<std::optional<StreamView>> get_stream(const std::string& id) const = 0;
+  virtual Result<std::vector<StreamView>> list_streams(
+      const std::optional<std::string>& type) const = 0;
   // Sets last_heartbeat and a new deadline; returns the stream's type, or nullopt when it is gone.
-  virtual std::optional<std::string> touch_stream(const std::string& id, WallTime now,
-                                                  MonoTime deadline) = 0;
-  virtual std::optional<RemovedStream> remove_stream(const std::string& id) = 0;
+  virtual Result<std::optional<std::string>> touch_stream(const std::string& id, WallTime now,
+                                                          MonoTime deadline) = 0;
+  virtual Result<std::optional<RemovedStream>> remove_stream(const std::string& id) = 0;
 
   // Fails with 404 when the session's stream is gone (checked atomically with the insert).
   virtual Status put_session(const SessionRecord& session, MonoTime deadline) = 0;
-  virtual std::optional<SessionRecord> get_session(const std::string& id) const = 0;
-  virtual std::vector<SessionRecord> list_sessions(
+  virtual Result<std::optional<SessionRecord>> get_session(const std::string& id) const = 0;
+  virtual Result<std::vector<SessionRecord>> list_sessions(
       const std::optional<std::string>& stream_id) const = 0;
-  virtual std::optional<SessionRecord> touch_session(const std::string& id, WallTime now,
-                                                     MonoTime deadline,
-                                                     std::optional<std::int64_t> bytes) = 0;
-  virtual std::optional<SessionRecord> remove_session(const std::string& id) = 0;
+  virtual Result<std::optional<SessionRecord>> touch_session(const std::string& id, WallTime now,
+                                                             MonoTime deadline,
+                                                             std::optional<std::int64_t> bytes) = 0;
+  virtual Result<std::optional<SessionRecord>> remove_session(const std::string& id) = 0;
 
+  // Fails with 400 when the subscriber's stream is gone (checked atomically with the insert).
   virtual Status put_subscriber(const SubscriberRecord& subscriber, MonoTime deadline) = 0;
-  virtual std::vector<SubscriberRecord> list_subscribers(
+  virtual Result<std::vector<SubscriberRecord>> list_subscribers(
       const std::optional<std::string>& stream_id) const = 0;
-  virtual bool touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) = 0;
-  virtual std::optional<SubscriberRecord> remove_subscriber(const std::string& id) = 0;
+  virtual Result<bool> touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) = 0;
+  virtual Result<std::optional<SubscriberRecord>> remove_subscriber(const std::string& id) = 0;
 
-  virtual std::vector<StreamTypeRecord> list_types() const = 0;
-  virtual std::optional<StreamTypeRecord> get_type(const std::string& name) const = 0;
+  virtual Result<std::vector<StreamTypeRecord>> list_types() const = 0;
+  virtual Result<std::optional<StreamTypeRecord>> get_type(const std::string& name) const = 0;
   // Fails with 409 when the name exists.
   virtual Status insert_type(const StreamTypeRecord& type) = 0;
-  virtual void replace_type(const StreamTypeRecord& type) = 0;
+  virtual Status replace_type(const StreamTypeRecord& type) = 0;
   // Fails with 404 when missing, 409 when streams of the type are live.
   virtual Status remove_type(const std::string& name) = 0;
 
-  virtual ExpiredBatch take_expired(MonoTime now) = 0;
-  virtual TypeCounts counts() const = 0;
+  // Takes everything whose deadline is at or before `now`. With several nodes on one store, each
+  // record is handed to exactly one caller.
+  virtual Result<ExpiredBatch> take_expired(MonoTime now) = 0;
+  virtual Result<TypeCounts> counts() const = 0;
 
   // --- Stream keys (keys::KeyService owns the rules; records never hold a plaintext key) ---
   // Inserts a new key. 409 when the id or the alias is taken (checked atomically with the
   // insert), 507 when `max_keys` records are stored already.
   virtual Status put_key(const KeyRecord& key, std::size_t max_keys) = 0;
-  virtual std::optional<KeyRecord> get_key(const std::string& id) const = 0;
-  virtual std::optional<std::string> find_key_id_by_alias(const std::string& alias) const = 0;
+  virtual Result<std::optional<KeyRecord>> get_key(const std::string& id) const = 0;
+  virtual Result<std::optional<std::string>> find_key_id_by_alias(
+      const std::string& alias) const = 0;
   // Every key, ordered by created_at then id.
-  virtual std::vector<KeyRecord> list_keys() const = 0;
+  virtual Result<std::vector<KeyRecord>> list_keys() const = 0;
   // The keys granting `stream` (any kind or state).
-  virtual std::vector<KeyRecord> keys_of_stream(const std::string& stream) const = 0;
+  virtual Result<std::vector<KeyRecord>> keys_of_stream(const std::string& stream) const = 0;
   // Atomic read-modify-write of one key: `change` sees the current record and either edits it
   // (returning ok: the edit is stored and returned) or refuses (its error is returned, nothing
-  // is stored). 404 when the id is unknown. `change` runs under the store's lock: it must be
-  // short and must not call the store. It may not change id, alias or stream.
+  // is stored). 404 when the id is unknown. `change` must be short, must not call the store and
+  // may run more than once (a remote store retries when another node changed the key meanwhile).
+  // It may not change id, alias or stream.
   virtual Result<KeyRecord> update_key(const std::string& id,
                                        const std::function<Status(KeyRecord&)>& change) = 0;
   // Removes keys revoked or expired before `cutoff`; returns how many.
-  virtual std::size_t purge_keys(WallTime cutoff) = 0;
+  virtual Result<std::size_t> purge_keys(WallTime cutoff) = 0;
+
+  // For /health: empty when the store works, otherwise what is wrong, naming the service.
+  virtual std::string problem() const { return {}; }
 };
 
 }  // namespace sluice::registry

@@ -25,19 +25,18 @@
 #include "net/http_server.hpp"
 #include "net/wire_server.hpp"
 #include "registry/events.hpp"
-#include "registry/memory_store.hpp"
 #include "registry/registry.hpp"
-#include "registry/sqlite_history.hpp"
 #include "relay/access_files.hpp"
 #include "relay/loop_call.hpp"
 #include "relay/relay.hpp"
-#include "server/local_bus.hpp"
+#include "server/backends.hpp"
 #include "server/media_wiring.hpp"
 
 namespace sluice::server {
 namespace {
 
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
+constexpr auto kTypeCheckInterval = std::chrono::milliseconds(5000);
 
 std::vector<std::string> route_names(const http::Router& router) {
   std::vector<std::string> names;
@@ -256,22 +255,28 @@ void create_dev_key(keys::KeyService& service, const Config& c, std::uint16_t rt
 struct App::Impl {
   explicit Impl(Config c)
       : config(std::move(c)),
-        bus(hub, io),
-        history(config.history_path()),
-        registry(registry::RegistryOptions{config.stream_ttl, config.request_timeout}, store,
-                 history, bus, clock),
+        store(make_store(config, clock)),
+        bus(make_bus(config, hub, io)),
+        history(make_history(config)),
+        registry(registry::RegistryOptions{config.stream_ttl, config.request_timeout}, *store,
+                 *history, *bus, clock),
         sweep_timer(io) {
-    registry.seed_builtin_types();
+    if (auto seeded = registry.seed_builtin_types(); !seeded) {
+      spdlog::warn("registry: built-in types not seeded yet ({}); retrying in the background",
+                   seeded.error().detail);
+    }
     http::add_streams_routes(router, registry, hub);
-    keys = std::make_unique<keys::KeyService>(store, clock, stream_key_secret(config));
+    keys = std::make_unique<keys::KeyService>(*store, clock, stream_key_secret(config));
     http::add_key_routes(router, *keys, http::KeyRoutesOptions{config.admin_token});
     media =
         std::make_unique<MediaWiring>(config, *keys, registry, hub, router, advertise_host(config));
     ops.registry = &registry;
     ops.hub = &hub;
-    ops.history = &history;
-    ops.store_name = "memory";
-    ops.history_name = config.history_path();
+    ops.history = history.get();
+    ops.store = store.get();
+    ops.bus = bus.get();
+    ops.store_name = store_name(config);
+    ops.history_name = history_name(config);
     http::add_ops_routes(router, ops);
     wire = std::make_unique<net::WireServer>();
     advertiser = std::make_unique<RegistryAdvertiser>(registry, advertise_host(config), wire_port);
@@ -306,11 +311,29 @@ struct App::Impl {
     if (sub) heartbeat_subscriptions.push_back(std::move(*sub));
   }
 
+  // Expiry and, every few seconds, the built-in types (a store that restarted empty gets them
+  // back). A store failure is logged when it starts and when it ends, not on every sweep.
+  void sweep_registry() {
+    Status ok;
+    if (auto expired = registry.expire_due(); !expired) ok = fail(expired.error());
+    if (ok && ++sweeps_since_type_check * kSweepInterval >= kTypeCheckInterval) {
+      sweeps_since_type_check = 0;
+      ok = registry.ensure_builtin_types();
+    }
+    if (!ok && !store_failing) {
+      spdlog::warn("registry store failing: {}", ok.error().detail);
+    } else if (ok && store_failing) {
+      spdlog::info("registry store works again");
+      sweeps_since_type_check = kTypeCheckInterval / kSweepInterval;  // check types next sweep
+    }
+    store_failing = !ok;
+  }
+
   void arm_sweep() {
     sweep_timer.expires_after(kSweepInterval);
     sweep_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      registry.expire_due();
+      sweep_registry();
       media->sweep();
       keys->purge_due();
       arm_sweep();
@@ -321,9 +344,9 @@ struct App::Impl {
   boost::asio::io_context io;
   SystemClock clock;
   hub::Hub hub;
-  LocalBus bus;
-  registry::MemoryStore store;
-  registry::SqliteHistory history;
+  std::unique_ptr<registry::RegistryStore> store;
+  std::unique_ptr<hub::Bus> bus;
+  std::unique_ptr<registry::History> history;
   registry::Registry registry;
   std::unique_ptr<keys::KeyService> keys;  // stream keys; the media server checks through it
   http::Router router;
@@ -339,6 +362,8 @@ struct App::Impl {
   std::uint16_t wire_tls_port = 0;
   std::vector<hub::Hub::Subscription> heartbeat_subscriptions;
   boost::asio::steady_timer sweep_timer;
+  int sweeps_since_type_check = 0;  // sweep timer only
+  bool store_failing = false;       // sweep timer only
   std::uint16_t http_port = 0;
   std::atomic<bool> stopped{false};
 };
@@ -367,7 +392,7 @@ std::uint16_t App::start() {
                impl_->config.http.host, impl_->http_port, impl_->config.wire.host, impl_->wire_port,
                impl_->rtmp_port ? impl_->config.rtmp.host + ":" + std::to_string(impl_->rtmp_port)
                                 : std::string("off"),
-               impl_->config.history_path(), impl_->config.stream_ttl.count());
+               history_name(impl_->config), impl_->config.stream_ttl.count());
   return impl_->http_port;
 }
 

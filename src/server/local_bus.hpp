@@ -18,6 +18,7 @@ class LocalBus final : public hub::Bus {
   bool has_subscribers(std::string_view subject) const override;
   void request(std::string_view subject, std::string data, std::chrono::milliseconds timeout,
                hub::RequestCallback done) override;
+  std::string describe() const override { return "in-process"; }
 
  private:
   hub::Hub& hub_;

@@ -23,6 +23,7 @@ class FakeBus final : public hub::Bus {
     published.push_back({std::string(subject), boost::json::parse(data).as_object()});
   }
   bool has_subscribers(std::string_view) const override { return false; }
+  std::string describe() const override { return "fake"; }
 
   // Scripted answer: nullopt means "no responder", a string is the reply JSON, and
   // `time_out` simulates a publisher that never answers.

@@ -93,6 +93,34 @@ TEST(Hub, CancelledRequestDropsLateReply) {
   EXPECT_EQ(calls, 0);
 }
 
+TEST(Hub, ResponderPatternsListsOnlyRespondersUnderThePrefix) {
+  Hub hub;
+  auto c = std::make_shared<Collector>();
+  auto r1 = hub.subscribe("maestra.stream.request.b", c);
+  auto r2 = hub.subscribe("maestra.stream.request.a", c);
+  auto r3 = hub.subscribe("maestra.stream.request.a", c);  // same pattern twice: listed once
+  auto r4 = hub.subscribe("maestra.stream.request.*", c);
+  auto o1 = hub.subscribe("maestra.stream.request.c", c, Interest::kObserver);
+  auto o2 = hub.subscribe("maestra.>", c);  // a responder, but not under the prefix
+  auto r5 = hub.subscribe("other.request.x", c);
+  ASSERT_TRUE(r1 && r2 && r3 && r4 && o1 && o2 && r5);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(
+      hub.responder_patterns("maestra.stream.request."),
+      (V{"maestra.stream.request.*", "maestra.stream.request.a", "maestra.stream.request.b"}));
+  EXPECT_EQ(hub.responder_patterns("maestra.stream.request.a"), (V{"maestra.stream.request.a"}));
+  EXPECT_EQ(
+      hub.responder_patterns("maestra.stream.req"),
+      (V{"maestra.stream.request.*", "maestra.stream.request.a", "maestra.stream.request.b"}));
+  EXPECT_EQ(hub.responder_patterns("nothing."), V{});
+  EXPECT_EQ(hub.responder_patterns("").size(), 5u);  // every responder pattern
+  r2->reset();
+  EXPECT_EQ(hub.responder_patterns("maestra.stream.request.a"), (V{"maestra.stream.request.a"}));
+  r3->reset();
+  r4->reset();
+  EXPECT_EQ(hub.responder_patterns("maestra.stream.request."), (V{"maestra.stream.request.b"}));
+}
+
 TEST(ClientSession, SubscribePublishAndReplyOverJsonOps) {
   Hub hub;
   std::vector<std::string> out;

@@ -58,12 +58,12 @@ TEST_F(KeyServiceTest, KeyFormatIsUrlSafeAndCarriesTheId) {
 
 TEST_F(KeyServiceTest, OnlyTheHmacIsStored) {
   auto c = make("cam1");
-  auto stored = store.get_key(c.record.id);
+  auto stored = store.get_key(c.record.id).value();
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->hmac.size(), 32u);
   EXPECT_EQ(stored->hmac, hmac_sha256(kSecret, c.key));
   EXPECT_EQ(stored->hmac.find(c.key.substr(19)), std::string::npos);
-  for (const auto& r : keys.list()) {
+  for (const auto& r : keys.list().value()) {
     EXPECT_EQ(r.hmac.find(c.key), std::string::npos);
     EXPECT_EQ(r.note.find(c.key), std::string::npos);
   }
@@ -152,12 +152,12 @@ TEST_F(KeyServiceTest, ExpiryFollowsTheClock) {
   EXPECT_EQ(keys.state_of(*keys.get(c.record.id)), KeyState::kExpired);
   EXPECT_EQ(keys.rotate(c.record.id).error().status, 409);
   // Listed as expired until purged 24 h later.
-  EXPECT_EQ(keys.list().size(), 1u);
+  EXPECT_EQ(keys.list().value().size(), 1u);
   clock.advance(23h);
   EXPECT_EQ(keys.purge_due(), 0u);
   clock.advance(2h);
   EXPECT_EQ(keys.purge_due(), 1u);
-  EXPECT_TRUE(keys.list().empty());
+  EXPECT_TRUE(keys.list().value().empty());
   EXPECT_EQ(refusal(c.key), RefusalReason::kUnknown);
 }
 
@@ -190,7 +190,7 @@ TEST_F(KeyServiceTest, RotateInvalidatesTheOldSecretKeepsIdAndMetadata) {
 
 TEST_F(KeyServiceTest, AliasesPointAtIdsAndAreUnique) {
   auto c = make("cam1", {}, std::string("main-cam"));
-  EXPECT_EQ(store.find_key_id_by_alias("main-cam"), c.record.id);
+  EXPECT_EQ(store.find_key_id_by_alias("main-cam").value(), c.record.id);
   EXPECT_EQ(keys.get("main-cam")->id, c.record.id);
   CreateKeyRequest dup;
   dup.stream = "cam2";
@@ -198,7 +198,7 @@ TEST_F(KeyServiceTest, AliasesPointAtIdsAndAreUnique) {
   auto clash = keys.create(dup);
   ASSERT_FALSE(clash);
   EXPECT_EQ(clash.error().status, 409);
-  EXPECT_EQ(keys.list().size(), 1u);
+  EXPECT_EQ(keys.list().value().size(), 1u);
   dup.alias = "0123456789abcdef";  // looks like an id
   EXPECT_EQ(keys.create(dup).error().status, 422);
 }
@@ -226,7 +226,7 @@ TEST_F(KeyServiceTest, ValidationListsEveryBadField) {
                                       "/body/allowed_ips/4", "/body/alias", "/body/note"}));
   EXPECT_NE(c.error().fields[2].msg.find("not-an-ip"), std::string::npos);
   EXPECT_NE(c.error().fields[3].msg.find("10.0.0.0/8"), std::string::npos);  // the suggestion
-  EXPECT_TRUE(keys.list().empty());
+  EXPECT_TRUE(keys.list().value().empty());
 }
 
 TEST_F(KeyServiceTest, IpRulesV4V6AndMapped) {
@@ -304,7 +304,7 @@ TEST_F(KeyServiceTest, TheNumberOfKeysIsBounded) {
   EXPECT_EQ(full.error().status, 507);
   EXPECT_NE(full.error().detail.find("limit 5"), std::string::npos);
   // A revoked key frees its slot once purged.
-  ASSERT_TRUE(keys.revoke(keys.list().front().id));
+  ASSERT_TRUE(keys.revoke(keys.list().value().front().id));
   clock.advance(25h);
   EXPECT_TRUE(keys.create(r));
 }

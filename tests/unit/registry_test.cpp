@@ -93,7 +93,7 @@ TEST_F(RegistryTest, AdvertiseIsIdempotentPerPublisherAndName) {
   EXPECT_EQ(second->stream.advertised_at, first->stream.advertised_at);
   EXPECT_GT(second->stream.last_heartbeat, first->stream.last_heartbeat);
   EXPECT_EQ(second->active_sessions, 1u);  // children kept
-  EXPECT_EQ(reg.list_streams(std::nullopt).size(), 1u);
+  EXPECT_EQ(reg.list_streams(std::nullopt).value().size(), 1u);
   auto other = reg.advertise(camera("Stage Camera A", "another-publisher"));
   EXPECT_NE(other->stream.id, first->stream.id);
 }
@@ -139,7 +139,7 @@ TEST_F(RegistryTest, ConfigSchemaViolationsNameTheField) {
 }
 
 TEST_F(RegistryTest, BuiltInTypesAreProtectedAndInUseTypesCannotBeDeleted) {
-  EXPECT_EQ(reg.list_types().size(), 11u);
+  EXPECT_EQ(reg.list_types().value().size(), 11u);
   EXPECT_EQ(reg.delete_type("ndi").error().status, 403);
   EXPECT_EQ(reg.update_type("ndi", StreamTypeSpec{"ndi", "x", {}, {}, {}, {}, {}}).error().status,
             403);
@@ -152,7 +152,7 @@ TEST_F(RegistryTest, BuiltInTypesAreProtectedAndInUseTypesCannotBeDeleted) {
   a.stream_type = "lidar";
   ASSERT_TRUE(reg.advertise(a));
   EXPECT_EQ(reg.delete_type("lidar").error().status, 409);
-  ASSERT_TRUE(reg.withdraw(reg.list_streams(std::nullopt)[0].stream.id));
+  ASSERT_TRUE(reg.withdraw(reg.list_streams(std::nullopt).value()[0].stream.id));
   EXPECT_TRUE(reg.delete_type("lidar"));
   EXPECT_EQ(reg.delete_type("lidar").error().status, 404);
 }
@@ -160,13 +160,13 @@ TEST_F(RegistryTest, BuiltInTypesAreProtectedAndInUseTypesCannotBeDeleted) {
 TEST_F(RegistryTest, HeartbeatKeepsAStreamAliveAndSilenceExpiresIt) {
   auto v = reg.advertise(camera());
   clock.advance(25s);
-  EXPECT_EQ(reg.expire_due(), 0u);
+  EXPECT_EQ(reg.expire_due().value(), 0u);
   ASSERT_TRUE(reg.heartbeat_stream(v->stream.id));
   clock.advance(25s);
-  EXPECT_EQ(reg.expire_due(), 0u);
+  EXPECT_EQ(reg.expire_due().value(), 0u);
   EXPECT_TRUE(reg.get_stream(v->stream.id));
   clock.advance(6s);
-  EXPECT_EQ(reg.expire_due(), 1u);
+  EXPECT_EQ(reg.expire_due().value(), 1u);
   EXPECT_EQ(reg.get_stream(v->stream.id).error().status, 404);
   EXPECT_EQ(reg.heartbeat_stream(v->stream.id).error().status, 404);
   auto withdrawn = bus.on("maestra.stream.withdraw." + v->stream.id);
@@ -174,7 +174,7 @@ TEST_F(RegistryTest, HeartbeatKeepsAStreamAliveAndSilenceExpiresIt) {
   EXPECT_EQ(withdrawn[0].payload.at("type").as_string(), "stream_withdrawn");
   EXPECT_EQ(withdrawn[0].payload.at("reason").as_string(), "expired");
   EXPECT_EQ(reg.stats().expiries[0].load(), 1u);
-  EXPECT_EQ(reg.expire_due(), 0u);  // announced exactly once
+  EXPECT_EQ(reg.expire_due().value(), 0u);  // announced exactly once
 }
 
 TEST_F(RegistryTest, StreamExpiryTakesItsSessionsAndSubscribersWithEventsAndHistory) {
@@ -188,9 +188,9 @@ TEST_F(RegistryTest, StreamExpiryTakesItsSessionsAndSubscribersWithEventsAndHist
   ASSERT_TRUE(reg.heartbeat_session(offer.session_id, std::nullopt));
   ASSERT_TRUE(reg.heartbeat_subscriber(joined->subscriber_id));
   clock.advance(21s);
-  EXPECT_EQ(reg.expire_due(), 4u);
-  EXPECT_TRUE(reg.list_sessions(std::nullopt).empty());
-  EXPECT_TRUE(reg.list_subscribers(std::nullopt).empty());
+  EXPECT_EQ(reg.expire_due().value(), 4u);
+  EXPECT_TRUE(reg.list_sessions(std::nullopt).value().empty());
+  EXPECT_TRUE(reg.list_subscribers(std::nullopt).value().empty());
   auto stopped = bus.on("maestra.stream.session.stopped");
   ASSERT_EQ(stopped.size(), 1u);
   EXPECT_EQ(stopped[0].payload.at("reason").as_string(), "stream_expired");
@@ -214,7 +214,7 @@ TEST_F(RegistryTest, SessionExpiresOnItsOwnAndCountsStayExact) {
   ASSERT_TRUE(reg.heartbeat_stream(v->stream.id));
   ASSERT_TRUE(reg.heartbeat_session(s2.session_id, 4096));
   clock.advance(11s);
-  EXPECT_EQ(reg.expire_due(), 1u);
+  EXPECT_EQ(reg.expire_due().value(), 1u);
   EXPECT_EQ(reg.get_stream(v->stream.id)->active_sessions, 1u);
   auto stopped = bus.on("maestra.stream.session.stopped");
   ASSERT_EQ(stopped.size(), 1u);
@@ -239,7 +239,7 @@ TEST_F(RegistryTest, WithdrawStopsSessionsWithEventsAndClosesHistory) {
   auto s = open_session(v->stream.id);
   ASSERT_TRUE(reg.withdraw(v->stream.id));
   EXPECT_EQ(reg.withdraw(v->stream.id).error().status, 404);
-  EXPECT_FALSE(store.get_session(s.session_id));
+  EXPECT_FALSE(store.get_session(s.session_id).value());
   auto stopped = bus.on("maestra.stream.session.stopped");
   ASSERT_EQ(stopped.size(), 1u);
   EXPECT_EQ(stopped[0].payload.at("reason").as_string(), "stream_withdrawn");
@@ -289,7 +289,7 @@ TEST_F(RegistryTest, NegotiationFailuresMapToMaestraStatuses) {
   EXPECT_EQ(request("00000000-0000-4000-8000-000000000000").error().status, 404);
   auto mc = reg.advertise(multicast());
   EXPECT_EQ(request(mc->stream.id).error().status, 400);
-  EXPECT_TRUE(reg.list_sessions(std::nullopt).empty());
+  EXPECT_TRUE(reg.list_sessions(std::nullopt).value().empty());
   EXPECT_EQ(reg.stats().negotiations[static_cast<std::size_t>(Negotiation::kRejected)].load(), 2u);
 }
 
@@ -311,7 +311,7 @@ TEST_F(RegistryTest, MulticastJoinLeaveAndSubscriberExpiry) {
   clock.advance(20s);
   ASSERT_TRUE(reg.heartbeat_stream(mc->stream.id));
   clock.advance(11s);
-  EXPECT_EQ(reg.expire_due(), 2u);  // subscriber b and the silent unicast stream
+  EXPECT_EQ(reg.expire_due().value(), 2u);  // subscriber b and the silent unicast stream
   EXPECT_EQ(reg.get_stream(mc->stream.id)->active_subscribers, 0u);
   auto left = bus.on("maestra.stream.subscriber.left");
   ASSERT_EQ(left.size(), 2u);

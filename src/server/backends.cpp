@@ -1,0 +1,50 @@
+#include "server/backends.hpp"
+
+#include <stdexcept>
+
+#include "history_pg/postgres_history.hpp"
+#include "hub/subject.hpp"
+#include "nats/nats_bus.hpp"
+#include "registry/memory_store.hpp"
+#include "registry/sqlite_history.hpp"
+#include "server/local_bus.hpp"
+
+namespace sluice::server {
+
+std::unique_ptr<registry::RegistryStore> make_store(const Config& config, const Clock&) {
+  (void)config;
+  return std::make_unique<registry::MemoryStore>();
+}
+
+std::unique_ptr<hub::Bus> make_bus(const Config& config, hub::Hub& hub,
+                                   boost::asio::io_context& io) {
+  for (const auto& pattern : config.global_channels) {
+    if (!hub::is_valid_pattern(pattern)) {
+      throw std::runtime_error("invalid global channel pattern '" + pattern +
+                               "': use '.'-separated tokens, '*' for one token and a final '>'");
+    }
+  }
+  if (config.bus.empty()) return std::make_unique<LocalBus>(hub, io);
+  nats::NatsBusOptions options;
+  options.url = config.bus;
+  options.global_channels = config.global_channels;
+  options.forward_timeout = config.request_timeout;
+  return std::make_unique<nats::NatsBus>(hub, io, std::move(options));
+}
+
+std::unique_ptr<registry::History> make_history(const Config& config) {
+  const std::string where = config.history_path();
+  if (registry::is_postgres_url(where)) return std::make_unique<registry::PostgresHistory>(where);
+  return std::make_unique<registry::SqliteHistory>(where);
+}
+
+std::string store_name(const Config& config) {
+  return config.store.empty() ? "memory" : config.store;
+}
+
+std::string history_name(const Config& config) {
+  const std::string where = config.history_path();
+  return registry::is_postgres_url(where) ? registry::redact_postgres_url(where) : where;
+}
+
+}  // namespace sluice::server
