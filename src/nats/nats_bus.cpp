@@ -110,6 +110,7 @@ NatsBus::NatsBus(hub::Hub& hub, boost::asio::io_context& io, NatsBusOptions opti
     spdlog::info("bus: connected to NATS {}", display_url_);
   };
   co.on_disconnected = [this] {
+    if (!constructed_.load(std::memory_order_acquire)) return;  // nothing pending yet
     const std::string why = problem();
     spdlog::warn("bus: {}", why.empty() ? "NATS connection lost" : why);
     fail_pending(why.empty() ? "NATS " + display_url_ + " connection lost" : why);
@@ -127,6 +128,7 @@ NatsBus::NatsBus(hub::Hub& hub, boost::asio::io_context& io, NatsBusOptions opti
   subscribe_bridges();
   resync_responders();
   arm_tick();
+  constructed_.store(true, std::memory_order_release);
   if (auto p = problem(); !p.empty()) spdlog::warn("bus: {} (retrying in the background)", p);
 }
 

@@ -135,6 +135,7 @@ class NatsBus final : public hub::Bus {
   std::map<std::string, NatsConnection::Subscription> mirrored_;
   std::uint64_t mirrored_generation_ = ~std::uint64_t{0};
   std::atomic<bool> resync_wanted_{true};
+  std::atomic<bool> constructed_{false};  // libnats may call back before nats_ is set
 };
 
 }  // namespace sluice::nats

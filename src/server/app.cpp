@@ -22,6 +22,8 @@
 #include "keys/key_format.hpp"
 #include "keys/key_secret.hpp"
 #include "keys/key_service.hpp"
+#include "nats/bus_metrics.hpp"
+#include "nats/nats_bus.hpp"
 #include "net/http_server.hpp"
 #include "net/wire_server.hpp"
 #include "registry/events.hpp"
@@ -299,6 +301,9 @@ struct App::Impl {
       render_relay_metrics(w, relay->published_stats());
       http::render_key_metrics(w, keys->stats());
       media->render_metrics(w);
+      if (auto* nats_bus = dynamic_cast<nats::NatsBus*>(bus.get())) {
+        nats::render_bus_metrics(w, *nats_bus);
+      }
     };
     listen_heartbeats(registry::events::kStreamHeartbeats, registry::Kind::kStream);
     listen_heartbeats(registry::events::kSessionHeartbeats, registry::Kind::kSession);

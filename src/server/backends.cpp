@@ -5,15 +5,18 @@
 #include "history_pg/postgres_history.hpp"
 #include "hub/subject.hpp"
 #include "nats/nats_bus.hpp"
+#include "redis/redis_store.hpp"
 #include "registry/memory_store.hpp"
 #include "registry/sqlite_history.hpp"
 #include "server/local_bus.hpp"
 
 namespace sluice::server {
 
-std::unique_ptr<registry::RegistryStore> make_store(const Config& config, const Clock&) {
-  (void)config;
-  return std::make_unique<registry::MemoryStore>();
+std::unique_ptr<registry::RegistryStore> make_store(const Config& config, const Clock& clock) {
+  if (config.store.empty()) return std::make_unique<registry::MemoryStore>();
+  auto endpoint = redis::parse_redis_url(config.store);
+  if (!endpoint) throw ConfigError("'store': " + endpoint.error().detail);
+  return std::make_unique<redis::RedisStore>(*endpoint, clock);
 }
 
 std::unique_ptr<hub::Bus> make_bus(const Config& config, hub::Hub& hub,
@@ -39,7 +42,9 @@ std::unique_ptr<registry::History> make_history(const Config& config) {
 }
 
 std::string store_name(const Config& config) {
-  return config.store.empty() ? "memory" : config.store;
+  if (config.store.empty()) return "memory";
+  auto endpoint = redis::parse_redis_url(config.store);
+  return endpoint ? "redis://" + endpoint->to_string() : config.store;
 }
 
 std::string history_name(const Config& config) {
