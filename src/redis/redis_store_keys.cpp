@@ -1,6 +1,8 @@
 // RedisStore: the stream-key half (issue 4's keys, shared by the nodes). Same rule as the rest:
 // one script per write; update_key is an optimistic compare-and-set retried on contention.
 #include <algorithm>
+#include <random>
+#include <thread>
 #include <tuple>
 
 #include "redis/record_codec.hpp"
@@ -16,7 +18,15 @@ using detail::hash_of;
 
 namespace {
 
-constexpr int kUpdateAttempts = 16;
+constexpr int kUpdateAttempts = 50;
+
+// After a lost compare-and-set: a short random pause, growing with the attempts, so two nodes
+// bumping the same key (every publish bumps its use count) do not collide again in lock step.
+void back_off(int attempt) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  const int most_us = 200 * std::min(attempt + 1, 10);
+  std::this_thread::sleep_for(std::chrono::microseconds(random() % most_us));
+}
 
 Result<std::vector<KeyRecord>> parse_keys(const Reply& r) {
   std::vector<KeyRecord> out;
@@ -110,6 +120,7 @@ Result<KeyRecord> RedisStore::update_key(const std::string& id,
     auto set = run(scripts::compare_and_set_hash(), {key}, std::move(args));
     if (!set) return fail(set.error());
     if (set->integer == 1) return edited;
+    back_off(attempt);
   }
   return fail(Error::unavailable("stream key " + id + " is being changed by other nodes; retry"));
 }

@@ -251,11 +251,7 @@ return out
 const Script& counts() {
   static const Script s = make(R"lua(
 local out = {}
-for _, t in ipairs(redis.call('SMEMBERS', 'sluice:types')) do
-  local n = redis.call('SCARD', 'streams:by_type:' .. t)
-  if n > 0 then table.insert(out, {'stream', t, n}) end
-end
-for _, kind in ipairs({'session', 'subscriber'}) do
+for _, kind in ipairs({'stream', 'session', 'subscriber'}) do
   local c = {}
   for _, id in ipairs(redis.call('SMEMBERS', kind .. 's:all')) do
     local t = redis.call('HGET', kind .. ':' .. id, 'stream_type')
