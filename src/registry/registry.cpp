@@ -287,7 +287,8 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
       }
       case K::kUnavailable:
         count(Negotiation::kBusError);
-        return done(fail(Error{502, "NATS request failed: " + reply.error().detail, {}}));
+        // The bus cannot reach its server (the detail names it): 503, like the store.
+        return done(fail(Error::unavailable("Stream request not sent: " + reply.error().detail)));
     }
   }
   if ((*reply)->error) {  // the publisher's responder refused explicitly
