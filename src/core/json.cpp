@@ -1,5 +1,7 @@
 #include "core/json.hpp"
 
+#include <cmath>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -23,7 +25,28 @@ Result<boost::json::object> parse_json_object(std::string_view body) {
         {"body"}, "Input should be a JSON object, got " + std::string(json_kind(v)),
         "model_attributes_type"));
   }
+  if (!all_numbers_finite(v)) {
+    return fail(Error::invalid_field(
+        {"body"}, "JSON decode error: a number is too large for a double (at most about 1.8e308)",
+        "json_invalid"));
+  }
   return std::move(v.as_object());
+}
+
+bool all_numbers_finite(const boost::json::value& v, int depth) {
+  if (depth > 64) return false;
+  if (v.is_double()) return std::isfinite(v.get_double());
+  if (v.is_object()) {
+    for (const auto& [k, item] : v.get_object()) {
+      if (!all_numbers_finite(item, depth + 1)) return false;
+    }
+  }
+  if (v.is_array()) {
+    for (const auto& item : v.get_array()) {
+      if (!all_numbers_finite(item, depth + 1)) return false;
+    }
+  }
+  return true;
 }
 
 std::string error_body(const Error& e) {

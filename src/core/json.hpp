@@ -14,9 +14,14 @@
 
 namespace sluice {
 
-// Parses a request body. Empty or malformed text, or nesting deeper than 64, is a 422 whose
+// Parses a request body. Empty or malformed text, nesting deeper than 64, or a number beyond a
+// double (1e999: it would be stored as infinity and written back as invalid JSON) is a 422 whose
 // message says where the JSON broke. The top-level value must be an object.
 Result<boost::json::object> parse_json_object(std::string_view body);
+
+// Whether every number in `v` is finite (JSON read back must also write back); false beyond 64
+// levels of nesting.
+bool all_numbers_finite(const boost::json::value& v, int depth = 0);
 
 // `{"detail": "…"}`, or `{"detail": [{"type", "loc", "msg"}…]}` for field errors.
 std::string error_body(const Error& e);

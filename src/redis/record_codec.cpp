@@ -8,30 +8,13 @@
 #include <map>
 
 #include "core/ids.hpp"
+#include "core/json.hpp"
 #include "core/time_format.hpp"
 #include "registry/config_schema.hpp"
 
 namespace sluice::redis {
 
 namespace {
-
-// JSON read back must also write back: a number beyond a double (1e999) parses as infinity,
-// which would serialise as something else.
-bool all_finite(const boost::json::value& v, int depth = 0) {
-  if (depth > 64) return false;
-  if (v.is_double()) return std::isfinite(v.get_double());
-  if (v.is_object()) {
-    for (const auto& [k, item] : v.get_object()) {
-      if (!all_finite(item, depth + 1)) return false;
-    }
-  }
-  if (v.is_array()) {
-    for (const auto& item : v.get_array()) {
-      if (!all_finite(item, depth + 1)) return false;
-    }
-  }
-  return true;
-}
 
 // The fields of one hash by name, with typed readers that remember the first problem.
 class Fields {
@@ -77,7 +60,7 @@ class Fields {
       problem(name, "is not a JSON object");
       return {};
     }
-    if (!all_finite(parsed)) {
+    if (!all_numbers_finite(parsed)) {
       problem(name, "holds a number out of range");
       return {};
     }

@@ -219,6 +219,12 @@ TEST_F(HttpApi, BadInputGetsClearErrorsAndLosesNothing) {
           .status,
       422);
   EXPECT_EQ(call("GET", "/streams/events?subject=a..b").status, 422);
+  // A number beyond a double would be stored as infinity and echoed as invalid JSON.
+  auto huge = call("POST", "/streams/advertise",
+                   R"({"name":"h","stream_type":"video","publisher_id":"p","protocol":"srt",
+                       "address":"10.0.0.1","port":1,"config":{"gain":1e999}})");
+  EXPECT_EQ(huge.status, 422);
+  EXPECT_NE(json::serialize(huge.body).find("too large"), std::string::npos);
 
   auto after = call("GET", "/streams/" + id).body;
   after.as_object().erase("last_heartbeat");
