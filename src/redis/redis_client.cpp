@@ -245,6 +245,12 @@ Result<Reply> RedisClient::eval(const Script& script, std::span<const std::strin
   return command(argv);
 }
 
+void RedisClient::retry_now() {
+  std::lock_guard lock(mutex_);
+  next_attempt_ = {};
+  backoff_ = options_.backoff_min;
+}
+
 bool RedisClient::healthy() const {
   std::lock_guard lock(mutex_);
   return healthy_;

@@ -75,6 +75,10 @@ class RedisClient {
   Result<Reply> eval(const Script& script, std::span<const std::string> keys,
                      std::span<const std::string> args);
 
+  // Lets the next call try to connect at once, whatever the backoff says (another connection to
+  // the same server just succeeded, so waiting out this one's backoff would only prolong 503s).
+  void retry_now();
+
   // Whether the last call reached the server; the reason when it did not.
   bool healthy() const;
   std::string last_error() const;

@@ -31,14 +31,14 @@ Error RedisStore::broken(const std::string& what) const {
 
 Result<Reply> RedisStore::run(const Script& script, std::vector<std::string> keys,
                               std::vector<std::string> args) const {
-  auto reply = client().eval(script, keys, args);
+  auto reply = note(client().eval(script, keys, args));
   if (!reply) return reply;
   if (reply->error()) return fail(broken("script failed: " + reply->str));
   return reply;
 }
 
 Result<Reply> RedisStore::call(std::vector<std::string> args) const {
-  auto reply = client().command(args);
+  auto reply = note(client().command(args));
   if (!reply) return reply;
   if (reply->error()) return fail(broken(args.front() + " failed: " + reply->str));
   return reply;

@@ -84,6 +84,18 @@ class RedisStore final : public registry::RegistryStore {
   Result<Reply> run(const Script& script, std::vector<std::string> keys,
                     std::vector<std::string> args) const;
   Result<Reply> call(std::vector<std::string> args) const;
+  // Every call reports here: after a failure, the first success lets the other connections of
+  // the pool reconnect at once instead of each waiting out its own backoff.
+  template <class T>
+  const Result<T>& note(const Result<T>& outcome) const {
+    if (!outcome) {
+      failing_.store(true, std::memory_order_relaxed);
+    } else if (failing_.exchange(false, std::memory_order_relaxed)) {
+      for (const auto& c : clients_)
+        c->retry_now();
+    }
+    return outcome;
+  }
   std::string ttl_ms(MonoTime deadline) const;
   Error broken(const std::string& what) const;
 
@@ -92,6 +104,7 @@ class RedisStore final : public registry::RegistryStore {
   RedisStoreOptions options_;
   std::vector<std::unique_ptr<RedisClient>> clients_;
   mutable std::atomic<std::size_t> next_client_{0};
+  mutable std::atomic<bool> failing_{false};
 };
 
 }  // namespace sluice::redis

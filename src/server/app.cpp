@@ -266,6 +266,9 @@ struct App::Impl {
     if (auto seeded = registry.seed_builtin_types(); !seeded) {
       spdlog::warn("registry: built-in types not seeded yet ({}); retrying in the background",
                    seeded.error().detail);
+      // On the first sweep that reaches the store, not kTypeCheckInterval later: until then
+      // every advertise of a built-in type fails with "Unknown stream type".
+      sweeps_since_type_check = kTypeCheckInterval / kSweepInterval;
     }
     http::add_streams_routes(router, registry, hub);
     keys = std::make_unique<keys::KeyService>(*store, clock, stream_key_secret(config));
