@@ -123,6 +123,16 @@ json::object operation(const Op& op) {
   if (!op.body.empty()) {
     errors.try_emplace(413, "Request body larger than the limit (setting max-body, default 1 MiB)");
   }
+  // Everything kept in the registry store (and the history) can be on another machine.
+  const bool stored = (op.path.starts_with("/streams") && op.path != "/streams/events" &&
+                       !op.path.ends_with("/preview")) ||
+                      op.path.starts_with("/keys");
+  if (stored) {
+    errors.try_emplace(503,
+                       "A shared service this node needs is unreachable (Redis for the "
+                       "registry and keys, PostgreSQL for history, NATS for a publisher on "
+                       "another node); detail names it");
+  }
   if (!errors.contains(422) && (uuid_path || validated_query || !op.body.empty())) {
     std::string d;
     auto add = [&d](std::string_view part) { d += (d.empty() ? "" : "; ") + std::string(part); };
@@ -281,7 +291,7 @@ std::vector<Op> operations() {
                             {404,
                              "Stream not found or expired, or the publisher rejected the "
                              "request (detail is the publisher's reason)"},
-                            {502, "The publisher's reply is not a JSON object, or the bus failed"},
+                            {502, "The publisher's reply is not a JSON object"},
                             {504,
                              "No responder is listening on the request subject (at once; "
                              "detail names the subject), or the publisher did not answer "
