@@ -139,13 +139,16 @@ Result<std::vector<StreamView>> RedisStore::list_streams(
   return out;
 }
 
-Result<std::optional<std::string>> RedisStore::touch_stream(const std::string& id, WallTime now,
-                                                            MonoTime deadline) {
+Result<std::optional<TouchedStream>> RedisStore::touch_stream(const std::string& id, WallTime now,
+                                                              MonoTime deadline) {
   auto r = run(scripts::touch_stream(), {stream_key(id)},
                {ttl_ms(deadline), std::to_string(options_.grace.count()), format_timestamp(now)});
   if (!r) return fail(r.error());
   if (r->nil()) return std::nullopt;
-  return std::optional<std::string>(r->str);
+  auto stream = stream_from_hash(hash_of(*r));
+  if (!stream) return fail(broken(stream.error().detail));
+  std::string type = stream->stream_type;
+  return std::optional<TouchedStream>(TouchedStream{std::move(type), std::move(*stream)});
 }
 
 Result<std::optional<RemovedStream>> RedisStore::remove_stream(const std::string& id) {

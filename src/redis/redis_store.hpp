@@ -37,8 +37,8 @@ class RedisStore final : public registry::RegistryStore {
   Result<std::optional<registry::StreamView>> get_stream(const std::string& id) const override;
   Result<std::vector<registry::StreamView>> list_streams(
       const std::optional<std::string>& type) const override;
-  Result<std::optional<std::string>> touch_stream(const std::string& id, WallTime now,
-                                                  MonoTime deadline) override;
+  Result<std::optional<registry::TouchedStream>> touch_stream(const std::string& id, WallTime now,
+                                                              MonoTime deadline) override;
   Result<std::optional<registry::RemovedStream>> remove_stream(const std::string& id) override;
 
   Status put_session(const registry::SessionRecord& session, MonoTime deadline) override;

@@ -88,13 +88,14 @@ return 1
   return s;
 }
 
-// KEYS: stream:{id}. ARGV: ttl_ms, grace_ms, last_heartbeat. Returns the type, or nil if gone.
+// KEYS: stream:{id}. ARGV: ttl_ms, grace_ms, last_heartbeat. Returns the updated hash (what a
+// re-broadcast of the advert needs, in the same round trip), or nil if gone.
 const Script& touch_stream() {
   static const Script s = make(R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HSET', KEYS[1], 'last_heartbeat', ARGV[3])
 arm(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-return redis.call('HGET', KEYS[1], 'stream_type')
+return redis.call('HGETALL', KEYS[1])
 )lua");
   return s;
 }

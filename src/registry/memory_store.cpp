@@ -45,14 +45,14 @@ Result<std::vector<StreamView>> MemoryStore::list_streams(
   return out;
 }
 
-Result<std::optional<std::string>> MemoryStore::touch_stream(const std::string& id, WallTime now,
-                                                             MonoTime deadline) {
+Result<std::optional<TouchedStream>> MemoryStore::touch_stream(const std::string& id, WallTime now,
+                                                               MonoTime deadline) {
   std::lock_guard lock(mutex_);
   auto it = streams_.find(id);
   if (it == streams_.end()) return std::nullopt;
   it->second.record.last_heartbeat = now;
   set_deadline(Kind::kStream, id, it->second.deadline, deadline);
-  return it->second.record.stream_type;
+  return TouchedStream{it->second.record.stream_type, std::nullopt};
 }
 
 RemovedStream MemoryStore::remove_stream_locked(

@@ -17,8 +17,8 @@ class MemoryStore final : public RegistryStore {
   Result<std::optional<StreamView>> get_stream(const std::string& id) const override;
   Result<std::vector<StreamView>> list_streams(
       const std::optional<std::string>& type) const override;
-  Result<std::optional<std::string>> touch_stream(const std::string& id, WallTime now,
-                                                  MonoTime deadline) override;
+  Result<std::optional<TouchedStream>> touch_stream(const std::string& id, WallTime now,
+                                                    MonoTime deadline) override;
   Result<std::optional<RemovedStream>> remove_stream(const std::string& id) override;
 
   Status put_session(const SessionRecord& session, MonoTime deadline) override;

@@ -201,17 +201,21 @@ Status Registry::withdraw(const std::string& id) {
 Status Registry::heartbeat_stream(const std::string& id) {
   auto touched = store_.touch_stream(id, clock_.wall_now(), deadline());
   if (!touched) return fail(touched.error());
-  const auto& type = *touched;
-  if (!type) {
+  auto& found = *touched;
+  if (!found) {
     stats_.heartbeat_misses[idx(Kind::kStream)].fetch_add(1, std::memory_order_relaxed);
     return fail(Error::not_found(kStreamGone));
   }
   stats_.heartbeats[idx(Kind::kStream)].fetch_add(1, std::memory_order_relaxed);
-  // Maestra re-broadcasts the advert to MQTT devices on every heartbeat; only build it if heard.
-  if (auto subject = events::mqtt_advert_subject(*type); bus_.has_subscribers(subject)) {
-    if (auto v = store_.get_stream(id); v && *v) {
-      publish(subject, events::mqtt_advert((*v)->stream, false));
+  // Maestra re-broadcasts the advert to MQTT devices on every heartbeat; only build it if heard
+  // (with NATS, always: the MQTT bridge listens there), from the record the heartbeat returned
+  // when the store had it.
+  if (auto subject = events::mqtt_advert_subject(found->stream_type);
+      bus_.has_subscribers(subject)) {
+    if (!found->record) {
+      if (auto v = store_.get_stream(id); v && *v) found->record = std::move((*v)->stream);
     }
+    if (found->record) publish(subject, events::mqtt_advert(*found->record, false));
   }
   return {};
 }

@@ -32,6 +32,13 @@ struct ExpiredBatch {
   bool empty() const { return streams.empty() && sessions.empty() && subscribers.empty(); }
 };
 
+// What a heartbeat found: the stream's type, and the whole record when the store had it at no
+// extra cost (a remote store returns it in the same round trip; the embedded one does not copy it).
+struct TouchedStream {
+  std::string stream_type;
+  std::optional<StreamRecord> record;
+};
+
 struct TypeCounts {
   std::map<std::string, std::size_t> streams;      // by stream_type
   std::map<std::string, std::size_t> sessions;     // by stream_type
@@ -51,9 +58,9 @@ class RegistryStore {
   virtual Result<std::optional<StreamView>> get_stream(const std::string& id) const = 0;
   virtual Result<std::vector<StreamView>> list_streams(
       const std::optional<std::string>& type) const = 0;
-  // Sets last_heartbeat and a new deadline; returns the stream's type, or nullopt when it is gone.
-  virtual Result<std::optional<std::string>> touch_stream(const std::string& id, WallTime now,
-                                                          MonoTime deadline) = 0;
+  // Sets last_heartbeat and a new deadline; nullopt when the stream is gone.
+  virtual Result<std::optional<TouchedStream>> touch_stream(const std::string& id, WallTime now,
+                                                            MonoTime deadline) = 0;
   virtual Result<std::optional<RemovedStream>> remove_stream(const std::string& id) = 0;
 
   // Fails with 404 when the session's stream is gone (checked atomically with the insert).

@@ -198,9 +198,11 @@ TEST_F(RedisStoreTest, HeartbeatsMoveDeadlinesAndUpdateFields) {
   ASSERT_TRUE(a->put_session(sess, in(400ms)));
   for (int i = 0; i < 4; ++i) {
     std::this_thread::sleep_for(200ms);
-    auto type = b->touch_stream(s.id, clock.wall_now(), in(400ms));
-    ASSERT_TRUE(type && *type);
-    EXPECT_EQ(**type, "video");
+    auto stream_touched = b->touch_stream(s.id, clock.wall_now(), in(400ms));
+    ASSERT_TRUE(stream_touched && *stream_touched);
+    EXPECT_EQ((*stream_touched)->stream_type, "video");
+    ASSERT_TRUE((*stream_touched)->record);  // the advert's fields, in the same round trip
+    EXPECT_EQ((*stream_touched)->record->name, "cam");
     auto touched = b->touch_session(sess.session_id, clock.wall_now(), in(400ms), 4096);
     ASSERT_TRUE(touched && *touched);
     EXPECT_EQ((*touched)->bytes_transferred, 4096);
