@@ -97,3 +97,14 @@ stop() {
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
+
+# to_ms VALUE — a wrk latency (812.00us, 1.23ms, 2.01s) in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.2f", v * 60000 }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+    else { printf "nan" }
+  }'
+}

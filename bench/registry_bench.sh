@@ -37,6 +37,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# shellcheck source=bench/bench_lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bench_lib.sh" # to_ms; own log/die below
 SLUICED="${SLUICED:-build/bin/sluiced}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
@@ -285,17 +287,6 @@ wait_for_quiet() {
 
 # ---------------------------------------------------------------------------------------------
 # wrk
-
-# to_ms VALUE — wrk latency (e.g. 812.00us, 1.23ms, 2.01s) to milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
-    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.2f", v * 60000 }
-    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
-    else { printf "nan" }
-  }'
-}
 
 # run_wrk NAME URL [SCRIPT [SCRIPT ARGS...]] — runs wrk and sets RPS, AVG_MS, P99_MS, ERRORS,
 # and the CPU split of the run: CPU_DAEMON, CPU_WRK, CPU_OTHER (cores), US_PER_REQ (sluiced CPU
