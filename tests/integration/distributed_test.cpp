@@ -18,6 +18,7 @@
 #include "client/hub_connection.hpp"
 #include "client/stream_publisher.hpp"
 #include "cluster_fixture.hpp"
+#include "postgres_fixture.hpp"
 
 namespace sluice::testing {
 namespace {
@@ -531,6 +532,38 @@ TEST_F(Distributed, GlobalChannelsCrossNodesOnce) {
   EXPECT_EQ(on_b.count("global.x", "probe", "final"), 1u) << on_b.dump();
   EXPECT_EQ(on_a.count("global.x", "probe", "final"), 1u) << on_a.dump();  // no echo from NATS
   EXPECT_EQ(on_b.count("local.x"), 0u) << on_b.dump();
+}
+
+// One PostgreSQL history for the cluster: a session opened through B for A's publisher and
+// stopped through A is one row, seen (ended, status stopped) from either node.
+TEST_F(Distributed, SessionHistoryIsSharedThroughPostgres) {
+  PostgresServer postgres;
+  ASSERT_TRUE(postgres.start());
+  ASSERT_NO_FATAL_FAILURE(start_cluster({"--history", postgres.url()}));
+  for (auto* node : {&a(), &b()}) {
+    EXPECT_NE(json::serialize(health_of(*node)).find("postgres://sluice@127.0.0.1"),
+              std::string::npos);
+  }
+  client::StreamPublisher::Options options;
+  options.heartbeat_interval = kPublisherHeartbeat;
+  options.on_request = [](const client::IncomingStreamRequest&) -> client::Decision {
+    return client::AcceptRequest{"10.9.8.7", 7001, {}, {}};
+  };
+  client::StreamPublisher publisher(a(), advert("history-cam", "ndi"), options);
+  auto started = publisher.start();
+  ASSERT_TRUE(started) << started.error().detail;
+  auto offer = request_until_answered(b(), started->stream.id);
+  ASSERT_TRUE(offer) << offer.error().detail;
+  ASSERT_TRUE(a().stop_session(offer->session_id));
+
+  for (auto* node : {&a(), &b()}) {
+    auto rows = node->session_history(client::HistoryFilter{started->stream.id});
+    ASSERT_TRUE(rows) << rows.error().detail;
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ((*rows)[0].session_id, offer->session_id);
+    EXPECT_EQ((*rows)[0].status, "stopped");
+    EXPECT_TRUE((*rows)[0].ended_at.has_value());
+  }
 }
 
 }  // namespace
