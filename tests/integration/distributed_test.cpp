@@ -566,5 +566,66 @@ TEST_F(Distributed, SessionHistoryIsSharedThroughPostgres) {
   }
 }
 
+// Stream keys live in Redis: a key created through A is accepted by B's RTMP server (both nodes
+// hash with the same key secret), B's use of it is visible on A, the live path is in the shared
+// registry, and a revoke through A refuses the next publish on B.
+TEST_F(Distributed, StreamKeyCreatedOnOneNodePublishesOnTheOther) {
+  ASSERT_NO_FATAL_FAILURE(start_cluster());
+  auto created = a().request_json("POST", "/keys", json::object{{"stream", "stage"}});
+  ASSERT_TRUE(created) << created.error().detail;
+  const std::string key = str(*created, "key");
+  const std::string id = str(*created, "id");
+  ASSERT_FALSE(key.empty());
+  auto listed = b().request_json("GET", "/keys/" + id);
+  ASSERT_TRUE(listed) << listed.error().detail;
+
+  auto publish_argv = [&](const std::string& url) {
+    return std::vector<std::string>{program_path("ffmpeg"),
+                                    "-hide_banner",
+                                    "-nostdin",
+                                    "-loglevel",
+                                    "error",
+                                    "-re",
+                                    "-f",
+                                    "lavfi",
+                                    "-i",
+                                    "testsrc2=size=160x120:rate=25",
+                                    "-c:v",
+                                    "libx264",
+                                    "-preset",
+                                    "ultrafast",
+                                    "-g",
+                                    "25",
+                                    "-pix_fmt",
+                                    "yuv420p",
+                                    "-f",
+                                    "flv",
+                                    url};
+  };
+  const std::string url_b = "rtmp://127.0.0.1:" + std::to_string(b_->rtmp_port()) + "/live/" + key;
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(publish_argv(url_b), true));
+  auto live_on_a = [&] {
+    auto streams = a().list_streams();
+    if (!streams) return false;
+    for (const auto& v : *streams) {
+      if (v.stream.name == "stage" && v.stream.protocol == "rtmp") return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually(live_on_a, 20s)) << ffmpeg.stdout_text() << "\n" << b_->output();
+  auto used = a().request_json("GET", "/keys/" + id);
+  ASSERT_TRUE(used);
+  EXPECT_GE(used->as_object().at("uses").to_number<double>(), 1.0) << json::serialize(*used);
+  ffmpeg.kill_and_reap();
+
+  ASSERT_TRUE(a().request("DELETE", "/keys/" + id));
+  ChildProcess refused;
+  ASSERT_TRUE(refused.spawn(publish_argv(url_b), true));
+  auto code = refused.wait(20s);
+  ASSERT_TRUE(code.has_value()) << "the revoked key was accepted by B";
+  EXPECT_NE(*code, 0);
+}
+
 }  // namespace
 }  // namespace sluice::testing
