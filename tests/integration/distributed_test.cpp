@@ -198,16 +198,33 @@ TEST_F(Distributed, NatsHeartbeatsKeepStreamsAndSessionsAlive) {
   auto offer = b().request_stream(id, kConsumer);
   ASSERT_TRUE(offer) << offer.error().detail;
   const std::string sid = offer->session_id;
+  // A multicast stream with one subscriber, heartbeated over NATS as well.
+  auto group = advert("nats-multicast");
+  group.multicast_group = "239.1.2.3";
+  group.multicast_port = 5004;
+  auto mc = b().advertise(group);
+  ASSERT_TRUE(mc) << mc.error().detail;
+  auto joined = a().join(mc->stream.id, registry::JoinRequest{"wall", "10.0.0.12", {}});
+  ASSERT_TRUE(joined) << joined.error().detail;
+  const std::string subscriber = joined->subscriber_id;
+  auto subscribed = [&](Client& node) {
+    auto all = node.list_subscribers(mc->stream.id);
+    return all && all->size() == 1 && (*all)[0].subscriber_id == subscriber;
+  };
 
   const auto until = std::chrono::steady_clock::now() + kTtl + 1500ms;
   while (std::chrono::steady_clock::now() < until) {
     device.publish("maestra.stream.heartbeat." + id, "{}");
     device.publish("maestra.stream.session.heartbeat." + sid, "{}");
+    device.publish("maestra.stream.heartbeat." + mc->stream.id, "{}");
+    device.publish("maestra.stream.subscriber.heartbeat." + subscriber, "{}");
     std::this_thread::sleep_for(300ms);  // the device's heartbeat period
   }
   EXPECT_TRUE(lists(a(), id));
   EXPECT_TRUE(lists(b(), id));
   EXPECT_TRUE(lists_session(a(), sid));
+  EXPECT_TRUE(subscribed(a()));
+  EXPECT_TRUE(subscribed(b()));
 
   // The device stops: both expire.
   EXPECT_TRUE(eventually([&] { return is_gone(a(), id) && is_gone(b(), id); }, kTtl + 5s));
