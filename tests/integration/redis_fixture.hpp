@@ -32,6 +32,9 @@ class RedisServer {
   }
   // SIGKILL: the server disappears as if its machine died.
   void kill() { process_.kill_and_reap(); }
+  // SIGSTOP / SIGCONT: a server that hangs (connections stay open, nothing answers).
+  void pause() { ::kill(process_.pid(), SIGSTOP); }
+  void resume() { ::kill(process_.pid(), SIGCONT); }
   // A new server on the same port (empty: nothing was persisted).
   ::testing::AssertionResult restart() {
     kill();

@@ -410,5 +410,29 @@ TEST_F(RedisStoreTest, UnreachableServerIs503NamingItAndRecoveryNeedsNoRestart) 
   EXPECT_EQ(b->list_streams(std::nullopt)->size(), 1u);
 }
 
+TEST_F(RedisStoreTest, HungServerCostsAtMostTheTimeoutsThenRecovers) {
+  auto s = stream("cam");
+  ASSERT_TRUE(a->put_stream(s, in(30s)));
+  server.pause();
+  const auto started = std::chrono::steady_clock::now();
+  auto hung = a->get_stream(s.id);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(hung);
+  EXPECT_EQ(hung.error().status, 503);
+  EXPECT_LT(waited, 2500ms);  // the 1 s command timeout, not a hang
+  // Later calls fail within the timeouts too (the connection was dropped; reconnecting to a
+  // stopped server is bounded by the connect and command timeouts).
+  for (int i = 0; i < 3; ++i) {
+    const auto t = std::chrono::steady_clock::now();
+    EXPECT_FALSE(a->list_streams(std::nullopt));
+    EXPECT_LT(std::chrono::steady_clock::now() - t, 2500ms);
+  }
+  server.resume();
+  ASSERT_TRUE(eventually([&] { return a->get_stream(s.id).has_value(); }, 5s));
+  auto back = a->get_stream(s.id);
+  ASSERT_TRUE(back && *back);  // nothing was lost
+  EXPECT_EQ((*back)->stream.name, "cam");
+}
+
 }  // namespace
 }  // namespace sluice::testing
