@@ -168,11 +168,9 @@ void NatsBus::request(std::string_view subject, std::string data, std::chrono::m
   }
   const std::uint64_t id = next_call_.fetch_add(1);
   auto call = std::make_shared<Call>(io_, std::move(done), std::string(subject));
-  {
-    std::lock_guard lock(calls_mutex_);
-    calls_.emplace(id, call);
-  }
-  // Armed before the request leaves, so a reply always finds the timer set.
+  // Armed before the call is registered (and so before the request leaves): a reply, or a
+  // disconnect failing every pending call from the libnats thread, may cancel the timer as soon
+  // as the call is in calls_, and a steady_timer must not be armed and cancelled concurrently.
   call->timer.expires_after(timeout);
   call->timer.async_wait([this, gate = gate_, id, timeout](boost::system::error_code ec) {
     if (ec) return;
@@ -186,6 +184,10 @@ void NatsBus::request(std::string_view subject, std::string data, std::chrono::m
           /*on_io_thread=*/true);
     }
   });
+  {
+    std::lock_guard lock(calls_mutex_);
+    calls_.emplace(id, call);
+  }
   if (!nats_->publish(subject, data, inbox_prefix_ + std::to_string(id))) {
     if (auto c = take(id)) {
       std::string why = problem();

@@ -86,8 +86,10 @@ void Relay::tick() {
   if (advertiser_ && now - last_heartbeat_ >= config_.registry_heartbeat) {
     last_heartbeat_ = now;
     directory_.for_each([&](ChannelEntry& e) {
-      if (e.info.registry_id.empty() || advertiser_->heartbeat(e.info.registry_id)) return;
-      // Expired (e.g. the daemon was stalled past the TTL): advertise it again.
+      if (!e.options.advertise || !e.info.active) return;
+      if (!e.info.registry_id.empty() && advertiser_->heartbeat(e.info.registry_id)) return;
+      // Expired (e.g. the daemon was stalled past the TTL), or never advertised because the
+      // registry was unreachable then: advertise it (again); a failure retries next time.
       auto id = advertiser_->advertise(e.info, e.options.stream_type, e.options.metadata);
       e.info.registry_id = id.value_or("");
     });

@@ -44,6 +44,7 @@ class ChannelAdvertiser {
                                                const std::string& stream_type,
                                                const boost::json::object& metadata) = 0;
   // False when the registry no longer knows the stream (it expired): the relay re-advertises.
+  // True when it does, and when the registry cannot say (unreachable): the id is kept.
   virtual bool heartbeat(const std::string& stream_id) = 0;
   virtual void withdraw(const std::string& stream_id) = 0;
 };

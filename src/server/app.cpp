@@ -100,7 +100,8 @@ class RegistryAdvertiser final : public relay::ChannelAdvertiser {
     return view->stream.id;
   }
   bool heartbeat(const std::string& id) override {
-    return registry_.heartbeat_stream(id).has_value();
+    auto beat = registry_.heartbeat_stream(id);
+    return beat || beat.error().status != 404;  // a store outage is not an expiry
   }
   void withdraw(const std::string& id) override { (void)registry_.withdraw(id); }
 

@@ -23,8 +23,16 @@ std::unique_ptr<hub::Bus> make_bus(const Config& config, hub::Hub& hub,
                                    boost::asio::io_context& io) {
   for (const auto& pattern : config.global_channels) {
     if (!hub::is_valid_pattern(pattern)) {
-      throw std::runtime_error("invalid global channel pattern '" + pattern +
-                               "': use '.'-separated tokens, '*' for one token and a final '>'");
+      throw ConfigError("'global-channels': invalid pattern '" + pattern +
+                        "': use '.'-separated tokens, '*' for one token and a final '>'");
+    }
+    // The registry's own subjects already cross nodes (events once each, heartbeats to one
+    // node); bridging them as channels too would deliver them twice.
+    const std::string first = pattern.substr(0, pattern.find('.'));
+    if (first == "maestra" || first == "*" || first == ">" || first == "_INBOX") {
+      throw ConfigError("'global-channels': pattern '" + pattern +
+                        "' would cover the registry's maestra.* subjects; name relay "
+                        "channels under a prefix of their own, e.g. 'show.>'");
     }
   }
   if (config.bus.empty()) return std::make_unique<LocalBus>(hub, io);

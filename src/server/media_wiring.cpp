@@ -148,25 +148,33 @@ class RegistryPaths final : public media::PathObserver {
       id = it->second.id;
       live_.erase(it);
     }
-    (void)registry_.withdraw(id);
+    if (!id.empty()) (void)registry_.withdraw(id);
   }
 
-  // Heartbeats every live path's entry; re-advertises one the registry lost (expired).
+  // Heartbeats every live path's entry; advertises again one the registry lost (expired) or
+  // never had (unreachable when the path went live). Registry calls happen outside mutex_: they
+  // may wait for a remote store, and the media thread takes mutex_ when a path ends.
   void sweep() {
     const auto now = std::chrono::steady_clock::now();
-    std::vector<registry::AdvertiseRequest> lost;
+    std::vector<Entry> entries;
     {
       std::lock_guard lock(mutex_);
       if (now - last_sweep_ < interval_) return;
       last_sweep_ = now;
-      for (auto& [name, entry] : live_) {
-        if (!registry_.heartbeat_stream(entry.id)) lost.push_back(entry.request);
-      }
+      for (const auto& [name, entry] : live_)
+        entries.push_back(entry);
     }
-    for (const auto& r : lost) {
-      if (auto view = registry_.advertise(r)) {
-        spdlog::info("media: '{}' re-advertised in the registry", r.name);
+    for (const auto& entry : entries) {
+      if (!entry.id.empty()) {
+        auto beat = registry_.heartbeat_stream(entry.id);
+        if (beat || beat.error().status != 404) continue;  // alive, or the store cannot say
       }
+      auto view = registry_.advertise(entry.request);
+      if (!view) continue;  // retried on the next sweep
+      spdlog::info("media: '{}' advertised in the registry again", entry.request.name);
+      std::lock_guard lock(mutex_);
+      auto it = live_.find(entry.request.name);
+      if (it != live_.end()) it->second.id = view->stream.id;
     }
   }
 
@@ -208,11 +216,11 @@ class RegistryPaths final : public media::PathObserver {
                   {"encoder", d.encoder}};
     auto view = registry_.advertise(r);
     if (!view) {
-      spdlog::warn("media: '{}' not advertised: {}", name, view.error().detail);
-      return;
+      // Kept with no id: the sweep advertises it once the registry can be reached.
+      spdlog::warn("media: '{}' not advertised yet: {}", name, view.error().detail);
     }
     std::lock_guard lock(mutex_);
-    live_[name] = Entry{view->stream.id, std::move(r)};
+    live_[name] = Entry{view ? view->stream.id : std::string(), std::move(r)};
   }
 
   registry::Registry& registry_;

@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
     server.wait();
     std::lock_guard lock(g_mutex);
     g_server = nullptr;
+  } catch (const sluice::ConfigError& e) {  // a setting only the back ends can judge
+    std::cerr << "sluiced: configuration error: " << e.what() << "\n";
+    pthread_kill(signals.native_handle(), SIGTERM);
+    signals.join();
+    return 2;
   } catch (const std::exception& e) {
     spdlog::critical("sluiced cannot start: {}", e.what());
     std::cerr << "sluiced: cannot start: " << e.what() << "\n";

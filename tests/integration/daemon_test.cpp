@@ -35,6 +35,13 @@ TEST(Daemon, BadConfigurationExitsWith2NamingTheKey) {
   r = run_command({SLUICED_PATH, "--config", path});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("stream_tll"), std::string::npos) << r.err;
+  // Settings of the shared back ends (judged when they are built).
+  r = run_command({SLUICED_PATH, "--http", "127.0.0.1:0", "--store", "redis://127.0.0.1:99999"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("'store'"), std::string::npos) << r.err;
+  r = run_command({SLUICED_PATH, "--http", "127.0.0.1:0", "--global-channels", "maestra.>"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("global-channels"), std::string::npos) << r.err;
 }
 
 TEST(Daemon, StopsCleanlyOnSigtermAndSigint) {

@@ -17,6 +17,7 @@
 #include "client/event_stream.hpp"
 #include "client/hub_connection.hpp"
 #include "client/stream_publisher.hpp"
+#include "client/wire_session.hpp"
 #include "cluster_fixture.hpp"
 #include "postgres_fixture.hpp"
 
@@ -331,6 +332,20 @@ TEST_F(Distributed, RedisOutageIsReportedAndHealsByItself) {
   ASSERT_TRUE(started) << started.error().detail;
   const std::string id = started->stream.id;
   ASSERT_TRUE(lists(b(), id));
+  // A relay channel with a publisher on A is a `sluice` stream in the shared registry too.
+  client::WireOptions wire;
+  wire.port = static_cast<std::uint16_t>(a_->wire_port());
+  auto session = client::Session::connect(wire);
+  ASSERT_TRUE(session) << session.error().detail;
+  auto channel = (*session)->publish("rooms.stage.telemetry");
+  ASSERT_TRUE(channel) << channel.error().detail;
+  auto channel_listed = [&](Client& node) {
+    auto all = node.list_streams();
+    return all && std::any_of(all->begin(), all->end(), [](const auto& v) {
+             return v.stream.name == "rooms.stage.telemetry" && v.stream.protocol == "sluice";
+           });
+  };
+  ASSERT_TRUE(eventually([&] { return channel_listed(b()); }));
 
   redis_.kill();
   const std::string where = "127.0.0.1:" + std::to_string(redis_port());
@@ -355,6 +370,8 @@ TEST_F(Distributed, RedisOutageIsReportedAndHealsByItself) {
     EXPECT_EQ(advertised.error().status, 503);
   }
 
+  // Long enough for the relay to heartbeat its channel (every TTL / 3) against the dead store.
+  std::this_thread::sleep_for(std::chrono::seconds(kTtlSeconds));
   ASSERT_TRUE(redis_.restart());  // same port, empty
   ASSERT_TRUE(eventually([&] { return healthy(a()) && healthy(b()); }, 15s))
       << json::serialize(health_of(a())) << "\n"
@@ -371,6 +388,9 @@ TEST_F(Distributed, RedisOutageIsReportedAndHealsByItself) {
             << " ms after both nodes were healthy\n";
   EXPECT_EQ(publisher.stream_id(), id);
   EXPECT_TRUE(lists(a(), id));
+  // The relay kept the channel's id through the outage (a 503 is not an expiry) and advertises
+  // it again once the empty Redis answers its heartbeat with 404.
+  EXPECT_TRUE(eventually([&] { return channel_listed(b()); }, 5s));
 
   auto types = b().list_types();
   ASSERT_TRUE(types) << types.error().detail;
