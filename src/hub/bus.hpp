@@ -34,6 +34,11 @@ class Bus {
   // with it (empty when healthy; otherwise names the service and the reason).
   virtual std::string describe() const = 0;
   virtual std::string problem() const { return {}; }
+
+  // Stops traffic from outside the process (other nodes' events, remote requests and replies,
+  // bridged channels); publish() keeps reaching local subscribers. Idempotent. The owner calls
+  // it before destroying the modules that receive bus traffic (the relay, the servers).
+  virtual void quiesce() {}
 };
 
 }  // namespace sluice::hub

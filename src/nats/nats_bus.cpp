@@ -133,6 +133,10 @@ NatsBus::NatsBus(hub::Hub& hub, boost::asio::io_context& io, NatsBusOptions opti
 }
 
 NatsBus::~NatsBus() {
+  quiesce();
+}
+
+void NatsBus::quiesce() {
   gate_->close();     // io handlers and hub deliveries no longer enter the bus
   nats_->shutdown();  // nor libnats callbacks; the connection is closed
   timers_->tick.cancel();

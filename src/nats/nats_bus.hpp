@@ -70,6 +70,9 @@ class NatsBus final : public hub::Bus {
   NatsBus& operator=(const NatsBus&) = delete;
 
   void publish(std::string_view subject, std::string data) override;
+  // Closes the connection and the bus's gate: no libnats callback, io handler or hub delivery
+  // enters the bus afterwards; pending requests are dropped. publish() stays local.
+  void quiesce() override;
   // True while connected (remote interest cannot be known) or when the local hub has one.
   bool has_subscribers(std::string_view subject) const override;
   void request(std::string_view subject, std::string data, std::chrono::milliseconds timeout,

@@ -381,6 +381,9 @@ App::App(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 
 App::~App() {
   stop();
+  // Nothing from other nodes may reach the relay or the servers while they are destroyed; the
+  // registry may still publish locally (the relay withdraws its channels on the way out).
+  impl_->bus->quiesce();
   impl_->heartbeat_subscriptions.clear();
 }
 
