@@ -23,6 +23,8 @@ struct NatsBus::Counters {
   std::atomic<std::uint64_t> requests_unavailable{0};
   std::atomic<std::uint64_t> requests_forwarded{0};
   std::atomic<std::uint64_t> mirrored{0};
+  std::atomic<std::uint64_t> backlog_dropped{0};  // incoming events refused by the backlog bound
+  std::atomic<std::size_t> backlog{0};            // incoming events waiting for the io strand
 };
 
 // A request sent over NATS, waiting for its reply on inbox_prefix_ + id.

@@ -30,6 +30,9 @@ inline void render_bus_metrics(http::PrometheusWriter& w, const NatsBus& bus) {
   w.header("sluice_bus_forwarded_requests_total", "counter",
            "NATS requests handed to responders attached to this node");
   w.sample("sluice_bus_forwarded_requests_total", {}, d(s.requests_forwarded));
+  w.header("sluice_bus_backlog_dropped_total", "counter",
+           "Events and heartbeats from NATS dropped because 10000 were already waiting");
+  w.sample("sluice_bus_backlog_dropped_total", {}, d(s.backlog_dropped));
   w.header("sluice_bus_mirrored_responders", "gauge",
            "Local maestra.stream.request.* responder patterns subscribed on NATS");
   w.sample("sluice_bus_mirrored_responders", {}, d(s.mirrored_responders));

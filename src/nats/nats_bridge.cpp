@@ -88,11 +88,18 @@ void NatsBus::inject(std::string_view subject, std::string_view data) {
 }
 
 void NatsBus::inject_later(const IncomingMessage& m) {
-  boost::asio::post(timers_->strand, [this, gate = gate_, subject = std::string(m.subject),
-                                      data = std::string(m.data)] {
-    GateGuard guard(*gate);
-    if (guard) inject(subject, data);
-  });
+  if (counters_->backlog.fetch_add(1) >= kMaxBacklog) {
+    counters_->backlog.fetch_sub(1);
+    counters_->backlog_dropped++;
+    return;
+  }
+  boost::asio::post(timers_->strand,
+                    [this, gate = gate_, counters = counters_, subject = std::string(m.subject),
+                     data = std::string(m.data)] {
+                      counters->backlog.fetch_sub(1);
+                      GateGuard guard(*gate);
+                      if (guard) inject(subject, data);
+                    });
 }
 
 void NatsBus::forward_request(const IncomingMessage& m) {

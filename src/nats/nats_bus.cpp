@@ -283,6 +283,7 @@ NatsBusStats NatsBus::stats() const {
   s.requests_unavailable = c.requests_unavailable.load();
   s.requests_forwarded = c.requests_forwarded.load();
   s.mirrored_responders = c.mirrored.load();
+  s.backlog_dropped = c.backlog_dropped.load();
   return s;
 }
 

@@ -58,6 +58,7 @@ struct NatsBusStats {
   std::uint64_t requests_unavailable = 0;  // not sent (or lost) because NATS was down
   std::uint64_t requests_forwarded = 0;    // NATS requests handed to local responders
   std::uint64_t mirrored_responders = 0;   // local responder patterns subscribed on NATS now
+  std::uint64_t backlog_dropped = 0;       // events/heartbeats refused: kMaxBacklog waiting
 };
 
 class NatsBus final : public hub::Bus {
@@ -101,9 +102,13 @@ class NatsBus final : public hub::Bus {
   // nats_bridge.cpp: what crosses between NATS and the local hub.
   void subscribe_bridges();
   void inject(std::string_view subject, std::string_view data);  // NATS -> local hub, origin nats
-  void inject_later(const IncomingMessage& m);                   // same, on the io strand
-  void forward_request(const IncomingMessage& m);                // NATS request -> local responder
-  void resync_responders();                                      // mirror local responder patterns
+  // Same, on the io strand (a heartbeat may wait for the store). At most kMaxBacklog wait;
+  // beyond that new ones are dropped and counted (overflow policy: drop-newest), so a stalled
+  // store cannot make the backlog grow without bound or replay stale heartbeats for minutes.
+  void inject_later(const IncomingMessage& m);
+  static constexpr std::size_t kMaxBacklog = 10'000;
+  void forward_request(const IncomingMessage& m);  // NATS request -> local responder
+  void resync_responders();                        // mirror local responder patterns
   bool is_global(std::string_view subject) const;
   void send(std::string_view subject, std::string_view data);  // to NATS, counted
 

@@ -142,8 +142,11 @@ void RedisClient::drop() {
 }
 
 Error RedisClient::unavailable(const std::string& why) {
-  last_error_ = why;
-  healthy_ = false;
+  {
+    std::lock_guard status(status_mutex_);
+    last_error_ = why;
+    healthy_ = false;
+  }
   return Error::unavailable("redis " + endpoint_.host + ":" + std::to_string(endpoint_.port) +
                             " is unavailable: " + why);
 }
@@ -151,15 +154,23 @@ Error RedisClient::unavailable(const std::string& why) {
 Status RedisClient::ensure_connected() {
   if (ctx_) return {};
   const auto now = std::chrono::steady_clock::now();
-  if (now < next_attempt_) {
-    return fail(unavailable(last_error_.empty() ? "reconnecting" : last_error_));
+  std::string waiting;  // non-empty while the backoff holds
+  {
+    std::lock_guard status(status_mutex_);
+    if (now < next_attempt_) waiting = last_error_.empty() ? "reconnecting" : last_error_;
+  }
+  if (!waiting.empty()) {
+    return fail(unavailable(waiting));
   }
   const timeval connect = to_timeval(options_.connect_timeout);
   redisContext* c = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, connect);
   auto give_up = [&](std::string why) -> Status {
     if (c) redisFree(c);
-    next_attempt_ = now + backoff_;
-    backoff_ = std::min(backoff_ * 2, options_.backoff_max);
+    {
+      std::lock_guard status(status_mutex_);
+      next_attempt_ = now + backoff_;
+      backoff_ = std::min(backoff_ * 2, options_.backoff_max);
+    }
     return fail(unavailable(std::move(why)));
   };
   if (!c) return give_up("out of memory");
@@ -183,6 +194,7 @@ Status RedisClient::ensure_connected() {
     if (auto err = simple({"SELECT", std::to_string(endpoint_.db)})) return give_up(*err);
   }
   ctx_ = c;
+  std::lock_guard status(status_mutex_);
   backoff_ = options_.backoff_min;
   return {};
 }
@@ -200,7 +212,7 @@ Result<Reply> RedisClient::command(std::span<const std::string> args) {
   }
   Reply reply = convert(r);
   freeReplyObject(r);
-  healthy_ = true;
+  set_healthy();
   return reply;
 }
 
@@ -229,7 +241,7 @@ Result<std::vector<Reply>> RedisClient::pipeline(
     replies.push_back(convert(static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
   }
-  healthy_ = true;
+  set_healthy();
   return replies;
 }
 
@@ -245,19 +257,24 @@ Result<Reply> RedisClient::eval(const Script& script, std::span<const std::strin
   return command(argv);
 }
 
+void RedisClient::set_healthy() {
+  std::lock_guard status(status_mutex_);
+  healthy_ = true;
+}
+
 void RedisClient::retry_now() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard status(status_mutex_);
   next_attempt_ = {};
   backoff_ = options_.backoff_min;
 }
 
 bool RedisClient::healthy() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard status(status_mutex_);
   return healthy_;
 }
 
 std::string RedisClient::last_error() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard status(status_mutex_);
   return last_error_;
 }
 

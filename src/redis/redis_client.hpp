@@ -87,12 +87,16 @@ class RedisClient {
  private:
   Status ensure_connected();  // with mutex_ held
   Error unavailable(const std::string& why);
+  void set_healthy();
   void drop();
 
   Endpoint endpoint_;
   ClientOptions options_;
-  mutable std::mutex mutex_;
+  mutable std::mutex mutex_;  // the connection: held for one round trip
   redisContext* ctx_ = nullptr;
+  // The state below is read by /health and other connections' retry_now() while a round trip
+  // may be waiting for its timeout: its own mutex, never held across I/O.
+  mutable std::mutex status_mutex_;
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::milliseconds backoff_;
   std::string last_error_;
