@@ -280,8 +280,13 @@ class PostgresHistory::Link {
     conn_ = c;
     const std::string setup =
         "SET client_min_messages = warning; SET statement_timeout = " +
-        std::to_string(kSchemaTimeout.count()) + ";" + kSchema +
-        "SET statement_timeout = " + std::to_string(options_.statement_timeout.count()) + ";";
+        std::to_string(kSchemaTimeout.count()) + ";" +
+        // Another node holding the schema lock (or a lock on the tables) must not keep this
+        // one, and every history writer queued behind its mutex, waiting for long: give up
+        // after the normal statement timeout and retry with the backoff.
+        "SET lock_timeout = " + std::to_string(options_.statement_timeout.count()) + ";" + kSchema +
+        "RESET lock_timeout; SET statement_timeout = " +
+        std::to_string(options_.statement_timeout.count()) + ";";
     ResultPtr result;
     std::string error;
     const auto outcome = run(setup.c_str(), nullptr, kSchemaTimeout, result, error);
