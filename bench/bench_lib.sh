@@ -108,3 +108,39 @@ to_ms() {
     else { printf "nan" }
   }'
 }
+
+# advertise_streams PORT FROM TO IDS_FILE TYPE PUBLISHER — advertises streams bench-FROM ..
+# bench-(TO-1) of TYPE on the sluiced at PORT through one curl process (one keep-alive
+# connection), appending their ids to IDS_FILE; sets ADVERTISE_S (seconds taken). Fails unless
+# every advertise answered 201. Needs WORK (a scratch directory).
+advertise_streams() {
+  local port="$1" from="$2" to="$3" ids="$4" type="$5" publisher="$6"
+  local n=$((to - from))
+  ((n > 0)) || return 0
+  local cfg="$WORK/advertise-$port-$from.cfg" out="$WORK/advertise-$port-$from.out"
+  awk -v from="$from" -v to="$to" -v url="http://127.0.0.1:$port/streams/advertise" \
+    -v type="$type" -v publisher="$publisher" 'BEGIN {
+    for (i = from; i < to; i++) {
+      if (i > from) print "next"
+      print "url = \"" url "\""
+      print "header = \"Content-Type: application/json\""
+      printf "data = \"{\\\"name\\\":\\\"bench-%05d\\\",\\\"stream_type\\\":\\\"%s\\\",", i, type
+      printf "\\\"publisher_id\\\":\\\"%s\\\",\\\"protocol\\\":\\\"udp\\\",\\\"address\\\":\\\"10.0.0.1\\\",", publisher
+      printf "\\\"port\\\":%d}\"\n", 9000 + (i % 50000)
+      print "silent"
+      print "write-out = \"\\t%{http_code}\\n\""
+    }
+  }' >"$cfg"
+  local t0="$EPOCHREALTIME"
+  curl -K "$cfg" >"$out" 2>"$out.err" ||
+    die "advertising streams $from..$((to - 1)) on port $port failed (curl: $(tail -n3 "$out.err"))"
+  ADVERTISE_S="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}')"
+  local ok
+  ok="$(awk -F'\t' '$2 == "201"' "$out" | wc -l)"
+  ((ok == n)) ||
+    die "advertising: $ok of $n requests answered 201; first failure:"$'\n'"$(awk -F'\t' '$2 != "201"' "$out" | head -n1)"
+  awk -F'\t' '$2 == "201" && match($1, /"id":"[0-9a-fA-F-]+"/) {
+    print substr($1, RSTART + 6, RLENGTH - 7)
+  }' "$out" >>"$ids"
+  log "advertised $n streams on port $port in $ADVERTISE_S s"
+}

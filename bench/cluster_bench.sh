@@ -232,38 +232,8 @@ check_nodes() {
   done
 }
 
-# advertise PORT FROM TO IDS_FILE — streams bench-FROM .. bench-(TO-1) on the node at PORT,
-# through one keep-alive curl; their ids are appended to IDS_FILE. Fails unless all answer 201.
-advertise() {
-  local port="$1" from="$2" to="$3" ids="$4"
-  local n=$((to - from))
-  ((n > 0)) || return 0
-  local cfg="$WORK/advertise-$port-$from.cfg" out="$WORK/advertise-$port-$from.out"
-  awk -v from="$from" -v to="$to" -v url="http://127.0.0.1:$port/streams/advertise" 'BEGIN {
-    for (i = from; i < to; i++) {
-      if (i > from) print "next"
-      print "url = \"" url "\""
-      print "header = \"Content-Type: application/json\""
-      printf "data = \"{\\\"name\\\":\\\"bench-%05d\\\",\\\"stream_type\\\":\\\"video\\\",", i
-      printf "\\\"publisher_id\\\":\\\"sluice-cluster-bench\\\",\\\"protocol\\\":\\\"udp\\\",\\\"address\\\":\\\"10.0.0.1\\\","
-      printf "\\\"port\\\":%d}\"\n", 9000 + (i % 50000)
-      print "silent"
-      print "write-out = \"\\t%{http_code}\\n\""
-    }
-  }' >"$cfg"
-  local t0="$EPOCHREALTIME"
-  curl -K "$cfg" >"$out" 2>"$out.err" ||
-    die "advertising streams $from..$((to - 1)) on port $port failed (curl: $(tail -n3 "$out.err"))"
-  ADVERTISE_S="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}')"
-  log "advertised $n streams on port $port in $ADVERTISE_S s"
-  local ok
-  ok="$(awk -F'\t' '$2 == "201"' "$out" | wc -l)"
-  ((ok == n)) ||
-    die "advertising: $ok of $n requests answered 201; first failure:"$'\n'"$(awk -F'\t' '$2 != "201"' "$out" | head -n1)"
-  awk -F'\t' '$2 == "201" && match($1, /"id":"[0-9a-fA-F-]+"/) {
-    print substr($1, RSTART + 6, RLENGTH - 7)
-  }' "$out" >>"$ids"
-}
+# advertise PORT FROM TO IDS_FILE — bench_lib's advertise_streams, `video` streams.
+advertise() { advertise_streams "$1" "$2" "$3" "$4" video sluice-cluster-bench; }
 
 # advertise_spread IDS_PREFIX — STREAMS streams, the k-th share on node k; node k's ids in
 # IDS_PREFIX-k.txt.

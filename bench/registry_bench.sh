@@ -38,7 +38,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # shellcheck source=bench/bench_lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bench_lib.sh" # to_ms; own log/die below
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bench_lib.sh" # to_ms, advertise_streams
 SLUICED="${SLUICED:-build/bin/sluiced}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
@@ -202,41 +202,9 @@ registry_stream_count() {
     sed -n 's/.*"registry":{[^}]*"streams":\([0-9][0-9]*\).*/\1/p'
 }
 
-# advertise FROM TO IDS_FILE — advertises streams bench-FROM .. bench-(TO-1) through one curl
-# process (one keep-alive connection), appending their ids to IDS_FILE. Fails unless every
-# advertise answered 201 with an id.
-advertise() {
-  local from="$1" to="$2" ids="$3"
-  local n=$((to - from))
-  ((n > 0)) || return 0
-  local cfg="$WORK/advertise-$from.cfg" out="$WORK/advertise-$from.out"
-  local url="http://127.0.0.1:$PORT/streams/advertise"
-  awk -v from="$from" -v to="$to" -v url="$url" 'BEGIN {
-    for (i = from; i < to; i++) {
-      if (i > from) print "next"
-      print "url = \"" url "\""
-      print "header = \"Content-Type: application/json\""
-      printf "data = \"{\\\"name\\\":\\\"bench-%05d\\\",\\\"stream_type\\\":\\\"sensor\\\",", i
-      printf "\\\"publisher_id\\\":\\\"sluice-bench\\\",\\\"protocol\\\":\\\"udp\\\",\\\"address\\\":\\\"10.0.0.1\\\","
-      printf "\\\"port\\\":%d}\"\n", 9000 + (i % 50000)
-      print "silent"
-      print "write-out = \"\\t%{http_code}\\n\""
-    }
-  }' >"$cfg"
-  local started=$SECONDS
-  if ! curl -K "$cfg" >"$out" 2>"$out.err"; then
-    die "advertising streams $from..$((to - 1)) failed (curl: $(tail -n3 "$out.err"))"
-  fi
-  local ok
-  ok="$(awk -F'\t' '$2 == "201"' "$out" | wc -l)"
-  if ((ok != n)); then
-    die "advertising: $ok of $n requests answered 201; first failure:"$'\n'"$(awk -F'\t' '$2 != "201"' "$out" | head -n1)"
-  fi
-  awk -F'\t' '$2 == "201" && match($1, /"id":"[0-9a-fA-F-]+"/) {
-    print substr($1, RSTART + 6, RLENGTH - 7)
-  }' "$out" >>"$ids"
-  log "advertised $n streams in $((SECONDS - started)) s"
-}
+# advertise FROM TO IDS_FILE — bench_lib's advertise_streams on the daemon at PORT, `sensor`
+# streams.
+advertise() { advertise_streams "$PORT" "$1" "$2" "$3" sensor sluice-bench; }
 
 # ---------------------------------------------------------------------------------------------
 # CPU accounting (no forks between snapshots, so the shell's children times are wrk's alone)

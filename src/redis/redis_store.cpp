@@ -132,10 +132,7 @@ Result<std::vector<StreamView>> RedisStore::list_streams(
     if (!view) return fail(broken(view.error().detail));
     out.push_back(std::move(*view));
   }
-  std::sort(out.begin(), out.end(), [](const StreamView& a, const StreamView& b) {
-    return std::tie(a.stream.advertised_at, a.stream.id) <
-           std::tie(b.stream.advertised_at, b.stream.id);
-  });
+  sort_for_listing(out);
   return out;
 }
 
@@ -189,9 +186,7 @@ Result<std::vector<SessionRecord>> RedisStore::list_sessions(
   if (!r) return fail(r.error());
   auto out = parse_all<SessionRecord>(*r, session_from_hash);
   if (!out) return fail(broken(out.error().detail));
-  std::sort(out->begin(), out->end(), [](const SessionRecord& a, const SessionRecord& b) {
-    return std::tie(a.started_at, a.session_id) < std::tie(b.started_at, b.session_id);
-  });
+  sort_for_listing(*out);
   return out;
 }
 
@@ -235,9 +230,7 @@ Result<std::vector<SubscriberRecord>> RedisStore::list_subscribers(
   if (!r) return fail(r.error());
   auto out = parse_all<SubscriberRecord>(*r, subscriber_from_hash);
   if (!out) return fail(broken(out.error().detail));
-  std::sort(out->begin(), out->end(), [](const SubscriberRecord& a, const SubscriberRecord& b) {
-    return std::tie(a.joined_at, a.subscriber_id) < std::tie(b.joined_at, b.subscriber_id);
-  });
+  sort_for_listing(*out);
   return out;
 }
 
@@ -307,8 +300,7 @@ Result<std::vector<StreamTypeRecord>> RedisStore::list_types() const {
   if (!r) return fail(r.error());
   auto out = parse_all<StreamTypeRecord>(*r, type_from_hash);
   if (!out) return fail(broken(out.error().detail));
-  std::sort(out->begin(), out->end(),
-            [](const StreamTypeRecord& a, const StreamTypeRecord& b) { return a.name < b.name; });
+  sort_for_listing(*out);
   return out;
 }
 

@@ -35,9 +35,7 @@ Result<std::vector<KeyRecord>> parse_keys(const Reply& r) {
     if (!k) return fail(k.error());
     out.push_back(std::move(*k));
   }
-  std::sort(out.begin(), out.end(), [](const KeyRecord& a, const KeyRecord& b) {
-    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
-  });
+  sort_for_listing(out);
   return out;
 }
 

@@ -38,10 +38,7 @@ Result<std::vector<StreamView>> MemoryStore::list_streams(
       if (!type || e.record.stream_type == *type) out.push_back(view_of(e));
     }
   }
-  std::sort(out.begin(), out.end(), [](const StreamView& a, const StreamView& b) {
-    return std::tie(a.stream.advertised_at, a.stream.id) <
-           std::tie(b.stream.advertised_at, b.stream.id);
-  });
+  sort_for_listing(out);
   return out;
 }
 
@@ -110,9 +107,7 @@ Result<std::vector<SessionRecord>> MemoryStore::list_sessions(
       if (!stream_id || e.record.stream_id == *stream_id) out.push_back(e.record);
     }
   }
-  std::sort(out.begin(), out.end(), [](const SessionRecord& a, const SessionRecord& b) {
-    return std::tie(a.started_at, a.session_id) < std::tie(b.started_at, b.session_id);
-  });
+  sort_for_listing(out);
   return out;
 }
 
@@ -164,9 +159,7 @@ Result<std::vector<SubscriberRecord>> MemoryStore::list_subscribers(
       if (!stream_id || e.record.stream_id == *stream_id) out.push_back(e.record);
     }
   }
-  std::sort(out.begin(), out.end(), [](const SubscriberRecord& a, const SubscriberRecord& b) {
-    return std::tie(a.joined_at, a.subscriber_id) < std::tie(b.joined_at, b.subscriber_id);
-  });
+  sort_for_listing(out);
   return out;
 }
 

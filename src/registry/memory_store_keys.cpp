@@ -47,9 +47,7 @@ Result<std::vector<KeyRecord>> MemoryStore::list_keys() const {
     for (const auto& [id, k] : keys_)
       out.push_back(k);
   }
-  std::sort(out.begin(), out.end(), [](const KeyRecord& a, const KeyRecord& b) {
-    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
-  });
+  sort_for_listing(out);
   return out;
 }
 

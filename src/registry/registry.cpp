@@ -220,6 +220,11 @@ Status Registry::heartbeat_stream(const std::string& id) {
   return {};
 }
 
+bool Registry::keep_alive(const std::string& id) {
+  auto beat = heartbeat_stream(id);
+  return beat || beat.error().status != 404;
+}
+
 void Registry::announce_stream_removed(const RemovedStream& removed, const std::string& reason,
                                        const std::string& child_reason,
                                        const std::string& history_status) {

@@ -82,6 +82,10 @@ class Registry {
   Result<StreamView> get_stream(const std::string& id) const;
   Status withdraw(const std::string& id);
   Status heartbeat_stream(const std::string& id);
+  // For streams this node advertises itself (relay channels, live media paths): heartbeats and
+  // answers false only when the registry no longer has the stream (advertise it again). A store
+  // that cannot be reached says nothing about it: true, keep the id.
+  bool keep_alive(const std::string& id);
 
   // Asks the publisher over the bus; `done` runs exactly once, on any thread.
   using OfferCallback = std::function<void(Result<StreamOffer>)>;

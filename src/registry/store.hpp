@@ -4,11 +4,13 @@
 // and never see a half-applied change. Deadlines are monotonic; the store removes nothing by
 // itself — take_expired() hands over everything past its deadline, children included, so the
 // Registry can announce each expiry exactly once.
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -44,6 +46,34 @@ struct TypeCounts {
   std::map<std::string, std::size_t> sessions;     // by stream_type
   std::map<std::string, std::size_t> subscribers;  // by stream_type
 };
+
+// The order every store lists in — oldest first, ties by id (types by name) — so a listing
+// looks the same whichever store a node runs on.
+inline void sort_for_listing(std::vector<StreamView>& v) {
+  std::sort(v.begin(), v.end(), [](const StreamView& a, const StreamView& b) {
+    return std::tie(a.stream.advertised_at, a.stream.id) <
+           std::tie(b.stream.advertised_at, b.stream.id);
+  });
+}
+inline void sort_for_listing(std::vector<SessionRecord>& v) {
+  std::sort(v.begin(), v.end(), [](const SessionRecord& a, const SessionRecord& b) {
+    return std::tie(a.started_at, a.session_id) < std::tie(b.started_at, b.session_id);
+  });
+}
+inline void sort_for_listing(std::vector<SubscriberRecord>& v) {
+  std::sort(v.begin(), v.end(), [](const SubscriberRecord& a, const SubscriberRecord& b) {
+    return std::tie(a.joined_at, a.subscriber_id) < std::tie(b.joined_at, b.subscriber_id);
+  });
+}
+inline void sort_for_listing(std::vector<StreamTypeRecord>& v) {
+  std::sort(v.begin(), v.end(),
+            [](const StreamTypeRecord& a, const StreamTypeRecord& b) { return a.name < b.name; });
+}
+inline void sort_for_listing(std::vector<KeyRecord>& v) {
+  std::sort(v.begin(), v.end(), [](const KeyRecord& a, const KeyRecord& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+}
 
 class RegistryStore {
  public:

@@ -99,10 +99,7 @@ class RegistryAdvertiser final : public relay::ChannelAdvertiser {
     }
     return view->stream.id;
   }
-  bool heartbeat(const std::string& id) override {
-    auto beat = registry_.heartbeat_stream(id);
-    return beat || beat.error().status != 404;  // a store outage is not an expiry
-  }
+  bool heartbeat(const std::string& id) override { return registry_.keep_alive(id); }
   void withdraw(const std::string& id) override { (void)registry_.withdraw(id); }
 
  private:

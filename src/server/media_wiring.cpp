@@ -165,10 +165,7 @@ class RegistryPaths final : public media::PathObserver {
         entries.push_back(entry);
     }
     for (const auto& entry : entries) {
-      if (!entry.id.empty()) {
-        auto beat = registry_.heartbeat_stream(entry.id);
-        if (beat || beat.error().status != 404) continue;  // alive, or the store cannot say
-      }
+      if (!entry.id.empty() && registry_.keep_alive(entry.id)) continue;
       auto view = registry_.advertise(entry.request);
       if (!view) continue;  // retried on the next sweep
       spdlog::info("media: '{}' advertised in the registry again", entry.request.name);

@@ -345,6 +345,18 @@ inline int unused_local_port() {
   return port;
 }
 
+// Whether something accepts TCP connections on 127.0.0.1:`port` (a server started by a test).
+inline bool local_port_accepts(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
 // Base fixture: one fresh daemon per test, with a short TTL (3 s) so expiry paths are quick.
 class DaemonTest : public ::testing::Test {
  protected:

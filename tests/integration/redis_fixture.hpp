@@ -23,7 +23,7 @@ class RedisServer {
                        /*merge_stderr=*/true);
     if (!spawned) return spawned;
     // Ready when it accepts connections.
-    if (!eventually([this] { return port_accepts(); }, std::chrono::seconds(10))) {
+    if (!eventually([this] { return local_port_accepts(port_); }, std::chrono::seconds(10))) {
       return ::testing::AssertionFailure()
              << "redis-server did not accept connections on port " << port_ << ":\n"
              << process_.stdout_text();
@@ -45,17 +45,6 @@ class RedisServer {
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
  private:
-  bool port_accepts() const {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    return ok;
-  }
-
   ChildProcess process_;
   int port_ = 0;
 };
