@@ -19,8 +19,10 @@ configure: deps $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# `make run` is for the machine in front of you: its loopback clients are admin (so `sluice keys
+# create` works without a token). Production runs sluiced without it (docs/security.md).
 run: build
-	./$(BUILD_DIR)/bin/sluiced $(ARGS)
+	./$(BUILD_DIR)/bin/sluiced --loopback-admin true $(ARGS)
 
 # ctest, then a short libFuzzer pass (fuzz-ci); `make test FUZZ_CI_SECONDS=0` skips the latter.
 test: build
@@ -42,7 +44,7 @@ FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 15
 FUZZ_TIMEOUT ?= 10
-FUZZ_TARGETS = fuzz_request_bodies fuzz_ws_frames fuzz_text_parsers fuzz_wire_frames fuzz_wire_session fuzz_rtmp_amf0 fuzz_rtmp_chunks fuzz_rtmp_session fuzz_flv fuzz_redis_hash fuzz_stream_key fuzz_hls_muxer
+FUZZ_TARGETS = fuzz_request_bodies fuzz_ws_frames fuzz_text_parsers fuzz_wire_frames fuzz_wire_session fuzz_rtmp_amf0 fuzz_rtmp_chunks fuzz_rtmp_session fuzz_flv fuzz_redis_hash fuzz_stream_key fuzz_hls_muxer fuzz_auth
 
 fuzz-build: deps
 	@./scripts/install-deps.sh clang-16 libclang-rt-16-dev

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsqlite3-dev
+  libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsqlite3-dev libargon2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk clang libclang-rt-14-dev nodejs
   ffmpeg libavformat-dev libavcodec-dev libavutil-dev

@@ -1,5 +1,7 @@
 #include "client/client.hpp"
 
+#include "core/crypto.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
@@ -187,6 +189,10 @@ std::chrono::milliseconds Client::timeout() const {
 }
 void Client::set_bearer_token(std::string token) {
   transport_->set_bearer_token(std::move(token));
+}
+
+void Client::set_basic_auth(const std::string& user, const std::string& password) {
+  transport_->set_authorization("Basic " + crypto::base64_encode(user + ":" + password));
 }
 
 Result<HttpResponse> Client::request(std::string_view method, std::string_view target,

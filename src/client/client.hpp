@@ -106,6 +106,8 @@ class Client {
   // Sends "Authorization: Bearer <token>" with every later call (e.g. sluiced's admin-token for
   // /keys); empty removes it. Thread-safe.
   void set_bearer_token(std::string token);
+  // Sends "Authorization: Basic …" (a sluiced user) with every later call. Thread-safe.
+  void set_basic_auth(const std::string& user, const std::string& password);
 
   // --- Registry ---
   Result<RegistryState> get_state();

@@ -50,8 +50,8 @@ struct HttpTransport::Impl {
   Result<BaseUrl> base;
   std::atomic<std::int64_t> timeout_ms{kDefaultTimeout.count()};
 
-  std::mutex mutex;  // guards everything below
-  std::string bearer;
+  std::mutex mutex;           // guards everything below
+  std::string authorization;  // the Authorization header's value; empty: none
   asio::io_context ioc;
   std::optional<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
@@ -114,8 +114,12 @@ std::chrono::milliseconds HttpTransport::timeout() const {
 }
 
 void HttpTransport::set_bearer_token(std::string token) {
+  set_authorization(token.empty() ? std::string() : "Bearer " + token);
+}
+
+void HttpTransport::set_authorization(std::string value) {
   std::lock_guard lock(impl_->mutex);
-  impl_->bearer = std::move(token);
+  impl_->authorization = std::move(value);
 }
 
 Result<RawHttpResponse> HttpTransport::send(std::string_view method, std::string_view target,
@@ -133,7 +137,7 @@ Result<RawHttpResponse> HttpTransport::send(std::string_view method, std::string
   req.set(http::field::accept, "application/json");
   {
     std::lock_guard lock(impl_->mutex);
-    if (!impl_->bearer.empty()) req.set(http::field::authorization, "Bearer " + impl_->bearer);
+    if (!impl_->authorization.empty()) req.set(http::field::authorization, impl_->authorization);
   }
   req.keep_alive(true);
   if (!body.empty()) {

@@ -38,6 +38,8 @@ class HttpTransport {
   std::chrono::milliseconds timeout() const;
   // Sent as "Authorization: Bearer <token>" with every later request; empty: no header.
   void set_bearer_token(std::string token);
+  // The Authorization header's whole value ("Basic …", "Bearer …"); empty: no header.
+  void set_authorization(std::string value);
 
   // `target` is the path (without the base URL's prefix) plus query. `body` is sent with
   // `content_type` when non-empty.

@@ -61,8 +61,21 @@ constexpr KeyInfo kKeys[] = {
      "file holding the secret stream keys are hashed under; created (32 random bytes, mode "
      "0600) when missing (default <data-dir>/key-secret)"},
     {"admin-token",
-     "bearer token required by /keys, or @PATH to read it from a file (default: unset, /keys "
-     "answers loopback clients only)"},
+     "bootstrap admin bearer token (every permission), or @PATH to read it from a file "
+     "(default: unset)"},
+    {"auth",
+     "open|owner|required: owner (default) lets clients without credentials do what Maestra's "
+     "SDKs do to what they own; required needs an identity for every request; open is the "
+     "behaviour before identities (docs/security.md)"},
+    {"loopback-admin",
+     "true|false: clients on this machine (127.0.0.0/8, ::1) without credentials are admin "
+     "(default false)"},
+    {"cors-origins",
+     "comma-separated browser origins allowed to use the API, /ws and /wire, e.g. "
+     "'https://console.example:8443' (default none)"},
+    {"trusted-proxies",
+     "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the "
+     "client (default none)"},
     {"dev-key", "true|false: create and print a publish key for stream 'dev' at start"},
     {"rtmp", "RTMP listen address HOST:PORT, or 'off' (default 0.0.0.0:1935)"},
     {"rtmp-takeover",
@@ -74,6 +87,30 @@ constexpr KeyInfo kKeys[] = {
 };
 
 constexpr std::size_t kMinAdminToken = 16;
+
+// Keys that are also bare flags (`--dev-key` means true).
+bool is_bare_flag(std::string_view key) {
+  return key == "dev-key";
+}
+
+// "a, b,c" -> {"a", "b", "c"}: items trimmed, empty ones dropped.
+std::vector<std::string> split_list(const std::string& v) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    auto comma = v.find(',', start);
+    std::string item =
+        v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    while (!item.empty() && item.front() == ' ')
+      item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ')
+      item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
 
 std::string env_name(std::string key) {
   std::string out = "SLUICE_";
@@ -188,20 +225,23 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     }
     c.bus = v == "local" ? "" : v;
   } else if (key == "global-channels") {
-    c.global_channels.clear();
-    std::size_t start = 0;
-    while (start <= v.size()) {
-      auto comma = v.find(',', start);
-      std::string item =
-          v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      while (!item.empty() && item.front() == ' ')
-        item.erase(item.begin());
-      while (!item.empty() && item.back() == ' ')
-        item.pop_back();
-      if (!item.empty()) c.global_channels.push_back(item);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
+    c.global_channels = split_list(v);
+  } else if (key == "auth") {
+    if (v != "open" && v != "owner" && v != "required") {
+      throw ConfigError("'auth' must be open, owner or required, got '" + v + "'");
     }
+    c.auth = v;
+  } else if (key == "loopback-admin") {
+    c.loopback_admin = parse_bool(v, key);
+  } else if (key == "cors-origins") {
+    c.cors_origins = split_list(v);
+    for (const auto& o : c.cors_origins) {
+      if (!o.starts_with("http://") && !o.starts_with("https://")) {
+        throw ConfigError("'cors-origins' lists origins like https://host:port, got '" + o + "'");
+      }
+    }
+  } else if (key == "trusted-proxies") {
+    c.trusted_proxies = split_list(v);
   } else if (key == "data-dir") {
     c.data_dir = v;
   } else if (key == "log-level") {
@@ -277,6 +317,10 @@ std::string Config::history_path() const {
   return data_dir + "/history.db";
 }
 
+std::string Config::state_path() const {
+  return data_dir.empty() ? std::string(":memory:") : data_dir + "/state.db";
+}
+
 std::string Config::key_secret_path() const {
   if (!key_secret_file.empty()) return key_secret_file;
   if (data_dir.empty()) return {};
@@ -303,10 +347,12 @@ ConfigOutcome load_config(int argc, const char* const* argv,
   app.add_option("--config", config_path, "TOML file with the same keys as the flags");
   std::map<std::string, std::string> flags;
   for (const auto& info : kKeys) {
-    if (std::string_view(info.key) == "dev-key") {  // a bare flag: --dev-key
+    if (is_bare_flag(info.key)) {  // --dev-key, or --dev-key=false
       app.add_flag_function(
-          "--dev-key",
-          [&flags](std::int64_t count) { flags["dev-key"] = count > 0 ? "true" : "false"; },
+          std::string("--") + info.key,
+          [&flags, key = std::string(info.key)](std::int64_t count) {
+            flags[key] = count > 0 ? "true" : "false";
+          },
           info.help);
       continue;
     }

@@ -52,8 +52,13 @@ struct Config {
   std::size_t max_body_bytes = 1 << 20;
   // Stream keys (docs/operations.md, "Stream keys").
   std::string key_secret_file;  // HMAC secret of stored keys; default <data-dir>/key-secret
-  std::string admin_token;      // bearer token for /keys (read from the file when given "@PATH")
-  bool dev_key = false;         // create and print one publish key for stream "dev" at start
+  std::string admin_token;      // bootstrap admin bearer (read from the file when given "@PATH")
+  // Trust (docs/security.md).
+  std::string auth = "owner";                // open | owner | required
+  bool loopback_admin = false;               // loopback clients without credentials are admin
+  std::vector<std::string> cors_origins;     // browser origins allowed to use the API
+  std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-For is believed
+  bool dev_key = false;  // create and print one publish key for stream "dev" at start
   // Media (docs/operations.md, "Media").
   HostPort rtmp{"0.0.0.0", 1935};
   bool rtmp_enabled = true;    // "rtmp = off" disables the RTMP listener
@@ -61,6 +66,9 @@ struct Config {
   std::chrono::milliseconds hls_segment{2000};
   std::string media_webhook;  // http:// URL for lifecycle events, or empty
 
+  // <data-dir>/state.db, or ":memory:" without a data-dir (keys, types, identities and
+  // settings then live for this process only).
+  std::string state_path() const;
   // The history path after applying the data-dir default.
   std::string history_path() const;
   // The key secret path after applying the data-dir default; empty when neither is set (a Config

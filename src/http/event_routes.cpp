@@ -2,9 +2,12 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "auth/access_policy.hpp"
+#include "auth/subjects.hpp"
 #include "core/clock.hpp"
 #include "core/json.hpp"
 #include "core/time_format.hpp"
+#include "http/gate.hpp"
 #include "http/request_params.hpp"
 #include "hub/hub.hpp"
 #include "hub/subject.hpp"
@@ -19,11 +22,16 @@ constexpr const char* kDefaultPattern = "maestra.stream.>";
 constexpr std::size_t kMaxPatterns = 32;
 
 // Forwards hub messages to an SSE client as `data: {"subject": …, "data": …}`. The payload is
-// already JSON text, so it is spliced in rather than re-parsed.
+// already JSON text, so it is spliced in rather than re-parsed. Messages the client may not read
+// (auth::read_need; requests unless it manages all streams) are skipped.
 class SseForwarder final : public hub::Subscriber {
  public:
-  explicit SseForwarder(std::shared_ptr<SseSink> sink) : sink_(std::move(sink)) {}
+  SseForwarder(std::shared_ptr<SseSink> sink, const auth::AccessPolicy& policy, auth::Identity who,
+               bool manages_all)
+      : sink_(std::move(sink)), policy_(policy), who_(std::move(who)), manages_all_(manages_all) {}
   void deliver(const hub::MessagePtr& m) override {
+    auto need = auth::read_need(m->subject);
+    if (need ? !policy_.allows(who_, *need) : !manages_all_) return;
     std::string data = "{\"subject\":" + json::serialize(json::string(m->subject)) +
                        ",\"data\":" + payload_as_json(m->data) + "}";
     sink_->send({}, data);
@@ -31,6 +39,9 @@ class SseForwarder final : public hub::Subscriber {
 
  private:
   std::shared_ptr<SseSink> sink_;
+  const auth::AccessPolicy& policy_;
+  const auth::Identity who_;
+  const bool manages_all_;
 };
 
 // Ends a preview when its stream goes away.
@@ -58,38 +69,48 @@ std::pair<std::string, std::string> heartbeat_event() {
 
 }  // namespace
 
-void add_event_routes(Router& router, registry::Registry& reg, hub::Hub& hub) {
-  router.add("GET", "/streams/events", [&hub](const HttpRequest& req, const PathParams&) -> Reply {
-    std::vector<std::string> patterns;
-    for (const auto& [k, v] : req.query) {
-      if (k != "subject") continue;
-      if (!hub::is_valid_pattern(v)) {
-        return error_response(Error::invalid_field(
-            {"query", "subject"},
-            "'" + v +
-                "' is not a valid subject pattern: use '.'-separated tokens, '*' for one "
-                "token and a final '>' for the rest"));
-      }
-      patterns.push_back(v);
-    }
-    if (patterns.size() > kMaxPatterns) {
-      return error_response(
-          Error::invalid_field({"query", "subject"}, "at most 32 subject patterns"));
-    }
-    if (patterns.empty()) patterns.emplace_back(kDefaultPattern);
-    return EventStream{[&hub, patterns](std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
-                         auto set = std::make_shared<SubscriptionSet>();
-                         auto forwarder = std::make_shared<SseForwarder>(sink);
-                         for (const auto& p : patterns) {
-                           if (auto sub = hub.subscribe(p, forwarder, hub::Interest::kObserver)) {
-                             set->subscriptions.push_back(std::move(*sub));
-                           }
-                         }
-                         return set;
-                       },
-                       std::chrono::seconds(15),
-                       {}};
-  });
+void add_event_routes(Router& router, registry::Registry& reg, hub::Hub& hub,
+                      const auth::AccessPolicy& policy) {
+  router.add(
+      "GET", "/streams/events",
+      [&hub, &policy](const HttpRequest& req, const PathParams&) -> Reply {
+        std::vector<std::string> patterns;
+        for (const auto& [k, v] : req.query) {
+          if (k != "subject") continue;
+          if (!hub::is_valid_pattern(v)) {
+            return error_response(Error::invalid_field(
+                {"query", "subject"},
+                "'" + v +
+                    "' is not a valid subject pattern: use '.'-separated tokens, '*' for one "
+                    "token and a final '>' for the rest"));
+          }
+          if (auto need = auth::subscribe_need(v)) {
+            if (auto ok = policy.authorize(req.identity, *need); !ok) {
+              return refusal_response(ok.error());
+            }
+          }
+          patterns.push_back(v);
+        }
+        if (patterns.size() > kMaxPatterns) {
+          return error_response(
+              Error::invalid_field({"query", "subject"}, "at most 32 subject patterns"));
+        }
+        if (patterns.empty()) patterns.emplace_back(kDefaultPattern);
+        return EventStream{
+            [&hub, &policy, patterns, who = req.identity, manages_all = req.manages_all](
+                std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
+              auto set = std::make_shared<SubscriptionSet>();
+              auto forwarder = std::make_shared<SseForwarder>(sink, policy, who, manages_all);
+              for (const auto& p : patterns) {
+                if (auto sub = hub.subscribe(p, forwarder, hub::Interest::kObserver)) {
+                  set->subscriptions.push_back(std::move(*sub));
+                }
+              }
+              return set;
+            },
+            std::chrono::seconds(15),
+            {}};
+      });
 
   router.add("GET", "/streams/{stream_id}/preview",
              [&reg, &hub](const HttpRequest&, const PathParams& p) -> Reply {

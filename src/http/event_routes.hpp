@@ -10,8 +10,13 @@ namespace sluice::registry {
 class Registry;
 }
 
+namespace sluice::auth {
+class AccessPolicy;
+}
+
 namespace sluice::http {
 
-void add_event_routes(Router& router, registry::Registry& registry, hub::Hub& hub);
+void add_event_routes(Router& router, registry::Registry& registry, hub::Hub& hub,
+                      const auth::AccessPolicy& policy);
 
 }  // namespace sluice::http

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "auth/identity.hpp"
 #include "core/error.hpp"
 
 namespace sluice::http {
@@ -22,6 +23,14 @@ struct HttpRequest {
   std::string body;
   std::string remote_address;
   std::string authorization;  // the Authorization header's value, empty when absent
+  std::string origin;         // the Origin header's value, empty when absent
+  std::string host;           // the Host header's value
+  std::string forwarded_for;  // X-Forwarded-For, trusted only from --trusted-proxies
+
+  // Filled by the Router's gate before the handler runs: who is asking, and whether it may act
+  // on what others own.
+  auth::Identity identity;
+  bool manages_all = false;
 
   // The first value of query parameter `name`.
   std::optional<std::string> param(std::string_view name) const;

@@ -1,7 +1,5 @@
 #include "http/key_routes.hpp"
 
-#include "http/admin_guard.hpp"
-
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -107,44 +105,34 @@ Result<keys::CreateKeyRequest> parse_create(const HttpRequest& req) {
 
 }  // namespace
 
-void add_key_routes(Router& router, KeyService& keys, KeyRoutesOptions options) {
-  router.add("POST", "/keys",
-             admin_only("/keys", options.admin_token,
-                        [&keys](const HttpRequest& req, const PathParams&) -> Reply {
-                          auto request = parse_create(req);
-                          if (!request) return error_response(request.error());
-                          auto created = keys.create(std::move(*request));
-                          return created ? ok(201, created_json(keys, *created))
-                                         : error_response(created.error());
-                        }));
-  router.add("GET", "/keys",
-             admin_only("/keys", options.admin_token,
-                        [&keys](const HttpRequest&, const PathParams&) -> Reply {
-                          auto list = keys.list();
-                          if (!list) return error_response(list.error());
-                          json::array out;
-                          for (const auto& r : *list)
-                            out.push_back(key_json(keys, r));
-                          return ok(200, out);
-                        }));
-  router.add("GET", "/keys/{id}",
-             admin_only("/keys", options.admin_token,
-                        [&keys](const HttpRequest&, const PathParams& p) -> Reply {
-                          auto r = keys.get(p.at("id"));
-                          return r ? ok(200, key_json(keys, *r)) : error_response(r.error());
-                        }));
-  router.add("DELETE", "/keys/{id}",
-             admin_only("/keys", options.admin_token,
-                        [&keys](const HttpRequest&, const PathParams& p) -> Reply {
-                          auto r = keys.revoke(p.at("id"));
-                          return r ? ok(200, key_json(keys, *r)) : error_response(r.error());
-                        }));
+void add_key_routes(Router& router, KeyService& keys, KeyRoutesOptions) {
+  router.add("POST", "/keys", [&keys](const HttpRequest& req, const PathParams&) -> Reply {
+    auto request = parse_create(req);
+    if (!request) return error_response(request.error());
+    auto created = keys.create(std::move(*request));
+    return created ? ok(201, created_json(keys, *created)) : error_response(created.error());
+  });
+  router.add("GET", "/keys", [&keys](const HttpRequest&, const PathParams&) -> Reply {
+    auto list = keys.list();
+    if (!list) return error_response(list.error());
+    json::array out;
+    for (const auto& r : *list)
+      out.push_back(key_json(keys, r));
+    return ok(200, out);
+  });
+  router.add("GET", "/keys/{id}", [&keys](const HttpRequest&, const PathParams& p) -> Reply {
+    auto r = keys.get(p.at("id"));
+    return r ? ok(200, key_json(keys, *r)) : error_response(r.error());
+  });
+  router.add("DELETE", "/keys/{id}", [&keys](const HttpRequest&, const PathParams& p) -> Reply {
+    auto r = keys.revoke(p.at("id"));
+    return r ? ok(200, key_json(keys, *r)) : error_response(r.error());
+  });
   router.add("POST", "/keys/{id}/rotate",
-             admin_only("/keys", options.admin_token,
-                        [&keys](const HttpRequest&, const PathParams& p) -> Reply {
-                          auto r = keys.rotate(p.at("id"));
-                          return r ? ok(200, created_json(keys, *r)) : error_response(r.error());
-                        }));
+             [&keys](const HttpRequest&, const PathParams& p) -> Reply {
+               auto r = keys.rotate(p.at("id"));
+               return r ? ok(200, created_json(keys, *r)) : error_response(r.error());
+             });
 }
 
 void render_key_metrics(PrometheusWriter& w, const keys::KeyStats& s) {

@@ -5,9 +5,7 @@
 //   GET    /keys/{id}          one key, by id or alias
 //   DELETE /keys/{id}          revoke (200 with the record)
 //   POST   /keys/{id}/rotate   new secret, same id (200 with the new `key`)
-// /keys hands out publish rights, so every route is guarded: with an admin token configured the
-// request needs `Authorization: Bearer <token>` (compared in constant time; 401 otherwise);
-// without one only loopback peers (127.0.0.0/8, ::1) are served (403 otherwise).
+// /keys hands out publish rights: every route needs keys_rw (declare_route_access, http/gate).
 #include <string>
 
 #include "http/metrics.hpp"
@@ -20,9 +18,7 @@ struct KeyStats;
 
 namespace sluice::http {
 
-struct KeyRoutesOptions {
-  std::string admin_token;  // empty: loopback only
-};
+struct KeyRoutesOptions {};
 
 // `keys` must outlive the router.
 void add_key_routes(Router& router, keys::KeyService& keys, KeyRoutesOptions options);

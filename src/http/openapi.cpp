@@ -133,6 +133,15 @@ json::object operation(const Op& op) {
                        "registry and keys, PostgreSQL for history, NATS for a publisher on "
                        "another node); detail names it");
   }
+  // The trust rules answer on every route but the public ones (docs/security.md).
+  if (op.path != "/health" && op.path != "/openapi.json" && op.path != "/auth/whoami") {
+    errors.try_emplace(401,
+                       "No credentials where the route needs an identity, or wrong ones "
+                       "(with WWW-Authenticate)");
+    errors.try_emplace(403,
+                       "The caller's role lacks the route's permission, or the record "
+                       "belongs to another client");
+  }
   if (!errors.contains(422) && (uuid_path || validated_query || !op.body.empty())) {
     std::string d;
     auto add = [&d](std::string_view part) { d += (d.empty() ? "" : "; ") + std::string(part); };
@@ -206,8 +215,7 @@ constexpr std::string_view kKeysDescription =
     "needs one). Optional `expires_in` (seconds), `allowed_ips` (addresses or CIDRs, IPv4 rules "
     "also match IPv4-mapped IPv6 peers), `alias` (unique; usable wherever an id is) and `note`. "
     "Only an HMAC of the key is stored: the `key` field of this answer (and of rotate) is the "
-    "only time it is shown. Every /keys route needs `Authorization: Bearer <admin-token>` when "
-    "the daemon has an admin-token, and a loopback client otherwise.";
+    "only time it is shown. Every /keys route needs the keys_rw permission.";
 
 std::vector<Op> operations() {
   const Param stream_id = path_id("stream_id", "Stream id");
@@ -365,8 +373,7 @@ std::vector<Op> operations() {
   // Stream keys.
   const Param key_id{"id", "path", str(1, 128), "Key id (16 hex characters) or alias"};
   const Reply keys_denied{403,
-                          "No admin-token is configured and the client is not on loopback; with "
-                          "an admin-token, a missing or wrong bearer token is a 401"};
+                          "The caller's role lacks keys_rw (401 when no credentials were sent)"};
   ops.push_back(op("post", "/keys", "create_key", "keys", "Create a stream key", typed("object"))
                     .about(kKeysDescription)
                     .takes("StreamKeyCreate")
@@ -404,8 +411,7 @@ std::vector<Op> operations() {
           .fails({not_live}));
   ops.push_back(op("delete", "/media/paths/{name}", "kick_publisher", "media",
                    "Kick the publisher of a live path", any_object())
-                    .about("Administrative: loopback only, or `Authorization: Bearer "
-                           "<admin-token>`.")
+                    .about("Needs media_rw.")
                     .with({path_name})
                     .fails({keys_denied, not_live}));
   ops.push_back(op("delete", "/media/paths/{name}/readers/{id}", "kick_reader", "media",
@@ -434,6 +440,68 @@ std::vector<Op> operations() {
                     .as("video/mp2t")
                     .fails({{401, "A private path and no or a bad read key"},
                             {404, "No such segment (any more)"}}));
+  // Identities and settings (docs/security.md).
+  const Param principal{"name", "path", str(1, 64), "User or role name"};
+  ops.push_back(op("get", "/auth/whoami", "whoami", "auth",
+                   "Who sluiced takes the caller for, and what it may do", any_object()));
+  ops.push_back(
+      op("get", "/auth/roles", "list_roles", "auth", "Roles and permission names", any_object()));
+  ops.push_back(op("put", "/auth/roles/{name}", "put_role", "auth",
+                   "Create or replace a custom role", any_object())
+                    .about("Body `{\"permissions\": [\"media_r:stage*\", ...], \"scope\": "
+                           "\"own\"|\"any\", \"description\": ...}`.")
+                    .with({principal})
+                    .takes("RoleDefinition")
+                    .fails({{409, "A built-in role's name"}}));
+  ops.push_back(op("delete", "/auth/roles/{name}", "delete_role", "auth", "Delete a custom role",
+                   any_object())
+                    .with({principal})
+                    .fails({{404, "No such role"}, {409, "Built in, or held by a user or token"}}));
+  ops.push_back(op("get", "/auth/users", "list_users", "auth", "Users (never their verifiers)",
+                   array_of(any_object())));
+  ops.push_back(op("post", "/auth/users", "create_user", "auth", "Create a user", any_object())
+                    .about("Body `{\"name\", \"password\", \"role\"}`; the password is stored "
+                           "as argon2id and SCRAM verifiers only.")
+                    .takes("UserCreate")
+                    .gives(201, "Created")
+                    .fails({{409, "The name exists"}}));
+  ops.push_back(op("patch", "/auth/users/{name}", "update_user", "auth",
+                   "Change a user's password and/or role", any_object())
+                    .with({principal})
+                    .takes("UserUpdate")
+                    .fails({{404, "No such user"}}));
+  ops.push_back(
+      op("delete", "/auth/users/{name}", "delete_user", "auth", "Delete a user", any_object())
+          .with({principal})
+          .fails({{404, "No such user"}}));
+  ops.push_back(op("get", "/auth/tokens", "list_tokens", "auth", "API tokens (never their secrets)",
+                   array_of(any_object())));
+  ops.push_back(
+      op("post", "/auth/tokens", "create_token", "auth", "Create an API token", any_object())
+          .about("Body `{\"name\", \"role\", \"expires_in\"?}`; the answer's "
+                 "`token` is shown this once (stored as SHA-256).")
+          .takes("TokenCreate")
+          .gives(201, "Created; `token` is in this answer only")
+          .fails({{409, "A token of this name exists"}}));
+  ops.push_back(op("delete", "/auth/tokens/{id}", "delete_token", "auth",
+                   "Delete an API token by id or name", any_object())
+                    .with({Param{"id", "path", str(1, 64), "Token id or name"}})
+                    .fails({{404, "No such token"}}));
+  const Param setting{"name", "path", str(1, 64), "Setting name, e.g. stream_ttl"};
+  ops.push_back(op("get", "/settings", "list_settings", "settings",
+                   "The settings the caller may read", array_of(any_object())));
+  ops.push_back(
+      op("get", "/settings/{name}", "get_setting", "settings", "One setting", any_object())
+          .with({setting})
+          .fails({{404, "No such setting"}}));
+  ops.push_back(op("put", "/settings/{name}", "put_setting", "settings",
+                   "Change a setting; applied live, stored, published on sluice.settings.{name}",
+                   any_object())
+                    .about("Body `{\"value\": ...}`; a value breaking the setting's type, range "
+                           "or enum is a 422 naming the rule and the old value stays.")
+                    .with({setting})
+                    .takes("SettingValue")
+                    .fails({{404, "No such setting"}}));
   // Operations.
   ops.push_back(
       op("get", "/health", "health", "operations", "Health and effective settings", ref("Health")));

@@ -186,6 +186,20 @@ json::object component_schemas() {
        {"allowed_ips", describe(array_of(str()), "IP addresses or CIDRs (at most 64)"), false},
        {"alias", describe(str(1, 128), "Unique name for the key"), false},
        {"note", str(0, 1024), false}});
+  c["TokenCreate"] = object_of(
+      {{"name", describe(str(1, 64), "Token name: letters, digits, _ . @ -")},
+       {"role", describe(str(1, 64), "Role the token acts with")},
+       {"expires_in", describe(integer(1, 2147483647), "Seconds until the token expires"), false}});
+  c["UserCreate"] = object_of({{"name", str(1, 64)},
+                               {"password", describe(str(8, 1024), "Stored as verifiers only")},
+                               {"role", str(1, 64)}});
+  c["UserUpdate"] = object_of({{"password", str(8, 1024), false}, {"role", str(1, 64), false}});
+  c["RoleDefinition"] =
+      object_of({{"permissions",
+                  describe(array_of(str()), "e.g. streams_rw, media_r:stage*, channels_rw:show.>")},
+                 {"scope", with_default(enum_of({"own", "any"}), "own"), false},
+                 {"description", str(0, 1024), false}});
+  c["SettingValue"] = object_of({{"value", describe(Schema{}, "Typed as the setting says")}});
   c["HTTPError"] = object_of({{"detail", str()}});
   c["ValidationError"] = object_of(
       {{"loc", array_of(Schema{{"anyOf", json::array{typed("string"), typed("integer")}}})},

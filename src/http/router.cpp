@@ -39,6 +39,42 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   infos_.push_back(RouteInfo{std::move(method), std::move(pattern)});
 }
 
+void Router::declare(std::string_view method, std::string_view pattern, RouteNeed need) {
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    if (infos_[i].method == method && infos_[i].pattern == pattern) {
+      routes_[i].declared = true;
+      routes_[i].need = need;
+    }
+  }
+}
+
+std::vector<std::string> Router::undeclared() const {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    if (!routes_[i].declared) out.push_back(infos_[i].method + " " + infos_[i].pattern);
+  }
+  return out;
+}
+
+std::optional<HttpResponse> Router::admit(HttpRequest& req, int route_index) const {
+  if (!gate_) return std::nullopt;
+  static const RouteNeed kNothing;
+  const RouteNeed& need = route_index >= 0 && static_cast<std::size_t>(route_index) < routes_.size()
+                              ? routes_[static_cast<std::size_t>(route_index)].need
+                              : kNothing;
+  return gate_(req, need);
+}
+
+void Router::report(const HttpRequest& req, int route_index, int status) const {
+  if (!outcome_) return;
+  static const std::string kNone;
+  const std::string& pattern =
+      route_index >= 0 && static_cast<std::size_t>(route_index) < infos_.size()
+          ? infos_[static_cast<std::size_t>(route_index)].pattern
+          : kNone;
+  outcome_(req, pattern, status);
+}
+
 Router::Match Router::route(std::string_view method, std::string_view path) const {
   auto parts = split_path(path);
   Match best;

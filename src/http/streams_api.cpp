@@ -34,6 +34,11 @@ HttpResponse list_reply(const Result<std::vector<T>>& items) {
   return items ? ok(200, to_array(*items)) : error_response(items.error());
 }
 
+// The registry's view of the caller (set by the Router's gate).
+registry::Actor actor_of(const HttpRequest& req) {
+  return registry::Actor{req.identity.owner(), req.manages_all};
+}
+
 // {"status": word, key: id} — the acknowledgement shape Maestra uses.
 HttpResponse ack(const char* word, const char* key, const std::string& id) {
   return ok(200, json::object{{"status", word}, {key, id}});
@@ -54,7 +59,7 @@ void add_type_routes(Router& r, Registry& reg) {
   r.add("POST", "/streams/types", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
     auto spec = parse_body(req, [](const json::object& b) { return registry::parse_type_spec(b); });
     if (!spec) return error_response(spec.error());
-    auto created = reg.create_type(*spec);
+    auto created = reg.create_type(*spec, actor_of(req));
     return created ? ok(201, registry::to_json(*created)) : error_response(created.error());
   });
   r.add("PUT", "/streams/types/{name}",
@@ -63,13 +68,13 @@ void add_type_routes(Router& r, Registry& reg) {
           auto spec = parse_body(
               req, [&](const json::object& b) { return registry::parse_type_spec(b, &name); });
           if (!spec) return error_response(spec.error());
-          auto updated = reg.update_type(name, *spec);
+          auto updated = reg.update_type(name, *spec, actor_of(req));
           return updated ? ok(200, registry::to_json(*updated)) : error_response(updated.error());
         });
   r.add("DELETE", "/streams/types/{name}",
-        [&reg](const HttpRequest&, const PathParams& p) -> Reply {
+        [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
           const std::string& name = p.find("name")->second;
-          auto done = reg.delete_type(name);
+          auto done = reg.delete_type(name, actor_of(req));
           return done ? ack("deleted", "name", name) : error_response(done.error());
         });
 }
@@ -89,7 +94,7 @@ void add_stream_routes(Router& r, Registry& reg) {
   r.add("POST", "/streams/advertise", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
     auto ad = parse_body(req, registry::parse_advertise);
     if (!ad) return error_response(ad.error());
-    auto view = reg.advertise(*ad);
+    auto view = reg.advertise(*ad, actor_of(req));
     return view ? ok(201, registry::to_json(*view)) : error_response(view.error());
   });
   r.add("GET", "/streams/{stream_id}", [&reg](const HttpRequest&, const PathParams& p) -> Reply {
@@ -98,17 +103,18 @@ void add_stream_routes(Router& r, Registry& reg) {
     auto view = reg.get_stream(*id);
     return view ? ok(200, registry::to_json(*view)) : error_response(view.error());
   });
-  r.add("DELETE", "/streams/{stream_id}", [&reg](const HttpRequest&, const PathParams& p) -> Reply {
-    auto id = path_uuid(p, "stream_id");
-    if (!id) return error_response(id.error());
-    auto done = reg.withdraw(*id);
-    return done ? ack("withdrawn", "stream_id", *id) : error_response(done.error());
-  });
-  r.add("POST", "/streams/{stream_id}/heartbeat",
-        [&reg](const HttpRequest&, const PathParams& p) -> Reply {
+  r.add("DELETE", "/streams/{stream_id}",
+        [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
           auto id = path_uuid(p, "stream_id");
           if (!id) return error_response(id.error());
-          auto done = reg.heartbeat_stream(*id);
+          auto done = reg.withdraw(*id, actor_of(req));
+          return done ? ack("withdrawn", "stream_id", *id) : error_response(done.error());
+        });
+  r.add("POST", "/streams/{stream_id}/heartbeat",
+        [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
+          auto id = path_uuid(p, "stream_id");
+          if (!id) return error_response(id.error());
+          auto done = reg.heartbeat_stream(*id, actor_of(req));
           return done ? ack("ok", "stream_id", *id) : error_response(done.error());
         });
   r.add("POST", "/streams/{stream_id}/request",
@@ -117,11 +123,16 @@ void add_stream_routes(Router& r, Registry& reg) {
           if (!id) return error_response(id.error());
           auto request = parse_body(req, registry::parse_stream_request);
           if (!request) return error_response(request.error());
-          return Deferred{[&reg, id = *id, request = *request](Respond respond) {
-            reg.request_stream(id, request, [respond](Result<registry::StreamOffer> offer) {
-              respond(offer ? ok(200, registry::to_json(*offer)) : error_response(offer.error()));
-            });
-          }};
+          return Deferred{
+              [&reg, id = *id, request = *request, actor = actor_of(req)](Respond respond) {
+                reg.request_stream(
+                    id, request,
+                    [respond](Result<registry::StreamOffer> offer) {
+                      respond(offer ? ok(200, registry::to_json(*offer))
+                                    : error_response(offer.error()));
+                    },
+                    actor);
+              }};
         });
 }
 
@@ -157,10 +168,10 @@ void add_session_routes(Router& r, Registry& reg) {
           return rows ? ok(200, to_array(*rows)) : error_response(rows.error());
         });
   r.add("DELETE", "/streams/sessions/{session_id}",
-        [&reg](const HttpRequest&, const PathParams& p) -> Reply {
+        [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
           auto id = path_uuid(p, "session_id");
           if (!id) return error_response(id.error());
-          auto done = reg.stop_session(*id);
+          auto done = reg.stop_session(*id, actor_of(req));
           return done ? ack("stopped", "session_id", *id) : error_response(done.error());
         });
   r.add("POST", "/streams/sessions/{session_id}/heartbeat",
@@ -176,7 +187,7 @@ void add_session_routes(Router& r, Registry& reg) {
             if (!fields.ok()) return error_response(Error::invalid(fields.take_errors()));
             if (n) bytes = *n;
           }
-          auto done = reg.heartbeat_session(*id, bytes);
+          auto done = reg.heartbeat_session(*id, bytes, actor_of(req));
           return done ? ack("ok", "session_id", *id) : error_response(done.error());
         });
 }
@@ -195,10 +206,10 @@ void add_subscriber_routes(Router& r, Registry& reg) {
           return list_reply(reg.list_subscribers(*id));
         });
   r.add("POST", "/streams/subscribers/{subscriber_id}/heartbeat",
-        [&reg](const HttpRequest&, const PathParams& p) -> Reply {
+        [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
           auto id = path_uuid(p, "subscriber_id");
           if (!id) return error_response(id.error());
-          auto done = reg.heartbeat_subscriber(*id);
+          auto done = reg.heartbeat_subscriber(*id, actor_of(req));
           return done ? ack("ok", "subscriber_id", *id) : error_response(done.error());
         });
   r.add("POST", "/streams/{stream_id}/join",
@@ -207,28 +218,29 @@ void add_subscriber_routes(Router& r, Registry& reg) {
           if (!id) return error_response(id.error());
           auto join = parse_body(req, registry::parse_join_request);
           if (!join) return error_response(join.error());
-          auto joined = reg.join(*id, *join);
+          auto joined = reg.join(*id, *join, actor_of(req));
           return joined ? ok(201, registry::to_json(*joined)) : error_response(joined.error());
         });
   r.add("DELETE", "/streams/{stream_id}/leave/{subscriber_id}",
-        [&reg](const HttpRequest&, const PathParams& p) -> Reply {
+        [&reg](const HttpRequest& req, const PathParams& p) -> Reply {
           auto id = path_uuid(p, "stream_id");
           if (!id) return error_response(id.error());
           auto sub = path_uuid(p, "subscriber_id");
           if (!sub) return error_response(sub.error());
-          auto done = reg.leave(*id, *sub);
+          auto done = reg.leave(*id, *sub, actor_of(req));
           return done ? ack("left", "subscriber_id", *sub) : error_response(done.error());
         });
 }
 
 }  // namespace
 
-void add_streams_routes(Router& router, Registry& registry, hub::Hub& hub) {
+void add_streams_routes(Router& router, Registry& registry, hub::Hub& hub,
+                        const auth::AccessPolicy& policy) {
   add_type_routes(router, registry);
   add_stream_routes(router, registry);
   add_session_routes(router, registry);
   add_subscriber_routes(router, registry);
-  add_event_routes(router, registry, hub);
+  add_event_routes(router, registry, hub, policy);
 }
 
 }  // namespace sluice::http

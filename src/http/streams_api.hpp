@@ -10,9 +10,15 @@ namespace sluice::registry {
 class Registry;
 }
 
+namespace sluice::auth {
+class AccessPolicy;
+}
+
 namespace sluice::http {
 
 // Adds every /streams route. `registry` and `hub` must outlive the router.
-void add_streams_routes(Router& router, registry::Registry& registry, hub::Hub& hub);
+// `policy` decides which hub messages each SSE client may see.
+void add_streams_routes(Router& router, registry::Registry& registry, hub::Hub& hub,
+                        const auth::AccessPolicy& policy);
 
 }  // namespace sluice::http

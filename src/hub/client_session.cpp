@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 #include "core/json.hpp"
 #include "core/version.hpp"
 #include "hub/subject.hpp"
@@ -16,13 +18,20 @@ std::string quoted(std::string_view s) {
 }
 
 // Turns hub messages for one subscription id into "msg" frames.
+template <class Targets>
 class Forwarder final : public Subscriber {
  public:
-  Forwarder(std::string sid, std::weak_ptr<ClientSession::Send> send)
-      : sid_(quoted(sid)), send_(std::move(send)) {}
+  Forwarder(std::string sid, std::weak_ptr<ClientSession::Send> send,
+            std::shared_ptr<ClientPolicy> policy, std::shared_ptr<Targets> replies)
+      : sid_(quoted(sid)),
+        send_(std::move(send)),
+        policy_(std::move(policy)),
+        replies_(std::move(replies)) {}
   void deliver(const MessagePtr& m) override {
     auto send = send_.lock();
     if (!send) return;
+    if (policy_ && !policy_->deliver(m->subject)) return;
+    if (!m->reply.empty()) replies_->add(m->reply);
     std::string frame = "{\"op\":\"msg\",\"sid\":" + sid_ + ",\"subject\":" + quoted(m->subject) +
                         ",\"data\":" + payload_as_json(m->data);
     if (!m->reply.empty()) frame += ",\"reply\":" + quoted(m->reply);
@@ -34,7 +43,11 @@ class Forwarder final : public Subscriber {
  private:
   std::string sid_;
   std::weak_ptr<ClientSession::Send> send_;
+  std::shared_ptr<ClientPolicy> policy_;
+  std::shared_ptr<Targets> replies_;
 };
+
+constexpr std::string_view kInboxRoot = "_INBOX.";
 
 std::string string_field(const json::object& o, std::string_view key) {
   auto it = o.find(key);
@@ -46,8 +59,27 @@ std::string string_field(const json::object& o, std::string_view key) {
 
 }  // namespace
 
-ClientSession::ClientSession(Hub& hub, Send send)
-    : hub_(hub), send_(std::make_shared<Send>(std::move(send))) {}
+ClientSession::ClientSession(Hub& hub, Send send, std::shared_ptr<ClientPolicy> policy)
+    : hub_(hub), send_(std::make_shared<Send>(std::move(send))), policy_(std::move(policy)) {}
+
+void ClientSession::ReplyTargets::add(const std::string& s) {
+  std::lock_guard lock(mutex);
+  if (!subjects.insert(s).second) return;
+  order.push_back(s);
+  if (order.size() > kMax) {
+    subjects.erase(order.front());
+    order.erase(order.begin());
+  }
+}
+
+bool ClientSession::ReplyTargets::take(std::string_view s) {
+  std::lock_guard lock(mutex);
+  auto it = subjects.find(s);
+  if (it == subjects.end()) return false;
+  order.erase(std::find(order.begin(), order.end(), *it));
+  subjects.erase(it);
+  return true;
+}
 
 ClientSession::~ClientSession() {
   close();
@@ -75,7 +107,11 @@ void ClientSession::subscribe(const std::string& sid, const std::string& pattern
   if (subscriptions_.size() >= kMaxSubscriptions) {
     return error(sid, "too many subscriptions (limit " + std::to_string(kMaxSubscriptions) + ")");
   }
-  auto sub = hub_.subscribe(pattern, std::make_shared<Forwarder>(sid, send_));
+  if (policy_ && is_valid_pattern(pattern)) {
+    if (auto ok = policy_->subscribe(pattern); !ok) return error(sid, ok.error().detail);
+  }
+  auto sub = hub_.subscribe(
+      pattern, std::make_shared<Forwarder<ReplyTargets>>(sid, send_, policy_, replies_));
   if (!sub) return error(sid, sub.error().detail);
   subscriptions_.emplace(sid, std::move(*sub));
   (*send_)("{\"op\":\"ok\",\"sid\":" + quoted(sid) + "}");
@@ -100,6 +136,13 @@ void ClientSession::on_frame(std::string_view text) {
     if (!is_valid_subject(subject)) return error({}, "invalid subject '" + subject + "'");
     std::string reply = string_field(o, "reply");
     if (!reply.empty() && !is_valid_subject(reply)) return error({}, "invalid reply subject");
+    if (subject.starts_with(kInboxRoot)) {
+      if (!replies_->take(subject)) {
+        return error({}, "'" + subject + "' is not the reply subject of a request you were sent");
+      }
+    } else if (policy_) {
+      if (auto ok = policy_->publish(subject); !ok) return error({}, ok.error().detail);
+    }
     auto data = o.find("data");
     hub_.publish(subject, data == o.end() ? std::string("null") : json::serialize(data->value()),
                  std::move(reply));

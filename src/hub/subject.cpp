@@ -59,4 +59,15 @@ bool subject_matches(std::string_view pattern, std::string_view subject) {
   return p.size() == s.size();
 }
 
+bool pattern_covers(std::string_view outer, std::string_view inner) {
+  auto o = split_tokens(outer);
+  auto n = split_tokens(inner);
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    if (o[i] == ">") return n.size() > i;
+    if (i >= n.size() || n[i] == ">") return false;
+    if (o[i] != "*" && (n[i] == "*" || o[i] != n[i])) return false;
+  }
+  return o.size() == n.size();
+}
+
 }  // namespace sluice::hub

@@ -14,6 +14,10 @@ bool is_valid_pattern(std::string_view pattern);
 // True when `subject` is matched by `pattern`. Both are assumed valid.
 bool subject_matches(std::string_view pattern, std::string_view subject);
 
+// True when every subject `inner` matches is also matched by `outer` (both valid patterns or
+// subjects): `show.>` covers `show.*.x` and `show.a`; `show.*` does not cover `show.>`.
+bool pattern_covers(std::string_view outer, std::string_view inner);
+
 std::vector<std::string_view> split_tokens(std::string_view subject);
 
 }  // namespace sluice::hub

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/crypto.hpp"
+
 namespace sluice::keys {
 
 inline constexpr std::string_view kKeyPrefix = "sk_";
@@ -26,17 +28,13 @@ bool is_key_id(std::string_view text);
 // Builds a key from an id and 32 secret bytes.
 std::string format_key(std::string_view id, std::string_view secret32);
 
-// RFC 4648 §5 base64url without padding.
-std::string base64url(std::string_view bytes);
+// The primitives keys are made of (core/crypto).
+using crypto::base64url;
+using crypto::equal_constant_time;
+using crypto::hmac_sha256;
+using crypto::random_bytes;
 
-// Fresh randomness from OpenSSL's RAND_bytes; throws std::runtime_error only if it fails.
-std::string random_bytes(std::size_t n);
 // A fresh key id: 8 random bytes as hex.
 std::string random_key_id();
-
-// HMAC-SHA256(secret, text): 32 raw bytes.
-std::string hmac_sha256(std::string_view secret, std::string_view text);
-// Constant-time equality (CRYPTO_memcmp) of two byte strings; different sizes are unequal.
-bool equal_constant_time(std::string_view a, std::string_view b);
 
 }  // namespace sluice::keys

@@ -52,6 +52,8 @@ class MediaHub {
   std::vector<const MediaPath*> paths() const;
   std::size_t size() const { return paths_.size(); }
   const MediaHubOptions& options() const { return options_; }
+  // The rtmp_takeover setting; applies to the next publish.
+  void set_takeover(bool takeover) { options_.takeover = takeover; }
 
  private:
   MediaHubOptions options_;

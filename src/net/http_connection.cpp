@@ -6,10 +6,12 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
 #include "core/json.hpp"
+#include "http/gate.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "net/outbox.hpp"
@@ -141,7 +143,15 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
           false, -1, "?", Clock::now());
     }
     auto req = parser_->release();
+    origin_ = std::string(req[bhttp::field::origin]);
+    const bool origin_ok =
+        http::origin_allowed(origin_, req[bhttp::field::host],
+                             server_->options.cors_origins ? *server_->options.cors_origins->get()
+                                                           : std::vector<std::string>{});
     if (is_wire_target(req.target())) {
+      if (boost::beast::websocket::is_upgrade(req) && !origin_ok) {
+        return refuse_origin(req.keep_alive(), std::string(req.method_string()));
+      }
       if (boost::beast::websocket::is_upgrade(req)) return hand_to_relay(std::move(req));
       return respond(http::error_response(Error{426,
                                                 "/wire is the relay's WebSocket endpoint: "
@@ -153,9 +163,26 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
       return hand_to_media(std::move(req));
     }
     if (boost::beast::websocket::is_upgrade(req) && req.target().starts_with("/ws")) {
+      if (!origin_ok) return refuse_origin(req.keep_alive(), std::string(req.method_string()));
+      std::shared_ptr<hub::ClientPolicy> policy;
+      if (server_->options.ws_policy) {
+        http::HttpRequest hreq = request_of(req);
+        if (!parse_target(req.target(), hreq)) hreq.path = "/ws";
+        if (auto refused = server_->router.admit(hreq, -1)) {
+          return respond(std::move(*refused), false, -1, "GET", Clock::now());
+        }
+        policy = server_->options.ws_policy(hreq);
+        if (!policy) {
+          return respond(http::refusal_response(Error{401,
+                                                      "/ws needs credentials in this auth mode "
+                                                      "(Authorization header or ?token=)",
+                                                      {}}),
+                         false, -1, "GET", Clock::now());
+        }
+      }
       server_->untrack(this);
       stream_.expires_never();
-      return start_websocket(server_, std::move(stream_), std::move(req));
+      return start_websocket(server_, std::move(stream_), std::move(req), std::move(policy));
     }
     dispatch(std::move(req));
   }
@@ -210,6 +237,25 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     refuse_handoff(method, unavailable);
   }
 
+  void refuse_origin(bool keep_alive, const std::string& method) {
+    respond(http::error_response(Error::forbidden(
+                "WebSocket connections from the web page at " + origin_ +
+                " are not allowed: add its origin to the cors_origins setting to allow it")),
+            keep_alive, -1, method, Clock::now());
+  }
+
+  // The transport-free request for the gate and the router (body moved in by the caller).
+  http::HttpRequest request_of(const bhttp::request<bhttp::string_body>& req) const {
+    http::HttpRequest hreq;
+    hreq.method = std::string(req.method_string());
+    hreq.remote_address = remote_address_;
+    hreq.authorization = std::string(req[bhttp::field::authorization]);
+    hreq.origin = origin_;
+    hreq.host = std::string(req[bhttp::field::host]);
+    hreq.forwarded_for = std::string(req["X-Forwarded-For"]);
+    return hreq;
+  }
+
   void refuse_handoff(const std::string& method, const char* why) {
     respond(http::error_response(Error::unavailable(why)), false, -1, method, Clock::now());
   }
@@ -219,21 +265,20 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     bool keep_alive = req.keep_alive();
     std::string method(req.method_string());
     if (req.method() == bhttp::verb::options) {
+      // A CORS preflight: granted (by the Access-Control-Allow-Origin respond() adds) only to
+      // the listed origins; the browser refuses the rest.
       http::HttpResponse pre{204, "text/plain", "", {}};
-      pre.headers = {{"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"},
+      pre.headers = {{"Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"},
                      {"Access-Control-Allow-Headers", "Content-Type, Authorization"},
                      {"Access-Control-Max-Age", "86400"}};
       return respond(std::move(pre), keep_alive, -1, method, started);
     }
-    http::HttpRequest hreq;
-    hreq.method = method;
+    http::HttpRequest hreq = request_of(req);
     if (!parse_target(req.target(), hreq)) {
       return respond(http::error_response(Error::bad_request("Malformed request target")),
                      keep_alive, -1, method, started);
     }
     hreq.body = std::move(req.body());
-    hreq.remote_address = remote_address_;
-    hreq.authorization = std::string(req[bhttp::field::authorization]);
 
     auto match = server_->router.route(hreq.method, hreq.path);
     if (!match.handler) {
@@ -241,6 +286,10 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
                                                           : Error::not_found("Not Found"));
       if (match.status == 405) res.headers.emplace_back("Allow", match.allow);
       return respond(std::move(res), keep_alive, -1, method, started);
+    }
+    if (auto refused = server_->router.admit(hreq, match.route_index)) {
+      server_->router.report(hreq, match.route_index, refused->status);
+      return respond(std::move(*refused), keep_alive, match.route_index, method, started);
     }
     http::Reply reply;
     try {
@@ -251,19 +300,22 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     }
     int route = match.route_index;
     if (auto* res = std::get_if<http::HttpResponse>(&reply)) {
+      server_->router.report(hreq, route, res->status);
       return respond(std::move(*res), keep_alive, route, method, started);
     }
     if (auto* deferred = std::get_if<http::Deferred>(&reply)) {
       // The responder holds the connection until the answer comes; Deferred handlers promise
       // one (the bus bounds negotiation by --request-timeout).
-      deferred->start(
-          [self = shared_from_this(), keep_alive, route, method, started](http::HttpResponse res) {
-            asio::post(self->stream_.get_executor(),
-                       [self, res = std::move(res), keep_alive, route, method, started]() mutable {
-                         if (!self->closed_)
-                           self->respond(std::move(res), keep_alive, route, method, started);
-                       });
-          });
+      hreq.body.clear();
+      deferred->start([self = shared_from_this(), keep_alive, route, method, started,
+                       audit_req = std::move(hreq)](http::HttpResponse res) {
+        self->server_->router.report(audit_req, route, res.status);
+        asio::post(self->stream_.get_executor(),
+                   [self, res = std::move(res), keep_alive, route, method, started]() mutable {
+                     if (!self->closed_)
+                       self->respond(std::move(res), keep_alive, route, method, started);
+                   });
+      });
       return;
     }
     start_event_stream(std::move(std::get<http::EventStream>(reply)), route, method, started);
@@ -274,7 +326,10 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     res_.emplace(static_cast<bhttp::status>(r.status), 11);
     res_->set(bhttp::field::server, "sluice");
     res_->set(bhttp::field::content_type, r.content_type);
-    res_->set(bhttp::field::access_control_allow_origin, "*");
+    if (cors_listed()) {
+      res_->set(bhttp::field::access_control_allow_origin, origin_);
+      res_->set(bhttp::field::vary, "Origin");
+    }
     for (auto& [k, v] : r.headers)
       res_->set(k, v);
     res_->body() = std::move(r.body);
@@ -303,7 +358,9 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     // The header goes first through the outbox, so it precedes every event.
     outbox_->push(
         "HTTP/1.1 200 OK\r\nServer: sluice\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\nConnection: close\r\nAccess-Control-Allow-Origin: *\r\n"
+        "Cache-Control: no-cache\r\nConnection: close\r\n" +
+        (cors_listed() ? "Access-Control-Allow-Origin: " + origin_ + "\r\nVary: Origin\r\n"
+                       : std::string()) +
         "X-Accel-Buffering: no\r\n\r\n");
     sse_write();
     source_ = es.start(std::make_shared<SseSinkImpl>(weak_from_this()));
@@ -374,6 +431,13 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   std::optional<bhttp::response<bhttp::string_body>> res_;
   bool closed_ = false;
   std::string remote_address_;  // read once: a syscall per request would show in the profile
+  std::string origin_;          // the current request's Origin header
+
+  // Whether the current request's origin is one CORS grants to (listed in cors_origins).
+  bool cors_listed() const {
+    return !origin_.empty() && server_->options.cors_origins &&
+           server_->options.cors_origins->lists(origin_);
+  }
 
   std::optional<Outbox> outbox_;
   std::shared_ptr<void> source_;

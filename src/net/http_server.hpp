@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -17,9 +18,14 @@ class Router;
 class HttpMetrics;
 class PrometheusWriter;
 }  // namespace sluice::http
+namespace sluice::http {
+struct HttpRequest;
+class AllowedOrigins;
+}  // namespace sluice::http
 namespace sluice::hub {
 class Hub;
-}
+class ClientPolicy;
+}  // namespace sluice::hub
 
 namespace sluice::net {
 
@@ -35,6 +41,12 @@ struct HttpServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   std::size_t outbox_messages = 4096;   // per SSE/WebSocket client
   std::size_t outbox_bytes = 16 << 20;  // per SSE/WebSocket client
+  // Browser origins allowed to use the API (CORS) and to open /ws and /wire; a page served by
+  // sluiced itself (same host:port) is always allowed. Empty: no cross-origin page.
+  std::shared_ptr<const http::AllowedOrigins> cors_origins;  // null: none
+  // What a /ws client may do, from its authenticated request; null result: refuse the upgrade
+  // (401). Unset: everything (tests and embedded use).
+  std::function<std::shared_ptr<hub::ClientPolicy>(const http::HttpRequest&)> ws_policy;
 };
 
 struct NetStats {

@@ -75,7 +75,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 };
 
 void start_http_connection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket);
+// `policy` (may be null: everything allowed) decides what the client may do on the hub.
 void start_websocket(std::shared_ptr<HttpServer::Impl> server, beast::tcp_stream stream,
-                     bhttp::request<bhttp::string_body> upgrade);
+                     bhttp::request<bhttp::string_body> upgrade,
+                     std::shared_ptr<hub::ClientPolicy> policy);
 
 }  // namespace sluice::net

@@ -25,7 +25,8 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     server_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  void start(bhttp::request<bhttp::string_body> upgrade) {
+  void start(bhttp::request<bhttp::string_body> upgrade,
+             std::shared_ptr<hub::ClientPolicy> policy) {
     // The HTTP connection that upgraded is gone; this object now counts as the open connection.
     server_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     server_->stats.websockets_open.fetch_add(1, std::memory_order_relaxed);
@@ -35,9 +36,12 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
         [](websocket::response_type& res) { res.set(bhttp::field::server, "sluice"); }));
     ws_.read_message_max(kMaxFrameBytes);
     std::weak_ptr<WsConnection> weak = shared_from_this();
-    session_.emplace(server_->hub, [weak](std::string frame) {
-      if (auto self = weak.lock()) self->send(std::move(frame));
-    });
+    session_.emplace(
+        server_->hub,
+        [weak](std::string frame) {
+          if (auto self = weak.lock()) self->send(std::move(frame));
+        },
+        std::move(policy));
     ws_.async_accept(upgrade, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return self->shutdown();
       self->send(self->session_->hello());
@@ -119,9 +123,10 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
 }  // namespace
 
 void start_websocket(std::shared_ptr<HttpServer::Impl> server, beast::tcp_stream stream,
-                     bhttp::request<bhttp::string_body> upgrade) {
+                     bhttp::request<bhttp::string_body> upgrade,
+                     std::shared_ptr<hub::ClientPolicy> policy) {
   auto conn = std::make_shared<WsConnection>(std::move(server), std::move(stream));
-  conn->start(std::move(upgrade));
+  conn->start(std::move(upgrade), std::move(policy));
 }
 
 }  // namespace sluice::net

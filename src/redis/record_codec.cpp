@@ -160,7 +160,8 @@ Hash to_hash(const registry::StreamRecord& r) {
           {"multicast_port", r.multicast_port ? std::to_string(*r.multicast_port) : ""},
           {"delivery_mode", r.delivery_mode()},
           {"advertised_at", format_timestamp(r.advertised_at)},
-          {"last_heartbeat", format_timestamp(r.last_heartbeat)}};
+          {"last_heartbeat", format_timestamp(r.last_heartbeat)},
+          {"owner", r.owner}};
 }
 
 Hash to_hash(const registry::SessionRecord& r) {
@@ -179,7 +180,8 @@ Hash to_hash(const registry::SessionRecord& r) {
           {"started_at", format_timestamp(r.started_at)},
           {"last_heartbeat", format_timestamp(r.last_heartbeat)},
           {"status", r.status},
-          {"bytes_transferred", std::to_string(r.bytes_transferred)}};
+          {"bytes_transferred", std::to_string(r.bytes_transferred)},
+          {"owner", r.owner}};
 }
 
 Hash to_hash(const registry::SubscriberRecord& r) {
@@ -194,7 +196,8 @@ Hash to_hash(const registry::SubscriberRecord& r) {
           {"multicast_port", std::to_string(r.multicast_port)},
           {"joined_at", format_timestamp(r.joined_at)},
           {"last_heartbeat", format_timestamp(r.last_heartbeat)},
-          {"metadata", json_text(r.metadata)}};
+          {"metadata", json_text(r.metadata)},
+          {"owner", r.owner}};
 }
 
 Result<registry::StreamRecord> stream_from_hash(const Hash& h) {
@@ -217,6 +220,7 @@ Result<registry::StreamRecord> stream_from_hash(const Hash& h) {
   r.advertised_at = f.time("advertised_at");
   r.last_heartbeat = f.time("last_heartbeat", false);
   if (r.last_heartbeat == WallTime{}) r.last_heartbeat = r.advertised_at;
+  r.owner = f.text("owner", false);
   if (auto st = f.result(); !st) return fail(st.error());
   return r;
 }
@@ -243,6 +247,7 @@ Result<registry::SessionRecord> session_from_hash(const Hash& h) {
   r.status = f.text("status", false);
   if (r.status.empty()) r.status = "active";
   r.bytes_transferred = f.optional_integer("bytes_transferred", 0, INT64_MAX).value_or(0);
+  r.owner = f.text("owner", false);
   if (auto st = f.result(); !st) return fail(st.error());
   return r;
 }
@@ -263,6 +268,7 @@ Result<registry::SubscriberRecord> subscriber_from_hash(const Hash& h) {
   r.last_heartbeat = f.time("last_heartbeat", false);
   if (r.last_heartbeat == WallTime{}) r.last_heartbeat = r.joined_at;
   r.metadata = f.object("metadata");
+  r.owner = f.text("owner", false);
   if (auto st = f.result(); !st) return fail(st.error());
   return r;
 }
@@ -282,7 +288,8 @@ Hash to_hash(const registry::StreamTypeRecord& r) {
           {"config_schema", json_text(r.config_schema)},
           {"builtin", r.builtin ? "1" : "0"},
           {"created_at", format_timestamp(r.created_at)},
-          {"updated_at", format_timestamp(r.updated_at)}};
+          {"updated_at", format_timestamp(r.updated_at)},
+          {"owner", r.owner}};
 }
 
 Result<registry::StreamTypeRecord> type_from_hash(const Hash& h) {
@@ -302,6 +309,7 @@ Result<registry::StreamTypeRecord> type_from_hash(const Hash& h) {
   r.created_at = f.time("created_at");
   r.updated_at = f.time("updated_at", false);
   if (r.updated_at == WallTime{}) r.updated_at = r.created_at;
+  r.owner = f.text("owner", false);
   if (auto st = f.result(); !st) return fail(st.error());
   auto fields = registry::parse_config_schema(r.config_schema);
   if (!fields) {

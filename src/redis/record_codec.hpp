@@ -55,6 +55,8 @@ Result<registry::StreamTypeRecord> type_from_hash(const Hash& h);
 std::string stream_key_record_key(std::string_view id);
 std::string key_alias_key(std::string_view alias);
 inline constexpr std::string_view kAllKeys = "sluice:keys";
+// Stream owner bindings: one hash, field = stream id, value = owner.
+inline constexpr std::string_view kOwners = "sluice:owners";
 Hash to_hash(const registry::KeyRecord& r);
 Result<registry::KeyRecord> key_from_hash(const Hash& h);
 

@@ -250,6 +250,39 @@ Result<std::optional<SubscriberRecord>> RedisStore::remove_subscriber(const std:
   return std::optional<SubscriberRecord>(std::move(*s));
 }
 
+Result<std::optional<SubscriberRecord>> RedisStore::get_subscriber(const std::string& id) const {
+  auto r = call({"HGETALL", subscriber_key(id)});
+  if (!r) return fail(r.error());
+  if (r->elements.empty()) return std::nullopt;
+  auto s = subscriber_from_hash(hash_of(*r));
+  if (!s) return fail(broken(s.error().detail));
+  return std::optional<SubscriberRecord>(std::move(*s));
+}
+
+// ---- owner bindings --------------------------------------------------------------------------
+
+Result<std::string> RedisStore::bind_owner(const std::string& stream_id, const std::string& owner) {
+  auto set = call({"HSETNX", std::string(kOwners), stream_id, owner});
+  if (!set) return fail(set.error());
+  if (set->integer == 1) return owner;
+  auto bound = get_owner(stream_id);
+  if (!bound) return fail(bound.error());
+  return bound->value_or(owner);
+}
+
+Result<std::optional<std::string>> RedisStore::get_owner(const std::string& stream_id) const {
+  auto r = call({"HGET", std::string(kOwners), stream_id});
+  if (!r) return fail(r.error());
+  if (r->nil()) return std::nullopt;
+  return std::optional<std::string>(r->str);
+}
+
+Status RedisStore::release_owner(const std::string& stream_id) {
+  auto r = call({"HDEL", std::string(kOwners), stream_id});
+  if (!r) return fail(r.error());
+  return {};
+}
+
 // ---- expiry and counts -----------------------------------------------------------------------
 
 Result<ExpiredBatch> RedisStore::take_expired(MonoTime) {

@@ -54,6 +54,11 @@ class RedisStore final : public registry::RegistryStore {
   Result<std::vector<registry::SubscriberRecord>> list_subscribers(
       const std::optional<std::string>& stream_id) const override;
   Result<bool> touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) override;
+  Result<std::optional<registry::SubscriberRecord>> get_subscriber(
+      const std::string& id) const override;
+  Result<std::string> bind_owner(const std::string& stream_id, const std::string& owner) override;
+  Result<std::optional<std::string>> get_owner(const std::string& stream_id) const override;
+  Status release_owner(const std::string& stream_id) override;
   Result<std::optional<registry::SubscriberRecord>> remove_subscriber(
       const std::string& id) override;
 

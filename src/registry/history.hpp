@@ -39,6 +39,14 @@ class History {
   virtual Result<std::vector<SessionHistoryRow>> query_sessions(const HistoryQuery& query) = 0;
   // Empty when healthy, otherwise what is wrong (for /health).
   virtual std::string problem() const = 0;
+
+  // For a history no other node shares (the embedded one): remembers when open sessions and
+  // subscribers were last heard (called every few seconds with the live records), and at start
+  // closes what a previous run left open — a crash, or records alive at shutdown — with status
+  // "interrupted" and the end at the last heartbeat seen. Returns how many rows it closed.
+  virtual void records_seen(const std::vector<SessionRecord>&,
+                            const std::vector<SubscriberRecord>&) {}
+  virtual Result<std::size_t> close_interrupted() { return std::size_t{0}; }
 };
 
 }  // namespace sluice::registry

@@ -207,14 +207,17 @@ Result<std::optional<StreamTypeRecord>> MemoryStore::get_type(const std::string&
 
 Status MemoryStore::insert_type(const StreamTypeRecord& type) {
   std::lock_guard lock(mutex_);
-  if (!types_.emplace(type.name, type).second) {
+  if (types_.contains(type.name)) {
     return fail(Error::conflict("Stream type '" + type.name + "' already exists"));
   }
+  if (auto ok = journal([&](StoreJournal& j) { return j.save_type(type); }); !ok) return ok;
+  types_.emplace(type.name, type);
   return {};
 }
 
 Status MemoryStore::replace_type(const StreamTypeRecord& type) {
   std::lock_guard lock(mutex_);
+  if (auto ok = journal([&](StoreJournal& j) { return j.save_type(type); }); !ok) return ok;
   types_[type.name] = type;
   return {};
 }
@@ -229,6 +232,7 @@ Status MemoryStore::remove_type(const std::string& name) {
     return fail(Error::conflict("Stream type '" + name + "' is used by " + std::to_string(live) +
                                 " live stream(s)"));
   }
+  if (auto ok = journal([&](StoreJournal& j) { return j.drop_type(name); }); !ok) return ok;
   types_.erase(it);
   return {};
 }
@@ -265,6 +269,54 @@ Result<TypeCounts> MemoryStore::counts() const {
   for (const auto& [id, e] : subscribers_)
     ++c.subscribers[e.record.stream_type];
   return c;
+}
+
+}  // namespace sluice::registry
+
+namespace sluice::registry {
+
+MemoryStore::MemoryStore(StoreJournal* journal, JournalContents contents) : journal_(journal) {
+  for (auto& k : contents.keys) {
+    if (k.alias) key_aliases_.emplace(*k.alias, k.id);
+    keys_by_stream_.emplace(k.stream, k.id);
+    keys_.emplace(k.id, std::move(k));
+  }
+  for (auto& t : contents.types)
+    types_[t.name] = std::move(t);
+  for (auto& [id, owner] : contents.owners)
+    owners_.emplace(std::move(id), std::move(owner));
+}
+
+Result<std::optional<SubscriberRecord>> MemoryStore::get_subscriber(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = subscribers_.find(id);
+  if (it == subscribers_.end()) return std::nullopt;
+  return it->second.record;
+}
+
+Result<std::string> MemoryStore::bind_owner(const std::string& stream_id,
+                                            const std::string& owner) {
+  std::lock_guard lock(mutex_);
+  if (auto it = owners_.find(stream_id); it != owners_.end()) return it->second;
+  if (auto ok = journal([&](StoreJournal& j) { return j.save_owner(stream_id, owner); }); !ok) {
+    return fail(ok.error());
+  }
+  return owners_.emplace(stream_id, owner).first->second;
+}
+
+Result<std::optional<std::string>> MemoryStore::get_owner(const std::string& stream_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = owners_.find(stream_id);
+  if (it == owners_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status MemoryStore::release_owner(const std::string& stream_id) {
+  std::lock_guard lock(mutex_);
+  if (!owners_.contains(stream_id)) return {};
+  if (auto ok = journal([&](StoreJournal& j) { return j.drop_owner(stream_id); }); !ok) return ok;
+  owners_.erase(stream_id);
+  return {};
 }
 
 }  // namespace sluice::registry

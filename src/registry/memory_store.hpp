@@ -1,7 +1,8 @@
 #pragma once
 // The embedded RegistryStore: everything in one process's memory under one mutex, held only for
 // the duration of one operation. Deadlines are kept in an ordered index so take_expired() costs
-// O(expired · log n), not a scan.
+// O(expired · log n), not a scan. What must survive a restart (stream keys, custom types, owner
+// bindings) is written to a StoreJournal, when one is set, before the change is applied.
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -11,8 +12,32 @@
 
 namespace sluice::registry {
 
+// Where the embedded store writes what must not be lost on restart. Each call happens under the
+// store's mutex before the change is applied; an error refuses the change (the caller sees it).
+class StoreJournal {
+ public:
+  virtual ~StoreJournal() = default;
+  virtual Status save_key(const KeyRecord& key) = 0;
+  virtual Status drop_key(const std::string& id) = 0;
+  virtual Status save_type(const StreamTypeRecord& type) = 0;
+  virtual Status drop_type(const std::string& name) = 0;
+  virtual Status save_owner(const std::string& stream_id, const std::string& owner) = 0;
+  virtual Status drop_owner(const std::string& stream_id) = 0;
+};
+
+// What a journal held at start, handed back to the store.
+struct JournalContents {
+  std::vector<KeyRecord> keys;
+  std::vector<StreamTypeRecord> types;
+  std::vector<std::pair<std::string, std::string>> owners;  // stream id, owner
+};
+
 class MemoryStore final : public RegistryStore {
  public:
+  MemoryStore() = default;
+  // `journal` must outlive the store; `contents` is what it held (restored without re-writing).
+  MemoryStore(StoreJournal* journal, JournalContents contents);
+
   Status put_stream(const StreamRecord& stream, MonoTime deadline) override;
   Result<std::optional<StreamView>> get_stream(const std::string& id) const override;
   Result<std::vector<StreamView>> list_streams(
@@ -33,7 +58,11 @@ class MemoryStore final : public RegistryStore {
   Status put_subscriber(const SubscriberRecord& subscriber, MonoTime deadline) override;
   Result<std::vector<SubscriberRecord>> list_subscribers(
       const std::optional<std::string>& stream_id) const override;
+  Result<std::optional<SubscriberRecord>> get_subscriber(const std::string& id) const override;
   Result<bool> touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) override;
+  Result<std::string> bind_owner(const std::string& stream_id, const std::string& owner) override;
+  Result<std::optional<std::string>> get_owner(const std::string& stream_id) const override;
+  Status release_owner(const std::string& stream_id) override;
   Result<std::optional<SubscriberRecord>> remove_subscriber(const std::string& id) override;
 
   Result<std::vector<StreamTypeRecord>> list_types() const override;
@@ -90,11 +119,17 @@ class MemoryStore final : public RegistryStore {
   SubscriberRecord remove_subscriber_locked(
       std::unordered_map<std::string, SubscriberEntry>::iterator it);
 
+  Status journal(const std::function<Status(StoreJournal&)>& write) const {
+    return journal_ ? write(*journal_) : Status{};
+  }
+
+  StoreJournal* journal_ = nullptr;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, StreamEntry> streams_;
   std::unordered_map<std::string, SessionEntry> sessions_;
   std::unordered_map<std::string, SubscriberEntry> subscribers_;
   std::map<std::string, StreamTypeRecord> types_;
+  std::unordered_map<std::string, std::string> owners_;  // stream id -> owner
   std::set<DeadlineKey> deadlines_;
   // Stream keys: by id, with the alias and stream indexes kept in step under mutex_.
   std::unordered_map<std::string, KeyRecord> keys_;

@@ -18,6 +18,7 @@ Status MemoryStore::put_key(const KeyRecord& key, std::size_t max_keys) {
   if (key.alias && key_aliases_.contains(*key.alias)) {
     return fail(Error::conflict("alias '" + *key.alias + "' is already used by another key"));
   }
+  if (auto ok = journal([&](StoreJournal& j) { return j.save_key(key); }); !ok) return ok;
   keys_.emplace(key.id, key);
   if (key.alias) key_aliases_.emplace(*key.alias, key.id);
   keys_by_stream_.emplace(key.stream, key.id);
@@ -72,6 +73,9 @@ Result<KeyRecord> MemoryStore::update_key(const std::string& id,
   copy.id = it->second.id;
   copy.alias = it->second.alias;
   copy.stream = it->second.stream;
+  if (auto ok = journal([&](StoreJournal& j) { return j.save_key(copy); }); !ok) {
+    return fail(ok.error());
+  }
   it->second = copy;
   return copy;
 }
@@ -83,7 +87,7 @@ Result<std::size_t> MemoryStore::purge_keys(WallTime cutoff) {
     const KeyRecord& k = it->second;
     bool dead =
         (k.revoked_at && *k.revoked_at < cutoff) || (k.expires_at && *k.expires_at < cutoff);
-    if (!dead) {
+    if (!dead || !journal([&](StoreJournal& j) { return j.drop_key(k.id); })) {
       ++it;
       continue;
     }

@@ -29,6 +29,9 @@ struct StreamRecord {
   std::optional<int> multicast_port;
   WallTime advertised_at{};
   WallTime last_heartbeat{};
+  // Who owns the stream (auth::Identity::owner(): "user:NAME", "addr:IP", …). sluice-internal:
+  // kept by the stores, never in the Maestra JSON shapes.
+  std::string owner;
 
   bool is_multicast() const { return multicast_group && !multicast_group->empty(); }
   std::string delivery_mode() const { return is_multicast() ? "multicast" : "unicast"; }
@@ -58,6 +61,7 @@ struct SessionRecord {
   WallTime last_heartbeat{};
   std::string status = "active";
   std::int64_t bytes_transferred = 0;
+  std::string owner;  // who opened the session (sluice-internal, as StreamRecord::owner)
 };
 
 struct SubscriberRecord {
@@ -73,6 +77,7 @@ struct SubscriberRecord {
   WallTime joined_at{};
   WallTime last_heartbeat{};
   boost::json::object metadata;
+  std::string owner;  // who joined (sluice-internal, as StreamRecord::owner)
 };
 
 // A value constraint of a type's config_schema (sluice extension).
@@ -98,6 +103,7 @@ struct StreamTypeRecord {
   bool builtin = false;
   WallTime created_at{};
   WallTime updated_at{};
+  std::string owner;  // who created a custom type (sluice-internal, as StreamRecord::owner)
 };
 
 struct StreamOffer {

@@ -50,7 +50,12 @@ void apply_spec(StreamTypeRecord& t, const StreamTypeSpec& spec, std::vector<Con
 
 Registry::Registry(RegistryOptions options, RegistryStore& store, History& history, hub::Bus& bus,
                    const Clock& clock)
-    : options_(options), store_(store), history_(history), bus_(bus), clock_(clock) {}
+    : ttl_s_(options.ttl.count()),
+      timeout_ms_(options.request_timeout.count()),
+      store_(store),
+      history_(history),
+      bus_(bus),
+      clock_(clock) {}
 
 void Registry::publish(const std::string& subject, const json::object& payload) {
   bus_.publish(subject, json::serialize(payload));
@@ -81,7 +86,7 @@ Result<std::vector<StreamTypeRecord>> Registry::list_types() const {
   return store_.list_types();
 }
 
-Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec) {
+Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec, const Actor& actor) {
   auto fields = parse_config_schema(spec.config_schema);
   if (!fields) return fail(fields.error());
   StreamTypeRecord t;
@@ -89,17 +94,21 @@ Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec) {
   t.name = spec.name;
   apply_spec(t, spec, std::move(*fields));
   t.created_at = t.updated_at = clock_.wall_now();
+  t.owner = actor.owner;
   if (auto ok = store_.insert_type(t); !ok) return fail(ok.error());
   return t;
 }
 
-Result<StreamTypeRecord> Registry::update_type(const std::string& name,
-                                               const StreamTypeSpec& spec) {
+Result<StreamTypeRecord> Registry::update_type(const std::string& name, const StreamTypeSpec& spec,
+                                               const Actor& actor) {
   auto existing = store_.get_type(name);
   if (!existing) return fail(existing.error());
   if (!*existing) return fail(Error::not_found("Stream type '" + name + "' not found"));
   if ((*existing)->builtin) {
     return fail(Error::forbidden("Stream type '" + name + "' is built in and cannot be changed"));
+  }
+  if (auto ok = check_owner(actor, {(*existing)->owner}, "Stream type '" + name + "'"); !ok) {
+    return fail(ok.error());
   }
   auto fields = parse_config_schema(spec.config_schema);
   if (!fields) return fail(fields.error());
@@ -110,19 +119,22 @@ Result<StreamTypeRecord> Registry::update_type(const std::string& name,
   return t;
 }
 
-Status Registry::delete_type(const std::string& name) {
+Status Registry::delete_type(const std::string& name, const Actor& actor) {
   auto existing = store_.get_type(name);
   if (!existing) return fail(existing.error());
   if (!*existing) return fail(Error::not_found("Stream type '" + name + "' not found"));
   if ((*existing)->builtin) {
     return fail(Error::forbidden("Stream type '" + name + "' is built in and cannot be deleted"));
   }
+  if (auto ok = check_owner(actor, {(*existing)->owner}, "Stream type '" + name + "'"); !ok) {
+    return ok;
+  }
   return store_.remove_type(name);
 }
 
 // ---- streams ---------------------------------------------------------------------------------
 
-Result<StreamView> Registry::advertise(const AdvertiseRequest& request) {
+Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Actor& actor) {
   auto found_type = store_.get_type(request.stream_type);
   if (!found_type) return fail(found_type.error());
   const auto& type = *found_type;
@@ -161,6 +173,20 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request) {
   s.last_heartbeat = now;
   auto existing = store_.get_stream(s.id);
   if (!existing) return fail(existing.error());
+  auto bound = store_.bind_owner(s.id, actor.owner);
+  if (!bound) return fail(bound.error());
+  if (*bound != actor.owner && !actor.manages_all) {
+    const auto& old = *existing;
+    // Saying again exactly what the owner said changes nothing: answer it, refresh nothing.
+    if (old && old->stream.address == s.address && old->stream.port == s.port &&
+        old->stream.protocol == s.protocol && old->stream.stream_type == s.stream_type) {
+      return *old;
+    }
+    return fail(
+        Error::forbidden("Stream '" + s.name + "' of publisher '" + s.publisher_id +
+                         "' belongs to another client: only its owner may re-advertise it"));
+  }
+  s.owner = *bound;
   s.advertised_at = *existing ? (*existing)->stream.advertised_at : now;
   if (auto ok = store_.put_stream(s, deadline()); !ok) return fail(ok.error());
   stats_.advertisements.fetch_add(1, std::memory_order_relaxed);
@@ -189,16 +215,21 @@ Result<StreamView> Registry::get_stream(const std::string& id) const {
   return **v;
 }
 
-Status Registry::withdraw(const std::string& id) {
+Status Registry::withdraw(const std::string& id, const Actor& actor) {
+  if (auto ok = check_stream_owner(id, actor, "withdraw"); !ok) return ok;
   auto removed = store_.remove_stream(id);
   if (!removed) return fail(removed.error());
   if (!*removed) return fail(Error::not_found(kStreamGone));
   stats_.withdrawals.fetch_add(1, std::memory_order_relaxed);
+  if (auto released = store_.release_owner(id); !released) {
+    spdlog::warn("stream {}: owner binding not released: {}", id, released.error().detail);
+  }
   announce_stream_removed(**removed, "withdrawn", "stream_withdrawn", "stopped");
   return {};
 }
 
-Status Registry::heartbeat_stream(const std::string& id) {
+Status Registry::heartbeat_stream(const std::string& id, const Actor& actor) {
+  if (auto ok = check_stream_owner(id, actor, "heartbeat"); !ok) return ok;
   auto touched = store_.touch_stream(id, clock_.wall_now(), deadline());
   if (!touched) return fail(touched.error());
   auto& found = *touched;
@@ -255,7 +286,7 @@ void Registry::announce_subscriber_left(const SubscriberRecord& s, const std::st
 // ---- negotiation -----------------------------------------------------------------------------
 
 void Registry::request_stream(const std::string& stream_id, const StreamRequest& request,
-                              OfferCallback done) {
+                              OfferCallback done, const Actor& actor) {
   auto found = store_.get_stream(stream_id);
   if (!found) return done(fail(found.error()));
   const auto& stream = *found;
@@ -268,13 +299,15 @@ void Registry::request_stream(const std::string& stream_id, const StreamRequest&
         "This is a multicast stream. Use POST /streams/{stream_id}/join instead.")));
   }
   auto payload = json::serialize(events::stream_request(stream_id, request, clock_.wall_now()));
-  bus_.request(events::request_subject(stream_id), std::move(payload), options_.request_timeout,
-               [this, view = *stream, request, done = std::move(done)](auto reply) {
-                 finish_negotiation(view, request, std::move(reply), done);
-               });
+  bus_.request(
+      events::request_subject(stream_id), std::move(payload), options().request_timeout,
+      [this, view = *stream, request, owner = actor.owner, done = std::move(done)](auto reply) {
+        finish_negotiation(view, request, owner, std::move(reply), done);
+      });
 }
 
 void Registry::finish_negotiation(const StreamView& view, const StreamRequest& request,
+                                  const std::string& owner,
                                   std::expected<hub::MessagePtr, hub::BusFailure> reply,
                                   const OfferCallback& done) {
   const auto& stream = view.stream;
@@ -290,7 +323,7 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
                                {}}));
       case K::kTimeout: {
         count(Negotiation::kTimeout);
-        auto secs = std::chrono::duration<double>(options_.request_timeout).count();
+        auto secs = std::chrono::duration<double>(options().request_timeout).count();
         return done(fail(
             Error{504, fmt::format("Publisher did not respond within {:g} seconds", secs), {}}));
       }
@@ -346,6 +379,7 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
   s.consumer_id = request.consumer_id;
   s.consumer_address = request.consumer_address;
   s.consumer_port = request.consumer_port;
+  s.owner = owner;
   s.started_at = s.last_heartbeat = clock_.wall_now();
   if (auto ok = store_.put_session(s, deadline()); !ok) {
     count(Negotiation::kStreamGone);
@@ -365,7 +399,16 @@ Result<std::vector<SessionRecord>> Registry::list_sessions(
   return store_.list_sessions(stream_id);
 }
 
-Status Registry::stop_session(const std::string& id) {
+Status Registry::stop_session(const std::string& id, const Actor& actor) {
+  if (!actor.manages_all) {
+    auto found = store_.get_session(id);
+    if (!found) return fail(found.error());
+    if (!*found) return fail(Error::not_found("Session not found or expired"));
+    if (auto ok = check_child_owner((*found)->stream_id, (*found)->owner, actor, "Session " + id);
+        !ok) {
+      return ok;
+    }
+  }
   auto removed = store_.remove_session(id);
   if (!removed) return fail(removed.error());
   if (!*removed) return fail(Error::not_found("Session not found or expired"));
@@ -373,7 +416,18 @@ Status Registry::stop_session(const std::string& id) {
   return {};
 }
 
-Status Registry::heartbeat_session(const std::string& id, std::optional<std::int64_t> bytes) {
+Status Registry::heartbeat_session(const std::string& id, std::optional<std::int64_t> bytes,
+                                   const Actor& actor) {
+  if (!actor.manages_all) {
+    auto found = store_.get_session(id);
+    if (!found) return fail(found.error());
+    if (*found) {
+      if (auto ok = check_child_owner((*found)->stream_id, (*found)->owner, actor, "Session " + id);
+          !ok) {
+        return ok;
+      }
+    }
+  }
   auto touched = store_.touch_session(id, clock_.wall_now(), deadline(), bytes);
   if (!touched) return fail(touched.error());
   if (!*touched) {
@@ -391,7 +445,8 @@ Result<std::vector<SessionHistoryRow>> Registry::session_history(const HistoryQu
 
 // ---- multicast subscribers -------------------------------------------------------------------
 
-Result<JoinResult> Registry::join(const std::string& stream_id, const JoinRequest& request) {
+Result<JoinResult> Registry::join(const std::string& stream_id, const JoinRequest& request,
+                                  const Actor& actor) {
   auto view = store_.get_stream(stream_id);
   if (!view) return fail(view.error());
   if (!*view) return fail(Error::bad_request(kStreamGone));
@@ -411,6 +466,7 @@ Result<JoinResult> Registry::join(const std::string& stream_id, const JoinReques
   s.multicast_group = *stream.multicast_group;
   s.multicast_port = stream.multicast_port.value_or(0);
   s.metadata = request.metadata;
+  s.owner = actor.owner;
   s.joined_at = s.last_heartbeat = clock_.wall_now();
   if (auto ok = store_.put_subscriber(s, deadline()); !ok) return fail(ok.error());
   history_.subscriber_joined(s);
@@ -419,7 +475,18 @@ Result<JoinResult> Registry::join(const std::string& stream_id, const JoinReques
                     stream.protocol, s.multicast_group, s.multicast_port, stream.config};
 }
 
-Status Registry::leave(const std::string& stream_id, const std::string& subscriber_id) {
+Status Registry::leave(const std::string& stream_id, const std::string& subscriber_id,
+                       const Actor& actor) {
+  if (!actor.manages_all) {
+    auto found = store_.get_subscriber(subscriber_id);
+    if (!found) return fail(found.error());
+    if (!*found) return fail(Error::not_found("Subscriber not found or expired"));
+    if (auto ok = check_child_owner((*found)->stream_id, (*found)->owner, actor,
+                                    "Subscriber " + subscriber_id);
+        !ok) {
+      return ok;
+    }
+  }
   auto removed = store_.remove_subscriber(subscriber_id);
   if (!removed) return fail(removed.error());
   if (!*removed) return fail(Error::not_found("Subscriber not found or expired"));
@@ -427,7 +494,18 @@ Status Registry::leave(const std::string& stream_id, const std::string& subscrib
   return {};
 }
 
-Status Registry::heartbeat_subscriber(const std::string& id) {
+Status Registry::heartbeat_subscriber(const std::string& id, const Actor& actor) {
+  if (!actor.manages_all) {
+    auto found = store_.get_subscriber(id);
+    if (!found) return fail(found.error());
+    if (*found) {
+      if (auto ok =
+              check_child_owner((*found)->stream_id, (*found)->owner, actor, "Subscriber " + id);
+          !ok) {
+        return ok;
+      }
+    }
+  }
   auto touched = store_.touch_subscriber(id, clock_.wall_now(), deadline());
   if (!touched) return fail(touched.error());
   if (!*touched) {
@@ -456,6 +534,66 @@ Result<RegistrySnapshot> Registry::snapshot() const {
                           std::move(*subscribers)};
 }
 
+Status Registry::may_heartbeat(Kind kind, const std::string& id, const Actor& actor) {
+  if (actor.manages_all) return {};
+  switch (kind) {
+    case Kind::kStream:
+      return check_stream_owner(id, actor, "heartbeat");
+    case Kind::kSession: {
+      auto found = store_.get_session(id);
+      if (!found) return fail(found.error());
+      if (!*found) return {};
+      return check_child_owner((*found)->stream_id, (*found)->owner, actor, "Session " + id);
+    }
+    case Kind::kSubscriber: {
+      auto found = store_.get_subscriber(id);
+      if (!found) return fail(found.error());
+      if (!*found) return {};
+      return check_child_owner((*found)->stream_id, (*found)->owner, actor, "Subscriber " + id);
+    }
+  }
+  return {};
+}
+
+bool Registry::may_answer(const std::string& stream_id, const Actor& actor) {
+  if (actor.manages_all) return true;
+  auto owner = store_.get_owner(stream_id);
+  return owner && *owner && **owner == actor.owner;
+}
+
+// ---- ownership -------------------------------------------------------------------------------
+
+Status Registry::check_owner(const Actor& actor, std::initializer_list<std::string_view> owners,
+                             std::string_view what) {
+  if (actor.manages_all) return {};
+  for (auto o : owners) {
+    if (o.empty() || o == actor.owner) return {};
+  }
+  return fail(Error::forbidden(std::string(what) + " belongs to another client"));
+}
+
+Status Registry::check_stream_owner(const std::string& stream_id, const Actor& actor,
+                                    std::string_view what) {
+  if (actor.manages_all) return {};
+  auto owner = store_.get_owner(stream_id);
+  if (!owner) return fail(owner.error());
+  if (!*owner || **owner == actor.owner) return {};
+  return fail(Error::forbidden("Stream " + stream_id +
+                               " belongs to another client: only its owner may " +
+                               std::string(what) + " it"));
+}
+
+Status Registry::check_child_owner(const std::string& stream_id, const std::string& child_owner,
+                                   const Actor& actor, std::string_view what) {
+  if (actor.manages_all || child_owner.empty() || child_owner == actor.owner) return {};
+  auto stream_owner = store_.get_owner(stream_id);
+  if (!stream_owner) return fail(stream_owner.error());
+  if (*stream_owner && **stream_owner == actor.owner) return {};
+  return fail(Error::forbidden(std::string(what) +
+                               " belongs to another client: only its owner or the stream's may "
+                               "change it"));
+}
+
 // ---- expiry ----------------------------------------------------------------------------------
 
 Result<std::size_t> Registry::expire_due() {
@@ -465,7 +603,7 @@ Result<std::size_t> Registry::expire_due() {
   std::size_t n = 0;
   for (const auto& removed : batch.streams) {
     spdlog::info("stream {} ({}) expired: no heartbeat for {}s", removed.stream.id,
-                 removed.stream.name, options_.ttl.count());
+                 removed.stream.name, ttl_s_.load());
     announce_stream_removed(removed, "expired", "stream_expired", "expired");
     stats_.expiries[idx(Kind::kStream)].fetch_add(1);
     stats_.expiries[idx(Kind::kSession)].fetch_add(removed.sessions.size());

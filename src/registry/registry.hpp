@@ -51,6 +51,14 @@ struct RegistryStats {
   std::atomic<std::uint64_t> withdrawals{0};
 };
 
+// Who acts on the registry: the owner key of the caller's identity (auth::Identity::owner(),
+// e.g. "addr:10.0.0.7" or "token:stage-left") and whether it may act on what others own. The
+// default is sluiced itself, which may do everything.
+struct Actor {
+  std::string owner = "sluiced";
+  bool manages_all = true;
+};
+
 struct RegistrySnapshot {
   std::vector<StreamView> streams;
   std::vector<SessionRecord> sessions;
@@ -71,17 +79,22 @@ class Registry {
   Status ensure_builtin_types();
 
   Result<std::vector<StreamTypeRecord>> list_types() const;
-  Result<StreamTypeRecord> create_type(const StreamTypeSpec& spec);
-  Result<StreamTypeRecord> update_type(const std::string& name, const StreamTypeSpec& spec);
-  Status delete_type(const std::string& name);
+  Result<StreamTypeRecord> create_type(const StreamTypeSpec& spec, const Actor& actor = {});
+  Result<StreamTypeRecord> update_type(const std::string& name, const StreamTypeSpec& spec,
+                                       const Actor& actor = {});
+  Status delete_type(const std::string& name, const Actor& actor = {});
 
   // The stream id is derived from (publisher_id, name): advertising again refreshes the same
   // stream (same id, children kept) instead of creating a duplicate, even across restarts.
-  Result<StreamView> advertise(const AdvertiseRequest& request);
+  // The first advertiser owns the id (the binding outlives TTL gaps and restarts); another
+  // actor gets 403 for a change, and the current record without a refresh for an identical
+  // re-advertise.
+  Result<StreamView> advertise(const AdvertiseRequest& request, const Actor& actor = {});
   Result<std::vector<StreamView>> list_streams(const std::optional<std::string>& type) const;
   Result<StreamView> get_stream(const std::string& id) const;
-  Status withdraw(const std::string& id);
-  Status heartbeat_stream(const std::string& id);
+  // Owner only (403 otherwise); releases the owner binding.
+  Status withdraw(const std::string& id, const Actor& actor = {});
+  Status heartbeat_stream(const std::string& id, const Actor& actor = {});
   // For streams this node advertises itself (relay channels, live media paths): heartbeats and
   // answers false only when the registry no longer has the stream (advertise it again). A store
   // that cannot be reached says nothing about it: true, keep the id.
@@ -89,22 +102,33 @@ class Registry {
 
   // Asks the publisher over the bus; `done` runs exactly once, on any thread.
   using OfferCallback = std::function<void(Result<StreamOffer>)>;
+  // The session it opens is owned by `actor`.
   void request_stream(const std::string& stream_id, const StreamRequest& request,
-                      OfferCallback done);
+                      OfferCallback done, const Actor& actor = {});
 
   Result<std::vector<SessionRecord>> list_sessions(
       const std::optional<std::string>& stream_id) const;
-  Status stop_session(const std::string& id);
-  Status heartbeat_session(const std::string& id, std::optional<std::int64_t> bytes);
+  // Sessions and subscribers may be stopped and heartbeated by their owner or the stream's.
+  Status stop_session(const std::string& id, const Actor& actor = {});
+  Status heartbeat_session(const std::string& id, std::optional<std::int64_t> bytes,
+                           const Actor& actor = {});
   Result<std::vector<SessionHistoryRow>> session_history(const HistoryQuery& query) const;
 
-  Result<JoinResult> join(const std::string& stream_id, const JoinRequest& request);
-  Status leave(const std::string& stream_id, const std::string& subscriber_id);
-  Status heartbeat_subscriber(const std::string& id);
+  Result<JoinResult> join(const std::string& stream_id, const JoinRequest& request,
+                          const Actor& actor = {});
+  Status leave(const std::string& stream_id, const std::string& subscriber_id,
+               const Actor& actor = {});
+  Status heartbeat_subscriber(const std::string& id, const Actor& actor = {});
   Result<std::vector<SubscriberRecord>> list_subscribers(
       const std::optional<std::string>& stream_id) const;
 
   Result<RegistrySnapshot> snapshot() const;
+
+  // For doors that heartbeat over the hub (/ws, the relay): 403 when another client owns the
+  // record the heartbeat names; ok when `actor` may, or when there is no such record.
+  Status may_heartbeat(Kind kind, const std::string& id, const Actor& actor);
+  // Whether `actor` may answer requests for stream `id`: it owns it (or manages all).
+  bool may_answer(const std::string& stream_id, const Actor& actor);
 
   // Removes everything past its TTL, announcing each expiry like the explicit action and closing
   // history rows as "expired". Returns how many records expired. Called by a periodic timer (on
@@ -113,10 +137,23 @@ class Registry {
 
   const RegistryStats& stats() const { return stats_; }
   Result<TypeCounts> counts() const { return store_.counts(); }
-  const RegistryOptions& options() const { return options_; }
+  // A snapshot; the TTL and the request timeout may change while running (settings), taking
+  // effect from the next heartbeat or request.
+  RegistryOptions options() const {
+    return {std::chrono::seconds(ttl_s_.load()), std::chrono::milliseconds(timeout_ms_.load())};
+  }
+  void set_ttl(std::chrono::seconds ttl) { ttl_s_.store(ttl.count()); }
+  void set_request_timeout(std::chrono::milliseconds t) { timeout_ms_.store(t.count()); }
 
  private:
-  MonoTime deadline() const { return clock_.mono_now() + options_.ttl; }
+  MonoTime deadline() const { return clock_.mono_now() + std::chrono::seconds(ttl_s_.load()); }
+  // 403 unless `actor` may act on what `owner` owns (or one of `owners`).
+  static Status check_owner(const Actor& actor, std::initializer_list<std::string_view> owners,
+                            std::string_view what);
+  Status check_stream_owner(const std::string& stream_id, const Actor& actor,
+                            std::string_view what);
+  Status check_child_owner(const std::string& stream_id, const std::string& child_owner,
+                           const Actor& actor, std::string_view what);
   void publish(const std::string& subject, const boost::json::object& payload);
   void announce_stream_removed(const RemovedStream& removed, const std::string& reason,
                                const std::string& child_reason, const std::string& history_status);
@@ -125,11 +162,13 @@ class Registry {
   void announce_subscriber_left(const SubscriberRecord& s, const std::string& reason,
                                 const std::string& history_status);
   void finish_negotiation(const StreamView& stream, const StreamRequest& request,
+                          const std::string& owner,
                           std::expected<hub::MessagePtr, hub::BusFailure> reply,
                           const OfferCallback& done);
   void count(Negotiation n) { stats_.negotiations[static_cast<std::size_t>(n)].fetch_add(1); }
 
-  RegistryOptions options_;
+  std::atomic<std::int64_t> ttl_s_;
+  std::atomic<std::int64_t> timeout_ms_;
   RegistryStore& store_;
   History& history_;
   hub::Bus& bus_;

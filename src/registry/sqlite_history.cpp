@@ -100,6 +100,11 @@ SqliteHistory::SqliteHistory(const std::string& path) {
   sqlite3_busy_timeout(db_, 2000);
   exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   exec(kSchema);
+  // last_seen (unix seconds): when the record was last known alive; added to older files.
+  for (const char* table : {"stream_sessions", "stream_subscribers"}) {
+    std::string add = std::string("ALTER TABLE ") + table + " ADD COLUMN last_seen REAL";
+    sqlite3_exec(db_, add.c_str(), nullptr, nullptr, nullptr);  // fails once it exists: fine
+  }
   insert_session_ = std::make_unique<Statement>(db_, R"sql(
     INSERT OR REPLACE INTO stream_sessions (time, session_id, stream_id, stream_name, stream_type,
       publisher_id, publisher_address, consumer_id, consumer_address, protocol, transport_config,
@@ -125,6 +130,49 @@ SqliteHistory::~SqliteHistory() {
   insert_subscriber_.reset();
   end_subscriber_.reset();
   sqlite3_close(db_);
+}
+
+void SqliteHistory::records_seen(const std::vector<SessionRecord>& sessions,
+                                 const std::vector<SubscriberRecord>& subscribers) {
+  if (sessions.empty() && subscribers.empty()) return;
+  std::lock_guard lock(mutex_);
+  sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+  Statement s(
+      db_, "UPDATE stream_sessions SET last_seen = ?2 WHERE session_id = ?1 AND ended_at IS NULL");
+  for (const auto& r : sessions) {
+    s.bind(1, r.session_id);
+    s.bind(2, to_unix_seconds(r.last_heartbeat));
+    if (!s.run()) record_failure("session seen");
+  }
+  Statement b(
+      db_,
+      "UPDATE stream_subscribers SET last_seen = ?2 WHERE subscriber_id = ?1 AND left_at IS NULL");
+  for (const auto& r : subscribers) {
+    b.bind(1, r.subscriber_id);
+    b.bind(2, to_unix_seconds(r.last_heartbeat));
+    if (!b.run()) record_failure("subscriber seen");
+  }
+  sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+}
+
+Result<std::size_t> SqliteHistory::close_interrupted() {
+  std::lock_guard lock(mutex_);
+  std::size_t closed = 0;
+  for (const char* sql :
+       {"UPDATE stream_sessions SET status = 'interrupted', ended_at = COALESCE(last_seen, time), "
+        "duration_seconds = COALESCE(last_seen, time) - time WHERE ended_at IS NULL",
+        "UPDATE stream_subscribers SET status = 'interrupted', left_at = COALESCE(last_seen, "
+        "time), "
+        "duration_seconds = COALESCE(last_seen, time) - time WHERE left_at IS NULL"}) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      return fail(Error::internal("history: " + msg));
+    }
+    closed += static_cast<std::size_t>(sqlite3_changes(db_));
+  }
+  return closed;
 }
 
 void SqliteHistory::exec(const char* sql) {

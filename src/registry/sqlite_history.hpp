@@ -29,6 +29,9 @@ class SqliteHistory final : public History {
                        WallTime left_at) override;
   Result<std::vector<SessionHistoryRow>> query_sessions(const HistoryQuery& query) override;
   std::string problem() const override;
+  void records_seen(const std::vector<SessionRecord>& sessions,
+                    const std::vector<SubscriberRecord>& subscribers) override;
+  Result<std::size_t> close_interrupted() override;
 
  private:
   struct Statement;

@@ -103,10 +103,20 @@ class RegistryStore {
                                                              std::optional<std::int64_t> bytes) = 0;
   virtual Result<std::optional<SessionRecord>> remove_session(const std::string& id) = 0;
 
+  // --- Owner bindings: which identity owns a stream id (publisher_id + name) ---
+  // They outlive the stream (a TTL gap or a restart must not hand a stream to the first
+  // re-advertiser) until the owner withdraws it or `forget_owners` drops them.
+  // Binds `owner` when the id has no owner yet; returns the owner bound after the call.
+  virtual Result<std::string> bind_owner(const std::string& stream_id,
+                                         const std::string& owner) = 0;
+  virtual Result<std::optional<std::string>> get_owner(const std::string& stream_id) const = 0;
+  virtual Status release_owner(const std::string& stream_id) = 0;
+
   // Fails with 400 when the subscriber's stream is gone (checked atomically with the insert).
   virtual Status put_subscriber(const SubscriberRecord& subscriber, MonoTime deadline) = 0;
   virtual Result<std::vector<SubscriberRecord>> list_subscribers(
       const std::optional<std::string>& stream_id) const = 0;
+  virtual Result<std::optional<SubscriberRecord>> get_subscriber(const std::string& id) const = 0;
   virtual Result<bool> touch_subscriber(const std::string& id, WallTime now, MonoTime deadline) = 0;
   virtual Result<std::optional<SubscriberRecord>> remove_subscriber(const std::string& id) = 0;
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "hub/client_session.hpp"
 #include "hub/hub.hpp"
 #include "relay/channel_directory.hpp"
 #include "wire/scram.hpp"
@@ -64,6 +65,14 @@ struct AuthConfig {
   bool allow_tokens_without_tls = false;
   std::vector<std::string> tokens;  // accepted bearer tokens
   std::map<std::string, wire::scram::StoredCredentials, std::less<>> users;  // SCRAM users
+  // sluiced's own users and API tokens (issue 12), consulted after the files; may be empty.
+  std::function<std::optional<wire::scram::StoredCredentials>(std::string_view user)> find_user;
+  std::function<std::optional<std::string>(std::string_view token)> token_name;
+  // The hub policy of an authenticated session (null result or unset: everything allowed).
+  // `kind` is "anonymous", "user" or "token"; `name` the user or token name.
+  std::function<std::shared_ptr<hub::ClientPolicy>(std::string_view kind, std::string_view name,
+                                                   std::string_view address)>
+      policy_for;
 };
 
 struct RelayConfig {

@@ -50,6 +50,7 @@ bool WireSubscriber::deliver_view(const hub::MessageView& message) {
     return true;
   }
   if (!connection_) return false;
+  if (filter_ && !filter_->deliver(message.subject)) return true;  // not for this session
   bool took = connection_->enqueue(stream_, message, wildcard_, responder_);
   // Only wire publishers can be stalled; for anyone else "block" must still be bounded.
   if (took && policy_ == wire::OverflowPolicy::kBlock && !message.can_wait && over_limit()) {
@@ -99,7 +100,7 @@ void RelayConnection::wake() {
 HandshakeStep RelayConnection::on_hello(const wire::Hello& hello) {
   const AuthConfig& auth = relay_.config().auth;
   if (hello.mechanism.empty()) {
-    if (auth.allow_anonymous) return HandshakeStep::accept();
+    if (auth.allow_anonymous) return HandshakeStep::accept();  // principal stays anonymous
     relay_.mutable_stats().auth_failures++;
     return HandshakeStep::reject(
         "anonymous access is disabled; authenticate with a token or "
@@ -113,6 +114,15 @@ HandshakeStep RelayConnection::on_hello(const wire::Hello& hello) {
     for (const auto& t : auth.tokens) {
       if (t.size() == hello.token.size() &&
           CRYPTO_memcmp(t.data(), hello.token.data(), t.size()) == 0) {
+        principal_kind_ = "token";
+        principal_name_ = "file";
+        return HandshakeStep::accept();
+      }
+    }
+    if (auth.token_name) {
+      if (auto name = auth.token_name(hello.token)) {
+        principal_kind_ = "token";
+        principal_name_ = *name;
         return HandshakeStep::accept();
       }
     }
@@ -123,8 +133,8 @@ HandshakeStep RelayConnection::on_hello(const wire::Hello& hello) {
     scram_ = std::make_unique<wire::scram::ServerExchange>(
         [&auth](std::string_view user) -> std::optional<wire::scram::StoredCredentials> {
           auto it = auth.users.find(user);
-          if (it == auth.users.end()) return std::nullopt;
-          return it->second;
+          if (it != auth.users.end()) return it->second;
+          return auth.find_user ? auth.find_user(user) : std::nullopt;
         });
     auto first = scram_->handle_client_first(hello.auth_data);
     if (!first) {
@@ -145,7 +155,25 @@ HandshakeStep RelayConnection::on_auth(std::string_view data) {
     relay_.mutable_stats().auth_failures++;
     return HandshakeStep::reject("authentication failed");
   }
+  principal_kind_ = "user";
+  principal_name_ = scram_->username();
   return HandshakeStep::accept(*final_message);
+}
+
+hub::ClientPolicy* RelayConnection::access() {
+  if (!access_made_) {
+    access_made_ = true;
+    const auto& make = relay_.config().auth.policy_for;
+    if (make) access_ = make(principal_kind_, principal_name_, transport_.remote_address());
+  }
+  return access_.get();
+}
+
+bool RelayConnection::refuse(std::uint32_t stream, const Status& verdict) {
+  if (verdict) return false;
+  session_.reset(stream, ErrorCode::kForbidden, verdict.error().detail);
+  wake();
+  return true;
 }
 
 // ---------------------------------------------------------------------------- streams
@@ -157,6 +185,7 @@ void RelayConnection::on_open(std::uint32_t stream, wire::OpenRequest request) {
     case wire::Role::kSubscribe:
       return open_subscriber(stream, request);
     case wire::Role::kRequest: {
+      if (auto* a = access(); a && refuse(stream, a->publish(request.channel))) return;
       session_.accept_stream(stream, request.priority, {});
       requesters_[stream] = Requester{request.channel, request.timeout_ms};
       return;
@@ -165,6 +194,7 @@ void RelayConnection::on_open(std::uint32_t stream, wire::OpenRequest request) {
 }
 
 void RelayConnection::open_publisher(std::uint32_t stream, const wire::OpenRequest& request) {
+  if (auto* a = access(); a && refuse(stream, a->publish(request.channel))) return;
   session_.accept_stream(stream, request.priority, {});
   auto* entry = relay_.publisher_opened(request.channel, id_, request);
   if (!entry) {
@@ -183,9 +213,17 @@ void RelayConnection::open_publisher(std::uint32_t stream, const wire::OpenReque
 }
 
 void RelayConnection::open_subscriber(std::uint32_t stream, const wire::OpenRequest& request) {
+  auto* a = access();
+  if (a && refuse(stream, a->subscribe(request.channel))) return;
   session_.accept_stream(stream, request.priority, request.buffer);
+  // Patterns that may match reserved subjects are filtered per message; plain channel patterns
+  // were fully judged by subscribe() and cost nothing more per message.
+  const bool spans = request.channel.starts_with("*") || request.channel.starts_with(">") ||
+                     request.channel.starts_with("maestra") ||
+                     request.channel.starts_with("sluice");
   auto subscriber = std::make_shared<WireSubscriber>(
-      relay_, this, stream, is_wildcard(request.channel), request.responder, request.buffer);
+      relay_, this, stream, is_wildcard(request.channel), request.responder, request.buffer,
+      a && spans ? access_ : nullptr);
   auto handle = relay_.hub().subscribe(
       request.channel, subscriber,
       request.responder ? hub::Interest::kResponder : hub::Interest::kObserver);

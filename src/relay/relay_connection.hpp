@@ -107,6 +107,14 @@ class RelayConnection final : public wire::SessionEvents {
   wire::Session session_;
   std::shared_ptr<ConnectionHandle> handle_;
   std::unique_ptr<wire::scram::ServerExchange> scram_;
+  // Who the session authenticated as, and what it may do on the hub (null: everything).
+  std::string principal_kind_ = "anonymous";
+  std::string principal_name_;
+  std::shared_ptr<hub::ClientPolicy> access_;
+  bool access_made_ = false;
+  hub::ClientPolicy* access();
+  // Refuses an OPEN the access policy forbids; true when refused.
+  bool refuse(std::uint32_t stream, const Status& verdict);
   bool write_requested_ = false;
 
   std::unordered_map<std::uint32_t, Publisher> publishers_;
@@ -126,9 +134,13 @@ class RelayConnection final : public wire::SessionEvents {
 class WireSubscriber final : public hub::Subscriber,
                              public std::enable_shared_from_this<WireSubscriber> {
  public:
+  // `filter` (may be null) drops messages the session may not read, for patterns that span
+  // subjects of several permission classes (`>`, `maestra.stream.>`).
   WireSubscriber(Relay& relay, RelayConnection* connection, std::uint32_t stream, bool wildcard,
-                 bool responder, const wire::QueueLimits& limits)
+                 bool responder, const wire::QueueLimits& limits,
+                 std::shared_ptr<hub::ClientPolicy> filter = nullptr)
       : relay_(relay),
+        filter_(std::move(filter)),
         connection_(connection),
         stream_(stream),
         wildcard_(wildcard),
@@ -150,6 +162,7 @@ class WireSubscriber final : public hub::Subscriber,
 
  private:
   Relay& relay_;
+  std::shared_ptr<hub::ClientPolicy> filter_;
   RelayConnection* connection_;
   std::uint32_t stream_;
   bool wildcard_;

@@ -11,12 +11,19 @@
 #include <thread>
 #include <vector>
 
+#include "audit/audit_log.hpp"
+#include "auth/access_policy.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/directory.hpp"
 #include "core/json.hpp"
 #include "core/time_format.hpp"
+#include "http/auth_routes.hpp"
+#include "http/gate.hpp"
 #include "http/key_routes.hpp"
 #include "http/metrics.hpp"
 #include "http/ops_routes.hpp"
 #include "http/router.hpp"
+#include "http/settings_routes.hpp"
 #include "http/streams_api.hpp"
 #include "hub/hub.hpp"
 #include "keys/key_format.hpp"
@@ -32,7 +39,12 @@
 #include "relay/loop_call.hpp"
 #include "relay/relay.hpp"
 #include "server/backends.hpp"
+#include "server/hub_access.hpp"
 #include "server/media_wiring.hpp"
+#include "server/settings_wiring.hpp"
+#include "settings/settings.hpp"
+#include "state/state_db.hpp"
+#include "state/state_journal.hpp"
 
 namespace sluice::server {
 namespace {
@@ -252,15 +264,50 @@ void create_dev_key(keys::KeyService& service, const Config& c, std::uint16_t rt
 
 }  // namespace
 
+// The access options a config asks for; warns when `open` leaves a listener on the network.
+auth::AccessOptions access_options(const Config& c, bool relay_anonymous) {
+  auto mode = auth::parse_mode(c.auth);
+  if (!mode) throw ConfigError(mode.error().detail);
+  auto loopback = [](const HostPort& a) {
+    return a.host == "127.0.0.1" || a.host == "::1" || a.host == "localhost";
+  };
+  if (*mode == auth::Mode::kOpen) {
+    for (const auto& a : {c.http, c.wire, c.rtmp}) {
+      if (!loopback(a)) {
+        spdlog::warn(
+            "auth = open and {} is reachable from the network: any client may withdraw or "
+            "take over any stream (docs/security.md); use auth = owner or required",
+            a.to_string());
+        break;
+      }
+    }
+  }
+  return auth::AccessOptions{*mode, relay_anonymous};
+}
+
+std::vector<keys::IpNetwork> parse_proxies(const Config& c) {
+  std::vector<keys::IpNetwork> out;
+  for (const auto& text : c.trusted_proxies) {
+    std::string why;
+    auto net = keys::parse_ip_rule(text, &why);
+    if (!net) throw ConfigError("'trusted-proxies': " + why);
+    out.push_back(*net);
+  }
+  return out;
+}
+
 struct App::Impl {
   explicit Impl(Config c)
       : config(std::move(c)),
-        store(make_store(config, clock)),
+        state_db(std::make_unique<state::StateDb>(config.state_path())),
+        journal(*state_db),
+        store(make_store(config, clock, state_db.get(), &journal)),
         bus(make_bus(config, hub, io)),
         history(make_history(config)),
         registry(registry::RegistryOptions{config.stream_ttl, config.request_timeout}, *store,
                  *history, *bus, clock),
         sweep_timer(io) {
+    close_interrupted_history();
     if (auto seeded = registry.seed_builtin_types(); !seeded) {
       spdlog::warn("registry: built-in types not seeded yet ({}); retrying in the background",
                    seeded.error().detail);
@@ -268,9 +315,18 @@ struct App::Impl {
       // every advertise of a built-in type fails with "Unknown stream type".
       sweeps_since_type_check = kTypeCheckInterval / kSweepInterval;
     }
-    http::add_streams_routes(router, registry, hub);
+    directory = std::make_unique<auth::Directory>(state_db.get(), clock);
+    authenticator = std::make_unique<auth::Authenticator>(
+        *directory, clock, auth::AuthenticatorOptions{config.admin_token, config.loopback_admin});
+    relay::RelayConfig rc;
+    rc.auth = relay_access(config);
+    policy = std::make_unique<auth::AccessPolicy>(access_options(config, rc.auth.allow_anonymous));
+    if (policy->mode() == auth::Mode::kRequired) rc.auth.allow_anonymous = false;
+    connect_relay_identities(rc.auth);
+    http::add_streams_routes(router, registry, hub, *policy);
+    http::add_auth_routes(router, *directory, *policy);
     keys = std::make_unique<keys::KeyService>(*store, clock, stream_key_secret(config));
-    http::add_key_routes(router, *keys, http::KeyRoutesOptions{config.admin_token});
+    http::add_key_routes(router, *keys, http::KeyRoutesOptions{});
     media =
         std::make_unique<MediaWiring>(config, *keys, registry, hub, router, advertise_host(config));
     ops.registry = &registry;
@@ -283,23 +339,75 @@ struct App::Impl {
     http::add_ops_routes(router, ops);
     wire = std::make_unique<net::WireServer>();
     advertiser = std::make_unique<RegistryAdvertiser>(registry, advertise_host(config), wire_port);
-    relay::RelayConfig rc;
     rc.advertise_host = advertise_host(config);
-    rc.auth = relay_access(config);
     rc.registry_heartbeat = std::min<std::chrono::milliseconds>(
         std::chrono::seconds(10),
         std::chrono::duration_cast<std::chrono::milliseconds>(config.stream_ttl) / 3);
     relay = std::make_unique<relay::Relay>(hub, wire->loop(), clock, rc, advertiser.get());
     add_channel_routes(router, *relay);
+    cors_origins = std::make_shared<http::AllowedOrigins>(config.cors_origins);
+    settings = std::make_unique<settings::Settings>(state_db.get());
+    settings->set_announce([this](const settings::Setting& s, const boost::json::value& previous,
+                                  const std::string& by) {
+      spdlog::info("setting {} = {} (was {}) by {}", s.spec->name, boost::json::serialize(s.value),
+                   boost::json::serialize(previous), by);
+      hub.publish(
+          "sluice.settings." + s.spec->name,
+          boost::json::serialize(boost::json::object{
+              {"name", s.spec->name}, {"value", s.value}, {"previous", previous}, {"by", by}}));
+    });
+    define_settings(*settings, config, SettingTargets{registry, *cors_origins, *media});
+    media->set_play_access(
+        [this](std::string_view path, std::string_view token, std::string_view peer) -> Status {
+          auto who = authenticator->authenticate({"", token, peer});
+          if (!who) return fail(who.error());
+          return policy->authorize(
+              *who, auth::Need{auth::Resource::kMedia, auth::Access::kRead, std::string(path)});
+        });
+    http::add_settings_routes(router, *settings, *policy);
+    audit = std::make_unique<audit::AuditLog>(
+        config.data_dir.empty() ? std::string() : config.data_dir + "/audit.log",
+        [this](const std::string& line) { hub.publish("sluice.audit", line); });
+    router.set_outcome([this](const http::HttpRequest& req, std::string_view route, int status) {
+      const bool mutating = req.method != "GET" && req.method != "HEAD";
+      if (!mutating && status != 401 && status != 403) return;
+      audit->record(audit::Entry{req.identity.owner(),
+                                 req.identity.address,
+                                 "http",
+                                 req.method + " " + std::string(route.empty() ? req.path : route),
+                                 req.path,
+                                 status,
+                                 {}});
+    });
+    http::declare_route_access(router);
+    if (auto missing = router.undeclared(); !missing.empty()) {
+      throw std::logic_error("routes without an access rule (http/gate.cpp): " + missing.front());
+    }
+    router.set_gate(http::make_gate(*authenticator, *policy,
+                                    http::GateOptions{cors_origins, parse_proxies(config)}));
     metrics = std::make_unique<http::HttpMetrics>(route_names(router));
     ops.http_metrics = metrics.get();
-    server = std::make_unique<net::HttpServer>(io, router, *metrics, hub,
-                                               net::HttpServerOptions{config.max_body_bytes});
+    net::HttpServerOptions server_options;
+    server_options.max_body_bytes = config.max_body_bytes;
+    server_options.cors_origins = cors_origins;
+    server_options.ws_policy =
+        [this](const http::HttpRequest& req) -> std::shared_ptr<hub::ClientPolicy> {
+      if (policy->mode() == auth::Mode::kRequired && !req.identity.authenticated()) return nullptr;
+      return std::make_shared<HubAccess>(*policy, registry, req.identity);
+    };
+    server = std::make_unique<net::HttpServer>(io, router, *metrics, hub, server_options);
     net::connect_wire_upgrades(*server, *wire);  // WebSocket /wire sessions join the relay
     media->connect(*server);                     // HTTP-FLV players go to the media thread
     ops.extra_metrics = [this](http::PrometheusWriter& w) {
       server->render_metrics(w);
       render_relay_metrics(w, relay->published_stats());
+      const auto& a = authenticator->stats();
+      w.header("sluice_auth_failures_total", "counter",
+               "Requests refused for wrong or expired credentials");
+      w.sample("sluice_auth_failures_total", {}, static_cast<double>(a.failures.load()));
+      w.header("sluice_auth_throttled_total", "counter",
+               "Credentials refused unchecked during an address's backoff after a failure");
+      w.sample("sluice_auth_throttled_total", {}, static_cast<double>(a.throttled.load()));
       http::render_key_metrics(w, keys->stats());
       media->render_metrics(w);
       if (auto* nats_bus = dynamic_cast<nats::NatsBus*>(bus.get())) {
@@ -309,6 +417,40 @@ struct App::Impl {
     listen_heartbeats(registry::events::kStreamHeartbeats, registry::Kind::kStream);
     listen_heartbeats(registry::events::kSessionHeartbeats, registry::Kind::kSession);
     listen_heartbeats(registry::events::kSubscriberHeartbeats, registry::Kind::kSubscriber);
+  }
+
+  // The relay's SCRAM users and tokens are sluiced's users and tokens too (beside the files),
+  // and every wire session gets the same hub rules as /ws.
+  void connect_relay_identities(relay::AuthConfig& a) {
+    a.find_user = [this](std::string_view name) -> std::optional<wire::scram::StoredCredentials> {
+      auto u = directory->find_user(name);
+      if (!u) return std::nullopt;
+      auto creds = wire::scram::parse_credentials(u->scram);
+      if (!creds) return std::nullopt;
+      return *creds;
+    };
+    a.token_name = [this](std::string_view token) -> std::optional<std::string> {
+      auto m = directory->check_token(token);
+      if (!m) return std::nullopt;
+      return m->name;
+    };
+    const bool file_users = !a.users.empty() || !a.tokens.empty();
+    a.policy_for = [this, file_users](
+                       std::string_view kind, std::string_view name,
+                       std::string_view address) -> std::shared_ptr<hub::ClientPolicy> {
+      // The relay names its peers "ADDRESS:PORT"; ownership goes by the address alone.
+      const auto colon = address.rfind(':');
+      auth::Identity who = auth::Identity::anonymous(
+          std::string(colon == std::string_view::npos ? address : address.substr(0, colon)));
+      if (kind != "anonymous") {
+        who.kind = kind == "user" ? auth::Identity::Kind::kUser : auth::Identity::Kind::kToken;
+        who.name = std::string(name);
+        who.role = kind == "user" ? directory->role_of_user(name) : directory->role_of_token(name);
+        // Users and tokens of the relay's files predate roles: they publish and subscribe.
+        if (!who.role && file_users) who.role = directory->role("publisher");
+      }
+      return std::make_shared<HubAccess>(*policy, registry, std::move(who));
+    };
   }
 
   void listen_heartbeats(const char* pattern, registry::Kind kind) {
@@ -325,6 +467,7 @@ struct App::Impl {
     if (ok && ++sweeps_since_type_check * kSweepInterval >= kTypeCheckInterval) {
       sweeps_since_type_check = 0;
       ok = registry.ensure_builtin_types();
+      remember_open_records();
     }
     if (!ok && !store_failing) {
       spdlog::warn("registry store failing: {}", ok.error().detail);
@@ -333,6 +476,27 @@ struct App::Impl {
       sweeps_since_type_check = kTypeCheckInterval / kSweepInterval;  // check types next sweep
     }
     store_failing = !ok;
+  }
+
+  // The embedded history learns when open sessions were last heard, so rows a crash leaves open
+  // are closed at the right time on the next start (History::close_interrupted).
+  void remember_open_records() {
+    if (!config.store.empty()) return;  // a shared store outlives this node: nothing to close
+    auto sessions = store->list_sessions(std::nullopt);
+    auto subscribers = store->list_subscribers(std::nullopt);
+    if (sessions && subscribers) history->records_seen(*sessions, *subscribers);
+  }
+
+  void close_interrupted_history() {
+    if (!config.store.empty()) return;
+    auto closed = history->close_interrupted();
+    if (!closed) {
+      spdlog::warn("history: rows left open by the last run not closed: {}", closed.error().detail);
+    } else if (*closed > 0) {
+      spdlog::info(
+          "history: closed {} session/subscriber row(s) the last run left open as 'interrupted'",
+          *closed);
+    }
   }
 
   void arm_sweep() {
@@ -350,10 +514,18 @@ struct App::Impl {
   boost::asio::io_context io;
   SystemClock clock;
   hub::Hub hub;
+  std::unique_ptr<state::StateDb> state_db;  // keys, types, owners, identities, settings
+  state::StateJournal journal;
   std::unique_ptr<registry::RegistryStore> store;
   std::unique_ptr<hub::Bus> bus;
   std::unique_ptr<registry::History> history;
   registry::Registry registry;
+  std::unique_ptr<auth::Directory> directory;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<auth::AccessPolicy> policy;
+  std::shared_ptr<http::AllowedOrigins> cors_origins;  // the cors_origins setting
+  std::unique_ptr<settings::Settings> settings;
+  std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<keys::KeyService> keys;  // stream keys; the media server checks through it
   http::Router router;
   http::OpsContext ops;
@@ -378,6 +550,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 
 App::~App() {
   stop();
+  impl_->remember_open_records();
   // Nothing from other nodes may reach the relay or the servers while they are destroyed; the
   // registry may still publish locally (the relay withdraws its channels on the way out).
   impl_->bus->quiesce();

@@ -9,11 +9,17 @@
 #include "registry/memory_store.hpp"
 #include "registry/sqlite_history.hpp"
 #include "server/local_bus.hpp"
+#include "state/state_journal.hpp"
 
 namespace sluice::server {
 
-std::unique_ptr<registry::RegistryStore> make_store(const Config& config, const Clock& clock) {
-  if (config.store.empty()) return std::make_unique<registry::MemoryStore>();
+std::unique_ptr<registry::RegistryStore> make_store(const Config& config, const Clock& clock,
+                                                    state::StateDb* state,
+                                                    registry::StoreJournal* journal) {
+  if (config.store.empty()) {
+    if (!state || !journal) return std::make_unique<registry::MemoryStore>();
+    return std::make_unique<registry::MemoryStore>(journal, state::load_journal(*state));
+  }
   auto endpoint = redis::parse_redis_url(config.store);
   if (!endpoint) throw ConfigError("'store': " + endpoint.error().detail);
   return std::make_unique<redis::RedisStore>(*endpoint, clock);

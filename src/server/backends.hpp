@@ -17,7 +17,11 @@ namespace sluice::hub {
 class Bus;
 class Hub;
 }  // namespace sluice::hub
+namespace sluice::state {
+class StateDb;
+}
 namespace sluice::registry {
+class StoreJournal;
 class RegistryStore;
 class History;
 }  // namespace sluice::registry
@@ -27,7 +31,11 @@ class Clock;
 
 namespace sluice::server {
 
-std::unique_ptr<registry::RegistryStore> make_store(const Config& config, const Clock& clock);
+// The embedded store keeps what must survive a restart in `journal` (may be null: nothing
+// survives); `state` is what the journal held at start.
+std::unique_ptr<registry::RegistryStore> make_store(const Config& config, const Clock& clock,
+                                                    state::StateDb* state,
+                                                    registry::StoreJournal* journal);
 // `hub` and `io` must outlive the bus.
 std::unique_ptr<hub::Bus> make_bus(const Config& config, hub::Hub& hub,
                                    boost::asio::io_context& io);

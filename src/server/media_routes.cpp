@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "core/time_format.hpp"
-#include "http/admin_guard.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "net/media_server.hpp"
@@ -75,8 +74,7 @@ json::object path_json(const media::MediaPath& p) {
 
 }  // namespace
 
-void add_media_routes(http::Router& router, net::MediaServer& media,
-                      const std::string& admin_token) {
+void add_media_routes(http::Router& router, net::MediaServer& media) {
   router.add("GET", "/media/paths",
              [&media](const http::HttpRequest&, const http::PathParams&) -> http::Reply {
                auto list = on_media_thread(media, [&media] {
@@ -104,46 +102,42 @@ void add_media_routes(http::Router& router, net::MediaServer& media,
       });
   router.add(
       "DELETE", "/media/paths/{name}",
-      http::admin_only(
-          "/media", admin_token,
-          [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
-            const std::string name = params.at("name");
-            auto kicked = on_media_thread(media, [&media, &name] {
-              auto* p = media.hub().find(name);
-              if (!p || !p->publisher_handle()) return false;
-              p->publisher_handle()->kick("kicked through the API");
-              return true;
-            });
-            if (!kicked) return unavailable();
-            if (!*kicked) {
-              return http::error_response(Error::not_found("no one is publishing '" + name + "'"));
-            }
-            return http::json_response(200, json::serialize(json::object{{"kicked", name}}));
-          }));
+      [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
+        const std::string name = params.at("name");
+        auto kicked = on_media_thread(media, [&media, &name] {
+          auto* p = media.hub().find(name);
+          if (!p || !p->publisher_handle()) return false;
+          p->publisher_handle()->kick("kicked through the API");
+          return true;
+        });
+        if (!kicked) return unavailable();
+        if (!*kicked) {
+          return http::error_response(Error::not_found("no one is publishing '" + name + "'"));
+        }
+        return http::json_response(200, json::serialize(json::object{{"kicked", name}}));
+      });
   router.add("DELETE", "/media/paths/{name}/readers/{id}",
-             http::admin_only(
-                 "/media", admin_token,
-                 [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
-                   const std::string name = params.at("name");
-                   const std::string id = params.at("id");
-                   auto kicked = on_media_thread(media, [&media, &name, &id] {
-                     auto* p = media.hub().find(name);
-                     if (!p) return false;
-                     for (media::MediaSink* sink : p->readers()) {
-                       if (sink->reader_info().id == id) {
-                         sink->kick();
-                         return true;
-                       }
-                     }
-                     return false;
-                   });
-                   if (!kicked) return unavailable();
-                   if (!*kicked) {
-                     return http::error_response(
-                         Error::not_found("path '" + name + "' has no reader '" + id + "'"));
+             [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
+               const std::string name = params.at("name");
+               const std::string id = params.at("id");
+               auto kicked = on_media_thread(media, [&media, &name, &id] {
+                 auto* p = media.hub().find(name);
+                 if (!p) return false;
+                 for (media::MediaSink* sink : p->readers()) {
+                   if (sink->reader_info().id == id) {
+                     sink->kick();
+                     return true;
                    }
-                   return http::json_response(200, json::serialize(json::object{{"kicked", id}}));
-                 }));
+                 }
+                 return false;
+               });
+               if (!kicked) return unavailable();
+               if (!*kicked) {
+                 return http::error_response(
+                     Error::not_found("path '" + name + "' has no reader '" + id + "'"));
+               }
+               return http::json_response(200, json::serialize(json::object{{"kicked", id}}));
+             });
 }
 
 void render_path_metrics(http::PrometheusWriter& w, net::MediaServer& media) {

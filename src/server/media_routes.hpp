@@ -3,8 +3,8 @@
 // thread (each call waits at most 2 s for it):
 //   GET    /media/paths                        every live path with its stats and readers
 //   GET    /media/paths/{name}                 one path (404 when not live)
-//   DELETE /media/paths/{name}                 kick the publisher (admin)
-//   DELETE /media/paths/{name}/readers/{id}    kick one reader (admin)
+//   DELETE /media/paths/{name}                 kick the publisher (media_rw)
+//   DELETE /media/paths/{name}/readers/{id}    kick one reader (media_rw)
 #include <string>
 
 namespace sluice::http {
@@ -17,8 +17,7 @@ class MediaServer;
 
 namespace sluice::server {
 
-void add_media_routes(http::Router& router, net::MediaServer& media,
-                      const std::string& admin_token);
+void add_media_routes(http::Router& router, net::MediaServer& media);
 
 // sluice_media_readers, _path_bytes_total, _dropped_packets_total, _gop_cache_bytes per path
 // and rtmp_active_streams.

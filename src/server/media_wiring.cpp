@@ -31,16 +31,23 @@ boost::json::value json_number(double v) {
   return std::round(v * 1000) / 1000;
 }
 
-// The value of `key=` in a query string ("key=sk_…&x=y"); keys are URL-safe as issued.
-std::optional<std::string_view> query_key(std::string_view query) {
+// The value of `name=` in a query string ("key=sk_…&x=y"); keys and tokens are URL-safe as
+// issued.
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view part = query.substr(0, amp);
-    if (part.starts_with("key=")) return part.substr(4);
+    if (part.size() > name.size() && part.starts_with(name) && part[name.size()] == '=') {
+      return part.substr(name.size() + 1);
+    }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
   return std::nullopt;
+}
+
+std::optional<std::string_view> query_key(std::string_view query) {
+  return query_param(query, "key");
 }
 
 // Stream keys decide who publishes and who plays private paths; events go to the hub, the
@@ -80,10 +87,17 @@ class KeyPolicy final : public media::MediaPolicy {
 
   Status authorize_play(std::string_view path, std::string_view query,
                         std::string_view peer_ip) override {
-    auto read = keys_.check_read(path, query_key(query), peer_ip);
+    const auto key = query_key(query);
+    auto read = keys_.check_read(path, key, peer_ip);
     if (!read) return fail(read.error().to_error());
-    return {};
+    if (key) return {};  // a valid read key grants playback by itself
+    // No read key on this path: the caller's identity needs media_r on it.
+    return play_access_ ? play_access_(path, query_param(query, "token").value_or(""), peer_ip)
+                        : Status{};
   }
+
+  using PlayAccess = MediaWiring::PlayAccess;
+  void set_play_access(PlayAccess check) { play_access_ = std::move(check); }
 
   void on_event(const media::MediaEvent& e) override {
     if (e.kind == media::MediaEventKind::kPostPublish) count("accepted");
@@ -119,6 +133,7 @@ class KeyPolicy final : public media::MediaPolicy {
 
   keys::KeyService& keys_;
   hub::Hub& hub_;
+  PlayAccess play_access_;  // set before the media thread starts
   std::unique_ptr<WebhookSender> webhook_;
   mutable std::mutex mutex_;
   std::map<std::string, std::uint64_t> attempts_;  // rtmp_publish_attempts_total{status}
@@ -283,9 +298,17 @@ struct MediaWiring::Impl {
 MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry::Registry& registry,
                          hub::Hub& hub, http::Router& router, std::string advertise_host)
     : impl_(std::make_unique<Impl>(config, keys, registry, hub, std::move(advertise_host))) {
-  add_media_routes(router, impl_->server, config.admin_token);
+  add_media_routes(router, impl_->server);
   impl_->hls =
       std::make_unique<HlsService>(impl_->server, impl_->policy, Impl::hls_options(config), router);
+}
+
+void MediaWiring::set_play_access(PlayAccess check) {
+  impl_->policy.set_play_access(std::move(check));
+}
+
+void MediaWiring::set_takeover(bool takeover) {
+  impl_->server.loop().post([this, takeover] { impl_->server.hub().set_takeover(takeover); });
 }
 
 MediaWiring::~MediaWiring() {

@@ -5,10 +5,13 @@
 // advertisement of live paths as `video` streams, HLS on demand, the /media HTTP routes and the
 // rtmp_* metrics. No Asio in this header.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/config.hpp"
+#include "core/error.hpp"
 
 namespace sluice::hub {
 class Hub;
@@ -47,6 +50,13 @@ class MediaWiring {
   void sweep();
   void render_metrics(http::PrometheusWriter& w) const;
   std::uint16_t rtmp_port() const;
+  // Who may play a path that has no read key: (path, ?token= value, peer) → ok or 401/403. Call
+  // before start().
+  using PlayAccess =
+      std::function<Status(std::string_view path, std::string_view token, std::string_view peer)>;
+  void set_play_access(PlayAccess check);
+  // The rtmp_takeover setting: applies to the next publish. Any thread.
+  void set_takeover(bool takeover);
 
   struct Impl;
 

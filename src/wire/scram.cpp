@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "core/crypto.hpp"
+
 #include <climits>
 #include <stdexcept>
 #include <utility>
@@ -34,13 +36,7 @@ constexpr std::string_view kAuthFailed = "authentication failed";
 
 // ---- crypto helpers -------------------------------------------------------------------------
 
-std::string random_bytes(std::size_t n) {
-  std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    throw std::runtime_error("OpenSSL RAND_bytes failed");
-  }
-  return out;
-}
+using crypto::random_bytes;
 
 Key hmac(const void* key, std::size_t key_len, std::string_view data) {
   Key out{};
@@ -131,18 +127,6 @@ StoredCredentials fake_credentials(std::string_view username) {
 }
 
 // ---- syntax helpers -------------------------------------------------------------------------
-
-constexpr std::string_view kBase64Alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -279,56 +263,11 @@ std::string random_nonce() {
 // ---- base64 ---------------------------------------------------------------------------------
 
 std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    std::uint32_t v = static_cast<std::uint8_t>(bytes[i]) << 16 |
-                      static_cast<std::uint8_t>(bytes[i + 1]) << 8 |
-                      static_cast<std::uint8_t>(bytes[i + 2]);
-    out += kBase64Alphabet[v >> 18 & 63];
-    out += kBase64Alphabet[v >> 12 & 63];
-    out += kBase64Alphabet[v >> 6 & 63];
-    out += kBase64Alphabet[v & 63];
-  }
-  std::size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    std::uint32_t v = static_cast<std::uint8_t>(bytes[i]) << 16;
-    if (rest == 2) v |= static_cast<std::uint8_t>(bytes[i + 1]) << 8;
-    out += kBase64Alphabet[v >> 18 & 63];
-    out += kBase64Alphabet[v >> 12 & 63];
-    out += rest == 2 ? kBase64Alphabet[v >> 6 & 63] : '=';
-    out += '=';
-  }
-  return out;
+  return crypto::base64_encode(bytes);
 }
 
 Result<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return fail(Error::bad_request("base64 length is not a multiple of 4"));
-  std::size_t pad = 0;
-  if (!text.empty() && text.back() == '=') pad = text[text.size() - 2] == '=' ? 2 : 1;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    bool last = i + 4 == text.size();
-    std::size_t data_chars = last ? 4 - pad : 4;
-    std::uint32_t v = 0;
-    for (std::size_t j = 0; j < 4; ++j) {
-      int d = 0;
-      if (j < data_chars) {
-        d = base64_value(text[i + j]);
-        if (d < 0) return fail(Error::bad_request("invalid base64 character"));
-      }
-      v = v << 6 | static_cast<std::uint32_t>(d);
-    }
-    if ((pad == 1 && last && (v & 0xFF) != 0) || (pad == 2 && last && (v & 0xFFFF) != 0)) {
-      return fail(Error::bad_request("non-canonical base64 (unused bits set)"));
-    }
-    out += static_cast<char>(v >> 16 & 0xFF);
-    if (data_chars >= 3) out += static_cast<char>(v >> 8 & 0xFF);
-    if (data_chars == 4) out += static_cast<char>(v & 0xFF);
-  }
-  return out;
+  return crypto::base64_decode(text);
 }
 
 // ---- stored credentials ---------------------------------------------------------------------

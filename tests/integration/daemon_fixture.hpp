@@ -9,6 +9,7 @@
 // Threads: a ChildProcess is driven by one test thread; its reader threads only append to the
 // captured output under a mutex.
 #include <gtest/gtest.h>
+#include <atomic>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -236,8 +237,9 @@ class DaemonProcess {
  public:
   // Runs `sluiced --http 127.0.0.1:<port> --wire 127.0.0.1:<wire port> --history :memory:
   // --rtmp 127.0.0.1:<rtmp port> --log-level info --key-secret-file <temp
-  // dir>/sluice-test-key-secret <extra_args>`; an extra
-  // "--wire", "--rtmp", "--history", "--log-level" or "--key-secret-file" replaces the default one.
+  // dir>/sluice-test-key-secret --loopback-admin true --data-dir <fresh temp dir> <extra_args>`;
+  // an extra "--wire", "--rtmp", "--history", "--log-level", "--key-secret-file",
+  // "--loopback-admin" or "--data-dir" replaces the default.
   // The wire port is ephemeral at first and kept by restart_on_same_port().
   explicit DaemonProcess(std::vector<std::string> extra_args = {})
       : extra_args_(std::move(extra_args)) {}
@@ -283,7 +285,8 @@ class DaemonProcess {
          {Default{"--wire", "127.0.0.1:" + std::to_string(wire_port_)},
           Default{"--rtmp", "127.0.0.1:" + std::to_string(rtmp_port_)},
           Default{"--history", ":memory:"}, Default{"--log-level", "info"},
-          Default{"--key-secret-file", ::testing::TempDir() + "/sluice-test-key-secret"}}) {
+          Default{"--key-secret-file", ::testing::TempDir() + "/sluice-test-key-secret"},
+          Default{"--loopback-admin", "true"}, Default{"--data-dir", data_dir_}}) {
       if (std::find(extra_args_.begin(), extra_args_.end(), flag) == extra_args_.end()) {
         argv.insert(argv.end(), {flag, value});
       }
@@ -310,7 +313,16 @@ class DaemonProcess {
     return ::testing::AssertionSuccess();
   }
 
+  // Each daemon object has a data directory of its own (state.db, audit.log), kept across
+  // restart_on_same_port() like a real installation's.
+  static std::string fresh_data_dir() {
+    static std::atomic<int> next{0};
+    return ::testing::TempDir() + "/sluiced-data-" + std::to_string(::getpid()) + "-" +
+           std::to_string(next.fetch_add(1));
+  }
+
   std::vector<std::string> extra_args_;
+  std::string data_dir_ = fresh_data_dir();
   ChildProcess process_;
   int port_ = 0;
   int wire_port_ = 0;

@@ -20,7 +20,7 @@ namespace {
 
 namespace json = boost::json;
 
-// An App on 127.0.0.1:<ephemeral> with `admin_token` (empty: loopback rule).
+// An App on 127.0.0.1:<ephemeral> with `admin_token` (empty: loopback clients are admin).
 class KeysApp {
  public:
   explicit KeysApp(std::string admin_token = {}) {
@@ -30,6 +30,7 @@ class KeysApp {
     c.rtmp = HostPort{"127.0.0.1", 0};
     c.history = ":memory:";
     c.threads = 2;
+    c.loopback_admin = admin_token.empty();
     c.admin_token = std::move(admin_token);
     app_ = std::make_unique<server::App>(c);
     port_ = app_->start();
@@ -174,7 +175,9 @@ TEST(KeysHttp, AdminTokenIsRequiredWhenSet) {
   c.set_bearer_token("wrong-token-0123456789abcdef");
   auto wrong = call(c, "GET", "/keys");
   EXPECT_EQ(wrong.status, 401);
-  EXPECT_NE(wrong.raw.find("admin-token"), std::string::npos);
+  EXPECT_NE(wrong.raw.find("Invalid or expired credentials"), std::string::npos);
+  EXPECT_EQ(wrong.raw.find("wrong-token"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the address's failure backoff
   c.set_bearer_token(token);
   EXPECT_EQ(call(c, "POST", "/keys", R"({"stream":"cam"})").status, 201);
   EXPECT_EQ(call(c, "GET", "/keys").status, 200);
@@ -193,7 +196,7 @@ class KeysCliTest : public ::testing::Test {
     if (with_token) full.insert(full.end(), {"--admin-token", kToken});
     return run_command(full);
   }
-  DaemonProcess daemon_{{"--admin-token", kToken}};
+  DaemonProcess daemon_{{"--admin-token", kToken, "--loopback-admin", "false"}};
 };
 
 std::string find_key(const std::string& text) {

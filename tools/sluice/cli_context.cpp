@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -15,7 +16,15 @@ namespace sluice::cli {
 namespace json = boost::json;
 
 client::Client& CliContext::client() {
-  if (!client_) client_ = std::make_unique<client::Client>(server);
+  if (!client_) {
+    client_ = std::make_unique<client::Client>(server);
+    if (!token.empty()) {
+      client_->set_bearer_token(token);
+    } else if (!user.empty()) {
+      const char* password = std::getenv("SLUICE_PASSWORD");
+      client_->set_basic_auth(user, password ? password : "");
+    }
+  }
   return *client_;
 }
 

@@ -26,6 +26,8 @@ enum ExitCode : int {
 struct CliContext {
   std::string server;
   bool json = false;
+  std::string token;  // --token: sent as a Bearer
+  std::string user;   // --user: HTTP Basic with $SLUICE_PASSWORD
   // Set by the subcommand chosen on the command line; run after parsing.
   std::function<int()> action;
 

@@ -28,6 +28,8 @@ void add_relay_commands(CLI::App& app, CliContext& ctx);
 void add_bench_commands(CLI::App& app, CliContext& ctx);
 // passwd
 void add_access_commands(CLI::App& app, CliContext& ctx);
+// users list|add|set|remove, tokens create|list|revoke, roles, whoami
+void add_auth_commands(CLI::App& app, CliContext& ctx);
 // keys create|list|show|revoke|rotate
 void add_key_commands(CLI::App& app, CliContext& ctx);
 

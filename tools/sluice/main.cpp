@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   app.add_option("--server", ctx.server,
                  "Base URL of sluiced (default: $SLUICE_SERVER or http://127.0.0.1:8080)");
   app.add_flag("--json", ctx.json, "Print the server's raw JSON instead of tables");
+  app.add_option("--token", ctx.token, "API token (or the admin token) sent as a Bearer")
+      ->envname("SLUICE_TOKEN");
+  app.add_option("--user", ctx.user, "User name for HTTP Basic (password: $SLUICE_PASSWORD)")
+      ->envname("SLUICE_USER");
 
   add_registry_commands(app, ctx);
   add_session_commands(app, ctx);
@@ -31,6 +35,7 @@ int main(int argc, char** argv) {
   add_bench_commands(app, ctx);
   add_access_commands(app, ctx);
   add_key_commands(app, ctx);
+  add_auth_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

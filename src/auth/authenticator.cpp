@@ -1,0 +1,155 @@
+#include "auth/authenticator.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "auth/password.hpp"
+#include "core/crypto.hpp"
+#include "core/ids.hpp"
+
+namespace sluice::auth {
+namespace {
+
+constexpr auto kBackoff = std::chrono::milliseconds(100);
+constexpr std::size_t kMaxBackoffEntries = 16384;
+constexpr auto kVerifiedFor = std::chrono::seconds(60);
+constexpr std::size_t kMaxVerified = 4096;
+constexpr auto kHashWait = std::chrono::seconds(3);
+
+// Case-insensitive "scheme " prefix; returns what follows it.
+std::optional<std::string_view> after_scheme(std::string_view header, std::string_view scheme) {
+  if (header.size() <= scheme.size() + 1) return std::nullopt;
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) return std::nullopt;
+  }
+  if (header[scheme.size()] != ' ') return std::nullopt;
+  std::string_view rest = header.substr(scheme.size() + 1);
+  while (!rest.empty() && rest.front() == ' ')
+    rest.remove_prefix(1);
+  while (!rest.empty() && rest.back() == ' ')
+    rest.remove_suffix(1);
+  return rest;
+}
+
+bool is_loopback(std::string_view a) {
+  if (a.starts_with("::ffff:")) a.remove_prefix(7);
+  return a.starts_with("127.") || a == "::1";
+}
+
+}  // namespace
+
+Authenticator::Authenticator(const Directory& directory, const Clock& clock,
+                             AuthenticatorOptions options)
+    : directory_(directory),
+      clock_(clock),
+      options_(std::move(options)),
+      admin_role_(directory.role("admin")) {}
+
+Result<Identity> Authenticator::authenticate(const Credentials& c) {
+  if (auto token = after_scheme(c.authorization, "bearer")) {
+    if (token->starts_with("sk_")) return Identity::anonymous(std::string(c.address));
+    return bearer(*token, c.address);
+  }
+  if (auto encoded = after_scheme(c.authorization, "basic")) return basic(*encoded, c.address);
+  if (!c.authorization.empty()) return fail(refusal(c.address));
+  if (!c.query_token.empty()) return bearer(c.query_token, c.address);
+  if (options_.loopback_admin && is_loopback(c.address)) {
+    Identity id{Identity::Kind::kAdmin, "loopback", std::string(c.address), admin_role_};
+    return id;
+  }
+  return Identity::anonymous(std::string(c.address));
+}
+
+Result<Identity> Authenticator::bearer(std::string_view token, std::string_view address) {
+  if (throttled(address)) return fail(refusal(address));
+  if (crypto::equal_constant_time(token, options_.admin_token)) {
+    return Identity{Identity::Kind::kAdmin, "admin", std::string(address), admin_role_};
+  }
+  if (auto match = directory_.check_token(token)) {
+    return Identity{Identity::Kind::kToken, std::move(match->name), std::string(address),
+                    std::move(match->role)};
+  }
+  note_failure(address);
+  return fail(refusal(address));
+}
+
+Result<Identity> Authenticator::basic(std::string_view encoded, std::string_view address) {
+  if (throttled(address)) return fail(refusal(address));
+  auto decoded = crypto::base64_decode(encoded);
+  auto colon = decoded ? decoded->find(':') : std::string::npos;
+  if (colon == std::string::npos) {
+    note_failure(address);
+    return fail(refusal(address));
+  }
+  std::string_view name = std::string_view(*decoded).substr(0, colon);
+  std::string_view password = std::string_view(*decoded).substr(colon + 1);
+  auto user = directory_.find_user(name);
+  std::shared_ptr<const Role> role = user ? directory_.role(user->role) : nullptr;
+  const bool ok = user && role && verify_cached(*user, password);
+  crypto::wipe(*decoded);
+  if (!ok) {
+    note_failure(address);
+    return fail(refusal(address));
+  }
+  return Identity{Identity::Kind::kUser, user->name, std::string(address), std::move(role)};
+}
+
+bool Authenticator::verify_cached(const UserRecord& user, std::string_view password) {
+  // The cache key binds the verifier too, so a password change invalidates it.
+  std::string probe = user.name;
+  probe += '\0';
+  probe += password;
+  probe += '\0';
+  probe += user.password_hash;
+  const std::string key = crypto::sha256(probe);
+  crypto::wipe(probe);
+  const MonoTime now = clock_.mono_now();
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = verified_.find(key); it != verified_.end()) {
+      if (it->second > now) return true;
+      verified_.erase(it);
+    }
+  }
+  if (!hashing_.try_acquire_for(kHashWait)) return false;
+  const bool ok = verify_password(password, user.password_hash);
+  hashing_.release();
+  if (ok) {
+    std::lock_guard lock(cache_mutex_);
+    if (verified_.size() >= kMaxVerified) {
+      std::erase_if(verified_, [now](const auto& kv) { return kv.second <= now; });
+      if (verified_.size() >= kMaxVerified) verified_.clear();
+    }
+    verified_[key] = now + kVerifiedFor;
+  }
+  return ok;
+}
+
+bool Authenticator::throttled(std::string_view address) {
+  std::lock_guard lock(backoff_mutex_);
+  auto it = backoff_until_.find(std::string(address));
+  if (it == backoff_until_.end()) return false;
+  if (it->second <= clock_.mono_now()) {
+    backoff_until_.erase(it);
+    return false;
+  }
+  stats_.throttled.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void Authenticator::note_failure(std::string_view address) {
+  stats_.failures.fetch_add(1, std::memory_order_relaxed);
+  const MonoTime now = clock_.mono_now();
+  std::lock_guard lock(backoff_mutex_);
+  if (backoff_until_.size() >= kMaxBackoffEntries) {
+    std::erase_if(backoff_until_, [now](const auto& kv) { return kv.second <= now; });
+  }
+  if (backoff_until_.size() < kMaxBackoffEntries)
+    backoff_until_[std::string(address)] = now + kBackoff;
+}
+
+Error Authenticator::refusal(std::string_view) {
+  return Error{401, "Invalid or expired credentials", {}};
+}
+
+}  // namespace sluice::auth

@@ -1,0 +1,80 @@
+#pragma once
+// Authenticator: turns the credentials a client presented at any door into an Identity.
+//   Authorization: Bearer <API token | admin token>   (a Bearer `sk_…` is a stream key, which
+//                                                      is not an identity: ignored here)
+//   Authorization: Basic base64(user:password)
+//   ?token=<API token>                                 (for clients that cannot set headers)
+// No credentials is the anonymous identity (or admin, for loopback peers with
+// --loopback-admin). Wrong, expired or malformed credentials are a 401 that never says which
+// part was wrong; after a failure the address is refused without checking for 100 ms, so no
+// address tries more than 10 credentials a second. argon2id verifications are capped (2 at a
+// time) and successes cached for a minute, so Basic auth costs a hash once, not per request.
+// Thread-safe.
+#include <chrono>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <semaphore>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "auth/directory.hpp"
+#include "auth/identity.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+
+namespace sluice::auth {
+
+struct Credentials {
+  std::string_view authorization;  // the header's value, empty when absent
+  std::string_view query_token;    // ?token=, empty when absent
+  std::string_view address;        // the peer (after --trusted-proxies)
+};
+
+struct AuthenticatorOptions {
+  std::string admin_token;      // bootstrap admin; empty: none
+  bool loopback_admin = false;  // loopback peers without credentials are admin
+};
+
+struct AuthStats {
+  std::atomic<std::uint64_t> failures{0};   // wrong credentials
+  std::atomic<std::uint64_t> throttled{0};  // refused during an address's backoff
+};
+
+class Authenticator {
+ public:
+  // `directory` and `clock` must outlive the authenticator.
+  Authenticator(const Directory& directory, const Clock& clock, AuthenticatorOptions options);
+
+  Result<Identity> authenticate(const Credentials& credentials);
+
+  // SCRAM and other doors that verify by themselves report their outcome here, so the same
+  // per-address backoff applies. `throttled` says whether the address is in backoff now.
+  bool throttled(std::string_view address);
+  void note_failure(std::string_view address);
+
+  const AuthStats& stats() const { return stats_; }
+  const AuthenticatorOptions& options() const { return options_; }
+
+ private:
+  Result<Identity> bearer(std::string_view token, std::string_view address);
+  Result<Identity> basic(std::string_view encoded, std::string_view address);
+  bool verify_cached(const UserRecord& user, std::string_view password);
+  Error refusal(std::string_view address);
+
+  const Directory& directory_;
+  const Clock& clock_;
+  AuthenticatorOptions options_;
+  std::shared_ptr<const Role> admin_role_;
+  AuthStats stats_;
+
+  std::mutex backoff_mutex_;
+  std::unordered_map<std::string, MonoTime> backoff_until_;  // bounded: see note_failure
+
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, MonoTime> verified_;  // hash of (user, password, verifier)
+  std::counting_semaphore<2> hashing_{2};
+};
+
+}  // namespace sluice::auth

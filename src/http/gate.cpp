@@ -1,0 +1,165 @@
+#include "http/gate.hpp"
+
+#include <algorithm>
+
+#include "auth/access_policy.hpp"
+#include "auth/authenticator.hpp"
+
+namespace sluice::http {
+
+bool origin_allowed(std::string_view origin, std::string_view host,
+                    const std::vector<std::string>& allowed) {
+  if (origin.empty()) return true;
+  if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end()) return true;
+  auto scheme_end = origin.find("://");
+  if (scheme_end == std::string_view::npos || host.empty()) return false;
+  return origin.substr(scheme_end + 3) == host;
+}
+
+std::string client_address(std::string_view peer, std::string_view forwarded_for,
+                           const std::vector<keys::IpNetwork>& trusted_proxies) {
+  auto trusted = [&](std::string_view a) {
+    auto ip = keys::parse_ip(a);
+    return ip && std::any_of(trusted_proxies.begin(), trusted_proxies.end(),
+                             [&](const keys::IpNetwork& n) { return n.contains(*ip); });
+  };
+  if (forwarded_for.empty() || !trusted(peer)) return std::string(peer);
+  std::string_view rest = forwarded_for;
+  while (!rest.empty()) {
+    auto comma = rest.rfind(',');
+    std::string_view hop = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
+    while (!hop.empty() && hop.front() == ' ')
+      hop.remove_prefix(1);
+    while (!hop.empty() && hop.back() == ' ')
+      hop.remove_suffix(1);
+    auto ip = keys::parse_ip(hop);
+    if (!ip) return std::string(peer);  // a malformed hop: believe only the socket
+    if (!trusted(hop)) return ip->to_string();
+  }
+  return std::string(peer);
+}
+
+HttpResponse refusal_response(const Error& e) {
+  auto res = error_response(e);
+  if (e.status == 401) res.headers.emplace_back("WWW-Authenticate", std::string(kChallenge));
+  return res;
+}
+
+Gate make_gate(auth::Authenticator& authenticator, const auth::AccessPolicy& policy,
+               GateOptions options) {
+  return [&authenticator, &policy, options = std::move(options)](
+             HttpRequest& req, const RouteNeed& need) -> std::optional<HttpResponse> {
+    req.remote_address =
+        client_address(req.remote_address, req.forwarded_for, options.trusted_proxies);
+    req.identity = auth::Identity::anonymous(req.remote_address);  // until authenticated
+    const bool reads = req.method == "GET" || req.method == "HEAD";
+    if (!reads && !origin_allowed(req.origin, req.host, *options.cors_origins->get())) {
+      return refusal_response(Error::forbidden(
+          "Requests from the web page at " + req.origin +
+          " are not allowed: add its origin to the cors_origins setting to allow it"));
+    }
+    const std::string token = req.param("token").value_or("");
+    auto who = authenticator.authenticate({req.authorization, token, req.remote_address});
+    if (!who) return refusal_response(who.error());
+    req.identity = std::move(*who);
+    req.manages_all = policy.manages_all(req.identity);
+    if (need) {
+      if (auto ok = policy.authorize(req.identity, *need); !ok) return refusal_response(ok.error());
+    }
+    return std::nullopt;
+  };
+}
+
+void declare_route_access(Router& r) {
+  using auth::Access;
+  using auth::Need;
+  using auth::Resource;
+  auto need = [](Resource res, Access a) { return RouteNeed(Need{res, a, {}}); };
+  const RouteNeed streams_r = need(Resource::kStreams, Access::kRead);
+  const RouteNeed streams_rw = need(Resource::kStreams, Access::kWrite);
+  const RouteNeed sessions_r = need(Resource::kSessions, Access::kRead);
+  const RouteNeed sessions_rw = need(Resource::kSessions, Access::kWrite);
+  const RouteNeed types_rw = need(Resource::kTypes, Access::kWrite);
+  const RouteNeed keys_rw = need(Resource::kKeys, Access::kWrite);
+  const RouteNeed media_r = need(Resource::kMedia, Access::kRead);
+  const RouteNeed media_rw = need(Resource::kMedia, Access::kWrite);
+  const RouteNeed channels_r = need(Resource::kChannels, Access::kRead);
+  const RouteNeed users_rw = need(Resource::kUsers, Access::kWrite);
+  const RouteNeed settings_r = need(Resource::kSettings, Access::kRead);
+  const RouteNeed settings_rw = need(Resource::kSettings, Access::kWrite);
+  const RouteNeed metrics_r = need(Resource::kMetrics, Access::kRead);
+
+  struct Row {
+    const char* method;
+    const char* pattern;
+    RouteNeed need;
+  };
+  const Row table[] = {
+      // operations
+      {"GET", "/health", kPublic},
+      {"GET", "/openapi.json", kPublic},
+      {"GET", "/metrics", metrics_r},
+      {"GET", "/auth/whoami", kPublic},
+      // registry: reads, then writes; ownership is checked by the registry itself
+      {"GET", "/streams", streams_r},
+      {"GET", "/streams/state", streams_r},
+      {"GET", "/streams/types", streams_r},
+      {"GET", "/streams/{stream_id}", streams_r},
+      {"GET", "/streams/events", streams_r},
+      {"GET", "/streams/{stream_id}/preview", streams_r},
+      {"POST", "/streams/types", types_rw},
+      {"PUT", "/streams/types/{name}", types_rw},
+      {"DELETE", "/streams/types/{name}", types_rw},
+      {"POST", "/streams/advertise", streams_rw},
+      {"DELETE", "/streams/{stream_id}", streams_rw},
+      {"POST", "/streams/{stream_id}/heartbeat", streams_rw},
+      {"POST", "/streams/{stream_id}/request", sessions_rw},
+      {"GET", "/streams/sessions", sessions_r},
+      {"GET", "/streams/sessions/history", sessions_r},
+      {"DELETE", "/streams/sessions/{session_id}", sessions_rw},
+      {"POST", "/streams/sessions/{session_id}/heartbeat", sessions_rw},
+      {"GET", "/streams/subscribers", sessions_r},
+      {"GET", "/streams/{stream_id}/subscribers", sessions_r},
+      {"POST", "/streams/subscribers/{subscriber_id}/heartbeat", sessions_rw},
+      {"POST", "/streams/{stream_id}/join", sessions_rw},
+      {"DELETE", "/streams/{stream_id}/leave/{subscriber_id}", sessions_rw},
+      // stream keys hand out publish rights
+      {"POST", "/keys", keys_rw},
+      {"GET", "/keys", keys_rw},
+      {"GET", "/keys/{id}", keys_rw},
+      {"DELETE", "/keys/{id}", keys_rw},
+      {"POST", "/keys/{id}/rotate", keys_rw},
+      // media: play rights (read keys are checked by the handlers), kicks
+      {"GET", "/media/paths", media_r},
+      {"GET", "/media/paths/{name}", media_r},
+      {"DELETE", "/media/paths/{name}", media_rw},
+      {"DELETE", "/media/paths/{name}/readers/{id}", media_rw},
+      {"GET", "/live/{name}/index.m3u8", media_r},
+      {"GET", "/live/{name}/{file}", media_r},
+      {"HEAD", "/live/{name}/index.m3u8", media_r},
+      {"HEAD", "/live/{name}/{file}", media_r},
+      // relay channels
+      {"GET", "/channels", channels_r},
+      {"GET", "/channels/{name}", channels_r},
+      // identities
+      {"GET", "/auth/roles", users_rw},
+      {"PUT", "/auth/roles/{name}", users_rw},
+      {"DELETE", "/auth/roles/{name}", users_rw},
+      {"GET", "/auth/users", users_rw},
+      {"POST", "/auth/users", users_rw},
+      {"PATCH", "/auth/users/{name}", users_rw},
+      {"DELETE", "/auth/users/{name}", users_rw},
+      {"GET", "/auth/tokens", users_rw},
+      {"POST", "/auth/tokens", users_rw},
+      {"DELETE", "/auth/tokens/{id}", users_rw},
+      // settings
+      {"GET", "/settings", settings_r},
+      {"GET", "/settings/{name}", settings_r},
+      {"PUT", "/settings/{name}", settings_rw},
+  };
+  for (const auto& row : table)
+    r.declare(row.method, row.pattern, row.need);
+}
+
+}  // namespace sluice::http

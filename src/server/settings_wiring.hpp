@@ -1,0 +1,31 @@
+#pragma once
+// The daemon's live settings (issue 12, item 5): which options are settings, their types, ranges
+// and defaults (from the Config), and what applying each one does. One table, so every live
+// option is found in one place.
+#include "core/config.hpp"
+
+namespace sluice::http {
+class AllowedOrigins;
+}
+namespace sluice::registry {
+class Registry;
+}
+namespace sluice::settings {
+class Settings;
+}
+
+namespace sluice::server {
+
+class MediaWiring;
+
+struct SettingTargets {
+  registry::Registry& registry;
+  http::AllowedOrigins& cors_origins;
+  MediaWiring& media;
+};
+
+// Defines every setting on `settings` with the configuration's values as defaults; restored
+// values are applied to `targets` at once. Targets must outlive `settings`.
+void define_settings(settings::Settings& settings, const Config& config, SettingTargets targets);
+
+}  // namespace sluice::server
