@@ -311,6 +311,13 @@ Result<std::optional<std::string>> MemoryStore::get_owner(const std::string& str
   return it->second;
 }
 
+Result<std::size_t> MemoryStore::count_owned_streams(const std::string& owner) const {
+  std::lock_guard lock(mutex_);
+  return static_cast<std::size_t>(
+      std::count_if(streams_.begin(), streams_.end(),
+                    [&](const auto& kv) { return kv.second.record.owner == owner; }));
+}
+
 Status MemoryStore::release_owner(const std::string& stream_id) {
   std::lock_guard lock(mutex_);
   if (!owners_.contains(stream_id)) return {};

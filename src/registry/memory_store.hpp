@@ -63,6 +63,7 @@ class MemoryStore final : public RegistryStore {
   Result<std::string> bind_owner(const std::string& stream_id, const std::string& owner) override;
   Result<std::optional<std::string>> get_owner(const std::string& stream_id) const override;
   Status release_owner(const std::string& stream_id) override;
+  Result<std::size_t> count_owned_streams(const std::string& owner) const override;
   Result<std::optional<SubscriberRecord>> remove_subscriber(const std::string& id) override;
 
   Result<std::vector<StreamTypeRecord>> list_types() const override;

@@ -187,6 +187,16 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
                          "' belongs to another client: only its owner may re-advertise it"));
   }
   s.owner = *bound;
+  if (!*existing && !actor.manages_all && max_per_owner_.load() > 0) {
+    auto owned = store_.count_owned_streams(actor.owner);
+    if (!owned) return fail(owned.error());
+    if (*owned >= max_per_owner_.load()) {
+      return fail(Error{429,
+                        "Too many streams for one client (" + std::to_string(*owned) +
+                            "; setting max_streams_per_owner): withdraw some first",
+                        {}});
+    }
+  }
   s.advertised_at = *existing ? (*existing)->stream.advertised_at : now;
   if (auto ok = store_.put_stream(s, deadline()); !ok) return fail(ok.error());
   stats_.advertisements.fetch_add(1, std::memory_order_relaxed);

@@ -144,6 +144,9 @@ class Registry {
   }
   void set_ttl(std::chrono::seconds ttl) { ttl_s_.store(ttl.count()); }
   void set_request_timeout(std::chrono::milliseconds t) { timeout_ms_.store(t.count()); }
+  // The max_streams_per_owner setting: live streams one client without an `any`-scope role may
+  // own (a new advertise over it is 429). 0: no cap.
+  void set_max_streams_per_owner(std::size_t n) { max_per_owner_.store(n); }
 
  private:
   MonoTime deadline() const { return clock_.mono_now() + std::chrono::seconds(ttl_s_.load()); }
@@ -169,6 +172,7 @@ class Registry {
 
   std::atomic<std::int64_t> ttl_s_;
   std::atomic<std::int64_t> timeout_ms_;
+  std::atomic<std::size_t> max_per_owner_{1000};
   RegistryStore& store_;
   History& history_;
   hub::Bus& bus_;

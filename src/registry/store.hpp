@@ -111,6 +111,12 @@ class RegistryStore {
                                          const std::string& owner) = 0;
   virtual Result<std::optional<std::string>> get_owner(const std::string& stream_id) const = 0;
   virtual Status release_owner(const std::string& stream_id) = 0;
+  // How many live streams `owner` owns (for the per-owner cap). A store that cannot count
+  // cheaply answers 0 and the cap is not enforced there (docs/operations.md says which).
+  virtual Result<std::size_t> count_owned_streams(const std::string& owner) const {
+    (void)owner;
+    return std::size_t{0};
+  }
 
   // Fails with 400 when the subscriber's stream is gone (checked atomically with the insert).
   virtual Status put_subscriber(const SubscriberRecord& subscriber, MonoTime deadline) = 0;

@@ -215,6 +215,17 @@ void RelayConnection::open_publisher(std::uint32_t stream, const wire::OpenReque
 void RelayConnection::open_subscriber(std::uint32_t stream, const wire::OpenRequest& request) {
   auto* a = access();
   if (a && refuse(stream, a->subscribe(request.channel))) return;
+  // A `block` subscriber stalls the publishers it hears: only one channel's, and only for a
+  // session that may publish there itself (so one client on `>` cannot stall everyone).
+  if (request.buffer.policy == wire::OverflowPolicy::kBlock) {
+    if (is_wildcard(request.channel)) {
+      session_.reset(stream, ErrorCode::kInvalid,
+                     "the block overflow policy needs one channel, not a wildcard pattern; use "
+                     "drop-oldest, drop-newest or disconnect for patterns");
+      return wake();
+    }
+    if (a && refuse(stream, a->publish(request.channel))) return;
+  }
   session_.accept_stream(stream, request.priority, request.buffer);
   // Patterns that may match reserved subjects are filtered per message; plain channel patterns
   // were fully judged by subscribe() and cost nothing more per message.

@@ -76,6 +76,17 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
     s.define(std::move(spec), std::move(initial));
   }
   {
+    Spec spec = spec_of("max_streams_per_owner", Type::kInteger,
+                        "Live streams one client (without an admin or operator role) may own; 0: "
+                        "no cap",
+                        "streams", 0, 1000000);
+    spec.apply = [&r = t.registry](const json::value& v) {
+      r.set_max_streams_per_owner(static_cast<std::size_t>(v.to_number<std::int64_t>()));
+      return Status{};
+    };
+    s.define(std::move(spec), 1000);
+  }
+  {
     Spec spec =
         spec_of("rtmp_takeover", Type::kBoolean,
                 "A second publisher with a valid key takes over a live path instead of being "

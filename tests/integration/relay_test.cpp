@@ -30,6 +30,7 @@
 #include "app_fixture.hpp"
 #include "client/client.hpp"
 #include "client/wire_session.hpp"
+#include "eventually.hpp"
 #include "relay/relay.hpp"
 #include "wire/frame.hpp"
 #include "wire_test_helpers.hpp"
@@ -268,6 +269,25 @@ TEST_F(RelayTest, TenThousandMessagesWithABufferLargerThanTheBurst) {
     ASSERT_EQ(got[i].sequence, i + 1);
   }
   EXPECT_EQ(blocking.statistics().gaps, 0u);
+}
+
+// `block` stalls the publishers a subscriber hears: one channel's at most, never everyone's
+// through a wildcard (issue 12: one anonymous `block` subscriber on `>` stalled every publisher).
+TEST_F(RelayTest, BlockOnAWildcardIsRefusedAndStallsNoOne) {
+  auto a = connect(), pub = connect();
+  ASSERT_TRUE(a && pub);
+  client::SubscribeOptions so;
+  so.buffer.policy = wire::OverflowPolicy::kBlock;
+  so.buffer.max_messages = 1;
+  auto r = a->subscribe(">", so);
+  if (r) {  // refused by a reset after the OPEN: the stream closes without a message
+    EXPECT_FALSE(r->receive(3s)) << "a block subscription on '>' received a message";
+    EXPECT_TRUE(eventually([&] { return !r->active(); }, 3s)) << "still open";
+  }
+  // Publishers elsewhere run at full speed: every acked send comes back.
+  Stream p = publish(*pub, "orders.free");
+  for (int i = 0; i < 100; ++i)
+    ASSERT_LT(acked(p, "x"), 999u);
 }
 
 TEST_F(RelayTest, WildcardSubscriptionsGetTheRightChannels) {

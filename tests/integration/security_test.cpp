@@ -326,6 +326,97 @@ TEST_F(Trust, KeysTypesTokensAndOwnersSurviveKillNine) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(Trust, SettingsAreTypedPermissionedPersistedAndLive) {
+  const std::string dir = ::testing::TempDir() + "/security-settings-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  start({"--data-dir", dir, "--stream-ttl", "30"});
+  auto list = admin_->call("GET", "/settings");
+  ASSERT_EQ(list.status, 200) << list.body;
+  bool found = false;
+  const auto listed = list.json();
+  for (const auto& item : listed.as_array()) {
+    if (text(item, "name") == "stream_ttl") {
+      found = true;
+      EXPECT_EQ(item.as_object().at("value").as_int64(), 30);
+      EXPECT_EQ(text(item, "type"), "integer");
+    }
+  }
+  EXPECT_TRUE(found) << list.body;
+  // Anonymous clients may not change settings; a bad value names the rule and changes nothing.
+  EXPECT_EQ(attacker_->call("PUT", "/settings/stream_ttl", R"({"value": 1})").status, 401);
+  auto bad = admin_->call("PUT", "/settings/stream_ttl", R"({"value": 0})");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_NE(bad.body.find("at least 1"), std::string::npos) << bad.body;
+  EXPECT_EQ(admin_->call("PUT", "/settings/stream_ttl", R"({"value": "soon"})").status, 422);
+  // A change is announced on the hub and applies at once: a 1 s TTL expires the stream.
+  DeviceSocket watch("127.0.0.1", daemon_->port(), "/ws",
+                     {{"Authorization", std::string("Bearer ") + kAdmin}});
+  watch.send(R"({"op":"sub","sid":"s","subject":"sluice.settings.>"})");
+  ASSERT_TRUE(watch.next_containing("\"ok\""));
+  auto ok = admin_->call("PUT", "/settings/stream_ttl", R"({"value": 1})");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.json().as_object().at("value").as_int64(), 1);
+  EXPECT_TRUE(watch.next_containing("sluice.settings.stream_ttl"));
+  const std::string id = advertise_victim();
+  EXPECT_TRUE(
+      eventually([&] { return consumer_->call("GET", "/streams/" + id).status == 404; }, 5s));
+  // Kept across a restart, over the configuration's 30.
+  ASSERT_TRUE(daemon_->restart_on_same_port());
+  auto again = admin_->call("GET", "/settings/stream_ttl");
+  EXPECT_EQ(again.json().as_object().at("value").as_int64(), 1) << again.body;
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(Trust, OneClientCannotFillTheRegistry) {
+  ASSERT_EQ(admin_->call("PUT", "/settings/max_streams_per_owner", R"({"value": 2})").status, 200);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(attacker_
+                  ->call("POST", "/streams/advertise",
+                         advert("127.0.0.3", 5000, "s" + std::to_string(i), "flood"))
+                  .status,
+              201);
+  }
+  auto over =
+      attacker_->call("POST", "/streams/advertise", advert("127.0.0.3", 5000, "s2", "flood"));
+  EXPECT_EQ(over.status, 429) << over.body;
+  // Another device is not affected; re-advertising what one owns is not a new stream.
+  EXPECT_EQ(victim_->call("POST", "/streams/advertise", advert("127.0.0.2")).status, 201);
+  EXPECT_EQ(attacker_->call("POST", "/streams/advertise", advert("127.0.0.3", 5001, "s1", "flood"))
+                .status,
+            201);
+}
+
+TEST_F(Trust, SessionsOpenAtACrashAreClosedAsInterrupted) {
+  const std::string dir = ::testing::TempDir() + "/security-history-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  start({"--data-dir", dir, "--history", dir + "/history.db"});
+  const std::string id = advertise_victim();
+  DeviceSocket owner("127.0.0.2", daemon_->port());
+  owner.send(R"({"op":"sub","sid":"r","subject":"maestra.stream.request.)" + id + R"("})");
+  ASSERT_TRUE(owner.next_containing("\"ok\""));
+  std::thread answer([&] {
+    auto req = owner.next_containing("\"reply\"", 5s);
+    if (!req) return;
+    auto v = json::parse(*req);
+    owner.send(json::serialize(json::object{
+        {"op", "pub"}, {"subject", v.as_object().at("reply")}, {"data", {{"accepted", true}}}}));
+  });
+  auto offer = consumer_->call("POST", "/streams/" + id + "/request",
+                               R"({"consumer_id":"tv","consumer_address":"127.0.0.4"})");
+  answer.join();
+  ASSERT_EQ(offer.status, 200) << offer.body;
+  daemon_->process().signal_and_wait(SIGKILL, 5s);
+  ASSERT_TRUE(daemon_->restart_on_same_port());
+  auto rows = consumer_->call("GET", "/streams/sessions/history?stream_id=" + id);
+  ASSERT_EQ(rows.status, 200) << rows.body;
+  const auto history = rows.json();
+  ASSERT_EQ(history.as_array().size(), 1u) << rows.body;
+  const auto& row = history.as_array()[0];
+  EXPECT_EQ(text(row, "status"), "interrupted") << rows.body;
+  EXPECT_FALSE(row.as_object().at("ended_at").is_null());
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(Trust, MaestraSdkFlowsStillWorkAnonymouslyFromOneAddressPerDevice) {
   const std::string id = advertise_victim();
   EXPECT_EQ(victim_->call("POST", "/streams/" + id + "/heartbeat").status, 200);
