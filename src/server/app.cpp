@@ -393,7 +393,7 @@ struct App::Impl {
     server_options.ws_policy =
         [this](const http::HttpRequest& req) -> std::shared_ptr<hub::ClientPolicy> {
       if (policy->mode() == auth::Mode::kRequired && !req.identity.authenticated()) return nullptr;
-      return std::make_shared<HubAccess>(*policy, registry, req.identity);
+      return std::make_shared<HubAccess>(*policy, registry, req.identity, audit.get(), "ws");
     };
     server = std::make_unique<net::HttpServer>(io, router, *metrics, hub, server_options);
     net::connect_wire_upgrades(*server, *wire);  // WebSocket /wire sessions join the relay
@@ -449,7 +449,7 @@ struct App::Impl {
         // Users and tokens of the relay's files predate roles: they publish and subscribe.
         if (!who.role && file_users) who.role = directory->role("publisher");
       }
-      return std::make_shared<HubAccess>(*policy, registry, std::move(who));
+      return std::make_shared<HubAccess>(*policy, registry, std::move(who), audit.get(), "wire");
     };
   }
 

@@ -19,13 +19,32 @@ std::pair<registry::Kind, std::string> heartbeat_target(std::string_view subject
 }  // namespace
 
 HubAccess::HubAccess(const auth::AccessPolicy& policy, registry::Registry& registry,
-                     auth::Identity who)
+                     auth::Identity who, audit::AuditLog* audit, std::string door)
     : policy_(policy),
       registry_(registry),
       who_(std::move(who)),
-      manages_all_(policy.manages_all(who_)) {}
+      manages_all_(policy.manages_all(who_)),
+      audit_(audit),
+      door_(std::move(door)) {}
+
+Status HubAccess::audited(Status verdict, std::string_view action, std::string_view subject) const {
+  if (!verdict && audit_) {
+    audit_->record(audit::Entry{who_.owner(), who_.address, door_, std::string(action),
+                                std::string(subject), verdict.error().status,
+                                verdict.error().detail});
+  }
+  return verdict;
+}
 
 Status HubAccess::subscribe(std::string_view pattern) {
+  return audited(check_subscribe(pattern), "sub", pattern);
+}
+
+Status HubAccess::publish(std::string_view subject) {
+  return audited(check_publish(subject), "pub", subject);
+}
+
+Status HubAccess::check_subscribe(std::string_view pattern) {
   // One stream's requests: only its owner may listen (a wildcard is filtered per message).
   if (pattern.starts_with(kRequestPrefix) && hub::is_valid_subject(pattern)) {
     if (!registry_.may_answer(std::string(pattern.substr(kRequestPrefix.size())), actor())) {
@@ -47,7 +66,7 @@ bool HubAccess::deliver(std::string_view subject) {
   return need && policy_.allows(who_, *need);
 }
 
-Status HubAccess::publish(std::string_view subject) {
+Status HubAccess::check_publish(std::string_view subject) {
   switch (auth::classify_subject(subject)) {
     case auth::SubjectClass::kHeartbeat: {
       auto [kind, id] = heartbeat_target(subject);

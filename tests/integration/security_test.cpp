@@ -94,6 +94,10 @@ TEST_F(Trust, OwnershipSurvivesATtlGap) {
 
 TEST_F(Trust, ForgedEventsAndHeartbeatsOverWsAreRefused) {
   const std::string id = advertise_victim();
+  DeviceSocket audit("127.0.0.1", daemon_->port(), "/ws",
+                     {{"Authorization", std::string("Bearer ") + kAdmin}});
+  audit.send(R"({"op":"sub","sid":"a","subject":"sluice.audit"})");
+  ASSERT_TRUE(audit.next_containing("\"ok\""));
   DeviceSocket ws("127.0.0.3", daemon_->port());
   ASSERT_EQ(ws.status, 101) << ws.response;
   ASSERT_TRUE(ws.next());  // hello
@@ -101,6 +105,11 @@ TEST_F(Trust, ForgedEventsAndHeartbeatsOverWsAreRefused) {
   auto err = ws.next_containing("\"err\"");
   ASSERT_TRUE(err);
   EXPECT_NE(err->find("reserved"), std::string::npos) << *err;
+  // The refusal is in the audit trail: who, from where, what.
+  auto entry = audit.next_containing("maestra.stream.advertise");
+  ASSERT_TRUE(entry);
+  EXPECT_NE(entry->find("addr:127.0.0.3"), std::string::npos) << *entry;
+  EXPECT_NE(entry->find("refused"), std::string::npos) << *entry;
   ws.send(R"({"op":"pub","subject":"maestra.stream.heartbeat.)" + id + R"(","data":{}})");
   err = ws.next_containing("\"err\"");
   ASSERT_TRUE(err);
