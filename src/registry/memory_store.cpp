@@ -298,6 +298,22 @@ Result<std::string> MemoryStore::bind_owner(const std::string& stream_id,
                                             const std::string& owner) {
   std::lock_guard lock(mutex_);
   if (auto it = owners_.find(stream_id); it != owners_.end()) return it->second;
+  if (owners_.size() >= kMaxOwners) {
+    // Bounded: forget the bindings of streams that are not live (their owners may lose a name
+    // they have not used for a while, never a live stream's).
+    for (auto it = owners_.begin(); it != owners_.end();) {
+      if (streams_.contains(it->first) ||
+          !journal([&](StoreJournal& j) { return j.drop_owner(it->first); })) {
+        ++it;
+      } else {
+        it = owners_.erase(it);
+      }
+    }
+    if (owners_.size() >= kMaxOwners) {
+      return fail(
+          Error{507, "too many stream owners stored (" + std::to_string(kMaxOwners) + ")", {}});
+    }
+  }
   if (auto ok = journal([&](StoreJournal& j) { return j.save_owner(stream_id, owner); }); !ok) {
     return fail(ok.error());
   }

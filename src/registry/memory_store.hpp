@@ -131,6 +131,7 @@ class MemoryStore final : public RegistryStore {
   std::unordered_map<std::string, SubscriberEntry> subscribers_;
   std::map<std::string, StreamTypeRecord> types_;
   std::unordered_map<std::string, std::string> owners_;  // stream id -> owner
+  static constexpr std::size_t kMaxOwners = 200'000;
   std::set<DeadlineKey> deadlines_;
   // Stream keys: by id, with the alias and stream indexes kept in step under mutex_.
   std::unordered_map<std::string, KeyRecord> keys_;

@@ -173,11 +173,10 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
   s.last_heartbeat = now;
   auto existing = store_.get_stream(s.id);
   if (!existing) return fail(existing.error());
-  auto bound = store_.bind_owner(s.id, actor.owner);
-  if (!bound) return fail(bound.error());
-  if (*bound != actor.owner && !actor.manages_all) {
+  // Another client's stream: saying again exactly what its owner said changes nothing (answer
+  // it, refresh nothing); anything else is refused.
+  auto foreign = [&]() -> Result<StreamView> {
     const auto& old = *existing;
-    // Saying again exactly what the owner said changes nothing: answer it, refresh nothing.
     if (old && old->stream.address == s.address && old->stream.port == s.port &&
         old->stream.protocol == s.protocol && old->stream.stream_type == s.stream_type) {
       return *old;
@@ -185,8 +184,11 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
     return fail(
         Error::forbidden("Stream '" + s.name + "' of publisher '" + s.publisher_id +
                          "' belongs to another client: only its owner may re-advertise it"));
-  }
-  s.owner = *bound;
+  };
+  auto current = store_.get_owner(s.id);
+  if (!current) return fail(current.error());
+  if (*current && **current != actor.owner && !actor.manages_all) return foreign();
+  // A new stream counts against its owner's cap before anything is bound or stored.
   if (!*existing && !actor.manages_all && max_per_owner_.load() > 0) {
     auto owned = store_.count_owned_streams(actor.owner);
     if (!owned) return fail(owned.error());
@@ -197,6 +199,10 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
                         {}});
     }
   }
+  auto bound = store_.bind_owner(s.id, actor.owner);
+  if (!bound) return fail(bound.error());
+  if (*bound != actor.owner && !actor.manages_all) return foreign();  // lost a race
+  s.owner = *bound;
   s.advertised_at = *existing ? (*existing)->stream.advertised_at : now;
   if (auto ok = store_.put_stream(s, deadline()); !ok) return fail(ok.error());
   stats_.advertisements.fetch_add(1, std::memory_order_relaxed);
@@ -229,7 +235,10 @@ Status Registry::withdraw(const std::string& id, const Actor& actor) {
   if (auto ok = check_stream_owner(id, actor, "withdraw"); !ok) return ok;
   auto removed = store_.remove_stream(id);
   if (!removed) return fail(removed.error());
-  if (!*removed) return fail(Error::not_found(kStreamGone));
+  if (!*removed) {
+    (void)store_.release_owner(id);  // gone already (expired): withdrawing still frees its name
+    return fail(Error::not_found(kStreamGone));
+  }
   stats_.withdrawals.fetch_add(1, std::memory_order_relaxed);
   if (auto released = store_.release_owner(id); !released) {
     spdlog::warn("stream {}: owner binding not released: {}", id, released.error().detail);

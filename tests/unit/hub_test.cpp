@@ -141,6 +141,58 @@ TEST(ClientSession, SubscribePublishAndReplyOverJsonOps) {
   EXPECT_EQ(answer, R"({"accepted":true})");
 }
 
+// Only whom a request was sent to may publish to its reply subject, once.
+TEST(ClientSession, ReplySubjectsAreOnlyForTheirAddressee) {
+  Hub hub;
+  std::vector<std::string> out, spy_out;
+  ClientSession client(hub, [&](std::string f) { out.push_back(std::move(f)); });
+  ClientSession spy(hub, [&](std::string f) { spy_out.push_back(std::move(f)); });
+  client.on_frame(R"({"op":"sub","sid":"1","subject":"q"})");
+  std::string answer;
+  auto pending = hub.request("q", "1", [&](const MessagePtr& m) { answer = m->data; });
+  ASSERT_TRUE(pending);
+  auto reply_at = out.back().find(R"("reply":")");
+  ASSERT_NE(reply_at, std::string::npos);
+  std::string inbox = out.back().substr(reply_at + 9);
+  inbox = inbox.substr(0, inbox.find('"'));
+  spy.on_frame(R"({"op":"pub","subject":")" + inbox + R"(","data":"forged"})");
+  EXPECT_NE(spy_out.back().find("not the reply subject"), std::string::npos) << spy_out.back();
+  EXPECT_TRUE(answer.empty());
+  client.on_frame(R"({"op":"pub","subject":")" + inbox + R"(","data":"real"})");
+  EXPECT_EQ(answer, R"("real")");
+  client.on_frame(R"({"op":"pub","subject":")" + inbox + R"(","data":"again"})");
+  EXPECT_NE(out.back().find("not the reply subject"), std::string::npos);
+}
+
+// The server's ClientPolicy decides subscriptions, deliveries and publishes.
+TEST(ClientSession, APolicyGuardsEveryOp) {
+  struct Policy final : ClientPolicy {
+    Status subscribe(std::string_view p) override {
+      return p == "secret.>" ? Status(fail(Error::forbidden("no secrets"))) : Status{};
+    }
+    bool deliver(std::string_view subject) override { return subject != "open.hidden"; }
+    Status publish(std::string_view s) override {
+      return s.starts_with("maestra.") ? Status(fail(Error::forbidden("reserved"))) : Status{};
+    }
+  };
+  Hub hub;
+  std::vector<std::string> out;
+  ClientSession client(
+      hub, [&](std::string f) { out.push_back(std::move(f)); }, std::make_shared<Policy>());
+  client.on_frame(R"({"op":"sub","sid":"1","subject":"secret.>"})");
+  EXPECT_NE(out.back().find("no secrets"), std::string::npos);
+  client.on_frame(R"({"op":"sub","sid":"2","subject":"open.>"})");
+  ASSERT_EQ(out.back(), R"({"op":"ok","sid":"2"})");
+  const auto before = out.size();
+  hub.publish("open.hidden", "1");
+  EXPECT_EQ(out.size(), before);
+  hub.publish("open.seen", "1");
+  EXPECT_EQ(out.size(), before + 1);
+  auto seen = hub.subscribe("maestra.x", std::make_shared<Collector>());
+  client.on_frame(R"({"op":"pub","subject":"maestra.x","data":1})");
+  EXPECT_NE(out.back().find("reserved"), std::string::npos);
+}
+
 TEST(ClientSession, NonJsonPayloadsStillMakeValidJsonFrames) {
   // Relay publishers send arbitrary bytes, and error replies are "<status> <reason>" text.
   Hub hub;

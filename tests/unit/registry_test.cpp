@@ -365,3 +365,82 @@ TEST(Requests, AdvertiseValidationReportsEveryProblem) {
 
 }  // namespace
 }  // namespace sluice::registry
+
+namespace sluice::registry {
+namespace {
+
+// Ownership (issue 12): the registry's own rule, whatever door the call came through.
+class OwnershipTest : public RegistryTest {
+ protected:
+  const Actor alice{"addr:10.0.0.2", false};
+  const Actor mallory{"addr:10.0.0.3", false};
+  const Actor operator_{"user:ana", true};
+};
+
+TEST_F(OwnershipTest, OnlyTheOwnerWithdrawsHeartbeatsOrChangesAStream) {
+  auto v = reg.advertise(camera(), alice);
+  ASSERT_TRUE(v);
+  const std::string id = v->stream.id;
+  EXPECT_EQ(reg.withdraw(id, mallory).error().status, 403);
+  EXPECT_EQ(reg.heartbeat_stream(id, mallory).error().status, 403);
+  auto hijack = camera();
+  hijack.address = "10.0.0.3";
+  EXPECT_EQ(reg.advertise(hijack, mallory).error().status, 403);
+  // The same advert from someone else changes nothing and refreshes nothing.
+  clock.advance(20s);
+  auto same = reg.advertise(camera(), mallory);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->stream.address, "192.168.1.50");
+  clock.advance(11s);
+  ASSERT_TRUE(reg.expire_due());
+  EXPECT_EQ(reg.get_stream(id).error().status, 404) << "mallory's advert kept it alive";
+  // The binding outlives the stream: after the TTL gap mallory still cannot take the name.
+  EXPECT_EQ(reg.advertise(hijack, mallory).error().status, 403);
+  ASSERT_TRUE(reg.advertise(camera(), alice));
+  EXPECT_TRUE(reg.heartbeat_stream(id, alice));
+  // An operator manages everything; withdrawing by the owner frees the name.
+  EXPECT_TRUE(reg.heartbeat_stream(id, operator_));
+  EXPECT_TRUE(reg.withdraw(id, alice));
+  EXPECT_TRUE(reg.advertise(hijack, mallory));
+}
+
+TEST_F(OwnershipTest, SessionsAndSubscribersBelongToConsumerAndStreamOwner) {
+  auto v = reg.advertise(camera(), alice);
+  ASSERT_TRUE(v);
+  bus.reply = R"({"accepted":true})";
+  std::optional<Result<StreamOffer>> offer;
+  const Actor consumer{"addr:10.0.0.4", false};
+  reg.request_stream(
+      v->stream.id, StreamRequest{"tv", "10.0.0.4", std::nullopt, {}},
+      [&](Result<StreamOffer> r) { offer = std::move(r); }, consumer);
+  ASSERT_TRUE(offer && *offer);
+  const std::string session = (*offer)->session_id;
+  EXPECT_EQ(reg.heartbeat_session(session, std::nullopt, mallory).error().status, 403);
+  EXPECT_EQ(reg.may_heartbeat(Kind::kSession, session, mallory).error().status, 403);
+  EXPECT_TRUE(reg.heartbeat_session(session, std::nullopt, consumer));
+  EXPECT_EQ(reg.stop_session(session, mallory).error().status, 403);
+  EXPECT_TRUE(reg.stop_session(session, alice));  // the stream's owner
+
+  auto mc = reg.advertise(multicast(), alice);
+  ASSERT_TRUE(mc);
+  auto joined = reg.join(mc->stream.id, JoinRequest{"tv", "10.0.0.4", {}}, consumer);
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(reg.heartbeat_subscriber(joined->subscriber_id, mallory).error().status, 403);
+  EXPECT_EQ(reg.leave(mc->stream.id, joined->subscriber_id, mallory).error().status, 403);
+  EXPECT_TRUE(reg.leave(mc->stream.id, joined->subscriber_id, consumer));
+  EXPECT_TRUE(reg.may_answer(mc->stream.id, alice));
+  EXPECT_FALSE(reg.may_answer(mc->stream.id, mallory));
+}
+
+TEST_F(OwnershipTest, PerOwnerCapCountsNewStreamsOnly) {
+  reg.set_max_streams_per_owner(2);
+  ASSERT_TRUE(reg.advertise(camera("a"), mallory));
+  ASSERT_TRUE(reg.advertise(camera("b"), mallory));
+  EXPECT_EQ(reg.advertise(camera("c"), mallory).error().status, 429);
+  EXPECT_TRUE(reg.advertise(camera("b"), mallory));  // a re-advertise is not a new stream
+  EXPECT_TRUE(reg.advertise(camera("c"), alice));    // others are not affected
+  EXPECT_TRUE(reg.advertise(camera("d"), operator_));
+}
+
+}  // namespace
+}  // namespace sluice::registry
