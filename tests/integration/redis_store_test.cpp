@@ -436,3 +436,26 @@ TEST_F(RedisStoreTest, HungServerCostsAtMostTheTimeoutsThenRecovers) {
 
 }  // namespace
 }  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// Issue 12: stream owners are shared by every node; the first claim wins everywhere.
+TEST_F(RedisStoreTest, OwnerBindingsAreSharedAndTheFirstClaimWins) {
+  auto s = stream("cam");
+  s.owner = "addr:10.0.0.2";
+  EXPECT_EQ(a->bind_owner(s.id, "addr:10.0.0.2").value(), "addr:10.0.0.2");
+  EXPECT_EQ(b->bind_owner(s.id, "addr:10.0.0.3").value(), "addr:10.0.0.2");
+  EXPECT_EQ(b->get_owner(s.id).value(), std::optional<std::string>("addr:10.0.0.2"));
+  EXPECT_EQ(hash("sluice:owners")[s.id], "addr:10.0.0.2");
+  ASSERT_TRUE(a->put_stream(s, in(30s)));
+  auto back = b->get_stream(s.id).value();
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->stream.owner, "addr:10.0.0.2");  // the record carries it too
+  ASSERT_TRUE(a->release_owner(s.id));
+  EXPECT_FALSE(b->get_owner(s.id).value());
+  EXPECT_EQ(b->bind_owner(s.id, "addr:10.0.0.3").value(), "addr:10.0.0.3");
+}
+
+}  // namespace
+}  // namespace sluice::testing
