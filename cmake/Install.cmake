@@ -36,6 +36,7 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/src/core/error.hpp
   ${PROJECT_SOURCE_DIR}/src/core/ids.hpp
   ${PROJECT_SOURCE_DIR}/src/core/json.hpp
+  ${PROJECT_SOURCE_DIR}/src/core/json_text.hpp
   ${PROJECT_SOURCE_DIR}/src/core/time_format.hpp
   ${PROJECT_SOURCE_DIR}/src/core/version.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sluice/core)

@@ -3,13 +3,13 @@
 #include "core/crypto.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <cctype>
 
 #include "client/http_transport.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 
 namespace sluice::client {
@@ -151,9 +151,9 @@ std::string error_detail_from_body(std::string_view body, std::string_view fallb
             return std::string(msg->value().as_string());
           }
         }
-        return json::serialize(first);
+        return to_json_text(first);
       }
-      if (!d.is_null()) return json::serialize(d);
+      if (!d.is_null()) return to_json_text(d);
     }
   }
   std::string raw = trim(body);
@@ -209,7 +209,7 @@ Result<HttpResponse> Client::request(std::string_view method, std::string_view t
 
 Result<json::value> Client::request_json(std::string_view method, std::string_view target,
                                          const std::optional<json::value>& body) {
-  const std::string text = body ? json::serialize(*body) : std::string();
+  const std::string text = body ? to_json_text(*body) : std::string();
   auto res = request(method, target, text);
   if (!res) return fail(res.error());
   if (res->body.empty()) return json::value(nullptr);

@@ -5,7 +5,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "client/detail/blocking_io.hpp"
+#include "core/json_text.hpp"
 #include "core/version.hpp"
 
 namespace sluice::client {
@@ -178,7 +178,7 @@ struct HubConnection::Impl {
       return fail(Error{0, "hub connection send queue is full", {}});
     }
     asio::post(ioc,
-               [this, text = json::serialize(message)]() mutable { enqueue(std::move(text)); });
+               [this, text = to_json_text(message)]() mutable { enqueue(std::move(text)); });
     return {};
   }
 };

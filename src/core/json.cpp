@@ -3,7 +3,8 @@
 #include <cmath>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
+
+#include "core/json_text.hpp"
 
 namespace sluice {
 
@@ -63,7 +64,7 @@ std::string error_body(const Error& e) {
     }
     out["detail"] = std::move(list);
   }
-  return boost::json::serialize(out);
+  return to_json_text(out);
 }
 
 std::string_view json_kind(const boost::json::value& v) {
@@ -229,7 +230,7 @@ std::string payload_as_json(std::string_view payload) {
   boost::system::error_code ec;
   (void)boost::json::parse(payload, ec);
   if (!ec) return std::string(payload);
-  return boost::json::serialize(boost::json::string(valid_utf8(payload)));
+  return to_json_text(valid_utf8(payload));
 }
 
 }  // namespace sluice

@@ -4,8 +4,6 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -16,6 +14,7 @@
 #include <stdexcept>
 
 #include "core/ids.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "history_pg/postgres_sql.hpp"
 
@@ -517,7 +516,7 @@ void PostgresHistory::session_started(const SessionRecord& s) {
                 "session start",
                 {timestamp(s.started_at), s.session_id, s.stream_id, s.stream_name, s.stream_type,
                  s.publisher_id, s.publisher_address, s.consumer_id, s.consumer_address, s.protocol,
-                 boost::json::serialize(s.transport_config), std::to_string(s.bytes_transferred)}});
+                 to_json_text(s.transport_config, DoubleStyle::kKeepKind), std::to_string(s.bytes_transferred)}});
 }
 
 void PostgresHistory::session_bytes(const std::string& session_id, std::int64_t bytes) {
@@ -536,7 +535,7 @@ void PostgresHistory::subscriber_joined(const SubscriberRecord& s) {
                 "subscriber join",
                 {timestamp(s.joined_at), s.subscriber_id, s.stream_id, s.stream_name, s.stream_type,
                  s.publisher_id, s.consumer_id, s.consumer_address, s.multicast_group,
-                 std::to_string(s.multicast_port), boost::json::serialize(s.metadata)}});
+                 std::to_string(s.multicast_port), to_json_text(s.metadata, DoubleStyle::kKeepKind)}});
 }
 
 void PostgresHistory::subscriber_left(const SubscriberRecord& s, const std::string& status,

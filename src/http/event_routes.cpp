@@ -1,11 +1,10 @@
 #include "http/event_routes.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include "auth/access_policy.hpp"
 #include "auth/subjects.hpp"
 #include "core/clock.hpp"
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/gate.hpp"
 #include "http/request_params.hpp"
@@ -32,7 +31,7 @@ class SseForwarder final : public hub::Subscriber {
   void deliver(const hub::MessagePtr& m) override {
     auto need = auth::read_need(m->subject);
     if (need ? !policy_.allows(who_, *need) : !manages_all_) return;
-    std::string data = "{\"subject\":" + json::serialize(json::string(m->subject)) +
+    std::string data = "{\"subject\":" + to_json_text(json::string(m->subject)) +
                        ",\"data\":" + payload_as_json(m->data) + "}";
     sink_->send({}, data);
   }
@@ -63,7 +62,7 @@ struct SubscriptionSet {
 };
 
 std::pair<std::string, std::string> heartbeat_event() {
-  return {"heartbeat", json::serialize(json::object{
+  return {"heartbeat", to_json_text(json::object{
                            {"timestamp", format_timestamp(std::chrono::system_clock::now())}})};
 }
 
@@ -133,7 +132,7 @@ void add_event_routes(Router& router, registry::Registry& reg, hub::Hub& hub,
                  info["multicast_port"] = s.multicast_port.value_or(0);
                }
                return EventStream{
-                   [&hub, info = json::serialize(info),
+                   [&hub, info = to_json_text(info),
                     subject = registry::events::withdraw_subject(s.id)](
                        std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
                      sink->send("info", info);

@@ -1,12 +1,11 @@
 #include "http/key_routes.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <set>
 
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "keys/ip_rules.hpp"
 #include "keys/key_format.hpp"
@@ -51,7 +50,7 @@ json::object created_json(const KeyService& service, const keys::CreatedKey& c) 
 }
 
 HttpResponse ok(int status, const json::value& v) {
-  return json_response(status, json::serialize(v));
+  return json_response(status, to_json_text(v));
 }
 
 Result<keys::CreateKeyRequest> parse_create(const HttpRequest& req) {

@@ -1,10 +1,10 @@
 #include "http/openapi.hpp"
 
+#include "core/json_text.hpp"
 #include "http/openapi_schema.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <cctype>
@@ -553,7 +553,7 @@ std::string openapi_document(std::string_view version) {
       {"paths", std::move(paths)},
       {"components", json::object{{"schemas", component_schemas()}}},
   };
-  return json::serialize(doc);
+  return to_json_text(doc);
 }
 
 }  // namespace sluice::http

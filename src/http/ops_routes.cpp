@@ -1,7 +1,6 @@
 #include "http/ops_routes.hpp"
 
-#include <boost/json/serialize.hpp>
-
+#include "core/json_text.hpp"
 #include "core/version.hpp"
 #include "http/openapi.hpp"
 #include "hub/bus.hpp"
@@ -117,7 +116,7 @@ void add_ops_routes(Router& router, const OpsContext& ctx) {
         {"request_timeout_seconds", std::chrono::duration<double>(opts.request_timeout).count()},
         {"components", std::move(components)},
     };
-    return json_response(200, json::serialize(body));
+    return json_response(200, to_json_text(body));
   });
 
   router.add("GET", "/metrics", [&ctx](const HttpRequest&, const PathParams&) -> Reply {

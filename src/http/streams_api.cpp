@@ -1,8 +1,7 @@
 #include "http/streams_api.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "http/event_routes.hpp"
 #include "http/request_params.hpp"
 #include "hub/hub.hpp"
@@ -16,7 +15,7 @@ using registry::Registry;
 namespace {
 
 HttpResponse ok(int status, const json::value& v) {
-  return json_response(status, json::serialize(v));
+  return json_response(status, to_json_text(v));
 }
 
 template <class T>

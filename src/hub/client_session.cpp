@@ -1,11 +1,11 @@
 #include "hub/client_session.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "core/version.hpp"
 #include "hub/subject.hpp"
 
@@ -14,7 +14,7 @@ namespace json = boost::json;
 namespace {
 
 std::string quoted(std::string_view s) {
-  return json::serialize(json::string(s));
+  return to_json_text(s);
 }
 
 // Turns hub messages for one subscription id into "msg" frames.
@@ -53,7 +53,7 @@ std::string string_field(const json::object& o, std::string_view key) {
   auto it = o.find(key);
   if (it == o.end()) return {};
   if (it->value().is_string()) return std::string(it->value().as_string());
-  if (it->value().is_number()) return json::serialize(it->value());
+  if (it->value().is_number()) return to_json_text(it->value());
   return {};
 }
 
@@ -86,7 +86,7 @@ ClientSession::~ClientSession() {
 }
 
 std::string ClientSession::hello() const {
-  return json::serialize(json::object{{"op", "hello"}, {"version", std::string(kVersion)}});
+  return to_json_text(json::object{{"op", "hello"}, {"version", std::string(kVersion)}});
 }
 
 void ClientSession::close() {
@@ -97,7 +97,7 @@ void ClientSession::close() {
 void ClientSession::error(std::string_view sid, std::string detail) {
   json::object o{{"op", "err"}, {"detail", std::move(detail)}};
   if (!sid.empty()) o["sid"] = sid;
-  (*send_)(json::serialize(o));
+  (*send_)(to_json_text(o));
 }
 
 void ClientSession::subscribe(const std::string& sid, const std::string& pattern) {
@@ -144,7 +144,7 @@ void ClientSession::on_frame(std::string_view text) {
       if (auto ok = policy_->publish(subject); !ok) return error({}, ok.error().detail);
     }
     auto data = o.find("data");
-    hub_.publish(subject, data == o.end() ? std::string("null") : json::serialize(data->value()),
+    hub_.publish(subject, data == o.end() ? std::string("null") : to_json_text(data->value()),
                  std::move(reply));
   } else if (op == "ping") {
     (*send_)(R"({"op":"pong"})");

@@ -4,10 +4,10 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 
+#include "core/json_text.hpp"
 #include "hub/subject.hpp"
 #include "nats/bus_internal.hpp"
 #include "nats/gate.hpp"
@@ -116,7 +116,7 @@ void NatsBus::forward_request(const IncomingMessage& m) {
                    const hub::Message& answer = **result;
                    if (!answer.error) return send(reply, answer.data);
                    // A refusal, the way a Maestra requester reads one.
-                   send(reply, boost::json::serialize(boost::json::object{
+                   send(reply, to_json_text(boost::json::object{
                                    {"accepted", false}, {"reason", answer.data}}));
                  });
 }

@@ -3,11 +3,11 @@
 // bounded ReaderQueue until the player leaves or the publisher does.
 #include <spdlog/spdlog.h>
 #include <boost/asio/write.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <array>
 
+#include "core/json_text.hpp"
 #include "keys/key_service.hpp"
 #include "media/flv.hpp"
 #include "net/media_server_impl.hpp"
@@ -19,7 +19,7 @@ namespace {
 using media::MediaEventKind;
 
 std::string error_head(int status, std::string_view reason, std::string_view detail) {
-  const std::string body = boost::json::serialize(boost::json::object{{"detail", detail}});
+  const std::string body = to_json_text(boost::json::object{{"detail", detail}});
   return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
          "\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n" + body;

@@ -1,7 +1,6 @@
 #include "redis/record_codec.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -9,6 +8,7 @@
 
 #include "core/ids.hpp"
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "registry/config_schema.hpp"
 
@@ -120,7 +120,7 @@ class Fields {
 };
 
 std::string json_text(const boost::json::object& o) {
-  return boost::json::serialize(o);
+  return to_json_text(o, DoubleStyle::kKeepKind);
 }
 
 }  // namespace
@@ -365,7 +365,7 @@ Hash to_hash(const registry::KeyRecord& r) {
           {"hmac", to_hex(r.hmac)},
           {"created_at", format_timestamp(r.created_at)},
           {"expires_at", optional_time_text(r.expires_at)},
-          {"allowed_ips", boost::json::serialize(ips)},
+          {"allowed_ips", to_json_text(ips)},
           {"alias", r.alias.value_or("")},
           {"note", r.note},
           {"revoked_at", optional_time_text(r.revoked_at)},

@@ -1,11 +1,10 @@
 #include "registry/config_schema.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
 #include <array>
 
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 
 namespace sluice::registry {
 namespace json = boost::json;
@@ -108,17 +107,17 @@ Status validate_config(const std::vector<ConfigField>& fields, const json::objec
     if (v.is_number()) {
       double n = v.to_number<double>();
       if ((f.minimum && n < *f.minimum) || (f.maximum && n > *f.maximum)) {
-        std::string range = (f.minimum ? json::serialize(json::value(*f.minimum)) : "-inf") + ".." +
-                            (f.maximum ? json::serialize(json::value(*f.maximum)) : "inf");
-        bad(f, "should be within " + range + ", got " + json::serialize(v), "range");
+        std::string range = (f.minimum ? to_json_text(json::value(*f.minimum)) : "-inf") + ".." +
+                            (f.maximum ? to_json_text(json::value(*f.maximum)) : "inf");
+        bad(f, "should be within " + range + ", got " + to_json_text(v), "range");
         continue;
       }
     }
     if (!f.allowed.empty() && std::find(f.allowed.begin(), f.allowed.end(), v) == f.allowed.end()) {
       std::string options;
       for (const auto& a : f.allowed)
-        options += (options.empty() ? "" : ", ") + json::serialize(a);
-      bad(f, "should be one of " + options + ", got " + json::serialize(v), "enum");
+        options += (options.empty() ? "" : ", ") + to_json_text(a);
+      bad(f, "should be one of " + options + ", got " + to_json_text(v), "enum");
     }
   }
   if (!errors.empty()) return fail(Error::invalid(std::move(errors)));

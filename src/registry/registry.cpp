@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "core/ids.hpp"
+#include "core/json_text.hpp"
 #include "registry/builtin_types.hpp"
 #include "registry/config_schema.hpp"
 #include "registry/events.hpp"
@@ -58,7 +58,7 @@ Registry::Registry(RegistryOptions options, RegistryStore& store, History& histo
       clock_(clock) {}
 
 void Registry::publish(const std::string& subject, const json::object& payload) {
-  bus_.publish(subject, json::serialize(payload));
+  bus_.publish(subject, to_json_text(payload));
 }
 
 Status Registry::seed_builtin_types() {
@@ -317,7 +317,7 @@ void Registry::request_stream(const std::string& stream_id, const StreamRequest&
     return done(fail(Error::bad_request(
         "This is a multicast stream. Use POST /streams/{stream_id}/join instead.")));
   }
-  auto payload = json::serialize(events::stream_request(stream_id, request, clock_.wall_now()));
+  auto payload = to_json_text(events::stream_request(stream_id, request, clock_.wall_now()));
   bus_.request(
       events::request_subject(stream_id), std::move(payload), options().request_timeout,
       [this, view = *stream, request, owner = actor.owner, done = std::move(done)](auto reply) {

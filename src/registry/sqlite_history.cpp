@@ -3,11 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
-#include <boost/json/serialize.hpp>
-
 #include <filesystem>
 #include <stdexcept>
 
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 
 namespace sluice::registry {
@@ -203,7 +202,7 @@ void SqliteHistory::session_started(const SessionRecord& s) {
   st.bind(8, s.consumer_id);
   st.bind(9, s.consumer_address);
   st.bind(10, s.protocol);
-  st.bind(11, boost::json::serialize(s.transport_config));
+  st.bind(11, to_json_text(s.transport_config, DoubleStyle::kKeepKind));
   st.bind(12, s.bytes_transferred);
   if (!st.run()) record_failure("session start");
 }
@@ -239,7 +238,7 @@ void SqliteHistory::subscriber_joined(const SubscriberRecord& s) {
   st.bind(8, s.consumer_address);
   st.bind(9, s.multicast_group);
   st.bind(10, s.multicast_port);
-  st.bind(11, boost::json::serialize(s.metadata));
+  st.bind(11, to_json_text(s.metadata, DoubleStyle::kKeepKind));
   if (!st.run()) record_failure("subscriber join");
 }
 

@@ -1,8 +1,8 @@
 #include "relay/relay.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/json/serialize.hpp>
 
+#include "core/json_text.hpp"
 #include "hub/subject.hpp"
 #include "relay/relay_connection.hpp"
 
@@ -160,7 +160,7 @@ void Relay::close_entry(ChannelEntry& entry) {
   entry.info.registry_id.clear();
   entry.info.active = false;
   // Subscriptions are patterns and stay; their owners learn the channel closed.
-  auto json = boost::json::serialize(
+  auto json = to_json_text(
       boost::json::object{{"event", "closed"}, {"channel", entry.info.name}});
   for (auto& [raw, connection] : connections_)
     connection->channel_closed(entry.info.name, json);
@@ -213,7 +213,7 @@ Status Relay::close_channel(std::string_view name) {
 namespace {
 std::string subscription_event(std::string_view pattern, std::string_view subscriber,
                                bool subscribed) {
-  return boost::json::serialize(
+  return to_json_text(
       boost::json::object{{"event", subscribed ? "subscribe" : "unsubscribe"},
                           {"pattern", pattern},
                           {"subscriber", subscriber}});

@@ -4,7 +4,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <future>
 #include <iostream>
@@ -16,6 +15,7 @@
 #include "auth/authenticator.hpp"
 #include "auth/directory.hpp"
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/auth_routes.hpp"
 #include "http/gate.hpp"
@@ -152,7 +152,7 @@ void add_channel_routes(http::Router& router, relay::Relay& relay) {
                boost::json::array out;
                for (const auto& c : *list)
                  out.push_back(channel_json(c));
-               return http::json_response(200, boost::json::serialize(out));
+               return http::json_response(200, to_json_text(out));
              });
   router.add("GET", "/channels/{name}",
              [&relay, on_relay, unavailable](const http::HttpRequest&,
@@ -164,7 +164,7 @@ void add_channel_routes(http::Router& router, relay::Relay& relay) {
                if (!info) {
                  return http::error_response(Error::not_found("no channel named '" + name + "'"));
                }
-               return http::json_response(200, boost::json::serialize(channel_json(*info)));
+               return http::json_response(200, to_json_text(channel_json(*info)));
              });
 }
 

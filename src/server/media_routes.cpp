@@ -1,9 +1,8 @@
 #include "server/media_routes.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <cmath>
 
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
@@ -81,7 +80,7 @@ void add_media_routes(http::Router& router, net::MediaServer& media) {
                  json::array out;
                  for (const auto* p : media.hub().paths())
                    out.push_back(path_json(*p));
-                 return json::serialize(out);
+                 return to_json_text(out);
                });
                if (!list) return unavailable();
                return http::json_response(200, std::move(*list));
@@ -92,7 +91,7 @@ void add_media_routes(http::Router& router, net::MediaServer& media) {
         const std::string name = params.at("name");
         auto found = on_media_thread(media, [&media, &name] {
           const auto* p = media.hub().find(name);
-          return p ? json::serialize(path_json(*p)) : std::string();
+          return p ? to_json_text(path_json(*p)) : std::string();
         });
         if (!found) return unavailable();
         if (found->empty()) {
@@ -114,7 +113,7 @@ void add_media_routes(http::Router& router, net::MediaServer& media) {
         if (!*kicked) {
           return http::error_response(Error::not_found("no one is publishing '" + name + "'"));
         }
-        return http::json_response(200, json::serialize(json::object{{"kicked", name}}));
+        return http::json_response(200, to_json_text(json::object{{"kicked", name}}));
       });
   router.add("DELETE", "/media/paths/{name}/readers/{id}",
              [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
@@ -136,7 +135,7 @@ void add_media_routes(http::Router& router, net::MediaServer& media) {
                  return http::error_response(
                      Error::not_found("path '" + name + "' has no reader '" + id + "'"));
                }
-               return http::json_response(200, json::serialize(json::object{{"kicked", id}}));
+               return http::json_response(200, to_json_text(json::object{{"kicked", id}}));
              });
 }
 

@@ -1,7 +1,6 @@
 #include "server/media_wiring.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/json/serialize.hpp>
 
 #include <cmath>
 #include <map>
@@ -10,6 +9,7 @@
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
+#include "core/json_text.hpp"
 #include "hub/hub.hpp"
 #include "keys/key_service.hpp"
 #include "media/media_policy.hpp"
@@ -25,9 +25,8 @@ namespace sluice::server {
 
 namespace {
 
-// 30 rather than 3E1: whole numbers as integers, others rounded to 3 decimals.
-boost::json::value json_number(double v) {
-  if (v == std::floor(v) && std::abs(v) < 1e15) return static_cast<std::int64_t>(v);
+// Rounded to 3 decimals: 29.97 rather than 29.97002997 (to_json_text writes 30.0 as 30).
+double json_number(double v) {
   return std::round(v * 1000) / 1000;
 }
 
@@ -114,7 +113,7 @@ class KeyPolicy final : public media::MediaPolicy {
                           {"refused", e.refused},
                           {"reason", e.reason},
                           {"time", format_timestamp(std::chrono::system_clock::now())}};
-    std::string json = boost::json::serialize(o);
+    std::string json = to_json_text(o);
     if (webhook_) webhook_->send(json);
     hub_.publish("sluice.media." + std::string(media::event_name(e.kind)), std::move(json));
   }

@@ -1,9 +1,9 @@
 #include "wire/control.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "hub/subject.hpp"
 
 namespace sluice::wire {
@@ -59,7 +59,7 @@ std::string encode(const Hello& h) {
   auto s = settings_json(h.settings);
   for (auto& kv : s)
     o[kv.key()] = kv.value();
-  return json::serialize(o);
+  return to_json_text(o);
 }
 
 Result<Hello> decode_hello(std::string_view text) {
@@ -83,7 +83,7 @@ std::string encode(const Welcome& w) {
   auto s = settings_json(w.settings);
   for (auto& kv : s)
     o[kv.key()] = kv.value();
-  return json::serialize(o);
+  return to_json_text(o);
 }
 
 Result<Welcome> decode_welcome(std::string_view text) {
@@ -99,7 +99,7 @@ Result<Welcome> decode_welcome(std::string_view text) {
 }
 
 std::string encode_auth(std::string_view data) {
-  return json::serialize(json::object{{"auth", data}});
+  return to_json_text(json::object{{"auth", data}});
 }
 
 Result<std::string> decode_auth(std::string_view text) {
@@ -132,7 +132,7 @@ std::string encode(const OpenRequest& o) {
       j["timeout_ms"] = o.timeout_ms;
       break;
   }
-  return json::serialize(j);
+  return to_json_text(j);
 }
 
 Result<OpenRequest> decode_open(std::string_view text) {

@@ -61,7 +61,7 @@ TEST(Daemon, TomlFileAndJsonLogs) {
   auto health = client::Client(d.url()).health();
   ASSERT_TRUE(health);
   EXPECT_EQ(health->at("stream_ttl_seconds").as_int64(), 7);
-  EXPECT_EQ(health->at("request_timeout_seconds").as_double(), 2.0);
+  EXPECT_EQ(health->at("request_timeout_seconds").to_number<double>(), 2.0);
   for (const auto& line : d.process().stdout_lines()) {
     boost::system::error_code ec;
     auto v = boost::json::parse(line, ec);

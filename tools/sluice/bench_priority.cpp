@@ -13,7 +13,6 @@
 // the probes. Unless --no-baseline, a second run on fresh sessions gives the probe the bulk's
 // priority, so the report shows what the priority changes.
 #include <unistd.h>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +24,7 @@
 
 #include "client/wire_session.hpp"
 #include "commands.hpp"
+#include "core/json_text.hpp"
 
 namespace sluice::cli {
 namespace json = boost::json;
@@ -262,8 +262,8 @@ void print_run(std::string_view name, const RunResult& r) {
             << r.bulk_dropped << " dropped\n  probes: " << r.probes_received << " of "
             << r.probes_sent << " received, " << r.probe_dropped
             << " dropped\n  probe latency during the transfer (us): "
-            << json::serialize(j["latency_us"])
-            << "\n  probe latency, idle session (us): " << json::serialize(j["idle_latency_us"])
+            << to_json_text(j["latency_us"])
+            << "\n  probe latency, idle session (us): " << to_json_text(j["idle_latency_us"])
             << "\n";
 }
 
@@ -293,7 +293,7 @@ int run_priority(const PriorityFlags& f) {
                    {"probe_size", f.probe_size},
                    {"prioritized", prioritized->to_json()},
                    {"baseline", baseline ? json::value(baseline->to_json()) : nullptr}};
-    std::cout << json::serialize(o) << std::endl;
+    std::cout << to_json_text(o) << std::endl;
   } else {
     print_run("prioritized", *prioritized);
     if (baseline) print_run("baseline", *baseline);

@@ -1,7 +1,6 @@
 #include "cli_context.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <pthread.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 
 namespace sluice::cli {
@@ -85,7 +85,7 @@ CLI::Validator timestamp_validator() {
 }
 
 std::string compact(const json::value& v) {
-  return json::serialize(v);
+  return to_json_text(v);
 }
 
 std::string age(WallTime t) {

@@ -2,7 +2,6 @@
 // `nats bench`.
 // Same flags and the same JSON keys as bench/nats_peer, so bench/relay_bench.sh can put the
 // two side by side. Each subscriber and the publisher use their own connection.
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +14,7 @@
 
 #include "client/wire_session.hpp"
 #include "commands.hpp"
+#include "core/json_text.hpp"
 
 namespace sluice::cli {
 namespace json = boost::json;
@@ -79,13 +79,13 @@ void report(const BenchFlags& f, std::string_view mode, double elapsed, double p
                  {"dropped", dropped},
                  {"latency_us", samples.percentiles()}};
   if (f.json) {
-    std::cout << json::serialize(o) << std::endl;
+    std::cout << to_json_text(o) << std::endl;
     return;
   }
   std::cout << mode << ": " << delivered << " msgs of " << f.size << " B in " << elapsed
             << " s = " << std::uint64_t(rate) << " msgs/s, " << rate * f.size / 1e6
             << " MB/s delivered, " << dropped
-            << " dropped\n  latency (us): " << json::serialize(o["latency_us"]) << "\n";
+            << " dropped\n  latency (us): " << to_json_text(o["latency_us"]) << "\n";
 }
 
 int run_pubsub(const BenchFlags& f) {

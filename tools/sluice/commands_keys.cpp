@@ -1,7 +1,6 @@
 // sluice keys create | list | revoke | rotate — stream keys for RTMP publishing (issue 4).
 // The daemon answers /keys to loopback clients, or to anyone with its admin-token
 // (--admin-token, $SLUICE_ADMIN_TOKEN; "@PATH" reads it from a file).
-#include <boost/json/serialize.hpp>
 
 #include <fstream>
 #include <iostream>
@@ -9,6 +8,7 @@
 
 #include "commands.hpp"
 #include "table.hpp"
+#include "core/json_text.hpp"
 
 namespace sluice::cli {
 namespace json = boost::json;
@@ -153,7 +153,7 @@ void add_key_commands(CLI::App& app, CliContext& ctx) {
       }
       if (!flags->alias.empty()) body["alias"] = flags->alias;
       if (!flags->note.empty()) body["note"] = flags->note;
-      return fetch_and_show(ctx, "POST", "/keys", json::serialize(body),
+      return fetch_and_show(ctx, "POST", "/keys", to_json_text(body),
                             [&ctx](const json::value& v) { render_created(ctx, v); });
     };
   });

@@ -1,6 +1,5 @@
 // sluice watch | advertise — the long-running commands; both end on SIGINT/SIGTERM.
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <iostream>
 #include <mutex>
@@ -8,6 +7,7 @@
 #include "client/event_stream.hpp"
 #include "client/stream_publisher.hpp"
 #include "commands.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "registry/model.hpp"
 
@@ -37,9 +37,9 @@ void print_event(const client::ServerSentEvent& e, bool raw_json) {
     if (auto s = o.find("subject"); s != o.end() && s->value().is_string()) {
       subject = std::string(s->value().as_string());
       auto d = o.find("data");
-      data = d != o.end() ? json::serialize(d->value()) : "null";
+      data = d != o.end() ? to_json_text(d->value()) : "null";
     } else {
-      data = json::serialize(v);
+      data = to_json_text(v);
     }
   }
   print_line(format_timestamp(std::chrono::system_clock::now()) + "  " + subject + "  " + data);
@@ -112,7 +112,7 @@ int run_advertise(CliContext& ctx, CLI::App* cmd, AdvertiseOptions& o) {
   }
   options.on_request = [&ctx, decision](const client::IncomingStreamRequest& r) {
     if (ctx.json) {
-      print_line(json::serialize(json::object{{"request",
+      print_line(to_json_text(json::object{{"request",
                                                {{"stream_id", r.stream_id},
                                                 {"consumer_id", r.consumer_id},
                                                 {"consumer_address", r.consumer_address},
@@ -129,7 +129,7 @@ int run_advertise(CliContext& ctx, CLI::App* cmd, AdvertiseOptions& o) {
   client::StreamPublisher publisher(ctx.client(), advert, options);
   auto view = publisher.start();
   if (!view) return report_error(view.error());
-  print_line(ctx.json ? json::serialize(registry::to_json(*view)) : view->stream.id);
+  print_line(ctx.json ? to_json_text(registry::to_json(*view)) : view->stream.id);
   signals.wait();
   publisher.stop();
   return kExitOk;

@@ -1,10 +1,10 @@
 // sluice streams | stream | types | type create|update|delete | withdraw | health
-#include <boost/json/serialize.hpp>
 
 #include <cstdio>
 #include <iostream>
 
 #include "commands.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "registry/model.hpp"
 #include "table.hpp"
@@ -136,7 +136,7 @@ std::string type_body(CLI::App* cmd, const TypeOptions& o) {
   spec.default_config = parse_object(o.default_config);
   spec.config_schema = parse_object(o.config_schema);
   spec.metadata = parse_object(o.metadata);
-  return json::serialize(registry::to_json(spec));
+  return to_json_text(registry::to_json(spec));
 }
 
 void add_type_spec_options(CLI::App* cmd, TypeOptions& o, bool display_name_required) {

@@ -1,5 +1,4 @@
 // sluice pub | sub | channels — the relay from the command line.
-#include <boost/json/serialize.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -8,6 +7,7 @@
 #include "client/wire_session.hpp"
 #include "commands.hpp"
 #include "core/config.hpp"
+#include "core/json_text.hpp"
 #include "table.hpp"
 
 namespace sluice::cli {
@@ -164,7 +164,7 @@ void add_relay_commands(CLI::App& app, CliContext& ctx) {
           ++received;
           if (m->gap) std::cerr << "(" << m->gap << " message(s) dropped)\n";
           if (ctx.json) {
-            std::cout << json::serialize(json::object{
+            std::cout << to_json_text(json::object{
                              {"channel", m->channel}, {"sequence", m->sequence}, {"data", m->data}})
                       << std::endl;
           } else {

@@ -1,5 +1,4 @@
 // sluice sessions | subscribers | request
-#include <boost/json/serialize.hpp>
 
 #include <iomanip>
 #include <iostream>
@@ -7,6 +6,7 @@
 
 #include "client/stream_consumer.hpp"
 #include "commands.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "registry/model.hpp"
 #include "table.hpp"
@@ -119,7 +119,7 @@ int hold_session(CliContext& ctx, const registry::StreamRequest& request,
   };
   options.on_offer = [&ctx](const registry::StreamOffer& offer) {
     if (ctx.json) {
-      std::cout << json::serialize(registry::to_json(offer)) << std::endl;
+      std::cout << to_json_text(registry::to_json(offer)) << std::endl;
     } else {
       std::cout << "new offer:\n";
       print_offer(offer);
@@ -130,7 +130,7 @@ int hold_session(CliContext& ctx, const registry::StreamRequest& request,
   auto offer = consumer.connect();
   if (!offer) return report_error(offer.error());
   if (ctx.json) {
-    std::cout << json::serialize(registry::to_json(*offer)) << std::endl;
+    std::cout << to_json_text(registry::to_json(*offer)) << std::endl;
   } else {
     print_offer(*offer);
     std::cout << std::flush;
@@ -200,7 +200,7 @@ void add_session_commands(CLI::App& app, CliContext& ctx) {
         request.config = parse_object(o->config);
         if (o->hold) return hold_session(ctx, request, o->stream_id);
         return fetch_and_show(ctx, "POST", "/streams/" + url_encode(o->stream_id) + "/request",
-                              json::serialize(registry::to_json(request)),
+                              to_json_text(registry::to_json(request)),
                               [](const json::value& v) {
                                 if (v.is_object())
                                   print_offer(registry::offer_from_json(v.as_object()));
