@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +12,7 @@
 #include "core/json.hpp"
 #include "http/gate.hpp"
 #include "http/metrics.hpp"
+#include "http/request_target.hpp"
 #include "http/router.hpp"
 #include "net/outbox.hpp"
 #include "net/server_impl.hpp"
@@ -32,16 +32,6 @@ bool is_wire_target(std::string_view target) {
 bool is_flv_target(std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
   return path.starts_with("/live/") && path.ends_with(".flv") && path.size() > 10;
-}
-
-// Parses the request target into path and decoded query parameters.
-bool parse_target(std::string_view target, http::HttpRequest& out) {
-  auto url = boost::urls::parse_origin_form(target);
-  if (!url) return false;
-  out.path = std::string(url->path());
-  for (auto param : url->params())
-    out.query.emplace_back(param.key, param.value);
-  return true;
 }
 
 std::string sse_frame(std::string_view event, std::string_view data) {
@@ -167,7 +157,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
       std::shared_ptr<hub::ClientPolicy> policy;
       if (server_->options.ws_policy) {
         http::HttpRequest hreq = request_of(req);
-        if (!parse_target(req.target(), hreq)) hreq.path = "/ws";
+        if (!http::parse_request_target(req.target(), hreq)) hreq.path = "/ws";
         if (auto refused = server_->router.admit(hreq, -1)) {
           return respond(std::move(*refused), false, -1, "GET", Clock::now());
         }
@@ -274,7 +264,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
       return respond(std::move(pre), keep_alive, -1, method, started);
     }
     http::HttpRequest hreq = request_of(req);
-    if (!parse_target(req.target(), hreq)) {
+    if (!http::parse_request_target(req.target(), hreq)) {
       return respond(http::error_response(Error::bad_request("Malformed request target")),
                      keep_alive, -1, method, started);
     }

@@ -1,5 +1,6 @@
 // What clients see on the wire, over raw sockets against an in-process App: numbers in JSON as
-// people write them (5, 0.96 — not 5E0, 9.6E-1) in answers and events.
+// people write them (5, 0.96 — not 5E0, 9.6E-1) in answers and events, and a subject pattern
+// with a raw `>` in the query (as curl sends docs/api.md's examples).
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -132,6 +133,24 @@ TEST(HttpFormat, NumbersInAnswersAndEventsAreShortest) {
   const std::string health = body_of(get(daemon.port(), "/health"));
   EXPECT_NE(health.find(R"("request_timeout_seconds":0.4)"), std::string::npos) << health;
   EXPECT_FALSE(has_exponent_form(health)) << health;
+}
+
+// docs/api.md's `curl -N '…/streams/events?subject=sluice.media.>'`, byte for byte.
+TEST(HttpFormat, RawGreaterThanInTheQuerySubscribes) {
+  testing::InProcessDaemon daemon;
+  RawHttp events(daemon.port());
+  ASSERT_TRUE(
+      events.send("GET /streams/events?subject=maestra.stream.advertise.>&subject=sluice.media.> "
+                  "HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(events.read_until("\r\n\r\n"));
+  ASSERT_TRUE(events.received().starts_with("HTTP/1.1 200")) << events.received();
+  const std::string created = ask(
+      daemon.port(), std::string("POST /streams/advertise HTTP/1.1\r\nHost: x\r\nConnection: "
+                                 "close\r\nContent-Type: application/json\r\nContent-Length: ") +
+                         std::to_string(std::strlen(kDecimalCamera)) + "\r\n\r\n" + kDecimalCamera);
+  ASSERT_TRUE(created.starts_with("HTTP/1.1 201")) << created;
+  EXPECT_TRUE(events.read_until(R"("subject":"maestra.stream.advertise.video")"))
+      << events.received();
 }
 
 }  // namespace
