@@ -428,8 +428,10 @@ std::vector<Op> operations() {
                     .with({path_name, query("key", str(), "Read key of a private path")})
                     .gives(200, "application/vnd.apple.mpegurl")
                     .as("application/vnd.apple.mpegurl")
-                    .fails({{401, "A private path and no or a bad read key"},
-                            {403, "A read key that is not allowed here"},
+                    .fails({{401, "A private path and no read key (WWW-Authenticate: StreamKey)"},
+                            {403,
+                             "A read key that is refused (wrong, expired, revoked, another "
+                             "stream's, not allowed from this address)"},
                             not_live,
                             {504, "No segment came in time (no keyframe yet)"}}));
   ops.push_back(op("get", "/live/{name}/{file}", "hls_segment", "media", "HLS segment seg-N.ts",
@@ -438,7 +440,8 @@ std::vector<Op> operations() {
                            query("key", str(), "Read key of a private path")})
                     .gives(200, "video/mp2t")
                     .as("video/mp2t")
-                    .fails({{401, "A private path and no or a bad read key"},
+                    .fails({{401, "A private path and no read key (WWW-Authenticate: StreamKey)"},
+                            {403, "A read key that is refused"},
                             {404, "No such segment (any more)"}}));
   // Identities and settings (docs/security.md).
   const Param principal{"name", "path", str(1, 64), "User or role name"};

@@ -12,6 +12,25 @@ bool is_key_id(std::string_view text) {
   return true;
 }
 
+std::string redact_keys(std::string_view text) {
+  auto key_char = [](char c) { return crypto::base64url_value(c) >= 0; };
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const bool word_start = i == 0 || !key_char(text[i - 1]);
+    if (word_start && text.substr(i).starts_with(kKeyPrefix)) {
+      out += "sk_***";
+      i += kKeyPrefix.size();
+      while (i < text.size() && key_char(text[i]))
+        ++i;
+      continue;
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
 std::optional<std::string_view> parse_key_id(std::string_view key) {
   if (key.size() != kKeyLength || !key.starts_with(kKeyPrefix)) return std::nullopt;
   std::string_view id = key.substr(kKeyPrefix.size(), kKeyIdLength);

@@ -25,6 +25,12 @@ std::optional<std::string_view> parse_key_id(std::string_view key);
 // True for 16 lowercase hex chars.
 bool is_key_id(std::string_view text);
 
+// `text` with every key-shaped word — `sk_` not preceded by a key character, and the key
+// characters [A-Za-z0-9_-] after it — written as `sk_***`, whether or not it is a well-formed
+// key. For anything a client sent that is echoed in an answer, an event or a log (a key pasted
+// into a play URL, an RTMP application or stream name): a secret is never shown.
+std::string redact_keys(std::string_view text);
+
 // Builds a key from an id and 32 secret bytes.
 std::string format_key(std::string_view id, std::string_view secret32);
 

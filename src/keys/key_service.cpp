@@ -77,9 +77,6 @@ std::string_view to_string(KeyKind kind) {
 Error KeyRefusal::to_error() const {
   switch (reason) {
     case RefusalReason::kMissing:
-    case RefusalReason::kMalformed:
-    case RefusalReason::kUnknown:
-    case RefusalReason::kWrong:
       return Error{401, detail, {}};
     case RefusalReason::kUnavailable:
       return Error::unavailable(detail);
@@ -96,6 +93,10 @@ bool is_valid_key_name(std::string_view name) {
   });
 }
 
+bool is_valid_stream_name(std::string_view name) {
+  return is_valid_key_name(name) && !name.starts_with(kKeyPrefix);
+}
+
 std::vector<FieldError> validate_create(CreateKeyRequest& request) {
   std::vector<FieldError> errors;
   auto add = [&errors](std::vector<std::string> loc, std::string msg) {
@@ -103,7 +104,11 @@ std::vector<FieldError> validate_create(CreateKeyRequest& request) {
     errors.push_back(FieldError{std::move(loc), std::move(msg), "value_error"});
   };
   const std::string name_rule = "1-128 characters of A-Z a-z 0-9 . _ -";
-  if (!is_valid_key_name(request.stream)) add({"stream"}, "stream must be " + name_rule);
+  if (!is_valid_key_name(request.stream)) {
+    add({"stream"}, "stream must be " + name_rule);
+  } else if (!is_valid_stream_name(request.stream)) {
+    add({"stream"}, "stream must not start with 'sk_' (that is how stream keys start)");
+  }
   if (request.expires_in && (*request.expires_in < 1 || *request.expires_in > kMaxExpiresIn)) {
     add({"expires_in"},
         "expires_in must be between 1 and " + std::to_string(kMaxExpiresIn) + " seconds");
@@ -258,34 +263,39 @@ Result<CreatedKey> KeyService::rotate(std::string_view id_or_alias) {
   return CreatedKey{std::move(*done), std::move(key)};
 }
 
+// One line per refusal (docs/operations.md, "What is logged"):
+//   stream key refused: publish of 'cam1' from 203.0.113.5 reason=wrong key_id=3f9a0c1d2e4b5a69
+// The stream is "-" when the publisher named none (OBS sends only the key).
 KeyRefusal KeyService::refuse(RefusalReason reason, std::string key_id, std::string detail,
-                              std::string_view peer_ip, std::string_view what) {
+                              std::string_view peer_ip, KeyKind kind,
+                              std::optional<std::string_view> stream) {
   refused_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
-  spdlog::info("stream key refused for {}: reason={} key_id={} peer={}", what, to_string(reason),
-               key_id.empty() ? "-" : key_id, peer_text(peer_ip));
+  spdlog::info("stream key refused: {} of {} from {} reason={} key_id={}",
+               kind == KeyKind::kPublish ? "publish" : "play",
+               stream ? "'" + redact_keys(stream->substr(0, kMaxNameLength)) + "'" : "-",
+               peer_text(peer_ip), to_string(reason), key_id.empty() ? "-" : key_id);
   return KeyRefusal{reason, std::move(key_id), std::move(detail)};
 }
 
 KeyOutcome<KeyGrant> KeyService::check(std::string_view presented_key, std::string_view peer_ip,
                                        KeyKind kind, std::optional<std::string_view> stream) {
-  const std::string_view what = kind == KeyKind::kPublish ? "publish" : "play";
+  auto refused = [&](RefusalReason reason, std::string id, std::string detail) {
+    return std::unexpected(refuse(reason, std::move(id), std::move(detail), peer_ip, kind, stream));
+  };
   if (presented_key.empty()) {
-    return std::unexpected(
-        refuse(RefusalReason::kMissing, "", "a stream key is required", peer_ip, what));
+    return refused(RefusalReason::kMissing, "", "a stream key is required");
   }
   auto id_view = parse_key_id(presented_key);
   if (!id_view) {
-    return std::unexpected(refuse(RefusalReason::kMalformed, "",
-                                  "not a stream key (expected sk_ followed by 59 characters)",
-                                  peer_ip, what));
+    return refused(RefusalReason::kMalformed, "",
+                   "not a stream key (expected sk_ followed by 59 characters)");
   }
   const std::string id(*id_view);
   std::string mac;
   try {
     mac = hmac_sha256(secret_, presented_key);
   } catch (const std::exception&) {
-    return std::unexpected(refuse(RefusalReason::kWrong, id,
-                                  "stream key " + id + " cannot be verified", peer_ip, what));
+    return refused(RefusalReason::kWrong, id, "stream key " + id + " cannot be verified");
   }
   const WallTime now = clock_.wall_now();
   RefusalReason reason = RefusalReason::kUnknown;
@@ -306,7 +316,10 @@ KeyOutcome<KeyGrant> KeyService::check(std::string_view presented_key, std::stri
                                                " key");
     }
     if (stream && r.stream != *stream) {
-      return no(RefusalReason::kWrongStream, "is for another stream");
+      return no(RefusalReason::kWrongStream,
+                kind == KeyKind::kPublish ? "is for stream '" + r.stream + "', not '" +
+                                                redact_keys(stream->substr(0, kMaxNameLength)) + "'"
+                                          : "is for another stream");
     }
     if (!ip_allowed(r, peer_ip)) {
       return no(RefusalReason::kIpForbidden, "is not allowed from " + peer_text(peer_ip));
@@ -322,15 +335,16 @@ KeyOutcome<KeyGrant> KeyService::check(std::string_view presented_key, std::stri
     } else if (reason == RefusalReason::kUnknown) {
       detail = "unknown stream key " + id;
     }
-    return std::unexpected(refuse(reason, id, std::move(detail), peer_ip, what));
+    return refused(reason, id, std::move(detail));
   }
   accepted_.fetch_add(1, std::memory_order_relaxed);
   return KeyGrant{updated->id, updated->stream, updated->kind};
 }
 
 KeyOutcome<KeyGrant> KeyService::check_publish(std::string_view presented_key,
-                                               std::string_view peer_ip) {
-  return check(presented_key, peer_ip, KeyKind::kPublish, std::nullopt);
+                                               std::string_view peer_ip,
+                                               std::optional<std::string_view> stream) {
+  return check(presented_key, peer_ip, KeyKind::kPublish, stream);
 }
 
 KeyOutcome<std::optional<KeyGrant>> KeyService::check_read(
@@ -340,8 +354,8 @@ KeyOutcome<std::optional<KeyGrant>> KeyService::check_read(
   if (!found) {
     return std::unexpected(refuse(
         RefusalReason::kUnavailable, "",
-        "stream '" + std::string(stream) + "' cannot be checked now: " + found.error().detail,
-        peer_ip, "play"));
+        "stream '" + redact_keys(stream) + "' cannot be checked now: " + found.error().detail,
+        peer_ip, KeyKind::kRead, stream));
   }
   const auto& keys = *found;
   bool is_private = std::any_of(keys.begin(), keys.end(), [this](const KeyRecord& r) {
@@ -350,8 +364,8 @@ KeyOutcome<std::optional<KeyGrant>> KeyService::check_read(
   if (!is_private) return std::optional<KeyGrant>{};
   if (!presented_key || presented_key->empty()) {
     return std::unexpected(refuse(RefusalReason::kMissing, "",
-                                  "stream '" + std::string(stream) + "' needs a read key", peer_ip,
-                                  "play"));
+                                  "stream '" + redact_keys(stream) + "' needs a read key", peer_ip,
+                                  KeyKind::kRead, stream));
   }
   auto grant = check(*presented_key, peer_ip, KeyKind::kRead, stream);
   if (!grant) return std::unexpected(std::move(grant.error()));

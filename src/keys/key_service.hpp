@@ -38,7 +38,7 @@ enum class RefusalReason : std::uint8_t {
   kRevoked,      // "revoked"
   kIpForbidden,  // "ip_forbidden": the peer is outside the key's allowed_ips
   kWrongKind,    // "wrong_kind": a read key used to publish, or a publish key used to play
-  kWrongStream,  // "wrong_stream": a read key of another stream
+  kWrongStream,  // "wrong_stream": a key of another stream than the one named
   kUnavailable,  // "unavailable": the key store cannot be reached (nothing is known about the key)
 };
 inline constexpr std::size_t kRefusalReasonCount = 10;
@@ -48,9 +48,15 @@ struct KeyRefusal {
   RefusalReason reason = RefusalReason::kMalformed;
   std::string key_id;  // the id part when the key was well-formed; never the secret
   std::string detail;  // for logs and the client; never contains the presented key
-  // As an HTTP-shaped error (401 for missing/malformed/unknown/wrong, 403 otherwise).
+  // As an HTTP-shaped error: 401 when no key was presented (`missing`: answer with
+  // kReadKeyChallenge), 503 when the store cannot be reached, 403 for every key presented and
+  // refused.
   Error to_error() const;
 };
+
+// The WWW-Authenticate challenge of a 401 for a play over HTTP: the read key goes in the query
+// (`?key=READKEY`).
+inline constexpr std::string_view kReadKeyChallenge = R"(StreamKey realm="sluice", query="key")";
 
 template <class T>
 using KeyOutcome = std::expected<T, KeyRefusal>;
@@ -98,6 +104,9 @@ inline constexpr std::size_t kMaxNameLength = 128;
 
 // 1-128 chars of [A-Za-z0-9._-] (stream names and aliases).
 bool is_valid_key_name(std::string_view name);
+// A name a key may grant: a valid key name that does not start with `sk_` (a name like that in a
+// URL is taken for a key, and redacted wherever it is shown).
+bool is_valid_stream_name(std::string_view name);
 
 // Every field error of `request` (loc {"body", field[, index]}); empty when valid. Canonicalises
 // allowed_ips in place ("10.0.0.7" -> "10.0.0.7/32").
@@ -122,9 +131,11 @@ class KeyService {
 
   // Before answering an RTMP publish. `peer_ip` is the socket's peer address as text
   // ("1.2.3.4", "::ffff:1.2.3.4", "::1"); an unparsable peer only passes keys without allowed_ips.
-  // On success updates last_used_at and uses. Every refusal is counted and logged (id, reason,
-  // peer — never the key).
-  KeyOutcome<KeyGrant> check_publish(std::string_view presented_key, std::string_view peer_ip);
+  // `stream`, when the publisher named one besides the key, must be the key's stream. An empty
+  // `presented_key` is a `missing` refusal. On success updates last_used_at and uses. Every
+  // refusal is counted and logged (what, stream, reason, key id, peer — never the key).
+  KeyOutcome<KeyGrant> check_publish(std::string_view presented_key, std::string_view peer_ip,
+                                     std::optional<std::string_view> stream = std::nullopt);
   // Before answering a play of `stream`: public (ok, nullopt) while the stream has no active
   // read key; otherwise a valid read key of that stream is required (ok, its grant).
   KeyOutcome<std::optional<KeyGrant>> check_read(std::string_view stream,
@@ -143,7 +154,7 @@ class KeyService {
   KeyOutcome<KeyGrant> check(std::string_view presented_key, std::string_view peer_ip, KeyKind kind,
                              std::optional<std::string_view> stream);
   KeyRefusal refuse(RefusalReason reason, std::string key_id, std::string detail,
-                    std::string_view peer_ip, std::string_view what);
+                    std::string_view peer_ip, KeyKind kind, std::optional<std::string_view> stream);
 
   registry::RegistryStore& store_;
   const Clock& clock_;

@@ -3,11 +3,12 @@
 // bounded ReaderQueue until the player leaves or the publisher does.
 #include <spdlog/spdlog.h>
 #include <boost/asio/write.hpp>
-#include <boost/url/parse.hpp>
 
 #include <array>
 
 #include "core/json_text.hpp"
+#include "http/request_target.hpp"
+#include "keys/key_format.hpp"
 #include "keys/key_service.hpp"
 #include "media/flv.hpp"
 #include "net/media_server_impl.hpp"
@@ -18,11 +19,21 @@ namespace {
 
 using media::MediaEventKind;
 
-std::string error_head(int status, std::string_view reason, std::string_view detail) {
+constexpr std::string_view kFlvHead =
+    "HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nCache-Control: no-cache\r\n"
+    "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n";
+
+// An error answer: `{"detail": …}`. A 401 carries the read-key challenge.
+std::string error_answer(int status, std::string_view detail) {
   const std::string body = to_json_text(boost::json::object{{"detail", detail}});
-  return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n" + body;
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " " +
+      std::string(bhttp::obsolete_reason(bhttp::int_to_status(status))) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nAccess-Control-Allow-Origin: *\r\n";
+  if (status == 401) out += "WWW-Authenticate: " + std::string(keys::kReadKeyChallenge) + "\r\n";
+  out += "Connection: close\r\n\r\n";
+  return out + body;
 }
 
 class FlvConnection final : public MediaConnection,
@@ -41,35 +52,34 @@ class FlvConnection final : public MediaConnection,
 
   void start(const bhttp::request<bhttp::string_body>& request) {
     server_.add(id_, shared_from_this());
-    server_.stats.flv_readers_total++;
-    auto url = boost::urls::parse_origin_form(request.target());
+    http::HttpRequest target;
     std::string name;
-    std::string query;
-    if (url) {
-      const std::string path = std::string(url->path());  // decoded
-      name = path.substr(6, path.size() - 6 - 4);         // "/live/" NAME ".flv"
-      query = std::string(url->encoded_query());
+    if (http::parse_request_target(request.target(), target)) {
+      const std::string& path = target.path;  // decoded: "/live/" NAME ".flv"
+      if (path.starts_with("/live/") && path.ends_with(".flv") && path.size() > 10) {
+        name = path.substr(6, path.size() - 6 - 4);
+      }
     }
     if (!keys::is_valid_key_name(name)) {  // live paths are key stream names
-      return refuse(400, "Bad Request", "a live path name is 1-128 of A-Z a-z 0-9 . _ -");
+      return refuse(400, "a live path name is 1-128 of A-Z a-z 0-9 . _ -");
     }
-    emit(MediaEventKind::kPrePlay, name, {});
+    // A publish key pasted as NAME is never echoed or logged.
+    const std::string shown = keys::redact_keys(name);
+    server_.stats.flv_readers_total++;
+    emit(MediaEventKind::kPrePlay, shown, {});
+    const std::string query = http::joined_query(target);
     if (auto allowed = server_.policy.authorize_play(name, query, ip_); !allowed) {
-      emit(MediaEventKind::kPrePlay, name, allowed.error().detail, true);
-      const int status = allowed.error().status;
-      return refuse(status, status == 401 ? "Unauthorized" : "Forbidden",
-                    "play refused: " + allowed.error().detail);
+      emit(MediaEventKind::kPrePlay, shown, allowed.error().detail, true);
+      return refuse(allowed.error().status, "play refused: " + allowed.error().detail);
     }
     media::MediaPath* path = server_.hub.find(name);
     if (!path) {
-      const std::string why = "no one is publishing '" + name + "'";
-      emit(MediaEventKind::kPrePlay, name, why, true);
-      return refuse(404, "Not Found", why);
+      const std::string why = "no one is publishing '" + shown + "'";
+      emit(MediaEventKind::kPrePlay, shown, why, true);
+      return refuse(404, why);
     }
+    pending_text_ = kFlvHead;
     playing_ = name;
-    pending_text_ =
-        "HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nCache-Control: no-cache\r\n"
-        "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n";
     const auto& d = path->description();
     const bool unknown = d.video_codec.empty() && d.audio_codec.empty();
     media::append_flv_header(unknown || !d.audio_codec.empty(), unknown || !d.video_codec.empty(),
@@ -114,9 +124,9 @@ class FlvConnection final : public MediaConnection,
   }
 
  private:
-  void refuse(int status, std::string_view reason, std::string_view detail) {
+  void refuse(int status, std::string_view detail) {
     spdlog::info("http-flv: {} refused ({}): {}", remote_, status, detail);
-    pending_text_ = error_head(status, reason, detail);
+    pending_text_ = error_answer(status, detail);
     close_after_write_ = true;
     write();
   }

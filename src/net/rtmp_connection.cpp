@@ -6,6 +6,7 @@
 
 #include <array>
 
+#include "keys/key_format.hpp"
 #include "net/media_server_impl.hpp"
 #include "rtmp/server_session.hpp"
 
@@ -94,8 +95,7 @@ class RtmpConnection final : public MediaConnection,
   media::ReaderInfo reader_info() const override {
     return queued_reader_info(id_, "rtmp", remote_);
   }
-  void kick() override {
-    spdlog::info("rtmp {}: reader {} kicked", playing_, remote_);
+  void kick() override {  // logged by the caller (server/media_routes.cpp)
     end_reason_ = "kicked";
     close();
   }
@@ -186,7 +186,8 @@ class RtmpConnection final : public MediaConnection,
     app_ = e.app;
     emit(MediaEventKind::kPreConnect, {}, {});
     if (app_ != server_.options.app) {
-      const std::string why = "unknown application '" + app_.substr(0, 64) +
+      // OBS users paste the key into the server URL: the application is never echoed as sent.
+      const std::string why = "unknown application '" + keys::redact_keys(app_.substr(0, 64)) +
                               "': publish to rtmp://HOST/" + server_.options.app +
                               " with the stream key as stream name";
       spdlog::info("rtmp: connect from {} refused: {}", remote_, why);
@@ -237,22 +238,24 @@ class RtmpConnection final : public MediaConnection,
   }
 
   void on_play(const rtmp::SessionEvent& e) {
-    emit(MediaEventKind::kPrePlay, e.name, {});
+    // A publish key pasted into a play URL is never echoed or logged.
+    const std::string shown = keys::redact_keys(e.name.substr(0, 128));
+    emit(MediaEventKind::kPrePlay, shown, {});
     if (publishing_ || !playing_.empty()) {
       session_.reject_play(e.stream_id, "NetStream.Play.Failed",
                            "one publish or play per connection");
       return finish_after_write();
     }
     if (auto allowed = server_.policy.authorize_play(e.name, e.query, ip_); !allowed) {
-      emit(MediaEventKind::kPrePlay, e.name, allowed.error().detail, true);
+      emit(MediaEventKind::kPrePlay, shown, allowed.error().detail, true);
       session_.reject_play(e.stream_id, "NetStream.Play.Failed",
                            "play refused: " + allowed.error().detail);
       return finish_after_write();
     }
     media::MediaPath* path = server_.hub.find(e.name);
     if (!path) {
-      const std::string why = "no one is publishing '" + e.name.substr(0, 128) + "'";
-      emit(MediaEventKind::kPrePlay, e.name, why, true);
+      const std::string why = "no one is publishing '" + shown + "'";
+      emit(MediaEventKind::kPrePlay, shown, why, true);
       session_.reject_play(e.stream_id, "NetStream.Play.StreamNotFound", why);
       return finish_after_write();
     }

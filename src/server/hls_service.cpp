@@ -5,7 +5,10 @@
 #include <map>
 #include <mutex>
 
+#include "http/request_target.hpp"
 #include "http/router.hpp"
+#include "keys/key_format.hpp"
+#include "keys/key_service.hpp"
 #include "media/media_policy.hpp"
 #include "net/media_server.hpp"
 #include "relay/relay.hpp"
@@ -120,13 +123,13 @@ std::string query_suffix(const http::HttpRequest& req) {
   return key ? "?key=" + *key : std::string();
 }
 
-std::string raw_query(const http::HttpRequest& req) {
-  std::string q;
-  for (const auto& [k, v] : req.query) {
-    if (!q.empty()) q += '&';
-    q += k + "=" + v;
+// A refused play: 401 (no key) with the read-key challenge, 403 (a key, refused), 503.
+http::HttpResponse refused_play(const Error& e) {
+  http::HttpResponse res = http::error_response(e);
+  if (res.status == 401) {
+    res.headers.emplace_back("WWW-Authenticate", std::string(keys::kReadKeyChallenge));
   }
-  return q;
+  return res;
 }
 
 http::HttpResponse playlist_response(const HlsSession& s, const std::string& suffix,
@@ -156,7 +159,9 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
     auto session = find(name);
     if (session && (session->attached() || !media.hub().find(name))) return session;
     media::MediaPath* path = media.hub().find(name);
-    if (!path) return fail(Error::not_found("no one is publishing '" + name + "'"));
+    if (!path) {
+      return fail(Error::not_found("no one is publishing '" + keys::redact_keys(name) + "'"));
+    }
     session = std::make_shared<HlsSession>(name, options.hls);
     {
       std::lock_guard lock(mutex);
@@ -194,8 +199,9 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
   }
 
   http::Reply playlist(const http::HttpRequest& req, const std::string& name) {
-    if (auto allowed = policy.authorize_play(name, raw_query(req), req.remote_address); !allowed) {
-      return http::error_response(allowed.error());
+    if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address);
+        !allowed) {
+      return refused_play(allowed.error());
     }
     const std::string suffix = query_suffix(req);
     const std::size_t listed = options.hls.playlist_segments;
@@ -225,15 +231,18 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
   http::Reply segment(const http::HttpRequest& req, const std::string& name,
                       const std::string& file) {
     auto sequence = media::parse_segment_name(file);
-    if (!sequence) return http::error_response(Error::not_found("no such HLS file: " + file));
-    if (auto allowed = policy.authorize_play(name, raw_query(req), req.remote_address); !allowed) {
-      return http::error_response(allowed.error());
+    if (!sequence) {
+      return http::error_response(Error::not_found("no such HLS file: " + keys::redact_keys(file)));
+    }
+    if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address);
+        !allowed) {
+      return refused_play(allowed.error());
     }
     auto s = find(name);
     auto data = s ? media::find_segment(*s->snapshot(), *sequence) : nullptr;
     if (!data) {
-      return http::error_response(
-          Error::not_found("segment " + file + " of '" + name + "' is not (or no longer) here"));
+      return http::error_response(Error::not_found(
+          "segment " + file + " of '" + keys::redact_keys(name) + "' is not (or no longer) here"));
     }
     s->touch();
     http::HttpResponse res{200, "video/mp2t", *data, {}};

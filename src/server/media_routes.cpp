@@ -1,11 +1,14 @@
 #include "server/media_routes.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
+#include "keys/key_format.hpp"
 #include "net/media_server.hpp"
 #include "relay/loop_call.hpp"
 
@@ -85,36 +88,36 @@ void add_media_routes(http::Router& router, net::MediaServer& media) {
                if (!list) return unavailable();
                return http::json_response(200, std::move(*list));
              });
-  router.add(
-      "GET", "/media/paths/{name}",
-      [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
-        const std::string name = params.at("name");
-        auto found = on_media_thread(media, [&media, &name] {
-          const auto* p = media.hub().find(name);
-          return p ? to_json_text(path_json(*p)) : std::string();
-        });
-        if (!found) return unavailable();
-        if (found->empty()) {
-          return http::error_response(Error::not_found("no one is publishing '" + name + "'"));
-        }
-        return http::json_response(200, std::move(*found));
-      });
-  router.add(
-      "DELETE", "/media/paths/{name}",
-      [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
-        const std::string name = params.at("name");
-        auto kicked = on_media_thread(media, [&media, &name] {
-          auto* p = media.hub().find(name);
-          if (!p || !p->publisher_handle()) return false;
-          p->publisher_handle()->kick("kicked through the API");
-          return true;
-        });
-        if (!kicked) return unavailable();
-        if (!*kicked) {
-          return http::error_response(Error::not_found("no one is publishing '" + name + "'"));
-        }
-        return http::json_response(200, to_json_text(json::object{{"kicked", name}}));
-      });
+  router.add("GET", "/media/paths/{name}",
+             [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
+               const std::string name = params.at("name");
+               auto found = on_media_thread(media, [&media, &name] {
+                 const auto* p = media.hub().find(name);
+                 return p ? to_json_text(path_json(*p)) : std::string();
+               });
+               if (!found) return unavailable();
+               if (found->empty()) {
+                 return http::error_response(
+                     Error::not_found("no one is publishing '" + keys::redact_keys(name) + "'"));
+               }
+               return http::json_response(200, std::move(*found));
+             });
+  router.add("DELETE", "/media/paths/{name}",
+             [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
+               const std::string name = params.at("name");
+               auto kicked = on_media_thread(media, [&media, &name] {
+                 auto* p = media.hub().find(name);
+                 if (!p || !p->publisher_handle()) return false;
+                 p->publisher_handle()->kick("kicked through the API");
+                 return true;
+               });
+               if (!kicked) return unavailable();
+               if (!*kicked) {
+                 return http::error_response(
+                     Error::not_found("no one is publishing '" + keys::redact_keys(name) + "'"));
+               }
+               return http::json_response(200, to_json_text(json::object{{"kicked", name}}));
+             });
   router.add("DELETE", "/media/paths/{name}/readers/{id}",
              [&media](const http::HttpRequest&, const http::PathParams& params) -> http::Reply {
                const std::string name = params.at("name");
@@ -123,17 +126,20 @@ void add_media_routes(http::Router& router, net::MediaServer& media) {
                  auto* p = media.hub().find(name);
                  if (!p) return false;
                  for (media::MediaSink* sink : p->readers()) {
-                   if (sink->reader_info().id == id) {
-                     sink->kick();
-                     return true;
-                   }
+                   const media::ReaderInfo info = sink->reader_info();
+                   if (info.id != id) continue;
+                   spdlog::info("media: reader {} ({}{}{}) of '{}' kicked through the API", info.id,
+                                info.kind, info.remote.empty() ? "" : " from ", info.remote, name);
+                   sink->kick();
+                   return true;
                  }
                  return false;
                });
                if (!kicked) return unavailable();
                if (!*kicked) {
-                 return http::error_response(
-                     Error::not_found("path '" + name + "' has no reader '" + id + "'"));
+                 return http::error_response(Error::not_found("path '" + keys::redact_keys(name) +
+                                                              "' has no reader '" +
+                                                              keys::redact_keys(id) + "'"));
                }
                return http::json_response(200, to_json_text(json::object{{"kicked", id}}));
              });

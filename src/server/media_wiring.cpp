@@ -11,6 +11,7 @@
 #include "http/router.hpp"
 #include "core/json_text.hpp"
 #include "hub/hub.hpp"
+#include "keys/key_format.hpp"
 #include "keys/key_service.hpp"
 #include "media/media_policy.hpp"
 #include "net/http_server.hpp"
@@ -58,28 +59,27 @@ class KeyPolicy final : public media::MediaPolicy {
     if (!webhook.empty()) webhook_ = std::make_unique<WebhookSender>(webhook);
   }
 
+  // OBS sends the key as the stream name (rtmp://HOST/live + key); ffmpeg may send
+  // `NAME?key=KEY`, and then NAME must be the key's stream. Every outcome is one key check, so
+  // sluice_stream_key_checks_total and rtmp_publish_attempts_total count refusals alike.
   Result<media::PublishGrant> authorize_publish(std::string_view, std::string_view name,
                                                 std::string_view query,
                                                 std::string_view peer_ip) override {
-    std::string_view key = name;
     const auto from_query = query_key(query);
-    if (from_query) key = *from_query;
-    if (!key.starts_with("sk_")) {
-      count("missing");
-      return fail(Error{401,
-                        "a stream key is required: use rtmp://HOST/live as server and the key "
-                        "from `sluice keys create NAME` as stream key",
-                        {}});
-    }
-    auto grant = keys_.check_publish(key, peer_ip);
+    std::string_view key = from_query ? *from_query : std::string_view();
+    if (!from_query && name.starts_with(keys::kKeyPrefix)) key = name;
+    std::optional<std::string_view> stream;
+    if (from_query && !name.empty()) stream = name;
+    auto grant = keys_.check_publish(key, peer_ip, stream);
     if (!grant) {
       count(std::string(keys::to_string(grant.error().reason)));
-      return fail(grant.error().to_error());
-    }
-    if (from_query && !name.empty() && name != grant->stream) {
-      count("wrong_stream");
-      return fail(Error::forbidden("key " + grant->key_id + " is for stream '" + grant->stream +
-                                   "', not '" + std::string(name.substr(0, 128)) + "'"));
+      Error error = grant.error().to_error();
+      if (grant.error().reason == keys::RefusalReason::kMissing) {
+        error.detail =
+            "a stream key is required: use rtmp://HOST/live as server and the key from `sluice "
+            "keys create NAME` as stream key";
+      }
+      return fail(std::move(error));
     }
     return media::PublishGrant{grant->stream, grant->key_id};
   }
@@ -103,15 +103,16 @@ class KeyPolicy final : public media::MediaPolicy {
     if (e.kind == media::MediaEventKind::kPrePublish && e.refused && !e.path.empty()) {
       count("busy");  // the key was good, the path is live
     }
+    // What a client sent (a key pasted as application or path) is never echoed.
     boost::json::object o{{"event", media::event_name(e.kind)},
                           {"client_id", e.client_id},
                           {"protocol", e.protocol},
                           {"remote", e.remote},
-                          {"app", e.app},
-                          {"path", e.path},
+                          {"app", keys::redact_keys(e.app)},
+                          {"path", keys::redact_keys(e.path)},
                           {"key_id", e.key_id},
                           {"refused", e.refused},
-                          {"reason", e.reason},
+                          {"reason", keys::redact_keys(e.reason)},
                           {"time", format_timestamp(std::chrono::system_clock::now())}};
     std::string json = to_json_text(o);
     if (webhook_) webhook_->send(json);

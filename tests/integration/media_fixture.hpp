@@ -168,6 +168,18 @@ class TcpClient {
   }
   const std::string& received() const { return received_; }
 
+  // Reads until the peer closes (true) or `timeout` passes (false); everything read is kept.
+  bool read_to_end(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!eof_) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return false;
+      received_ += read_some(left);
+    }
+    return true;
+  }
+
   // Reads and discards until the peer closes (true) or `timeout` passes (false).
   bool wait_closed(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;

@@ -470,6 +470,15 @@ TEST_F(MediaTest, KickingAReaderEndsItAndKickingThePathEndsThePublisher) {
   auto kicked = api("DELETE", "/media/paths/cam/readers/" + reader_id);
   EXPECT_EQ(kicked.status, 200) << kicked.raw;
   EXPECT_TRUE(flv.wait_closed(10s)) << "the kicked FLV reader still gets data";
+  // Logged with the reader, its kind and peer, and the path (docs/operations.md, "Media").
+  EXPECT_TRUE(daemon().process().wait_for_line(
+      [&](const std::string& line) {
+        return line.find("media: reader " + reader_id + " (http-flv from 127.0.0.1:") !=
+                   std::string::npos &&
+               line.find(") of 'cam' kicked through the API") != std::string::npos;
+      },
+      10s))
+      << daemon().output();
   EXPECT_EQ(num(path("cam"), "reader_count"), 0);
   EXPECT_TRUE(ffmpeg.running());
 

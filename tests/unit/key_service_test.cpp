@@ -96,7 +96,7 @@ TEST_F(KeyServiceTest, WrongSecretSameIdIsWrongAndNeverEchoed) {
   EXPECT_EQ(g.error().reason, RefusalReason::kWrong);
   EXPECT_EQ(g.error().key_id, c.record.id);
   EXPECT_EQ(g.error().detail.find(tampered.substr(19)), std::string::npos);
-  EXPECT_EQ(g.error().to_error().status, 401);
+  EXPECT_EQ(g.error().to_error().status, 403);  // a key was presented: 401 is for none
   EXPECT_EQ(keys.stats().refused[static_cast<int>(RefusalReason::kWrong)], 1u);
   EXPECT_EQ(keys.get(c.record.id)->uses, 0u);
 }
@@ -281,17 +281,58 @@ TEST_F(KeyServiceTest, ReadKeysMakePlaybackPrivate) {
   auto none = keys.check_read("show", std::nullopt, "1.2.3.4");
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().reason, RefusalReason::kMissing);
+  EXPECT_EQ(none.error().to_error().status, 401);  // no key: answered with kReadKeyChallenge
   auto ok = keys.check_read("show", read.key, "1.2.3.4");
   ASSERT_TRUE(ok);
   ASSERT_TRUE(*ok);
   EXPECT_EQ((*ok)->key_id, read.record.id);
   EXPECT_EQ(keys.check_read("show", other.key, "1.2.3.4").error().reason,
             RefusalReason::kWrongStream);
+  EXPECT_EQ(keys.check_read("show", other.key, "1.2.3.4").error().to_error().status, 403);
+  EXPECT_EQ(keys.check_read("show", "sk_nonsense", "1.2.3.4").error().to_error().status, 403);
   EXPECT_EQ(keys.check_read("show", pub.key, "1.2.3.4").error().reason, RefusalReason::kWrongKind);
   EXPECT_EQ(keys.check_publish(read.key, "1.2.3.4").error().reason, RefusalReason::kWrongKind);
   // Revoking the last read key makes the stream public again.
   ASSERT_TRUE(keys.revoke(read.record.id));
   EXPECT_TRUE(keys.check_read("show", std::nullopt, "1.2.3.4"));
+}
+
+// ffmpeg's rtmp://HOST/live/NAME?key=KEY: the key must be NAME's. A refusal like any other —
+// counted and logged by the service, the key's uses untouched.
+TEST_F(KeyServiceTest, PublishNamingAnotherStreamIsWrongStream) {
+  auto c = make("cam1");
+  auto g = keys.check_publish(c.key, "1.2.3.4", "cam2");
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().reason, RefusalReason::kWrongStream);
+  EXPECT_EQ(g.error().key_id, c.record.id);
+  EXPECT_EQ(g.error().to_error().status, 403);
+  EXPECT_EQ(keys.stats().refused[static_cast<int>(RefusalReason::kWrongStream)], 1u);
+  EXPECT_EQ(keys.stats().accepted, 0u);
+  EXPECT_EQ(keys.get(c.record.id)->uses, 0u);
+  EXPECT_TRUE(keys.check_publish(c.key, "1.2.3.4", "cam1"));
+  EXPECT_EQ(keys.check_publish("", "1.2.3.4").error().reason, RefusalReason::kMissing);
+  EXPECT_EQ(keys.stats().refused[static_cast<int>(RefusalReason::kMissing)], 1u);
+}
+
+TEST_F(KeyServiceTest, StreamNamesMayNotLookLikeKeys) {
+  CreateKeyRequest r;
+  r.stream = "sk_cam";
+  auto c = keys.create(r);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().status, 422);
+  EXPECT_NE(c.error().fields.at(0).msg.find("sk_"), std::string::npos);
+  r.stream = "desk_cam";
+  EXPECT_TRUE(keys.create(r));
+}
+
+TEST(KeyFormat, RedactKeysHidesEveryKeyShapedWord) {
+  const std::string key = "sk_3f9a0c1d2e4b5a69Q2x7m1Jf0pZcVYb3kqgT8oEwR6nHsLdA5uKiMjtyXvN4";
+  EXPECT_EQ(redact_keys(key), "sk_***");
+  EXPECT_EQ(redact_keys("no one is publishing '" + key + "'"), "no one is publishing 'sk_***'");
+  EXPECT_EQ(redact_keys(key.substr(0, 40)), "sk_***");  // a truncated key is still most of one
+  EXPECT_EQ(redact_keys("a " + key + " b " + key + ".flv"), "a sk_*** b sk_***.flv");
+  EXPECT_EQ(redact_keys("desk_cam task_1 cam1 sk_"), "desk_cam task_1 cam1 sk_***");
+  EXPECT_EQ(redact_keys(""), "");
 }
 
 TEST_F(KeyServiceTest, TheNumberOfKeysIsBounded) {
