@@ -36,13 +36,21 @@ void PrometheusWriter::sample(std::string_view name,
 }
 
 HttpMetrics::HttpMetrics(std::vector<std::string> routes)
-    : routes_(std::move(routes)), latency_(routes_.size() + 1) {}
+    : routes_(std::move(routes)), latency_(routes_.size()) {}
+
+int HttpMetrics::add_route(std::string name) {
+  std::lock_guard lock(mutex_);
+  routes_.push_back(std::move(name));
+  latency_.emplace_back();
+  return static_cast<int>(routes_.size() - 1);
+}
 
 void HttpMetrics::observe(int route_index, std::string_view method, int status, double seconds) {
-  std::size_t slot = route_index < 0 ? routes_.size() : static_cast<std::size_t>(route_index);
   std::lock_guard lock(mutex_);
-  ++requests_[{static_cast<int>(slot), std::string(method), status}];
-  auto& h = latency_[slot];
+  const bool known = route_index >= 0 && static_cast<std::size_t>(route_index) < routes_.size();
+  const int slot = known ? route_index : -1;
+  ++requests_[{slot, std::string(method), status}];
+  auto& h = known ? latency_[static_cast<std::size_t>(slot)] : unmatched_latency_;
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++h.buckets[i];
   }
@@ -50,35 +58,38 @@ void HttpMetrics::observe(int route_index, std::string_view method, int status, 
   h.sum += seconds;
 }
 
+const HttpMetrics::Histogram* HttpMetrics::histogram(int slot) const {
+  return slot < 0 ? &unmatched_latency_ : &latency_[static_cast<std::size_t>(slot)];
+}
+
 void HttpMetrics::render(PrometheusWriter& w) const {
-  auto route_name = [&](std::size_t slot) {
-    return slot < routes_.size() ? routes_[slot] : std::string("unmatched");
+  auto route_name = [&](int slot) {
+    return slot >= 0 ? routes_[static_cast<std::size_t>(slot)] : std::string("unmatched");
   };
   std::lock_guard lock(mutex_);
   w.header("sluice_http_requests_total", "counter", "HTTP requests by route, method and status");
   for (const auto& [key, n] : requests_) {
     auto [slot, method, status] = key;
     w.sample("sluice_http_requests_total",
-             {{"route", route_name(static_cast<std::size_t>(slot))},
-              {"method", method},
-              {"status", std::to_string(status)}},
+             {{"route", route_name(slot)}, {"method", method}, {"status", std::to_string(status)}},
              static_cast<double>(n));
   }
   w.header("sluice_http_request_duration_seconds", "histogram",
            "Time from request parsed to response queued, by route");
-  for (std::size_t slot = 0; slot < latency_.size(); ++slot) {
-    const auto& h = latency_[slot];
+  for (int slot = 0; slot <= static_cast<int>(routes_.size()); ++slot) {
+    const int route = slot < static_cast<int>(routes_.size()) ? slot : -1;  // unmatched last
+    const Histogram& h = *histogram(route);
     if (h.count == 0) continue;
-    auto route = route_name(slot);
+    const std::string name = route_name(route);
     for (std::size_t i = 0; i < kBuckets.size(); ++i) {
       w.sample("sluice_http_request_duration_seconds_bucket",
-               {{"route", route}, {"le", fmt::format("{}", kBuckets[i])}},
+               {{"route", name}, {"le", fmt::format("{}", kBuckets[i])}},
                static_cast<double>(h.buckets[i]));
     }
-    w.sample("sluice_http_request_duration_seconds_bucket", {{"route", route}, {"le", "+Inf"}},
+    w.sample("sluice_http_request_duration_seconds_bucket", {{"route", name}, {"le", "+Inf"}},
              static_cast<double>(h.count));
-    w.sample("sluice_http_request_duration_seconds_sum", {{"route", route}}, h.sum);
-    w.sample("sluice_http_request_duration_seconds_count", {{"route", route}},
+    w.sample("sluice_http_request_duration_seconds_sum", {{"route", name}}, h.sum);
+    w.sample("sluice_http_request_duration_seconds_count", {{"route", name}},
              static_cast<double>(h.count));
   }
 }

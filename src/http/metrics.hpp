@@ -27,6 +27,10 @@ class HttpMetrics {
   // `routes` are the route patterns, indexed like Router::routes(); unmatched requests are
   // counted under route "unmatched".
   explicit HttpMetrics(std::vector<std::string> routes);
+  // One more route, for requests answered outside the Router (HTTP-FLV players, answered on the
+  // media thread); returns its index for observe(). Thread-safe.
+  int add_route(std::string name);
+  // Thread-safe. `route_index` -1: unmatched.
   void observe(int route_index, std::string_view method, int status, double seconds);
   void render(PrometheusWriter& w) const;
 
@@ -38,10 +42,14 @@ class HttpMetrics {
     std::uint64_t count = 0;
     double sum = 0;
   };
-  std::vector<std::string> routes_;
+  const Histogram* histogram(int slot) const;
+
   mutable std::mutex mutex_;
+  std::vector<std::string> routes_;
+  // Keyed by route index (-1: unmatched), method and status.
   std::map<std::tuple<int, std::string, int>, std::uint64_t> requests_;
-  std::vector<Histogram> latency_;  // routes_.size() + 1 (last: unmatched)
+  std::vector<Histogram> latency_;  // one per route
+  Histogram unmatched_latency_;
 };
 
 }  // namespace sluice::http

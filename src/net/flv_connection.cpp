@@ -1,6 +1,7 @@
 // One HTTP-FLV player on the media thread (`GET /live/NAME.flv`, handed over by the HTTP
 // server): answers the request, then writes the path's packets as one endless FLV body from a
-// bounded ReaderQueue until the player leaves or the publisher does.
+// bounded ReaderQueue until the player leaves or the publisher does. `HEAD` gets the same answer
+// without a body (and is not a player: no lifecycle events).
 #include <spdlog/spdlog.h>
 #include <boost/asio/write.hpp>
 
@@ -23,8 +24,9 @@ constexpr std::string_view kFlvHead =
     "HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nCache-Control: no-cache\r\n"
     "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n";
 
-// An error answer: `{"detail": …}`. A 401 carries the read-key challenge.
-std::string error_answer(int status, std::string_view detail) {
+// An error answer: `{"detail": …}`, or only its head (same Content-Length) for a HEAD request.
+// A 401 carries the read-key challenge.
+std::string error_answer(int status, std::string_view detail, bool head) {
   const std::string body = to_json_text(boost::json::object{{"detail", detail}});
   std::string out =
       "HTTP/1.1 " + std::to_string(status) + " " +
@@ -33,7 +35,8 @@ std::string error_answer(int status, std::string_view detail) {
       "\r\nAccess-Control-Allow-Origin: *\r\n";
   if (status == 401) out += "WWW-Authenticate: " + std::string(keys::kReadKeyChallenge) + "\r\n";
   out += "Connection: close\r\n\r\n";
-  return out + body;
+  if (!head) out += body;
+  return out;
 }
 
 class FlvConnection final : public MediaConnection,
@@ -50,8 +53,12 @@ class FlvConnection final : public MediaConnection,
     socket_.set_option(tcp::no_delay(true), ec);
   }
 
-  void start(const bhttp::request<bhttp::string_body>& request) {
+  // `on_status` (may be empty) is told the answer's status once (sluice_http_requests_total).
+  void start(const bhttp::request<bhttp::string_body>& request,
+             std::function<void(int)> on_status) {
     server_.add(id_, shared_from_this());
+    on_status_ = std::move(on_status);
+    head_ = request.method() == bhttp::verb::head;
     http::HttpRequest target;
     std::string name;
     if (http::parse_request_target(request.target(), target)) {
@@ -65,7 +72,7 @@ class FlvConnection final : public MediaConnection,
     }
     // A publish key pasted as NAME is never echoed or logged.
     const std::string shown = keys::redact_keys(name);
-    server_.stats.flv_readers_total++;
+    if (!head_) server_.stats.flv_readers_total++;
     emit(MediaEventKind::kPrePlay, shown, {});
     const std::string query = http::joined_query(target);
     if (auto allowed = server_.policy.authorize_play(name, query, ip_); !allowed) {
@@ -78,7 +85,12 @@ class FlvConnection final : public MediaConnection,
       emit(MediaEventKind::kPrePlay, shown, why, true);
       return refuse(404, why);
     }
+    report(200);
     pending_text_ = kFlvHead;
+    if (head_) {
+      close_after_write_ = true;
+      return write();
+    }
     playing_ = name;
     const auto& d = path->description();
     const bool unknown = d.video_codec.empty() && d.audio_codec.empty();
@@ -126,9 +138,14 @@ class FlvConnection final : public MediaConnection,
  private:
   void refuse(int status, std::string_view detail) {
     spdlog::info("http-flv: {} refused ({}): {}", remote_, status, detail);
-    pending_text_ = error_answer(status, detail);
+    report(status);
+    pending_text_ = error_answer(status, detail, head_);
     close_after_write_ = true;
     write();
+  }
+
+  void report(int status) {
+    if (auto fn = std::exchange(on_status_, {})) fn(status);
   }
 
   // Players send nothing after the request; reading only notices when they leave.
@@ -149,6 +166,7 @@ class FlvConnection final : public MediaConnection,
   bool prepare_write() { return true; }
 
   void emit(MediaEventKind kind, std::string path, std::string reason, bool refused = false) {
+    if (head_) return;  // a HEAD request is not a player
     media::MediaEvent e;
     e.kind = kind;
     e.client_id = id_;
@@ -167,14 +185,17 @@ class FlvConnection final : public MediaConnection,
   std::string playing_;
   std::array<char, 4096> discard_{};
   bool closed_ = false;
+  bool head_ = false;
+  std::function<void(int)> on_status_;
   std::string end_reason_ = "disconnected";
 };
 
 }  // namespace
 
 void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
-                          bhttp::request<bhttp::string_body> request) {
-  std::make_shared<FlvConnection>(server, std::move(socket))->start(request);
+                          bhttp::request<bhttp::string_body> request,
+                          std::function<void(int)> on_status) {
+  std::make_shared<FlvConnection>(server, std::move(socket))->start(request, std::move(on_status));
 }
 
 }  // namespace sluice::net

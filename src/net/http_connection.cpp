@@ -149,9 +149,8 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
                                                 {}}),
                      req.keep_alive(), -1, std::string(req.method_string()), Clock::now());
     }
-    if (req.method() == bhttp::verb::get && is_flv_target(req.target())) {
-      return hand_to_media(std::move(req));
-    }
+    const bool get_or_head = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+    if (get_or_head && is_flv_target(req.target())) return hand_to_media(std::move(req));
     if (boost::beast::websocket::is_upgrade(req) && req.target().starts_with("/ws")) {
       if (!origin_ok) return refuse_origin(req.keep_alive(), std::string(req.method_string()));
       std::shared_ptr<hub::ClientPolicy> policy;
@@ -191,20 +190,28 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
              "the relay is not running: /wire WebSocket connections are unavailable");
   }
 
-  // An HTTP-FLV player: the socket moves to the media thread, which answers the request.
+  // An HTTP-FLV player: the socket moves to the media thread, which answers the request and
+  // reports its status for the metrics (route kFlvRoute).
   void hand_to_media(bhttp::request<bhttp::string_body> req) {
     WireUpgradeHandler handler;
     {
       std::lock_guard lock(server_->mutex);
       handler = server_->media_handoff;
     }
-    hand_off(std::move(req), handler, "the media server is not running");
+    auto count = [server = server_, method = std::string(req.method_string()),
+                  started = Clock::now()](int status) {
+      server->metrics.observe(server->flv_route, method, status,
+                              std::chrono::duration<double>(Clock::now() - started).count());
+    };
+    hand_off(std::move(req), handler, "the media server is not running", std::move(count),
+             server_->flv_route);
   }
 
+  // `on_status` goes with the socket (WireUpgrade::on_status); `route` labels a refusal here.
   void hand_off(bhttp::request<bhttp::string_body> req, const WireUpgradeHandler& handler,
-                const char* unavailable) {
+                const char* unavailable, std::function<void(int)> on_status = {}, int route = -1) {
     std::string method(req.method_string());
-    if (!handler) return refuse_handoff(method, unavailable);
+    if (!handler) return refuse_handoff(method, unavailable, route);
     stream_.expires_never();
     auto& socket = stream_.socket();
     boost::system::error_code ec;
@@ -215,6 +222,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
       return shutdown();
     }
     auto upgrade = std::make_unique<WireUpgrade>(protocol, fd, std::move(req));
+    upgrade->on_status = std::move(on_status);
     if (handler(upgrade)) {
       closed_ = true;  // the socket belongs to another thread now: nothing may touch stream_
       server_->untrack(this);
@@ -224,7 +232,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     socket.assign(upgrade->protocol, upgrade->fd, ec);
     if (ec) return shutdown();  // `upgrade` still owns the descriptor and closes it
     upgrade->release();
-    refuse_handoff(method, unavailable);
+    refuse_handoff(method, unavailable, route);
   }
 
   void refuse_origin(bool keep_alive, const std::string& method) {
@@ -246,14 +254,16 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     return hreq;
   }
 
-  void refuse_handoff(const std::string& method, const char* why) {
-    respond(http::error_response(Error::unavailable(why)), false, -1, method, Clock::now());
+  void refuse_handoff(const std::string& method, const char* why, int route) {
+    respond(http::error_response(Error::unavailable(why)), false, route, method, Clock::now(),
+            method == "HEAD");
   }
 
   void dispatch(bhttp::request<bhttp::string_body> req) {
     auto started = Clock::now();
     bool keep_alive = req.keep_alive();
     std::string method(req.method_string());
+    const bool head = req.method() == bhttp::verb::head;  // routed as GET, answered bodiless
     if (req.method() == bhttp::verb::options) {
       // A CORS preflight: granted (by the Access-Control-Allow-Origin respond() adds) only to
       // the listed origins; the browser refuses the rest.
@@ -264,9 +274,10 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
       return respond(std::move(pre), keep_alive, -1, method, started);
     }
     http::HttpRequest hreq = request_of(req);
+    if (head) hreq.method = "GET";
     if (!http::parse_request_target(req.target(), hreq)) {
       return respond(http::error_response(Error::bad_request("Malformed request target")),
-                     keep_alive, -1, method, started);
+                     keep_alive, -1, method, started, head);
     }
     hreq.body = std::move(req.body());
 
@@ -275,11 +286,11 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
       auto res = http::error_response(match.status == 405 ? Error{405, "Method Not Allowed", {}}
                                                           : Error::not_found("Not Found"));
       if (match.status == 405) res.headers.emplace_back("Allow", match.allow);
-      return respond(std::move(res), keep_alive, -1, method, started);
+      return respond(std::move(res), keep_alive, -1, method, started, head);
     }
     if (auto refused = server_->router.admit(hreq, match.route_index)) {
       server_->router.report(hreq, match.route_index, refused->status);
-      return respond(std::move(*refused), keep_alive, match.route_index, method, started);
+      return respond(std::move(*refused), keep_alive, match.route_index, method, started, head);
     }
     http::Reply reply;
     try {
@@ -291,28 +302,33 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     int route = match.route_index;
     if (auto* res = std::get_if<http::HttpResponse>(&reply)) {
       server_->router.report(hreq, route, res->status);
-      return respond(std::move(*res), keep_alive, route, method, started);
+      return respond(std::move(*res), keep_alive, route, method, started, head);
     }
     if (auto* deferred = std::get_if<http::Deferred>(&reply)) {
       // The responder holds the connection until the answer comes; Deferred handlers promise
       // one (the bus bounds negotiation by --request-timeout).
       hreq.body.clear();
-      deferred->start([self = shared_from_this(), keep_alive, route, method, started,
+      deferred->start([self = shared_from_this(), keep_alive, route, method, started, head,
                        audit_req = std::move(hreq)](http::HttpResponse res) {
         self->server_->router.report(audit_req, route, res.status);
-        asio::post(self->stream_.get_executor(),
-                   [self, res = std::move(res), keep_alive, route, method, started]() mutable {
-                     if (!self->closed_)
-                       self->respond(std::move(res), keep_alive, route, method, started);
-                   });
+        asio::post(self->stream_.get_executor(), [self, res = std::move(res), keep_alive, route,
+                                                  method, started, head]() mutable {
+          if (!self->closed_)
+            self->respond(std::move(res), keep_alive, route, method, started, head);
+        });
       });
       return;
+    }
+    if (head) {  // the head of an event stream; nothing is subscribed
+      http::HttpResponse res{200, "text/event-stream", "", {{"Cache-Control", "no-cache"}}};
+      return respond(std::move(res), keep_alive, route, method, started, head);
     }
     start_event_stream(std::move(std::get<http::EventStream>(reply)), route, method, started);
   }
 
+  // `head`: the answer to a HEAD request — the headers (Content-Length included) of `r`, no body.
   void respond(http::HttpResponse r, bool keep_alive, int route, const std::string& method,
-               Clock::time_point started) {
+               Clock::time_point started, bool head = false) {
     res_.emplace(static_cast<bhttp::status>(r.status), 11);
     res_->set(bhttp::field::server, "sluice");
     res_->set(bhttp::field::content_type, r.content_type);
@@ -325,6 +341,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     res_->body() = std::move(r.body);
     res_->keep_alive(keep_alive);
     res_->prepare_payload();
+    if (head) res_->body().clear();  // Content-Length stays the one of the GET answer
     server_->metrics.observe(route, method, r.status,
                              std::chrono::duration<double>(Clock::now() - started).count());
     bhttp::async_write(stream_, *res_,

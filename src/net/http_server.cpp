@@ -11,7 +11,9 @@ namespace sluice::net {
 
 HttpServer::HttpServer(asio::io_context& io, const http::Router& router, http::HttpMetrics& metrics,
                        hub::Hub& hub, HttpServerOptions options)
-    : impl_(std::make_shared<Impl>(io, router, metrics, hub, options)) {}
+    : impl_(std::make_shared<Impl>(io, router, metrics, hub, options)) {
+  impl_->flv_route = metrics.add_route(std::string(kFlvRoute));
+}
 
 HttpServer::~HttpServer() {
   stop();

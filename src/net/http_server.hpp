@@ -1,13 +1,15 @@
 #pragma once
 // The HTTP/1.1 server (Boost.Beast): keep-alive, a 1 MiB body limit (413), routing through
 // http::Router, deferred responses, server-sent events and the /ws WebSocket; WebSocket upgrades
-// of `/wire` are handed to the relay (set_wire_upgrade). Each connection runs on its own strand
+// of `/wire` are handed to the relay (set_wire_upgrade). `HEAD` is answered like `GET` without
+// the body (same status, headers and Content-Length). Each connection runs on its own strand
 // of the shared io_context. No Beast in this header.
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace boost::asio {
@@ -36,6 +38,10 @@ struct WireUpgrade;
 // or false to refuse it (the relay is not running), and the client gets a 503. Called on an
 // HTTP connection's strand; must not block.
 using WireUpgradeHandler = std::function<bool(std::unique_ptr<WireUpgrade>& upgrade)>;
+
+// The route label of HTTP-FLV requests in sluice_http_requests_total: they are answered on the
+// media thread, outside the Router, and counted under this name.
+inline constexpr std::string_view kFlvRoute = "GET /live/{name}.flv";
 
 struct HttpServerOptions {
   std::size_t max_body_bytes = 1 << 20;
@@ -73,8 +79,9 @@ class HttpServer {
   // Hands WebSocket upgrades of `/wire` to `handler` (net::connect_wire_upgrades installs the
   // relay's). Without one, such upgrades get 503. Safe to call from any thread.
   void set_wire_upgrade(WireUpgradeHandler handler);
-  // Hands `GET /live/NAME.flv` requests (HTTP-FLV players) to `handler` the same way
-  // (net::connect_media_handoff installs the media server's). Without one they get 503.
+  // Hands `GET` and `HEAD /live/NAME.flv` requests (HTTP-FLV players) to `handler` the same way
+  // (net::connect_media_handoff installs the media server's). Without one they get 503. They
+  // are counted in the HttpMetrics under kFlvRoute.
   void set_media_handoff(WireUpgradeHandler handler);
 
   const NetStats& stats() const;

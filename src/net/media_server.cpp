@@ -52,7 +52,8 @@ void MediaServer::Impl::adopt_flv(std::unique_ptr<WireUpgrade> handoff) {
     return;
   }
   handoff->release();
-  start_flv_connection(*this, std::move(socket), std::move(handoff->request));
+  start_flv_connection(*this, std::move(socket), std::move(handoff->request),
+                       std::move(handoff->on_status));
 }
 
 void MediaServer::Impl::tick() {

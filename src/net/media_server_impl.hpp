@@ -196,8 +196,10 @@ class QueuedWriter {
 };
 
 void start_rtmp_connection(MediaServer::Impl& server, tcp::socket socket);
+// `on_status` (may be empty) is told the status of the answer (sluice_http_requests_total).
 void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
-                          bhttp::request<bhttp::string_body> request);
+                          bhttp::request<bhttp::string_body> request,
+                          std::function<void(int)> on_status);
 
 // "1.2.3.4" (IPv4-mapped IPv6 addresses are given as IPv4) and "1.2.3.4:5678".
 std::pair<std::string, std::string> peer_of(const tcp::socket& socket);

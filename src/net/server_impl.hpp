@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -48,6 +49,9 @@ struct WireUpgrade {
   tcp protocol;
   tcp::socket::native_handle_type fd;
   bhttp::request<bhttp::string_body> request;
+  // HTTP-FLV: told the status of the answer once, on the media thread, so the request is
+  // counted in sluice_http_requests_total like those the Router answers. Empty for /wire.
+  std::function<void(int status)> on_status;
 };
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -71,6 +75,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::unordered_map<Closable*, std::weak_ptr<Closable>> live;
   WireUpgradeHandler wire_upgrade;   // guarded by `mutex`; empty: /wire answers 503
   WireUpgradeHandler media_handoff;  // guarded by `mutex`; empty: /live/NAME.flv answers 503
+  int flv_route = -1;                // metrics route of /live/NAME.flv (set once, at construction)
   bool stopping = false;
 };
 

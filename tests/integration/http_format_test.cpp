@@ -1,6 +1,7 @@
 // What clients see on the wire, over raw sockets against an in-process App: numbers in JSON as
-// people write them (5, 0.96 — not 5E0, 9.6E-1) in answers and events, and a subject pattern
-// with a raw `>` in the query (as curl sends docs/api.md's examples).
+// people write them (5, 0.96 — not 5E0, 9.6E-1) in answers and events, a subject pattern with a
+// raw `>` in the query (as curl sends docs/api.md's examples), HEAD answered like GET without a
+// body, and HTTP-FLV requests in the request metrics.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -89,6 +90,13 @@ std::string body_of(const std::string& answer) {
   return end == std::string::npos ? std::string() : answer.substr(end + 4);
 }
 
+std::string header_of(const std::string& answer, const std::string& name) {
+  std::smatch m;
+  const std::regex re("\r\n" + name + ": ([^\r]*)\r\n", std::regex::icase);
+  const std::string head = answer.substr(0, answer.find("\r\n\r\n") + 2);
+  return std::regex_search(head, m, re) ? m[1].str() : std::string();
+}
+
 std::string get(std::uint16_t port, const std::string& target, const std::string& method = "GET") {
   return ask(port,
              method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
@@ -151,6 +159,57 @@ TEST(HttpFormat, RawGreaterThanInTheQuerySubscribes) {
   ASSERT_TRUE(created.starts_with("HTTP/1.1 201")) << created;
   EXPECT_TRUE(events.read_until(R"("subject":"maestra.stream.advertise.video")"))
       << events.received();
+}
+
+TEST(HttpFormat, HeadIsGetWithoutTheBody) {
+  testing::InProcessDaemon daemon;
+  for (const std::string target : {"/streams", "/health", "/openapi.json", "/streams/types"}) {
+    SCOPED_TRACE(target);
+    const std::string full = get(daemon.port(), target);
+    const std::string head = get(daemon.port(), target, "HEAD");
+    ASSERT_TRUE(full.starts_with("HTTP/1.1 200")) << full;
+    EXPECT_TRUE(head.starts_with("HTTP/1.1 200")) << head;
+    EXPECT_EQ(body_of(head), "");
+    EXPECT_EQ(header_of(head, "Content-Length"), std::to_string(body_of(full).size()));
+    EXPECT_EQ(header_of(head, "Content-Type"), header_of(full, "Content-Type"));
+  }
+  // Statuses are GET's too: an unknown stream, an HLS playlist nobody publishes, an HTTP-FLV
+  // path nobody publishes (answered on the media thread).
+  for (const std::string target : {"/streams/00000000-0000-4000-8000-000000000000",
+                                   "/live/nobody/index.m3u8", "/live/nobody.flv"}) {
+    SCOPED_TRACE(target);
+    const std::string full = get(daemon.port(), target);
+    const std::string head = get(daemon.port(), target, "HEAD");
+    ASSERT_TRUE(full.starts_with("HTTP/1.1 404")) << full;
+    EXPECT_TRUE(head.starts_with("HTTP/1.1 404")) << head;
+    EXPECT_EQ(body_of(head), "");
+    EXPECT_EQ(header_of(head, "Content-Length"), std::to_string(body_of(full).size()));
+  }
+  // A HEAD keeps a keep-alive connection usable.
+  RawHttp c(daemon.port());
+  ASSERT_TRUE(
+      c.send("HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n"
+             "Connection: close\r\n\r\n"));
+  const std::string both = c.read_all();
+  EXPECT_EQ(both.find("HTTP/1.1 200"), 0u) << both;
+  EXPECT_NE(both.find("HTTP/1.1 200", 10), std::string::npos) << both;
+  EXPECT_NE(both.find(R"("status":"ok")"), std::string::npos) << both;
+}
+
+TEST(HttpFormat, HttpFlvRequestsAreCountedInTheHttpMetrics) {
+  testing::InProcessDaemon daemon;
+  ASSERT_TRUE(get(daemon.port(), "/live/nobody.flv").starts_with("HTTP/1.1 404"));
+  ASSERT_TRUE(get(daemon.port(), "/live/nobody.flv").starts_with("HTTP/1.1 404"));
+  ASSERT_TRUE(get(daemon.port(), "/live/nobody.flv", "HEAD").starts_with("HTTP/1.1 404"));
+  ASSERT_TRUE(get(daemon.port(), "/live/bad$name.flv").starts_with("HTTP/1.1 400"));
+  const std::string metrics = body_of(get(daemon.port(), "/metrics"));
+  const std::string series = R"(sluice_http_requests_total{route="GET /live/{name}.flv",)";
+  EXPECT_NE(metrics.find(series + R"(method="GET",status="404"} 2)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(series + R"(method="HEAD",status="404"} 1)"), std::string::npos);
+  EXPECT_NE(metrics.find(series + R"(method="GET",status="400"} 1)"), std::string::npos);
+  EXPECT_NE(
+      metrics.find(R"(sluice_http_request_duration_seconds_count{route="GET /live/{name}.flv"} 4)"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
-// Who may play and publish, and what a refusal says and logs: a real sluiced, curl-like raw
-// sockets, the real ffmpeg/ffprobe. Read-key refusals are 401 with a challenge when no key came
-// and 403 when one was refused; a publish key pasted into a play URL or an RTMP application is
-// never echoed, published as an event or logged; every refusal is logged as docs/operations.md
-// says and counted alike by the key and publish metrics.
+// Who may play and publish, what a refusal says and logs, and HTTP-FLV/HLS as HTTP: a real
+// sluiced, curl-like raw sockets, the real ffmpeg/ffprobe. Read-key refusals are 401 with a
+// challenge when no key came and 403 when one was refused; a publish key pasted into a play URL
+// or an RTMP application is never echoed, published as an event or logged; every refusal is
+// logged as docs/operations.md says and counted alike by the key and publish metrics; HEAD
+// answers like GET without a body; HTTP-FLV requests are in sluice_http_requests_total.
 #include "media_fixture.hpp"
 
 namespace sluice::testing {
@@ -85,6 +86,11 @@ TEST_F(MediaAccessTest, ReadKeyRefusalsAre401WithAChallengeThen403) {
       EXPECT_TRUE(refused.starts_with("HTTP/1.1 403")) << refused;
       EXPECT_EQ(refused.find("WWW-Authenticate"), std::string::npos) << refused;
     }
+    // HEAD gets the same status and headers.
+    const std::string head = answer("HEAD", target);
+    EXPECT_TRUE(head.starts_with("HTTP/1.1 401")) << head;
+    EXPECT_NE(head.find("WWW-Authenticate: StreamKey"), std::string::npos) << head;
+    EXPECT_EQ(body_of(head), "");
   }
   // Logged as docs/operations.md says: what, which stream, the peer, the reason, the key id.
   EXPECT_TRUE(
@@ -99,7 +105,7 @@ TEST_F(MediaAccessTest, ReadKeyRefusalsAre401WithAChallengeThen403) {
   // RTMP: NetStream.Play.Failed, logged the same way.
   CommandResult r;
   EXPECT_TRUE(probe_streams(rtmp("live/private"), &r, 20s).empty());
-  EXPECT_GE(metric_or(R"(sluice_stream_key_checks_total{result="missing"})"), 3) << metrics();
+  EXPECT_GE(metric_or(R"(sluice_stream_key_checks_total{result="missing"})"), 5) << metrics();
 }
 
 // ---- publish keys in play URLs ----
@@ -162,6 +168,47 @@ TEST_F(MediaAccessTest, RefusedPublishesAreLoggedAndCountedByBothMetrics) {
   // The refused key was not used.
   EXPECT_EQ(metric(text, R"(sluice_stream_key_checks_total{result="accepted"})"), 0) << text;
   EXPECT_EQ(num(api("GET", "/keys/" + cam.id).body, "uses"), 0);
+}
+
+// ---- HTTP-FLV and HLS as HTTP: HEAD and the request metrics ----
+
+TEST_F(MediaAccessTest, HeadAndMetricsOfLiveHttpFlvAndHls) {
+  const Key key = create_key("cam");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(publisher_argv(rtmp("live/" + key.key)), true));
+  ASSERT_TRUE(
+      eventually([&] { return num(api("GET", "/media/paths/cam").body, "video_frames") > 0; }, 30s))
+      << daemon_.output();
+
+  const std::string flv_head = answer("HEAD", "/live/cam.flv");
+  EXPECT_TRUE(flv_head.starts_with("HTTP/1.1 200")) << flv_head;
+  EXPECT_NE(flv_head.find("Content-Type: video/x-flv"), std::string::npos) << flv_head;
+  EXPECT_EQ(body_of(flv_head), "");
+  const std::string flv = answer("GET", "/live/cam.flv", "\r\n\r\nFLV");
+  EXPECT_TRUE(flv.starts_with("HTTP/1.1 200")) << flv.substr(0, 200);
+
+  const std::string playlist = answer("GET", "/live/cam/index.m3u8");
+  ASSERT_TRUE(playlist.starts_with("HTTP/1.1 200")) << playlist;
+  const std::string playlist_head = answer("HEAD", "/live/cam/index.m3u8");
+  EXPECT_TRUE(playlist_head.starts_with("HTTP/1.1 200")) << playlist_head;
+  EXPECT_NE(playlist_head.find("Content-Type: application/vnd.apple.mpegurl"), std::string::npos);
+  EXPECT_EQ(body_of(playlist_head), "");
+  std::smatch m;
+  const std::string list = body_of(playlist);
+  ASSERT_TRUE(std::regex_search(list, m, std::regex(R"(seg-\d+\.ts)"))) << list;
+  const std::string segment_head = answer("HEAD", "/live/cam/" + m.str());
+  EXPECT_TRUE(segment_head.starts_with("HTTP/1.1 200")) << segment_head;
+  EXPECT_NE(segment_head.find("Content-Type: video/mp2t"), std::string::npos);
+  EXPECT_EQ(body_of(segment_head), "");
+
+  const std::string text = metrics();
+  const std::string flv_series = R"(sluice_http_requests_total{route="GET /live/{name}.flv",)";
+  EXPECT_EQ(metric(text, flv_series + R"(method="HEAD",status="200"})"), 1) << text;
+  EXPECT_EQ(metric(text, flv_series + R"(method="GET",status="200"})"), 1) << text;
+  EXPECT_EQ(metric(text, R"(sluice_http_requests_total{route="GET /live/{name}/index.m3u8",)"
+                         R"(method="HEAD",status="200"})"),
+            1)
+      << text;
 }
 
 }  // namespace
