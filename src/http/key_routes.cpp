@@ -42,10 +42,15 @@ json::object key_json(const KeyService& service, const keys::KeyRecord& r) {
   };
 }
 
-// The record plus the plaintext key: the one answer that carries it.
-json::object created_json(const KeyService& service, const keys::CreatedKey& c) {
+// The record plus the plaintext key (the one answer that carries it) and where to use it: the
+// RTMP application URL (OBS "Server"; players add "/STREAM" and, for a read key, "?key=KEY").
+json::object created_json(const KeyService& service, const keys::CreatedKey& c,
+                          const KeyRoutesOptions& options, const HttpRequest& req) {
   json::object o = key_json(service, c.record);
   o["key"] = c.key;
+  std::optional<std::string> url;
+  if (options.rtmp_url) url = options.rtmp_url(req.host);
+  o["rtmp_url"] = url ? json::value(*url) : json::value(nullptr);
   return o;
 }
 
@@ -104,12 +109,13 @@ Result<keys::CreateKeyRequest> parse_create(const HttpRequest& req) {
 
 }  // namespace
 
-void add_key_routes(Router& router, KeyService& keys, KeyRoutesOptions) {
-  router.add("POST", "/keys", [&keys](const HttpRequest& req, const PathParams&) -> Reply {
+void add_key_routes(Router& router, KeyService& keys, KeyRoutesOptions options) {
+  router.add("POST", "/keys", [&keys, options](const HttpRequest& req, const PathParams&) -> Reply {
     auto request = parse_create(req);
     if (!request) return error_response(request.error());
     auto created = keys.create(std::move(*request));
-    return created ? ok(201, created_json(keys, *created)) : error_response(created.error());
+    return created ? ok(201, created_json(keys, *created, options, req))
+                   : error_response(created.error());
   });
   router.add("GET", "/keys", [&keys](const HttpRequest&, const PathParams&) -> Reply {
     auto list = keys.list();
@@ -128,9 +134,9 @@ void add_key_routes(Router& router, KeyService& keys, KeyRoutesOptions) {
     return r ? ok(200, key_json(keys, *r)) : error_response(r.error());
   });
   router.add("POST", "/keys/{id}/rotate",
-             [&keys](const HttpRequest&, const PathParams& p) -> Reply {
+             [&keys, options](const HttpRequest& req, const PathParams& p) -> Reply {
                auto r = keys.rotate(p.at("id"));
-               return r ? ok(200, created_json(keys, *r)) : error_response(r.error());
+               return r ? ok(200, created_json(keys, *r, options, req)) : error_response(r.error());
              });
 }
 

@@ -215,7 +215,11 @@ constexpr std::string_view kKeysDescription =
     "needs one). Optional `expires_in` (seconds), `allowed_ips` (addresses or CIDRs, IPv4 rules "
     "also match IPv4-mapped IPv6 peers), `alias` (unique; usable wherever an id is) and `note`. "
     "Only an HMAC of the key is stored: the `key` field of this answer (and of rotate) is the "
-    "only time it is shown. Every /keys route needs the keys_rw permission.";
+    "only time it is shown. `rtmp_url` (also in rotate's answer) is the daemon's RTMP "
+    "application URL, `rtmp://HOST:PORT/live` with its real RTMP port (`null` when RTMP is off): "
+    "OBS's Server for a publish key; players add `/STREAM` (and `?key=KEY` for a read key). "
+    "Names starting with `sk_` are refused (keys start so). Every /keys route needs the keys_rw "
+    "permission.";
 
 std::vector<Op> operations() {
   const Param stream_id = path_id("stream_id", "Stream id");

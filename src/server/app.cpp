@@ -326,7 +326,9 @@ struct App::Impl {
     http::add_streams_routes(router, registry, hub, *policy);
     http::add_auth_routes(router, *directory, *policy);
     keys = std::make_unique<keys::KeyService>(*store, clock, stream_key_secret(config));
-    http::add_key_routes(router, *keys, http::KeyRoutesOptions{});
+    http::add_key_routes(router, *keys, http::KeyRoutesOptions{[this](std::string_view host) {
+                           return media->rtmp_url(host);
+                         }});
     media =
         std::make_unique<MediaWiring>(config, *keys, registry, hub, router, advertise_host(config));
     ops.registry = &registry;

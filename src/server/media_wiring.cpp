@@ -2,14 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <mutex>
 
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
-#include "core/json_text.hpp"
 #include "hub/hub.hpp"
 #include "keys/key_format.hpp"
 #include "keys/key_service.hpp"
@@ -48,6 +51,22 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
 
 std::optional<std::string_view> query_key(std::string_view query) {
   return query_param(query, "key");
+}
+
+// The host part of a Host header ("a.example:8080" -> "a.example", "[::1]:8080" -> "[::1]");
+// empty when it is missing or holds anything a host name or address cannot.
+std::string host_of(std::string_view header) {
+  std::string_view host = header;
+  if (header.starts_with('[')) {
+    host = header.substr(0, header.find(']') + 1);  // npos + 1 == 0: empty
+  } else {
+    host = header.substr(0, header.find(':'));
+  }
+  const bool ok = std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+           c == ':' || c == '[' || c == ']';
+  });
+  return ok ? std::string(host) : std::string();
 }
 
 // Stream keys decide who publishes and who plays private paths; events go to the hub, the
@@ -253,7 +272,8 @@ struct MediaWiring::Impl {
       : config(c),
         policy(keys, hub, c.media_webhook),
         paths(registry, host, c.stream_ttl),
-        server(options(c), policy, &paths) {}
+        server(options(c), policy, &paths),
+        host(std::move(host)) {}
 
   static HlsServiceOptions hls_options(const Config& c) {
     HlsServiceOptions o;
@@ -286,7 +306,8 @@ struct MediaWiring::Impl {
   RegistryPaths paths;
   net::MediaServer server;
   std::unique_ptr<HlsService> hls;
-  std::uint16_t rtmp_port = 0;
+  std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
+  std::atomic<std::uint16_t> rtmp_port{0};
   std::atomic<double> bandwidth_in{0};
   std::atomic<double> bandwidth_out{0};
   std::uint64_t last_in = 0;
@@ -340,6 +361,20 @@ void MediaWiring::sweep() {
 
 std::uint16_t MediaWiring::rtmp_port() const {
   return impl_->rtmp_port;
+}
+
+std::optional<std::string> MediaWiring::rtmp_url(std::string_view request_host) const {
+  const std::uint16_t port = impl_->rtmp_port;
+  if (port == 0) return std::nullopt;
+  const std::string& bound = impl_->config.rtmp.host;
+  std::string host;
+  if (bound == "0.0.0.0" || bound == "::") {
+    host = host_of(request_host);
+  } else {
+    host = bound.find(':') != std::string::npos ? "[" + bound + "]" : bound;
+  }
+  if (host.empty()) host = impl_->host;
+  return "rtmp://" + host + ":" + std::to_string(port) + "/" + Impl::options(impl_->config).app;
 }
 
 void MediaWiring::render_metrics(http::PrometheusWriter& w) const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,6 +58,11 @@ class MediaWiring {
   void set_play_access(PlayAccess check);
   // The rtmp_takeover setting: applies to the next publish. Any thread.
   void set_takeover(bool takeover);
+  // The RTMP application URL for a client that reached the HTTP API as `request_host` (its Host
+  // header, e.g. "cam.example:8080"): "rtmp://HOST:PORT/live" with the bound RTMP port, HOST
+  // being the RTMP address, or the host the client used when RTMP listens on every interface.
+  // nullopt while RTMP is off (or before start()). Thread-safe.
+  std::optional<std::string> rtmp_url(std::string_view request_host) const;
 
   struct Impl;
 

@@ -20,14 +20,15 @@ namespace {
 
 namespace json = boost::json;
 
-// An App on 127.0.0.1:<ephemeral> with `admin_token` (empty: loopback clients are admin).
+// An App on 127.0.0.1:<ephemeral> with `admin_token` (empty: loopback clients are admin), RTMP
+// on `rtmp_host`:<ephemeral>.
 class KeysApp {
  public:
-  explicit KeysApp(std::string admin_token = {}) {
+  explicit KeysApp(std::string admin_token = {}, std::string rtmp_host = "127.0.0.1") {
     Config c;
     c.http = HostPort{"127.0.0.1", 0};
     c.wire = HostPort{"127.0.0.1", 0};
-    c.rtmp = HostPort{"127.0.0.1", 0};
+    c.rtmp = HostPort{std::move(rtmp_host), 0};
     c.history = ":memory:";
     c.threads = 2;
     c.loopback_admin = admin_token.empty();
@@ -41,6 +42,7 @@ class KeysApp {
     thread_.join();
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::uint16_t port() const { return port_; }
   server::App& app() { return *app_; }
 
  private:
@@ -142,6 +144,36 @@ TEST(KeysHttp, CreateListShowRevokeRotate) {
             std::string::npos);
 }
 
+// Where to use a new key: the daemon's real RTMP port (ephemeral here, never assumed 1935), on
+// the RTMP address, or on the host the client used when RTMP listens everywhere.
+TEST(KeysHttp, CreateAndRotateAnswerWithTheDaemonsRtmpUrl) {
+  {
+    KeysApp daemon;
+    const std::string expected =
+        "rtmp://127.0.0.1:" + std::to_string(daemon.app().rtmp_port()) + "/live";
+    ASSERT_NE(daemon.app().rtmp_port(), 1935);
+    client::Client c(daemon.url());
+    auto created = call(c, "POST", "/keys", R"({"stream":"cam1"})");
+    ASSERT_EQ(created.status, 201) << created.raw;
+    EXPECT_EQ(str(created.body, "rtmp_url"), expected) << created.raw;
+    auto rotated = call(c, "POST", "/keys/" + str(created.body, "id") + "/rotate");
+    EXPECT_EQ(str(rotated.body, "rtmp_url"), expected) << rotated.raw;
+    auto read = call(c, "POST", "/keys", R"({"stream":"cam1","kind":"read"})");
+    EXPECT_EQ(str(read.body, "rtmp_url"), expected) << read.raw;
+    // Only create and rotate carry it, with the key.
+    EXPECT_FALSE(
+        call(c, "GET", "/keys/" + str(created.body, "id")).body.as_object().contains("rtmp_url"));
+  }
+  {
+    KeysApp everywhere({}, "0.0.0.0");
+    client::Client c("http://localhost:" + std::to_string(everywhere.port()));
+    auto created = call(c, "POST", "/keys", R"({"stream":"cam1"})");
+    ASSERT_EQ(created.status, 201) << created.raw;
+    EXPECT_EQ(str(created.body, "rtmp_url"),
+              "rtmp://localhost:" + std::to_string(everywhere.app().rtmp_port()) + "/live");
+  }
+}
+
 TEST(KeysHttp, ValidationNamesEveryBadFieldAndAliasesAreUnique) {
   KeysApp daemon;
   client::Client c(daemon.url());
@@ -211,9 +243,17 @@ TEST_F(KeysCliTest, CreateListRevokeRotate) {
   ASSERT_EQ(created.exit_code, 0) << created.err << created.out;
   const std::string key = find_key(created.out);
   ASSERT_FALSE(key.empty()) << created.out;
+  // The daemon's RTMP port (ephemeral in tests), not 1935.
+  const std::string rtmp = "rtmp://127.0.0.1:" + std::to_string(daemon_.rtmp_port()) + "/live";
+  ASSERT_NE(daemon_.rtmp_port(), 1935);
   EXPECT_NE(created.out.find("OBS server"), std::string::npos) << created.out;
-  EXPECT_NE(created.out.find("rtmp://127.0.0.1:1935/live"), std::string::npos);
+  EXPECT_NE(created.out.find(rtmp + "\n"), std::string::npos) << created.out;
+  EXPECT_NE(created.out.find(rtmp + "/cam1\n"), std::string::npos) << created.out;
+  EXPECT_EQ(created.out.find(":1935"), std::string::npos) << created.out;
   EXPECT_NE(created.out.find("shown once"), std::string::npos);
+  auto read = sluice({"keys", "create", "cam1", "--read"});
+  ASSERT_EQ(read.exit_code, 0) << read.err << read.out;
+  EXPECT_NE(read.out.find(rtmp + "/cam1?key=" + find_key(read.out)), std::string::npos) << read.out;
 
   auto list = sluice({"keys", "list"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
@@ -228,6 +268,7 @@ TEST_F(KeysCliTest, CreateListRevokeRotate) {
   EXPECT_FALSE(key2.empty());
   EXPECT_NE(key2, key);
   EXPECT_EQ(key2.substr(0, 19), key.substr(0, 19));  // same id
+  EXPECT_NE(rotated.out.find(rtmp + "\n"), std::string::npos) << rotated.out;
 
   auto revoked = sluice({"keys", "revoke", "studio"});
   ASSERT_EQ(revoked.exit_code, 0) << revoked.err;

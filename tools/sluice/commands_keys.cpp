@@ -5,10 +5,11 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include "commands.hpp"
-#include "table.hpp"
 #include "core/json_text.hpp"
+#include "table.hpp"
 
 namespace sluice::cli {
 namespace json = boost::json;
@@ -63,11 +64,18 @@ bool use_token(CliContext& ctx, const std::string& flag) {
   return true;
 }
 
-// The host people point OBS at: the --server host.
-std::string rtmp_host(const CliContext& ctx) {
+// The RTMP application URL of the daemon, from the answer's `rtmp_url` (its real RTMP port);
+// nullopt when the daemon's RTMP is off. A daemon too old to send it: the --server host and the
+// default port 1935.
+std::optional<std::string> rtmp_base(const CliContext& ctx, const json::object& created) {
+  if (const auto* url = created.if_contains("rtmp_url")) {
+    if (url->is_string()) return std::string(url->as_string());
+    return std::nullopt;
+  }
   auto base = client::parse_base_url(ctx.server);
-  if (!base) return "HOST";
-  return base->host.find(':') != std::string::npos ? "[" + base->host + "]" : base->host;
+  std::string host = !base ? "HOST" : base->host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "rtmp://" + host + ":1935/live";
 }
 
 // create and rotate: the key, prominently, then what to type into OBS.
@@ -76,7 +84,6 @@ void render_created(const CliContext& ctx, const json::value& v) {
   const auto& o = v.as_object();
   const std::string key = text_of(o, "key");
   const std::string stream = text_of(o, "stream");
-  const std::string host = rtmp_host(ctx);
   std::cout << "\n  " << key << "\n\n"
             << "This key is shown once; sluiced keeps only its hash. Store it now.\n\n";
   KeyValues kv;
@@ -86,12 +93,15 @@ void render_created(const CliContext& ctx, const json::value& v) {
   kv.add("alias", text_of(o, "alias"));
   kv.add("expires", text_of(o, "expires_at"));
   kv.add("allowed ips", ips_of(o));
-  if (text_of(o, "kind") == "publish") {
-    kv.add("OBS server", "rtmp://" + host + ":1935/live");
+  const auto rtmp = rtmp_base(ctx, o);
+  if (!rtmp) {
+    kv.add("rtmp", "off on this daemon (sluiced --rtmp)");
+  } else if (text_of(o, "kind") == "publish") {
+    kv.add("OBS server", *rtmp);
     kv.add("OBS stream key", key);
-    kv.add("playback", "rtmp://" + host + ":1935/live/" + stream);
+    kv.add("playback", *rtmp + "/" + stream);
   } else {
-    kv.add("playback", "rtmp://" + host + ":1935/live/" + stream + "?key=" + key);
+    kv.add("playback", *rtmp + "/" + stream + "?key=" + key);
   }
   kv.print(std::cout);
 }
