@@ -16,9 +16,12 @@ namespace {
 
 // The running Server, published to the signal thread only between a successful start() and the
 // end of wait(), under g_mutex; a signal before that is remembered in g_stop_requested.
+// g_exiting is set (under g_mutex) when main() ends the signal thread itself after a failed
+// start: the SIGTERM it sends then is not one the daemon received.
 std::mutex g_mutex;
 sluice::Server* g_server = nullptr;
 bool g_stop_requested = false;
+bool g_exiting = false;
 
 // Waits for SIGINT/SIGTERM on a dedicated thread (signals blocked everywhere else), so the
 // handler can do real work instead of being async-signal-safe.
@@ -31,11 +34,22 @@ std::thread watch_signals() {
   return std::thread([set] {
     int sig = 0;
     sigwait(&set, &sig);
-    spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     std::lock_guard lock(g_mutex);
+    if (g_exiting) return;
+    spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     g_stop_requested = true;
     if (g_server) g_server->stop();
   });
+}
+
+// Ends the signal thread when no signal came (a failed start): wakes it without a log line.
+void end_signal_watch(std::thread& signals) {
+  {
+    std::lock_guard lock(g_mutex);
+    g_exiting = true;
+  }
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
 }
 
 }  // namespace
@@ -66,14 +80,12 @@ int main(int argc, char** argv) {
     g_server = nullptr;
   } catch (const sluice::ConfigError& e) {  // a setting only the back ends can judge
     std::cerr << "sluiced: configuration error: " << e.what() << "\n";
-    pthread_kill(signals.native_handle(), SIGTERM);
-    signals.join();
+    end_signal_watch(signals);
     return 2;
   } catch (const std::exception& e) {
     spdlog::critical("sluiced cannot start: {}", e.what());
     std::cerr << "sluiced: cannot start: " << e.what() << "\n";
-    pthread_kill(signals.native_handle(), SIGTERM);
-    signals.join();
+    end_signal_watch(signals);
     return 1;
   }
   signals.join();

@@ -21,6 +21,10 @@ TEST(Daemon, PortTakenIsAClearErrorWithExitCode1) {
                              "--history", ":memory:"});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("port is taken"), std::string::npos) << second.err;
+  // Nobody sent a signal: the log says why it stopped, not "received SIGTERM".
+  EXPECT_NE(second.out.find("sluiced cannot start"), std::string::npos) << second.out;
+  EXPECT_EQ(second.out.find("received SIG"), std::string::npos) << second.out;
+  EXPECT_EQ(second.err.find("received SIG"), std::string::npos) << second.err;
   EXPECT_EQ(client::Client(first.url()).health()->at("status").as_string(), "ok");
 }
 
@@ -50,6 +54,9 @@ TEST(Daemon, StopsCleanlyOnSigtermAndSigint) {
     ASSERT_TRUE(d.start());
     EXPECT_EQ(d.process().signal_and_wait(sig), 0);
     EXPECT_NE(d.output().find("sluiced stopped"), std::string::npos);
+    EXPECT_NE(d.output().find(sig == SIGINT ? "received SIGINT" : "received SIGTERM"),
+              std::string::npos)
+        << d.output();
   }
 }
 
