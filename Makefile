@@ -6,15 +6,29 @@ ARGS ?=
 # ccache cannot reuse objects built with precompiled headers without this.
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: deps configure build run test clean fuzz fuzz-build fuzz-ci bench format
+.PHONY: deps test-deps configure test-configure build run test clean fuzz fuzz-build fuzz-ci \
+	bench format
 
+# What sluiced and the CLI need to build and run. The tests need more (GoogleTest, redis-server,
+# nats-server, PostgreSQL, ffmpeg, Node.js, …): test-deps, which `make test` runs.
 deps:
 	@./scripts/install-deps.sh
 
+test-deps:
+	@./scripts/install-deps.sh --test
+
+# The tests are configured when GoogleTest is installed (SLUICE_BUILD_TESTS=AUTO): a build
+# directory made by `make run` has none, until `make test` configures it again with them.
 $(BUILD_DIR)/build.ninja: | deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
 configure: deps $(BUILD_DIR)/build.ninja
+
+# Serial on purpose (also under make -j): one apt-get at a time.
+test-configure: test-deps
+	@$(MAKE) --no-print-directory configure
+	@[ -f $(BUILD_DIR)/tests/CTestTestfile.cmake ] || \
+	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSLUICE_BUILD_TESTS=ON
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -25,7 +39,8 @@ run: build
 	./$(BUILD_DIR)/bin/sluiced --loopback-admin true $(ARGS)
 
 # ctest, then a short libFuzzer pass (fuzz-ci); `make test FUZZ_CI_SECONDS=0` skips the latter.
-test: build
+test: test-configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 300
 	@$(MAKE) --no-print-directory fuzz-ci
 
@@ -46,10 +61,11 @@ FUZZ_CI_SECONDS ?= 15
 FUZZ_TIMEOUT ?= 10
 FUZZ_TARGETS = fuzz_request_bodies fuzz_ws_frames fuzz_text_parsers fuzz_wire_frames fuzz_wire_session fuzz_rtmp_amf0 fuzz_rtmp_chunks fuzz_rtmp_session fuzz_flv fuzz_redis_hash fuzz_stream_key fuzz_hls_muxer fuzz_auth
 
-fuzz-build: deps
-	@./scripts/install-deps.sh clang-16 libclang-rt-16-dev
+fuzz-build: test-deps
+	@./scripts/install-deps.sh --test clang-16 libclang-rt-16-dev
 	@[ -f $(FUZZ_DIR)/build.ninja ] || CC=clang-16 CXX=clang++-16 cmake -S . -B $(FUZZ_DIR) -G Ninja \
-	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON -DSLUICE_INTEGRATION_TESTS=OFF \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON -DSLUICE_BUILD_TESTS=ON \
+	  -DSLUICE_INTEGRATION_TESTS=OFF \
 	  -DCMAKE_CXX_FLAGS=-Wno-macro-redefined
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGETS)
 
@@ -81,7 +97,7 @@ fuzz-ci: fuzz-build
 	$(call fuzz-run,$(FUZZ_CI_SECONDS))
 endif
 
-bench: build
+bench: test-deps build
 	./bench/registry_bench.sh
 
 format:

@@ -90,17 +90,17 @@ TARGET_EXPIRY_P99_MS=1000
 # Preconditions
 
 for tool in wrk curl awk; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool not found in PATH (scripts/install-deps.sh installs it)"
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found in PATH (scripts/install-deps.sh --test installs it)"
 done
 command -v "$REDIS_SERVER" >/dev/null 2>&1 ||
-  die "redis-server not found ($REDIS_SERVER; scripts/install-deps.sh installs redis-server, or set REDIS_SERVER)"
+  die "redis-server not found ($REDIS_SERVER; scripts/install-deps.sh --test installs redis-server, or set REDIS_SERVER)"
 REDIS_SERVER="$(command -v "$REDIS_SERVER")"
 if [[ -z "$NATS_SERVER" ]]; then
   NATS_SERVER="$(command -v nats-server || true)"
   [[ -n "$NATS_SERVER" ]] || NATS_SERVER=/usr/sbin/nats-server
 fi
 [[ -x "$NATS_SERVER" ]] ||
-  die "nats-server not found ($NATS_SERVER; scripts/install-deps.sh installs it, or set NATS_SERVER)"
+  die "nats-server not found ($NATS_SERVER; scripts/install-deps.sh --test installs it, or set NATS_SERVER)"
 
 SLUICED="$(resolve "$SLUICED")"
 [[ -x "$SLUICED" ]] || die "daemon not found or not executable: $SLUICED (build it, or set SLUICED=path/to/sluiced)"

@@ -1,22 +1,49 @@
 #!/usr/bin/env bash
-# Installs the Debian packages sluice needs to build, test and benchmark, and nothing else.
-# Idempotent: packages already present are not touched, so a warm machine pays one dpkg query.
+# Installs the Debian packages sluice needs, and nothing else. Idempotent: packages already
+# present are not touched, so a warm machine pays one dpkg query.
+#
+#   scripts/install-deps.sh              what sluiced and the CLI need to build and run (`make run`)
+#   scripts/install-deps.sh --test       that, plus what the tests and benchmarks use (`make test`):
+#                                        GoogleTest, the real servers the integration tests start
+#                                        (redis-server, nats-server, PostgreSQL), the ffmpeg and
+#                                        ffprobe programs, curl, Node.js, wrk
+#   scripts/install-deps.sh [--test] PKG…  also the named packages (e.g. clang-16 for `make fuzz`)
+#   scripts/install-deps.sh --list [--test]  prints the packages (one a line), installs nothing
 set -euo pipefail
 
-packages=(
+list_only=0
+if [ "${1:-}" = "--list" ]; then
+  list_only=1
+  shift
+fi
+
+# To build and run: compilers and build tools, and the -dev packages of every library sluiced
+# links (their runtime libraries come with them; libav* is the HLS muxer, not the ffmpeg CLI).
+run_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsqlite3-dev libargon2-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  curl wrk clang libclang-rt-14-dev nodejs
-  ffmpeg libavformat-dev libavcodec-dev libavutil-dev
-  libhiredis-dev redis-server libnats-dev nats-server
-  libpq-dev postgresql
+  libavformat-dev libavcodec-dev libavutil-dev
+  libhiredis-dev libnats-dev libpq-dev
 )
 
-# Extra packages for optional targets may be named on the command line: clang-16 and
-# libclang-rt-16-dev for `make fuzz`/`make fuzz-ci`.
+# Only the tests (and bench/) use these.
+test_packages=(
+  libgtest-dev libgmock-dev libbenchmark-dev
+  redis-server nats-server postgresql
+  ffmpeg curl nodejs wrk clang libclang-rt-14-dev
+)
+
+packages=("${run_packages[@]}")
+if [ "${1:-}" = "--test" ]; then
+  packages+=("${test_packages[@]}")
+  shift
+fi
 packages+=("$@")
+if [ "$list_only" = 1 ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do
