@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <boost/json/serialize.hpp>
 
 #include <filesystem>
 
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 
 namespace sluice::audit {
@@ -55,7 +55,7 @@ std::string AuditLog::to_json(const Entry& e, std::chrono::system_clock::time_po
                  {"result", e.status < 400 ? "ok" : "refused"}};
   if (!e.target.empty()) o["target"] = e.target;
   if (!e.detail.empty()) o["detail"] = e.detail;
-  return json::serialize(o);
+  return to_json_text(o);
 }
 
 void AuditLog::record(const Entry& e) {

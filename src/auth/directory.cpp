@@ -1,7 +1,6 @@
 #include "auth/directory.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <mutex>
@@ -10,6 +9,7 @@
 #include "auth/password.hpp"
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "state/state_db.hpp"
 #include "wire/scram.hpp"
@@ -162,13 +162,16 @@ void Directory::load() {
 }
 
 Status Directory::persist_user(const UserRecord& u) {
-  return db_ ? db_->put("user", u.name, json::serialize(user_json(u))) : Status{};
+  return db_ ? db_->put("user", u.name, to_json_text(user_json(u), DoubleStyle::kKeepKind))
+             : Status{};
 }
 Status Directory::persist_token(const TokenRecord& t) {
-  return db_ ? db_->put("token", t.id, json::serialize(token_json(t))) : Status{};
+  return db_ ? db_->put("token", t.id, to_json_text(token_json(t), DoubleStyle::kKeepKind))
+             : Status{};
 }
 Status Directory::persist_role(const Role& r) {
-  return db_ ? db_->put("role", r.name, json::serialize(role_json(r))) : Status{};
+  return db_ ? db_->put("role", r.name, to_json_text(role_json(r), DoubleStyle::kKeepKind))
+             : Status{};
 }
 
 // ---- roles ----

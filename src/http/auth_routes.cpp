@@ -1,10 +1,9 @@
 #include "http/auth_routes.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include "auth/access_policy.hpp"
 #include "auth/directory.hpp"
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 
 namespace sluice::http {
@@ -12,7 +11,7 @@ namespace json = boost::json;
 namespace {
 
 HttpResponse reply(int status, const json::value& v) {
-  return json_response(status, json::serialize(v));
+  return json_response(status, to_json_text(v));
 }
 
 json::array permission_list(const auth::Role& r) {

@@ -1,9 +1,8 @@
 #include "http/settings_routes.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include "auth/access_policy.hpp"
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "http/gate.hpp"
 #include "settings/settings.hpp"
 
@@ -18,7 +17,7 @@ void add_settings_routes(Router& r, settings::Settings& s, const auth::AccessPol
         out.push_back(settings::Settings::describe(setting));
       }
     }
-    return json_response(200, json::serialize(out));
+    return json_response(200, to_json_text(out));
   });
   r.add("GET", "/settings/{name}",
         [&s, &policy](const HttpRequest& req, const PathParams& p) -> Reply {
@@ -29,7 +28,7 @@ void add_settings_routes(Router& r, settings::Settings& s, const auth::AccessPol
           if (auto ok = policy.authorize(req.identity, found->spec->read); !ok) {
             return refusal_response(ok.error());
           }
-          return json_response(200, json::serialize(settings::Settings::describe(*found)));
+          return json_response(200, to_json_text(settings::Settings::describe(*found)));
         });
   r.add("PUT", "/settings/{name}",
         [&s, &policy](const HttpRequest& req, const PathParams& p) -> Reply {
@@ -48,7 +47,7 @@ void add_settings_routes(Router& r, settings::Settings& s, const auth::AccessPol
                 Error::invalid_field({"body", "value"}, "Field required", "missing"));
           }
           auto stored = s.put(p.at("name"), *value, req.identity.describe());
-          return stored ? json_response(200, json::serialize(settings::Settings::describe(*stored)))
+          return stored ? json_response(200, to_json_text(settings::Settings::describe(*stored)))
                         : error_response(stored.error());
         });
 }

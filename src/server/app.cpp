@@ -351,11 +351,11 @@ struct App::Impl {
     settings = std::make_unique<settings::Settings>(state_db.get());
     settings->set_announce([this](const settings::Setting& s, const boost::json::value& previous,
                                   const std::string& by) {
-      spdlog::info("setting {} = {} (was {}) by {}", s.spec->name, boost::json::serialize(s.value),
-                   boost::json::serialize(previous), by);
+      spdlog::info("setting {} = {} (was {}) by {}", s.spec->name, to_json_text(s.value),
+                   to_json_text(previous), by);
       hub.publish(
           "sluice.settings." + s.spec->name,
-          boost::json::serialize(boost::json::object{
+          to_json_text(boost::json::object{
               {"name", s.spec->name}, {"value", s.value}, {"previous", previous}, {"by", by}}));
     });
     define_settings(*settings, config, SettingTargets{registry, *cors_origins, *media});

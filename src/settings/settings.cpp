@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <cmath>
 #include <stdexcept>
 
+#include "core/json_text.hpp"
 #include "state/state_db.hpp"
 
 namespace sluice::settings {
@@ -38,9 +38,7 @@ Error rule(const Spec& spec, const std::string& msg) {
 }
 
 std::string number_text(double v) {
-  json::value j = v;
-  if (v == std::floor(v) && std::abs(v) < 1e15) j = static_cast<std::int64_t>(v);
-  return json::serialize(j);
+  return to_json_text(json::value(v));
 }
 
 }  // namespace
@@ -141,11 +139,11 @@ void Settings::define(Spec spec, json::value default_value) {
         value = stored.as_object().at("value");
         if (value != default_value) {
           spdlog::info("setting {} = {} (stored by PUT /settings; overrides the configuration)",
-                       spec.name, json::serialize(value));
+                       spec.name, to_json_text(value));
         }
       } else {
         spdlog::warn("setting {}: the stored value is not valid any more; using {}", spec.name,
-                     json::serialize(default_value));
+                     to_json_text(default_value));
       }
     }
   }
@@ -197,7 +195,8 @@ Result<Setting> Settings::put(std::string_view name, const json::value& value,
   {
     std::lock_guard lock(mutex_);
     if (db_) {
-      auto stored = db_->put(kKind, spec->name, json::serialize(json::object{{"value", value}}));
+      auto stored = db_->put(kKind, spec->name,
+                             to_json_text(json::object{{"value", value}}, DoubleStyle::kKeepKind));
       if (!stored) return fail(stored.error());
     }
     auto& s = settings_[spec->name];

@@ -1,11 +1,11 @@
 #include "state/state_journal.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <stdexcept>
 
 #include "core/ids.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "registry/config_schema.hpp"
 #include "state/state_db.hpp"
@@ -77,7 +77,7 @@ std::string key_to_json(const registry::KeyRecord& k) {
                  {"revoked_at", opt_time(k.revoked_at)},
                  {"last_used_at", opt_time(k.last_used_at)},
                  {"uses", k.uses}};
-  return json::serialize(o);
+  return to_json_text(o, DoubleStyle::kKeepKind);
 }
 
 Result<registry::KeyRecord> key_from_json(std::string_view text) {
@@ -122,13 +122,14 @@ Status StateJournal::save_type(const registry::StreamTypeRecord& type) {
   if (type.builtin) return {};
   json::object o = registry::to_json(type);
   o["owner"] = type.owner;
-  return db_.put(kType, type.name, json::serialize(o));
+  return db_.put(kType, type.name, to_json_text(o, DoubleStyle::kKeepKind));
 }
 Status StateJournal::drop_type(const std::string& name) {
   return db_.remove(kType, name);
 }
 Status StateJournal::save_owner(const std::string& stream_id, const std::string& owner) {
-  return db_.put(kOwner, stream_id, json::serialize(json::object{{"owner", owner}}));
+  return db_.put(kOwner, stream_id,
+                 to_json_text(json::object{{"owner", owner}}, DoubleStyle::kKeepKind));
 }
 Status StateJournal::drop_owner(const std::string& stream_id) {
   return db_.remove(kOwner, stream_id);

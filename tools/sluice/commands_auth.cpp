@@ -2,11 +2,11 @@
 // caller with users_rw: the admin token, an admin user, or loopback with --loopback-admin.
 // Credentials come from the global --token / --user options (or $SLUICE_TOKEN, $SLUICE_USER,
 // $SLUICE_PASSWORD).
-#include <boost/json/serialize.hpp>
 
 #include <iostream>
 
 #include "commands.hpp"
+#include "core/json_text.hpp"
 #include "table.hpp"
 
 namespace sluice::cli {
@@ -103,7 +103,7 @@ void add_user_commands(CLI::App& app, CliContext& ctx) {
       auto password = password_of(*flags);
       if (!password) return kExitUsage;
       json::object body{{"name", flags->name}, {"password", *password}, {"role", flags->role}};
-      return fetch_and_show(ctx, "POST", "/auth/users", json::serialize(body), render_one);
+      return fetch_and_show(ctx, "POST", "/auth/users", to_json_text(body), render_one);
     };
   });
   auto* set = users->add_subcommand("set", "Change a user's role and/or password");
@@ -116,7 +116,7 @@ void add_user_commands(CLI::App& app, CliContext& ctx) {
       if (!flags->role.empty()) body["role"] = flags->role;
       if (!flags->password.empty()) body["password"] = flags->password;
       return fetch_and_show(ctx, "PATCH", "/auth/users/" + url_encode(flags->name),
-                            json::serialize(body), render_one);
+                            to_json_text(body), render_one);
     };
   });
   auto* remove = users->add_subcommand("remove", "Delete a user");
@@ -142,7 +142,7 @@ void add_token_commands(CLI::App& app, CliContext& ctx) {
     ctx.action = [&ctx, flags]() -> int {
       json::object body{{"name", flags->name}, {"role", flags->role}};
       if (flags->expires) body["expires_in"] = *flags->expires;
-      return fetch_and_show(ctx, "POST", "/auth/tokens", json::serialize(body),
+      return fetch_and_show(ctx, "POST", "/auth/tokens", to_json_text(body),
                             [](const json::value& v) {
                               std::cout << field(v, "token") << "\n\n"
                                         << "This token is shown once; sluiced keeps only its "
