@@ -20,6 +20,9 @@ struct Error {
   int status = 500;
   std::string detail;
   std::vector<FieldError> fields;  // non-empty only for 422 validation errors
+  // A 401's WWW-Authenticate challenge when it is not the HTTP API's credentials one (a private
+  // stream's read key: keys::kReadKeyChallenge); empty: the default.
+  std::string challenge = {};
 
   static Error bad_request(std::string d) { return {400, std::move(d), {}}; }
   static Error forbidden(std::string d) { return {403, std::move(d), {}}; }

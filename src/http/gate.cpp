@@ -42,7 +42,10 @@ std::string client_address(std::string_view peer, std::string_view forwarded_for
 
 HttpResponse refusal_response(const Error& e) {
   auto res = error_response(e);
-  if (e.status == 401) res.headers.emplace_back("WWW-Authenticate", std::string(kChallenge));
+  if (e.status == 401) {
+    res.headers.emplace_back("WWW-Authenticate",
+                             e.challenge.empty() ? std::string(kChallenge) : e.challenge);
+  }
   return res;
 }
 

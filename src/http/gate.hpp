@@ -67,7 +67,7 @@ Gate make_gate(auth::Authenticator& authenticator, const auth::AccessPolicy& pol
 // Declares every route's need (the authorization table of the HTTP API, docs/security.md).
 void declare_route_access(Router& router);
 
-// Turns a refusal into a response, with the challenge on 401.
+// Turns a refusal into a response, with the challenge on 401 (Error::challenge, else kChallenge).
 HttpResponse refusal_response(const Error& e);
 
 }  // namespace sluice::http

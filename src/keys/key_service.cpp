@@ -77,7 +77,7 @@ std::string_view to_string(KeyKind kind) {
 Error KeyRefusal::to_error() const {
   switch (reason) {
     case RefusalReason::kMissing:
-      return Error{401, detail, {}};
+      return Error{401, detail, {}, std::string(kReadKeyChallenge)};
     case RefusalReason::kUnavailable:
       return Error::unavailable(detail);
     default:

@@ -48,8 +48,8 @@ struct KeyRefusal {
   RefusalReason reason = RefusalReason::kMalformed;
   std::string key_id;  // the id part when the key was well-formed; never the secret
   std::string detail;  // for logs and the client; never contains the presented key
-  // As an HTTP-shaped error: 401 when no key was presented (`missing`: answer with
-  // kReadKeyChallenge), 503 when the store cannot be reached, 403 for every key presented and
+  // As an HTTP-shaped error: 401 when no key was presented (`missing`, with kReadKeyChallenge
+  // as its challenge), 503 when the store cannot be reached, 403 for every key presented and
   // refused.
   Error to_error() const;
 };

@@ -8,6 +8,7 @@
 #include <array>
 
 #include "core/json_text.hpp"
+#include "http/gate.hpp"
 #include "http/request_target.hpp"
 #include "keys/key_format.hpp"
 #include "keys/key_service.hpp"
@@ -25,15 +26,20 @@ constexpr std::string_view kFlvHead =
     "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n";
 
 // An error answer: `{"detail": …}`, or only its head (same Content-Length) for a HEAD request.
-// A 401 carries the read-key challenge.
-std::string error_answer(int status, std::string_view detail, bool head) {
-  const std::string body = to_json_text(boost::json::object{{"detail", detail}});
+// A 401 carries its challenge: a read key's, or the HTTP API's credentials one.
+std::string error_answer(const Error& e, bool head) {
+  const int status = e.status;
+  const std::string body = to_json_text(boost::json::object{{"detail", e.detail}});
   std::string out =
       "HTTP/1.1 " + std::to_string(status) + " " +
       std::string(bhttp::obsolete_reason(bhttp::int_to_status(status))) +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nAccess-Control-Allow-Origin: *\r\n";
-  if (status == 401) out += "WWW-Authenticate: " + std::string(keys::kReadKeyChallenge) + "\r\n";
+  if (status == 401) {
+    out +=
+        "WWW-Authenticate: " + (e.challenge.empty() ? std::string(http::kChallenge) : e.challenge) +
+        "\r\n";
+  }
   out += "Connection: close\r\n\r\n";
   if (!head) out += body;
   return out;
@@ -68,7 +74,7 @@ class FlvConnection final : public MediaConnection,
       }
     }
     if (!keys::is_valid_key_name(name)) {  // live paths are key stream names
-      return refuse(400, "a live path name is 1-128 of A-Z a-z 0-9 . _ -");
+      return refuse(Error::bad_request("a live path name is 1-128 of A-Z a-z 0-9 . _ -"));
     }
     // A publish key pasted as NAME is never echoed or logged.
     const std::string shown = keys::redact_keys(name);
@@ -77,13 +83,15 @@ class FlvConnection final : public MediaConnection,
     const std::string query = http::joined_query(target);
     if (auto allowed = server_.policy.authorize_play(name, query, ip_); !allowed) {
       emit(MediaEventKind::kPrePlay, shown, allowed.error().detail, true);
-      return refuse(allowed.error().status, "play refused: " + allowed.error().detail);
+      Error refused = allowed.error();
+      refused.detail = "play refused: " + refused.detail;
+      return refuse(refused);
     }
     media::MediaPath* path = server_.hub.find(name);
     if (!path) {
       const std::string why = "no one is publishing '" + shown + "'";
       emit(MediaEventKind::kPrePlay, shown, why, true);
-      return refuse(404, why);
+      return refuse(Error::not_found(why));
     }
     report(200);
     pending_text_ = kFlvHead;
@@ -136,10 +144,10 @@ class FlvConnection final : public MediaConnection,
   }
 
  private:
-  void refuse(int status, std::string_view detail) {
-    spdlog::info("http-flv: {} refused ({}): {}", remote_, status, detail);
-    report(status);
-    pending_text_ = error_answer(status, detail, head_);
+  void refuse(const Error& e) {
+    spdlog::info("http-flv: {} refused ({}): {}", remote_, e.status, e.detail);
+    report(e.status);
+    pending_text_ = error_answer(e, head_);
     close_after_write_ = true;
     write();
   }

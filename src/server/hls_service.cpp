@@ -5,10 +5,10 @@
 #include <map>
 #include <mutex>
 
+#include "http/gate.hpp"
 #include "http/request_target.hpp"
 #include "http/router.hpp"
 #include "keys/key_format.hpp"
-#include "keys/key_service.hpp"
 #include "media/media_policy.hpp"
 #include "net/media_server.hpp"
 #include "relay/relay.hpp"
@@ -123,15 +123,6 @@ std::string query_suffix(const http::HttpRequest& req) {
   return key ? "?key=" + *key : std::string();
 }
 
-// A refused play: 401 (no key) with the read-key challenge, 403 (a key, refused), 503.
-http::HttpResponse refused_play(const Error& e) {
-  http::HttpResponse res = http::error_response(e);
-  if (res.status == 401) {
-    res.headers.emplace_back("WWW-Authenticate", std::string(keys::kReadKeyChallenge));
-  }
-  return res;
-}
-
 http::HttpResponse playlist_response(const HlsSession& s, const std::string& suffix,
                                      std::size_t listed) {
   http::HttpResponse res{200,
@@ -201,7 +192,7 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
   http::Reply playlist(const http::HttpRequest& req, const std::string& name) {
     if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address);
         !allowed) {
-      return refused_play(allowed.error());
+      return http::refusal_response(allowed.error());
     }
     const std::string suffix = query_suffix(req);
     const std::size_t listed = options.hls.playlist_segments;
@@ -236,7 +227,7 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
     }
     if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address);
         !allowed) {
-      return refused_play(allowed.error());
+      return http::refusal_response(allowed.error());
     }
     auto s = find(name);
     auto data = s ? media::find_segment(*s->snapshot(), *sequence) : nullptr;

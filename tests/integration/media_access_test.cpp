@@ -108,6 +108,18 @@ TEST_F(MediaAccessTest, ReadKeyRefusalsAre401WithAChallengeThen403) {
   EXPECT_GE(metric_or(R"(sluice_stream_key_checks_total{result="missing"})"), 5) << metrics();
 }
 
+// Credentials that fail (a wrong ?token=) are the API's business: its challenge, not a key's.
+TEST_F(MediaAccessTest, AFailedIdentityIsChallengedForCredentialsNotForAKey) {
+  for (const std::string target :
+       {"/live/cam.flv?token=st_wrong", "/live/cam/index.m3u8?token=st_wrong"}) {
+    SCOPED_TRACE(target);
+    const std::string got = answer("GET", target);
+    EXPECT_TRUE(got.starts_with("HTTP/1.1 401")) << got;
+    EXPECT_NE(got.find("\r\nWWW-Authenticate: Bearer realm=\"sluice\""), std::string::npos) << got;
+    EXPECT_EQ(got.find("StreamKey"), std::string::npos) << got;
+  }
+}
+
 // ---- publish keys in play URLs ----
 
 TEST_F(MediaAccessTest, APublishKeyInAPlayUrlIsNeverEchoedEventedOrLogged) {
