@@ -31,7 +31,7 @@ run_packages=(
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server nats-server postgresql
-  ffmpeg curl nodejs wrk clang libclang-rt-14-dev
+  ffmpeg curl openssl nodejs wrk clang libclang-rt-14-dev
 )
 
 packages=("${run_packages[@]}")

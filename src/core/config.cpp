@@ -78,6 +78,12 @@ constexpr KeyInfo kKeys[] = {
      "client (default none)"},
     {"dev-key", "true|false: create and print a publish key for stream 'dev' at start"},
     {"rtmp", "RTMP listen address HOST:PORT, or 'off' (default 0.0.0.0:1935)"},
+    {"https",
+     "HTTPS listen address HOST:PORT serving every route, /ws and /wire over TLS with tls-cert and "
+     "tls-key, or 'off' (default off)"},
+    {"rtmps",
+     "RTMPS listen address HOST:PORT (OBS rtmps://) with tls-cert and tls-key, or 'off' "
+     "(default off)"},
     {"rtmp-takeover",
      "true|false: a second publisher with a valid key takes over a live path instead of being "
      "refused (default false)"},
@@ -268,6 +274,12 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     c.admin_token = read_admin_token(v);
   } else if (key == "dev-key") {
     c.dev_key = parse_bool(v, key);
+  } else if (key == "https") {
+    c.https_enabled = v != "off";
+    if (c.https_enabled) c.https = parse_host_port(v, key);
+  } else if (key == "rtmps") {
+    c.rtmps_enabled = v != "off";
+    if (c.rtmps_enabled) c.rtmps = parse_host_port(v, key);
   } else if (key == "rtmp") {
     c.rtmp_enabled = v != "off";
     if (c.rtmp_enabled) c.rtmp = parse_host_port(v, key);

@@ -62,6 +62,10 @@ struct Config {
   // Media (docs/operations.md, "Media").
   HostPort rtmp{"0.0.0.0", 1935};
   bool rtmp_enabled = true;    // "rtmp = off" disables the RTMP listener
+  HostPort https{"0.0.0.0", 8443};  // TLS front door of the HTTP server (needs tls_cert)
+  bool https_enabled = false;
+  HostPort rtmps{"0.0.0.0", 1936};  // TLS front door of the RTMP server (needs tls_cert)
+  bool rtmps_enabled = false;
   bool rtmp_takeover = false;  // a second publisher takes over instead of being refused
   std::chrono::milliseconds hls_segment{2000};
   std::string media_webhook;  // http:// URL for lifecycle events, or empty

@@ -140,8 +140,6 @@ void declare_route_access(Router& r) {
       {"DELETE", "/media/paths/{name}/readers/{id}", media_rw},
       {"GET", "/live/{name}/index.m3u8", media_r},
       {"GET", "/live/{name}/{file}", media_r},
-      {"HEAD", "/live/{name}/index.m3u8", media_r},
-      {"HEAD", "/live/{name}/{file}", media_r},
       // relay channels
       {"GET", "/channels", channels_r},
       {"GET", "/channels/{name}", channels_r},

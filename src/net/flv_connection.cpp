@@ -50,11 +50,11 @@ class FlvConnection final : public MediaConnection,
                             public QueuedWriter<FlvConnection>,
                             public std::enable_shared_from_this<FlvConnection> {
  public:
-  FlvConnection(MediaServer::Impl& server, tcp::socket socket)
+  FlvConnection(MediaServer::Impl& server, tcp::socket socket, const std::string& peer)
       : QueuedWriter(server, &media::MediaPacket::flv),
         socket_(std::move(socket)),
         id_(server.next_id("flv-")) {
-    std::tie(ip_, remote_) = peer_of(socket_);
+    std::tie(ip_, remote_) = peer_or(socket_, peer);
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
   }
@@ -202,8 +202,9 @@ class FlvConnection final : public MediaConnection,
 
 void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
                           bhttp::request<bhttp::string_body> request,
-                          std::function<void(int)> on_status) {
-  std::make_shared<FlvConnection>(server, std::move(socket))->start(request, std::move(on_status));
+                          std::function<void(int)> on_status, std::string peer) {
+  std::make_shared<FlvConnection>(server, std::move(socket), peer)
+      ->start(request, std::move(on_status));
 }
 
 }  // namespace sluice::net

@@ -69,10 +69,14 @@ class SseSinkImpl final : public http::SseSink {
 
 class HttpConnection final : public Closable, public std::enable_shared_from_this<HttpConnection> {
  public:
-  HttpConnection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket)
+  // `peer`: the client's address when the socket cannot tell it (a connection adopted from the
+  // HTTPS front door); empty: read from the socket.
+  HttpConnection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket, std::string peer)
       : server_(std::move(server)),
         stream_(std::move(socket)),
-        keepalive_timer_(stream_.get_executor()) {}
+        keepalive_timer_(stream_.get_executor()),
+        remote_address_(std::move(peer)),
+        secure_(!remote_address_.empty()) {}
 
   ~HttpConnection() override {
     server_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
@@ -81,8 +85,10 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
 
   void start() {
     boost::system::error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_address_ = remote.address().to_string();
+    if (remote_address_.empty()) {
+      auto remote = stream_.socket().remote_endpoint(ec);
+      if (!ec) remote_address_ = remote.address().to_string();
+    }
     server_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     server_->track(shared_from_this());
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -215,7 +221,8 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     stream_.expires_never();
     auto& socket = stream_.socket();
     boost::system::error_code ec;
-    auto protocol = socket.local_endpoint(ec).protocol();
+    // A connection from the HTTPS front door is a local socket pair: any protocol value will do.
+    auto protocol = secure_ ? tcp::v4() : socket.local_endpoint(ec).protocol();
     auto fd = ec ? tcp::socket::native_handle_type(-1) : socket.release(ec);
     if (ec) {
       spdlog::warn("cannot hand {} over: {}", remote_address_, ec.message());
@@ -223,6 +230,10 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     }
     auto upgrade = std::make_unique<WireUpgrade>(protocol, fd, std::move(req));
     upgrade->on_status = std::move(on_status);
+    if (secure_) {
+      upgrade->peer = remote_address_;
+      upgrade->secure = true;
+    }
     if (handler(upgrade)) {
       closed_ = true;  // the socket belongs to another thread now: nothing may touch stream_
       server_->untrack(this);
@@ -438,6 +449,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   std::optional<bhttp::response<bhttp::string_body>> res_;
   bool closed_ = false;
   std::string remote_address_;  // read once: a syscall per request would show in the profile
+  const bool secure_;           // came through the HTTPS front door
   std::string origin_;          // the current request's Origin header
 
   // Whether the current request's origin is one CORS grants to (listed in cors_origins).
@@ -467,8 +479,9 @@ void SseSinkImpl::close() {
 
 }  // namespace
 
-void start_http_connection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket) {
-  std::make_shared<HttpConnection>(std::move(server), std::move(socket))->start();
+void start_http_connection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket,
+                           std::string peer) {
+  std::make_shared<HttpConnection>(std::move(server), std::move(socket), std::move(peer))->start();
 }
 
 }  // namespace sluice::net

@@ -44,6 +44,19 @@ void HttpServer::stop() {
   impl_->stop();
 }
 
+void HttpServer::adopt(int fd, std::string peer) {
+  auto impl = impl_;
+  tcp::socket socket(asio::make_strand(impl->io));
+  boost::system::error_code ec;
+  socket.assign(tcp::v4(), fd, ec);  // a local socket pair: the protocol value is not used
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  impl->stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+  start_http_connection(impl, std::move(socket), std::move(peer));
+}
+
 void HttpServer::set_wire_upgrade(WireUpgradeHandler handler) {
   std::lock_guard lock(impl_->mutex);
   impl_->wire_upgrade = std::move(handler);

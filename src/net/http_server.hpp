@@ -76,6 +76,9 @@ class HttpServer {
   std::uint16_t listen(const std::string& host, std::uint16_t port);
   // Stops accepting and closes every open connection. Safe to call from any thread.
   void stop();
+  // Serves a connection accepted elsewhere (the HTTPS front door's plaintext end, owned from
+  // now on) for a client at `peer`. Any thread.
+  void adopt(int fd, std::string peer);
   // Hands WebSocket upgrades of `/wire` to `handler` (net::connect_wire_upgrades installs the
   // relay's). Without one, such upgrades get 503. Safe to call from any thread.
   void set_wire_upgrade(WireUpgradeHandler handler);

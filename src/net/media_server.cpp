@@ -42,6 +42,23 @@ void MediaServer::Impl::accept() {
   });
 }
 
+void MediaServer::adopt_rtmp(int fd, std::string peer) {
+  asio::post(impl_->io, [impl = impl_, fd, peer = std::move(peer)]() mutable {
+    if (impl->stopping) {
+      ::close(fd);
+      return;
+    }
+    tcp::socket socket(impl->io);
+    boost::system::error_code ec;
+    socket.assign(tcp::v4(), fd, ec);  // a local socket pair: the protocol value is not used
+    if (ec) {
+      ::close(fd);
+      return;
+    }
+    start_rtmp_connection(*impl, std::move(socket), std::move(peer));
+  });
+}
+
 void MediaServer::Impl::adopt_flv(std::unique_ptr<WireUpgrade> handoff) {
   if (stopping) return;  // `handoff` closes the socket
   tcp::socket socket(io);
@@ -53,7 +70,7 @@ void MediaServer::Impl::adopt_flv(std::unique_ptr<WireUpgrade> handoff) {
   }
   handoff->release();
   start_flv_connection(*this, std::move(socket), std::move(handoff->request),
-                       std::move(handoff->on_status));
+                       std::move(handoff->on_status), handoff->peer);
 }
 
 void MediaServer::Impl::tick() {

@@ -64,6 +64,9 @@ class MediaServer {
   void start();
   // Closes everything and joins the thread. Idempotent.
   void stop();
+  // Serves an RTMP connection accepted elsewhere (the RTMPS front door's plaintext end, owned
+  // from now on) for a client at `peer`. Any thread.
+  void adopt_rtmp(int fd, std::string peer);
 
   relay::RelayLoop& loop();
   // Media thread only.

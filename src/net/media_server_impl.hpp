@@ -195,13 +195,20 @@ class QueuedWriter {
   Clock::time_point write_started_;
 };
 
-void start_rtmp_connection(MediaServer::Impl& server, tcp::socket socket);
+// `peer` (may be empty: read from the socket) is the client's address for connections that came
+// through a TLS front door (RTMPS, HTTPS), whose sockets are local pairs.
+void start_rtmp_connection(MediaServer::Impl& server, tcp::socket socket, std::string peer = {});
 // `on_status` (may be empty) is told the status of the answer (sluice_http_requests_total).
 void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
                           bhttp::request<bhttp::string_body> request,
-                          std::function<void(int)> on_status);
+                          std::function<void(int)> on_status, std::string peer = {});
 
 // "1.2.3.4" (IPv4-mapped IPv6 addresses are given as IPv4) and "1.2.3.4:5678".
 std::pair<std::string, std::string> peer_of(const tcp::socket& socket);
+// peer_of, unless the connection says who it is for (`peer` non-empty).
+inline std::pair<std::string, std::string> peer_or(const tcp::socket& socket,
+                                                   const std::string& peer) {
+  return peer.empty() ? peer_of(socket) : std::pair{peer, peer};
+}
 
 }  // namespace sluice::net

@@ -23,13 +23,13 @@ class RtmpConnection final : public MediaConnection,
                              public QueuedWriter<RtmpConnection>,
                              public std::enable_shared_from_this<RtmpConnection> {
  public:
-  RtmpConnection(MediaServer::Impl& server, tcp::socket socket)
+  RtmpConnection(MediaServer::Impl& server, tcp::socket socket, const std::string& peer)
       : QueuedWriter(server, &media::MediaPacket::rtmp),
         socket_(std::move(socket)),
         id_(server.next_id("rtmp-")),
         last_read_(Clock::now()),
         opened_(Clock::now()) {
-    std::tie(ip_, remote_) = peer_of(socket_);
+    std::tie(ip_, remote_) = peer_or(socket_, peer);
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
   }
@@ -349,8 +349,8 @@ class RtmpConnection final : public MediaConnection,
 
 }  // namespace
 
-void start_rtmp_connection(MediaServer::Impl& server, tcp::socket socket) {
-  std::make_shared<RtmpConnection>(server, std::move(socket))->start();
+void start_rtmp_connection(MediaServer::Impl& server, tcp::socket socket, std::string peer) {
+  std::make_shared<RtmpConnection>(server, std::move(socket), peer)->start();
 }
 
 }  // namespace sluice::net

@@ -52,6 +52,10 @@ struct WireUpgrade {
   // HTTP-FLV: told the status of the answer once, on the media thread, so the request is
   // counted in sluice_http_requests_total like those the Router answers. Empty for /wire.
   std::function<void(int status)> on_status;
+  // Set when the connection came through the HTTPS front door: the client's address (the socket
+  // is a local pair and cannot tell it) and that the client's link is encrypted.
+  std::string peer;
+  bool secure = false;
 };
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -79,7 +83,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   bool stopping = false;
 };
 
-void start_http_connection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket);
+// `peer` (may be empty: read from the socket) is the client's address for connections adopted
+// from the HTTPS front door.
+void start_http_connection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket,
+                           std::string peer = {});
 // `policy` (may be null: everything allowed) decides what the client may do on the hub.
 void start_websocket(std::shared_ptr<HttpServer::Impl> server, beast::tcp_stream stream,
                      bhttp::request<bhttp::string_body> upgrade,

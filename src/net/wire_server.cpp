@@ -154,7 +154,12 @@ class WireConnection final : public relay::Transport,
     asio::post(server_.io, [self = shared_from_this()] { self->flush(); });
   }
   std::string remote_address() const override { return remote_; }
-  bool secure() const override { return kTls; }
+  bool secure() const override { return kTls || tls_front_door_; }
+  // A /wire upgrade that came through the HTTPS front door: the client's address, and TLS.
+  void came_through_tls(const std::string& peer) {
+    remote_ = peer + ":0";
+    tls_front_door_ = true;
+  }
 
   void close() override {
     if (closed_) return;
@@ -293,6 +298,7 @@ class WireConnection final : public relay::Transport,
   WireServer::Impl& server_;
   Socket socket_;
   std::string remote_;
+  bool tls_front_door_ = false;
   relay::RelayConnection* connection_ = nullptr;
   std::vector<asio::const_buffer> buffers_;
   bool writing_ = false;
@@ -343,6 +349,7 @@ void WireServer::Impl::adopt(std::unique_ptr<WireUpgrade> upgrade) {
   }
   upgrade->release();
   auto c = std::make_shared<WireConnection<WsSocket>>(*this, WsSocket(std::move(socket)));
+  if (!upgrade->peer.empty()) c->came_through_tls(upgrade->peer);
   connections.insert(c);
   c->start(std::move(upgrade->request));
 }

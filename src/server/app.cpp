@@ -32,6 +32,7 @@
 #include "nats/bus_metrics.hpp"
 #include "nats/nats_bus.hpp"
 #include "net/http_server.hpp"
+#include "net/tls_front_door.hpp"
 #include "net/wire_server.hpp"
 #include "registry/events.hpp"
 #include "registry/registry.hpp"
@@ -455,6 +456,30 @@ struct App::Impl {
     };
   }
 
+  // --https and --rtmps: TLS front doors handing plaintext pairs to the HTTP and RTMP servers.
+  void open_tls_front_doors() {
+    const auto& c = config;
+    if ((c.https_enabled || c.rtmps_enabled) && c.tls_cert.empty()) {
+      throw std::runtime_error("'https' and 'rtmps' need tls-cert (and tls-key)");
+    }
+    const std::string key = c.tls_key.empty() ? c.tls_cert : c.tls_key;
+    if (c.https_enabled) {
+      https_door = std::make_unique<net::TlsFrontDoor>(
+          io, "https", c.tls_cert, key,
+          [this](int fd, std::string peer) { server->adopt(fd, std::move(peer)); });
+      https_port = https_door->listen(c.https.host, c.https.port);
+      spdlog::info("sluiced HTTPS on {}:{}", c.https.host, https_port);
+    }
+    if (c.rtmps_enabled) {
+      if (!c.rtmp_enabled) throw std::runtime_error("'rtmps' needs the RTMP server (rtmp is off)");
+      rtmps_door = std::make_unique<net::TlsFrontDoor>(
+          io, "rtmps", c.tls_cert, key,
+          [this](int fd, std::string peer) { media->adopt_rtmp(fd, std::move(peer)); });
+      rtmps_port = rtmps_door->listen(c.rtmps.host, c.rtmps.port);
+      spdlog::info("sluiced RTMPS on {}:{}", c.rtmps.host, rtmps_port);
+    }
+  }
+
   void listen_heartbeats(const char* pattern, registry::Kind kind) {
     auto sub = hub.subscribe(pattern, std::make_shared<HeartbeatListener>(registry, kind),
                              hub::Interest::kObserver);
@@ -527,6 +552,10 @@ struct App::Impl {
   std::unique_ptr<auth::AccessPolicy> policy;
   std::shared_ptr<http::AllowedOrigins> cors_origins;  // the cors_origins setting
   std::unique_ptr<settings::Settings> settings;
+  std::unique_ptr<net::TlsFrontDoor> https_door;  // --https: TLS in front of the HTTP server
+  std::unique_ptr<net::TlsFrontDoor> rtmps_door;  // --rtmps: TLS in front of the RTMP server
+  std::uint16_t https_port = 0;
+  std::uint16_t rtmps_port = 0;
   std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<keys::KeyService> keys;  // stream keys; the media server checks through it
   http::Router router;
@@ -570,13 +599,19 @@ std::uint16_t App::start() {
   }
   impl_->wire->start(*impl_->relay);
   impl_->rtmp_port = impl_->media->start(impl_->http_port);
+  impl_->open_tls_front_doors();
   impl_->arm_sweep();
   if (impl_->config.dev_key) create_dev_key(*impl_->keys, impl_->config, impl_->rtmp_port);
-  spdlog::info("sluiced listening http={}:{} wire={}:{} rtmp={} (history {}, stream ttl {}s)",
-               impl_->config.http.host, impl_->http_port, impl_->config.wire.host, impl_->wire_port,
-               impl_->rtmp_port ? impl_->config.rtmp.host + ":" + std::to_string(impl_->rtmp_port)
-                                : std::string("off"),
-               history_name(impl_->config), impl_->config.stream_ttl.count());
+  auto port_of = [](const HostPort& a, std::uint16_t port) {
+    return port ? a.host + ":" + std::to_string(port) : std::string("off");
+  };
+  const auto& c = impl_->config;
+  spdlog::info(
+      "sluiced listening http={}:{} wire={}:{} rtmp={} https={} rtmps={} (history {}, stream "
+      "ttl {}s, auth {})",
+      c.http.host, impl_->http_port, c.wire.host, impl_->wire_port,
+      port_of(c.rtmp, impl_->rtmp_port), port_of(c.https, impl_->https_port),
+      port_of(c.rtmps, impl_->rtmps_port), history_name(c), c.stream_ttl.count(), c.auth);
   return impl_->http_port;
 }
 
@@ -594,6 +629,8 @@ void App::run() {
 
 void App::stop() {
   if (impl_->stopped.exchange(true)) return;
+  if (impl_->https_door) impl_->https_door->stop();
+  if (impl_->rtmps_door) impl_->rtmps_door->stop();
   impl_->media->stop();
   impl_->wire->stop();
   impl_->server->stop();
@@ -611,6 +648,12 @@ std::uint16_t App::wire_port() const {
 }
 std::uint16_t App::rtmp_port() const {
   return impl_->rtmp_port;
+}
+std::uint16_t App::https_port() const {
+  return impl_->https_port;
+}
+std::uint16_t App::rtmps_port() const {
+  return impl_->rtmps_port;
 }
 std::uint16_t App::wire_tls_port() const {
   return impl_->wire_tls_port;

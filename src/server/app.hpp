@@ -40,7 +40,9 @@ class App {
   std::uint16_t http_port() const;
   std::uint16_t wire_port() const;
   std::uint16_t wire_tls_port() const;
-  std::uint16_t rtmp_port() const;  // 0 when rtmp = off  // 0 unless tls-cert is configured
+  std::uint16_t rtmp_port() const;   // 0 when rtmp = off
+  std::uint16_t https_port() const;  // 0 unless https is on
+  std::uint16_t rtmps_port() const;  // 0 unless rtmps is on
   // The relay runs on its own thread: call its methods through relay().loop().post().
   relay::Relay& relay();
   const std::vector<http::RouteInfo>& routes() const;

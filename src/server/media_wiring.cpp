@@ -328,6 +328,10 @@ void MediaWiring::set_play_access(PlayAccess check) {
   impl_->policy.set_play_access(std::move(check));
 }
 
+void MediaWiring::adopt_rtmp(int fd, std::string peer) {
+  impl_->server.adopt_rtmp(fd, std::move(peer));
+}
+
 void MediaWiring::set_takeover(bool takeover) {
   impl_->server.loop().post([this, takeover] { impl_->server.hub().set_takeover(takeover); });
 }

@@ -56,6 +56,8 @@ class MediaWiring {
   using PlayAccess =
       std::function<Status(std::string_view path, std::string_view token, std::string_view peer)>;
   void set_play_access(PlayAccess check);
+  // Serves an RTMP connection that came through the RTMPS front door. Any thread.
+  void adopt_rtmp(int fd, std::string peer);
   // The rtmp_takeover setting: applies to the next publish. Any thread.
   void set_takeover(bool takeover);
   // The RTMP application URL for a client that reached the HTTP API as `request_host` (its Host

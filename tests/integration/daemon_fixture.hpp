@@ -273,6 +273,9 @@ class DaemonProcess {
   // The RTMP port, from "… rtmp=<host>:<port>" (0 when RTMP is off); ephemeral at first and
   // kept by restart_on_same_port().
   int rtmp_port() const { return rtmp_port_; }
+  // The HTTPS and RTMPS ports, from "… https=<host>:<port> rtmps=<host>:<port>" (0 when off).
+  int https_port() const { return https_port_; }
+  int rtmps_port() const { return rtmps_port_; }
   std::string output() const { return process_.stdout_text(); }
   ChildProcess& process() { return process_; }
 
@@ -310,6 +313,10 @@ class DaemonProcess {
     if (std::regex_search(*line, m, kWire)) wire_port_ = std::stoi(m[1].str());
     static const std::regex kRtmp(R"(rtmp=[^\s]*:(\d+))");
     if (std::regex_search(*line, m, kRtmp)) rtmp_port_ = std::stoi(m[1].str());
+    static const std::regex kHttps(R"(https=[^\s]*:(\d+))");
+    if (std::regex_search(*line, m, kHttps)) https_port_ = std::stoi(m[1].str());
+    static const std::regex kRtmps(R"(rtmps=[^\s]*:(\d+))");
+    if (std::regex_search(*line, m, kRtmps)) rtmps_port_ = std::stoi(m[1].str());
     return ::testing::AssertionSuccess();
   }
 
@@ -325,6 +332,8 @@ class DaemonProcess {
   std::string data_dir_ = fresh_data_dir();
   ChildProcess process_;
   int port_ = 0;
+  int https_port_ = 0;
+  int rtmps_port_ = 0;
   int wire_port_ = 0;
   int rtmp_port_ = 0;
 };
