@@ -39,8 +39,14 @@ class FlvConnection final : public MediaConnection,
     socket_.set_option(tcp::no_delay(true), ec);
   }
 
-  void start(const bhttp::request<bhttp::string_body>& request) {
-    server_.add(id_, shared_from_this());
+  void start(const bhttp::request<bhttp::string_body>& request, bool admitted) {
+    server_.add(id_, ip_, shared_from_this());
+    if (!admitted) {
+      // Counted and logged (at most once a second) by MediaServer::Impl::admit.
+      return refuse(429, "Too Many Requests",
+                    "too many media connections from your address or in total; retry later",
+                    /*log=*/false);
+    }
     server_.stats.flv_readers_total++;
     auto url = boost::urls::parse_origin_form(request.target());
     std::string name;
@@ -114,8 +120,8 @@ class FlvConnection final : public MediaConnection,
   }
 
  private:
-  void refuse(int status, std::string_view reason, std::string_view detail) {
-    spdlog::info("http-flv: {} refused ({}): {}", remote_, status, detail);
+  void refuse(int status, std::string_view reason, std::string_view detail, bool log = true) {
+    if (log) spdlog::info("http-flv: {} refused ({}): {}", remote_, status, detail);
     pending_text_ = error_head(status, reason, detail);
     close_after_write_ = true;
     write();
@@ -163,8 +169,8 @@ class FlvConnection final : public MediaConnection,
 }  // namespace
 
 void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
-                          bhttp::request<bhttp::string_body> request) {
-  std::make_shared<FlvConnection>(server, std::move(socket))->start(request);
+                          bhttp::request<bhttp::string_body> request, bool admitted) {
+  std::make_shared<FlvConnection>(server, std::move(socket))->start(request, admitted);
 }
 
 }  // namespace sluice::net
