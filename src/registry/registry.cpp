@@ -4,7 +4,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 #include "core/ids.hpp"
+#include "core/refusals.hpp"
 #include "registry/builtin_types.hpp"
 #include "registry/config_schema.hpp"
 #include "registry/events.hpp"
@@ -86,7 +89,38 @@ Result<std::vector<StreamTypeRecord>> Registry::list_types() const {
   return store_.list_types();
 }
 
+Status Registry::check_size(const json::object& value, std::vector<std::string> loc,
+                            const std::string& who) const {
+  if (value.empty()) return {};
+  const std::size_t size = json::serialize(value).size();
+  if (size <= options_.max_config_bytes) return {};
+  const std::string what = loc.back();
+  const std::string msg = what + " is " + std::to_string(size) + " bytes as JSON; the limit is " +
+                          std::to_string(options_.max_config_bytes) + " bytes (max-stream-config)";
+  if (options_.refusals) options_.refusals->count(Refusal::kStreamConfigSize, who + ": " + msg);
+  return fail(Error::invalid_field(std::move(loc), msg, "too_large"));
+}
+
+Status Registry::check_type_room() const {
+  auto types = store_.list_types();
+  if (!types) return fail(types.error());
+  const auto custom = std::count_if(types->begin(), types->end(),
+                                    [](const StreamTypeRecord& t) { return !t.builtin; });
+  if (static_cast<std::size_t>(custom) < options_.max_custom_types) return {};
+  const std::string msg = "too many stream types: " + std::to_string(custom) +
+                          " custom types exist, the limit (max-stream-types); delete unused ones";
+  if (options_.refusals) options_.refusals->count(Refusal::kStreamTypes, msg);
+  return fail(Error{507, msg, {}});
+}
+
 Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec, const Actor& actor) {
+  const std::string who = "stream type '" + spec.name + "'";
+  for (auto [value, field] :
+       {std::pair{&spec.default_config, "default_config"}, std::pair{&spec.metadata, "metadata"},
+        std::pair{&spec.config_schema, "config_schema"}}) {
+    if (auto ok = check_size(*value, {"body", field}, who); !ok) return fail(ok.error());
+  }
+  if (auto room = check_type_room(); !room) return fail(room.error());
   auto fields = parse_config_schema(spec.config_schema);
   if (!fields) return fail(fields.error());
   StreamTypeRecord t;
@@ -109,6 +143,13 @@ Result<StreamTypeRecord> Registry::update_type(const std::string& name, const St
   }
   if (auto ok = check_owner(actor, {(*existing)->owner}, "Stream type '" + name + "'"); !ok) {
     return fail(ok.error());
+  }
+  for (auto [value, field] :
+       {std::pair{&spec.default_config, "default_config"}, std::pair{&spec.metadata, "metadata"},
+        std::pair{&spec.config_schema, "config_schema"}}) {
+    if (auto ok = check_size(*value, {"body", field}, "stream type '" + name + "'"); !ok) {
+      return fail(ok.error());
+    }
   }
   auto fields = parse_config_schema(spec.config_schema);
   if (!fields) return fail(fields.error());
@@ -135,6 +176,11 @@ Status Registry::delete_type(const std::string& name, const Actor& actor) {
 // ---- streams ---------------------------------------------------------------------------------
 
 Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Actor& actor) {
+  const std::string who = "advertise of '" + request.name.substr(0, 128) + "' by '" +
+                          request.publisher_id.substr(0, 128) + "'";
+  if (auto ok = check_size(request.metadata, {"body", "metadata"}, who); !ok) {
+    return fail(ok.error());
+  }
   auto found_type = store_.get_type(request.stream_type);
   if (!found_type) return fail(found_type.error());
   const auto& type = *found_type;
@@ -151,6 +197,7 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
                                      "enum"));
   }
   json::object config = merge_config(type->default_config, request.config);
+  if (auto ok = check_size(config, {"body", "config"}, who); !ok) return fail(ok.error());
   if (auto ok = validate_config(type->schema_fields, config, {"body", "config"}); !ok) {
     return fail(ok.error());
   }
@@ -173,6 +220,16 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
   s.last_heartbeat = now;
   auto existing = store_.get_stream(s.id);
   if (!existing) return fail(existing.error());
+  if (!*existing) {  // a new stream: is there room? (approximate under concurrent advertises)
+    auto n = store_.stream_count();
+    if (!n) return fail(n.error());
+    if (*n >= options_.max_streams) {
+      const std::string msg = "too many streams: the registry holds " + std::to_string(*n) +
+                              ", the limit (max-streams)";
+      if (options_.refusals) options_.refusals->count(Refusal::kStreams, who + ": " + msg);
+      return fail(Error{507, msg, {}});
+    }
+  }
   auto bound = store_.bind_owner(s.id, actor.owner);
   if (!bound) return fail(bound.error());
   if (*bound != actor.owner && !actor.manages_all) {
@@ -206,6 +263,12 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
 Result<std::vector<StreamView>> Registry::list_streams(
     const std::optional<std::string>& type) const {
   return store_.list_streams(type);
+}
+
+Result<StreamJsonPage> Registry::list_stream_json(const std::optional<std::string>& type,
+                                                  std::size_t offset,
+                                                  std::optional<std::size_t> limit) const {
+  return store_.list_stream_json(type, offset, limit);
 }
 
 Result<StreamView> Registry::get_stream(const std::string& id) const {
