@@ -55,6 +55,10 @@ Registry::Registry(RegistryOptions options, RegistryStore& store, History& histo
                    const Clock& clock)
     : ttl_s_(options.ttl.count()),
       timeout_ms_(options.request_timeout.count()),
+      max_config_bytes_(options.max_config_bytes),
+      max_custom_types_(options.max_custom_types),
+      max_streams_(options.max_streams),
+      refusals_(options.refusals),
       store_(store),
       history_(history),
       bus_(bus),
@@ -93,11 +97,12 @@ Status Registry::check_size(const json::object& value, std::vector<std::string> 
                             const std::string& who) const {
   if (value.empty()) return {};
   const std::size_t size = json::serialize(value).size();
-  if (size <= options_.max_config_bytes) return {};
+  const std::size_t limit = max_config_bytes_.load();
+  if (size <= limit) return {};
   const std::string what = loc.back();
   const std::string msg = what + " is " + std::to_string(size) + " bytes as JSON; the limit is " +
-                          std::to_string(options_.max_config_bytes) + " bytes (max-stream-config)";
-  if (options_.refusals) options_.refusals->count(Refusal::kStreamConfigSize, who + ": " + msg);
+                          std::to_string(limit) + " bytes (max-stream-config)";
+  if (refusals_) refusals_->count(Refusal::kStreamConfigSize, who + ": " + msg);
   return fail(Error::invalid_field(std::move(loc), msg, "too_large"));
 }
 
@@ -106,10 +111,10 @@ Status Registry::check_type_room() const {
   if (!types) return fail(types.error());
   const auto custom = std::count_if(types->begin(), types->end(),
                                     [](const StreamTypeRecord& t) { return !t.builtin; });
-  if (static_cast<std::size_t>(custom) < options_.max_custom_types) return {};
+  if (static_cast<std::size_t>(custom) < max_custom_types_.load()) return {};
   const std::string msg = "too many stream types: " + std::to_string(custom) +
                           " custom types exist, the limit (max-stream-types); delete unused ones";
-  if (options_.refusals) options_.refusals->count(Refusal::kStreamTypes, msg);
+  if (refusals_) refusals_->count(Refusal::kStreamTypes, msg);
   return fail(Error{507, msg, {}});
 }
 
@@ -223,10 +228,10 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
   if (!*existing) {  // a new stream: is there room? (approximate under concurrent advertises)
     auto n = store_.stream_count();
     if (!n) return fail(n.error());
-    if (*n >= options_.max_streams) {
+    if (*n >= max_streams_.load()) {
       const std::string msg = "too many streams: the registry holds " + std::to_string(*n) +
                               ", the limit (max-streams)";
-      if (options_.refusals) options_.refusals->count(Refusal::kStreams, who + ": " + msg);
+      if (refusals_) refusals_->count(Refusal::kStreams, who + ": " + msg);
       return fail(Error{507, msg, {}});
     }
   }

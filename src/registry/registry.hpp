@@ -156,10 +156,19 @@ class Registry {
   // A snapshot; the TTL and the request timeout may change while running (settings), taking
   // effect from the next heartbeat or request.
   RegistryOptions options() const {
-    return {std::chrono::seconds(ttl_s_.load()), std::chrono::milliseconds(timeout_ms_.load())};
+    return {std::chrono::seconds(ttl_s_.load()),
+            std::chrono::milliseconds(timeout_ms_.load()),
+            max_config_bytes_.load(),
+            max_custom_types_.load(),
+            max_streams_.load(),
+            refusals_};
   }
   void set_ttl(std::chrono::seconds ttl) { ttl_s_.store(ttl.count()); }
   void set_request_timeout(std::chrono::milliseconds t) { timeout_ms_.store(t.count()); }
+  // The limits may change while running too, taking effect from the next call that checks them.
+  void set_max_config_bytes(std::size_t n) { max_config_bytes_.store(n); }
+  void set_max_custom_types(std::size_t n) { max_custom_types_.store(n); }
+  void set_max_streams(std::size_t n) { max_streams_.store(n); }
 
  private:
   MonoTime deadline() const { return clock_.mono_now() + std::chrono::seconds(ttl_s_.load()); }
@@ -190,6 +199,10 @@ class Registry {
 
   std::atomic<std::int64_t> ttl_s_;
   std::atomic<std::int64_t> timeout_ms_;
+  std::atomic<std::size_t> max_config_bytes_;
+  std::atomic<std::size_t> max_custom_types_;
+  std::atomic<std::size_t> max_streams_;
+  Refusals* const refusals_;
   RegistryStore& store_;
   History& history_;
   hub::Bus& bus_;
