@@ -103,6 +103,9 @@ void add_stream_routes(Router& r, Registry& reg) {
     std::size_t size = 2;
     for (const auto& item : page->items)
       size += item->size() + 1;
+    // A large list is built only when the server's reply budget has room for it.
+    const bool large = size >= kLargeReplyBytes && req.reply_budget;
+    if (large && !req.reply_budget->try_take(size)) return reply_budget_exhausted();
     std::string body;
     body.reserve(size);
     body += '[';
@@ -112,6 +115,7 @@ void add_stream_routes(Router& r, Registry& reg) {
     }
     body += ']';
     auto res = json_response(200, std::move(body));
+    if (large) res.reserved = size;
     if (*limit || *offset) {
       res.headers.emplace_back("X-Total-Count", std::to_string(page->total));
       res.headers.emplace_back("Access-Control-Expose-Headers", "X-Total-Count");

@@ -47,8 +47,13 @@ bool parse_target(std::string_view target, http::HttpRequest& out) {
   return true;
 }
 
+// Sized exactly: outboxes charge frames by size to the event stream budget, so capacity left
+// over by appending would be memory the budget does not see.
 std::string sse_frame(std::string_view event, std::string_view data) {
+  const std::size_t lines =
+      1 + static_cast<std::size_t>(std::count(data.begin(), data.end(), '\n'));
   std::string out;
+  out.reserve((event.empty() ? 0 : event.size() + 8) + data.size() + lines * 6 + 2);
   if (!event.empty()) {
     out += "event: ";
     out += event;
@@ -317,6 +322,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
                      keep_alive, -1, method, started);
     }
     hreq.body = std::move(req.body());
+    hreq.reply_budget = &server_->handler_reply_budget;
 
     auto match = server_->router.route(hreq.method, hreq.path);
     if (!match.handler) {
@@ -374,8 +380,11 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   void respond(http::HttpResponse r, bool keep_alive, int route, const std::string& method,
                Clock::time_point started) {
     // A large reply is written only while the bytes of large replies being written (to slow
-    // readers, say) stay within reply_budget; one larger than the whole budget only alone.
-    if (r.body.size() >= kLargeReplyBytes) {
+    // readers, say) stay within reply_budget; one larger than the whole budget only alone. A
+    // handler that took its bytes before building the body (HttpRequest::reply_budget) has them.
+    if (r.reserved > 0) {
+      reply_reserved_ = r.reserved;
+    } else if (r.body.size() >= http::kLargeReplyBytes) {
       if (server_->reply_budget.try_take_or_alone(r.body.size())) {
         reply_reserved_ = r.body.size();
       } else {
@@ -384,10 +393,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
                            remote_address_ +
                            ": large replies being written already hold the "
                            "reply budget (http-reply-budget)");
-        r = http::error_response(Error::unavailable(
-            "The server is busy writing large replies to other clients; retry shortly, or ask "
-            "for less (GET /streams takes limit and offset)"));
-        r.headers.emplace_back("Retry-After", "1");
+        r = http::reply_budget_exhausted();
       }
     }
     res_.emplace(static_cast<bhttp::status>(r.status), 11);
@@ -459,9 +465,9 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     outbox_->push(
         "HTTP/1.1 200 OK\r\nServer: sluice\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-cache\r\nConnection: close\r\n" +
-        (cors_listed() ? "Access-Control-Allow-Origin: " + origin_ + "\r\nVary: Origin\r\n"
-                       : std::string()) +
-        "X-Accel-Buffering: no\r\n\r\n",
+            (cors_listed() ? "Access-Control-Allow-Origin: " + origin_ + "\r\nVary: Origin\r\n"
+                           : std::string()) +
+            "X-Accel-Buffering: no\r\n\r\n",
         /*essential=*/true);
     sse_write();
     source_ = es.start(std::make_shared<SseSinkImpl>(weak_from_this()));

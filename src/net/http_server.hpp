@@ -76,9 +76,6 @@ struct HttpServerOptions {
                                 Refusals* refusals);
 };
 
-// Replies at least this large are written within HttpServerOptions::reply_budget.
-inline constexpr std::size_t kLargeReplyBytes = 64 * kKiB;
-
 struct NetStats {
   std::atomic<std::uint64_t> connections_total{0};
   std::atomic<std::int64_t> connections_open{0};

@@ -16,6 +16,7 @@
 
 #include "core/byte_budget.hpp"
 #include "core/refusals.hpp"
+#include "http/http_types.hpp"
 #include "net/accept_backoff.hpp"
 #include "net/http_server.hpp"
 
@@ -107,7 +108,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::unordered_map<std::string, std::size_t> admitted_per_address;
   std::atomic<std::size_t> event_clients{0};  // SSE streams and /ws clients
   SharedByteBudget reply_budget;              // bytes of large replies being written
-  SharedByteBudget event_budget;              // bytes queued in SSE and /ws outboxes
+  // reply_budget lent to handlers (HttpRequest::reply_budget).
+  struct HandlerReplyBudget final : http::ReplyBudget {
+    explicit HandlerReplyBudget(Impl& server) : server(server) {}
+    bool try_take(std::size_t bytes) override {
+      if (server.reply_budget.try_take_or_alone(bytes)) return true;
+      server.count(Refusal::kHttpReplyBudget,
+                   "a reply of " + std::to_string(bytes) +
+                       " bytes: large replies being written already hold the reply budget "
+                       "(http-reply-budget)");
+      return false;
+    }
+    Impl& server;
+  } handler_reply_budget{*this};
+  SharedByteBudget event_budget;  // bytes queued in SSE and /ws outboxes
 };
 
 // An admitted connection's place under the connection caps (total and per address), given back
