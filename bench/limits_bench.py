@@ -61,9 +61,12 @@ class Daemon:
         raise SystemExit("sluiced did not start")
 
     def rss_mb(self):
-        for line in open("/proc/%d/status" % self.proc.pid):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+        try:
+            for line in open("/proc/%d/status" % self.proc.pid):
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
         return 0
 
     def log_lines(self):
@@ -185,13 +188,13 @@ def ws_send(s, text):
 
 def case_sse(args, d):
     before = d.rss_mb()
+    pub = ws_client(d.port)  # first: /ws clients count against max-event-streams too
     w = Watch(d)
     clients = []
     for i in range(args.sse_clients):
         clients.append(non_reader(d.port, b"GET /streams/events?subject=load.%3E HTTP/1.1\r\nHost: b\r\n\r\n",
                                   attacker_address(i)))
     time.sleep(1)
-    pub = ws_client(d.port)
     payload = '{"op":"pub","subject":"load.x","data":"%s"}' % ("e" * args.event_bytes)
     interval = 1.0 / args.event_rate
     for i in range(args.events):
