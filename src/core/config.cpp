@@ -154,7 +154,9 @@ std::map<std::string, std::string> read_toml(const std::string& path) {
     std::string key(k.str());
     std::replace(key.begin(), key.end(), '_', '-');
     bool known = std::any_of(std::begin(kKeys), std::end(kKeys),
-                             [&](const KeyInfo& info) { return key == info.key; });
+                             [&](const KeyInfo& info) { return key == info.key; }) ||
+                 std::any_of(limit_keys().begin(), limit_keys().end(),
+                             [&](const LimitKey& info) { return key == info.key; });
     if (!known) throw ConfigError("unknown key '" + std::string(k.str()) + "' in " + path);
     out[key] = toml_to_string(v, key);
   }
@@ -189,6 +191,7 @@ std::string read_admin_token(const std::string& v) {
 }
 
 void apply(Config& c, const std::string& key, const std::string& v) {
+  if (apply_limit(c.limits, key, v)) return;
   if (key == "http") {
     c.http = parse_host_port(v, key);
   } else if (key == "wire") {
@@ -374,6 +377,14 @@ ConfigOutcome load_config(int argc, const char* const* argv,
            info.help)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
+  for (const auto& info : limit_keys()) {
+    app.add_option_function<std::string>(
+           std::string("--") + info.key,
+           [&flags, key = std::string(info.key)](const std::string& v) { flags[key] = v; },
+           info.help)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+        ->group("Limits (docs/operations.md)");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -388,8 +399,12 @@ ConfigOutcome load_config(int argc, const char* const* argv,
   if (!config_path.empty()) file_values = read_toml(config_path);
 
   Config config;
-  for (const auto& info : kKeys) {
-    std::string key = info.key;
+  std::vector<std::string> keys;
+  for (const auto& info : kKeys)
+    keys.emplace_back(info.key);
+  for (const auto& info : limit_keys())
+    keys.emplace_back(info.key);
+  for (const auto& key : keys) {
     if (auto f = flags.find(key); f != flags.end()) {
       apply(config, key, f->second);
     } else if (auto e = environment.find(env_name(key)); e != environment.end()) {

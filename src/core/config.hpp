@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/limits.hpp"
+
 namespace sluice {
 
 struct HostPort {
@@ -69,6 +71,8 @@ struct Config {
   bool rtmp_takeover = false;  // a second publisher takes over instead of being refused
   std::chrono::milliseconds hls_segment{2000};
   std::string media_webhook;  // http:// URL for lifecycle events, or empty
+  // Bounded resources (docs/operations.md, "Limits"); derived budgets are resolved by the App.
+  Limits limits;
 
   // <data-dir>/state.db, or ":memory:" without a data-dir (keys, types, identities and
   // settings then live for this process only).

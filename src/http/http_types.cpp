@@ -19,4 +19,12 @@ HttpResponse error_response(const Error& e) {
   return json_response(e.status, error_body(e));
 }
 
+HttpResponse reply_budget_exhausted() {
+  auto r = error_response(Error::unavailable(
+      "The server is busy writing large replies to other clients; retry shortly, or ask for less "
+      "(GET /streams takes limit and offset)"));
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 }  // namespace sluice::http

@@ -16,6 +16,21 @@
 
 namespace sluice::http {
 
+// Replies at least this large are written within the server's reply budget (http-reply-budget,
+// docs/operations.md "Limits").
+inline constexpr std::size_t kLargeReplyBytes = 64 * 1024;
+
+// The server's reply budget, lent to handlers so that one building a large body can ask for its
+// bytes first and answer 503 without building it when they are not there. Thread-safe.
+class ReplyBudget {
+ public:
+  virtual ~ReplyBudget() = default;
+  // Takes `bytes` for a reply about to be built (counting and logging a refusal when they are not
+  // there); the handler puts them in HttpResponse::reserved, and the server gives them back once
+  // the reply is written.
+  virtual bool try_take(std::size_t bytes) = 0;
+};
+
 struct HttpRequest {
   std::string method;                                      // upper case, e.g. "GET"
   std::string path;                                        // percent-decoded, without the query
@@ -31,6 +46,7 @@ struct HttpRequest {
   // on what others own.
   auth::Identity identity;
   bool manages_all = false;
+  ReplyBudget* reply_budget = nullptr;  // null: the server applies the budget when it writes
 
   // The first value of query parameter `name`.
   std::optional<std::string> param(std::string_view name) const;
@@ -41,10 +57,13 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::size_t reserved = 0;  // bytes the handler took from HttpRequest::reply_budget for `body`
 };
 
 HttpResponse json_response(int status, std::string body);
 HttpResponse error_response(const Error& e);
+// 503 with Retry-After: the reply budget is held by large replies to other clients.
+HttpResponse reply_budget_exhausted();
 
 // The client end of a server-sent-events response, implemented by the connection.
 class SseSink {

@@ -238,7 +238,13 @@ std::vector<Op> operations() {
                    "Create a custom stream type", ref("StreamTypeInfo"))
                     .takes("StreamTypeCreate")
                     .gives(201, "Created")
-                    .fails({{409, "A type with this name already exists"}}));
+                    .fails({{409, "A type with this name already exists"},
+                            {422,
+                             "Invalid body, or default_config, metadata or config_schema over "
+                             "max-stream-config (64 KiB by default) as JSON"},
+                            {507,
+                             "Too many custom types (setting max-stream-types, default "
+                             "1000)"}}));
   ops.push_back(op("put", "/streams/types/{name}", "update_stream_type", "types",
                    "Replace a custom stream type", ref("StreamTypeInfo"))
                     .about("Replaces display_name, description, icon, default_config, metadata "
@@ -256,9 +262,16 @@ std::vector<Op> operations() {
   ops.push_back(op("get", "/streams/state", "get_registry_state", "streams",
                    "Full registry snapshot", ref("StreamRegistryState"))
                     .about("Streams, sessions, types and subscribers in one document."));
-  ops.push_back(op("get", "/streams", "list_streams", "streams", "List live streams",
-                   array_of(ref("StreamInfo")))
-                    .with({query("stream_type", str(), "Only streams of this type")}));
+  ops.push_back(
+      op("get", "/streams", "list_streams", "streams", "List live streams",
+         array_of(ref("StreamInfo")))
+          .about("Every live stream, oldest first (Maestra's list). With `limit` and/or `offset` "
+                 "one page of that list, and header X-Total-Count with the number of streams in "
+                 "all. A large list may be answered 503 (Retry-After) while large replies to "
+                 "other clients hold the server's reply budget: ask for pages then.")
+          .with({query("stream_type", str(), "Only streams of this type"),
+                 query("offset", with_default(integer(0), 0), "Streams to skip"),
+                 query("limit", integer(0), "Streams to return (default: all)")}));
   ops.push_back(
       op("post", "/streams/advertise", "advertise_stream", "streams",
          "Advertise a stream (idempotent per publisher_id and name)", ref("StreamInfo"))
@@ -269,8 +282,10 @@ std::vector<Op> operations() {
           .takes("StreamAdvertise")
           .gives(201, "Advertised")
           .fails({{422,
-                   "Invalid body, unknown stream_type, or config violating the type's "
-                   "config_schema (loc names the field)"}}));
+                   "Invalid body, unknown stream_type, config violating the type's "
+                   "config_schema, or config or metadata over max-stream-config (64 KiB by "
+                   "default) as JSON (loc names the field)"},
+                  {507, "A new stream, and the registry holds max-streams (default 100000)"}}));
   ops.push_back(op("get", "/streams/{stream_id}", "get_stream", "streams", "Get one stream",
                    ref("StreamInfo"))
                     .with({stream_id})

@@ -87,8 +87,39 @@ void add_stream_routes(Router& r, Registry& reg) {
                                 {"stream_types", to_array(snap->types)},
                                 {"subscribers", to_array(snap->subscribers)}});
   });
+  // Maestra's list (every stream) unless `limit` and/or `offset` ask for a page; then
+  // X-Total-Count says how many there are in all. Each stream's JSON is the store's cached text.
   r.add("GET", "/streams", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
-    return list_reply(reg.list_streams(req.param("stream_type")));
+    auto limit = query_int(req, "limit", 0, 1'000'000'000);
+    if (!limit) return error_response(limit.error());
+    auto offset = query_int(req, "offset", 0, 1'000'000'000);
+    if (!offset) return error_response(offset.error());
+    std::optional<std::size_t> count;
+    if (*limit) count = static_cast<std::size_t>(**limit);
+    auto page = reg.list_stream_json(req.param("stream_type"),
+                                     static_cast<std::size_t>(offset->value_or(0)), count);
+    if (!page) return error_response(page.error());
+    std::size_t size = 2;
+    for (const auto& item : page->items)
+      size += item->size() + 1;
+    // A large list is built only when the server's reply budget has room for it.
+    const bool large = size >= kLargeReplyBytes && req.reply_budget;
+    if (large && !req.reply_budget->try_take(size)) return reply_budget_exhausted();
+    std::string body;
+    body.reserve(size);
+    body += '[';
+    for (const auto& item : page->items) {
+      if (body.size() > 1) body += ',';
+      body += *item;
+    }
+    body += ']';
+    auto res = json_response(200, std::move(body));
+    if (large) res.reserved = size;
+    if (*limit || *offset) {
+      res.headers.emplace_back("X-Total-Count", std::to_string(page->total));
+      res.headers.emplace_back("Access-Control-Expose-Headers", "X-Total-Count");
+    }
+    return res;
   });
   r.add("POST", "/streams/advertise", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
     auto ad = parse_body(req, registry::parse_advertise);

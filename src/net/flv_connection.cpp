@@ -59,12 +59,18 @@ class FlvConnection final : public MediaConnection,
     socket_.set_option(tcp::no_delay(true), ec);
   }
 
-  // `on_status` (may be empty) is told the answer's status once (sluice_http_requests_total).
-  void start(const bhttp::request<bhttp::string_body>& request,
-             std::function<void(int)> on_status) {
-    server_.add(id_, shared_from_this());
+  // `on_status` (may be empty) is told the answer's status once (sluice_http_requests_total);
+  // `admitted` false: the per-address or total cap refused the player (429).
+  void start(const bhttp::request<bhttp::string_body>& request, std::function<void(int)> on_status,
+             bool admitted) {
+    server_.add(id_, ip_, shared_from_this());
     on_status_ = std::move(on_status);
     head_ = request.method() == bhttp::verb::head;
+    if (!admitted) {
+      // Counted and logged (at most once a second) by MediaServer::Impl::admit.
+      return refuse(Error{429, "too many media connections from your address or in total; retry later", {}},
+                    /*log=*/false);
+    }
     http::HttpRequest target;
     std::string name;
     if (http::parse_request_target(request.target(), target)) {
@@ -144,8 +150,8 @@ class FlvConnection final : public MediaConnection,
   }
 
  private:
-  void refuse(const Error& e) {
-    spdlog::info("http-flv: {} refused ({}): {}", remote_, e.status, e.detail);
+  void refuse(const Error& e, bool log = true) {
+    if (log) spdlog::info("http-flv: {} refused ({}): {}", remote_, e.status, e.detail);
     report(e.status);
     pending_text_ = error_answer(e, head_);
     close_after_write_ = true;
@@ -202,9 +208,9 @@ class FlvConnection final : public MediaConnection,
 
 void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
                           bhttp::request<bhttp::string_body> request,
-                          std::function<void(int)> on_status, std::string peer) {
+                          std::function<void(int)> on_status, bool admitted, std::string peer) {
   std::make_shared<FlvConnection>(server, std::move(socket), peer)
-      ->start(request, std::move(on_status));
+      ->start(request, std::move(on_status), admitted);
 }
 
 }  // namespace sluice::net

@@ -1,6 +1,9 @@
 // One HTTP/1.1 client connection: reads requests one at a time, routes them, writes responses,
 // and turns into a server-sent-event stream or a WebSocket when a route asks for it.
 // Everything runs on the connection's strand; producers on other threads only post to it.
+// Deadlines (docs/operations.md, "Limits"): a request's headers within header_timeout of its
+// first byte (of the connection, for the first request), the next request of a keep-alive
+// connection within idle_timeout, and every write accepted within write_timeout.
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -20,8 +23,8 @@
 namespace sluice::net {
 namespace {
 
-constexpr auto kIdleTimeout = std::chrono::seconds(75);
 constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kFirstRead = 4096;  // the first read of a keep-alive connection's request
 
 // `/wire`, optionally with a query string: the relay's WebSocket endpoint.
 bool is_wire_target(std::string_view target) {
@@ -34,8 +37,13 @@ bool is_flv_target(std::string_view target) {
   return path.starts_with("/live/") && path.ends_with(".flv") && path.size() > 10;
 }
 
+// Sized exactly: outboxes charge frames by size to the event stream budget, so capacity left
+// over by appending would be memory the budget does not see.
 std::string sse_frame(std::string_view event, std::string_view data) {
+  const std::size_t lines =
+      1 + static_cast<std::size_t>(std::count(data.begin(), data.end(), '\n'));
   std::string out;
+  out.reserve((event.empty() ? 0 : event.size() + 8) + data.size() + lines * 6 + 2);
   if (!event.empty()) {
     out += "event: ";
     out += event;
@@ -70,25 +78,26 @@ class SseSinkImpl final : public http::SseSink {
 class HttpConnection final : public Closable, public std::enable_shared_from_this<HttpConnection> {
  public:
   // `peer`: the client's address when the socket cannot tell it (a connection adopted from the
-  // HTTPS front door); empty: read from the socket.
-  HttpConnection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket, std::string peer)
+  // HTTPS front door, whose slot is under that address); empty: a plain TCP client.
+  HttpConnection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket, ConnectionSlot slot,
+                 const std::string& peer)
       : server_(std::move(server)),
         stream_(std::move(socket)),
-        keepalive_timer_(stream_.get_executor()),
-        remote_address_(std::move(peer)),
-        secure_(!remote_address_.empty()) {}
+        slot_(std::move(slot)),
+        remote_address_(slot_.address()),
+        secure_(!peer.empty()),
+        keepalive_timer_(stream_.get_executor()) {}
 
   ~HttpConnection() override {
     server_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
-    if (outbox_) server_->stats.event_streams_open.fetch_sub(1, std::memory_order_relaxed);
+    if (outbox_) {
+      server_->stats.event_streams_open.fetch_sub(1, std::memory_order_relaxed);
+      server_->close_event_client();
+    }
+    release_reply();
   }
 
   void start() {
-    boost::system::error_code ec;
-    if (remote_address_.empty()) {
-      auto remote = stream_.socket().remote_endpoint(ec);
-      if (!ec) remote_address_ = remote.address().to_string();
-    }
     server_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     server_->track(shared_from_this());
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -101,21 +110,48 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   // ---- SSE producer side (any thread) ----
   bool sse_send(std::string_view event, std::string_view data) {
     if (!outbox_ || outbox_->closed()) return false;
-    if (outbox_->push(sse_frame(event, data))) {
+    auto pushed = outbox_->push(sse_frame(event, data));
+    if (pushed.over_budget) refused_by_event_budget();
+    if (pushed.start_writer) {
       asio::post(stream_.get_executor(), [self = shared_from_this()] { self->sse_write(); });
     }
     return true;
   }
 
  private:
+  // The next request. The first one's headers must arrive within header_timeout of the
+  // connection; later ones may be waited for idle_timeout, then have header_timeout from their
+  // first byte.
   void read() {
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(kHeaderLimit);
-    stream_.expires_after(kIdleTimeout);
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    if (requests_ == 0 || buffer_.size() > 0) return read_header();
+    stream_.expires_after(server_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead), [self = shared_from_this()](
+                                                             beast::error_code ec, std::size_t n) {
+      if (ec) return self->shutdown();  // idle timeout or the client left: a quiet close
+      self->buffer_.commit(n);
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    stream_.expires_after(server_->options.header_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec == beast::error::timeout) {
+            self->server_->count(Refusal::kHttpHeaderTimeout,
+                                 "connection from " + self->remote_address_ +
+                                     ": no complete request headers within the header timeout "
+                                     "(http-header-timeout)");
+            return self->shutdown();
+          }
+          if (ec || self->parser_->is_done()) return self->on_read(ec);
+          self->stream_.expires_after(self->server_->options.idle_timeout);
+          bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
+                            [self](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        });
   }
 
   void on_read(beast::error_code ec) {
@@ -175,10 +211,15 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
                          false, -1, "GET", Clock::now());
         }
       }
+      if (!server_->open_event_client()) {
+        return refuse_event_client(std::string(req.method_string()), "/ws");
+      }
       server_->untrack(this);
       stream_.expires_never();
-      return start_websocket(server_, std::move(stream_), std::move(req), std::move(policy));
+      return start_websocket(server_, std::move(stream_), std::move(req), std::move(policy),
+                             std::move(slot_));
     }
+    ++requests_;
     dispatch(std::move(req));
   }
 
@@ -291,6 +332,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
                      keep_alive, -1, method, started, head);
     }
     hreq.body = std::move(req.body());
+    hreq.reply_budget = &server_->handler_reply_budget;
 
     auto match = server_->router.route(hreq.method, hreq.path);
     if (!match.handler) {
@@ -337,9 +379,38 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     start_event_stream(std::move(std::get<http::EventStream>(reply)), route, method, started);
   }
 
+  // max_event_streams SSE and /ws clients are open: 503.
+  void refuse_event_client(const std::string& method, const char* what) {
+    const std::string why = std::to_string(server_->options.max_event_streams) +
+                            " event streams (SSE and /ws) are open, the limit "
+                            "(max-event-streams)";
+    server_->count(Refusal::kEventStreams,
+                   std::string(what) + " client from " + remote_address_ + ": " + why);
+    auto res = http::error_response(Error::unavailable("Too many event streams: " + why));
+    res.headers.emplace_back("Retry-After", "5");
+    respond(std::move(res), false, -1, method, Clock::now());
+  }
+
   // `head`: the answer to a HEAD request — the headers (Content-Length included) of `r`, no body.
   void respond(http::HttpResponse r, bool keep_alive, int route, const std::string& method,
                Clock::time_point started, bool head = false) {
+    // A large reply is written only while the bytes of large replies being written (to slow
+    // readers, say) stay within reply_budget; one larger than the whole budget only alone. A
+    // handler that took its bytes before building the body (HttpRequest::reply_budget) has them.
+    if (r.reserved > 0) {
+      reply_reserved_ = r.reserved;
+    } else if (r.body.size() >= http::kLargeReplyBytes) {
+      if (server_->reply_budget.try_take_or_alone(r.body.size())) {
+        reply_reserved_ = r.body.size();
+      } else {
+        server_->count(Refusal::kHttpReplyBudget,
+                       method + " reply of " + std::to_string(r.body.size()) + " bytes to " +
+                           remote_address_ +
+                           ": large replies being written already hold the "
+                           "reply budget (http-reply-budget)");
+        r = http::reply_budget_exhausted();
+      }
+    }
     res_.emplace(static_cast<bhttp::status>(r.status), 11);
     res_->set(bhttp::field::server, "sluice");
     res_->set(bhttp::field::content_type, r.content_type);
@@ -355,21 +426,54 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     if (head) res_->body().clear();  // Content-Length stays the one of the GET answer
     server_->metrics.observe(route, method, r.status,
                              std::chrono::duration<double>(Clock::now() - started).count());
-    bhttp::async_write(stream_, *res_,
-                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                         self->res_.reset();
-                         if (ec || !keep_alive) return self->shutdown();
-                         self->read();
-                       });
+    serializer_.emplace(*res_);
+    write_some(keep_alive);
+  }
+
+  // Writes the response a piece at a time: each piece must be taken within write_timeout, so a
+  // reader that stops reading is dropped however large the reply.
+  void write_some(bool keep_alive) {
+    stream_.expires_after(server_->options.write_timeout);
+    bhttp::async_write_some(
+        stream_, *serializer_,
+        [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+          if (!ec && !self->serializer_->is_done()) return self->write_some(keep_alive);
+          self->serializer_.reset();
+          self->res_.reset();
+          self->release_reply();
+          if (ec == beast::error::timeout) self->count_write_timeout("reply");
+          if (ec || !keep_alive) return self->shutdown();
+          self->read();
+        });
+  }
+
+  void release_reply() {
+    if (reply_reserved_ > 0) server_->reply_budget.give(std::exchange(reply_reserved_, 0));
+  }
+
+  void count_write_timeout(const char* what) {
+    server_->count(Refusal::kHttpWriteTimeout,
+                   std::string(what) + " reader " + remote_address_ +
+                       " took no data within the write timeout (http-write-timeout); "
+                       "disconnected");
+  }
+
+  void refused_by_event_budget() {
+    server_->count(Refusal::kEventStreamBudget,
+                   "events for " + remote_address_ +
+                       " were dropped: the SSE and /ws clients' queues hold the event stream "
+                       "budget (event-stream-budget)");
   }
 
   // ---- server-sent events ----
   void start_event_stream(http::EventStream es, int route, const std::string& method,
                           Clock::time_point started) {
+    if (!server_->open_event_client()) return refuse_event_client(method, "SSE");
     server_->metrics.observe(route, method, 200,
                              std::chrono::duration<double>(Clock::now() - started).count());
     server_->stats.event_streams_open.fetch_add(1, std::memory_order_relaxed);
-    outbox_.emplace(server_->options.outbox_messages, server_->options.outbox_bytes);
+    outbox_.emplace(server_->options.outbox_messages, server_->options.outbox_bytes,
+                    &server_->event_budget);
     stream_.expires_never();
     keepalive_ = es.keepalive;
     keepalive_event_ = std::move(es.keepalive_event);
@@ -377,9 +481,10 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     outbox_->push(
         "HTTP/1.1 200 OK\r\nServer: sluice\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-cache\r\nConnection: close\r\n" +
-        (cors_listed() ? "Access-Control-Allow-Origin: " + origin_ + "\r\nVary: Origin\r\n"
-                       : std::string()) +
-        "X-Accel-Buffering: no\r\n\r\n");
+            (cors_listed() ? "Access-Control-Allow-Origin: " + origin_ + "\r\nVary: Origin\r\n"
+                           : std::string()) +
+            "X-Accel-Buffering: no\r\n\r\n",
+        /*essential=*/true);
     sse_write();
     source_ = es.start(std::make_shared<SseSinkImpl>(weak_from_this()));
     watch_for_disconnect();
@@ -399,16 +504,21 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     if (!frame) return;
     writing_ = true;
     current_ = std::move(*frame);
+    // The disconnect watch's read is pending without a deadline: this sets the write's only.
+    stream_.expires_after(server_->options.write_timeout);
     asio::async_write(stream_, asio::buffer(current_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->writing_ = false;
+                        if (ec == beast::error::timeout) self->count_write_timeout("SSE");
                         if (ec) return self->shutdown();
                         self->sse_write();
                       });
   }
 
-  // An SSE client sends nothing more; any read completion means it went away.
+  // An SSE client sends nothing more; any read completion means it went away. The read has no
+  // deadline (a write pending meanwhile keeps its own).
   void watch_for_disconnect() {
+    stream_.expires_never();
     stream_.async_read_some(asio::buffer(sink_byte_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) return self->shutdown();
@@ -423,7 +533,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
       if (self->keepalive_event_) {
         auto [name, data] = self->keepalive_event_();
         self->sse_send(name, data);
-      } else if (self->outbox_->push(": keepalive\n\n")) {
+      } else if (self->outbox_->push(": keepalive\n\n").start_writer) {
         self->sse_write();
       }
       self->arm_keepalive();
@@ -444,9 +554,13 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
 
   std::shared_ptr<HttpServer::Impl> server_;
   beast::tcp_stream stream_;
+  ConnectionSlot slot_;  // moves to the /ws connection on upgrade
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
+  std::optional<bhttp::response_serializer<bhttp::string_body>> serializer_;
+  std::size_t reply_reserved_ = 0;  // taken from the server's reply budget for res_
+  std::uint64_t requests_ = 0;
   bool closed_ = false;
   std::string remote_address_;  // read once: a syscall per request would show in the profile
   const bool secure_;           // came through the HTTPS front door
@@ -480,8 +594,9 @@ void SseSinkImpl::close() {
 }  // namespace
 
 void start_http_connection(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket,
-                           std::string peer) {
-  std::make_shared<HttpConnection>(std::move(server), std::move(socket), std::move(peer))->start();
+                           ConnectionSlot slot, std::string peer) {
+  std::make_shared<HttpConnection>(std::move(server), std::move(socket), std::move(slot), peer)
+      ->start();
 }
 
 }  // namespace sluice::net

@@ -2,12 +2,51 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/json/serialize.hpp>
+
 #include <system_error>
 
 #include "http/metrics.hpp"
 #include "net/server_impl.hpp"
 
 namespace sluice::net {
+
+namespace {
+
+// Answers a connection refused at accept and closes it. The socket is new and its send buffer
+// empty, so one non-blocking write takes the whole answer; nothing is waited for.
+void refuse_connection(tcp::socket& socket, int status, std::string_view reason,
+                       const std::string& detail) {
+  const std::string body = boost::json::serialize(boost::json::object{{"detail", detail}});
+  const std::string text = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
+                           "\r\nServer: sluice\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " +
+                           std::to_string(body.size()) +
+                           "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body;
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(asio::buffer(text), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+}  // namespace
+
+HttpServerOptions HttpServerOptions::from(const Limits& limits, std::size_t max_body_bytes,
+                                          Refusals* refusals) {
+  HttpServerOptions o;
+  o.max_body_bytes = max_body_bytes;
+  o.max_connections = limits.http_max_connections;
+  o.max_connections_per_address = limits.http_max_connections_per_address;
+  o.header_timeout = limits.http_header_timeout;
+  o.idle_timeout = limits.http_idle_timeout;
+  o.write_timeout = limits.http_write_timeout;
+  o.reply_budget = limits.http_reply_budget;
+  o.max_event_streams = limits.max_event_streams;
+  o.event_stream_budget = limits.event_stream_budget;
+  o.refusals = refusals;
+  return o;
+}
 
 HttpServer::HttpServer(asio::io_context& io, const http::Router& router, http::HttpMetrics& metrics,
                        hub::Hub& hub, HttpServerOptions options)
@@ -54,7 +93,7 @@ void HttpServer::adopt(int fd, std::string peer) {
     return;
   }
   impl->stats.connections_total.fetch_add(1, std::memory_order_relaxed);
-  start_http_connection(impl, std::move(socket), std::move(peer));
+  impl->admit(std::move(socket), std::move(peer));
 }
 
 void HttpServer::set_wire_upgrade(WireUpgradeHandler handler) {
@@ -87,6 +126,12 @@ void HttpServer::render_metrics(http::PrometheusWriter& w) const {
   w.sample("sluice_dropped_frames_total", {}, static_cast<double>(s.dropped_frames.load()));
   w.header("sluice_http_rejected_bodies_total", "counter", "Requests refused with 413");
   w.sample("sluice_http_rejected_bodies_total", {}, static_cast<double>(s.rejected_bodies.load()));
+  w.header("sluice_http_reply_bytes", "gauge",
+           "Bytes of large replies being written (bounded by http-reply-budget)");
+  w.sample("sluice_http_reply_bytes", {}, static_cast<double>(impl_->reply_budget.used()));
+  w.header("sluice_event_stream_bytes", "gauge",
+           "Bytes queued for SSE and /ws clients (bounded by event-stream-budget)");
+  w.sample("sluice_event_stream_bytes", {}, static_cast<double>(impl_->event_budget.used()));
 }
 
 void HttpServer::Impl::accept() {
@@ -95,13 +140,53 @@ void HttpServer::Impl::accept() {
       [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
         if (ec) {
           if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-          spdlog::warn("accept failed: {}", ec.message());
-        } else {
-          self->stats.connections_total.fetch_add(1, std::memory_order_relaxed);
-          start_http_connection(self, std::move(socket));
+          spdlog::debug("http: accept failed: {}", ec.message());
+          return self->backoff.failed(ec, [self] { self->accept(); });
         }
+        self->backoff.succeeded();
+        self->stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+        self->admit(std::move(socket));
         self->accept();
       });
+}
+
+void HttpServer::Impl::admit(tcp::socket socket, std::string peer) {
+  std::string address = peer;
+  if (address.empty()) {
+    boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    address = remote.address().to_string();
+  }
+  ConnectionSlot slot;
+  std::size_t open = 0;
+  std::size_t from_address = 0;
+  {
+    std::lock_guard lock(mutex);
+    if (stopping) return;
+    open = admitted;
+    auto it = admitted_per_address.find(address);
+    from_address = it == admitted_per_address.end() ? 0 : it->second;
+    if (open < options.max_connections && from_address < options.max_connections_per_address) {
+      slot = ConnectionSlot(shared_from_this(), address);
+    }
+  }
+  if (open >= options.max_connections) {
+    const std::string why =
+        std::to_string(open) + " HTTP connections are open, the limit (http-max-connections)";
+    count(Refusal::kHttpConnections, "connection from " + address + ": " + why);
+    return refuse_connection(socket, 503, "Service Unavailable",
+                             "Too many connections: " + why + "; retry later");
+  }
+  if (from_address >= options.max_connections_per_address) {
+    const std::string why = std::to_string(from_address) + " connections from " + address +
+                            " are open, the limit per address "
+                            "(http-max-connections-per-address)";
+    count(Refusal::kHttpConnectionsPerAddress, "connection: " + why);
+    return refuse_connection(socket, 429, "Too Many Requests",
+                             "Too many connections from your address: " + why);
+  }
+  start_http_connection(shared_from_this(), std::move(socket), std::move(slot), std::move(peer));
 }
 
 void HttpServer::Impl::track(const std::shared_ptr<Closable>& c) {
@@ -131,6 +216,7 @@ void HttpServer::Impl::stop() {
   asio::post(acceptor.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ec;
     self->acceptor.close(ec);
+    self->backoff.cancel();
   });
   for (auto& c : open)
     c->close();

@@ -4,13 +4,23 @@
 // of `/wire` are handed to the relay (set_wire_upgrade). `HEAD` is answered like `GET` without
 // the body (same status, headers and Content-Length). Each connection runs on its own strand
 // of the shared io_context. No Beast in this header.
+//
+// Bounded (docs/operations.md, "Limits"): connections in total and per client address (refused
+// at accept with 503 / 429), request headers within header_timeout, keep-alive waits within
+// idle_timeout, every write making progress within write_timeout (replies, SSE, /ws), large
+// replies being written within reply_budget bytes (503 beyond), SSE and /ws clients within
+// max_event_streams, and what is queued for them within event_stream_budget. Each refusal is
+// counted in Refusals.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/limits.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -28,6 +38,9 @@ namespace sluice::hub {
 class Hub;
 class ClientPolicy;
 }  // namespace sluice::hub
+namespace sluice {
+class Refusals;
+}
 
 namespace sluice::net {
 
@@ -53,6 +66,20 @@ struct HttpServerOptions {
   // What a /ws client may do, from its authenticated request; null result: refuse the upgrade
   // (401). Unset: everything (tests and embedded use).
   std::function<std::shared_ptr<hub::ClientPolicy>(const http::HttpRequest&)> ws_policy;
+  // Limits (core/limits.hpp); the defaults are Limits' resolved defaults.
+  std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_address = 256;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  std::size_t reply_budget = 128 * kMiB;
+  std::size_t max_event_streams = 1'000;
+  std::size_t event_stream_budget = 64 * kMiB;
+  Refusals* refusals = nullptr;  // counts refusals; must outlive the server (null: not counted)
+
+  // The options `limits` (resolved) ask for.
+  static HttpServerOptions from(const Limits& limits, std::size_t max_body_bytes,
+                                Refusals* refusals);
 };
 
 struct NetStats {

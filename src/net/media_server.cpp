@@ -26,20 +26,40 @@ std::pair<std::string, std::string> peer_of(const tcp::socket& socket) {
   return {ip, full + ":" + std::to_string(ep.port())};
 }
 
+bool MediaServer::Impl::admit(const std::string& ip, const char* protocol) {
+  if (connections.size() >= options.max_connections) {
+    stats.refused_total++;
+    count(Refusal::kMediaConnections, std::string(protocol) + " connection from " + ip + ": " +
+                                          std::to_string(connections.size()) +
+                                          " media connections are open, the limit");
+    return false;
+  }
+  auto it = per_address.find(ip);
+  if (it != per_address.end() && it->second >= options.max_connections_per_address) {
+    stats.refused_total++;
+    count(Refusal::kMediaConnectionsPerAddress,
+          std::string(protocol) + " connection: " + std::to_string(it->second) +
+              " media connections from " + ip +
+              " are open, the limit per address (media-max-connections-per-address)");
+    return false;
+  }
+  return true;
+}
+
 void MediaServer::Impl::accept() {
-  acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec,
-                                                    tcp::socket socket) {
-    if (self->stopping) return;
-    if (!ec) {
-      if (self->connections.size() >= self->options.max_connections) {
-        self->stats.refused_total++;
-        spdlog::warn("rtmp: refusing a connection: {} connections open", self->connections.size());
-      } else {
-        start_rtmp_connection(*self, std::move(socket));
-      }
-    }
-    self->accept();
-  });
+  acceptor.async_accept(
+      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+        if (self->stopping) return;
+        if (ec) return self->backoff.failed(ec, [self] { self->accept(); });
+        self->backoff.succeeded();
+        if (self->admit(peer_of(socket).first, "rtmp")) {
+          start_rtmp_connection(*self, std::move(socket));
+        } else {
+          boost::system::error_code ignored;
+          socket.close(ignored);  // RTMP has no way to say why before its handshake
+        }
+        self->accept();
+      });
 }
 
 void MediaServer::adopt_rtmp(int fd, std::string peer) {
@@ -55,6 +75,7 @@ void MediaServer::adopt_rtmp(int fd, std::string peer) {
       ::close(fd);
       return;
     }
+    if (!impl->admit(peer, "rtmps")) return;  // counted and logged by admit; `socket` closes
     start_rtmp_connection(*impl, std::move(socket), std::move(peer));
   });
 }
@@ -69,8 +90,10 @@ void MediaServer::Impl::adopt_flv(std::unique_ptr<WireUpgrade> handoff) {
     return;
   }
   handoff->release();
+  const bool admitted =
+      admit(handoff->peer.empty() ? peer_of(socket).first : handoff->peer, "http-flv");
   start_flv_connection(*this, std::move(socket), std::move(handoff->request),
-                       std::move(handoff->on_status), handoff->peer);
+                       std::move(handoff->on_status), admitted, handoff->peer);
 }
 
 void MediaServer::Impl::tick() {
@@ -131,6 +154,7 @@ void MediaServer::stop() {
     impl->stopping = true;
     boost::system::error_code ec;
     impl->acceptor.close(ec);
+    impl->backoff.cancel();
     impl->tick_timer.cancel();
     impl->flush_timer.cancel();
     impl->deferred.clear();

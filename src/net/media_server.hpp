@@ -20,6 +20,9 @@ class RelayLoop;
 namespace sluice::media {
 class MediaPolicy;
 }
+namespace sluice {
+class Refusals;
+}
 
 namespace sluice::net {
 
@@ -29,10 +32,14 @@ struct MediaServerOptions {
   std::string app = "live";  // the one RTMP application (rtmp://HOST/live)
   media::MediaHubOptions hub;
   media::ReaderLimits reader;
-  std::chrono::seconds handshake_timeout{10};  // connect to a successful RTMP connect
-  std::chrono::seconds idle_timeout{30};       // a publisher that sends nothing this long
-  std::chrono::seconds stall_timeout{30};      // a reader whose socket accepts nothing this long
-  std::size_t max_connections = 4096;
+  // From accepting an RTMP connection to its publish or play being answered: the handshake,
+  // connect and publish|play (rtmp-handshake-timeout, docs/operations.md "Limits").
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::seconds idle_timeout{30};         // a publisher that sends nothing this long
+  std::chrono::seconds stall_timeout{30};        // a reader whose socket accepts nothing this long
+  std::size_t max_connections = 4096;            // RTMP and HTTP-FLV connections
+  std::size_t max_connections_per_address = 64;  // the same, from one client address
+  Refusals* refusals = nullptr;  // counts refusals; must outlive the server (null: not counted)
   // Readers' writes are gathered this long (net/media_server_impl.hpp, defer_write); 0 writes
   // each packet at once.
   std::chrono::milliseconds write_coalesce{25};
@@ -46,7 +53,7 @@ struct MediaStats {
   std::atomic<std::uint64_t> errors_total{0};  // connections closed for a protocol violation
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
-  std::atomic<std::uint64_t> refused_total{0};  // over max_connections
+  std::atomic<std::uint64_t> refused_total{0};  // over max_connections or the per-address cap
 };
 
 class MediaServer {

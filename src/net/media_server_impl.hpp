@@ -10,7 +10,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/refusals.hpp"
 #include "media/media_policy.hpp"
+#include "net/accept_backoff.hpp"
 #include "net/media_server.hpp"
 #include "net/server_impl.hpp"
 #include "relay/relay.hpp"
@@ -31,7 +33,10 @@ class MediaConnection {
 
 struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<MediaServer::Impl> {
   Impl(MediaServerOptions o, media::MediaPolicy& p, media::PathObserver* observer)
-      : options(std::move(o)), policy(p), hub(options.hub, observer) {}
+      : options(std::move(o)),
+        policy(p),
+        hub(options.hub, observer),
+        backoff(io.get_executor(), options.refusals, Refusal::kMediaAcceptFds, "rtmp") {}
 
   void post(std::function<void()> fn) override { asio::post(io, std::move(fn)); }
   bool in_loop() const override { return std::this_thread::get_id() == thread_id.load(); }
@@ -40,7 +45,18 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
   void adopt_flv(std::unique_ptr<WireUpgrade> handoff);
   void tick();
   std::string next_id(const char* prefix) { return prefix + std::to_string(++last_id); }
-  void add(const std::string& id, std::shared_ptr<MediaConnection> c) { connections[id] = c; }
+  // Whether a new connection from `ip` fits the caps (max_connections, and
+  // max_connections_per_address); counts and logs the refusal when not.
+  bool admit(const std::string& ip, const char* protocol);
+  // A connection from `ip` joins; remove(id) lets it go.
+  void add(const std::string& id, const std::string& ip, std::shared_ptr<MediaConnection> c) {
+    connections[id] = std::move(c);
+    addresses[id] = ip;
+    ++per_address[ip];
+  }
+  void count(Refusal kind, const std::string& what) {
+    if (options.refusals) options.refusals->count(kind, what);
+  }
   // Readers' writes are gathered for up to options.write_coalesce, so that the audio and video
   // packets of that window leave in one system call per reader instead of one each: about half
   // the syscalls (and most of the per-reader CPU) for at most that much added latency.
@@ -56,7 +72,15 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
         c->flush();
     });
   }
-  void remove(const std::string& id) { connections.erase(id); }
+  void remove(const std::string& id) {
+    if (auto it = addresses.find(id); it != addresses.end()) {
+      if (auto n = per_address.find(it->second); n != per_address.end() && --n->second == 0) {
+        per_address.erase(n);
+      }
+      addresses.erase(it);
+    }
+    connections.erase(id);  // may destroy the caller
+  }
 
   MediaServerOptions options;
   media::MediaPolicy& policy;
@@ -66,6 +90,7 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
   tcp::acceptor acceptor{io};
   asio::steady_timer tick_timer{io};
   asio::steady_timer flush_timer{io};
+  AcceptBackoff backoff;
   std::vector<std::shared_ptr<MediaConnection>> deferred;
   std::thread thread;
   std::atomic<std::thread::id> thread_id{};
@@ -73,6 +98,8 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
   bool stopping = false;
   std::uint64_t last_id = 0;
   std::unordered_map<std::string, std::shared_ptr<MediaConnection>> connections;
+  std::unordered_map<std::string, std::string> addresses;    // connection id -> client address
+  std::unordered_map<std::string, std::size_t> per_address;  // client address -> connections
   std::vector<std::function<void()>> tickers;
 };
 
@@ -198,10 +225,11 @@ class QueuedWriter {
 // `peer` (may be empty: read from the socket) is the client's address for connections that came
 // through a TLS front door (RTMPS, HTTPS), whose sockets are local pairs.
 void start_rtmp_connection(MediaServer::Impl& server, tcp::socket socket, std::string peer = {});
-// `on_status` (may be empty) is told the status of the answer (sluice_http_requests_total).
+// `on_status` (may be empty) is told the status of the answer (sluice_http_requests_total);
+// `admitted` false: the player is answered 429 (the per-address or total cap) and closed.
 void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
                           bhttp::request<bhttp::string_body> request,
-                          std::function<void(int)> on_status, std::string peer = {});
+                          std::function<void(int)> on_status, bool admitted, std::string peer = {});
 
 // "1.2.3.4" (IPv4-mapped IPv6 addresses are given as IPv4) and "1.2.3.4:5678".
 std::pair<std::string, std::string> peer_of(const tcp::socket& socket);

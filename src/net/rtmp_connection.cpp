@@ -35,7 +35,7 @@ class RtmpConnection final : public MediaConnection,
   }
 
   void start() {
-    server_.add(id_, shared_from_this());
+    server_.add(id_, ip_, shared_from_this());
     server_.stats.connections_total++;
     server_.stats.connections_open++;
     read();
@@ -60,9 +60,15 @@ class RtmpConnection final : public MediaConnection,
   }
 
   void tick(Clock::time_point now) override {
-    if (!connected_ && now - opened_ > server_.options.handshake_timeout) {
-      return fail_with("no RTMP connect within " +
-                       std::to_string(server_.options.handshake_timeout.count()) + " s");
+    // The handshake, connect and a publish or play must be done within handshake_timeout: an
+    // idle socket must not hold one of the connections a real encoder needs.
+    if (!started_ && !close_after_write_ && now - opened_ > server_.options.handshake_timeout) {
+      const std::string why = "no RTMP publish or play within " +
+                              std::to_string(server_.options.handshake_timeout.count()) +
+                              " ms of connecting (rtmp-handshake-timeout)";
+      server_.count(Refusal::kRtmpHandshakeTimeout, "rtmp connection from " + remote_ + ": " + why);
+      end_reason_ = why;
+      return close();
     }
     if (!publishing_ && playing_.empty() && !close_after_write_ &&
         now - opened_ > server_.options.idle_timeout) {
@@ -230,6 +236,7 @@ class RtmpConnection final : public MediaConnection,
       return finish_after_write();
     }
     publishing_ = *path;
+    started_ = true;
     publish_stream_id_ = e.stream_id;
     key_id_ = grant->key_id;
     session_.accept_publish(e.stream_id, grant->path);
@@ -260,6 +267,7 @@ class RtmpConnection final : public MediaConnection,
       return finish_after_write();
     }
     playing_ = e.name;
+    started_ = true;
     play_stream_id_ = e.stream_id;
     session_.accept_play(e.stream_id, e.name);
     flush_output();  // the status messages go before the first packet
@@ -335,6 +343,7 @@ class RtmpConnection final : public MediaConnection,
   std::string app_;
   std::string key_id_;
   bool connected_ = false;
+  bool started_ = false;  // a publish or play was accepted (the handshake deadline is met)
   bool closed_ = false;
   std::string end_reason_ = "disconnected";
 

@@ -18,6 +18,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "net/accept_backoff.hpp"
 #include "net/server_impl.hpp"
 #include "relay/relay.hpp"
 #include "relay/relay_connection.hpp"
@@ -44,9 +45,17 @@ using TlsSocket = asio::ssl::stream<tcp::socket>;
 using WsSocket = websocket::stream<tcp::socket>;
 
 struct WireServer::Impl final : relay::RelayLoop {
+  explicit Impl(Refusals* refusals)
+      : refusals(refusals),
+        backoff(io.get_executor(), refusals, Refusal::kRelayAcceptFds, "relay"),
+        tls_backoff(io.get_executor(), refusals, Refusal::kRelayAcceptFds, "relay TLS") {}
+
+  Refusals* refusals;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   tcp::acceptor tls_acceptor{io};
+  AcceptBackoff backoff;
+  AcceptBackoff tls_backoff;
   std::unique_ptr<asio::ssl::context> tls;
   asio::steady_timer tick_timer{io};
   std::thread thread;
@@ -144,7 +153,11 @@ class WireConnection final : public relay::Transport,
   void begin() {
     connection_ = server_.relay->accept(*this);
     if (!connection_) {
-      spdlog::warn("relay: refusing {}: connection limit reached", remote_);
+      if (server_.refusals) {
+        server_.refusals->count(Refusal::kRelayConnections,
+                                "relay connection from " + remote_ +
+                                    ": the relay's connection limit is reached");
+      }
       return close();
     }
     read();
@@ -316,11 +329,11 @@ class WireConnection final : public relay::Transport,
 void WireServer::Impl::accept() {
   acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (stopping) return;
-    if (!ec) {
-      auto c = std::make_shared<WireConnection<tcp::socket>>(*this, std::move(socket));
-      connections.insert(c);
-      c->start();
-    }
+    if (ec) return backoff.failed(ec, [this] { accept(); });
+    backoff.succeeded();
+    auto c = std::make_shared<WireConnection<tcp::socket>>(*this, std::move(socket));
+    connections.insert(c);
+    c->start();
     accept();
   });
 }
@@ -328,12 +341,11 @@ void WireServer::Impl::accept() {
 void WireServer::Impl::accept_tls() {
   tls_acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (stopping) return;
-    if (!ec) {
-      auto c =
-          std::make_shared<WireConnection<TlsSocket>>(*this, TlsSocket(std::move(socket), *tls));
-      connections.insert(c);
-      c->start();
-    }
+    if (ec) return tls_backoff.failed(ec, [this] { accept_tls(); });
+    tls_backoff.succeeded();
+    auto c = std::make_shared<WireConnection<TlsSocket>>(*this, TlsSocket(std::move(socket), *tls));
+    connections.insert(c);
+    c->start();
     accept_tls();
   });
 }
@@ -363,7 +375,7 @@ void WireServer::Impl::tick() {
   });
 }
 
-WireServer::WireServer() : impl_(std::make_shared<Impl>()) {}
+WireServer::WireServer(Refusals* refusals) : impl_(std::make_shared<Impl>(refusals)) {}
 
 WireServer::~WireServer() {
   stop();
@@ -436,6 +448,8 @@ void WireServer::stop() {
       boost::system::error_code ec;
       impl->acceptor.close(ec);
       impl->tls_acceptor.close(ec);
+      impl->backoff.cancel();
+      impl->tls_backoff.cancel();
       impl->tick_timer.cancel();
       auto open = impl->connections;
       for (auto& c : open)

@@ -12,6 +12,9 @@ namespace sluice::relay {
 class Relay;
 class RelayLoop;
 }  // namespace sluice::relay
+namespace sluice {
+class Refusals;
+}
 
 namespace sluice::net {
 
@@ -19,7 +22,9 @@ class HttpServer;
 
 class WireServer {
  public:
-  WireServer();
+  // `refusals` (may be null) counts accept failures for lack of descriptors; it must outlive the
+  // server.
+  explicit WireServer(Refusals* refusals = nullptr);
   ~WireServer();
   WireServer(const WireServer&) = delete;
   WireServer& operator=(const WireServer&) = delete;

@@ -1,6 +1,8 @@
 // A /ws WebSocket client: JSON text frames in, handled by hub::ClientSession; hub deliveries out
-// through a bounded drop-oldest Outbox with one write in flight. Runs on the connection's strand.
+// through a bounded drop-oldest Outbox (within the server's event stream budget) with one write
+// in flight, which must complete within the write timeout. Runs on the connection's strand.
 #include <spdlog/spdlog.h>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "hub/client_session.hpp"
@@ -15,14 +17,20 @@ constexpr std::size_t kMaxFrameBytes = 1 << 20;
 
 class WsConnection final : public Closable, public std::enable_shared_from_this<WsConnection> {
  public:
-  WsConnection(std::shared_ptr<HttpServer::Impl> server, beast::tcp_stream stream)
+  // The caller took an event client place (HttpServer::Impl::open_event_client) for it.
+  WsConnection(std::shared_ptr<HttpServer::Impl> server, beast::tcp_stream stream,
+               ConnectionSlot slot)
       : server_(std::move(server)),
         ws_(std::move(stream)),
-        outbox_(server_->options.outbox_messages, server_->options.outbox_bytes) {}
+        slot_(std::move(slot)),
+        outbox_(server_->options.outbox_messages, server_->options.outbox_bytes,
+                &server_->event_budget),
+        write_timer_(ws_.get_executor()) {}
 
   ~WsConnection() override {
     server_->stats.websockets_open.fetch_sub(1, std::memory_order_relaxed);
     server_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    server_->close_event_client();
   }
 
   void start(bhttp::request<bhttp::string_body> upgrade,
@@ -55,7 +63,14 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
 
   // Any thread.
   void send(std::string frame) {
-    if (outbox_.push(std::move(frame))) {
+    auto pushed = outbox_.push(std::move(frame));
+    if (pushed.over_budget) {
+      server_->count(Refusal::kEventStreamBudget,
+                     "/ws frames for " + slot_.address() +
+                         " were dropped: the SSE and /ws clients' queues hold the event stream "
+                         "budget (event-stream-budget)");
+    }
+    if (pushed.start_writer) {
       asio::post(ws_.get_executor(), [self = shared_from_this()] { self->write(); });
     }
   }
@@ -91,9 +106,21 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     writing_ = true;
     current_ = std::move(*frame);
     ws_.text(true);
+    // The WebSocket's own timeouts watch the peer's pings, not our writes: a reader that takes
+    // nothing for write_timeout is dropped by this timer.
+    write_timer_.expires_after(server_->options.write_timeout);
+    write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_ || !self->writing_) return;
+      self->server_->count(Refusal::kHttpWriteTimeout,
+                           "/ws reader " + self->slot_.address() +
+                               " took no data within the write timeout (http-write-timeout); "
+                               "disconnected");
+      self->shutdown();
+    });
     ws_.async_write(asio::buffer(current_),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       self->writing_ = false;
+                      self->write_timer_.cancel();
                       if (ec) return self->shutdown();
                       self->write();
                     });
@@ -103,6 +130,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     if (closed_) return;
     closed_ = true;
     server_->untrack(this);
+    write_timer_.cancel();
     outbox_.close();
     if (session_) session_->close();
     beast::error_code ec;
@@ -112,8 +140,10 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
 
   std::shared_ptr<HttpServer::Impl> server_;
   websocket::stream<beast::tcp_stream> ws_;
+  ConnectionSlot slot_;
   beast::flat_buffer buffer_;
   Outbox outbox_;
+  asio::steady_timer write_timer_;
   std::optional<hub::ClientSession> session_;
   bool writing_ = false;
   bool closed_ = false;
@@ -124,8 +154,9 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
 
 void start_websocket(std::shared_ptr<HttpServer::Impl> server, beast::tcp_stream stream,
                      bhttp::request<bhttp::string_body> upgrade,
-                     std::shared_ptr<hub::ClientPolicy> policy) {
-  auto conn = std::make_shared<WsConnection>(std::move(server), std::move(stream));
+                     std::shared_ptr<hub::ClientPolicy> policy, ConnectionSlot slot) {
+  auto conn =
+      std::make_shared<WsConnection>(std::move(server), std::move(stream), std::move(slot));
   conn->start(std::move(upgrade), std::move(policy));
 }
 

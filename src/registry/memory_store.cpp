@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <boost/json/serialize.hpp>
+
 namespace sluice::registry {
 
 StreamView MemoryStore::view_of(const StreamEntry& e) const {
@@ -17,7 +19,13 @@ void MemoryStore::set_deadline(Kind kind, const std::string& id, MonoTime& slot,
 
 Status MemoryStore::put_stream(const StreamRecord& stream, MonoTime deadline) {
   std::lock_guard lock(mutex_);
+  if (auto it = streams_.find(stream.id); it != streams_.end()) {
+    listing_.erase(ListingKey{it->second.record.advertised_at, stream.id});
+  }
   upsert(streams_, Kind::kStream, stream.id, stream, deadline);
+  auto& entry = streams_.at(stream.id);
+  entry.changed();
+  listing_[ListingKey{stream.advertised_at, stream.id}] = &entry;
   return {};
 }
 
@@ -42,12 +50,65 @@ Result<std::vector<StreamView>> MemoryStore::list_streams(
   return out;
 }
 
+Result<StreamJsonPage> MemoryStore::list_stream_json(const std::optional<std::string>& type,
+                                                     std::size_t offset,
+                                                     std::optional<std::size_t> limit) const {
+  // Texts missing from the cache are serialized outside the lock, then cached if the stream did
+  // not change meanwhile.
+  struct Missing {
+    std::size_t slot;
+    std::string id;
+    std::uint64_t version;
+    StreamView view;
+  };
+  StreamJsonPage page;
+  std::vector<Missing> missing;
+  {
+    std::lock_guard lock(mutex_);
+    std::size_t skipped = 0;
+    for (const auto& [key, entry] : listing_) {
+      if (type && entry->record.stream_type != *type) continue;
+      ++page.total;
+      if (skipped < offset) {
+        ++skipped;
+        continue;
+      }
+      if (limit && page.items.size() >= *limit) {
+        if (!type) break;  // the total is streams_.size()
+        continue;
+      }
+      if (!entry->json)
+        missing.push_back({page.items.size(), key.second, entry->version, view_of(*entry)});
+      page.items.push_back(entry->json);
+    }
+    if (!type) page.total = streams_.size();
+  }
+  if (missing.empty()) return page;
+  for (auto& m : missing) {
+    page.items[m.slot] =
+        std::make_shared<const std::string>(boost::json::serialize(to_json(m.view)));
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& m : missing) {
+    auto it = streams_.find(m.id);
+    if (it != streams_.end() && it->second.version == m.version)
+      it->second.json = page.items[m.slot];
+  }
+  return page;
+}
+
+Result<std::size_t> MemoryStore::stream_count() const {
+  std::lock_guard lock(mutex_);
+  return streams_.size();
+}
+
 Result<std::optional<TouchedStream>> MemoryStore::touch_stream(const std::string& id, WallTime now,
                                                                MonoTime deadline) {
   std::lock_guard lock(mutex_);
   auto it = streams_.find(id);
   if (it == streams_.end()) return std::nullopt;
   it->second.record.last_heartbeat = now;
+  it->second.changed();
   set_deadline(Kind::kStream, id, it->second.deadline, deadline);
   return TouchedStream{it->second.record.stream_type, std::nullopt};
 }
@@ -70,6 +131,7 @@ RemovedStream MemoryStore::remove_stream_locked(
     }
   }
   deadlines_.erase(DeadlineKey{it->second.deadline, Kind::kStream, it->first});
+  listing_.erase(ListingKey{it->second.record.advertised_at, it->first});
   removed.stream = std::move(it->second.record);
   streams_.erase(it);
   return removed;
@@ -86,7 +148,7 @@ Status MemoryStore::put_session(const SessionRecord& session, MonoTime deadline)
   std::lock_guard lock(mutex_);
   auto stream = streams_.find(session.stream_id);
   if (stream == streams_.end()) return fail(Error::not_found("Stream not found or expired"));
-  stream->second.sessions.insert(session.session_id);
+  if (stream->second.sessions.insert(session.session_id).second) stream->second.changed();
   upsert(sessions_, Kind::kSession, session.session_id, session, deadline);
   return {};
 }
@@ -126,7 +188,7 @@ Result<std::optional<SessionRecord>> MemoryStore::touch_session(const std::strin
 SessionRecord MemoryStore::remove_session_locked(
     std::unordered_map<std::string, SessionEntry>::iterator it) {
   if (auto stream = streams_.find(it->second.record.stream_id); stream != streams_.end()) {
-    stream->second.sessions.erase(it->first);
+    if (stream->second.sessions.erase(it->first) > 0) stream->second.changed();
   }
   deadlines_.erase(DeadlineKey{it->second.deadline, Kind::kSession, it->first});
   SessionRecord record = std::move(it->second.record);
@@ -145,7 +207,9 @@ Status MemoryStore::put_subscriber(const SubscriberRecord& subscriber, MonoTime 
   std::lock_guard lock(mutex_);
   auto stream = streams_.find(subscriber.stream_id);
   if (stream == streams_.end()) return fail(Error::bad_request("Stream not found or expired"));
-  stream->second.subscribers.insert(subscriber.subscriber_id);
+  if (stream->second.subscribers.insert(subscriber.subscriber_id).second) {
+    stream->second.changed();
+  }
   upsert(subscribers_, Kind::kSubscriber, subscriber.subscriber_id, subscriber, deadline);
   return {};
 }
@@ -175,7 +239,7 @@ Result<bool> MemoryStore::touch_subscriber(const std::string& id, WallTime now, 
 SubscriberRecord MemoryStore::remove_subscriber_locked(
     std::unordered_map<std::string, SubscriberEntry>::iterator it) {
   if (auto stream = streams_.find(it->second.record.stream_id); stream != streams_.end()) {
-    stream->second.subscribers.erase(it->first);
+    if (stream->second.subscribers.erase(it->first) > 0) stream->second.changed();
   }
   deadlines_.erase(DeadlineKey{it->second.deadline, Kind::kSubscriber, it->first});
   SubscriberRecord record = std::move(it->second.record);

@@ -1,8 +1,10 @@
 #pragma once
 // The embedded RegistryStore: everything in one process's memory under one mutex, held only for
 // the duration of one operation. Deadlines are kept in an ordered index so take_expired() costs
-// O(expired · log n), not a scan. What must survive a restart (stream keys, custom types, owner
-// bindings) is written to a StoreJournal, when one is set, before the change is applied.
+// O(expired · log n), not a scan. Streams are kept in listing order too, each with its JSON text
+// cached from the last listing until the stream (or its session or subscriber count) changes.
+// What must survive a restart (stream keys, custom types, owner bindings) is written to a
+// StoreJournal, when one is set, before the change is applied.
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -42,6 +44,10 @@ class MemoryStore final : public RegistryStore {
   Result<std::optional<StreamView>> get_stream(const std::string& id) const override;
   Result<std::vector<StreamView>> list_streams(
       const std::optional<std::string>& type) const override;
+  Result<StreamJsonPage> list_stream_json(const std::optional<std::string>& type,
+                                          std::size_t offset,
+                                          std::optional<std::size_t> limit) const override;
+  Result<std::size_t> stream_count() const override;
   Result<std::optional<TouchedStream>> touch_stream(const std::string& id, WallTime now,
                                                     MonoTime deadline) override;
   Result<std::optional<RemovedStream>> remove_stream(const std::string& id) override;
@@ -93,7 +99,17 @@ class MemoryStore final : public RegistryStore {
     MonoTime deadline;
     std::set<std::string> sessions;
     std::set<std::string> subscribers;
+    // The listing's JSON text of view_of(*this), filled by list_stream_json() and dropped by
+    // every change (changed()); `version` tells a text serialized outside the lock from a stale
+    // one.
+    mutable std::shared_ptr<const std::string> json;
+    std::uint64_t version = 0;
+    void changed() {
+      json.reset();
+      ++version;
+    }
   };
+  using ListingKey = std::pair<WallTime, std::string>;  // sort_for_listing's order
   struct SessionEntry {
     SessionRecord record;
     MonoTime deadline;
@@ -127,6 +143,8 @@ class MemoryStore final : public RegistryStore {
   StoreJournal* journal_ = nullptr;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, StreamEntry> streams_;
+  // streams_ in listing order (element pointers of an unordered_map stay valid until erased).
+  std::map<ListingKey, const StreamEntry*> listing_;
   std::unordered_map<std::string, SessionEntry> sessions_;
   std::unordered_map<std::string, SubscriberEntry> subscribers_;
   std::map<std::string, StreamTypeRecord> types_;

@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
+
 #include "core/ids.hpp"
 #include "core/json_text.hpp"
+#include "core/refusals.hpp"
 #include "registry/builtin_types.hpp"
 #include "registry/config_schema.hpp"
 #include "registry/events.hpp"
@@ -52,6 +55,10 @@ Registry::Registry(RegistryOptions options, RegistryStore& store, History& histo
                    const Clock& clock)
     : ttl_s_(options.ttl.count()),
       timeout_ms_(options.request_timeout.count()),
+      max_config_bytes_(options.max_config_bytes),
+      max_custom_types_(options.max_custom_types),
+      max_streams_(options.max_streams),
+      refusals_(options.refusals),
       store_(store),
       history_(history),
       bus_(bus),
@@ -86,7 +93,39 @@ Result<std::vector<StreamTypeRecord>> Registry::list_types() const {
   return store_.list_types();
 }
 
+Status Registry::check_size(const json::object& value, std::vector<std::string> loc,
+                            const std::string& who) const {
+  if (value.empty()) return {};
+  const std::size_t size = json::serialize(value).size();
+  const std::size_t limit = max_config_bytes_.load();
+  if (size <= limit) return {};
+  const std::string what = loc.back();
+  const std::string msg = what + " is " + std::to_string(size) + " bytes as JSON; the limit is " +
+                          std::to_string(limit) + " bytes (max-stream-config)";
+  if (refusals_) refusals_->count(Refusal::kStreamConfigSize, who + ": " + msg);
+  return fail(Error::invalid_field(std::move(loc), msg, "too_large"));
+}
+
+Status Registry::check_type_room() const {
+  auto types = store_.list_types();
+  if (!types) return fail(types.error());
+  const auto custom = std::count_if(types->begin(), types->end(),
+                                    [](const StreamTypeRecord& t) { return !t.builtin; });
+  if (static_cast<std::size_t>(custom) < max_custom_types_.load()) return {};
+  const std::string msg = "too many stream types: " + std::to_string(custom) +
+                          " custom types exist, the limit (max-stream-types); delete unused ones";
+  if (refusals_) refusals_->count(Refusal::kStreamTypes, msg);
+  return fail(Error{507, msg, {}});
+}
+
 Result<StreamTypeRecord> Registry::create_type(const StreamTypeSpec& spec, const Actor& actor) {
+  const std::string who = "stream type '" + spec.name + "'";
+  for (auto [value, field] :
+       {std::pair{&spec.default_config, "default_config"}, std::pair{&spec.metadata, "metadata"},
+        std::pair{&spec.config_schema, "config_schema"}}) {
+    if (auto ok = check_size(*value, {"body", field}, who); !ok) return fail(ok.error());
+  }
+  if (auto room = check_type_room(); !room) return fail(room.error());
   auto fields = parse_config_schema(spec.config_schema);
   if (!fields) return fail(fields.error());
   StreamTypeRecord t;
@@ -109,6 +148,13 @@ Result<StreamTypeRecord> Registry::update_type(const std::string& name, const St
   }
   if (auto ok = check_owner(actor, {(*existing)->owner}, "Stream type '" + name + "'"); !ok) {
     return fail(ok.error());
+  }
+  for (auto [value, field] :
+       {std::pair{&spec.default_config, "default_config"}, std::pair{&spec.metadata, "metadata"},
+        std::pair{&spec.config_schema, "config_schema"}}) {
+    if (auto ok = check_size(*value, {"body", field}, "stream type '" + name + "'"); !ok) {
+      return fail(ok.error());
+    }
   }
   auto fields = parse_config_schema(spec.config_schema);
   if (!fields) return fail(fields.error());
@@ -135,6 +181,11 @@ Status Registry::delete_type(const std::string& name, const Actor& actor) {
 // ---- streams ---------------------------------------------------------------------------------
 
 Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Actor& actor) {
+  const std::string who = "advertise of '" + request.name.substr(0, 128) + "' by '" +
+                          request.publisher_id.substr(0, 128) + "'";
+  if (auto ok = check_size(request.metadata, {"body", "metadata"}, who); !ok) {
+    return fail(ok.error());
+  }
   auto found_type = store_.get_type(request.stream_type);
   if (!found_type) return fail(found_type.error());
   const auto& type = *found_type;
@@ -151,6 +202,7 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
                                      "enum"));
   }
   json::object config = merge_config(type->default_config, request.config);
+  if (auto ok = check_size(config, {"body", "config"}, who); !ok) return fail(ok.error());
   if (auto ok = validate_config(type->schema_fields, config, {"body", "config"}); !ok) {
     return fail(ok.error());
   }
@@ -188,6 +240,16 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
   auto current = store_.get_owner(s.id);
   if (!current) return fail(current.error());
   if (*current && **current != actor.owner && !actor.manages_all) return foreign();
+  if (!*existing) {  // a new stream: is there room? (approximate under concurrent advertises)
+    auto n = store_.stream_count();
+    if (!n) return fail(n.error());
+    if (*n >= max_streams_.load()) {
+      const std::string msg = "too many streams: the registry holds " + std::to_string(*n) +
+                              ", the limit (max-streams)";
+      if (refusals_) refusals_->count(Refusal::kStreams, who + ": " + msg);
+      return fail(Error{507, msg, {}});
+    }
+  }
   // A new stream counts against its owner's cap before anything is bound or stored.
   if (!*existing && !actor.manages_all && max_per_owner_.load() > 0) {
     auto owned = store_.count_owned_streams(actor.owner);
@@ -222,6 +284,12 @@ Result<StreamView> Registry::advertise(const AdvertiseRequest& request, const Ac
 Result<std::vector<StreamView>> Registry::list_streams(
     const std::optional<std::string>& type) const {
   return store_.list_streams(type);
+}
+
+Result<StreamJsonPage> Registry::list_stream_json(const std::optional<std::string>& type,
+                                                  std::size_t offset,
+                                                  std::optional<std::size_t> limit) const {
+  return store_.list_stream_json(type, offset, limit);
 }
 
 Result<StreamView> Registry::get_stream(const std::string& id) const {

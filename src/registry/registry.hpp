@@ -14,16 +14,28 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "hub/bus.hpp"
 #include "registry/history.hpp"
 #include "registry/model.hpp"
 #include "registry/store.hpp"
+
+namespace sluice {
+class Refusals;
+}
 
 namespace sluice::registry {
 
 struct RegistryOptions {
   std::chrono::seconds ttl{30};
   std::chrono::milliseconds request_timeout{5000};
+  // Limits (core/limits.hpp; docs/operations.md "Limits"). Refusals are 422 (config too large)
+  // or 507 (no room), naming the limit.
+  std::size_t max_config_bytes = 64 * kKiB;  // JSON of a stream's config, and of its metadata;
+                                             // of a type's default_config, metadata and schema
+  std::size_t max_custom_types = 1'000;
+  std::size_t max_streams = 100'000;
+  Refusals* refusals = nullptr;  // counts refusals; must outlive the registry (null: not counted)
 };
 
 enum class Kind : std::size_t { kStream = 0, kSession = 1, kSubscriber = 2 };
@@ -91,6 +103,10 @@ class Registry {
   // re-advertise.
   Result<StreamView> advertise(const AdvertiseRequest& request, const Actor& actor = {});
   Result<std::vector<StreamView>> list_streams(const std::optional<std::string>& type) const;
+  // GET /streams: the listing as JSON texts, from `offset`, at most `limit` (all without one).
+  Result<StreamJsonPage> list_stream_json(const std::optional<std::string>& type,
+                                          std::size_t offset,
+                                          std::optional<std::size_t> limit) const;
   Result<StreamView> get_stream(const std::string& id) const;
   // Owner only (403 otherwise); releases the owner binding.
   Status withdraw(const std::string& id, const Actor& actor = {});
@@ -140,13 +156,22 @@ class Registry {
   // A snapshot; the TTL and the request timeout may change while running (settings), taking
   // effect from the next heartbeat or request.
   RegistryOptions options() const {
-    return {std::chrono::seconds(ttl_s_.load()), std::chrono::milliseconds(timeout_ms_.load())};
+    return {std::chrono::seconds(ttl_s_.load()),
+            std::chrono::milliseconds(timeout_ms_.load()),
+            max_config_bytes_.load(),
+            max_custom_types_.load(),
+            max_streams_.load(),
+            refusals_};
   }
   void set_ttl(std::chrono::seconds ttl) { ttl_s_.store(ttl.count()); }
   void set_request_timeout(std::chrono::milliseconds t) { timeout_ms_.store(t.count()); }
   // The max_streams_per_owner setting: live streams one client without an `any`-scope role may
   // own (a new advertise over it is 429). 0: no cap.
   void set_max_streams_per_owner(std::size_t n) { max_per_owner_.store(n); }
+  // The limits may change while running too, taking effect from the next call that checks them.
+  void set_max_config_bytes(std::size_t n) { max_config_bytes_.store(n); }
+  void set_max_custom_types(std::size_t n) { max_custom_types_.store(n); }
+  void set_max_streams(std::size_t n) { max_streams_.store(n); }
 
  private:
   MonoTime deadline() const { return clock_.mono_now() + std::chrono::seconds(ttl_s_.load()); }
@@ -169,10 +194,19 @@ class Registry {
                           std::expected<hub::MessagePtr, hub::BusFailure> reply,
                           const OfferCallback& done);
   void count(Negotiation n) { stats_.negotiations[static_cast<std::size_t>(n)].fetch_add(1); }
+  // Fails with 422 at `loc` when `value` serializes to more than max_config_bytes.
+  Status check_size(const boost::json::object& value, std::vector<std::string> loc,
+                    const std::string& who) const;
+  // Fails with 507 when no custom type may be added.
+  Status check_type_room() const;
 
   std::atomic<std::int64_t> ttl_s_;
   std::atomic<std::int64_t> timeout_ms_;
   std::atomic<std::size_t> max_per_owner_{1000};
+  std::atomic<std::size_t> max_config_bytes_;
+  std::atomic<std::size_t> max_custom_types_;
+  std::atomic<std::size_t> max_streams_;
+  Refusals* const refusals_;
   RegistryStore& store_;
   History& history_;
   hub::Bus& bus_;

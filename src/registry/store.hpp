@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -39,6 +40,14 @@ struct ExpiredBatch {
 struct TouchedStream {
   std::string stream_type;
   std::optional<StreamRecord> record;
+};
+
+// One page of the stream listing, in listing order: each stream as the JSON text of
+// to_json(StreamView), shared (a store may cache the texts, so that a record is serialized once
+// per change rather than once per listing), and how many streams the whole listing has.
+struct StreamJsonPage {
+  std::vector<std::shared_ptr<const std::string>> items;
+  std::size_t total = 0;
 };
 
 struct TypeCounts {
@@ -88,6 +97,13 @@ class RegistryStore {
   virtual Result<std::optional<StreamView>> get_stream(const std::string& id) const = 0;
   virtual Result<std::vector<StreamView>> list_streams(
       const std::optional<std::string>& type) const = 0;
+  // The listing of list_streams(type) from its `offset`th stream, at most `limit` of them (all
+  // without a limit), as JSON texts. This default serializes list_streams(); MemoryStore caches.
+  virtual Result<StreamJsonPage> list_stream_json(const std::optional<std::string>& type,
+                                                  std::size_t offset,
+                                                  std::optional<std::size_t> limit) const;
+  // Streams in the store (for max-streams). This default counts through counts().
+  virtual Result<std::size_t> stream_count() const;
   // Sets last_heartbeat and a new deadline; nullopt when the stream is gone.
   virtual Result<std::optional<TouchedStream>> touch_stream(const std::string& id, WallTime now,
                                                             MonoTime deadline) = 0;

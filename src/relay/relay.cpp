@@ -47,10 +47,18 @@ Relay::Relay(hub::Hub& hub, RelayLoop& loop, const Clock& clock, RelayConfig con
       clock_(clock),
       config_(std::move(config)),
       advertiser_(advertiser),
+      buffer_budget_(config_.buffer_budget),
+      partial_budget_(config_.partial_budget),
       last_heartbeat_(clock.mono_now()) {
   // The server side never lets a slow application hold credit; publishers are paced by
   // block-policy subscribers only (see RelayConnection::publish).
   config_.session.manual_credit = true;
+  config_.session.send_budget = &buffer_budget_;
+  config_.session.reassembly_budget = &partial_budget_;
+}
+
+void Relay::count_refusal(Refusal kind, const std::string& what) {
+  if (config_.refusals) config_.refusals->count(kind, what);
 }
 
 Relay::~Relay() {
@@ -94,6 +102,7 @@ void Relay::tick() {
       e.info.registry_id = id.value_or("");
     });
   }
+  report_budget_refusals();
   std::lock_guard lock(published_mutex_);
   published_ = stats();
 }
@@ -112,10 +121,42 @@ void Relay::shutdown() {
   }
 }
 
+// Sessions and queues count what their budgets refused (per message: too often to log each);
+// the tick hands the counts to Refusals, which logs at most once a second per kind.
+void Relay::report_budget_refusals() {
+  if (!config_.refusals) return;
+  if (auto n = buffer_budget_.refused() - buffer_refusals_reported_; n > 0) {
+    buffer_refusals_reported_ += n;
+    config_.refusals->count(
+        Refusal::kRelayBufferBudget,
+        [&] {
+          return std::to_string(n) +
+                 " message(s) not queued for relay subscribers: their "
+                 "buffers hold the relay buffer budget (relay-buffer-budget, " +
+                 std::to_string(buffer_budget_.limit()) + " bytes); each is a gap";
+        },
+        n);
+  }
+  if (auto n = partial_budget_.refused() - partial_refusals_reported_; n > 0) {
+    partial_refusals_reported_ += n;
+    config_.refusals->count(
+        Refusal::kRelayPartialBudget,
+        [&] {
+          return std::to_string(n) +
+                 " relay stream(s) reset: partial messages hold the "
+                 "partial-message budget (relay-partial-budget, " +
+                 std::to_string(partial_budget_.limit()) + " bytes)";
+        },
+        n);
+  }
+}
+
 RelayStats Relay::stats() const {
   RelayStats s = stats_;
   s.connections_active = connections_.size();
   s.channels = directory_.size();
+  s.buffered_bytes = buffer_budget_.used();
+  s.partial_bytes = partial_budget_.used();
   return s;
 }
 

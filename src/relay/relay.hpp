@@ -19,7 +19,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/byte_budget.hpp"
 #include "core/clock.hpp"
+#include "core/limits.hpp"
+#include "core/refusals.hpp"
 #include "hub/client_session.hpp"
 #include "hub/hub.hpp"
 #include "relay/channel_directory.hpp"
@@ -84,6 +87,12 @@ struct RelayConfig {
   std::uint16_t advertise_port = 7070;
   // How often advertised channels are heartbeated; must be well under the registry's TTL.
   std::chrono::milliseconds registry_heartbeat{10'000};
+  // Limits (core/limits.hpp; docs/operations.md "Limits"), defaults as Limits' resolved ones.
+  // A subscription asking for a larger buffer_bytes is reset with kLimit, naming the limit.
+  std::size_t max_subscriber_buffer = 64 * kMiB;
+  std::size_t buffer_budget = 128 * kMiB;  // all subscribers' send queues (SendQueue budget)
+  std::size_t partial_budget = 64 * kMiB;  // all sessions' partial messages
+  Refusals* refusals = nullptr;  // counts refusals; must outlive the relay (null: not counted)
 };
 
 struct RelayStats {
@@ -96,6 +105,8 @@ struct RelayStats {
   std::uint64_t protocol_errors = 0;
   std::uint64_t auth_failures = 0;
   std::uint64_t channels = 0;
+  std::uint64_t buffered_bytes = 0;  // charged to the subscribers' buffer budget
+  std::uint64_t partial_bytes = 0;   // charged to the partial-message budget
 };
 
 class RelayConnection;
@@ -171,9 +182,12 @@ class Relay {
   void subscription_changed(std::string_view pattern, std::string_view subscriber, bool subscribed);
   // A block-policy subscriber drained: publishers waiting on it may go on.
   void release_all_stalls();
+  // Counts a refusal (Refusals), when the relay has somewhere to count it.
+  void count_refusal(Refusal kind, const std::string& what);
 
  private:
   void close_entry(ChannelEntry& entry);
+  void report_budget_refusals();
   // Every wire subscription whose pattern matches `channel`.
   void for_each_subscription(
       std::string_view channel,
@@ -185,6 +199,12 @@ class Relay {
   RelayConfig config_;
   ChannelAdvertiser* advertiser_;
   ChannelDirectory directory_;
+  // Shared by every session (config_.session points at them): declared before connections_ so
+  // they outlive the sessions that give bytes back when destroyed.
+  ByteBudget buffer_budget_;
+  ByteBudget partial_budget_;
+  std::uint64_t buffer_refusals_reported_ = 0;
+  std::uint64_t partial_refusals_reported_ = 0;
   std::unordered_map<RelayConnection*, std::unique_ptr<RelayConnection>> connections_;
   std::multimap<std::string, SubscriptionHandler, std::less<>> subscription_handlers_;
   RelayStats stats_;

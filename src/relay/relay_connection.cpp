@@ -226,6 +226,16 @@ void RelayConnection::open_subscriber(std::uint32_t stream, const wire::OpenRequ
     }
     if (a && refuse(stream, a->publish(request.channel))) return;
   }
+  if (const auto cap = relay_.config().max_subscriber_buffer; request.buffer.max_bytes > cap) {
+    const std::string why = "buffer_bytes " + std::to_string(request.buffer.max_bytes) +
+                            " is over this server's limit of " + std::to_string(cap) +
+                            " bytes (relay-buffer-max-bytes)";
+    relay_.count_refusal(
+        Refusal::kRelayBufferBytes,
+        "subscription of " + transport_.remote_address() + " to '" + request.channel + "': " + why);
+    session_.reset(stream, ErrorCode::kLimit, why);
+    return wake();
+  }
   session_.accept_stream(stream, request.priority, request.buffer);
   // Patterns that may match reserved subjects are filtered per message; plain channel patterns
   // were fully judged by subscribe() and cost nothing more per message.

@@ -16,6 +16,7 @@
 #include "auth/directory.hpp"
 #include "core/json.hpp"
 #include "core/json_text.hpp"
+#include "core/refusals.hpp"
 #include "core/time_format.hpp"
 #include "http/auth_routes.hpp"
 #include "http/gate.hpp"
@@ -219,6 +220,39 @@ void render_relay_metrics(http::PrometheusWriter& w, const relay::RelayStats& s)
   one("sluice_relay_protocol_errors_total", "counter",
       "Sessions ended by the server for a protocol violation", s.protocol_errors);
   one("sluice_relay_auth_failures_total", "counter", "Refused wire handshakes", s.auth_failures);
+  one("sluice_relay_buffered_bytes", "gauge",
+      "Bytes queued for relay subscribers (bounded by relay-buffer-budget)", s.buffered_bytes);
+  one("sluice_relay_partial_bytes", "gauge",
+      "Bytes of partly received relay messages (bounded by relay-partial-budget)", s.partial_bytes);
+}
+
+void render_refusals(http::PrometheusWriter& w, const Refusals& refusals) {
+  w.header("sluice_refused_total", "counter",
+           "Connections, requests and messages refused by a limit, and clients ended for a "
+           "deadline, by kind (docs/operations.md, Limits)");
+  for (std::size_t k = 0; k < static_cast<std::size_t>(Refusal::kCount); ++k) {
+    const auto kind = static_cast<Refusal>(k);
+    w.sample("sluice_refused_total", {{"kind", std::string(refusal_name(kind))}},
+             static_cast<double>(refusals.total(kind)));
+  }
+}
+
+// The configuration with every limit resolved (derived budgets filled in), logged once.
+Config with_resolved_limits(Config c) {
+  c.limits = c.limits.resolved();
+  spdlog::info("limits: {}", c.limits.describe());
+  return c;
+}
+
+registry::RegistryOptions registry_options(const Config& c, Refusals* refusals) {
+  registry::RegistryOptions o;
+  o.ttl = c.stream_ttl;
+  o.request_timeout = c.request_timeout;
+  o.max_config_bytes = c.limits.max_stream_config_bytes;
+  o.max_custom_types = c.limits.max_stream_types;
+  o.max_streams = c.limits.max_streams;
+  o.refusals = refusals;
+  return o;
 }
 
 std::string advertise_host(const Config& c) {
@@ -299,14 +333,13 @@ std::vector<keys::IpNetwork> parse_proxies(const Config& c) {
 
 struct App::Impl {
   explicit Impl(Config c)
-      : config(std::move(c)),
+      : config(with_resolved_limits(std::move(c))),
         state_db(std::make_unique<state::StateDb>(config.state_path())),
         journal(*state_db),
         store(make_store(config, clock, state_db.get(), &journal)),
         bus(make_bus(config, hub, io)),
         history(make_history(config)),
-        registry(registry::RegistryOptions{config.stream_ttl, config.request_timeout}, *store,
-                 *history, *bus, clock),
+        registry(registry_options(config, &refusals), *store, *history, *bus, clock),
         sweep_timer(io) {
     close_interrupted_history();
     if (auto seeded = registry.seed_builtin_types(); !seeded) {
@@ -330,8 +363,8 @@ struct App::Impl {
     http::add_key_routes(router, *keys, http::KeyRoutesOptions{[this](std::string_view host) {
                            return media->rtmp_url(host);
                          }});
-    media =
-        std::make_unique<MediaWiring>(config, *keys, registry, hub, router, advertise_host(config));
+    media = std::make_unique<MediaWiring>(config, *keys, registry, hub, router,
+                                          advertise_host(config), &refusals);
     ops.registry = &registry;
     ops.hub = &hub;
     ops.history = history.get();
@@ -340,12 +373,16 @@ struct App::Impl {
     ops.store_name = store_name(config);
     ops.history_name = history_name(config);
     http::add_ops_routes(router, ops);
-    wire = std::make_unique<net::WireServer>();
+    wire = std::make_unique<net::WireServer>(&refusals);
     advertiser = std::make_unique<RegistryAdvertiser>(registry, advertise_host(config), wire_port);
     rc.advertise_host = advertise_host(config);
     rc.registry_heartbeat = std::min<std::chrono::milliseconds>(
         std::chrono::seconds(10),
         std::chrono::duration_cast<std::chrono::milliseconds>(config.stream_ttl) / 3);
+    rc.max_subscriber_buffer = config.limits.relay_buffer_max_bytes;
+    rc.buffer_budget = config.limits.relay_buffer_budget;
+    rc.partial_budget = config.limits.relay_partial_budget;
+    rc.refusals = &refusals;
     relay = std::make_unique<relay::Relay>(hub, wire->loop(), clock, rc, advertiser.get());
     add_channel_routes(router, *relay);
     cors_origins = std::make_shared<http::AllowedOrigins>(config.cors_origins);
@@ -390,8 +427,8 @@ struct App::Impl {
                                     http::GateOptions{cors_origins, parse_proxies(config)}));
     metrics = std::make_unique<http::HttpMetrics>(route_names(router));
     ops.http_metrics = metrics.get();
-    net::HttpServerOptions server_options;
-    server_options.max_body_bytes = config.max_body_bytes;
+    auto server_options =
+        net::HttpServerOptions::from(config.limits, config.max_body_bytes, &refusals);
     server_options.cors_origins = cors_origins;
     server_options.ws_policy =
         [this](const http::HttpRequest& req) -> std::shared_ptr<hub::ClientPolicy> {
@@ -413,6 +450,7 @@ struct App::Impl {
       w.sample("sluice_auth_throttled_total", {}, static_cast<double>(a.throttled.load()));
       http::render_key_metrics(w, keys->stats());
       media->render_metrics(w);
+      render_refusals(w, refusals);
       if (auto* nats_bus = dynamic_cast<nats::NatsBus*>(bus.get())) {
         nats::render_bus_metrics(w, *nats_bus);
       }
@@ -537,6 +575,7 @@ struct App::Impl {
     });
   }
 
+  Refusals refusals;  // first: every module counts into it until destroyed
   Config config;
   boost::asio::io_context io;
   SystemClock clock;

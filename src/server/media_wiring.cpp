@@ -268,11 +268,11 @@ class RegistryPaths final : public media::PathObserver {
 
 struct MediaWiring::Impl {
   Impl(const Config& c, keys::KeyService& keys, registry::Registry& registry, hub::Hub& hub,
-       std::string host)
+       std::string host, Refusals* refusals)
       : config(c),
         policy(keys, hub, c.media_webhook),
         paths(registry, host, c.stream_ttl),
-        server(options(c), policy, &paths),
+        server(options(c, refusals), policy, &paths),
         host(std::move(host)) {}
 
   static HlsServiceOptions hls_options(const Config& c) {
@@ -281,9 +281,12 @@ struct MediaWiring::Impl {
     return o;
   }
 
-  static net::MediaServerOptions options(const Config& c) {
+  static net::MediaServerOptions options(const Config& c, Refusals* refusals) {
     net::MediaServerOptions o;
     o.hub.takeover = c.rtmp_takeover;
+    o.handshake_timeout = c.limits.rtmp_handshake_timeout;
+    o.max_connections_per_address = c.limits.media_max_connections_per_address;
+    o.refusals = refusals;
     return o;
   }
 
@@ -317,8 +320,10 @@ struct MediaWiring::Impl {
 };
 
 MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry::Registry& registry,
-                         hub::Hub& hub, http::Router& router, std::string advertise_host)
-    : impl_(std::make_unique<Impl>(config, keys, registry, hub, std::move(advertise_host))) {
+                         hub::Hub& hub, http::Router& router, std::string advertise_host,
+                         Refusals* refusals)
+    : impl_(std::make_unique<Impl>(config, keys, registry, hub, std::move(advertise_host),
+                                   refusals)) {
   add_media_routes(router, impl_->server);
   impl_->hls =
       std::make_unique<HlsService>(impl_->server, impl_->policy, Impl::hls_options(config), router);

@@ -14,6 +14,9 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 
+namespace sluice {
+class Refusals;
+}
 namespace sluice::hub {
 class Hub;
 }
@@ -37,8 +40,10 @@ class MediaWiring {
  public:
   // Adds the /media and /live HLS routes to `router` (call before the router is frozen). All
   // references must outlive the wiring.
+  // `refusals` (may be null) counts the media server's refusals.
   MediaWiring(const Config& config, keys::KeyService& keys, registry::Registry& registry,
-              hub::Hub& hub, http::Router& router, std::string advertise_host);
+              hub::Hub& hub, http::Router& router, std::string advertise_host,
+              Refusals* refusals = nullptr);
   ~MediaWiring();
 
   // HTTP-FLV requests on the HTTP port go to the media thread.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/config.hpp"
+#include "core/fd_limit.hpp"
 #include "core/logging.hpp"
 #include "sluice/server.hpp"
 
@@ -66,6 +67,15 @@ int main(int argc, char** argv) {
   }
   sluice::setup_logging(config.log_level, config.log_format);
   std::signal(SIGPIPE, SIG_IGN);
+  // Every socket is a descriptor: take all the kernel allows before accepting any.
+  if (auto fds = sluice::raise_fd_limit(); !fds.error.empty()) {
+    spdlog::warn("open files: the limit stays {}: cannot raise it to {}: {}", fds.before, fds.hard,
+                 fds.error);
+  } else if (fds.after != fds.before) {
+    spdlog::info("open files: limit raised from {} to {} (the hard limit)", fds.before, fds.after);
+  } else {
+    spdlog::info("open files: limit {} (the hard limit)", fds.after);
+  }
   auto signals = watch_signals();
   try {
     sluice::Server server(config);

@@ -48,6 +48,7 @@ OutMessage shared_message(std::shared_ptr<const void> owner, std::string_view by
 
 SendQueue::Offer SendQueue::offer(OutMessage message) {
   const std::size_t size = message.bytes().size();
+  if (!budget_fits(size)) return offer_over_budget(std::move(message), size);
   const bool fits = queue_.size() + 1 <= limits_.max_messages && bytes_ + size <= limits_.max_bytes;
   if (fits || queue_.empty()) {
     // An empty queue always takes one message, however large: the limits bound waiting, not
@@ -76,8 +77,35 @@ SendQueue::Offer SendQueue::offer(OutMessage message) {
   return Offer::kDroppedOldest;
 }
 
+SendQueue::Offer SendQueue::offer_over_budget(OutMessage message, std::size_t size) {
+  budget_->count_refusal();  // the budget could not take it as it came
+  switch (limits_.policy) {
+    case OverflowPolicy::kDisconnect:
+      return Offer::kDisconnect;
+    case OverflowPolicy::kDropOldest:
+      while (!queue_.empty() && !budget_fits(size))
+        drop_front();
+      if (budget_fits(size)) {
+        push(std::move(message), size);
+        while (queue_.size() > 1 &&
+               (queue_.size() > limits_.max_messages || bytes_ > limits_.max_bytes)) {
+          drop_front();
+        }
+        return Offer::kDroppedOldest;
+      }
+      break;
+    case OverflowPolicy::kDropNewest:
+    case OverflowPolicy::kBlock:
+      break;
+  }
+  ++newest_gap_;
+  ++dropped_total_;
+  return Offer::kDroppedNewest;
+}
+
 void SendQueue::push(OutMessage message, std::size_t size) {
   bytes_ += size;
+  if (budget_) budget_->take(size + kEntryOverhead);  // the caller checked budget_fits()
   queue_.push_back({std::move(message), size, std::exchange(newest_gap_, 0)});
 }
 
@@ -91,7 +119,7 @@ std::size_t SendQueue::trim_to_limits() {
 void SendQueue::drop_front() {
   // The dropped message and the gap it would have announced pass to the next one.
   pending_gap_ += queue_.front().gap_before + 1;
-  bytes_ -= queue_.front().size;
+  release(queue_.front().size);
   queue_.pop_front();
   ++dropped_total_;
 }
@@ -99,11 +127,12 @@ void SendQueue::drop_front() {
 void SendQueue::pop_front() {
   // The stored size, not front().bytes(): the caller has usually moved the message out.
   pending_gap_ += queue_.front().gap_before;
-  bytes_ -= queue_.front().size;
+  release(queue_.front().size);
   queue_.pop_front();
 }
 
 void SendQueue::clear() {
+  if (budget_) budget_->give(bytes_ + queue_.size() * kEntryOverhead);
   queue_.clear();
   bytes_ = 0;
 }

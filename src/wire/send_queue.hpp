@@ -16,6 +16,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/byte_budget.hpp"
+
 namespace sluice::wire {
 
 enum class OverflowPolicy {
@@ -70,6 +72,19 @@ class SendQueue {
   };
 
   explicit SendQueue(QueueLimits limits = {}) : limits_(limits) {}
+  ~SendQueue() { clear(); }
+  SendQueue(const SendQueue&) = delete;
+  SendQueue& operator=(const SendQueue&) = delete;
+
+  // Every queued message is also charged (its bytes plus kEntryOverhead) to `budget`, shared with
+  // other queues (the relay's relay-buffer-budget). A message the budget cannot take is an
+  // overflow whatever the queue's own limits, counted as a refusal of the budget: drop-oldest
+  // makes room from this queue's oldest messages, then drops the new one if that is not enough;
+  // disconnect resets; drop-newest and block drop the new message (block cannot stall a
+  // publisher for memory that is not there).
+  // Set before the first offer(); `budget` must outlive the queue. Null: no shared budget.
+  void set_budget(ByteBudget* budget) { budget_ = budget; }
+  static constexpr std::size_t kEntryOverhead = 96;  // a deque entry and its bookkeeping
 
   Offer offer(OutMessage message);
   bool empty() const { return queue_.empty(); }
@@ -118,8 +133,18 @@ class SendQueue {
   };
   void push(OutMessage message, std::size_t size);
   void drop_front();
+  // offer() when the shared budget cannot take `size` more bytes.
+  Offer offer_over_budget(OutMessage message, std::size_t size);
+  bool budget_fits(std::size_t size) const {
+    return !budget_ || budget_->fits(size + kEntryOverhead);
+  }
+  void release(std::size_t size) {
+    bytes_ -= size;
+    if (budget_) budget_->give(size + kEntryOverhead);
+  }
 
   QueueLimits limits_;
+  ByteBudget* budget_ = nullptr;
   std::deque<Entry> queue_;
   std::size_t bytes_ = 0;
   std::uint64_t pending_gap_ = 0;  // drops before the front (drop-oldest, trims) and popped gaps

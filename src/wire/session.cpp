@@ -13,6 +13,8 @@ constexpr std::size_t kInitialInput = 128 * 1024;
 constexpr std::size_t kMinReadSpace = 16 * 1024;
 constexpr std::int64_t kMaxCredit = 0x7fffffff;
 constexpr std::uint16_t kPrefixFlags = flag::kGap | flag::kRequest | flag::kReply | flag::kSubject;
+constexpr const char* kReassemblyBudgetExhausted =
+    "the server's memory for partial messages is in use: send smaller messages or retry later";
 
 std::string_view as_text(std::span<const std::uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
@@ -72,7 +74,20 @@ Session::Session(Side side, SessionOptions options, SessionEvents& events, MonoT
   create_stream(0);  // the implicit stream, and the session's control stream
 }
 
-Session::~Session() = default;
+Session::~Session() {
+  if (options_.reassembly_budget) options_.reassembly_budget->give(reassembly_bytes_);
+}
+
+bool Session::take_reassembly(std::size_t n) {
+  if (options_.reassembly_budget && !options_.reassembly_budget->try_take(n)) return false;
+  reassembly_bytes_ += n;
+  return true;
+}
+
+void Session::give_reassembly(std::size_t n) {
+  reassembly_bytes_ -= n;
+  if (options_.reassembly_budget) options_.reassembly_budget->give(n);
+}
 
 bool Session::is_local(std::uint32_t id) const {
   return (id % 2 == 1) == (side_ == Side::kClient);
@@ -91,6 +106,7 @@ Session::Stream& Session::create_stream(std::uint32_t id) {
   stream->recv_last_update = now_;
   stream->stats.id = id;
   stream->finish_tag = virtual_time_;
+  stream->queue.set_budget(options_.send_budget);
   auto& ref = *stream;
   streams_[id] = std::move(stream);
   return ref;
@@ -102,7 +118,7 @@ void Session::erase_stream(std::uint32_t id) {
   Stream* s = it->second.get();
   s->erased = true;
   if (s->in_ready) std::erase(ready_, s);
-  if (s->partial) reassembly_bytes_ -= s->partial->body.size();
+  if (s->partial) give_reassembly(s->partial->body.size());
   graveyard_.push_back(std::move(it->second));
   streams_.erase(it);
   if (s->priority == max_priority_) refresh_max_priority();
@@ -423,13 +439,16 @@ void Session::on_data(const FrameHeader& h, std::span<const std::uint8_t> payloa
       m.credit = len;
       deliver(*s, m);
     } else {
+      if (!take_reassembly(body.size())) {
+        give_credit(s, len);
+        return fail_stream(*s, ErrorCode::kLimit, kReassemblyBudgetExhausted);
+      }
       auto r = std::make_unique<Reassembly>();
       r->flags = h.flags;
       r->gap = prefixes->gap;
       r->token = prefixes->token;
       r->subject = std::string(prefixes->subject);
       r->body.assign(as_text(body));
-      reassembly_bytes_ += body.size();
       s->partial = std::move(r);
       give_credit(s, len);
     }
@@ -444,13 +463,16 @@ void Session::on_data(const FrameHeader& h, std::span<const std::uint8_t> payloa
     if (reassembly_bytes_ + payload.size() > options_.max_reassembly) {
       return close_session(ErrorCode::kLimit, "too many bytes waiting in partial messages", false);
     }
+    if (!take_reassembly(payload.size())) {
+      give_credit(s, len);
+      return fail_stream(*s, ErrorCode::kLimit, kReassemblyBudgetExhausted);
+    }
     r.body.append(as_text(payload));
-    reassembly_bytes_ += payload.size();
     if (more) {
       give_credit(s, len);
     } else {
       auto done = std::move(s->partial);
-      reassembly_bytes_ -= done->body.size();
+      give_reassembly(done->body.size());
       InboundMessage m;
       m.stream = h.stream;
       m.flags = static_cast<std::uint16_t>((done->flags & ~flag::kMore) | (h.flags & flag::kFin));

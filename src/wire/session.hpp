@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/byte_budget.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "wire/control.hpp"
@@ -117,6 +118,11 @@ struct SessionOptions {
   std::uint32_t max_connection_window = 256 * 1024 * 1024;
   Duration handshake_timeout = std::chrono::seconds(10);
   std::string session_id;  // server: sent in WELCOME so the client learns its id
+  // Budgets shared with the other sessions of one owner thread (the relay's), or null. They must
+  // outlive the session. A partial message the reassembly budget cannot take resets its stream
+  // with kLimit; send queues charge `send_budget` (SendQueue::set_budget).
+  ByteBudget* reassembly_budget = nullptr;
+  ByteBudget* send_budget = nullptr;
 };
 
 class Session {
@@ -207,6 +213,9 @@ class Session {
   void on_reset_frame(const FrameHeader& header, std::span<const std::uint8_t> payload);
   void deliver(Stream& stream, InboundMessage message);
   void give_credit(Stream* stream, std::uint32_t bytes);
+  // Partial messages' bytes, across this session (max_reassembly) and the shared budget.
+  bool take_reassembly(std::size_t n);
+  void give_reassembly(std::size_t n);
   // Sets a stream's priority (clamped to 1000) and keeps max_priority_ current.
   void assign_priority(Stream& s, std::uint16_t priority);
   void refresh_max_priority();

@@ -626,6 +626,42 @@ TEST(WireSession, FragmentsAndReassemblesLargeMessages) {
   EXPECT_TRUE(p.server_events.resets.empty());
 }
 
+TEST(WireSession, PartialMessagesOfAllSessionsShareOneBudget) {
+  // The relay's relay-partial-budget: partial messages of every session together stay within
+  // one budget. The stream whose fragment does not fit is reset (kLimit); its session, the other
+  // sessions and whole messages go on; every byte is given back.
+  ByteBudget budget(256 * 1024);
+  SessionOptions o;
+  o.reassembly_budget = &budget;
+  const std::string fragment(64 * 1024, 'f');
+  {
+    Raw a(Side::kServer, o);
+    Raw b(Side::kServer, o);
+    a.hello();
+    b.hello();
+    a.send(open_frame(1, publish("a")));
+    b.send(open_frame(1, publish("b")) + open_frame(3, publish("c")));
+    a.send(data_frame(1, flag::kMore, fragment) + data_frame(1, flag::kMore, fragment) +
+           data_frame(1, flag::kMore, fragment));
+    b.send(data_frame(1, flag::kMore, fragment));
+    EXPECT_EQ(budget.used(), 256u * 1024);
+    auto out = b.send(data_frame(1, flag::kMore, fragment) + data_frame(3, 0, "whole"));
+    EXPECT_EQ(resets_in(out),
+              (std::vector<std::pair<std::uint32_t, ErrorCode>>{{1, ErrorCode::kLimit}}));
+    EXPECT_EQ(budget.refused(), 1u);
+    EXPECT_FALSE(b.session.closing());
+    ASSERT_EQ(b.events.on(3).size(), 1u);
+    EXPECT_EQ(budget.used(), 192u * 1024);  // b's partial went with its stream
+    a.send(data_frame(1, 0, "end"));
+    ASSERT_EQ(a.events.on(1).size(), 1u);
+    EXPECT_EQ(a.events.on(1)[0].body.size(), 3 * fragment.size() + 3);
+    EXPECT_EQ(budget.used(), 0u);
+    a.send(data_frame(1, flag::kMore, fragment));  // left partial when the session ends
+    EXPECT_EQ(budget.used(), 64u * 1024);
+  }
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 TEST(WireSession, ReassemblyPastMaxMessageResetsOnlyThatStream) {
   // A peer that ignores the announced max_message (1 MiB): its fragments are accepted up to the
   // limit, then that stream is reset; the other stream on the session keeps working.
