@@ -96,7 +96,7 @@ Result<std::vector<StreamTypeRecord>> Registry::list_types() const {
 Status Registry::check_size(const json::object& value, std::vector<std::string> loc,
                             const std::string& who) const {
   if (value.empty()) return {};
-  const std::size_t size = json::serialize(value).size();
+  const std::size_t size = to_json_text(value).size();
   const std::size_t limit = max_config_bytes_.load();
   if (size <= limit) return {};
   const std::string what = loc.back();
