@@ -60,14 +60,45 @@ Result<Identity> Authenticator::authenticate(const Credentials& c) {
   return Identity::anonymous(std::string(c.address));
 }
 
+std::optional<Identity> Authenticator::known(const std::string& credential,
+                                             std::string_view address) {
+  std::shared_lock lock(known_mutex_);
+  auto it = known_.find(credential);
+  if (it == known_.end()) return std::nullopt;
+  const Known& k = it->second;
+  if (k.generation != directory_.generation() || k.fresh_until <= clock_.mono_now() ||
+      (k.expires_at && *k.expires_at <= clock_.wall_now())) {
+    return std::nullopt;
+  }
+  return Identity{k.kind, k.name, std::string(address), k.role};
+}
+
+void Authenticator::remember(const std::string& credential, const Identity& who,
+                             std::optional<WallTime> expires_at,
+                             std::chrono::seconds for_how_long) {
+  constexpr std::size_t kMaxKnown = 4096;
+  std::unique_lock lock(known_mutex_);
+  if (known_.size() >= kMaxKnown) known_.clear();
+  known_[credential] = Known{who.kind,   who.name,
+                             who.role,   directory_.generation(),
+                             expires_at, clock_.mono_now() + for_how_long};
+}
+
 Result<Identity> Authenticator::bearer(std::string_view token, std::string_view address) {
   if (throttled(address)) return fail(refusal(address));
+  const std::string credential(token);
+  if (auto who = known(credential, address)) return *who;
   if (crypto::equal_constant_time(token, options_.admin_token)) {
     return Identity{Identity::Kind::kAdmin, "admin", std::string(address), admin_role_};
   }
+  const std::uint64_t generation = directory_.generation();
   if (auto match = directory_.check_token(token)) {
-    return Identity{Identity::Kind::kToken, std::move(match->name), std::string(address),
-                    std::move(match->role)};
+    Identity who{Identity::Kind::kToken, std::move(match->name), std::string(address),
+                 std::move(match->role)};
+    if (generation == directory_.generation()) {
+      remember(credential, who, match->expires_at, std::chrono::hours(1));
+    }
+    return who;
   }
   note_failure(address);
   return fail(refusal(address));
@@ -75,6 +106,9 @@ Result<Identity> Authenticator::bearer(std::string_view token, std::string_view 
 
 Result<Identity> Authenticator::basic(std::string_view encoded, std::string_view address) {
   if (throttled(address)) return fail(refusal(address));
+  const std::string credential = "Basic " + std::string(encoded);
+  if (auto who = known(credential, address)) return *who;
+  const std::uint64_t generation = directory_.generation();
   auto decoded = crypto::base64_decode(encoded);
   auto colon = decoded ? decoded->find(':') : std::string::npos;
   if (colon == std::string::npos) {
@@ -91,7 +125,11 @@ Result<Identity> Authenticator::basic(std::string_view encoded, std::string_view
     note_failure(address);
     return fail(refusal(address));
   }
-  return Identity{Identity::Kind::kUser, user->name, std::string(address), std::move(role)};
+  Identity who{Identity::Kind::kUser, user->name, std::string(address), std::move(role)};
+  if (generation == directory_.generation()) {
+    remember(credential, who, std::nullopt, std::chrono::seconds(60));
+  }
+  return who;
 }
 
 bool Authenticator::verify_cached(const UserRecord& user, std::string_view password) {
@@ -126,11 +164,13 @@ bool Authenticator::verify_cached(const UserRecord& user, std::string_view passw
 }
 
 bool Authenticator::throttled(std::string_view address) {
+  if (backoffs_.load(std::memory_order_relaxed) == 0) return false;
   std::lock_guard lock(backoff_mutex_);
   auto it = backoff_until_.find(std::string(address));
   if (it == backoff_until_.end()) return false;
   if (it->second <= clock_.mono_now()) {
     backoff_until_.erase(it);
+    backoffs_.store(backoff_until_.size(), std::memory_order_relaxed);
     return false;
   }
   stats_.throttled.fetch_add(1, std::memory_order_relaxed);
@@ -144,8 +184,10 @@ void Authenticator::note_failure(std::string_view address) {
   if (backoff_until_.size() >= kMaxBackoffEntries) {
     std::erase_if(backoff_until_, [now](const auto& kv) { return kv.second <= now; });
   }
-  if (backoff_until_.size() < kMaxBackoffEntries)
+  if (backoff_until_.size() < kMaxBackoffEntries) {
     backoff_until_[std::string(address)] = now + kBackoff;
+  }
+  backoffs_.store(backoff_until_.size(), std::memory_order_relaxed);
 }
 
 Error Authenticator::refusal(std::string_view) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <semaphore>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -75,6 +76,25 @@ class Authenticator {
   std::mutex cache_mutex_;
   std::unordered_map<std::string, MonoTime> verified_;  // hash of (user, password, verifier)
   std::counting_semaphore<2> hashing_{2};
+
+  // Credentials that verified (the Authorization value, or a ?token=), so a keep-alive client
+  // costs one hash lookup per request, not a SHA-256 or an argon2 check. An entry holds while
+  // the directory's generation is unchanged, the token is unexpired and (for passwords) for a
+  // minute. Memory only; bounded.
+  struct Known {
+    Identity::Kind kind;
+    std::string name;
+    std::shared_ptr<const Role> role;
+    std::uint64_t generation;
+    std::optional<WallTime> expires_at;  // tokens
+    MonoTime fresh_until;
+  };
+  std::optional<Identity> known(const std::string& credential, std::string_view address);
+  void remember(const std::string& credential, const Identity& who,
+                std::optional<WallTime> expires_at, std::chrono::seconds for_how_long);
+  std::shared_mutex known_mutex_;
+  std::unordered_map<std::string, Known> known_;
+  std::atomic<std::size_t> backoffs_{0};  // entries in backoff_until_: skips its lock when 0
 };
 
 }  // namespace sluice::auth

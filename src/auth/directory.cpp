@@ -211,6 +211,7 @@ Result<Role> Directory::put_role(Role r) {
   std::unique_lock lock(mutex_);
   if (auto ok = persist_role(r); !ok) return fail(ok.error());
   custom_roles_[r.name] = std::make_shared<const Role>(r);
+  changed();
   return r;
 }
 
@@ -232,6 +233,7 @@ Status Directory::delete_role(const std::string& name) {
     if (auto ok = db_->remove("role", name); !ok) return ok;
   }
   custom_roles_.erase(name);
+  changed();
   return {};
 }
 
@@ -279,6 +281,7 @@ Result<UserRecord> Directory::update_user(const std::string& name,
   if (role_name) u.role = *role_name;
   if (auto ok = persist_user(u); !ok) return fail(ok.error());
   it->second = u;
+  changed();
   return u;
 }
 
@@ -289,6 +292,7 @@ Status Directory::delete_user(const std::string& name) {
     if (auto ok = db_->remove("user", name); !ok) return ok;
   }
   users_.erase(name);
+  changed();
   return {};
 }
 
@@ -382,6 +386,7 @@ Status Directory::delete_token(const std::string& id_or_name) {
     if (auto ok = db_->remove("token", it->first); !ok) return ok;
   }
   tokens_.erase(it);
+  changed();
   return {};
 }
 
@@ -390,6 +395,7 @@ std::optional<TokenMatch> Directory::check_token(std::string_view token) const {
   if (!id) return std::nullopt;
   const std::string hash = to_hex(crypto::sha256(token));
   std::string role_name, name;
+  std::optional<WallTime> expires;
   {
     std::shared_lock lock(mutex_);
     auto it = tokens_.find(*id);
@@ -399,10 +405,11 @@ std::optional<TokenMatch> Directory::check_token(std::string_view token) const {
     if (it->second.expires_at && *it->second.expires_at <= clock_.wall_now()) return std::nullopt;
     role_name = it->second.role;
     name = it->second.name;
+    expires = it->second.expires_at;
   }
   auto r = role(role_name);
   if (!r) return std::nullopt;
-  return TokenMatch{std::move(name), std::move(r)};
+  return TokenMatch{std::move(name), std::move(r), expires};
 }
 
 }  // namespace sluice::auth

@@ -5,6 +5,7 @@
 // written to the StateDb (when given) before it is applied and answered, and they are loaded
 // from it at construction. Thread-safe: a shared mutex held for one lookup or one change, never
 // across hashing.
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -49,6 +50,7 @@ struct CreatedToken {
 struct TokenMatch {
   std::string name;
   std::shared_ptr<const Role> role;
+  std::optional<WallTime> expires_at;
 };
 
 // Token text: "st_" + 16 lowercase hex (id) + 43 base64url chars (32 random bytes).
@@ -99,6 +101,9 @@ class Directory {
   std::shared_ptr<const Role> role_of_token(std::string_view name) const;
 
   std::size_t user_count() const;
+  // Changes with every change to users, tokens or roles: caches of verified credentials keep
+  // an answer only while it is unchanged.
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
   Status persist_user(const UserRecord& u);
@@ -108,6 +113,9 @@ class Directory {
 
   state::StateDb* db_;
   const Clock& clock_;
+  void changed() { generation_.fetch_add(1, std::memory_order_release); }
+
+  std::atomic<std::uint64_t> generation_{0};
   mutable std::shared_mutex mutex_;
   std::map<std::string, UserRecord, std::less<>> users_;
   std::map<std::string, TokenRecord, std::less<>> tokens_;  // by id

@@ -410,7 +410,10 @@ struct App::Impl {
         [this](const std::string& line) { hub.publish("sluice.audit", line); });
     router.set_outcome([this](const http::HttpRequest& req, std::string_view route, int status) {
       const bool mutating = req.method != "GET" && req.method != "HEAD";
-      if (!mutating && status != 401 && status != 403) return;
+      const bool refused = status == 401 || status == 403;
+      if (!mutating && !refused) return;
+      // Heartbeats keep things alive; they change nothing worth a line each (refusals are kept).
+      if (!refused && route.ends_with("/heartbeat")) return;
       audit->record(audit::Entry{req.identity.owner(),
                                  req.identity.address,
                                  "http",

@@ -187,6 +187,29 @@ TEST_F(DirectoryTest, AuthenticatorAcceptsTokensBasicAndAdminAndBacksOffAfterFai
   EXPECT_EQ(auth.stats().throttled.load(), 1u);
 }
 
+TEST_F(DirectoryTest, RememberedCredentialsEndWithAnyChangeToTheDirectory) {
+  Directory dir(&db, clock);
+  ASSERT_TRUE(dir.create_user("ana", "a long password", "viewer"));
+  const std::string token = dir.create_token("cam", "publisher", std::nullopt).value().token;
+  Authenticator auth(dir, clock, AuthenticatorOptions{});
+  const std::string ana = basic("ana", "a long password");
+  ASSERT_TRUE(auth.authenticate({"Bearer " + token, "", "10.0.0.5"})->authenticated());
+  ASSERT_TRUE(auth.authenticate({ana, "", "10.0.0.5"})->authenticated());
+  // Revoking the token ends it at once, although it was remembered.
+  ASSERT_TRUE(dir.delete_token("cam"));
+  EXPECT_FALSE(auth.authenticate({"Bearer " + token, "", "10.0.0.5"}));
+  // A new password ends the old one (its Basic header was remembered too).
+  clock.advance(std::chrono::milliseconds(200));
+  ASSERT_TRUE(dir.update_user("ana", std::string("another long password"), std::nullopt));
+  EXPECT_FALSE(auth.authenticate({ana, "", "10.0.0.6"}));
+  clock.advance(std::chrono::milliseconds(200));
+  EXPECT_TRUE(auth.authenticate({basic("ana", "another long password"), "", "10.0.0.6"}));
+  // A role change shows at once.
+  ASSERT_TRUE(dir.update_user("ana", std::nullopt, std::string("operator")));
+  EXPECT_EQ(auth.authenticate({basic("ana", "another long password"), "", "10.0.0.6"})->role->name,
+            "operator");
+}
+
 TEST(AccessPolicy, ModesGiveAnonymousClientsWhatTheIssueSays) {
   auto anon = Identity::anonymous("10.0.0.5");
   auto local = Identity::anonymous("127.0.0.1");
