@@ -75,6 +75,28 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
       initial.emplace_back(o);
     s.define(std::move(spec), std::move(initial));
   }
+  // The registry's limits (docs/operations.md, "Limits"): live, from the next call that checks.
+  auto registry_limit = [&s, &r = t.registry](std::string name, std::string description,
+                                              std::string unit, double max, std::size_t value,
+                                              void (registry::Registry::*set)(std::size_t)) {
+    Spec spec =
+        spec_of(std::move(name), Type::kInteger, std::move(description), std::move(unit), 1, max);
+    spec.apply = [&r, set](const json::value& v) {
+      (r.*set)(static_cast<std::size_t>(v.to_number<std::int64_t>()));
+      return Status{};
+    };
+    s.define(std::move(spec), static_cast<std::int64_t>(value));
+  };
+  registry_limit("max_streams", "Streams the registry holds; a new one beyond is 507", "streams",
+                 10'000'000, c.limits.max_streams, &registry::Registry::set_max_streams);
+  registry_limit("max_stream_types", "Custom stream types (built-ins not counted); beyond: 507",
+                 "types", 1'000'000, c.limits.max_stream_types,
+                 &registry::Registry::set_max_custom_types);
+  registry_limit("max_stream_config_bytes",
+                 "A stream's config and metadata (and a type's JSON fields), each, as JSON text; "
+                 "beyond: 422",
+                 "bytes", 16 << 20, c.limits.max_stream_config_bytes,
+                 &registry::Registry::set_max_config_bytes);
   {
     Spec spec = spec_of("max_streams_per_owner", Type::kInteger,
                         "Live streams one client (without an admin or operator role) may own; 0: "

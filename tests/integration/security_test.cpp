@@ -395,6 +395,15 @@ TEST_F(Trust, OneClientCannotFillTheRegistry) {
             201);
 }
 
+TEST_F(Trust, RegistryLimitsAreLiveSettings) {
+  ASSERT_EQ(admin_->call("PUT", "/settings/max_streams", R"({"value": 1})").status, 200);
+  EXPECT_EQ(victim_->call("POST", "/streams/advertise", advert("127.0.0.2")).status, 201);
+  auto full = attacker_->call("POST", "/streams/advertise", advert("127.0.0.3", 1, "other", "x"));
+  EXPECT_EQ(full.status, 507) << full.body;
+  EXPECT_EQ(admin_->call("PUT", "/settings/max_stream_config_bytes", R"({"value": 0})").status,
+            422);
+}
+
 TEST_F(Trust, SessionsOpenAtACrashAreClosedAsInterrupted) {
   const std::string dir = ::testing::TempDir() + "/security-history-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
