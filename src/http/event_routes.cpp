@@ -31,12 +31,27 @@ class SseForwarder final : public hub::Subscriber {
   void deliver(const hub::MessagePtr& m) override {
     auto need = auth::read_need(m->subject);
     if (need ? !policy_.allows(who_, *need) : !manages_all_) return;
-    std::string data = "{\"subject\":" + to_json_text(json::string(m->subject)) +
-                       ",\"data\":" + payload_as_json(m->data) + "}";
-    sink_->send({}, data);
+    sink_->send_frame(frame_of(m));
   }
 
  private:
+  // The hub hands one message to its subscribers one after another on the publisher's thread:
+  // the event is built once, for the first SSE client, and shared by pointer with the others.
+  // (The weak pointer keeps the message's control block, so it names no other message.)
+  static std::shared_ptr<const std::string> frame_of(const hub::MessagePtr& m) {
+    thread_local std::weak_ptr<const hub::Message> last_message;
+    thread_local std::shared_ptr<const std::string> last_frame;
+    const bool same =
+        !last_message.expired() && !last_message.owner_before(m) && !m.owner_before(last_message);
+    if (!same) {
+      const std::string data = "{\"subject\":" + to_json_text(json::string(m->subject)) +
+                               ",\"data\":" + payload_as_json(m->data) + "}";
+      last_frame = std::make_shared<const std::string>(sse_frame({}, data));
+      last_message = m;
+    }
+    return last_frame;
+  }
+
   std::shared_ptr<SseSink> sink_;
   const auth::AccessPolicy& policy_;
   const auth::Identity who_;

@@ -29,6 +29,8 @@ class ReplyBudget {
   // there); the handler puts them in HttpResponse::reserved, and the server gives them back once
   // the reply is written.
   virtual bool try_take(std::size_t bytes) = 0;
+  // Gives back bytes taken and not used.
+  virtual void give(std::size_t bytes) = 0;
 };
 
 struct HttpRequest {
@@ -60,6 +62,10 @@ struct HttpResponse {
   std::size_t reserved = 0;  // bytes the handler took from HttpRequest::reply_budget for `body`
 };
 
+// One server-sent event in the wire format: `event:` (when not empty), a `data:` line per line
+// of `data`, a blank line. Sized exactly.
+std::string sse_frame(std::string_view event, std::string_view data);
+
 HttpResponse json_response(int status, std::string body);
 HttpResponse error_response(const Error& e);
 // 503 with Retry-After: the reply budget is held by large replies to other clients.
@@ -72,6 +78,9 @@ class SseSink {
   // Queues one event. Thread-safe and non-blocking: when the client reads too slowly the oldest
   // queued events are dropped and counted. Returns false once the client has gone.
   virtual bool send(std::string_view event, std::string_view data) = 0;
+  // The same with an event already in the wire format (sse_frame), shared by pointer: one event
+  // fanned out to many clients is then built once.
+  virtual bool send_frame(std::shared_ptr<const std::string> frame) = 0;
   // Ends the stream from the server side.
   virtual void close() = 0;
 };

@@ -1,5 +1,9 @@
 #include "http/streams_api.hpp"
 
+#include <atomic>
+#include <memory>
+#include <utility>
+
 #include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "http/event_routes.hpp"
@@ -89,38 +93,63 @@ void add_stream_routes(Router& r, Registry& reg) {
   });
   // Maestra's list (every stream) unless `limit` and/or `offset` ask for a page; then
   // X-Total-Count says how many there are in all. Each stream's JSON is the store's cached text.
-  r.add("GET", "/streams", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
-    auto limit = query_int(req, "limit", 0, 1'000'000'000);
-    if (!limit) return error_response(limit.error());
-    auto offset = query_int(req, "offset", 0, 1'000'000'000);
-    if (!offset) return error_response(offset.error());
-    std::optional<std::size_t> count;
-    if (*limit) count = static_cast<std::size_t>(**limit);
-    auto page = reg.list_stream_json(req.param("stream_type"),
-                                     static_cast<std::size_t>(offset->value_or(0)), count);
-    if (!page) return error_response(page.error());
-    std::size_t size = 2;
-    for (const auto& item : page->items)
-      size += item->size() + 1;
-    // A large list is built only when the server's reply budget has room for it.
-    const bool large = size >= kLargeReplyBytes && req.reply_budget;
-    if (large && !req.reply_budget->try_take(size)) return reply_budget_exhausted();
-    std::string body;
-    body.reserve(size);
-    body += '[';
-    for (const auto& item : page->items) {
-      if (body.size() > 1) body += ',';
-      body += *item;
-    }
-    body += ']';
-    auto res = json_response(200, std::move(body));
-    if (large) res.reserved = size;
-    if (*limit || *offset) {
-      res.headers.emplace_back("X-Total-Count", std::to_string(page->total));
-      res.headers.emplace_back("Access-Control-Expose-Headers", "X-Total-Count");
-    }
-    return res;
-  });
+  auto last_full_size = std::make_shared<std::atomic<std::size_t>>(0);
+  r.add("GET", "/streams",
+        [&reg, last_full_size](const HttpRequest& req, const PathParams&) -> Reply {
+          auto limit = query_int(req, "limit", 0, 1'000'000'000);
+          if (!limit) return error_response(limit.error());
+          auto offset = query_int(req, "offset", 0, 1'000'000'000);
+          if (!offset) return error_response(offset.error());
+          std::optional<std::size_t> count;
+          if (*limit) count = static_cast<std::size_t>(**limit);
+          const auto type = req.param("stream_type");
+          // A large list is built only while the server's reply budget has room for it. The full
+          // list asks for the size it had last time before it is even walked (so a crowd asking for
+          // it while the budget is held costs little), then settles on its exact size.
+          const bool full = !type && !*limit && !*offset;
+          ReplyBudget* budget = req.reply_budget;
+          std::size_t reserved = 0;
+          if (const std::size_t guess = full ? last_full_size->load() : 0;
+              budget && guess >= kLargeReplyBytes) {
+            if (!budget->try_take(guess)) return reply_budget_exhausted();
+            reserved = guess;
+          }
+          auto page =
+              reg.list_stream_json(type, static_cast<std::size_t>(offset->value_or(0)), count);
+          if (!page) {
+            if (reserved) budget->give(reserved);
+            return error_response(page.error());
+          }
+          std::size_t size = 2;
+          for (const auto& item : page->items)
+            size += item->size() + 1;
+          if (full) last_full_size->store(size);
+          if (budget && size >= kLargeReplyBytes) {
+            if (size > reserved && !budget->try_take(size - reserved)) {
+              if (reserved) budget->give(reserved);
+              return reply_budget_exhausted();
+            }
+            if (reserved > size) budget->give(reserved - size);
+            reserved = size;
+          } else if (reserved) {
+            budget->give(std::exchange(reserved, 0));
+          }
+          std::string body;
+          body.reserve(size);
+          body += '[';
+          for (const auto& item : page->items) {
+            if (body.size() > 1) body += ',';
+            body += *item;
+          }
+          body += ']';
+          auto res = json_response(200, std::move(body));
+          res.reserved = reserved;
+          if (*limit || *offset) {
+            res.headers.emplace_back("X-Total-Count", std::to_string(page->total));
+            res.headers.emplace_back("Access-Control-Expose-Headers", "X-Total-Count");
+          }
+          return res;
+        });
   r.add("POST", "/streams/advertise", [&reg](const HttpRequest& req, const PathParams&) -> Reply {
     auto ad = parse_body(req, registry::parse_advertise);
     if (!ad) return error_response(ad.error());

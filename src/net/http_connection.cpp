@@ -9,6 +9,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <optional>
 
@@ -37,31 +38,6 @@ bool is_flv_target(std::string_view target) {
   return path.starts_with("/live/") && path.ends_with(".flv") && path.size() > 10;
 }
 
-// Sized exactly: outboxes charge frames by size to the event stream budget, so capacity left
-// over by appending would be memory the budget does not see.
-std::string sse_frame(std::string_view event, std::string_view data) {
-  const std::size_t lines =
-      1 + static_cast<std::size_t>(std::count(data.begin(), data.end(), '\n'));
-  std::string out;
-  out.reserve((event.empty() ? 0 : event.size() + 8) + data.size() + lines * 6 + 2);
-  if (!event.empty()) {
-    out += "event: ";
-    out += event;
-    out += '\n';
-  }
-  std::size_t start = 0;
-  while (true) {
-    auto nl = data.find('\n', start);
-    out += "data: ";
-    out += data.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-    out += '\n';
-    if (nl == std::string_view::npos) break;
-    start = nl + 1;
-  }
-  out += '\n';
-  return out;
-}
-
 class HttpConnection;
 
 // The SseSink handed to event sources; forwards to the connection without keeping it alive.
@@ -69,6 +45,7 @@ class SseSinkImpl final : public http::SseSink {
  public:
   explicit SseSinkImpl(std::weak_ptr<HttpConnection> conn) : conn_(std::move(conn)) {}
   bool send(std::string_view event, std::string_view data) override;
+  bool send_frame(std::shared_ptr<const std::string> frame) override;
   void close() override;
 
  private:
@@ -110,7 +87,11 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   // ---- SSE producer side (any thread) ----
   bool sse_send(std::string_view event, std::string_view data) {
     if (!outbox_ || outbox_->closed()) return false;
-    auto pushed = outbox_->push(sse_frame(event, data));
+    return sse_send_frame(std::make_shared<const std::string>(http::sse_frame(event, data)));
+  }
+  bool sse_send_frame(Outbox::Frame frame) {
+    if (!outbox_ || outbox_->closed()) return false;
+    auto pushed = outbox_->push(std::move(frame));
     if (pushed.over_budget) refused_by_event_budget();
     if (pushed.start_writer) {
       asio::post(stream_.get_executor(), [self = shared_from_this()] { self->sse_write(); });
@@ -493,22 +474,22 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
 
   void sse_write() {
     if (writing_) return;
-    std::optional<std::string> frame;
+    notice_.clear();
     if (auto dropped = outbox_->take_dropped(); dropped > 0) {
       server_->stats.dropped_frames.fetch_add(dropped, std::memory_order_relaxed);
-      frame = ": dropped " + std::to_string(dropped) + " events (client too slow)\n\n";
-      if (auto next = outbox_->pop()) frame->append(*next);
-    } else {
-      frame = outbox_->pop();
+      notice_ = ": dropped " + std::to_string(dropped) + " events (client too slow)\n\n";
     }
-    if (!frame) return;
+    current_ = outbox_->pop();
+    if (!current_ && notice_.empty()) return;
     writing_ = true;
-    current_ = std::move(*frame);
+    const std::array<asio::const_buffer, 2> buffers{
+        asio::buffer(notice_), current_ ? asio::buffer(*current_) : asio::const_buffer()};
     // The disconnect watch's read is pending without a deadline: this sets the write's only.
     stream_.expires_after(server_->options.write_timeout);
-    asio::async_write(stream_, asio::buffer(current_),
+    asio::async_write(stream_, buffers,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->writing_ = false;
+                        self->current_.reset();
                         if (ec == beast::error::timeout) self->count_write_timeout("SSE");
                         if (ec) return self->shutdown();
                         self->sse_write();
@@ -578,13 +559,19 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   std::chrono::milliseconds keepalive_{15000};
   std::function<std::pair<std::string, std::string>()> keepalive_event_;
   bool writing_ = false;
-  std::string current_;
+  std::string notice_;     // ": dropped N events", written before current_
+  Outbox::Frame current_;  // the frame being written
   char sink_byte_[64];
 };
 
 bool SseSinkImpl::send(std::string_view event, std::string_view data) {
   auto conn = conn_.lock();
   return conn && conn->sse_send(event, data);
+}
+
+bool SseSinkImpl::send_frame(std::shared_ptr<const std::string> frame) {
+  auto conn = conn_.lock();
+  return conn && conn->sse_send_frame(std::move(frame));
 }
 
 void SseSinkImpl::close() {

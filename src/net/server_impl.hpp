@@ -129,6 +129,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                        "(http-reply-budget)");
       return false;
     }
+    void give(std::size_t bytes) override { server.reply_budget.give(bytes); }
     Impl& server;
   } handler_reply_budget{*this};
   SharedByteBudget event_budget;  // bytes queued in SSE and /ws outboxes

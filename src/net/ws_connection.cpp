@@ -94,17 +94,18 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
 
   void write() {
     if (writing_ || closed_) return;
-    std::optional<std::string> frame;
+    Outbox::Frame frame;
     if (auto dropped = outbox_.take_dropped(); dropped > 0) {
       server_->stats.dropped_frames.fetch_add(dropped, std::memory_order_relaxed);
       // The writer stays marked active in the outbox, so the queued frames follow this notice.
-      frame = R"({"op":"dropped","count":)" + std::to_string(dropped) + "}";
+      frame = std::make_shared<const std::string>(R"({"op":"dropped","count":)" +
+                                                  std::to_string(dropped) + "}");
     } else {
       frame = outbox_.pop();
     }
     if (!frame) return;
     writing_ = true;
-    current_ = std::move(*frame);
+    current_ = std::move(frame);
     ws_.text(true);
     // The WebSocket's own timeouts watch the peer's pings, not our writes: a reader that takes
     // nothing for write_timeout is dropped by this timer.
@@ -117,7 +118,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
                                "disconnected");
       self->shutdown();
     });
-    ws_.async_write(asio::buffer(current_),
+    ws_.async_write(asio::buffer(*current_),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       self->writing_ = false;
                       self->write_timer_.cancel();
@@ -147,7 +148,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
   std::optional<hub::ClientSession> session_;
   bool writing_ = false;
   bool closed_ = false;
-  std::string current_;
+  Outbox::Frame current_;  // the frame being written
 };
 
 }  // namespace
@@ -155,8 +156,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
 void start_websocket(std::shared_ptr<HttpServer::Impl> server, beast::tcp_stream stream,
                      bhttp::request<bhttp::string_body> upgrade,
                      std::shared_ptr<hub::ClientPolicy> policy, ConnectionSlot slot) {
-  auto conn =
-      std::make_shared<WsConnection>(std::move(server), std::move(stream), std::move(slot));
+  auto conn = std::make_shared<WsConnection>(std::move(server), std::move(stream), std::move(slot));
   conn->start(std::move(upgrade), std::move(policy));
 }
 
