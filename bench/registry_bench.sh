@@ -163,8 +163,11 @@ start_daemon() {
   local threads="$1" logfile="$2"
   DAEMON_LOG="$logfile"
   : >"$logfile"
+  # A private data dir: what a daemon keeps there (owner bindings, audit log) must not carry over
+  # into the next run's figures.
+  rm -rf "$WORK/data"
   "$DAEMON_BIN" --http 127.0.0.1:0 --history :memory: --stream-ttl 3600 --log-level info \
-    --threads "$threads" >"$logfile" 2>&1 &
+    --data-dir "$WORK/data" --threads "$threads" >"$logfile" 2>&1 &
   DAEMON_PID=$!
   PORT=""
   # Deadlines by the clock, not by iterations: on a loaded machine each iteration is slow.
