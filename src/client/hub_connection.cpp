@@ -177,8 +177,7 @@ struct HubConnection::Impl {
       --queued_writes;
       return fail(Error{0, "hub connection send queue is full", {}});
     }
-    asio::post(ioc,
-               [this, text = to_json_text(message)]() mutable { enqueue(std::move(text)); });
+    asio::post(ioc, [this, text = to_json_text(message)]() mutable { enqueue(std::move(text)); });
     return {};
   }
 };

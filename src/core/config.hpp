@@ -63,7 +63,7 @@ struct Config {
   bool dev_key = false;  // create and print one publish key for stream "dev" at start
   // Media (docs/operations.md, "Media").
   HostPort rtmp{"0.0.0.0", 1935};
-  bool rtmp_enabled = true;    // "rtmp = off" disables the RTMP listener
+  bool rtmp_enabled = true;         // "rtmp = off" disables the RTMP listener
   HostPort https{"0.0.0.0", 8443};  // TLS front door of the HTTP server (needs tls_cert)
   bool https_enabled = false;
   HostPort rtmps{"0.0.0.0", 1936};  // TLS front door of the RTMP server (needs tls_cert)

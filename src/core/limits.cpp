@@ -113,8 +113,7 @@ Limits Limits::resolved() const {
   derive(r.relay_buffer_budget, memory_budget / 4);
   derive(r.relay_partial_budget, memory_budget / 8);
   // Never below the protocol's default buffer (8 MiB), which clients ask for unless told not to.
-  derive(r.relay_buffer_max_bytes,
-         std::clamp<std::size_t>(memory_budget / 8, 8 * kMiB, 64 * kMiB));
+  derive(r.relay_buffer_max_bytes, std::clamp<std::size_t>(memory_budget / 8, 8 * kMiB, 64 * kMiB));
   return r;
 }
 

@@ -516,7 +516,8 @@ void PostgresHistory::session_started(const SessionRecord& s) {
                 "session start",
                 {timestamp(s.started_at), s.session_id, s.stream_id, s.stream_name, s.stream_type,
                  s.publisher_id, s.publisher_address, s.consumer_id, s.consumer_address, s.protocol,
-                 to_json_text(s.transport_config, DoubleStyle::kKeepKind), std::to_string(s.bytes_transferred)}});
+                 to_json_text(s.transport_config, DoubleStyle::kKeepKind),
+                 std::to_string(s.bytes_transferred)}});
 }
 
 void PostgresHistory::session_bytes(const std::string& session_id, std::int64_t bytes) {
@@ -531,11 +532,12 @@ void PostgresHistory::session_ended(const SessionRecord& s, const std::string& s
 }
 
 void PostgresHistory::subscriber_joined(const SubscriberRecord& s) {
-  link_->write({kInsertSubscriber,
-                "subscriber join",
-                {timestamp(s.joined_at), s.subscriber_id, s.stream_id, s.stream_name, s.stream_type,
-                 s.publisher_id, s.consumer_id, s.consumer_address, s.multicast_group,
-                 std::to_string(s.multicast_port), to_json_text(s.metadata, DoubleStyle::kKeepKind)}});
+  link_->write(
+      {kInsertSubscriber,
+       "subscriber join",
+       {timestamp(s.joined_at), s.subscriber_id, s.stream_id, s.stream_name, s.stream_type,
+        s.publisher_id, s.consumer_id, s.consumer_address, s.multicast_group,
+        std::to_string(s.multicast_port), to_json_text(s.metadata, DoubleStyle::kKeepKind)}});
 }
 
 void PostgresHistory::subscriber_left(const SubscriberRecord& s, const std::string& status,

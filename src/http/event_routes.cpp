@@ -126,40 +126,40 @@ void add_event_routes(Router& router, registry::Registry& reg, hub::Hub& hub,
             {}};
       });
 
-  router.add("GET", "/streams/{stream_id}/preview",
-             [&reg, &hub](const HttpRequest&, const PathParams& p) -> Reply {
-               auto id = path_uuid(p, "stream_id");
-               if (!id) return error_response(id.error());
-               auto view = reg.get_stream(*id);
-               if (!view) return error_response(view.error());
-               const auto& s = view->stream;
-               json::object info{{"status", "connection_info"},
-                                 {"stream_id", s.id},
-                                 {"stream_name", s.name},
-                                 {"stream_type", s.stream_type},
-                                 {"protocol", s.protocol},
-                                 {"address", s.address},
-                                 {"port", s.port},
-                                 {"delivery_mode", s.delivery_mode()},
-                                 {"config", s.config}};
-               if (s.is_multicast()) {
-                 info["multicast_group"] = *s.multicast_group;
-                 info["multicast_port"] = s.multicast_port.value_or(0);
-               }
-               return EventStream{
-                   [&hub, info = to_json_text(info),
-                    subject = registry::events::withdraw_subject(s.id)](
-                       std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
-                     sink->send("info", info);
-                     auto set = std::make_shared<SubscriptionSet>();
-                     if (auto sub = hub.subscribe(subject, std::make_shared<PreviewCloser>(sink),
-                                                  hub::Interest::kObserver)) {
-                       set->subscriptions.push_back(std::move(*sub));
-                     }
-                     return set;
-                   },
-                   std::chrono::seconds(15), heartbeat_event};
-             });
+  router.add(
+      "GET", "/streams/{stream_id}/preview",
+      [&reg, &hub](const HttpRequest&, const PathParams& p) -> Reply {
+        auto id = path_uuid(p, "stream_id");
+        if (!id) return error_response(id.error());
+        auto view = reg.get_stream(*id);
+        if (!view) return error_response(view.error());
+        const auto& s = view->stream;
+        json::object info{{"status", "connection_info"},
+                          {"stream_id", s.id},
+                          {"stream_name", s.name},
+                          {"stream_type", s.stream_type},
+                          {"protocol", s.protocol},
+                          {"address", s.address},
+                          {"port", s.port},
+                          {"delivery_mode", s.delivery_mode()},
+                          {"config", s.config}};
+        if (s.is_multicast()) {
+          info["multicast_group"] = *s.multicast_group;
+          info["multicast_port"] = s.multicast_port.value_or(0);
+        }
+        return EventStream{
+            [&hub, info = to_json_text(info), subject = registry::events::withdraw_subject(s.id)](
+                std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
+              sink->send("info", info);
+              auto set = std::make_shared<SubscriptionSet>();
+              if (auto sub = hub.subscribe(subject, std::make_shared<PreviewCloser>(sink),
+                                           hub::Interest::kObserver)) {
+                set->subscriptions.push_back(std::move(*sub));
+              }
+              return set;
+            },
+            std::chrono::seconds(15), heartbeat_event};
+      });
 }
 
 }  // namespace sluice::http

@@ -105,20 +105,21 @@ void NatsBus::inject_later(const IncomingMessage& m) {
 void NatsBus::forward_request(const IncomingMessage& m) {
   if (m.reply.empty()) return;  // a plain publication on a request subject: nobody to answer
   counters_->requests_forwarded++;
-  local_.request(m.subject, std::string(m.data), options_.forward_timeout,
-                 [this, gate = gate_, reply = std::string(m.reply)](
-                     std::expected<hub::MessagePtr, hub::BusFailure> result) {
-                   // No local responder any more, or no answer: stay silent, another node may
-                   // answer.
-                   if (!result) return;
-                   GateGuard guard(*gate);
-                   if (!guard) return;
-                   const hub::Message& answer = **result;
-                   if (!answer.error) return send(reply, answer.data);
-                   // A refusal, the way a Maestra requester reads one.
-                   send(reply, to_json_text(boost::json::object{
-                                   {"accepted", false}, {"reason", answer.data}}));
-                 });
+  local_.request(
+      m.subject, std::string(m.data), options_.forward_timeout,
+      [this, gate = gate_,
+       reply = std::string(m.reply)](std::expected<hub::MessagePtr, hub::BusFailure> result) {
+        // No local responder any more, or no answer: stay silent, another node may
+        // answer.
+        if (!result) return;
+        GateGuard guard(*gate);
+        if (!guard) return;
+        const hub::Message& answer = **result;
+        if (!answer.error) return send(reply, answer.data);
+        // A refusal, the way a Maestra requester reads one.
+        send(reply,
+             to_json_text(boost::json::object{{"accepted", false}, {"reason", answer.data}}));
+      });
 }
 
 void NatsBus::resync_responders() {

@@ -68,8 +68,9 @@ class FlvConnection final : public MediaConnection,
     head_ = request.method() == bhttp::verb::head;
     if (!admitted) {
       // Counted and logged (at most once a second) by MediaServer::Impl::admit.
-      return refuse(Error{429, "too many media connections from your address or in total; retry later", {}},
-                    /*log=*/false);
+      return refuse(
+          Error{429, "too many media connections from your address or in total; retry later", {}},
+          /*log=*/false);
     }
     http::HttpRequest target;
     std::string name;

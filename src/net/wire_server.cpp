@@ -154,9 +154,9 @@ class WireConnection final : public relay::Transport,
     connection_ = server_.relay->accept(*this);
     if (!connection_) {
       if (server_.refusals) {
-        server_.refusals->count(Refusal::kRelayConnections,
-                                "relay connection from " + remote_ +
-                                    ": the relay's connection limit is reached");
+        server_.refusals->count(
+            Refusal::kRelayConnections,
+            "relay connection from " + remote_ + ": the relay's connection limit is reached");
       }
       return close();
     }

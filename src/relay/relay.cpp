@@ -201,8 +201,7 @@ void Relay::close_entry(ChannelEntry& entry) {
   entry.info.registry_id.clear();
   entry.info.active = false;
   // Subscriptions are patterns and stay; their owners learn the channel closed.
-  auto json = to_json_text(
-      boost::json::object{{"event", "closed"}, {"channel", entry.info.name}});
+  auto json = to_json_text(boost::json::object{{"event", "closed"}, {"channel", entry.info.name}});
   for (auto& [raw, connection] : connections_)
     connection->channel_closed(entry.info.name, json);
   std::string name = entry.info.name;
@@ -254,10 +253,9 @@ Status Relay::close_channel(std::string_view name) {
 namespace {
 std::string subscription_event(std::string_view pattern, std::string_view subscriber,
                                bool subscribed) {
-  return to_json_text(
-      boost::json::object{{"event", subscribed ? "subscribe" : "unsubscribe"},
-                          {"pattern", pattern},
-                          {"subscriber", subscriber}});
+  return to_json_text(boost::json::object{{"event", subscribed ? "subscribe" : "unsubscribe"},
+                                          {"pattern", pattern},
+                                          {"subscriber", subscriber}});
 }
 }  // namespace
 

@@ -383,7 +383,8 @@ std::optional<std::string> MediaWiring::rtmp_url(std::string_view request_host) 
     host = bound.find(':') != std::string::npos ? "[" + bound + "]" : bound;
   }
   if (host.empty()) host = impl_->host;
-  return "rtmp://" + host + ":" + std::to_string(port) + "/" + Impl::options(impl_->config, nullptr).app;
+  return "rtmp://" + host + ":" + std::to_string(port) + "/" +
+         Impl::options(impl_->config, nullptr).app;
 }
 
 void MediaWiring::render_metrics(http::PrometheusWriter& w) const {

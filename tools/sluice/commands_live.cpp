@@ -113,11 +113,11 @@ int run_advertise(CliContext& ctx, CLI::App* cmd, AdvertiseOptions& o) {
   options.on_request = [&ctx, decision](const client::IncomingStreamRequest& r) {
     if (ctx.json) {
       print_line(to_json_text(json::object{{"request",
-                                               {{"stream_id", r.stream_id},
-                                                {"consumer_id", r.consumer_id},
-                                                {"consumer_address", r.consumer_address},
-                                                {"config", r.config}}},
-                                              {"reply", client::decision_to_json(decision)}}));
+                                            {{"stream_id", r.stream_id},
+                                             {"consumer_id", r.consumer_id},
+                                             {"consumer_address", r.consumer_address},
+                                             {"config", r.config}}},
+                                           {"reply", client::decision_to_json(decision)}}));
     } else {
       print_line(describe(r, decision));
     }

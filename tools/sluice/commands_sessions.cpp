@@ -200,8 +200,7 @@ void add_session_commands(CLI::App& app, CliContext& ctx) {
         request.config = parse_object(o->config);
         if (o->hold) return hold_session(ctx, request, o->stream_id);
         return fetch_and_show(ctx, "POST", "/streams/" + url_encode(o->stream_id) + "/request",
-                              to_json_text(registry::to_json(request)),
-                              [](const json::value& v) {
+                              to_json_text(registry::to_json(request)), [](const json::value& v) {
                                 if (v.is_object())
                                   print_offer(registry::offer_from_json(v.as_object()));
                               });
