@@ -33,6 +33,8 @@ class ByteBudget {
   void give(std::size_t n) { used_ -= n; }
   std::size_t used() const { return used_; }
   std::size_t limit() const { return limit_; }
+  // A new limit (a live setting): takes effect at the next take; bytes already held stay held.
+  void set_limit(std::size_t limit) { limit_ = limit; }
   bool fits(std::size_t n) const { return n <= limit_ && used_ <= limit_ - n; }
   // Counts a refusal decided by the holder after fits() said no.
   void count_refusal() { ++refused_; }
@@ -52,9 +54,10 @@ class SharedByteBudget {
   SharedByteBudget& operator=(const SharedByteBudget&) = delete;
 
   bool try_take(std::size_t n) {
+    const std::size_t limit = limit_.load(std::memory_order_relaxed);
     std::size_t used = used_.load(std::memory_order_relaxed);
     do {
-      if (n > limit_ || used > limit_ - n) {
+      if (n > limit || used > limit - n) {
         refused_.fetch_add(1, std::memory_order_relaxed);
         return false;
       }
@@ -72,11 +75,13 @@ class SharedByteBudget {
   void take(std::size_t n) { used_.fetch_add(n, std::memory_order_relaxed); }
   void give(std::size_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
   std::size_t used() const { return used_.load(std::memory_order_relaxed); }
-  std::size_t limit() const { return limit_; }
+  std::size_t limit() const { return limit_.load(std::memory_order_relaxed); }
+  // A new limit (a live setting): takes effect at the next take; bytes already held stay held.
+  void set_limit(std::size_t limit) { limit_.store(limit, std::memory_order_relaxed); }
   std::uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
 
  private:
-  const std::size_t limit_;
+  std::atomic<std::size_t> limit_;
   std::atomic<std::size_t> used_{0};
   std::atomic<std::uint64_t> refused_{0};
 };

@@ -108,7 +108,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(kHeaderLimit);
     if (requests_ == 0 || buffer_.size() > 0) return read_header();
-    stream_.expires_after(server_->options.idle_timeout);
+    stream_.expires_after(server_->limits.idle_timeout.load());
     stream_.async_read_some(buffer_.prepare(kFirstRead), [self = shared_from_this()](
                                                              beast::error_code ec, std::size_t n) {
       if (ec) return self->shutdown();  // idle timeout or the client left: a quiet close
@@ -118,7 +118,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   }
 
   void read_header() {
-    stream_.expires_after(server_->options.header_timeout);
+    stream_.expires_after(server_->limits.header_timeout.load());
     bhttp::async_read_header(
         stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
           if (ec == beast::error::timeout) {
@@ -129,7 +129,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
             return self->shutdown();
           }
           if (ec || self->parser_->is_done()) return self->on_read(ec);
-          self->stream_.expires_after(self->server_->options.idle_timeout);
+          self->stream_.expires_after(self->server_->limits.idle_timeout.load());
           bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
                             [self](beast::error_code ec, std::size_t) { self->on_read(ec); });
         });
@@ -362,7 +362,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
 
   // max_event_streams SSE and /ws clients are open: 503.
   void refuse_event_client(const std::string& method, const char* what) {
-    const std::string why = std::to_string(server_->options.max_event_streams) +
+    const std::string why = std::to_string(server_->limits.max_event_streams.load()) +
                             " event streams (SSE and /ws) are open, the limit "
                             "(max-event-streams)";
     server_->count(Refusal::kEventStreams,
@@ -414,7 +414,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   // Writes the response a piece at a time: each piece must be taken within write_timeout, so a
   // reader that stops reading is dropped however large the reply.
   void write_some(bool keep_alive) {
-    stream_.expires_after(server_->options.write_timeout);
+    stream_.expires_after(server_->limits.write_timeout.load());
     bhttp::async_write_some(
         stream_, *serializer_,
         [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
@@ -485,7 +485,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     const std::array<asio::const_buffer, 2> buffers{
         asio::buffer(notice_), current_ ? asio::buffer(*current_) : asio::const_buffer()};
     // The disconnect watch's read is pending without a deadline: this sets the write's only.
-    stream_.expires_after(server_->options.write_timeout);
+    stream_.expires_after(server_->limits.write_timeout.load());
     asio::async_write(stream_, buffers,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->writing_ = false;

@@ -79,6 +79,18 @@ std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
   return a.local_endpoint().port();
 }
 
+void HttpServer::set_limits(const Limits& l) {
+  auto& live = impl_->limits;
+  live.max_connections = l.http_max_connections;
+  live.max_connections_per_address = l.http_max_connections_per_address;
+  live.max_event_streams = l.max_event_streams;
+  live.header_timeout = l.http_header_timeout;
+  live.idle_timeout = l.http_idle_timeout;
+  live.write_timeout = l.http_write_timeout;
+  impl_->reply_budget.set_limit(l.http_reply_budget);
+  impl_->event_budget.set_limit(l.event_stream_budget);
+}
+
 void HttpServer::stop() {
   impl_->stop();
 }
@@ -159,6 +171,8 @@ void HttpServer::Impl::admit(tcp::socket socket, std::string peer) {
     address = remote.address().to_string();
   }
   ConnectionSlot slot;
+  const std::size_t max_open = limits.max_connections.load();
+  const std::size_t max_from_address = limits.max_connections_per_address.load();
   std::size_t open = 0;
   std::size_t from_address = 0;
   {
@@ -167,18 +181,18 @@ void HttpServer::Impl::admit(tcp::socket socket, std::string peer) {
     open = admitted;
     auto it = admitted_per_address.find(address);
     from_address = it == admitted_per_address.end() ? 0 : it->second;
-    if (open < options.max_connections && from_address < options.max_connections_per_address) {
+    if (open < max_open && from_address < max_from_address) {
       slot = ConnectionSlot(shared_from_this(), address);
     }
   }
-  if (open >= options.max_connections) {
+  if (open >= max_open) {
     const std::string why =
         std::to_string(open) + " HTTP connections are open, the limit (http-max-connections)";
     count(Refusal::kHttpConnections, "connection from " + address + ": " + why);
     return refuse_connection(socket, 503, "Service Unavailable",
                              "Too many connections: " + why + "; retry later");
   }
-  if (from_address >= options.max_connections_per_address) {
+  if (from_address >= max_from_address) {
     const std::string why = std::to_string(from_address) + " connections from " + address +
                             " are open, the limit per address "
                             "(http-max-connections-per-address)";

@@ -106,6 +106,10 @@ class HttpServer {
   // Serves a connection accepted elsewhere (the HTTPS front door's plaintext end, owned from
   // now on) for a client at `peer`. Any thread.
   void adopt(int fd, std::string peer);
+  // Applies changed limits (the live settings of docs/operations.md "Limits"): connection caps
+  // from the next connection, deadlines from the next one set, budgets from the next take.
+  // Any thread.
+  void set_limits(const Limits& limits);
   // Hands WebSocket upgrades of `/wire` to `handler` (net::connect_wire_upgrades installs the
   // relay's). Without one, such upgrades get 503. Safe to call from any thread.
   void set_wire_upgrade(WireUpgradeHandler handler);

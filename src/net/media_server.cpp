@@ -182,6 +182,14 @@ const MediaStats& MediaServer::stats() const {
   return impl_->stats;
 }
 
+void MediaServer::set_limits(const Limits& limits) {
+  impl_->post([impl = impl_, per_address = limits.media_max_connections_per_address,
+               handshake = limits.rtmp_handshake_timeout] {
+    impl->options.max_connections_per_address = per_address;
+    impl->options.handshake_timeout = handshake;
+  });
+}
+
 bool MediaServer::kick_reader(const std::string& id) {
   for (const media::MediaPath* path : impl_->hub.paths()) {
     for (media::MediaSink* sink : path->readers()) {

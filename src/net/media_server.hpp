@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "core/limits.hpp"
 #include "media/media_hub.hpp"
 #include "media/reader_queue.hpp"
 
@@ -81,6 +82,9 @@ class MediaServer {
   // Calls `fn` on the media thread once a second. Call before start().
   void on_tick(std::function<void()> fn);
   const MediaStats& stats() const;
+  // Applies changed limits (the live settings of docs/operations.md "Limits"): the per-address
+  // cap from the next connection, the handshake deadline from the next check. Any thread.
+  void set_limits(const Limits& limits);
   // Media thread only: ends the reader `id` of any path (false when there is none).
   bool kick_reader(const std::string& id);
 

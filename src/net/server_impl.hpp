@@ -65,6 +65,25 @@ struct WireUpgrade {
 
 class ConnectionSlot;
 
+// The limits that may change while the server runs (HttpServer::set_limits, the live settings
+// of docs/operations.md "Limits"), read by every connection's thread. A change applies to the
+// next connection admitted and the next deadline set.
+struct LiveHttpLimits {
+  explicit LiveHttpLimits(const HttpServerOptions& o)
+      : max_connections(o.max_connections),
+        max_connections_per_address(o.max_connections_per_address),
+        max_event_streams(o.max_event_streams),
+        header_timeout(o.header_timeout),
+        idle_timeout(o.idle_timeout),
+        write_timeout(o.write_timeout) {}
+  std::atomic<std::size_t> max_connections;
+  std::atomic<std::size_t> max_connections_per_address;
+  std::atomic<std::size_t> max_event_streams;
+  std::atomic<std::chrono::milliseconds> header_timeout;
+  std::atomic<std::chrono::milliseconds> idle_timeout;
+  std::atomic<std::chrono::milliseconds> write_timeout;
+};
+
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, const http::Router& router, http::HttpMetrics& metrics, hub::Hub& hub,
        HttpServerOptions options)
@@ -73,6 +92,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         metrics(metrics),
         hub(hub),
         options(options),
+        limits(options),
         acceptor(asio::make_strand(io)),  // accepting, back-off and stop() on one strand
         backoff(acceptor.get_executor(), options.refusals, Refusal::kHttpAcceptFds, "http"),
         reply_budget(options.reply_budget),
@@ -93,7 +113,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   bool open_event_client() {
     std::size_t n = event_clients.load(std::memory_order_relaxed);
     do {
-      if (n >= options.max_event_streams) return false;
+      if (n >= limits.max_event_streams.load(std::memory_order_relaxed)) return false;
     } while (!event_clients.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
     return true;
   }
@@ -103,7 +123,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   const http::Router& router;
   http::HttpMetrics& metrics;
   hub::Hub& hub;
-  HttpServerOptions options;
+  HttpServerOptions options;  // as constructed; the live limits are in `limits`
+  LiveHttpLimits limits;
   NetStats stats;
   tcp::acceptor acceptor;
   std::mutex mutex;

@@ -109,7 +109,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     ws_.text(true);
     // The WebSocket's own timeouts watch the peer's pings, not our writes: a reader that takes
     // nothing for write_timeout is dropped by this timer.
-    write_timer_.expires_after(server_->options.write_timeout);
+    write_timer_.expires_after(server_->limits.write_timeout.load());
     write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->closed_ || !self->writing_) return;
       self->server_->count(Refusal::kHttpWriteTimeout,

@@ -277,6 +277,12 @@ Result<std::optional<std::string>> RedisStore::get_owner(const std::string& stre
   return std::optional<std::string>(r->str);
 }
 
+Result<std::size_t> RedisStore::count_owned_streams(const std::string& owner) const {
+  auto r = run(scripts::count_owned_streams(), {}, {owner});
+  if (!r) return fail(r.error());
+  return static_cast<std::size_t>(std::max<long long>(r->integer, 0));
+}
+
 Status RedisStore::release_owner(const std::string& stream_id) {
   auto r = call({"HDEL", std::string(kOwners), stream_id});
   if (!r) return fail(r.error());

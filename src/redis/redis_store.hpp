@@ -58,6 +58,7 @@ class RedisStore final : public registry::RegistryStore {
       const std::string& id) const override;
   Result<std::string> bind_owner(const std::string& stream_id, const std::string& owner) override;
   Result<std::optional<std::string>> get_owner(const std::string& stream_id) const override;
+  Result<std::size_t> count_owned_streams(const std::string& owner) const override;
   Status release_owner(const std::string& stream_id) override;
   Result<std::optional<registry::SubscriberRecord>> remove_subscriber(
       const std::string& id) override;

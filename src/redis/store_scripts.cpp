@@ -51,6 +51,8 @@ local function drop_stream(id)
   redis.call('DEL', key)
   redis.call('ZREM', EXPIRY, key)
   redis.call('SREM', 'streams:all', id)
+  local owner = field(h, 'owner')
+  if owner and owner ~= '' then redis.call('SREM', 'streams:by_owner:' .. owner, id) end
   local t = field(h, 'stream_type')
   if t then
     redis.call('SREM', 'streams:by_type:' .. t, id)
@@ -78,11 +80,17 @@ const Script& put_stream() {
   static const Script s = make(R"lua(
 local old = redis.call('HGET', KEYS[1], 'stream_type')
 if old and old ~= ARGV[2] then redis.call('SREM', 'streams:by_type:' .. old, ARGV[1]) end
+local old_owner = redis.call('HGET', KEYS[1], 'owner')
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 arm(KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]))
 redis.call('SADD', 'streams:all', ARGV[1])
 redis.call('SADD', 'streams:by_type:' .. ARGV[2], ARGV[1])
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if old_owner and old_owner ~= '' and old_owner ~= owner then
+  redis.call('SREM', 'streams:by_owner:' .. old_owner, ARGV[1])
+end
+if owner and owner ~= '' then redis.call('SADD', 'streams:by_owner:' .. owner, ARGV[1]) end
 return 1
 )lua");
   return s;
@@ -244,6 +252,24 @@ for _, key in ipairs(due) do
   end
 end
 return out
+)lua");
+  return s;
+}
+
+// ARGV: owner. Returns how many live streams the owner has; ids of streams Redis expired on its
+// own (past their grace) are pruned from the owner's set on the way.
+const Script& count_owned_streams() {
+  static const Script s = make(R"lua(
+local set = 'streams:by_owner:' .. ARGV[1]
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', set)) do
+  if redis.call('EXISTS', 'stream:' .. id) == 1 then
+    n = n + 1
+  else
+    redis.call('SREM', set, id)
+  end
+end
+return n
 )lua");
   return s;
 }

@@ -31,6 +31,7 @@ const Script& put_type();
 const Script& remove_type();
 const Script& take_expired();
 const Script& counts();
+const Script& count_owned_streams();
 const Script& put_key();
 const Script& compare_and_set_hash();
 const Script& remove_key();

@@ -128,7 +128,7 @@ class RegistryStore {
   virtual Result<std::optional<std::string>> get_owner(const std::string& stream_id) const = 0;
   virtual Status release_owner(const std::string& stream_id) = 0;
   // How many live streams `owner` owns (for the per-owner cap). A store that cannot count
-  // cheaply answers 0 and the cap is not enforced there (docs/operations.md says which).
+  // cheaply answers 0 and the cap is not enforced there (the memory and Redis stores count).
   virtual Result<std::size_t> count_owned_streams(const std::string& owner) const {
     (void)owner;
     return std::size_t{0};

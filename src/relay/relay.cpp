@@ -57,6 +57,15 @@ Relay::Relay(hub::Hub& hub, RelayLoop& loop, const Clock& clock, RelayConfig con
   config_.session.reassembly_budget = &partial_budget_;
 }
 
+void Relay::set_limits(const Limits& limits) {
+  loop_.post([this, buffer_max = limits.relay_buffer_max_bytes,
+              buffers = limits.relay_buffer_budget, partial = limits.relay_partial_budget] {
+    config_.max_subscriber_buffer = buffer_max;
+    buffer_budget_.set_limit(buffers);
+    partial_budget_.set_limit(partial);
+  });
+}
+
 void Relay::count_refusal(Refusal kind, const std::string& what) {
   if (config_.refusals) config_.refusals->count(kind, what);
 }

@@ -169,6 +169,9 @@ class Relay {
   RelayLoop& loop() { return loop_; }
   const Clock& clock() const { return clock_; }
   const RelayConfig& config() const { return config_; }
+  // Applies changed limits (the live settings of docs/operations.md "Limits"): the buffer_bytes
+  // cap from the next subscription, the budgets from the next take. Any thread (posts).
+  void set_limits(const Limits& limits);
   ChannelDirectory& directory() { return directory_; }
   RelayStats& mutable_stats() { return stats_; }
   std::uint64_t next_token() { return next_token_++; }

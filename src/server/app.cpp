@@ -396,7 +396,17 @@ struct App::Impl {
           to_json_text(boost::json::object{
               {"name", s.spec->name}, {"value", s.value}, {"previous", previous}, {"by", by}}));
     });
-    define_settings(*settings, config, SettingTargets{registry, *cors_origins, *media});
+    limits_at_start = config.limits;
+    define_settings(*settings, config,
+                    SettingTargets{registry, *cors_origins, *media, [this](const Limits& l) {
+                                     if (server) {
+                                       server->set_limits(l);
+                                     } else {
+                                       limits_at_start = l;  // restored values, before serving
+                                     }
+                                     relay->set_limits(l);
+                                     media->set_limits(l);
+                                   }});
     media->set_play_access(
         [this](std::string_view path, std::string_view token, std::string_view peer) -> Status {
           auto who = authenticator->authenticate({"", token, peer});
@@ -431,7 +441,7 @@ struct App::Impl {
     metrics = std::make_unique<http::HttpMetrics>(route_names(router));
     ops.http_metrics = metrics.get();
     auto server_options =
-        net::HttpServerOptions::from(config.limits, config.max_body_bytes, &refusals);
+        net::HttpServerOptions::from(limits_at_start, config.max_body_bytes, &refusals);
     server_options.cors_origins = cors_origins;
     server_options.ws_policy =
         [this](const http::HttpRequest& req) -> std::shared_ptr<hub::ClientPolicy> {
@@ -604,6 +614,7 @@ struct App::Impl {
   http::OpsContext ops;
   std::unique_ptr<http::HttpMetrics> metrics;
   std::unique_ptr<net::HttpServer> server;
+  Limits limits_at_start;  // config.limits with the stored settings applied, for `server`
   std::unique_ptr<net::WireServer> wire;
   std::unique_ptr<RegistryAdvertiser> advertiser;
   std::unique_ptr<relay::Relay> relay;

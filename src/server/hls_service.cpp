@@ -264,4 +264,8 @@ HlsService::HlsService(net::MediaServer& media, media::MediaPolicy& policy,
 
 HlsService::~HlsService() = default;
 
+void HlsService::set_segment_target(std::chrono::milliseconds target) {
+  impl_->media.loop().post([impl = impl_, target] { impl->options.hls.segment_target = target; });
+}
+
 }  // namespace sluice::server

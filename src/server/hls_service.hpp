@@ -39,6 +39,11 @@ class HlsService {
              http::Router& router);
   ~HlsService();
 
+  // The hls_segment setting: HLS sessions started from now on cut segments at the first
+  // keyframe after `target` (a running playlist keeps its target duration, as HLS requires).
+  // Any thread.
+  void set_segment_target(std::chrono::milliseconds target);
+
   struct Impl;
 
  private:

@@ -75,7 +75,16 @@ class KeyPolicy final : public media::MediaPolicy {
  public:
   KeyPolicy(keys::KeyService& keys, hub::Hub& hub, const std::string& webhook)
       : keys_(keys), hub_(hub) {
-    if (!webhook.empty()) webhook_ = std::make_unique<WebhookSender>(webhook);
+    set_webhook(webhook);
+  }
+
+  // The media_webhook setting: events from now on go to `url` (empty: none). Events queued
+  // for the previous URL are dropped with its sender. Throws std::invalid_argument for a URL
+  // WebhookSender refuses. Any thread.
+  void set_webhook(const std::string& url) {
+    auto sender = url.empty() ? nullptr : std::make_shared<WebhookSender>(url);
+    std::lock_guard lock(mutex_);
+    webhook_.swap(sender);  // the previous sender stops (joins) outside the lock, below
   }
 
   // OBS sends the key as the stream name (rtmp://HOST/live + key); ffmpeg may send
@@ -134,7 +143,7 @@ class KeyPolicy final : public media::MediaPolicy {
                           {"reason", keys::redact_keys(e.reason)},
                           {"time", format_timestamp(std::chrono::system_clock::now())}};
     std::string json = to_json_text(o);
-    if (webhook_) webhook_->send(json);
+    if (auto hook = webhook()) hook->send(json);
     hub_.publish("sluice.media." + std::string(media::event_name(e.kind)), std::move(json));
   }
 
@@ -142,7 +151,10 @@ class KeyPolicy final : public media::MediaPolicy {
     std::lock_guard lock(mutex_);
     return attempts_;
   }
-  const WebhookSender* webhook() const { return webhook_.get(); }
+  std::shared_ptr<WebhookSender> webhook() const {
+    std::lock_guard lock(mutex_);
+    return webhook_;
+  }
 
  private:
   void count(const std::string& status) {
@@ -153,8 +165,8 @@ class KeyPolicy final : public media::MediaPolicy {
   keys::KeyService& keys_;
   hub::Hub& hub_;
   PlayAccess play_access_;  // set before the media thread starts
-  std::unique_ptr<WebhookSender> webhook_;
   mutable std::mutex mutex_;
+  std::shared_ptr<WebhookSender> webhook_;         // guarded by mutex_
   std::map<std::string, std::uint64_t> attempts_;  // rtmp_publish_attempts_total{status}
 };
 
@@ -337,6 +349,23 @@ void MediaWiring::adopt_rtmp(int fd, std::string peer) {
   impl_->server.adopt_rtmp(fd, std::move(peer));
 }
 
+void MediaWiring::set_limits(const Limits& limits) {
+  impl_->server.set_limits(limits);
+}
+
+void MediaWiring::set_hls_segment(std::chrono::milliseconds target) {
+  impl_->hls->set_segment_target(target);
+}
+
+Status MediaWiring::set_webhook(const std::string& url) {
+  try {
+    impl_->policy.set_webhook(url);
+  } catch (const std::invalid_argument& e) {
+    return fail(Error::invalid_field({"body", "value"}, std::string("media_webhook: ") + e.what()));
+  }
+  return {};
+}
+
 void MediaWiring::set_takeover(bool takeover) {
   impl_->server.loop().post([this, takeover] { impl_->server.hub().set_takeover(takeover); });
 }
@@ -411,7 +440,7 @@ void MediaWiring::render_metrics(http::PrometheusWriter& w) const {
   w.header("sluice_media_bytes_total", "counter", "Media bytes received and sent");
   w.sample("sluice_media_bytes_total", {{"direction", "in"}}, static_cast<double>(s.bytes_in));
   w.sample("sluice_media_bytes_total", {{"direction", "out"}}, static_cast<double>(s.bytes_out));
-  if (const auto* hook = impl_->policy.webhook()) {
+  if (const auto hook = impl_->policy.webhook()) {
     w.header("sluice_media_webhook_total", "counter", "Media webhook POSTs by outcome");
     w.sample("sluice_media_webhook_total", {{"result", "sent"}}, static_cast<double>(hook->sent()));
     w.sample("sluice_media_webhook_total", {{"result", "failed"}},

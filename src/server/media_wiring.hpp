@@ -4,6 +4,7 @@
 // events on the hub (`sluice.media.<event>`) and to the optional webhook, registry
 // advertisement of live paths as `video` streams, HLS on demand, the /media HTTP routes and the
 // rtmp_* metrics. No Asio in this header.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,6 +66,13 @@ class MediaWiring {
   void adopt_rtmp(int fd, std::string peer);
   // The rtmp_takeover setting: applies to the next publish. Any thread.
   void set_takeover(bool takeover);
+  // The media limits (per-address cap, RTMP handshake deadline). Any thread.
+  void set_limits(const Limits& limits);
+  // The hls_segment setting: applies to HLS sessions started from now on. Any thread.
+  void set_hls_segment(std::chrono::milliseconds target);
+  // The media_webhook setting: lifecycle events go to `url` from now on (empty: none); 422 for
+  // a URL that is not http://HOST[:PORT][/PATH]. Any thread.
+  Status set_webhook(const std::string& url);
   // The RTMP application URL for a client that reached the HTTP API as `request_host` (its Host
   // header, e.g. "cam.example:8080"): "rtmp://HOST:PORT/live" with the bound RTMP port, HOST
   // being the RTMP address, or the host the client used when RTMP listens on every interface.

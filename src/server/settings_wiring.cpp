@@ -1,8 +1,13 @@
 #include "server/settings_wiring.hpp"
 
+#include <cmath>
+#include <memory>
+#include <mutex>
+
 #include "http/gate.hpp"
 #include "registry/registry.hpp"
 #include "server/media_wiring.hpp"
+#include "server/webhook_sender.hpp"
 #include "settings/settings.hpp"
 
 namespace sluice::server {
@@ -22,6 +27,94 @@ Spec spec_of(std::string name, Type type, std::string description, std::string u
   s.minimum = minimum;
   s.maximum = maximum;
   return s;
+}
+
+// A limit of core/limits.hpp that is a live setting: a count or size (`count`) or a duration
+// in seconds (`duration`).
+struct LimitSetting {
+  const char* name;
+  const char* description;
+  const char* unit;
+  double minimum;
+  double maximum;
+  std::size_t Limits::*count = nullptr;
+  std::chrono::milliseconds Limits::*duration = nullptr;
+};
+
+constexpr double kMaxCount = 100'000'000;
+constexpr double kMaxBytes = 64.0 * 1024 * 1024 * 1024 * 1024;
+
+// The registry's limits are settings of their own below (they predate this table).
+const LimitSetting kLimitSettings[] = {
+    {"http_max_connections", "Open HTTP connections, SSE and /ws included; beyond: 503",
+     "connections", 1, kMaxCount, &Limits::http_max_connections},
+    {"http_max_connections_per_address",
+     "Open HTTP connections from one client address; beyond: 429", "connections", 1, kMaxCount,
+     &Limits::http_max_connections_per_address},
+    {"http_header_timeout", "Seconds a client has from its first byte to the end of the headers",
+     "s", 0.1, 3600, nullptr, &Limits::http_header_timeout},
+    {"http_idle_timeout", "Seconds a keep-alive connection may wait for its next request", "s", 0.1,
+     86400, nullptr, &Limits::http_idle_timeout},
+    {"http_write_timeout",
+     "Seconds a reader of a reply, an SSE stream or /ws may take no data before it is "
+     "disconnected",
+     "s", 0.1, 3600, nullptr, &Limits::http_write_timeout},
+    {"http_reply_budget", "Bytes of large (>= 64 KiB) replies being written at once; beyond: 503",
+     "bytes", 1 << 20, kMaxBytes, &Limits::http_reply_budget},
+    {"max_event_streams", "Open SSE streams plus /ws clients; beyond: 503", "clients", 0, kMaxCount,
+     &Limits::max_event_streams},
+    {"event_stream_budget", "Bytes queued for all SSE and /ws clients together", "bytes", 64 << 10,
+     kMaxBytes, &Limits::event_stream_budget},
+    {"relay_buffer_max_bytes", "Largest buffer_bytes a relay subscriber may ask for", "bytes",
+     1 << 10, 4294967296.0, &Limits::relay_buffer_max_bytes},
+    {"relay_buffer_budget", "Bytes queued for all relay subscribers together", "bytes", 1 << 20,
+     kMaxBytes, &Limits::relay_buffer_budget},
+    {"relay_partial_budget", "Bytes of partly received relay messages, all connections together",
+     "bytes", 1 << 20, kMaxBytes, &Limits::relay_partial_budget},
+    {"media_max_connections_per_address",
+     "Open RTMP and HTTP-FLV connections from one client address", "connections", 1, kMaxCount,
+     &Limits::media_max_connections_per_address},
+    {"rtmp_handshake_timeout", "Seconds an RTMP client has from connecting to publish or play", "s",
+     0.1, 600, nullptr, &Limits::rtmp_handshake_timeout},
+};
+
+// Every limit setting shares one copy of the limits, so each change hands the modules the whole
+// set (a module never sees half of one change and half of another).
+struct LiveLimits {
+  std::mutex mutex;
+  Limits limits;
+  std::function<void(const Limits&)> apply;
+};
+
+void define_limit_settings(settings::Settings& s, const Limits& initial,
+                           std::function<void(const Limits&)> apply) {
+  auto live = std::make_shared<LiveLimits>();
+  live->limits = initial;
+  live->apply = std::move(apply);
+  for (const LimitSetting& l : kLimitSettings) {
+    const bool seconds = l.duration != nullptr;
+    Spec spec = spec_of(l.name, seconds ? Type::kNumber : Type::kInteger, l.description, l.unit,
+                        l.minimum, l.maximum);
+    spec.apply = [live, l](const json::value& v) {
+      Limits changed;
+      {
+        std::lock_guard lock(live->mutex);
+        if (l.duration) {
+          live->limits.*l.duration = std::chrono::milliseconds(
+              static_cast<std::int64_t>(std::llround(v.to_number<double>() * 1000)));
+        } else {
+          live->limits.*l.count = static_cast<std::size_t>(v.to_number<std::int64_t>());
+        }
+        changed = live->limits;
+      }
+      if (live->apply) live->apply(changed);
+      return Status{};
+    };
+    json::value value =
+        seconds ? json::value(static_cast<double>((initial.*l.duration).count()) / 1000.0)
+                : json::value(static_cast<std::int64_t>(initial.*l.count));
+    s.define(std::move(spec), std::move(value));
+  }
 }
 
 }  // namespace
@@ -121,6 +214,37 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
     };
     s.define(std::move(spec), c.rtmp_takeover);
   }
+  {
+    Spec spec = spec_of("hls_segment", Type::kNumber,
+                        "Seconds of an HLS segment (cut at the first keyframe after it); HLS "
+                        "sessions started after a change use it",
+                        "s", 1, 10);
+    spec.apply = [&m = t.media](const json::value& v) {
+      m.set_hls_segment(std::chrono::milliseconds(
+          static_cast<std::int64_t>(std::llround(v.to_number<double>() * 1000))));
+      return Status{};
+    };
+    s.define(std::move(spec), static_cast<double>(c.hls_segment.count()) / 1000.0);
+  }
+  {
+    Spec spec = spec_of("media_webhook", Type::kString,
+                        "http:// URL that receives every media lifecycle event as a JSON POST; "
+                        "empty: none",
+                        {}, {}, 2048);
+    spec.check = [](const json::value& v) -> Status {
+      const std::string url(v.as_string());
+      if (url.empty()) return {};
+      if (auto problem = WebhookSender::url_problem(url); !problem.empty()) {
+        return fail(Error::invalid_field({"body", "value"}, "media_webhook: " + problem));
+      }
+      return {};
+    };
+    spec.apply = [&m = t.media](const json::value& v) {
+      return m.set_webhook(std::string(v.as_string()));
+    };
+    s.define(std::move(spec), json::string(c.media_webhook));
+  }
+  define_limit_settings(s, c.limits, t.apply_limits);
 }
 
 }  // namespace sluice::server

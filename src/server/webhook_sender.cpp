@@ -21,22 +21,49 @@ using tcp = asio::ip::tcp;
 constexpr auto kDeadline = std::chrono::seconds(5);
 }  // namespace
 
-WebhookSender::WebhookSender(const std::string& url, std::size_t capacity) : capacity_(capacity) {
+namespace {
+
+struct WebhookUrl {
+  std::string host, port, target;
+};
+
+// Splits http://HOST[:PORT][/PATH]; throws std::invalid_argument naming what is wrong.
+WebhookUrl split_url(const std::string& url) {
   constexpr std::string_view kScheme = "http://";
   if (!url.starts_with(kScheme)) throw std::invalid_argument("webhook URL must start with http://");
+  WebhookUrl u;
   std::string rest = url.substr(kScheme.size());
   auto slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
-  target_ = slash == std::string::npos ? "/" : rest.substr(slash);
+  u.target = slash == std::string::npos ? "/" : rest.substr(slash);
   auto colon = authority.rfind(':');
   if (colon != std::string::npos && authority.find(']') == std::string::npos) {
-    host_ = authority.substr(0, colon);
-    port_ = authority.substr(colon + 1);
+    u.host = authority.substr(0, colon);
+    u.port = authority.substr(colon + 1);
   } else {
-    host_ = authority;
-    port_ = "80";
+    u.host = authority;
+    u.port = "80";
   }
-  if (host_.empty()) throw std::invalid_argument("webhook URL has no host");
+  if (u.host.empty()) throw std::invalid_argument("webhook URL has no host");
+  return u;
+}
+
+}  // namespace
+
+std::string WebhookSender::url_problem(const std::string& url) {
+  try {
+    split_url(url);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return {};
+}
+
+WebhookSender::WebhookSender(const std::string& url, std::size_t capacity) : capacity_(capacity) {
+  auto u = split_url(url);
+  host_ = std::move(u.host);
+  port_ = std::move(u.port);
+  target_ = std::move(u.target);
   thread_ = std::thread([this] { run(); });
 }
 

@@ -17,6 +17,8 @@ class WebhookSender {
  public:
   // `url` must be http://HOST[:PORT][/PATH]; throws std::invalid_argument otherwise.
   explicit WebhookSender(const std::string& url, std::size_t capacity = 1024);
+  // Why `url` cannot be a webhook URL; empty when it can.
+  static std::string url_problem(const std::string& url);
   ~WebhookSender();  // stops the thread; events still queued are dropped
   WebhookSender(const WebhookSender&) = delete;
   WebhookSender& operator=(const WebhookSender&) = delete;

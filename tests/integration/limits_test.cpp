@@ -580,5 +580,62 @@ TEST_F(Limits, RunningOutOfDescriptorsBacksOff) {
   EXPECT_EQ(daemon.signal_and_wait(SIGTERM), 0);
 }
 
+// ------------------------------------------------------------------------------ live settings
+
+// Every limit is a setting (PUT /settings/{name}) that takes effect without a restart: the
+// relay's buffer cap at the next subscription, the per-address HTTP cap at the next connection.
+// A bad value is 422 naming the rule and changes nothing; media settings are checked too.
+TEST_F(Limits, LimitsAreLiveSettings) {
+  start({});
+  auto put = [&](const std::string& name, const std::string& value) {
+    client::HttpTransport http(daemon_->url());
+    auto r =
+        http.send("PUT", "/settings/" + name, R"({"value": )" + value + "}", "application/json");
+    EXPECT_TRUE(r) << name;
+    return r ? *r : client::RawHttpResponse{};
+  };
+  auto listed = get("/settings").body;
+  for (const char* name :
+       {"http_max_connections", "http_write_timeout", "event_stream_budget",
+        "relay_buffer_max_bytes", "rtmp_handshake_timeout", "hls_segment", "media_webhook"}) {
+    EXPECT_NE(listed.find(std::string("\"name\":\"") + name + "\""), std::string::npos) << name;
+  }
+
+  auto bad = put("http_write_timeout", "0");
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  EXPECT_NE(bad.body.find("at least"), std::string::npos) << bad.body;
+  EXPECT_EQ(put("hls_segment", "60").status, 422);
+  auto hook = put("media_webhook", R"("ftp://example")");
+  EXPECT_EQ(hook.status, 422) << hook.body;
+  EXPECT_NE(hook.body.find("http://"), std::string::npos) << hook.body;
+  EXPECT_EQ(put("media_webhook", R"("http://127.0.0.1:9/hook")").status, 200);
+  EXPECT_EQ(put("hls_segment", "1").status, 200);
+
+  ASSERT_EQ(put("relay_buffer_max_bytes", "8388608").status, 200);
+  auto c = raw_wire_session(daemon_->wire_port());
+  wire::OpenRequest open;
+  open.channel = "sensors.x";
+  open.role = wire::Role::kSubscribe;
+  open.buffer.max_bytes = std::size_t(1) << 30;
+  ASSERT_TRUE(c->send(wire_frame(wire::FrameType::kOpen, 0, 1, wire::encode(open))));
+  std::optional<std::pair<wire::ErrorCode, std::string>> reset;
+  ASSERT_TRUE(eventually([&] {
+    c->wait_for("relay-buffer-max-bytes", 100ms);
+    return (reset = first_reset(c->received())).has_value();
+  })) << "the 1 GiB subscription was accepted after the cap was lowered";
+  EXPECT_NE(reset->second.find("8388608"), std::string::npos) << reset->second;
+
+  ASSERT_EQ(put("http_max_connections_per_address", "3").status, 200);
+  std::vector<std::unique_ptr<RawClient>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<RawClient>(daemon_->port()));
+    ASSERT_TRUE(held.back()->send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n"));
+    ASSERT_TRUE(held.back()->wait_for("HTTP/1.1 200", 5s)) << "connection " << i;
+  }
+  RawClient extra(daemon_->port());
+  ASSERT_TRUE(extra.wait_closed(5s)) << "a connection over the new cap was kept open";
+  EXPECT_TRUE(extra.received().starts_with("HTTP/1.1 429")) << extra.received();
+}
+
 }  // namespace
 }  // namespace sluice::testing

@@ -457,5 +457,24 @@ TEST_F(RedisStoreTest, OwnerBindingsAreSharedAndTheFirstClaimWins) {
   EXPECT_EQ(b->bind_owner(s.id, "addr:10.0.0.3").value(), "addr:10.0.0.3");
 }
 
+// The per-owner cap counts across nodes: every node sees how many live streams an owner has,
+// re-advertising does not count twice, and withdrawn or expired streams stop counting.
+TEST_F(RedisStoreTest, OwnedStreamsAreCountedAcrossNodes) {
+  auto one = stream("cam1");
+  auto two = stream("cam2");
+  one.owner = two.owner = "addr:10.0.0.2";
+  ASSERT_TRUE(a->put_stream(one, in(30s)));
+  ASSERT_TRUE(b->put_stream(two, in(30s)));
+  ASSERT_TRUE(b->put_stream(two, in(30s)));  // a re-advertise
+  EXPECT_EQ(a->count_owned_streams("addr:10.0.0.2").value(), 2u);
+  EXPECT_EQ(b->count_owned_streams("addr:10.0.0.3").value(), 0u);
+  ASSERT_TRUE(a->remove_stream(one.id));
+  EXPECT_EQ(b->count_owned_streams("addr:10.0.0.2").value(), 1u);
+  // Redis dropped the record by itself (past its grace): no longer counted, and pruned.
+  ASSERT_TRUE(raw->command({"DEL", "stream:" + two.id}));
+  EXPECT_EQ(a->count_owned_streams("addr:10.0.0.2").value(), 0u);
+  EXPECT_TRUE(members("streams:by_owner:addr:10.0.0.2").empty());
+}
+
 }  // namespace
 }  // namespace sluice::testing
