@@ -1,5 +1,6 @@
 #include "auth/directory.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
@@ -11,7 +12,7 @@
 #include "core/ids.hpp"
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
-#include "state/state_db.hpp"
+#include "state/records.hpp"
 #include "wire/scram.hpp"
 
 namespace sluice::auth {
@@ -125,40 +126,61 @@ bool is_valid_principal_name(std::string_view name) {
   });
 }
 
-Directory::Directory(state::StateDb* db, const Clock& clock) : db_(db), clock_(clock) {
-  load();
+Directory::Directory(state::Records* db, const Clock& clock) : db_(db), clock_(clock) {
+  if (auto ok = reload(); !ok) {
+    if (!db_->shared()) throw std::runtime_error(ok.error().detail);
+    spdlog::warn("users, tokens and roles not loaded yet ({}); retrying every second",
+                 ok.error().detail);
+  }
 }
 
-void Directory::load() {
-  if (!db_) return;
-  auto each = [this](const char* kind, auto&& apply) {
+Status Directory::reload() {
+  if (!db_) return {};
+  std::map<std::string, UserRecord, std::less<>> users;
+  std::map<std::string, TokenRecord, std::less<>> tokens;
+  std::map<std::string, std::shared_ptr<const Role>, std::less<>> roles;
+  auto each = [this](const char* kind, auto&& apply) -> Status {
     auto rows = db_->load(kind);
-    if (!rows) throw std::runtime_error(rows.error().detail);
+    if (!rows) return fail(rows.error());
     for (const auto& [id, body] : *rows) {
       boost::system::error_code ec;
       auto v = json::parse(body, ec);
       if (ec || !v.is_object()) {
-        throw std::runtime_error("state database " + db_->path() + ": " + kind + " '" + id +
-                                 "' is not a JSON object");
+        return fail(
+            Error::internal(db_->describe() + ": " + kind + " '" + id + "' is not a JSON object"));
       }
       apply(v.as_object());
     }
+    return {};
   };
-  each("role", [this](const json::object& o) {
+  Status ok = each("role", [&](const json::object& o) {
     Role r = role_from(o);
     const std::string name = r.name;  // the right side is evaluated first: keep the key
-    custom_roles_[name] = std::make_shared<const Role>(std::move(r));
+    roles[name] = std::make_shared<const Role>(std::move(r));
   });
-  each("user", [this](const json::object& o) {
-    UserRecord u = user_from(o);
-    const std::string name = u.name;
-    users_[name] = std::move(u);
-  });
-  each("token", [this](const json::object& o) {
-    TokenRecord t = token_from(o);
-    const std::string id = t.id;
-    tokens_[id] = std::move(t);
-  });
+  if (ok) {
+    ok = each("user", [&](const json::object& o) {
+      UserRecord u = user_from(o);
+      const std::string name = u.name;
+      users[name] = std::move(u);
+    });
+  }
+  if (ok) {
+    ok = each("token", [&](const json::object& o) {
+      TokenRecord t = token_from(o);
+      const std::string id = t.id;
+      tokens[id] = std::move(t);
+    });
+  }
+  if (!ok) return ok;
+  {
+    std::unique_lock lock(mutex_);
+    users_.swap(users);
+    tokens_.swap(tokens);
+    custom_roles_.swap(roles);
+  }
+  changed();
+  return {};
 }
 
 Status Directory::persist_user(const UserRecord& u) {

@@ -2,8 +2,9 @@
 // Directory: the identities sluiced knows — users (argon2id and SCRAM verifiers, never the
 // password), API tokens (random, shown once, stored as SHA-256, optional expiry, each bound to a
 // role) and custom roles beside the four built-in ones. Owns these records; every change is
-// written to the StateDb (when given) before it is applied and answered, and they are loaded
-// from it at construction. Thread-safe: a shared mutex held for one lookup or one change, never
+// written to its state::Records home (when given: the node's StateDb, or Redis shared by a
+// cluster) before it is applied and answered; they are loaded from it at construction and
+// again by reload() when another node changed them. Thread-safe: a shared mutex held for one lookup or one change, never
 // across hashing.
 #include <atomic>
 #include <chrono>
@@ -19,7 +20,7 @@
 #include "core/error.hpp"
 
 namespace sluice::state {
-class StateDb;
+class Records;
 }
 
 namespace sluice::auth {
@@ -63,8 +64,14 @@ bool is_valid_principal_name(std::string_view name);
 class Directory {
  public:
   // `db` (optional) must outlive the directory. Throws std::runtime_error when stored records
-  // cannot be read.
-  Directory(state::StateDb* db, const Clock& clock);
+  // cannot be read — unless the home is shared (Redis), which may come up later: then the
+  // directory starts empty, warns, and the next reload() fills it.
+  Directory(state::Records* db, const Clock& clock);
+
+  // Replaces every user, token and custom role with what the home holds now (another node
+  // changed them). On failure (e.g. Redis unreachable) nothing changes and the error is
+  // returned. Verified-credential caches are invalidated (generation()).
+  Status reload();
 
   // ---- roles ----
   std::shared_ptr<const Role> role(
@@ -109,9 +116,7 @@ class Directory {
   Status persist_user(const UserRecord& u);
   Status persist_token(const TokenRecord& t);
   Status persist_role(const Role& r);
-  void load();
-
-  state::StateDb* db_;
+  state::Records* db_;
   const Clock& clock_;
   void changed() { generation_.fetch_add(1, std::memory_order_release); }
 

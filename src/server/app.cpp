@@ -45,6 +45,7 @@
 #include "server/media_wiring.hpp"
 #include "server/settings_wiring.hpp"
 #include "settings/settings.hpp"
+#include "state/records_sync.hpp"
 #include "state/state_db.hpp"
 #include "state/state_journal.hpp"
 
@@ -337,6 +338,8 @@ struct App::Impl {
         state_db(std::make_unique<state::StateDb>(config.state_path())),
         journal(*state_db),
         store(make_store(config, clock, state_db.get(), &journal)),
+        shared_records(make_shared_records(config)),
+        records(shared_records ? *shared_records : static_cast<state::Records&>(*state_db)),
         bus(make_bus(config, hub, io)),
         history(make_history(config)),
         registry(registry_options(config, &refusals), *store, *history, *bus, clock),
@@ -349,7 +352,7 @@ struct App::Impl {
       // every advertise of a built-in type fails with "Unknown stream type".
       sweeps_since_type_check = kTypeCheckInterval / kSweepInterval;
     }
-    directory = std::make_unique<auth::Directory>(state_db.get(), clock);
+    directory = std::make_unique<auth::Directory>(&records, clock);
     authenticator = std::make_unique<auth::Authenticator>(
         *directory, clock, auth::AuthenticatorOptions{config.admin_token, config.loopback_admin});
     relay::RelayConfig rc;
@@ -386,7 +389,7 @@ struct App::Impl {
     relay = std::make_unique<relay::Relay>(hub, wire->loop(), clock, rc, advertiser.get());
     add_channel_routes(router, *relay);
     cors_origins = std::make_shared<http::AllowedOrigins>(config.cors_origins);
-    settings = std::make_unique<settings::Settings>(state_db.get());
+    settings = std::make_unique<settings::Settings>(&records);
     settings->set_announce([this](const settings::Setting& s, const boost::json::value& previous,
                                   const std::string& by) {
       spdlog::info("setting {} = {} (was {}) by {}", s.spec->name, to_json_text(s.value),
@@ -415,6 +418,12 @@ struct App::Impl {
               *who, auth::Need{auth::Resource::kMedia, auth::Access::kRead, std::string(path)});
         });
     http::add_settings_routes(router, *settings, *policy);
+    if (records.shared()) {  // what other nodes change: identities and settings
+      records_sync = std::make_unique<state::RecordsSync>(
+          records, std::vector<state::RecordsSync::Reload>{
+                       [this] { return directory->reload(); },
+                       [this] { return settings->reload("another node"); }});
+    }
     audit = std::make_unique<audit::AuditLog>(
         config.data_dir.empty() ? std::string() : config.data_dir + "/audit.log",
         [this](const std::string& line) { hub.publish("sluice.audit", line); });
@@ -582,6 +591,7 @@ struct App::Impl {
     sweep_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       sweep_registry();
+      if (records_sync) records_sync->poll();
       media->sweep();
       keys->purge_due();
       arm_sweep();
@@ -596,6 +606,9 @@ struct App::Impl {
   std::unique_ptr<state::StateDb> state_db;  // keys, types, owners, identities, settings
   state::StateJournal journal;
   std::unique_ptr<registry::RegistryStore> store;
+  std::unique_ptr<state::Records> shared_records;    // Redis, with a Redis store
+  state::Records& records;                           // identities and settings: one of the above
+  std::unique_ptr<state::RecordsSync> records_sync;  // with shared records: other nodes' changes
   std::unique_ptr<hub::Bus> bus;
   std::unique_ptr<registry::History> history;
   registry::Registry registry;

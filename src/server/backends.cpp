@@ -5,6 +5,7 @@
 #include "history_pg/postgres_history.hpp"
 #include "hub/subject.hpp"
 #include "nats/nats_bus.hpp"
+#include "redis/redis_records.hpp"
 #include "redis/redis_store.hpp"
 #include "registry/memory_store.hpp"
 #include "registry/sqlite_history.hpp"
@@ -23,6 +24,13 @@ std::unique_ptr<registry::RegistryStore> make_store(const Config& config, const 
   auto endpoint = redis::parse_redis_url(config.store);
   if (!endpoint) throw ConfigError("'store': " + endpoint.error().detail);
   return std::make_unique<redis::RedisStore>(*endpoint, clock);
+}
+
+std::unique_ptr<state::Records> make_shared_records(const Config& config) {
+  if (config.store.empty()) return nullptr;
+  auto endpoint = redis::parse_redis_url(config.store);
+  if (!endpoint) throw ConfigError("'store': " + endpoint.error().detail);
+  return std::make_unique<redis::RedisRecords>(*endpoint);
 }
 
 std::unique_ptr<hub::Bus> make_bus(const Config& config, hub::Hub& hub,

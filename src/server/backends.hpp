@@ -18,8 +18,9 @@ class Bus;
 class Hub;
 }  // namespace sluice::hub
 namespace sluice::state {
+class Records;
 class StateDb;
-}
+}  // namespace sluice::state
 namespace sluice::registry {
 class StoreJournal;
 class RegistryStore;
@@ -36,6 +37,10 @@ namespace sluice::server {
 std::unique_ptr<registry::RegistryStore> make_store(const Config& config, const Clock& clock,
                                                     state::StateDb* state,
                                                     registry::StoreJournal* journal);
+// Where users, tokens, roles and settings live when nodes share them: Redis with a Redis store
+// (every node sees every identity and setting); null with the embedded store (the node's
+// StateDb keeps them).
+std::unique_ptr<state::Records> make_shared_records(const Config& config);
 // `hub` and `io` must outlive the bus.
 std::unique_ptr<hub::Bus> make_bus(const Config& config, hub::Hub& hub,
                                    boost::asio::io_context& io);

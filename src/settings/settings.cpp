@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "core/json_text.hpp"
-#include "state/state_db.hpp"
+#include "state/records.hpp"
 
 namespace sluice::settings {
 namespace json = boost::json;
@@ -43,7 +43,74 @@ std::string number_text(double v) {
 
 }  // namespace
 
-Settings::Settings(state::StateDb* db) : db_(db) {}
+Settings::Settings(state::Records* db) : db_(db) {}
+
+namespace {
+
+// The stored values in `db` by name; an unparsable record is skipped with a warning.
+Result<std::map<std::string, json::value, std::less<>>> load_values(const state::Records& db) {
+  auto rows = db.load(kKind);
+  if (!rows) return fail(rows.error());
+  std::map<std::string, json::value, std::less<>> out;
+  for (const auto& [id, body] : *rows) {
+    boost::system::error_code ec;
+    auto stored = json::parse(body, ec);
+    if (ec || !stored.is_object() || !stored.as_object().contains("value")) {
+      spdlog::warn("setting {}: the stored record is not valid JSON; ignored", id);
+      continue;
+    }
+    out[id] = stored.as_object().at("value");
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::map<std::string, json::value, std::less<>>& Settings::stored() {
+  if (!stored_) {
+    stored_.emplace();
+    if (db_) {
+      auto values = load_values(*db_);
+      if (values) {
+        *stored_ = std::move(*values);
+      } else if (db_->shared()) {
+        spdlog::warn("stored settings not loaded yet ({}); retrying every second",
+                     values.error().detail);
+      } else {
+        throw std::runtime_error(values.error().detail);
+      }
+    }
+  }
+  return *stored_;
+}
+
+Status Settings::reload(const std::string& by) {
+  if (!db_) return {};
+  auto values = load_values(*db_);
+  if (!values) return fail(values.error());
+  for (const auto& [name, value] : *values) {
+    const Spec* spec = nullptr;
+    json::value previous;
+    Setting now;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = settings_.find(name);
+      if (it == settings_.end() || it->second.value == value) continue;
+      spec = it->second.spec;
+      if (!validate(*spec, value)) continue;
+      previous = it->second.value;
+      it->second.value = value;
+      now = it->second;
+    }
+    if (spec->apply) {
+      if (auto ok = spec->apply(value); !ok) {
+        spdlog::warn("setting {}: not applied: {}", name, ok.error().detail);
+      }
+    }
+    if (announce_) announce_(now, previous, by);
+  }
+  return {};
+}
 
 Status Settings::validate(const Spec& spec, const json::value& v) {
   auto range = [&](double x) -> Status {
@@ -127,24 +194,16 @@ void Settings::define(Spec spec, json::value default_value) {
     throw std::invalid_argument("setting " + spec.name + ": bad default: " + ok.error().detail);
   }
   json::value value = default_value;
-  if (db_) {
-    auto rows = db_->load(kKind);
-    if (!rows) throw std::runtime_error(rows.error().detail);
-    for (const auto& [id, body] : *rows) {
-      if (id != spec.name) continue;
-      boost::system::error_code ec;
-      auto stored = json::parse(body, ec);
-      if (!ec && stored.is_object() && stored.as_object().contains("value") &&
-          validate(spec, stored.as_object().at("value"))) {
-        value = stored.as_object().at("value");
-        if (value != default_value) {
-          spdlog::info("setting {} = {} (stored by PUT /settings; overrides the configuration)",
-                       spec.name, to_json_text(value));
-        }
-      } else {
-        spdlog::warn("setting {}: the stored value is not valid any more; using {}", spec.name,
-                     to_json_text(default_value));
+  if (auto it = stored().find(spec.name); it != stored().end()) {
+    if (validate(spec, it->second)) {
+      value = it->second;
+      if (value != default_value) {
+        spdlog::info("setting {} = {} (stored by PUT /settings; overrides the configuration)",
+                     spec.name, to_json_text(value));
       }
+    } else {
+      spdlog::warn("setting {}: the stored value is not valid any more; using {}", spec.name,
+                   to_json_text(default_value));
     }
   }
   auto owned = std::make_unique<Spec>(std::move(spec));

@@ -2,7 +2,8 @@
 // Settings as observables (the C Pro camera's `initObservable`): every daemon option that can
 // change while sluiced runs is a named, typed setting with a default, a range or an enum, and the
 // permissions to read and to write it. A change is validated (422 naming the rule; the old value
-// stays), written to the StateDb, applied by the module that owns it, then announced (the
+// stays), written to the state::Records home (the node's StateDb, or Redis shared by a
+// cluster), applied by the module that owns it, then announced (the
 // server publishes it on `sluice.settings.{name}`). Values written earlier are restored at start
 // and win over the configuration's defaults. Thread-safe: one mutex per change, never held
 // while applying or announcing.
@@ -20,7 +21,7 @@
 #include "core/error.hpp"
 
 namespace sluice::state {
-class StateDb;
+class Records;
 }
 
 namespace sluice::settings {
@@ -57,11 +58,15 @@ using Announce = std::function<void(const Setting& setting, const boost::json::v
 class Settings {
  public:
   // `db` may be null (nothing persists).
-  explicit Settings(state::StateDb* db);
+  explicit Settings(state::Records* db);
 
-  // Registers a setting with its default (the configuration's value). When the StateDb holds a
+  // Registers a setting with its default (the configuration's value). When the home holds a
   // value for it, that value is used and applied. Start-up only; throws on a duplicate name.
+  // A shared home (Redis) that cannot be read yet leaves the default until reload().
   void define(Spec spec, boost::json::value default_value);
+  // Takes every stored value that differs from the one in force (another node changed it):
+  // applies and announces it as changed by `by`. On failure nothing changes.
+  Status reload(const std::string& by);
   void set_announce(Announce announce) { announce_ = std::move(announce); }
 
   std::vector<Setting> list() const;  // by name
@@ -75,8 +80,12 @@ class Settings {
   static boost::json::object describe(const Setting& s);
 
  private:
-  state::StateDb* db_;
+  // The stored values by name (read once, at the first define()); empty when unreadable.
+  const std::map<std::string, boost::json::value, std::less<>>& stored();
+
+  state::Records* db_;
   Announce announce_;
+  std::optional<std::map<std::string, boost::json::value, std::less<>>> stored_;  // define() only
   mutable std::mutex mutex_;
   std::map<std::string, Setting, std::less<>> settings_;
   std::vector<std::unique_ptr<Spec>> specs_;  // stable addresses for Setting::spec

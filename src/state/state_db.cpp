@@ -79,6 +79,7 @@ Status StateDb::exec_bound(const char* sql, std::initializer_list<std::string_vi
 }
 
 Status StateDb::put(std::string_view kind, std::string_view id, std::string_view json) {
+  ++changes_;
   return exec_bound(
       "INSERT INTO records(kind, id, body, updated_at) VALUES (?1, ?2, ?3, julianday('now')) "
       "ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
@@ -86,6 +87,7 @@ Status StateDb::put(std::string_view kind, std::string_view id, std::string_view
 }
 
 Status StateDb::remove(std::string_view kind, std::string_view id) {
+  ++changes_;
   return exec_bound("DELETE FROM records WHERE kind = ?1 AND id = ?2", {kind, id});
 }
 

@@ -664,5 +664,48 @@ TEST_F(Distributed, StreamKeyCreatedOnOneNodePublishesOnTheOther) {
   EXPECT_NE(*code, 0);
 }
 
+// Identities and settings are the cluster's, not a node's: a token made on A works on B (and stops
+// working there when A revokes it), a user made on B is listed on A, and a setting changed on A
+// applies on B — each within a couple of seconds, kept in Redis (sluice:records:*).
+TEST_F(Distributed, IdentitiesAndSettingsAreSharedByEveryNode) {
+  ASSERT_NO_FATAL_FAILURE(start_cluster());
+  auto created = a().request_json("POST", "/auth/tokens",
+                                  json::object{{"name", "lighting-desk"}, {"role", "operator"}});
+  ASSERT_TRUE(created) << created.error().detail;
+  const std::string token = str(*created, "token");
+  const std::string token_id = str(*created, "id");
+  Client desk_on_b(b_->url());
+  desk_on_b.set_bearer_token(token);
+  auto whoami = [&]() -> std::string {
+    auto who = desk_on_b.request_json("GET", "/auth/whoami");
+    return who ? str(*who, "owner") : "error " + std::to_string(who.error().status);
+  };
+  EXPECT_TRUE(eventually([&] { return whoami() == "token:lighting-desk"; }, 5s)) << whoami();
+
+  auto user = b().request_json(
+      "POST", "/auth/users",
+      json::object{
+          {"name", "stage-manager"}, {"password", "a long passphrase"}, {"role", "viewer"}});
+  ASSERT_TRUE(user) << user.error().detail;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto users = a().request_json("GET", "/auth/users");
+        return users && json::serialize(*users).find("stage-manager") != std::string::npos;
+      },
+      5s));
+
+  auto set = a().request_json("PUT", "/settings/request_timeout", json::object{{"value", 7}});
+  ASSERT_TRUE(set) << set.error().detail;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto on_b = b().request_json("GET", "/settings/request_timeout");
+        return on_b && on_b->as_object().at("value").to_number<double>() == 7;
+      },
+      5s));
+
+  ASSERT_TRUE(a().request("DELETE", "/auth/tokens/" + token_id));
+  EXPECT_TRUE(eventually([&] { return whoami() == "error 401"; }, 5s)) << whoami();
+}
+
 }  // namespace
 }  // namespace sluice::testing

@@ -10,6 +10,8 @@
 #include "auth/password.hpp"
 #include "auth/subjects.hpp"
 #include "core/crypto.hpp"
+#include "settings/settings.hpp"
+#include "state/records_sync.hpp"
 #include "state/state_db.hpp"
 #include "state/state_journal.hpp"
 
@@ -302,6 +304,59 @@ TEST(Crypto, SealOpensOnlyUnderTheSameKeyAndUntouched) {
   EXPECT_FALSE(crypto::open(key, box));
   EXPECT_EQ(crypto::base64url("\xff\xfe"), "__4");
   EXPECT_EQ(crypto::base64_encode("\xff\xfe"), "//4=");
+}
+
+// Two nodes sharing one home (here one StateDb for both): what one changes, the other takes at
+// its next reload — applied and announced — and RecordsSync reloads only when the version moved.
+TEST(SharedRecords, SettingsAndIdentitiesFollowAnotherWriter) {
+  state::StateDb db(":memory:");
+  auto ttl_spec = [](std::vector<std::int64_t>* applied) {
+    settings::Spec spec;
+    spec.name = "stream_ttl";
+    spec.type = settings::Type::kInteger;
+    spec.minimum = 1;
+    spec.apply = [applied](const boost::json::value& v) {
+      if (applied) applied->push_back(v.as_int64());
+      return Status{};
+    };
+    return spec;
+  };
+  settings::Settings node_a(&db), node_b(&db);
+  std::vector<std::int64_t> applied_on_b;
+  std::vector<std::string> announced_on_b;
+  node_a.define(ttl_spec(nullptr), 30);
+  node_b.define(ttl_spec(&applied_on_b), 30);
+  node_b.set_announce([&](const settings::Setting&, const boost::json::value&,
+                          const std::string& by) { announced_on_b.push_back(by); });
+  FakeClock clock;
+  Directory dir_a(&db, clock), dir_b(&db, clock);
+
+  int reloads = 0;
+  state::RecordsSync sync(db, {[&] {
+                            ++reloads;
+                            if (auto ok = dir_b.reload(); !ok) return ok;
+                            return node_b.reload("another node");
+                          }},
+                          std::chrono::milliseconds(0));
+  sync.poll();
+  EXPECT_EQ(reloads, 1);  // the first poll loads
+  sync.poll();
+  EXPECT_EQ(reloads, 1);  // nothing changed since
+
+  ASSERT_TRUE(node_a.put("stream_ttl", 5, "admin"));
+  auto made = dir_a.create_token("desk", "operator", std::nullopt);
+  ASSERT_TRUE(made) << made.error().detail;
+  sync.poll();
+  EXPECT_EQ(reloads, 2);
+  EXPECT_EQ(node_b.get("stream_ttl")->value.as_int64(), 5);
+  EXPECT_EQ(applied_on_b, std::vector<std::int64_t>{5});
+  EXPECT_EQ(announced_on_b, std::vector<std::string>{"another node"});
+  EXPECT_TRUE(dir_b.check_token(made->token));
+  const auto generation = dir_b.generation();
+  ASSERT_TRUE(dir_a.delete_token(made->record.id));
+  sync.poll();
+  EXPECT_FALSE(dir_b.check_token(made->token));
+  EXPECT_GT(dir_b.generation(), generation);  // cached verifications are dropped
 }
 
 }  // namespace
