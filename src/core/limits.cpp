@@ -34,6 +34,9 @@ constexpr LimitKey kLimitKeys[] = {
     {"max-stream-config", "bytes of a stream's config, and of its metadata (default 64KiB)"},
     {"max-stream-types", "custom stream types, built-ins not counted (default 1000)"},
     {"max-streams", "streams in the registry (default 100000)"},
+    {"relay-max-connections", "open wire sessions over TCP, TLS and /wire (default 10000)"},
+    {"relay-max-connections-per-address",
+     "open wire sessions from one client address (default 256)"},
     {"relay-buffer-max-bytes",
      "largest buffer_bytes a relay subscriber may ask for (default memory-budget / 8, within "
      "8MiB..64MiB)"},
@@ -121,15 +124,16 @@ std::string Limits::describe() const {
   return fmt::format(
       "memory-budget {}; http: {} connections, {} per address, header timeout {} ms, idle "
       "timeout {} ms, write timeout {} ms, reply budget {}, {} event streams sharing {}; "
-      "registry: config {}, {} custom types, {} streams; relay: buffer_bytes up to {}, buffers "
-      "{}, partial messages {}; media: {} connections per address, handshake {} ms",
+      "registry: config {}, {} custom types, {} streams; relay: {} sessions, {} per address, "
+      "buffer_bytes up to {}, buffers {}, partial messages {}; media: {} connections per address, "
+      "handshake {} ms",
       size_text(memory_budget), http_max_connections, http_max_connections_per_address,
       http_header_timeout.count(), http_idle_timeout.count(), http_write_timeout.count(),
       size_text(http_reply_budget), max_event_streams, size_text(event_stream_budget),
-      size_text(max_stream_config_bytes), max_stream_types, max_streams,
-      size_text(relay_buffer_max_bytes), size_text(relay_buffer_budget),
-      size_text(relay_partial_budget), media_max_connections_per_address,
-      rtmp_handshake_timeout.count());
+      size_text(max_stream_config_bytes), max_stream_types, max_streams, relay_max_connections,
+      relay_max_connections_per_address, size_text(relay_buffer_max_bytes),
+      size_text(relay_buffer_budget), size_text(relay_partial_budget),
+      media_max_connections_per_address, rtmp_handshake_timeout.count());
 }
 
 std::span<const LimitKey> limit_keys() {
@@ -163,6 +167,10 @@ bool apply_limit(Limits& l, const std::string& key, const std::string& v) {
     l.max_stream_types = parse_count(v, key, 0, kMaxCount);
   } else if (key == "max-streams") {
     l.max_streams = parse_count(v, key, 1, kMaxCount);
+  } else if (key == "relay-max-connections") {
+    l.relay_max_connections = parse_count(v, key, 1, kMaxCount);
+  } else if (key == "relay-max-connections-per-address") {
+    l.relay_max_connections_per_address = parse_count(v, key, 1, kMaxCount);
   } else if (key == "relay-buffer-max-bytes") {
     l.relay_buffer_max_bytes = parse_size(v, key, kKiB, std::size_t(1) << 32);
   } else if (key == "relay-buffer-budget") {

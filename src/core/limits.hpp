@@ -35,6 +35,8 @@ struct Limits {
   std::size_t max_streams = 100'000;                // streams in the registry
 
   // ---- relay (relay::Relay)
+  std::size_t relay_max_connections = 10'000;           // wire sessions (TCP, TLS, /wire)
+  std::size_t relay_max_connections_per_address = 256;  // the same, from one client address
   std::size_t relay_buffer_max_bytes = 0;  // a subscriber's buffer_bytes; 0: b / 8 in 8..64 MiB
   std::size_t relay_buffer_budget = 0;     // bytes in all subscribers' buffers; 0: budget / 4
   std::size_t relay_partial_budget = 0;    // bytes in all partial messages; 0: budget / 8

@@ -4,6 +4,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "core/clock.hpp"
+#include "core/log_limiter.hpp"
 #include "core/time_format.hpp"
 
 namespace sluice {
@@ -64,6 +66,21 @@ void setup_logging(const std::string& level, const std::string& format) {
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+}  // namespace sluice
+
+namespace sluice {
+
+void log_limited(LogLimiter& limiter, bool warning, const std::string& line) {
+  const std::uint64_t n = limiter.event(SystemClock().mono_now());
+  if (n == 0) return;
+  const auto level = warning ? spdlog::level::warn : spdlog::level::info;
+  if (n == 1) {
+    spdlog::log(level, "{}", line);
+  } else {
+    spdlog::log(level, "{} [{} like it since the last such line]", line, n - 1);
+  }
 }
 
 }  // namespace sluice

@@ -34,6 +34,8 @@ std::string_view refusal_name(Refusal kind) {
       return "streams";
     case Refusal::kRelayConnections:
       return "relay_connections";
+    case Refusal::kRelayConnectionsPerAddress:
+      return "relay_connections_per_address";
     case Refusal::kRelayBufferBytes:
       return "relay_buffer_bytes";
     case Refusal::kRelayBufferBudget:

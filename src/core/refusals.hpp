@@ -32,6 +32,7 @@ enum class Refusal : std::size_t {
   kStreamTypes,                 // a custom type over max-stream-types
   kStreams,                     // an advertise over max-streams
   kRelayConnections,            // a wire connection over the relay's connection cap
+  kRelayConnectionsPerAddress,  // the same, over the cap for one client address
   kRelayBufferBytes,            // a subscription asking for more than relay-buffer-max-bytes
   kRelayBufferBudget,           // a message not queued for a subscriber: relay-buffer-budget full
   kRelayPartialBudget,          // a partial message refused: relay-partial-budget full

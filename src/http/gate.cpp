@@ -1,6 +1,7 @@
 #include "http/gate.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "auth/access_policy.hpp"
 #include "auth/authenticator.hpp"
@@ -75,92 +76,82 @@ Gate make_gate(auth::Authenticator& authenticator, const auth::AccessPolicy& pol
 }
 
 void declare_route_access(Router& r) {
-  using auth::Access;
-  using auth::Need;
-  using auth::Resource;
-  auto need = [](Resource res, Access a) { return RouteNeed(Need{res, a, {}}); };
-  const RouteNeed streams_r = need(Resource::kStreams, Access::kRead);
-  const RouteNeed streams_rw = need(Resource::kStreams, Access::kWrite);
-  const RouteNeed sessions_r = need(Resource::kSessions, Access::kRead);
-  const RouteNeed sessions_rw = need(Resource::kSessions, Access::kWrite);
-  const RouteNeed types_rw = need(Resource::kTypes, Access::kWrite);
-  const RouteNeed keys_rw = need(Resource::kKeys, Access::kWrite);
-  const RouteNeed media_r = need(Resource::kMedia, Access::kRead);
-  const RouteNeed media_rw = need(Resource::kMedia, Access::kWrite);
-  const RouteNeed channels_r = need(Resource::kChannels, Access::kRead);
-  const RouteNeed users_rw = need(Resource::kUsers, Access::kWrite);
-  const RouteNeed settings_r = need(Resource::kSettings, Access::kRead);
-  const RouteNeed settings_rw = need(Resource::kSettings, Access::kWrite);
-  const RouteNeed metrics_r = need(Resource::kMetrics, Access::kRead);
-
+  // Each row names its permission as docs/security.md does ("streams_r"); empty: public.
   struct Row {
     const char* method;
     const char* pattern;
-    RouteNeed need;
+    const char* permission;
   };
   const Row table[] = {
       // operations
-      {"GET", "/health", kPublic},
-      {"GET", "/openapi.json", kPublic},
-      {"GET", "/metrics", metrics_r},
-      {"GET", "/auth/whoami", kPublic},
+      {"GET", "/health", ""},
+      {"GET", "/openapi.json", ""},
+      {"GET", "/metrics", "metrics_r"},
+      {"GET", "/auth/whoami", ""},
       // registry: reads, then writes; ownership is checked by the registry itself
-      {"GET", "/streams", streams_r},
-      {"GET", "/streams/state", streams_r},
-      {"GET", "/streams/types", streams_r},
-      {"GET", "/streams/{stream_id}", streams_r},
-      {"GET", "/streams/events", streams_r},
-      {"GET", "/streams/{stream_id}/preview", streams_r},
-      {"POST", "/streams/types", types_rw},
-      {"PUT", "/streams/types/{name}", types_rw},
-      {"DELETE", "/streams/types/{name}", types_rw},
-      {"POST", "/streams/advertise", streams_rw},
-      {"DELETE", "/streams/{stream_id}", streams_rw},
-      {"POST", "/streams/{stream_id}/heartbeat", streams_rw},
-      {"POST", "/streams/{stream_id}/request", sessions_rw},
-      {"GET", "/streams/sessions", sessions_r},
-      {"GET", "/streams/sessions/history", sessions_r},
-      {"DELETE", "/streams/sessions/{session_id}", sessions_rw},
-      {"POST", "/streams/sessions/{session_id}/heartbeat", sessions_rw},
-      {"GET", "/streams/subscribers", sessions_r},
-      {"GET", "/streams/{stream_id}/subscribers", sessions_r},
-      {"POST", "/streams/subscribers/{subscriber_id}/heartbeat", sessions_rw},
-      {"POST", "/streams/{stream_id}/join", sessions_rw},
-      {"DELETE", "/streams/{stream_id}/leave/{subscriber_id}", sessions_rw},
+      {"GET", "/streams", "streams_r"},
+      {"GET", "/streams/state", "streams_r"},
+      {"GET", "/streams/types", "streams_r"},
+      {"GET", "/streams/{stream_id}", "streams_r"},
+      {"GET", "/streams/events", "streams_r"},
+      {"GET", "/streams/{stream_id}/preview", "streams_r"},
+      {"POST", "/streams/types", "types_rw"},
+      {"PUT", "/streams/types/{name}", "types_rw"},
+      {"DELETE", "/streams/types/{name}", "types_rw"},
+      {"POST", "/streams/advertise", "streams_rw"},
+      {"DELETE", "/streams/{stream_id}", "streams_rw"},
+      {"POST", "/streams/{stream_id}/heartbeat", "streams_rw"},
+      {"POST", "/streams/{stream_id}/request", "sessions_rw"},
+      {"GET", "/streams/sessions", "sessions_r"},
+      {"GET", "/streams/sessions/history", "sessions_r"},
+      {"DELETE", "/streams/sessions/{session_id}", "sessions_rw"},
+      {"POST", "/streams/sessions/{session_id}/heartbeat", "sessions_rw"},
+      {"GET", "/streams/subscribers", "sessions_r"},
+      {"GET", "/streams/{stream_id}/subscribers", "sessions_r"},
+      {"POST", "/streams/subscribers/{subscriber_id}/heartbeat", "sessions_rw"},
+      {"POST", "/streams/{stream_id}/join", "sessions_rw"},
+      {"DELETE", "/streams/{stream_id}/leave/{subscriber_id}", "sessions_rw"},
       // stream keys hand out publish rights
-      {"POST", "/keys", keys_rw},
-      {"GET", "/keys", keys_rw},
-      {"GET", "/keys/{id}", keys_rw},
-      {"DELETE", "/keys/{id}", keys_rw},
-      {"POST", "/keys/{id}/rotate", keys_rw},
+      {"POST", "/keys", "keys_rw"},
+      {"GET", "/keys", "keys_rw"},
+      {"GET", "/keys/{id}", "keys_rw"},
+      {"DELETE", "/keys/{id}", "keys_rw"},
+      {"POST", "/keys/{id}/rotate", "keys_rw"},
       // media: play rights (read keys are checked by the handlers), kicks
-      {"GET", "/media/paths", media_r},
-      {"GET", "/media/paths/{name}", media_r},
-      {"DELETE", "/media/paths/{name}", media_rw},
-      {"DELETE", "/media/paths/{name}/readers/{id}", media_rw},
-      {"GET", "/live/{name}/index.m3u8", media_r},
-      {"GET", "/live/{name}/{file}", media_r},
+      {"GET", "/media/paths", "media_r"},
+      {"GET", "/media/paths/{name}", "media_r"},
+      {"DELETE", "/media/paths/{name}", "media_rw"},
+      {"DELETE", "/media/paths/{name}/readers/{id}", "media_rw"},
+      {"GET", "/live/{name}/index.m3u8", "media_r"},
+      {"GET", "/live/{name}/{file}", "media_r"},
       // relay channels
-      {"GET", "/channels", channels_r},
-      {"GET", "/channels/{name}", channels_r},
+      {"GET", "/channels", "channels_r"},
+      {"GET", "/channels/{name}", "channels_r"},
       // identities
-      {"GET", "/auth/roles", users_rw},
-      {"PUT", "/auth/roles/{name}", users_rw},
-      {"DELETE", "/auth/roles/{name}", users_rw},
-      {"GET", "/auth/users", users_rw},
-      {"POST", "/auth/users", users_rw},
-      {"PATCH", "/auth/users/{name}", users_rw},
-      {"DELETE", "/auth/users/{name}", users_rw},
-      {"GET", "/auth/tokens", users_rw},
-      {"POST", "/auth/tokens", users_rw},
-      {"DELETE", "/auth/tokens/{id}", users_rw},
+      {"GET", "/auth/roles", "users_rw"},
+      {"PUT", "/auth/roles/{name}", "users_rw"},
+      {"DELETE", "/auth/roles/{name}", "users_rw"},
+      {"GET", "/auth/users", "users_rw"},
+      {"POST", "/auth/users", "users_rw"},
+      {"PATCH", "/auth/users/{name}", "users_rw"},
+      {"DELETE", "/auth/users/{name}", "users_rw"},
+      {"GET", "/auth/tokens", "users_rw"},
+      {"POST", "/auth/tokens", "users_rw"},
+      {"DELETE", "/auth/tokens/{id}", "users_rw"},
       // settings
-      {"GET", "/settings", settings_r},
-      {"GET", "/settings/{name}", settings_r},
-      {"PUT", "/settings/{name}", settings_rw},
+      {"GET", "/settings", "settings_r"},
+      {"GET", "/settings/{name}", "settings_r"},
+      {"PUT", "/settings/{name}", "settings_rw"},
   };
-  for (const auto& row : table)
-    r.declare(row.method, row.pattern, row.need);
+  for (const auto& row : table) {
+    RouteNeed need = kPublic;
+    if (*row.permission) {
+      auto grant = auth::parse_grant(row.permission);
+      if (!grant) throw std::logic_error("gate.cpp: " + grant.error().detail);
+      need = auth::Need{grant->resource, grant->access, {}};
+    }
+    r.declare(row.method, row.pattern, std::move(need));
+  }
 }
 
 }  // namespace sluice::http

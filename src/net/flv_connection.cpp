@@ -8,6 +8,8 @@
 #include <array>
 
 #include "core/json_text.hpp"
+#include "core/log_limiter.hpp"
+#include "core/logging.hpp"
 #include "http/gate.hpp"
 #include "http/request_target.hpp"
 #include "keys/key_format.hpp"
@@ -152,7 +154,12 @@ class FlvConnection final : public MediaConnection,
 
  private:
   void refuse(const Error& e, bool log = true) {
-    if (log) spdlog::info("http-flv: {} refused ({}): {}", remote_, e.status, e.detail);
+    static LogLimiter limiter;  // a flood of refused requests: one line a second
+    if (log) {
+      log_limited(
+          limiter, false,
+          "http-flv: " + remote_ + " refused (" + std::to_string(e.status) + "): " + e.detail);
+    }
     report(e.status);
     pending_text_ = error_answer(e, head_);
     close_after_write_ = true;

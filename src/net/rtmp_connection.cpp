@@ -6,6 +6,8 @@
 
 #include <array>
 
+#include "core/log_limiter.hpp"
+#include "core/logging.hpp"
 #include "keys/key_format.hpp"
 #include "net/media_server_impl.hpp"
 #include "rtmp/server_session.hpp"
@@ -282,7 +284,8 @@ class RtmpConnection final : public MediaConnection,
 
   void fail_with(std::string why, bool protocol_error = false) {
     if (protocol_error) server_.stats.errors_total++;
-    spdlog::info("rtmp: closing {} ({}): {}", remote_, id_, why);
+    static LogLimiter limiter;  // a flood of bad connections: one line a second
+    log_limited(limiter, false, "rtmp: closing " + remote_ + " (" + id_ + "): " + why);
     end_reason_ = std::move(why);
     close();
   }

@@ -18,6 +18,8 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/log_limiter.hpp"
+#include "core/logging.hpp"
 #include "net/accept_backoff.hpp"
 #include "net/server_impl.hpp"
 #include "relay/relay.hpp"
@@ -115,7 +117,9 @@ class WireConnection final : public relay::Transport,
       socket_.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](
                                                                   boost::system::error_code ec) {
         if (ec) {
-          spdlog::info("relay: TLS handshake with {} failed: {}", self->remote_, ec.message());
+          static LogLimiter limiter;
+          log_limited(limiter, false,
+                      "relay: TLS handshake with " + self->remote_ + " failed: " + ec.message());
           return self->close();
         }
         self->begin();
@@ -143,7 +147,10 @@ class WireConnection final : public relay::Transport,
       self->upgrade_.reset();
       if (self->closed_) return;
       if (ec) {
-        spdlog::info("relay: WebSocket handshake with {} failed: {}", self->remote_, ec.message());
+        static LogLimiter limiter;
+        log_limited(
+            limiter, false,
+            "relay: WebSocket handshake with " + self->remote_ + " failed: " + ec.message());
         return self->close();
       }
       self->begin();
@@ -152,14 +159,7 @@ class WireConnection final : public relay::Transport,
 
   void begin() {
     connection_ = server_.relay->accept(*this);
-    if (!connection_) {
-      if (server_.refusals) {
-        server_.refusals->count(
-            Refusal::kRelayConnections,
-            "relay connection from " + remote_ + ": the relay's connection limit is reached");
-      }
-      return close();
-    }
+    if (!connection_) return close();  // over a connection cap: counted and logged by the relay
     read();
   }
 
@@ -279,10 +279,11 @@ class WireConnection final : public relay::Transport,
   // A text message: not the protocol (which is binary), so the session ends with GOAWAY. What
   // was read of it is not passed on.
   void refuse_text() {
-    spdlog::warn(
-        "relay: {} sent a text WebSocket message on /wire; the protocol is binary messages"
-        ", closing with GOAWAY protocol_error",
-        remote_);
+    static LogLimiter limiter;
+    log_limited(limiter, true,
+                "relay: " + remote_ +
+                    " sent a text WebSocket message on /wire; the protocol is binary messages, "
+                    "closing with GOAWAY protocol_error");
     close_code_ = websocket::close_code::unknown_data;
     connection_->session().goaway(wire::ErrorCode::kProtocol,
                                   "text WebSocket messages are not part of the protocol: send "
@@ -294,10 +295,11 @@ class WireConnection final : public relay::Transport,
   // first wire::kMaxWebSocketMessage bytes were passed on; the rest is read and dropped by the
   // closing handshake.
   void refuse_oversized() {
-    spdlog::warn(
-        "relay: {} sent a WebSocket message over {} bytes on /wire, closing with GOAWAY "
-        "frame_size_error",
-        remote_, wire::kMaxWebSocketMessage);
+    static LogLimiter limiter;
+    log_limited(limiter, true,
+                "relay: " + remote_ + " sent a WebSocket message over " +
+                    std::to_string(wire::kMaxWebSocketMessage) +
+                    " bytes on /wire, closing with GOAWAY frame_size_error");
     close_code_ = websocket::close_code::too_big;
     connection_->session().goaway(wire::ErrorCode::kFrameSize,
                                   "WebSocket message over 1 MiB (1048576 bytes)");

@@ -59,7 +59,11 @@ Relay::Relay(hub::Hub& hub, RelayLoop& loop, const Clock& clock, RelayConfig con
 
 void Relay::set_limits(const Limits& limits) {
   loop_.post([this, buffer_max = limits.relay_buffer_max_bytes,
-              buffers = limits.relay_buffer_budget, partial = limits.relay_partial_budget] {
+              buffers = limits.relay_buffer_budget, partial = limits.relay_partial_budget,
+              connections = limits.relay_max_connections,
+              per_address = limits.relay_max_connections_per_address] {
+    config_.max_connections = connections;
+    config_.max_connections_per_address = per_address;
     config_.max_subscriber_buffer = buffer_max;
     buffer_budget_.set_limit(buffers);
     partial_budget_.set_limit(partial);
@@ -81,8 +85,33 @@ Relay::~Relay() {
   });
 }
 
+namespace {
+
+// "ADDRESS:PORT" (a transport's remote_address()) without the port.
+std::string address_of(const std::string& remote) {
+  const auto colon = remote.rfind(':');
+  return colon == std::string::npos ? remote : remote.substr(0, colon);
+}
+
+}  // namespace
+
 RelayConnection* Relay::accept(Transport& transport) {
-  if (connections_.size() >= config_.max_connections) return nullptr;
+  const std::string remote = transport.remote_address();
+  if (connections_.size() >= config_.max_connections) {
+    count_refusal(Refusal::kRelayConnections,
+                  "relay connection from " + remote + ": " + std::to_string(connections_.size()) +
+                      " wire sessions are open, the limit (relay-max-connections)");
+    return nullptr;
+  }
+  std::size_t& from_address = per_address_[address_of(remote)];
+  if (from_address >= config_.max_connections_per_address) {
+    count_refusal(Refusal::kRelayConnectionsPerAddress,
+                  "relay connection from " + remote + ": " + std::to_string(from_address) +
+                      " wire sessions from this address are open, the limit per address "
+                      "(relay-max-connections-per-address)");
+    return nullptr;
+  }
+  ++from_address;
   std::string id = "s" + std::to_string(next_session_++);
   auto connection = std::make_unique<RelayConnection>(*this, transport, id);
   auto* raw = connection.get();
@@ -94,6 +123,11 @@ RelayConnection* Relay::accept(Transport& transport) {
 void Relay::remove(RelayConnection* connection) {
   // Extract first: the destructor calls back into the relay, which may walk connections_.
   auto node = connections_.extract(connection);
+  if (node.empty()) return;
+  const std::string address = address_of(connection->transport().remote_address());
+  if (auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0) {
+    per_address_.erase(it);
+  }
 }
 
 void Relay::tick() {

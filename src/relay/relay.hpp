@@ -82,8 +82,9 @@ struct RelayConfig {
   wire::SessionOptions session;
   AuthConfig auth;
   std::size_t max_connections = 10'000;
-  std::size_t max_pending_requests = 10'000;  // per connection
-  std::string advertise_host = "127.0.0.1";   // address put in registry entries
+  std::size_t max_connections_per_address = 256;  // wire sessions from one client address
+  std::size_t max_pending_requests = 10'000;      // per connection
+  std::string advertise_host = "127.0.0.1";       // address put in registry entries
   std::uint16_t advertise_port = 7070;
   // How often advertised channels are heartbeated; must be well under the registry's TTL.
   std::chrono::milliseconds registry_heartbeat{10'000};
@@ -131,9 +132,10 @@ class Relay {
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
-  // A new transport connected; the relay owns the returned connection until it closes.
+  // A new transport connected; the relay owns the returned connection until it closes. Null
+  // (counted and logged as a refusal) over max_connections or max_connections_per_address.
   RelayConnection* accept(Transport& transport);
-  // The transport is gone (socket closed); the connection is destroyed.
+  // The transport is closing (it is still alive); the connection is destroyed.
   void remove(RelayConnection* connection);
   // Periodic work (leases, pings, request timeouts, publisher stalls, registry heartbeats).
   // No wire connection is open (the loop may tick slowly).
@@ -209,6 +211,7 @@ class Relay {
   std::uint64_t buffer_refusals_reported_ = 0;
   std::uint64_t partial_refusals_reported_ = 0;
   std::unordered_map<RelayConnection*, std::unique_ptr<RelayConnection>> connections_;
+  std::unordered_map<std::string, std::size_t> per_address_;  // client address -> connections
   std::multimap<std::string, SubscriptionHandler, std::less<>> subscription_handlers_;
   RelayStats stats_;
   std::uint64_t next_token_ = 1;

@@ -17,7 +17,6 @@
 #include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "core/refusals.hpp"
-#include "core/time_format.hpp"
 #include "http/auth_routes.hpp"
 #include "http/gate.hpp"
 #include "http/key_routes.hpp"
@@ -37,12 +36,11 @@
 #include "net/wire_server.hpp"
 #include "registry/events.hpp"
 #include "registry/registry.hpp"
-#include "relay/access_files.hpp"
-#include "relay/loop_call.hpp"
 #include "relay/relay.hpp"
 #include "server/backends.hpp"
 #include "server/hub_access.hpp"
 #include "server/media_wiring.hpp"
+#include "server/relay_wiring.hpp"
 #include "server/settings_wiring.hpp"
 #include "settings/settings.hpp"
 #include "state/records_sync.hpp"
@@ -88,144 +86,6 @@ class HeartbeatListener final : public hub::Subscriber {
   registry::Registry& registry_;
   registry::Kind kind_;
 };
-
-// Relay channels with publishers appear in the registry as `sluice` streams.
-class RegistryAdvertiser final : public relay::ChannelAdvertiser {
- public:
-  RegistryAdvertiser(registry::Registry& registry, std::string host, std::uint16_t& port)
-      : registry_(registry), host_(std::move(host)), port_(port) {}
-
-  std::optional<std::string> advertise(const relay::ChannelInfo& channel,
-                                       const std::string& stream_type,
-                                       const boost::json::object& metadata) override {
-    registry::AdvertiseRequest r;
-    r.name = channel.name;
-    r.stream_type = stream_type;
-    r.publisher_id = "sluice-relay";
-    r.protocol = "sluice";
-    r.address = host_;
-    r.port = port_;
-    r.config = {{"channel", channel.name}, {"owner", channel.owner}};
-    r.metadata = metadata;
-    auto view = registry_.advertise(r);
-    if (!view) {
-      spdlog::warn("relay: channel '{}' not advertised: {}", channel.name, view.error().detail);
-      return std::nullopt;
-    }
-    return view->stream.id;
-  }
-  bool heartbeat(const std::string& id) override { return registry_.keep_alive(id); }
-  void withdraw(const std::string& id) override { (void)registry_.withdraw(id); }
-
- private:
-  registry::Registry& registry_;
-  std::string host_;
-  std::uint16_t& port_;
-};
-
-boost::json::object channel_json(const relay::ChannelInfo& c) {
-  return {{"name", c.name},
-          {"owner", c.owner},
-          {"message_count", c.message_count},
-          {"bytes", c.bytes},
-          {"subscribers", c.subscribers},
-          {"publishers", c.publishers},
-          {"active", c.active},
-          {"stream_id",
-           c.registry_id.empty() ? boost::json::value(nullptr) : boost::json::value(c.registry_id)},
-          {"created_at", format_timestamp(c.created_at)}};
-}
-
-// GET /channels and /channels/{name}: a snapshot taken on the relay thread.
-void add_channel_routes(http::Router& router, relay::Relay& relay) {
-  // At most 2 s for the relay thread to take the snapshot (it may be stopping or stalled).
-  auto on_relay = [&relay](auto fn) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    return relay::call_on_loop(relay.loop(), fn,
-                               [deadline] { return std::chrono::steady_clock::now() > deadline; });
-  };
-  auto unavailable = [] {
-    return http::error_response(Error::unavailable("the relay is stopping or not answering"));
-  };
-  router.add("GET", "/channels",
-             [&relay, on_relay, unavailable](const http::HttpRequest&,
-                                             const http::PathParams&) -> http::Reply {
-               auto list = on_relay([&relay] { return relay.channels(); });
-               if (!list) return unavailable();
-               boost::json::array out;
-               for (const auto& c : *list)
-                 out.push_back(channel_json(c));
-               return http::json_response(200, to_json_text(out));
-             });
-  router.add("GET", "/channels/{name}",
-             [&relay, on_relay, unavailable](const http::HttpRequest&,
-                                             const http::PathParams& p) -> http::Reply {
-               std::string name = p.at("name");
-               auto found = on_relay([&relay, name] { return relay.channel(name); });
-               if (!found) return unavailable();
-               auto& info = *found;
-               if (!info) {
-                 return http::error_response(Error::not_found("no channel named '" + name + "'"));
-               }
-               return http::json_response(200, to_json_text(channel_json(*info)));
-             });
-}
-
-relay::AuthConfig relay_access(const Config& c) {
-  auto auth = relay::load_access(relay::AccessSettings{
-      c.wire_users, c.wire_tokens, c.wire_anonymous, c.wire_tokens_without_tls});
-  if (!auth) throw std::runtime_error("relay access: " + auth.error().detail);
-  spdlog::info("relay access: {} user(s), {} token(s), anonymous {}", auth->users.size(),
-               auth->tokens.size(), auth->allow_anonymous ? "allowed" : "refused");
-  auto loopback = [](const HostPort& a) {
-    return a.host == "127.0.0.1" || a.host == "::1" || a.host == "localhost";
-  };
-  // The relay listens on --wire, on /wire of the HTTP port, and on --wire-tls.
-  std::vector<HostPort> entries{c.wire, c.http};
-  if (!c.tls_cert.empty()) entries.push_back(c.wire_tls);
-  for (const auto& a : entries) {
-    if (auth->allow_anonymous && !loopback(a)) {
-      spdlog::warn(
-          "relay accepts anonymous sessions on {}; set wire-users or wire-tokens to "
-          "require credentials",
-          a.to_string());
-    }
-  }
-  if (!auth->tokens.empty() && c.tls_cert.empty() && !c.wire_tokens_without_tls) {
-    spdlog::warn(
-        "relay tokens are configured but no TLS listener (tls-cert) is: tokens are "
-        "accepted only inside TLS, so no token can be used");
-  }
-  if (!c.wire_users.empty() && auth->users.empty()) {
-    spdlog::warn("relay users file {} lists no users", c.wire_users);
-  }
-  return std::move(*auth);
-}
-
-void render_relay_metrics(http::PrometheusWriter& w, const relay::RelayStats& s) {
-  auto one = [&w](const char* name, const char* type, const char* help, std::uint64_t v) {
-    w.header(name, type, help);
-    w.sample(name, {}, static_cast<double>(v));
-  };
-  one("sluice_relay_connections_total", "counter", "Wire sessions accepted", s.connections_total);
-  one("sluice_relay_connections_open", "gauge", "Open wire sessions", s.connections_active);
-  one("sluice_relay_channels", "gauge", "Relay channels in the directory", s.channels);
-  one("sluice_relay_messages_in_total", "counter", "Messages published by wire clients",
-      s.messages_in);
-  one("sluice_relay_bytes_in_total", "counter", "Payload bytes published by wire clients",
-      s.bytes_in);
-  one("sluice_relay_messages_out_total", "counter", "Messages delivered to wire subscribers",
-      s.messages_out);
-  one("sluice_relay_dropped_total", "counter",
-      "Messages dropped by subscriber overflow policies (each one a gap)", s.dropped);
-  one("sluice_relay_protocol_errors_total", "counter",
-      "Sessions ended by the server for a protocol violation", s.protocol_errors);
-  one("sluice_relay_auth_failures_total", "counter", "Refused wire handshakes", s.auth_failures);
-  one("sluice_relay_buffered_bytes", "gauge",
-      "Bytes queued for relay subscribers (bounded by relay-buffer-budget)", s.buffered_bytes);
-  one("sluice_relay_partial_bytes", "gauge",
-      "Bytes of partly received relay messages (bounded by relay-partial-budget)", s.partial_bytes);
-}
 
 void render_refusals(http::PrometheusWriter& w, const Refusals& refusals) {
   w.header("sluice_refused_total", "counter",
@@ -359,7 +219,7 @@ struct App::Impl {
     rc.auth = relay_access(config);
     policy = std::make_unique<auth::AccessPolicy>(access_options(config, rc.auth.allow_anonymous));
     if (policy->mode() == auth::Mode::kRequired) rc.auth.allow_anonymous = false;
-    connect_relay_identities(rc.auth);
+    connect_relay_identities(rc.auth, *directory, *policy, registry, audit);
     http::add_streams_routes(router, registry, hub, *policy);
     http::add_auth_routes(router, *directory, *policy);
     keys = std::make_unique<keys::KeyService>(*store, clock, stream_key_secret(config));
@@ -377,11 +237,13 @@ struct App::Impl {
     ops.history_name = history_name(config);
     http::add_ops_routes(router, ops);
     wire = std::make_unique<net::WireServer>(&refusals);
-    advertiser = std::make_unique<RegistryAdvertiser>(registry, advertise_host(config), wire_port);
+    advertiser = make_registry_advertiser(registry, advertise_host(config), wire_port);
     rc.advertise_host = advertise_host(config);
     rc.registry_heartbeat = std::min<std::chrono::milliseconds>(
         std::chrono::seconds(10),
         std::chrono::duration_cast<std::chrono::milliseconds>(config.stream_ttl) / 3);
+    rc.max_connections = config.limits.relay_max_connections;
+    rc.max_connections_per_address = config.limits.relay_max_connections_per_address;
     rc.max_subscriber_buffer = config.limits.relay_buffer_max_bytes;
     rc.buffer_budget = config.limits.relay_buffer_budget;
     rc.partial_budget = config.limits.relay_partial_budget;
@@ -480,40 +342,6 @@ struct App::Impl {
     listen_heartbeats(registry::events::kStreamHeartbeats, registry::Kind::kStream);
     listen_heartbeats(registry::events::kSessionHeartbeats, registry::Kind::kSession);
     listen_heartbeats(registry::events::kSubscriberHeartbeats, registry::Kind::kSubscriber);
-  }
-
-  // The relay's SCRAM users and tokens are sluiced's users and tokens too (beside the files),
-  // and every wire session gets the same hub rules as /ws.
-  void connect_relay_identities(relay::AuthConfig& a) {
-    a.find_user = [this](std::string_view name) -> std::optional<wire::scram::StoredCredentials> {
-      auto u = directory->find_user(name);
-      if (!u) return std::nullopt;
-      auto creds = wire::scram::parse_credentials(u->scram);
-      if (!creds) return std::nullopt;
-      return *creds;
-    };
-    a.token_name = [this](std::string_view token) -> std::optional<std::string> {
-      auto m = directory->check_token(token);
-      if (!m) return std::nullopt;
-      return m->name;
-    };
-    const bool file_users = !a.users.empty() || !a.tokens.empty();
-    a.policy_for = [this, file_users](
-                       std::string_view kind, std::string_view name,
-                       std::string_view address) -> std::shared_ptr<hub::ClientPolicy> {
-      // The relay names its peers "ADDRESS:PORT"; ownership goes by the address alone.
-      const auto colon = address.rfind(':');
-      auth::Identity who = auth::Identity::anonymous(
-          std::string(colon == std::string_view::npos ? address : address.substr(0, colon)));
-      if (kind != "anonymous") {
-        who.kind = kind == "user" ? auth::Identity::Kind::kUser : auth::Identity::Kind::kToken;
-        who.name = std::string(name);
-        who.role = kind == "user" ? directory->role_of_user(name) : directory->role_of_token(name);
-        // Users and tokens of the relay's files predate roles: they publish and subscribe.
-        if (!who.role && file_users) who.role = directory->role("publisher");
-      }
-      return std::make_shared<HubAccess>(*policy, registry, std::move(who), audit.get(), "wire");
-    };
   }
 
   // --https and --rtmps: TLS front doors handing plaintext pairs to the HTTP and RTMP servers.
@@ -629,7 +457,7 @@ struct App::Impl {
   std::unique_ptr<net::HttpServer> server;
   Limits limits_at_start;  // config.limits with the stored settings applied, for `server`
   std::unique_ptr<net::WireServer> wire;
-  std::unique_ptr<RegistryAdvertiser> advertiser;
+  std::unique_ptr<relay::ChannelAdvertiser> advertiser;
   std::unique_ptr<relay::Relay> relay;
   std::unique_ptr<MediaWiring> media;
   std::uint16_t rtmp_port = 0;

@@ -441,6 +441,23 @@ TEST_F(Limits, RelaySubscriberBufferIsCapped) {
   EXPECT_EQ(refused("relay_buffer_bytes"), 1);
 }
 
+// One address may hold only so many wire sessions; the next is closed at once and counted, and
+// other addresses are not affected.
+TEST_F(Limits, RelayConnectionsPerAddressAreCapped) {
+  start({"--relay-max-connections-per-address", "2"});
+  auto one = raw_wire_session(daemon_->wire_port());
+  auto two = raw_wire_session(daemon_->wire_port());
+  RawClient third(daemon_->wire_port());
+  ASSERT_TRUE(third.wait_closed(5s)) << "a third session from one address was kept open";
+  EXPECT_EQ(refused("relay_connections_per_address"), 1);
+  EXPECT_EQ(log_lines("refused (relay_connections_per_address)"), 1u);
+  one.reset();  // a place comes back
+  EXPECT_TRUE(eventually([&] {
+    RawClient again(daemon_->wire_port());
+    return !again.wait_closed(300ms);
+  }));
+}
+
 // Subscribers that never grant credit: their buffers together stay within the relay's buffer
 // budget (messages beyond are dropped as gaps, counted), and the publisher is not held up.
 TEST_F(Limits, RelaySubscriberBuffersShareOneBudget) {

@@ -60,6 +60,27 @@ class Trust : public ::testing::Test {
     return text(r.json(), "id");
   }
 
+  // The consumer requests stream `id`; the victim (its owner) answers over /ws with `answer`.
+  // Returns the consumer's reply.
+  DeviceReply request_answered_by_owner(const std::string& id,
+                                        json::object answer = {{"accepted", true}}) {
+    DeviceSocket owner("127.0.0.2", daemon_->port());
+    EXPECT_EQ(owner.status, 101);
+    owner.send(R"({"op":"sub","sid":"r","subject":"maestra.stream.request.)" + id + R"("})");
+    EXPECT_TRUE(owner.next_containing("\"ok\""));
+    std::thread answering([&] {
+      auto req = owner.next_containing("\"reply\"", 5s);
+      if (!req) return;
+      auto v = json::parse(*req);
+      owner.send(json::serialize(
+          json::object{{"op", "pub"}, {"subject", v.as_object().at("reply")}, {"data", answer}}));
+    });
+    auto offer = consumer_->call("POST", "/streams/" + id + "/request",
+                                 R"({"consumer_id":"tv","consumer_address":"127.0.0.4"})");
+    answering.join();
+    return offer;
+  }
+
   std::unique_ptr<DaemonProcess> daemon_;
   std::unique_ptr<Device> victim_, attacker_, consumer_, admin_;
 };
@@ -131,22 +152,7 @@ TEST_F(Trust, OnlyTheOwnerHearsAndAnswersRequests) {
   EXPECT_NE(refused->find("owner"), std::string::npos) << *refused;
   spy.send(R"({"op":"sub","sid":"2","subject":"maestra.stream.>"})");
   ASSERT_TRUE(spy.next_containing("\"ok\""));
-  DeviceSocket owner("127.0.0.2", daemon_->port());
-  ASSERT_EQ(owner.status, 101);
-  owner.send(R"({"op":"sub","sid":"r","subject":"maestra.stream.request.)" + id + R"("})");
-  ASSERT_TRUE(owner.next_containing("\"ok\""));
-
-  std::thread answer([&] {
-    auto req = owner.next_containing("\"reply\"", 5s);
-    if (!req) return;
-    auto v = json::parse(*req);
-    const std::string reply(v.as_object().at("reply").as_string());
-    owner.send(json::serialize(json::object{
-        {"op", "pub"}, {"subject", reply}, {"data", {{"accepted", true}, {"port", 7000}}}}));
-  });
-  auto offer = consumer_->call("POST", "/streams/" + id + "/request",
-                               R"({"consumer_id":"tv","consumer_address":"127.0.0.4"})");
-  answer.join();
+  auto offer = request_answered_by_owner(id, {{"accepted", true}, {"port", 7000}});
   EXPECT_EQ(offer.status, 200) << offer.body;
   EXPECT_EQ(offer.json().as_object().at("publisher_port").as_int64(), 7000);
   // The spy saw the session start (sessions_r) but never the request with its reply subject.
@@ -160,19 +166,7 @@ TEST_F(Trust, OnlyTheOwnerHearsAndAnswersRequests) {
 
 TEST_F(Trust, SessionsAndSubscribersBelongToTheirConsumerAndTheStreamOwner) {
   const std::string id = advertise_victim();
-  DeviceSocket owner("127.0.0.2", daemon_->port());
-  owner.send(R"({"op":"sub","sid":"r","subject":"maestra.stream.request.)" + id + R"("})");
-  ASSERT_TRUE(owner.next_containing("\"ok\""));
-  std::thread answer([&] {
-    auto req = owner.next_containing("\"reply\"", 5s);
-    if (!req) return;
-    auto v = json::parse(*req);
-    owner.send(json::serialize(json::object{
-        {"op", "pub"}, {"subject", v.as_object().at("reply")}, {"data", {{"accepted", true}}}}));
-  });
-  auto offer = consumer_->call("POST", "/streams/" + id + "/request",
-                               R"({"consumer_id":"tv","consumer_address":"127.0.0.4"})");
-  answer.join();
+  auto offer = request_answered_by_owner(id);
   ASSERT_EQ(offer.status, 200) << offer.body;
   const std::string session = text(offer.json(), "session_id");
   EXPECT_EQ(attacker_->call("POST", "/streams/sessions/" + session + "/heartbeat").status, 403);
@@ -409,19 +403,7 @@ TEST_F(Trust, SessionsOpenAtACrashAreClosedAsInterrupted) {
   std::filesystem::remove_all(dir);
   start({"--data-dir", dir, "--history", dir + "/history.db"});
   const std::string id = advertise_victim();
-  DeviceSocket owner("127.0.0.2", daemon_->port());
-  owner.send(R"({"op":"sub","sid":"r","subject":"maestra.stream.request.)" + id + R"("})");
-  ASSERT_TRUE(owner.next_containing("\"ok\""));
-  std::thread answer([&] {
-    auto req = owner.next_containing("\"reply\"", 5s);
-    if (!req) return;
-    auto v = json::parse(*req);
-    owner.send(json::serialize(json::object{
-        {"op", "pub"}, {"subject", v.as_object().at("reply")}, {"data", {{"accepted", true}}}}));
-  });
-  auto offer = consumer_->call("POST", "/streams/" + id + "/request",
-                               R"({"consumer_id":"tv","consumer_address":"127.0.0.4"})");
-  answer.join();
+  auto offer = request_answered_by_owner(id);
   ASSERT_EQ(offer.status, 200) << offer.body;
   daemon_->process().signal_and_wait(SIGKILL, 5s);
   ASSERT_TRUE(daemon_->restart_on_same_port());
