@@ -16,6 +16,8 @@ inline sluice::Config local_config(const Args& args) {
   c.http = sluice::HostPort{"127.0.0.1", static_cast<std::uint16_t>(args.get("--http-port", 0L))};
   c.wire = sluice::HostPort{"127.0.0.1", static_cast<std::uint16_t>(args.get("--wire-port", 0L))};
   c.rtmp = sluice::HostPort{"127.0.0.1", 0};
+  c.rtsp_enabled = false;  // the examples move data, not media
+  c.rtsp_udp_enabled = false;
   c.history = ":memory:";  // no session history on disk for a demo
   c.threads = 1;
   return c;

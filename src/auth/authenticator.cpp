@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "auth/password.hpp"
 #include "core/crypto.hpp"
@@ -43,7 +44,98 @@ Authenticator::Authenticator(const Directory& directory, const Clock& clock,
     : directory_(directory),
       clock_(clock),
       options_(std::move(options)),
-      admin_role_(directory.role("admin")) {}
+      admin_role_(directory.role("admin")),
+      nonce_key_(crypto::random_bytes(32)) {}
+
+namespace {
+
+constexpr std::int64_t kNonceLifetimeSeconds = 300;
+
+// The value of `key` in a Digest header's comma-separated key=value / key="value" list.
+std::optional<std::string> digest_param(std::string_view params, std::string_view key) {
+  while (!params.empty()) {
+    while (!params.empty() && (params.front() == ' ' || params.front() == ',')) {
+      params.remove_prefix(1);
+    }
+    const auto eq = params.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    std::string_view name = params.substr(0, eq);
+    while (!name.empty() && name.back() == ' ')
+      name.remove_suffix(1);
+    params.remove_prefix(eq + 1);
+    std::string value;
+    if (!params.empty() && params.front() == '"') {
+      const auto end = params.find('"', 1);
+      if (end == std::string_view::npos) return std::nullopt;
+      value = params.substr(1, end - 1);
+      params.remove_prefix(end + 1);
+    } else {
+      const auto comma = params.find(',');
+      value = params.substr(0, comma);
+      params.remove_prefix(comma == std::string_view::npos ? params.size() : comma);
+    }
+    if (name.size() == key.size() &&
+        std::equal(name.begin(), name.end(), key.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string Authenticator::nonce_at(std::int64_t seconds) const {
+  const std::string time = std::to_string(seconds);
+  return time + "-" + crypto::md5_hex(crypto::hmac_sha256(nonce_key_, time)).substr(0, 16);
+}
+
+std::string Authenticator::digest_challenge() const {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.wall_now().time_since_epoch())
+          .count();
+  return "Digest realm=\"" + std::string(kDigestRealm) + "\", nonce=\"" + nonce_at(now) + "\"";
+}
+
+Result<Identity> Authenticator::digest(std::string_view params, std::string_view method,
+                                       std::string_view address) {
+  if (throttled(address)) return fail(refusal(address));
+  const auto user_name = digest_param(params, "username");
+  const auto nonce = digest_param(params, "nonce");
+  const auto uri = digest_param(params, "uri");
+  const auto response = digest_param(params, "response");
+  const auto realm = digest_param(params, "realm");
+  std::optional<UserRecord> user;
+  bool ok =
+      user_name && nonce && uri && response && realm && *realm == kDigestRealm && !method.empty();
+  if (ok) {  // a nonce of ours, not older than its lifetime
+    const auto dash = nonce->find('-');
+    std::int64_t issued = 0;
+    ok = dash != std::string::npos &&
+         std::from_chars(nonce->data(), nonce->data() + dash, issued).ec == std::errc{} &&
+         crypto::equal_constant_time(nonce_at(issued), *nonce);
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.wall_now().time_since_epoch())
+            .count();
+    ok = ok && now - issued <= kNonceLifetimeSeconds && issued <= now + 5;
+  }
+  if (ok) {
+    user = directory_.find_user(*user_name);
+    ok = user && !user->digest_ha1.empty();
+  }
+  std::shared_ptr<const Role> role = ok ? directory_.role(user->role) : nullptr;
+  if (ok && role) {
+    const std::string ha2 = crypto::md5_hex(std::string(method) + ":" + *uri);
+    const std::string expected = crypto::md5_hex(user->digest_ha1 + ":" + *nonce + ":" + ha2);
+    ok = crypto::equal_constant_time(expected, *response);
+  }
+  if (!ok || !role) {
+    note_failure(address);
+    return fail(refusal(address));
+  }
+  return Identity{Identity::Kind::kUser, user->name, std::string(address), std::move(role)};
+}
 
 Result<Identity> Authenticator::authenticate(const Credentials& c) {
   if (auto token = after_scheme(c.authorization, "bearer")) {
@@ -51,6 +143,9 @@ Result<Identity> Authenticator::authenticate(const Credentials& c) {
     return bearer(*token, c.address);
   }
   if (auto encoded = after_scheme(c.authorization, "basic")) return basic(*encoded, c.address);
+  if (auto params = after_scheme(c.authorization, "digest")) {
+    return digest(*params, c.method, c.address);
+  }
   if (!c.authorization.empty()) return fail(refusal(c.address));
   if (!c.query_token.empty()) return bearer(c.query_token, c.address);
   if (options_.loopback_admin && is_loopback(c.address)) {

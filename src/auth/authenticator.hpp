@@ -31,6 +31,7 @@ struct Credentials {
   std::string_view authorization;  // the header's value, empty when absent
   std::string_view query_token;    // ?token=, empty when absent
   std::string_view address;        // the peer (after --trusted-proxies)
+  std::string_view method;         // the request's method: Digest hashes it (RTSP "DESCRIBE")
 };
 
 struct AuthenticatorOptions {
@@ -50,6 +51,11 @@ class Authenticator {
 
   Result<Identity> authenticate(const Credentials& credentials);
 
+  // A Digest challenge (RFC 2617, MD5, no qop) for a WWW-Authenticate header:
+  // `Digest realm="sluice", nonce="…"`. Nonces are stateless (a time and its HMAC under a key
+  // made at start) and accepted for 5 minutes.
+  std::string digest_challenge() const;
+
   // SCRAM and other doors that verify by themselves report their outcome here, so the same
   // per-address backoff applies. `throttled` says whether the address is in backoff now.
   bool throttled(std::string_view address);
@@ -61,6 +67,9 @@ class Authenticator {
  private:
   Result<Identity> bearer(std::string_view token, std::string_view address);
   Result<Identity> basic(std::string_view encoded, std::string_view address);
+  Result<Identity> digest(std::string_view params, std::string_view method,
+                          std::string_view address);
+  std::string nonce_at(std::int64_t seconds) const;
   bool verify_cached(const UserRecord& user, std::string_view password);
   Error refusal(std::string_view address);
 
@@ -69,6 +78,7 @@ class Authenticator {
   AuthenticatorOptions options_;
   std::shared_ptr<const Role> admin_role_;
   AuthStats stats_;
+  const std::string nonce_key_;  // random, made at construction: signs Digest nonces
 
   std::mutex backoff_mutex_;
   std::unordered_map<std::string, MonoTime> backoff_until_;  // bounded: see note_failure

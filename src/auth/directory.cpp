@@ -40,11 +40,16 @@ json::object user_json(const UserRecord& u) {
           {"role", u.role},
           {"password_hash", u.password_hash},
           {"scram", u.scram},
-          {"created_at", ts(u.created_at)}};
+          {"created_at", ts(u.created_at)},
+          {"digest_ha1", u.digest_ha1}};
 }
 UserRecord user_from(const json::object& o) {
-  return UserRecord{str(o, "name"), str(o, "role"), str(o, "password_hash"), str(o, "scram"),
-                    parse_ts(o.if_contains("created_at"))};
+  return UserRecord{str(o, "name"),
+                    str(o, "role"),
+                    str(o, "password_hash"),
+                    str(o, "scram"),
+                    parse_ts(o.if_contains("created_at")),
+                    str(o, "digest_ha1")};
 }
 
 json::object token_json(const TokenRecord& t) {
@@ -116,6 +121,17 @@ std::optional<std::string> token_id_of(std::string_view token) {
     if (crypto::base64url_value(c) < 0) return std::nullopt;
   }
   return std::string(id);
+}
+
+std::string digest_ha1(std::string_view user, std::string_view password) {
+  std::string text(user);
+  text += ':';
+  text += kDigestRealm;
+  text += ':';
+  text += password;
+  std::string ha1 = crypto::md5_hex(text);
+  crypto::wipe(text);
+  return ha1;
 }
 
 bool is_valid_principal_name(std::string_view name) {
@@ -271,8 +287,12 @@ Result<UserRecord> Directory::create_user(const std::string& name, const std::st
     if (users_.contains(name)) return fail(Error::conflict("a user named '" + name + "' exists"));
   }
   // Hashing takes tens of milliseconds: outside the lock.
-  UserRecord u{name, role_name, hash_password(password),
-               wire::scram::to_string(wire::scram::make_credentials(password)), clock_.wall_now()};
+  UserRecord u{name,
+               role_name,
+               hash_password(password),
+               wire::scram::to_string(wire::scram::make_credentials(password)),
+               clock_.wall_now(),
+               digest_ha1(name, password)};
   std::unique_lock lock(mutex_);
   if (users_.contains(name)) return fail(Error::conflict("a user named '" + name + "' exists"));
   if (auto ok = persist_user(u); !ok) return fail(ok.error());
@@ -299,6 +319,7 @@ Result<UserRecord> Directory::update_user(const std::string& name,
   if (password) {
     u.password_hash = std::move(hash);
     u.scram = std::move(scram);
+    u.digest_ha1 = digest_ha1(name, *password);
   }
   if (role_name) u.role = *role_name;
   if (auto ok = persist_user(u); !ok) return fail(ok.error());

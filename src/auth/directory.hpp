@@ -4,8 +4,8 @@
 // role) and custom roles beside the four built-in ones. Owns these records; every change is
 // written to its state::Records home (when given: the node's StateDb, or Redis shared by a
 // cluster) before it is applied and answered; they are loaded from it at construction and
-// again by reload() when another node changed them. Thread-safe: a shared mutex held for one lookup or one change, never
-// across hashing.
+// again by reload() when another node changed them. Thread-safe: a shared mutex held for one lookup
+// or one change, never across hashing.
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -31,6 +31,9 @@ struct UserRecord {
   std::string password_hash;  // argon2id PHC string
   std::string scram;          // the relay's SCRAM-SHA-256 verifier (wire/scram to_string form)
   WallTime created_at{};
+  // RTSP Digest's verifier, HA1 = hex MD5("name:sluice:password") (realm kDigestRealm); empty
+  // for users whose password was set before it existed (they sign in with Basic until changed).
+  std::string digest_ha1;
 };
 
 struct TokenRecord {
@@ -53,6 +56,10 @@ struct TokenMatch {
   std::shared_ptr<const Role> role;
   std::optional<WallTime> expires_at;
 };
+
+// The realm of HTTP/RTSP authentication challenges, part of every Digest verifier.
+inline constexpr std::string_view kDigestRealm = "sluice";
+std::string digest_ha1(std::string_view user, std::string_view password);
 
 // Token text: "st_" + 16 lowercase hex (id) + 43 base64url chars (32 random bytes).
 inline constexpr std::string_view kTokenPrefix = "st_";

@@ -84,6 +84,13 @@ constexpr KeyInfo kKeys[] = {
     {"rtmps",
      "RTMPS listen address HOST:PORT (OBS rtmps://) with tls-cert and tls-key, or 'off' "
      "(default off)"},
+    {"rtsp", "RTSP listen address HOST:PORT, or 'off' (default 0.0.0.0:8554)"},
+    {"rtsp-udp-ports",
+     "UDP ports for RTSP over UDP: MIN-MAX (the first free even/odd pair is used: RTP, RTCP), "
+     "0 for any free pair, or 'off' for RTSP over TCP only (default 8000-8001)"},
+    {"rtsp-alias",
+     "camera aliases ALIAS=PATH, comma-separated or repeated: rtsp://HOST:PORT/ALIAS plays live "
+     "path PATH (e.g. stream1=cam; default none)"},
     {"rtmp-takeover",
      "true|false: a second publisher with a valid key takes over a live path instead of being "
      "refused (default false)"},
@@ -100,6 +107,25 @@ bool is_bare_flag(std::string_view key) {
 }
 
 // "a, b,c" -> {"a", "b", "c"}: items trimmed, empty ones dropped.
+// "MIN-MAX" or "PORT" (then PORT-PORT+1); "0": any free pair.
+std::pair<int, int> parse_port_range(const std::string& v, const std::string& key) {
+  const auto dash = v.find('-');
+  auto number = [&](const std::string& s) {
+    int n = -1;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc{} || p != s.data() + s.size() || n < 0 || n > 65534) {
+      throw ConfigError("'" + key + "' must be MIN-MAX, a port, 0 or 'off', got '" + v + "'");
+    }
+    return n;
+  };
+  const int first = number(v.substr(0, dash));
+  const int last = dash == std::string::npos ? first + 1 : number(v.substr(dash + 1));
+  if (first != 0 && last < first + 1) {
+    throw ConfigError("'" + key + "' needs room for two ports (RTP and RTCP), got '" + v + "'");
+  }
+  return {first, first == 0 ? 0 : last};
+}
+
 std::vector<std::string> split_list(const std::string& v) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -286,6 +312,24 @@ void apply(Config& c, const std::string& key, const std::string& v) {
   } else if (key == "rtmp") {
     c.rtmp_enabled = v != "off";
     if (c.rtmp_enabled) c.rtmp = parse_host_port(v, key);
+  } else if (key == "rtsp") {
+    c.rtsp_enabled = v != "off";
+    if (c.rtsp_enabled) c.rtsp = parse_host_port(v, key);
+  } else if (key == "rtsp-udp-ports") {
+    c.rtsp_udp_enabled = v != "off";
+    if (c.rtsp_udp_enabled) c.rtsp_udp_ports = parse_port_range(v, key);
+  } else if (key == "rtsp-alias") {
+    c.rtsp_aliases.clear();
+    for (const auto& item : split_list(v)) {
+      auto alias = parse_rtsp_alias(item);
+      if (!alias) {
+        throw ConfigError(
+            "'rtsp-alias' entries are ALIAS=PATH (letters, digits, '_', '-', '.'), "
+            "got '" +
+            item + "'");
+      }
+      c.rtsp_aliases.push_back(*alias);
+    }
   } else if (key == "rtmp-takeover") {
     c.rtmp_takeover = parse_bool(v, key);
   } else if (key == "hls-segment") {
@@ -371,6 +415,19 @@ ConfigOutcome load_config(int argc, const char* const* argv,
           info.help);
       continue;
     }
+    if (std::string_view(info.key) == "rtsp-alias") {  // repeatable: every one counts
+      app.add_option_function<std::vector<std::string>>(
+             "--rtsp-alias",
+             [&flags](const std::vector<std::string>& all) {
+               std::string joined;
+               for (const auto& v : all)
+                 joined += (joined.empty() ? "" : ",") + v;
+               flags["rtsp-alias"] = joined;
+             },
+             info.help)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      continue;
+    }
     app.add_option_function<std::string>(
            std::string("--") + info.key,
            [&flags, key = std::string(info.key)](const std::string& v) { flags[key] = v; },
@@ -428,6 +485,19 @@ ConfigOutcome load_config(int argc, const char* const* argv,
     }
   }
   return config;
+}
+
+std::optional<std::pair<std::string, std::string>> parse_rtsp_alias(std::string_view item) {
+  const auto eq = item.find('=');
+  if (eq == std::string_view::npos) return std::nullopt;
+  auto valid = [](std::string_view s) {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+  };
+  const auto alias = item.substr(0, eq), path = item.substr(eq + 1);
+  if (!valid(alias) || !valid(path) || alias == "live") return std::nullopt;
+  return std::pair{std::string(alias), std::string(path)};
 }
 
 }  // namespace sluice

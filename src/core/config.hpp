@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -69,6 +70,15 @@ struct Config {
   HostPort rtmps{"0.0.0.0", 1936};  // TLS front door of the RTMP server (needs tls_cert)
   bool rtmps_enabled = false;
   bool rtmp_takeover = false;  // a second publisher takes over instead of being refused
+  HostPort rtsp{"0.0.0.0", 8554};
+  bool rtsp_enabled = true;  // "rtsp = off" disables the RTSP listener
+  // The UDP ports RTSP sessions over UDP share: RTP on an even port, RTCP on the next, the
+  // first free pair of [first, last]; first = 0: any free pair. Disabled: RTSP over TCP only.
+  std::pair<int, int> rtsp_udp_ports{8000, 8001};
+  bool rtsp_udp_enabled = true;
+  // Camera aliases: rtsp://HOST:PORT/ALIAS plays the live path it names (also the rtsp_aliases
+  // setting), e.g. {"stream1", "cam"}.
+  std::vector<std::pair<std::string, std::string>> rtsp_aliases;
   std::chrono::milliseconds hls_segment{2000};
   std::string media_webhook;  // http:// URL for lifecycle events, or empty
   // Bounded resources (docs/operations.md, "Limits"); derived budgets are resolved by the App.
@@ -97,5 +107,8 @@ ConfigOutcome load_config(int argc, const char* const* argv,
                           const std::map<std::string, std::string>& environment);
 
 std::map<std::string, std::string> current_environment();
+
+// "ALIAS=PATH" (each 1-64 of letters, digits, '_', '-', '.'): an RTSP camera alias.
+std::optional<std::pair<std::string, std::string>> parse_rtsp_alias(std::string_view item);
 
 }  // namespace sluice

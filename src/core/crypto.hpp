@@ -14,6 +14,9 @@ std::string random_bytes(std::size_t n);
 
 // SHA-256 of `data`: 32 raw bytes.
 std::string sha256(std::string_view data);
+// Lower-case hex MD5 of `data`: only for HTTP/RTSP Digest authentication (RFC 2617), which
+// cannot use anything else with the clients that speak it (ffmpeg, VLC, cameras).
+std::string md5_hex(std::string_view data);
 
 // HMAC-SHA256(key, data): 32 raw bytes.
 std::string hmac_sha256(std::string_view key, std::string_view data);

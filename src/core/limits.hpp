@@ -41,7 +41,7 @@ struct Limits {
   std::size_t relay_buffer_budget = 0;     // bytes in all subscribers' buffers; 0: budget / 4
   std::size_t relay_partial_budget = 0;    // bytes in all partial messages; 0: budget / 8
 
-  // ---- media (net::MediaServer: RTMP and HTTP-FLV)
+  // ---- media (media::MediaServer: RTMP and HTTP-FLV)
   std::size_t media_max_connections_per_address = 64;
   std::chrono::milliseconds rtmp_handshake_timeout{5'000};  // handshake to publish or play
 

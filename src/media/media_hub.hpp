@@ -1,6 +1,6 @@
 #pragma once
 // MediaHub: the live paths by name. One owner (the media thread): every call comes from it, so
-// there are no locks; other threads ask through the media loop (net/media_server.hpp).
+// there are no locks; other threads ask through the media loop (media/servers/media_server.hpp).
 //
 // Rules: a name has at most one publisher. A second publish of a live name is refused (409),
 // unless it comes with the same stream key as the live one (an encoder reconnecting after a

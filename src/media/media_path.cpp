@@ -28,11 +28,7 @@ MediaPath::MediaPath(std::string name, PublisherInfo publisher, PublisherHandle*
       window_start_(Clock::now()) {}
 
 PacketPtr MediaPath::build(MediaPacket p) const {
-  const rtmp::ChunkWriter writer(rtmp::kServerChunkSize);
-  writer.write(rtmp::play_csid(p.type), p.timestamp, p.type, rtmp::kPlayStreamId, p.bytes(),
-               p.rtmp);
-  append_flv_tag(p.type, p.timestamp, p.bytes(), p.flv);
-  return std::make_shared<const MediaPacket>(std::move(p));
+  return std::make_shared<const MediaPacket>(std::move(p));  // forms are built by their readers
 }
 
 bool MediaPath::on_metadata(const rtmp::amf0::Value& metadata) {

@@ -3,8 +3,8 @@
 // MediaHub and used on the media thread only, so it takes no locks.
 //
 // The publisher's messages arrive through on_metadata()/on_media(); each becomes one immutable
-// MediaPacket, serialised once (RTMP chunks for message stream rtmp::kPlayStreamId at chunk size
-// rtmp::kServerChunkSize, and one FLV tag) and handed by pointer to every attached sink. The path
+// MediaPacket (each output form built once, by the first reader of that form: media/packet.hpp)
+// and handed by pointer to every attached sink. The path
 // keeps the codec configuration packets, the last metadata and a GOP cache (every packet since
 // the last video keyframe, bounded by gop_max_bytes), so attach() starts a new reader at once:
 // metadata, configuration, then the cached GOP from its keyframe, then live packets.
@@ -101,6 +101,10 @@ class MediaPath {
   std::size_t gop_bytes() const { return gop_bytes_; }
   const std::vector<MediaSink*>& readers() const { return readers_; }
   bool has_video() const { return video_config_ != nullptr || counters_.video_frames > 0; }
+  // The codec configuration packets in force (AVC/HEVC record, AAC AudioSpecificConfig), null
+  // until the publisher sent one: what an RTSP DESCRIBE's SDP is made of.
+  const PacketPtr& video_config() const { return video_config_; }
+  const PacketPtr& audio_config() const { return audio_config_; }
   // Bits per second received over the last completed measuring window (about 2 s).
   double measured_bps() const { return measured_bps_; }
 

@@ -114,7 +114,7 @@ class HttpServer {
   // relay's). Without one, such upgrades get 503. Safe to call from any thread.
   void set_wire_upgrade(WireUpgradeHandler handler);
   // Hands `GET` and `HEAD /live/NAME.flv` requests (HTTP-FLV players) to `handler` the same way
-  // (net::connect_media_handoff installs the media server's). Without one they get 503. They
+  // (media::connect_media_handoff installs the media server's). Without one they get 503. They
   // are counted in the HttpMetrics under kFlvRoute.
   void set_media_handoff(WireUpgradeHandler handler);
 

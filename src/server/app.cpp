@@ -272,13 +272,18 @@ struct App::Impl {
                                      relay->set_limits(l);
                                      media->set_limits(l);
                                    }});
-    media->set_play_access(
-        [this](std::string_view path, std::string_view token, std::string_view peer) -> Status {
-          auto who = authenticator->authenticate({"", token, peer});
-          if (!who) return fail(who.error());
-          return policy->authorize(
-              *who, auth::Need{auth::Resource::kMedia, auth::Access::kRead, std::string(path)});
-        });
+    media->set_media_access([this](std::string_view path, bool write,
+                                   std::string_view authorization, std::string_view method,
+                                   std::string_view token, std::string_view peer) -> Status {
+      auto who = authenticator->authenticate({authorization, token, peer, method});
+      if (!who) return fail(who.error());
+      return policy->authorize(
+          *who, auth::Need{auth::Resource::kMedia,
+                           write ? auth::Access::kWrite : auth::Access::kRead, std::string(path)});
+    });
+    media->set_challenges([this] {
+      return std::vector<std::string>{authenticator->digest_challenge(), "Basic realm=\"sluice\""};
+    });
     http::add_settings_routes(router, *settings, *policy);
     if (records.shared()) {  // what other nodes change: identities and settings
       records_sync = std::make_unique<state::RecordsSync>(
@@ -500,12 +505,15 @@ std::uint16_t App::start() {
     return port ? a.host + ":" + std::to_string(port) : std::string("off");
   };
   const auto& c = impl_->config;
+  const auto udp = impl_->media->rtsp_udp_port();
   spdlog::info(
-      "sluiced listening http={}:{} wire={}:{} rtmp={} https={} rtmps={} (history {}, stream "
-      "ttl {}s, auth {})",
+      "sluiced listening http={}:{} wire={}:{} rtmp={} rtsp={} rtsp-udp={} https={} rtmps={} "
+      "(history {}, stream ttl {}s, auth {})",
       c.http.host, impl_->http_port, c.wire.host, impl_->wire_port,
-      port_of(c.rtmp, impl_->rtmp_port), port_of(c.https, impl_->https_port),
-      port_of(c.rtmps, impl_->rtmps_port), history_name(c), c.stream_ttl.count(), c.auth);
+      port_of(c.rtmp, impl_->rtmp_port), port_of(c.rtsp, impl_->media->rtsp_port()),
+      udp ? std::to_string(udp) + "-" + std::to_string(udp + 1) : std::string("off"),
+      port_of(c.https, impl_->https_port), port_of(c.rtmps, impl_->rtmps_port), history_name(c),
+      c.stream_ttl.count(), c.auth);
   return impl_->http_port;
 }
 

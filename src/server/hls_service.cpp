@@ -10,7 +10,7 @@
 #include "http/router.hpp"
 #include "keys/key_format.hpp"
 #include "media/media_policy.hpp"
-#include "net/media_server.hpp"
+#include "media/servers/media_server.hpp"
 #include "relay/relay.hpp"
 
 namespace sluice::server {
@@ -47,6 +47,14 @@ class HlsSession final : public media::MediaSink {
     return {id_, "hls", "", s.bytes, s.packets_muxed, s.packets_skipped + s.packets_rejected, 0};
   }
   void kick() override { detach_requested_ = true; }
+
+  // Media thread: a new publisher on the path (or viewers back after an idle stop). The
+  // playlist continues — same sequence numbers, EXT-X-DISCONTINUITY, no EXT-X-ENDLIST — so
+  // players that kept polling follow the new publisher (media::HlsMuxer::restart()).
+  void continue_with_new_publisher() {
+    muxer_.restart();
+    detach_requested_ = false;
+  }
 
   std::shared_ptr<const media::HlsSnapshot> snapshot() const { return muxer_.snapshot(); }
   const std::string& path() const { return path_; }
@@ -136,7 +144,7 @@ http::HttpResponse playlist_response(const HlsSession& s, const std::string& suf
 }  // namespace
 
 struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
-  Impl(net::MediaServer& m, media::MediaPolicy& p, HlsServiceOptions o)
+  Impl(media::MediaServer& m, media::MediaPolicy& p, HlsServiceOptions o)
       : media(m), policy(p), options(o) {}
 
   std::shared_ptr<HlsSession> find(const std::string& name) {
@@ -145,22 +153,26 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
     return it == sessions.end() ? nullptr : it->second;
   }
 
-  // Media thread: the session for a live path, attached to it (created on first use).
+  // Media thread: the session for a live path, attached to it (created on first use). A
+  // session left by an earlier publisher continues with the one live now.
   Result<std::shared_ptr<HlsSession>> ensure(const std::string& name) {
     auto session = find(name);
-    if (session && (session->attached() || !media.hub().find(name))) return session;
     media::MediaPath* path = media.hub().find(name);
+    if (session && (session->attached() || !path)) return session;
     if (!path) {
       return fail(Error::not_found("no one is publishing '" + keys::redact_keys(name) + "'"));
     }
-    session = std::make_shared<HlsSession>(name, options.hls);
-    {
+    if (session) {
+      session->continue_with_new_publisher();
+      spdlog::info("hls {}: continues with the path's current publisher", name);
+    } else {
+      session = std::make_shared<HlsSession>(name, options.hls);
       std::lock_guard lock(mutex);
       sessions[name] = session;
+      spdlog::info("hls {}: started", name);
     }
     session->set_attached(true);
     path->attach(session.get());
-    spdlog::info("hls {}: started", name);
     return session;
   }
 
@@ -196,7 +208,9 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
     }
     const std::string suffix = query_suffix(req);
     const std::size_t listed = options.hls.playlist_segments;
-    if (auto s = find(name); s && s->ready() && (s->attached() || s->snapshot()->ended)) {
+    // Served here while attached; an ended playlist is answered on the media thread, which
+    // continues it when a new publisher took the name (ensure()).
+    if (auto s = find(name); s && s->ready() && s->attached()) {
       s->touch();
       return playlist_response(*s, suffix, listed);
     }
@@ -241,14 +255,14 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
     return res;
   }
 
-  net::MediaServer& media;
+  media::MediaServer& media;
   media::MediaPolicy& policy;
   HlsServiceOptions options;
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<HlsSession>> sessions;
 };
 
-HlsService::HlsService(net::MediaServer& media, media::MediaPolicy& policy,
+HlsService::HlsService(media::MediaServer& media, media::MediaPolicy& policy,
                        HlsServiceOptions options, http::Router& router)
     : impl_(std::make_shared<Impl>(media, policy, options)) {
   media.on_tick([impl = impl_] { impl->tick(); });

@@ -19,7 +19,7 @@ class Router;
 namespace sluice::media {
 class MediaPolicy;
 }
-namespace sluice::net {
+namespace sluice::media {
 class MediaServer;
 }
 
@@ -35,7 +35,7 @@ class HlsService {
  public:
   // Registers the routes and a media-thread tick on `media` (before it starts). All references
   // must outlive the service.
-  HlsService(net::MediaServer& media, media::MediaPolicy& policy, HlsServiceOptions options,
+  HlsService(media::MediaServer& media, media::MediaPolicy& policy, HlsServiceOptions options,
              http::Router& router);
   ~HlsService();
 

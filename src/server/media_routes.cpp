@@ -9,7 +9,7 @@
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "keys/key_format.hpp"
-#include "net/media_server.hpp"
+#include "media/servers/media_server.hpp"
 #include "relay/loop_call.hpp"
 
 namespace sluice::server {
@@ -19,7 +19,7 @@ namespace {
 namespace json = boost::json;
 
 template <class Fn>
-auto on_media_thread(net::MediaServer& media, Fn fn) {
+auto on_media_thread(media::MediaServer& media, Fn fn) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   return relay::call_on_loop(media.loop(), fn,
                              [deadline] { return std::chrono::steady_clock::now() > deadline; });
@@ -76,7 +76,7 @@ json::object path_json(const media::MediaPath& p) {
 
 }  // namespace
 
-void add_media_routes(http::Router& router, net::MediaServer& media) {
+void add_media_routes(http::Router& router, media::MediaServer& media) {
   router.add("GET", "/media/paths",
              [&media](const http::HttpRequest&, const http::PathParams&) -> http::Reply {
                auto list = on_media_thread(media, [&media] {
@@ -145,7 +145,7 @@ void add_media_routes(http::Router& router, net::MediaServer& media) {
              });
 }
 
-void render_path_metrics(http::PrometheusWriter& w, net::MediaServer& media) {
+void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media) {
   struct Row {
     std::string name;
     std::size_t readers;

@@ -11,16 +11,16 @@ namespace sluice::http {
 class Router;
 class PrometheusWriter;
 }  // namespace sluice::http
-namespace sluice::net {
+namespace sluice::media {
 class MediaServer;
 }
 
 namespace sluice::server {
 
-void add_media_routes(http::Router& router, net::MediaServer& media);
+void add_media_routes(http::Router& router, media::MediaServer& media);
 
 // sluice_media_readers, _path_bytes_total, _dropped_packets_total, _gop_cache_bytes per path
 // and rtmp_active_streams.
-void render_path_metrics(http::PrometheusWriter& w, net::MediaServer& media);
+void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media);
 
 }  // namespace sluice::server

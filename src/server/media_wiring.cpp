@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <system_error>
 
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
@@ -17,8 +18,8 @@
 #include "keys/key_format.hpp"
 #include "keys/key_service.hpp"
 #include "media/media_policy.hpp"
+#include "media/servers/media_server.hpp"
 #include "net/http_server.hpp"
-#include "net/media_server.hpp"
 #include "registry/registry.hpp"
 #include "relay/loop_call.hpp"
 #include "server/hls_service.hpp"
@@ -91,11 +92,21 @@ class KeyPolicy final : public media::MediaPolicy {
   // `NAME?key=KEY`, and then NAME must be the key's stream. Every outcome is one key check, so
   // sluice_stream_key_checks_total and rtmp_publish_attempts_total count refusals alike.
   Result<media::PublishGrant> authorize_publish(std::string_view, std::string_view name,
-                                                std::string_view query,
-                                                std::string_view peer_ip) override {
+                                                std::string_view query, std::string_view peer_ip,
+                                                const media::Credentials& credentials) override {
     const auto from_query = query_key(query);
     std::string_view key = from_query ? *from_query : std::string_view();
     if (!from_query && name.starts_with(keys::kKeyPrefix)) key = name;
+    // No key but a user's credentials (rtsp://user:password@HOST/live/NAME): media_rw on NAME.
+    if (key.empty() && !credentials.authorization.empty() && access_ && !name.empty()) {
+      auto allowed = access_(name, true, credentials.authorization, credentials.method,
+                             query_param(query, "token").value_or(""), peer_ip);
+      if (!allowed) {
+        count(allowed.error().status == 401 ? "unauthorized" : "forbidden");
+        return fail(allowed.error());
+      }
+      return media::PublishGrant{std::string(name), {}};
+    }
     std::optional<std::string_view> stream;
     if (from_query && !name.empty()) stream = name;
     auto grant = keys_.check_publish(key, peer_ip, stream);
@@ -112,19 +123,25 @@ class KeyPolicy final : public media::MediaPolicy {
     return media::PublishGrant{grant->stream, grant->key_id};
   }
 
-  Status authorize_play(std::string_view path, std::string_view query,
-                        std::string_view peer_ip) override {
+  Status authorize_play(std::string_view path, std::string_view query, std::string_view peer_ip,
+                        const media::Credentials& credentials) override {
     const auto key = query_key(query);
     auto read = keys_.check_read(path, key, peer_ip);
     if (!read) return fail(read.error().to_error());
     if (key) return {};  // a valid read key grants playback by itself
     // No read key on this path: the caller's identity needs media_r on it.
-    return play_access_ ? play_access_(path, query_param(query, "token").value_or(""), peer_ip)
-                        : Status{};
+    return access_ ? access_(path, false, credentials.authorization, credentials.method,
+                             query_param(query, "token").value_or(""), peer_ip)
+                   : Status{};
   }
 
-  using PlayAccess = MediaWiring::PlayAccess;
-  void set_play_access(PlayAccess check) { play_access_ = std::move(check); }
+  std::vector<std::string> challenges() const override {
+    return challenges_ ? challenges_() : media::MediaPolicy::challenges();
+  }
+  void set_challenges(std::function<std::vector<std::string>()> c) { challenges_ = std::move(c); }
+
+  using MediaAccess = MediaWiring::MediaAccess;
+  void set_media_access(MediaAccess check) { access_ = std::move(check); }
 
   void on_event(const media::MediaEvent& e) override {
     if (e.kind == media::MediaEventKind::kPostPublish) count("accepted");
@@ -164,7 +181,8 @@ class KeyPolicy final : public media::MediaPolicy {
 
   keys::KeyService& keys_;
   hub::Hub& hub_;
-  PlayAccess play_access_;  // set before the media thread starts
+  MediaAccess access_;                                    // set before the media thread starts
+  std::function<std::vector<std::string>()> challenges_;  // likewise
   mutable std::mutex mutex_;
   std::shared_ptr<WebhookSender> webhook_;         // guarded by mutex_
   std::map<std::string, std::uint64_t> attempts_;  // rtmp_publish_attempts_total{status}
@@ -178,9 +196,10 @@ class RegistryPaths final : public media::PathObserver {
         host_(std::move(host)),
         interval_(std::min<std::chrono::milliseconds>(std::chrono::seconds(10), ttl / 3)) {}
 
-  void set_ports(std::uint16_t rtmp, std::uint16_t http) {
+  void set_ports(std::uint16_t rtmp, std::uint16_t http, std::uint16_t rtsp) {
     rtmp_port_ = rtmp;
     http_port_ = http;
+    rtsp_port_ = rtsp;
   }
 
   void on_publish_start(const media::MediaPath& path) override { advertise(path); }
@@ -244,6 +263,9 @@ class RegistryPaths final : public media::PathObserver {
          "http://" + host_ + ":" + std::to_string(http_port_) + "/live/" + name + ".flv"},
         {"hls_url",
          "http://" + host_ + ":" + std::to_string(http_port_) + "/live/" + name + "/index.m3u8"}};
+    if (rtsp_port_ != 0) {
+      config["rtsp_url"] = "rtsp://" + host_ + ":" + std::to_string(rtsp_port_) + "/live/" + name;
+    }
     if (!d.video_codec.empty()) config["codec"] = d.video_codec;
     if (d.width > 0 && d.height > 0) {
       config["resolution"] = std::to_string(d.width) + "x" + std::to_string(d.height);
@@ -271,12 +293,31 @@ class RegistryPaths final : public media::PathObserver {
   std::chrono::milliseconds interval_;
   std::uint16_t rtmp_port_ = 0;
   std::uint16_t http_port_ = 0;
+  std::uint16_t rtsp_port_ = 0;
   std::mutex mutex_;
   std::map<std::string, Entry> live_;
   std::chrono::steady_clock::time_point last_sweep_{};
 };
 
 }  // namespace
+
+// The first free even/odd UDP pair of the configured range (any free pair for 0). Throws
+// std::system_error naming the range when none is free.
+std::uint16_t listen_rtsp_udp(media::MediaServer& server, const Config& c) {
+  const auto [first, last] = c.rtsp_udp_ports;
+  if (first == 0) return server.listen_rtsp_udp(c.rtsp.host, 0);
+  std::system_error last_error(std::make_error_code(std::errc::address_in_use));
+  for (int port = first + (first % 2); port + 1 <= last; port += 2) {
+    try {
+      return server.listen_rtsp_udp(c.rtsp.host, static_cast<std::uint16_t>(port));
+    } catch (const std::system_error& e) {
+      last_error = e;
+    }
+  }
+  throw std::system_error(last_error.code(),
+                          "rtsp-udp-ports " + std::to_string(first) + "-" + std::to_string(last) +
+                              ": no free even/odd UDP port pair (" + last_error.what() + ")");
+}
 
 struct MediaWiring::Impl {
   Impl(const Config& c, keys::KeyService& keys, registry::Registry& registry, hub::Hub& hub,
@@ -293,11 +334,12 @@ struct MediaWiring::Impl {
     return o;
   }
 
-  static net::MediaServerOptions options(const Config& c, Refusals* refusals) {
-    net::MediaServerOptions o;
+  static media::MediaServerOptions options(const Config& c, Refusals* refusals) {
+    media::MediaServerOptions o;
     o.hub.takeover = c.rtmp_takeover;
     o.handshake_timeout = c.limits.rtmp_handshake_timeout;
     o.max_connections_per_address = c.limits.media_max_connections_per_address;
+    o.rtsp.aliases = {c.rtsp_aliases.begin(), c.rtsp_aliases.end()};
     o.refusals = refusals;
     return o;
   }
@@ -319,10 +361,12 @@ struct MediaWiring::Impl {
   Config config;
   KeyPolicy policy;
   RegistryPaths paths;
-  net::MediaServer server;
+  media::MediaServer server;
   std::unique_ptr<HlsService> hls;
   std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
   std::atomic<std::uint16_t> rtmp_port{0};
+  std::atomic<std::uint16_t> rtsp_port{0};
+  std::atomic<std::uint16_t> rtsp_udp_port{0};
   std::atomic<double> bandwidth_in{0};
   std::atomic<double> bandwidth_out{0};
   std::uint64_t last_in = 0;
@@ -341,8 +385,12 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
       std::make_unique<HlsService>(impl_->server, impl_->policy, Impl::hls_options(config), router);
 }
 
-void MediaWiring::set_play_access(PlayAccess check) {
-  impl_->policy.set_play_access(std::move(check));
+void MediaWiring::set_media_access(MediaAccess check) {
+  impl_->policy.set_media_access(std::move(check));
+}
+
+void MediaWiring::set_challenges(std::function<std::vector<std::string>()> challenges) {
+  impl_->policy.set_challenges(std::move(challenges));
 }
 
 void MediaWiring::adopt_rtmp(int fd, std::string peer) {
@@ -375,14 +423,17 @@ MediaWiring::~MediaWiring() {
 }
 
 void MediaWiring::connect(net::HttpServer& http) {
-  net::connect_media_handoff(http, impl_->server);
+  media::connect_media_handoff(http, impl_->server);
 }
 
 std::uint16_t MediaWiring::start(std::uint16_t http_port) {
-  if (impl_->config.rtmp_enabled) {
-    impl_->rtmp_port = impl_->server.listen(impl_->config.rtmp.host, impl_->config.rtmp.port);
+  const Config& c = impl_->config;
+  if (c.rtmp_enabled) impl_->rtmp_port = impl_->server.listen(c.rtmp.host, c.rtmp.port);
+  if (c.rtsp_enabled) {
+    impl_->rtsp_port = impl_->server.listen_rtsp(c.rtsp.host, c.rtsp.port);
+    if (c.rtsp_udp_enabled) impl_->rtsp_udp_port = listen_rtsp_udp(impl_->server, c);
   }
-  impl_->paths.set_ports(impl_->rtmp_port, http_port);
+  impl_->paths.set_ports(impl_->rtmp_port, http_port, impl_->rtsp_port);
   impl_->server.start();
   return impl_->rtmp_port;
 }
@@ -401,6 +452,19 @@ std::uint16_t MediaWiring::rtmp_port() const {
   return impl_->rtmp_port;
 }
 
+std::uint16_t MediaWiring::rtsp_port() const {
+  return impl_->rtsp_port;
+}
+
+std::uint16_t MediaWiring::rtsp_udp_port() const {
+  return impl_->rtsp_udp_port;
+}
+
+void MediaWiring::set_rtsp_aliases(
+    const std::vector<std::pair<std::string, std::string>>& aliases) {
+  impl_->server.set_rtsp_aliases({aliases.begin(), aliases.end()});
+}
+
 std::optional<std::string> MediaWiring::rtmp_url(std::string_view request_host) const {
   const std::uint16_t port = impl_->rtmp_port;
   if (port == 0) return std::nullopt;
@@ -417,7 +481,7 @@ std::optional<std::string> MediaWiring::rtmp_url(std::string_view request_host) 
 }
 
 void MediaWiring::render_metrics(http::PrometheusWriter& w) const {
-  const net::MediaStats& s = impl_->server.stats();
+  const media::MediaStats& s = impl_->server.stats();
   auto one = [&w](const char* name, const char* type, const char* help, double v) {
     w.header(name, type, help);
     w.sample(name, {}, v);

@@ -1,6 +1,6 @@
 #pragma once
 // MediaWiring: the media side of the daemon, built by App from its Config — the RTMP/HTTP-FLV
-// media server (net::MediaServer), the policy that checks stream keys and read keys, lifecycle
+// media server (media::MediaServer), the policy that checks stream keys and read keys, lifecycle
 // events on the hub (`sluice.media.<event>`) and to the optional webhook, registry
 // advertisement of live paths as `video` streams, HLS on demand, the /media HTTP routes and the
 // rtmp_* metrics. No Asio in this header.
@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -57,11 +59,20 @@ class MediaWiring {
   void sweep();
   void render_metrics(http::PrometheusWriter& w) const;
   std::uint16_t rtmp_port() const;
-  // Who may play a path that has no read key: (path, ?token= value, peer) → ok or 401/403. Call
-  // before start().
-  using PlayAccess =
-      std::function<Status(std::string_view path, std::string_view token, std::string_view peer)>;
-  void set_play_access(PlayAccess check);
+  std::uint16_t rtsp_port() const;      // 0 when rtsp = off
+  std::uint16_t rtsp_udp_port() const;  // the RTP port of the UDP pair; 0 when off
+  // The rtsp_aliases setting: from the next RTSP request. Any thread.
+  void set_rtsp_aliases(const std::vector<std::pair<std::string, std::string>>& aliases);
+  // Whether the identity a media client presents may play (`write` false) or publish (`write`
+  // true, without a stream key) `path`: its Authorization header (RTSP), its ?token= value and
+  // its address → ok or 401/403 (the trust issue's media_r / media_rw). Call before start().
+  // `method` is the request's (RTSP Digest hashes it; empty for RTMP and HTTP).
+  using MediaAccess =
+      std::function<Status(std::string_view path, bool write, std::string_view authorization,
+                           std::string_view method, std::string_view token, std::string_view peer)>;
+  void set_media_access(MediaAccess check);
+  // The WWW-Authenticate values RTSP offers with a 401 (a fresh Digest challenge, Basic).
+  void set_challenges(std::function<std::vector<std::string>()> challenges);
   // Serves an RTMP connection that came through the RTMPS front door. Any thread.
   void adopt_rtmp(int fd, std::string peer);
   // The rtmp_takeover setting: applies to the next publish. Any thread.

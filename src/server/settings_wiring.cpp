@@ -249,6 +249,34 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
     };
     s.define(std::move(spec), json::string(c.media_webhook));
   }
+  {
+    Spec spec = spec_of("rtsp_aliases", Type::kStringList,
+                        "Camera aliases ALIAS=PATH: rtsp://HOST:PORT/ALIAS plays live path PATH "
+                        "(e.g. stream1=cam)");
+    spec.check = [](const json::value& v) -> Status {
+      for (const auto& item : v.as_array()) {
+        if (!parse_rtsp_alias(std::string(item.as_string()))) {
+          return fail(
+              Error::invalid_field({"body", "value"},
+                                   "rtsp_aliases: each entry is ALIAS=PATH (letters, digits, '_', "
+                                   "'-', '.'), got '" +
+                                       std::string(item.as_string()) + "'"));
+        }
+      }
+      return {};
+    };
+    spec.apply = [&m = t.media](const json::value& v) {
+      std::vector<std::pair<std::string, std::string>> aliases;
+      for (const auto& item : v.as_array())
+        aliases.push_back(*parse_rtsp_alias(std::string(item.as_string())));
+      m.set_rtsp_aliases(aliases);
+      return Status{};
+    };
+    json::array initial;
+    for (const auto& [alias, path] : c.rtsp_aliases)
+      initial.emplace_back(alias + "=" + path);
+    s.define(std::move(spec), std::move(initial));
+  }
   define_limit_settings(s, c.limits, t.apply_limits);
 }
 

@@ -19,6 +19,8 @@ class InProcessDaemon {
     c.http = HostPort{"127.0.0.1", 0};
     c.wire = HostPort{"127.0.0.1", wire_port};
     c.rtmp = HostPort{"127.0.0.1", 0};
+    c.rtsp = HostPort{"127.0.0.1", 0};
+    c.rtsp_udp_ports = {0, 0};
     c.history = ":memory:";
     c.stream_ttl = ttl;
     c.request_timeout = request_timeout;

@@ -277,6 +277,10 @@ class DaemonProcess {
   // The HTTPS and RTMPS ports, from "… https=<host>:<port> rtmps=<host>:<port>" (0 when off).
   int https_port() const { return https_port_; }
   int rtmps_port() const { return rtmps_port_; }
+  // The RTSP port, from "… rtsp=<host>:<port>", and the RTP port of its UDP pair, from
+  // "rtsp-udp=<rtp>-<rtcp>" (0 when off); ephemeral at first and kept by restart_on_same_port().
+  int rtsp_port() const { return rtsp_port_; }
+  int rtsp_udp_port() const { return rtsp_udp_port_; }
   std::string output() const { return process_.stdout_text(); }
   ChildProcess& process() { return process_; }
 
@@ -288,6 +292,8 @@ class DaemonProcess {
     for (const auto& [flag, value] :
          {Default{"--wire", "127.0.0.1:" + std::to_string(wire_port_)},
           Default{"--rtmp", "127.0.0.1:" + std::to_string(rtmp_port_)},
+          Default{"--rtsp", "127.0.0.1:" + std::to_string(rtsp_port_)},
+          Default{"--rtsp-udp-ports", rtsp_udp_port_ ? std::to_string(rtsp_udp_port_) : "0"},
           Default{"--history", ":memory:"}, Default{"--log-level", "info"},
           Default{"--key-secret-file", ::testing::TempDir() + "/sluice-test-key-secret"},
           Default{"--loopback-admin", "true"}, Default{"--data-dir", data_dir_}}) {
@@ -316,6 +322,10 @@ class DaemonProcess {
     if (std::regex_search(*line, m, kRtmp)) rtmp_port_ = std::stoi(m[1].str());
     static const std::regex kHttps(R"(https=[^\s]*:(\d+))");
     if (std::regex_search(*line, m, kHttps)) https_port_ = std::stoi(m[1].str());
+    static const std::regex kRtsp(R"(rtsp=[^\s]*:(\d+))");
+    if (std::regex_search(*line, m, kRtsp)) rtsp_port_ = std::stoi(m[1].str());
+    static const std::regex kRtspUdp(R"(rtsp-udp=(\d+)-)");
+    if (std::regex_search(*line, m, kRtspUdp)) rtsp_udp_port_ = std::stoi(m[1].str());
     static const std::regex kRtmps(R"(rtmps=[^\s]*:(\d+))");
     if (std::regex_search(*line, m, kRtmps)) rtmps_port_ = std::stoi(m[1].str());
     return ::testing::AssertionSuccess();
@@ -337,6 +347,8 @@ class DaemonProcess {
   int rtmps_port_ = 0;
   int wire_port_ = 0;
   int rtmp_port_ = 0;
+  int rtsp_port_ = 0;
+  int rtsp_udp_port_ = 0;
 };
 
 // The full path of `name` on PATH (execv does not search it).

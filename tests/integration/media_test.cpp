@@ -149,6 +149,63 @@ TEST_F(MediaTest, KeyFromApiPublishesAndPlaysOverRtmpFlvAndHls) {
   EXPECT_TRUE(ffmpeg.running());
 }
 
+// An encoder that reconnects (Ctrl-C and start again) while someone watches HLS: the playlist
+// ends while no one publishes, then continues with the new publisher — sequence numbers go on,
+// EXT-X-DISCONTINUITY marks the new timeline, EXT-X-ENDLIST is gone — and ffmpeg plays it.
+TEST_F(MediaTest, HlsPlaylistContinuesWhenTheEncoderReconnects) {
+  const Key key = create_key("stage");
+  auto segments_of = [](const std::string& playlist) {
+    std::vector<std::uint64_t> out;
+    static const std::regex seg(R"(seg-(\d+)\.ts)");
+    for (auto it = std::sregex_iterator(playlist.begin(), playlist.end(), seg);
+         it != std::sregex_iterator(); ++it) {
+      out.push_back(std::stoull((*it)[1].str()));
+    }
+    return out;
+  };
+  std::string playlist;
+  {
+    ChildProcess first;
+    publish(first, key.key, "stage");
+    ASSERT_TRUE(eventually(
+        [&] {
+          playlist = api("GET", "/live/stage/index.m3u8").raw;
+          return segments_of(playlist).size() >= 2;
+        },
+        30s))
+        << playlist;
+    first.kill_and_reap();
+  }
+  ASSERT_TRUE(eventually([&] { return live_paths() == 0; }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        playlist = api("GET", "/live/stage/index.m3u8").raw;
+        return playlist.find("#EXT-X-ENDLIST") != std::string::npos;
+      },
+      10s))
+      << playlist;
+  const std::uint64_t last_before = segments_of(playlist).back();
+
+  ChildProcess second;
+  publish(second, key.key, "stage");
+  ASSERT_TRUE(eventually(
+      [&] {
+        playlist = api("GET", "/live/stage/index.m3u8").raw;
+        const auto listed = segments_of(playlist);
+        return !listed.empty() && listed.back() > last_before + 1;
+      },
+      30s))
+      << "the playlist did not continue with the new publisher:\n"
+      << playlist;
+  EXPECT_EQ(playlist.find("#EXT-X-ENDLIST"), std::string::npos) << playlist;
+  EXPECT_NE(playlist.find("#EXT-X-DISCONTINUITY\n"), std::string::npos) << playlist;
+  auto decoded = run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-live_start_index",
+                              "-1", "-i", http("/live/stage/index.m3u8"), "-t", "2", "-f", "null",
+                              "-"},
+                             60s);
+  EXPECT_EQ(decoded.exit_code, 0) << decoded.err;
+}
+
 TEST_F(MediaTest, KeyFromCliPublishesWithTheKeyInTheQuery) {
   auto created = run_command(
       {SLUICE_CLI_PATH, "--server", daemon().url(), "keys", "create", "cam2", "--note", "cli"});

@@ -455,6 +455,8 @@ class FixedPortDaemon {
     c.http = HostPort{"127.0.0.1", http_port};
     c.wire = HostPort{"127.0.0.1", wire_port};
     c.rtmp = HostPort{"127.0.0.1", 0};
+    c.rtsp = HostPort{"127.0.0.1", 0};
+    c.rtsp_udp_ports = {0, 0};
     c.history = ":memory:";
     c.threads = 2;
     app_ = std::make_unique<server::App>(c);

@@ -5,13 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "media/hls/codec_config.hpp"
+#include "media/codec_config.hpp"
 #include "media/hls/hls_playlist.hpp"
 
 namespace {
 
 using namespace sluice::media;
-using namespace sluice::media::hls;
 using namespace std::chrono_literals;
 
 std::span<const std::uint8_t> bytes(const std::string& s) {
@@ -45,6 +44,25 @@ TEST(HlsPlaylist, RendersEndedAndExactTargets) {
             "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
             "#EXTINF:2.000,\nseg-0.ts\n#EXTINF:2.000,\nseg-1.ts\n#EXTINF:0.500,\nseg-2.ts\n"
             "#EXT-X-ENDLIST\n");
+}
+
+// A new publisher's first segment is marked; EXT-X-DISCONTINUITY-SEQUENCE counts the
+// discontinuities before the first listed segment once earlier ones leave the window.
+TEST(HlsPlaylist, DiscontinuitiesAreMarkedAndCounted) {
+  auto snap = snapshot_of(5, {2.0, 2.0, 2.0}, false);
+  snap.segments[1].discontinuity = true;  // seg-6: a new publisher
+  snap.discontinuity_sequence = 2;        // two more happened before seg-5
+  const std::string head = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n";
+  EXPECT_EQ(render_playlist(snap, "", 0),
+            head + "#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-DISCONTINUITY-SEQUENCE:2\n"
+                   "#EXTINF:2.000,\nseg-5.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nseg-6.ts\n"
+                   "#EXTINF:2.000,\nseg-7.ts\n");
+  EXPECT_EQ(render_playlist(snap, "", 2),
+            head + "#EXT-X-MEDIA-SEQUENCE:6\n#EXT-X-DISCONTINUITY-SEQUENCE:2\n"
+                   "#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nseg-6.ts\n#EXTINF:2.000,\nseg-7.ts\n");
+  EXPECT_EQ(render_playlist(snap, "", 1),
+            head + "#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-DISCONTINUITY-SEQUENCE:3\n"
+                   "#EXTINF:2.000,\nseg-7.ts\n");
 }
 
 TEST(HlsPlaylist, TargetNeverDropsBelowTheConfiguredOne) {

@@ -157,14 +157,15 @@ TEST(MediaPath, NewReaderGetsMetadataConfigAndTheGopFromItsKeyframe) {
   EXPECT_TRUE(sink.got[3]->keyframe);
   EXPECT_TRUE(sink.restarts[3]);
   EXPECT_EQ(sink.got[5]->timestamp, 99u);
-  // Every packet is serialised once, in both forms.
-  EXPECT_FALSE(sink.got[3]->rtmp.empty());
-  EXPECT_EQ(sink.got[3]->flv.size(), 11 + sink.got[3]->body.size() + 4);
+  // Each form is built by its first reader and then the same bytes for every other.
+  const std::string& chunks = sink.got[3]->rtmp();
+  EXPECT_FALSE(chunks.empty());
+  EXPECT_EQ(&sink.got[3]->rtmp(), &chunks);
+  EXPECT_EQ(sink.got[3]->flv().size(), 11 + sink.got[3]->body.size() + 4);
   rtmp::ChunkReader reader;
   std::vector<rtmp::Message> msgs;
-  ASSERT_TRUE(reader.feed(
-      {reinterpret_cast<const std::uint8_t*>(sink.got[3]->rtmp.data()), sink.got[3]->rtmp.size()},
-      msgs));
+  ASSERT_TRUE(reader.feed({reinterpret_cast<const std::uint8_t*>(chunks.data()), chunks.size()},
+                          msgs));
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_EQ(msgs[0].timestamp, 66u);
   EXPECT_EQ(msgs[0].stream_id, 1u);

@@ -1,6 +1,7 @@
 #include "media/hls/hls_muxer.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "media/hls/ts_writer.hpp"
 
@@ -15,11 +16,11 @@ std::size_t ts_size(std::size_t n) {
   return n + n / 46 + 1024;
 }
 
-hls::VideoCodec video_codec(const VideoTagInfo& info) {
+VideoCodec video_codec(const VideoTagInfo& info) {
   const auto name = video_codec_name(info);
-  if (name == "h264") return hls::VideoCodec::kH264;
-  if (name == "hevc") return hls::VideoCodec::kHevc;
-  return hls::VideoCodec::kNone;
+  if (name == "h264") return VideoCodec::kH264;
+  if (name == "hevc") return VideoCodec::kHevc;
+  return VideoCodec::kNone;
 }
 
 // Coded frames (not configuration, end of sequence or metadata).
@@ -89,7 +90,7 @@ Status HlsMuxer::push(const MediaPacket& packet) {
     auto info = inspect_video(body);
     if (!info) return reject(info.error());
     const auto codec = video_codec(*info);
-    if (codec == hls::VideoCodec::kNone) {
+    if (codec == VideoCodec::kNone) {
       return reject(
           unsupported("HLS: unsupported video codec " + std::string(video_codec_name(*info))));
     }
@@ -112,9 +113,8 @@ Status HlsMuxer::push(const MediaPacket& packet) {
   return packet.type == tag_type::kVideo ? write_video(dts, body) : write_audio(dts, body);
 }
 
-Status HlsMuxer::set_video_config(hls::VideoCodec codec, std::span<const std::uint8_t> record) {
-  auto config = codec == hls::VideoCodec::kH264 ? hls::parse_avc_config(record)
-                                                : hls::parse_hevc_config(record);
+Status HlsMuxer::set_video_config(VideoCodec codec, std::span<const std::uint8_t> record) {
+  auto config = codec == VideoCodec::kH264 ? parse_avc_config(record) : parse_hevc_config(record);
   if (!config) return reject(config.error());
   if (writer_ && !stats_.has_video) {
     ++stats_.packets_skipped;  // the muxer started without video
@@ -128,7 +128,7 @@ Status HlsMuxer::set_video_config(hls::VideoCodec codec, std::span<const std::ui
 }
 
 Status HlsMuxer::set_audio_config(std::span<const std::uint8_t> bytes) {
-  auto config = hls::parse_aac_config(bytes);
+  auto config = parse_aac_config(bytes);
   if (!config) return reject(config.error());
   if (writer_ && !stats_.has_audio) {
     ++stats_.packets_skipped;
@@ -210,8 +210,8 @@ Status HlsMuxer::write_video(std::int64_t dts, std::span<const std::uint8_t> bod
                                      std::to_string(*last_video_dts_) + " ms; packet dropped"));
   }
   std::string annexb;
-  if (auto ok = hls::append_annexb(*video_config_, body.subspan(info->data_offset), info->keyframe,
-                                   annexb);
+  if (auto ok =
+          append_annexb(*video_config_, body.subspan(info->data_offset), info->keyframe, annexb);
       !ok) {
     return reject(ok.error());
   }
@@ -256,7 +256,7 @@ Status HlsMuxer::write_audio(std::int64_t dts, std::span<const std::uint8_t> bod
   }
   const auto info = inspect_audio(body);
   std::string adts;
-  if (auto ok = hls::append_adts(*audio_config_, body.subspan(info->data_offset), adts); !ok) {
+  if (auto ok = append_adts(*audio_config_, body.subspan(info->data_offset), adts); !ok) {
     return reject(ok.error());
   }
   const bool due = !stats_.has_video && dts - segment_start_ >= options_.segment_target.count();
@@ -291,7 +291,9 @@ Status HlsMuxer::close_segment(std::int64_t end) {
   stats_.bytes += data->size();
   ++stats_.segments;
   const double duration = static_cast<double>(std::max<std::int64_t>(0, end - segment_start_));
-  segments_.push_back(HlsSegment{next_sequence_++, duration / 1000.0, std::move(data)});
+  segments_.push_back(HlsSegment{next_sequence_++, duration / 1000.0, std::move(data),
+                                 std::exchange(discontinuity_next_, false)});
+  if (segments_.back().discontinuity) ++discontinuities_;
   while (segments_.size() > options_.kept_segments)
     segments_.pop_front();
   publish();
@@ -316,8 +318,39 @@ Status HlsMuxer::finish() {
   return {};
 }
 
+void HlsMuxer::restart() {
+  (void)finish();
+  const bool produced = next_sequence_ > 0;
+  failed_.reset();
+  finished_ = false;
+  have_ts_ = false;
+  last_raw_ts_ = 0;
+  epoch_ = 0;
+  video_config_.reset();
+  audio_config_.reset();
+  held_.clear();
+  held_bytes_ = 0;
+  held_min_ = held_max_ = 0;
+  writer_.reset();
+  video_started_ = false;
+  first_video_dts_ = 0;
+  last_video_dts_.reset();
+  last_audio_dts_.reset();
+  video_step_ = audio_step_ = 0;
+  media_end_ = 0;
+  segment_open_ = false;
+  segment_start_ = 0;
+  stats_.started = stats_.has_video = stats_.has_audio = false;
+  discontinuity_next_ = produced;  // nothing before: nothing to be discontinuous with
+  publish();
+}
+
 void HlsMuxer::publish() {
   auto snap = std::make_shared<HlsSnapshot>();
+  std::uint64_t after_front = 0;
+  for (std::size_t i = 1; i < segments_.size(); ++i)
+    after_front += segments_[i].discontinuity ? 1 : 0;
+  snap->discontinuity_sequence = discontinuities_ - after_front;
   snap->media_sequence = segments_.empty() ? next_sequence_ : segments_.front().sequence;
   snap->target_duration = options_.segment_target;
   snap->ended = finished_;

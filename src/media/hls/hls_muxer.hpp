@@ -46,7 +46,7 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "media/hls/codec_config.hpp"
+#include "media/codec_config.hpp"
 #include "media/hls/hls_playlist.hpp"
 #include "media/packet.hpp"
 
@@ -88,6 +88,12 @@ class HlsMuxer {
   // Ends the path: starts the muxer for held packets if it can, closes the last segment and
   // publishes an ended snapshot (EXT-X-ENDLIST). Idempotent.
   Status finish();
+  // A new publisher on the path (an encoder that reconnected): what follows is a new timeline
+  // with its own codec configuration. The retained segments and their sequence numbers stay,
+  // the next segment is marked as a discontinuity (EXT-X-DISCONTINUITY), and the snapshot is
+  // live again (no EXT-X-ENDLIST), so players that kept polling continue. Finishes first when
+  // needed; a permanently failed muxer is given a fresh start too.
+  void restart();
 
   // Thread-safe; never null (an empty snapshot before the first cut).
   std::shared_ptr<const HlsSnapshot> snapshot() const;
@@ -106,7 +112,7 @@ class HlsMuxer {
   std::int64_t extend(std::uint32_t timestamp);
   Status reject(Error error);
   Status fail_permanently(Error error);
-  Status set_video_config(hls::VideoCodec codec, std::span<const std::uint8_t> record);
+  Status set_video_config(VideoCodec codec, std::span<const std::uint8_t> record);
   Status set_audio_config(std::span<const std::uint8_t> config);
   Status hold(const MediaPacket& packet, std::int64_t dts);
   Status maybe_start(bool now);
@@ -126,8 +132,8 @@ class HlsMuxer {
   std::uint32_t last_raw_ts_ = 0;
   std::int64_t epoch_ = 0;
 
-  std::optional<hls::VideoConfig> video_config_;
-  std::optional<hls::AacConfig> audio_config_;
+  std::optional<VideoConfig> video_config_;
+  std::optional<AacConfig> audio_config_;
   std::deque<Held> held_;
   std::size_t held_bytes_ = 0;
   std::int64_t held_min_ = 0, held_max_ = 0;
@@ -143,6 +149,8 @@ class HlsMuxer {
   std::int64_t segment_start_ = 0;
   std::uint64_t next_sequence_ = 0;
   std::deque<HlsSegment> segments_;
+  bool discontinuity_next_ = false;    // the next segment starts a new publisher's timeline
+  std::uint64_t discontinuities_ = 0;  // segments marked as discontinuities, ever
 
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const HlsSnapshot> snapshot_;

@@ -21,7 +21,13 @@ std::string render_playlist(const HlsSnapshot& snapshot, std::string_view uri_su
   // Durations are whole milliseconds; the epsilon keeps 2.000 from rounding up to 3.
   const auto target = std::max<long long>(1, static_cast<long long>(std::ceil(longest - 1e-9)));
   const std::uint64_t sequence = first < all.size() ? all[first].sequence : snapshot.media_sequence;
-
+  // EXT-X-DISCONTINUITY-SEQUENCE: the discontinuity sequence number of the first listed segment
+  // (the front's, plus each discontinuity after the front up to it), less its own discontinuity,
+  // whose tag is written before it.
+  std::uint64_t discontinuities = snapshot.discontinuity_sequence;
+  for (std::size_t i = 1; i <= first && i < all.size(); ++i)
+    discontinuities += all[i].discontinuity ? 1 : 0;
+  if (first < all.size() && all[first].discontinuity && discontinuities > 0) --discontinuities;
   std::string out;
   out.reserve(128 + (all.size() - first) * (48 + uri_suffix.size()));
   out += "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:";
@@ -29,8 +35,14 @@ std::string render_playlist(const HlsSnapshot& snapshot, std::string_view uri_su
   out += "\n#EXT-X-MEDIA-SEQUENCE:";
   out += std::to_string(sequence);
   out += '\n';
+  if (discontinuities > 0) {
+    out += "#EXT-X-DISCONTINUITY-SEQUENCE:";
+    out += std::to_string(discontinuities);
+    out += '\n';
+  }
   char extinf[64];
   for (std::size_t i = first; i < all.size(); ++i) {
+    if (all[i].discontinuity) out += "#EXT-X-DISCONTINUITY\n";
     std::snprintf(extinf, sizeof extinf, "#EXTINF:%.3f,\n", all[i].duration_s);
     out += extinf;
     out += segment_name(all[i].sequence);

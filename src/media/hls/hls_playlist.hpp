@@ -17,13 +17,19 @@ struct HlsSegment {
   std::uint64_t sequence = 0;               // 0 for the path's first segment, then +1 per cut
   double duration_s = 0;                    // media time it covers
   std::shared_ptr<const std::string> data;  // the whole MPEG-TS file; never null
+  // The first segment of a new publisher on the path: its timestamps and codec parameters
+  // need not follow the previous segment's (EXT-X-DISCONTINUITY before it).
+  bool discontinuity = false;
 };
 
 struct HlsSnapshot {
   std::uint64_t media_sequence = 0;              // sequence of segments.front() (or the next one)
   std::chrono::milliseconds target_duration{0};  // the configured segment target
   bool ended = false;                            // the publisher left; no segment will follow
-  std::vector<HlsSegment> segments;              // oldest first, consecutive sequences
+  // The discontinuity sequence number of segments.front(): discontinuities up to it, its own
+  // included.
+  std::uint64_t discontinuity_sequence = 0;
+  std::vector<HlsSegment> segments;  // oldest first, consecutive sequences
 };
 
 // A live playlist (RFC 8216, version 3) listing the newest `playlist_segments` segments of
@@ -31,6 +37,9 @@ struct HlsSnapshot {
 // the configured target when none is listed, and at least 1), EXT-X-MEDIA-SEQUENCE the first
 // listed sequence, EXTINF with 3 decimals, URIs `seg-<sequence>.ts` followed by `uri_suffix`
 // verbatim (e.g. "?key=abc"; the caller escapes it), EXT-X-ENDLIST when the snapshot is ended.
+// A segment marked `discontinuity` is preceded by EXT-X-DISCONTINUITY; EXT-X-DISCONTINUITY-SEQUENCE
+// (when not 0) counts the discontinuities before the first listed segment, as RFC 8216 requires
+// once such segments leave the playlist.
 std::string render_playlist(const HlsSnapshot& snapshot, std::string_view uri_suffix,
                             std::size_t playlist_segments);
 

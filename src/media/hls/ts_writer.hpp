@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
-#include "media/hls/codec_config.hpp"
+#include "media/codec_config.hpp"
 
 namespace sluice::media::hls {
 

@@ -9,10 +9,10 @@
 #include "core/log_limiter.hpp"
 #include "core/logging.hpp"
 #include "keys/key_format.hpp"
-#include "net/media_server_impl.hpp"
+#include "media/servers/media_server_impl.hpp"
 #include "rtmp/server_session.hpp"
 
-namespace sluice::net {
+namespace sluice::media {
 
 namespace {
 
@@ -365,4 +365,4 @@ void start_rtmp_connection(MediaServer::Impl& server, tcp::socket socket, std::s
   std::make_shared<RtmpConnection>(server, std::move(socket), peer)->start();
 }
 
-}  // namespace sluice::net
+}  // namespace sluice::media

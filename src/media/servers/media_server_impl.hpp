@@ -1,6 +1,6 @@
 #pragma once
-// Internal to src/net: the media thread's state, shared by media_server.cpp,
-// rtmp_connection.cpp and flv_connection.cpp. Media thread only unless marked.
+// Internal to src/media/servers: the media thread's state, shared by media_server.cpp and the
+// protocol servers (rtmp/, flv/, rtsp/). Media thread only unless marked.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,11 +13,20 @@
 #include "core/refusals.hpp"
 #include "media/media_policy.hpp"
 #include "net/accept_backoff.hpp"
-#include "net/media_server.hpp"
+#include "media/servers/media_server.hpp"
 #include "net/server_impl.hpp"
 #include "relay/relay.hpp"
 
-namespace sluice::net {
+namespace sluice::media {
+
+class RtspUdp;
+
+// The net kit's pieces the media servers use (src/net: accept back-off, HTTP hand-offs).
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using net::AcceptBackoff;
+using net::WireUpgrade;
 
 // A connection of the media thread: an RTMP client or an HTTP-FLV player.
 class MediaConnection {
@@ -36,12 +45,14 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
       : options(std::move(o)),
         policy(p),
         hub(options.hub, observer),
-        backoff(io.get_executor(), options.refusals, Refusal::kMediaAcceptFds, "rtmp") {}
+        backoff(io.get_executor(), options.refusals, Refusal::kMediaAcceptFds, "rtmp"),
+        rtsp_backoff(io.get_executor(), options.refusals, Refusal::kMediaAcceptFds, "rtsp") {}
 
   void post(std::function<void()> fn) override { asio::post(io, std::move(fn)); }
   bool in_loop() const override { return std::this_thread::get_id() == thread_id.load(); }
 
   void accept();
+  void accept_rtsp();  // rtsp/rtsp_connection.cpp
   void adopt_flv(std::unique_ptr<WireUpgrade> handoff);
   void tick();
   std::string next_id(const char* prefix) { return prefix + std::to_string(++last_id); }
@@ -91,6 +102,9 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
   asio::steady_timer tick_timer{io};
   asio::steady_timer flush_timer{io};
   AcceptBackoff backoff;
+  tcp::acceptor rtsp_acceptor{io};
+  AcceptBackoff rtsp_backoff;
+  std::shared_ptr<RtspUdp> rtsp_udp;  // null: RTSP over TCP only
   std::vector<std::shared_ptr<MediaConnection>> deferred;
   std::thread thread;
   std::atomic<std::thread::id> thread_id{};
@@ -104,8 +118,8 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
 };
 
 // One gather write of a reader: queued control bytes first, then queued packets in one of their
-// serialised forms (`form`: &MediaPacket::rtmp or &MediaPacket::flv). Keeps what it writes
-// alive until the write completes.
+// serialised forms (`form`: &MediaPacket::rtmp or &MediaPacket::flv, built by the first reader
+// that asks). Keeps what it writes alive until the write completes.
 struct WriteBatch {
   static constexpr std::size_t kMaxPackets = 64;
   static constexpr std::size_t kMaxBytes = 1 << 20;
@@ -116,7 +130,7 @@ struct WriteBatch {
 
   // Fills the batch from `pending_text` (moved) and `queue`; false when there is nothing to write.
   bool fill(std::string& pending_text, media::ReaderQueue* queue,
-            std::string media::MediaPacket::*form) {
+            const std::string& (media::MediaPacket::*form)() const) {
     text.clear();
     packets.clear();
     buffers.clear();
@@ -124,7 +138,7 @@ struct WriteBatch {
     if (!text.empty()) buffers.emplace_back(text.data(), text.size());
     if (queue) queue->take(packets, kMaxPackets, kMaxBytes);
     for (const auto& p : packets) {
-      const std::string& bytes = (*p).*form;
+      const std::string& bytes = ((*p).*form)();
       buffers.emplace_back(bytes.data(), bytes.size());
     }
     return !buffers.empty();
@@ -147,7 +161,7 @@ class QueuedWriter {
  protected:
   using Clock = std::chrono::steady_clock;
 
-  QueuedWriter(MediaServer::Impl& server, std::string media::MediaPacket::*form)
+  QueuedWriter(MediaServer::Impl& server, const std::string& (media::MediaPacket::*form)() const)
       : server_(server), queue_(server.options.reader), form_(form) {}
 
   // Queues a packet; it is written with the others of the coalescing window (at once when
@@ -213,7 +227,7 @@ class QueuedWriter {
   bool close_after_write_ = false;
 
  private:
-  std::string media::MediaPacket::*form_;
+  const std::string& (media::MediaPacket::*form_)() const;
   WriteBatch batch_;
   bool writing_ = false;
   bool flush_pending_ = false;
@@ -231,6 +245,8 @@ void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
                           bhttp::request<bhttp::string_body> request,
                           std::function<void(int)> on_status, bool admitted, std::string peer = {});
 
+void start_rtsp_connection(MediaServer::Impl& server, tcp::socket socket, std::string peer = {});
+
 // "1.2.3.4" (IPv4-mapped IPv6 addresses are given as IPv4) and "1.2.3.4:5678".
 std::pair<std::string, std::string> peer_of(const tcp::socket& socket);
 // peer_of, unless the connection says who it is for (`peer` non-empty).
@@ -239,4 +255,4 @@ inline std::pair<std::string, std::string> peer_or(const tcp::socket& socket,
   return peer.empty() ? peer_of(socket) : std::pair{peer, peer};
 }
 
-}  // namespace sluice::net
+}  // namespace sluice::media

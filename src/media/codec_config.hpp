@@ -1,5 +1,6 @@
 #pragma once
-// Codec plumbing between FLV/RTMP and MPEG-TS, sans I/O: FLV carries H.264/HEVC as
+// Codec parameters of the media core, sans I/O, for every protocol that needs them (MPEG-TS for
+// HLS, RTP/SDP for RTSP): FLV carries H.264/HEVC as
 // length-prefixed NAL units with the parameter sets in a decoder configuration record
 // (avcC/hvcC), and AAC as raw frames with an AudioSpecificConfig; MPEG-TS wants Annex B byte
 // streams (start codes, parameter sets in-band before every keyframe) and ADTS-framed AAC.
@@ -12,7 +13,7 @@
 
 #include "core/error.hpp"
 
-namespace sluice::media::hls {
+namespace sluice::media {
 
 enum class VideoCodec : std::uint8_t { kNone, kH264, kHevc };
 
@@ -56,4 +57,4 @@ Result<AacConfig> parse_aac_config(std::span<const std::uint8_t> asc);
 // frame would exceed ADTS's 8191-byte limit or `raw` is empty.
 Status append_adts(const AacConfig& config, std::span<const std::uint8_t> raw, std::string& out);
 
-}  // namespace sluice::media::hls
+}  // namespace sluice::media

@@ -15,9 +15,9 @@
 #include "keys/key_format.hpp"
 #include "keys/key_service.hpp"
 #include "media/flv.hpp"
-#include "net/media_server_impl.hpp"
+#include "media/servers/media_server_impl.hpp"
 
-namespace sluice::net {
+namespace sluice::media {
 
 namespace {
 
@@ -221,4 +221,4 @@ void start_flv_connection(MediaServer::Impl& server, tcp::socket socket,
       ->start(request, std::move(on_status), admitted);
 }
 
-}  // namespace sluice::net
+}  // namespace sluice::media

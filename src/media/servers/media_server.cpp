@@ -1,13 +1,14 @@
-#include "net/media_server.hpp"
+#include "media/servers/media_server.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
 #include <system_error>
 
-#include "net/media_server_impl.hpp"
+#include "media/servers/media_server_impl.hpp"
+#include "media/servers/rtsp/rtsp_udp.hpp"
 
-namespace sluice::net {
+namespace sluice::media {
 
 namespace {
 constexpr auto kTick = std::chrono::seconds(1);
@@ -118,20 +119,65 @@ MediaServer::~MediaServer() {
   stop();
 }
 
-std::uint16_t MediaServer::listen(const std::string& host, std::uint16_t port) {
+namespace {
+
+// Opens, binds and listens; returns the bound port. Throws std::system_error naming `what`.
+std::uint16_t open_listener(tcp::acceptor& a, const std::string& host, std::uint16_t port,
+                            const char* what) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) throw std::system_error(ec, "rtmp address " + host);
+  if (ec) throw std::system_error(ec, std::string(what) + " address " + host);
   tcp::endpoint endpoint(address, port);
-  auto& a = impl_->acceptor;
   a.open(endpoint.protocol(), ec);
   if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) a.bind(endpoint, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::system_error(ec, "cannot listen for RTMP on " + host + ":" + std::to_string(port));
+    throw std::system_error(ec, "cannot listen for " + std::string(what) + " on " + host + ":" +
+                                    std::to_string(port));
   }
   return a.local_endpoint().port();
+}
+
+}  // namespace
+
+std::uint16_t MediaServer::listen(const std::string& host, std::uint16_t port) {
+  return open_listener(impl_->acceptor, host, port, "RTMP");
+}
+
+std::uint16_t MediaServer::listen_rtsp(const std::string& host, std::uint16_t port) {
+  return open_listener(impl_->rtsp_acceptor, host, port, "RTSP");
+}
+
+std::uint16_t MediaServer::listen_rtsp_udp(const std::string& host, std::uint16_t rtp_port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) throw std::system_error(ec, "RTSP UDP address " + host);
+  if (rtp_port != 0) {
+    impl_->rtsp_udp = std::make_shared<RtspUdp>(impl_->io, address, rtp_port);
+    return rtp_port;
+  }
+  // Any free even/odd pair: ask the kernel for a port, try it and the next.
+  for (int attempt = 0; attempt < 50 && !impl_->rtsp_udp; ++attempt) {
+    asio::ip::udp::socket probe(impl_->io, asio::ip::udp::endpoint(address, 0));
+    auto port = static_cast<std::uint16_t>(probe.local_endpoint().port() & ~1u);
+    probe.close();
+    try {
+      impl_->rtsp_udp = std::make_shared<RtspUdp>(impl_->io, address, port);
+    } catch (const std::system_error&) {
+    }
+  }
+  if (!impl_->rtsp_udp) {
+    throw std::system_error(std::make_error_code(std::errc::address_in_use),
+                            "no free UDP port pair for RTSP");
+  }
+  return impl_->rtsp_udp->rtp_port();
+}
+
+void MediaServer::set_rtsp_aliases(std::map<std::string, std::string> aliases) {
+  impl_->post([impl = impl_, aliases = std::move(aliases)]() mutable {
+    impl->options.rtsp.aliases = std::move(aliases);
+  });
 }
 
 void MediaServer::start() {
@@ -140,6 +186,8 @@ void MediaServer::start() {
   impl_->thread = std::thread([impl = impl_] {
     impl->thread_id = std::this_thread::get_id();
     if (impl->acceptor.is_open()) impl->accept();
+    if (impl->rtsp_acceptor.is_open()) impl->accept_rtsp();
+    if (impl->rtsp_udp) impl->rtsp_udp->start();
     impl->tick();
     impl->io.run();
   });
@@ -154,7 +202,10 @@ void MediaServer::stop() {
     impl->stopping = true;
     boost::system::error_code ec;
     impl->acceptor.close(ec);
+    impl->rtsp_acceptor.close(ec);
+    if (impl->rtsp_udp) impl->rtsp_udp->close();
     impl->backoff.cancel();
+    impl->rtsp_backoff.cancel();
     impl->tick_timer.cancel();
     impl->flush_timer.cancel();
     impl->deferred.clear();
@@ -202,9 +253,9 @@ bool MediaServer::kick_reader(const std::string& id) {
   return false;
 }
 
-void connect_media_handoff(HttpServer& http, MediaServer& media) {
+void connect_media_handoff(net::HttpServer& http, MediaServer& media) {
   std::weak_ptr<MediaServer::Impl> weak = media.impl_;
-  http.set_media_handoff([weak](std::unique_ptr<WireUpgrade>& handoff) {
+  http.set_media_handoff([weak](std::unique_ptr<net::WireUpgrade>& handoff) {
     auto impl = weak.lock();
     if (!impl || !impl->accepting_handoffs) return false;
     asio::post(impl->io, [weak, handoff = std::move(handoff)]() mutable {
@@ -214,4 +265,4 @@ void connect_media_handoff(HttpServer& http, MediaServer& media) {
   });
 }
 
-}  // namespace sluice::net
+}  // namespace sluice::media

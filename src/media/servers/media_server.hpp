@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -18,16 +19,16 @@
 namespace sluice::relay {
 class RelayLoop;
 }
-namespace sluice::media {
-class MediaPolicy;
+namespace sluice::net {
+class HttpServer;
 }
 namespace sluice {
 class Refusals;
 }
 
-namespace sluice::net {
+namespace sluice::media {
 
-class HttpServer;
+class MediaPolicy;
 
 struct MediaServerOptions {
   std::string app = "live";  // the one RTMP application (rtmp://HOST/live)
@@ -41,9 +42,13 @@ struct MediaServerOptions {
   std::size_t max_connections = 4096;            // RTMP and HTTP-FLV connections
   std::size_t max_connections_per_address = 64;  // the same, from one client address
   Refusals* refusals = nullptr;  // counts refusals; must outlive the server (null: not counted)
-  // Readers' writes are gathered this long (net/media_server_impl.hpp, defer_write); 0 writes
+  // Readers' writes are gathered this long (media_server_impl.hpp, defer_write); 0 writes
   // each packet at once.
   std::chrono::milliseconds write_coalesce{25};
+  struct Rtsp {
+    // Camera aliases: rtsp://HOST:PORT/ALIAS plays the path it names ("stream1" -> "cam").
+    std::map<std::string, std::string> aliases;
+  } rtsp;
 };
 
 // Counters read by /metrics from any thread.
@@ -55,6 +60,7 @@ struct MediaStats {
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
   std::atomic<std::uint64_t> refused_total{0};  // over max_connections or the per-address cap
+  std::atomic<std::uint64_t> rtsp_connections_total{0};
 };
 
 class MediaServer {
@@ -68,6 +74,13 @@ class MediaServer {
 
   // Binds the RTMP listener now; returns the bound port. Throws std::system_error naming it.
   std::uint16_t listen(const std::string& host, std::uint16_t port);
+  // Binds the RTSP listener now; returns the bound port. Throws std::system_error naming it.
+  std::uint16_t listen_rtsp(const std::string& host, std::uint16_t port);
+  // Binds the UDP pair every RTSP session over UDP shares: RTP on `rtp_port`, RTCP on the next
+  // port (0: any free pair). Returns the RTP port. Without it, RTSP is TCP (interleaved) only.
+  std::uint16_t listen_rtsp_udp(const std::string& host, std::uint16_t rtp_port);
+  // The camera aliases (rtsp_aliases setting): from the next RTSP request. Any thread.
+  void set_rtsp_aliases(std::map<std::string, std::string> aliases);
   // Starts the media thread. Idempotent.
   void start();
   // Closes everything and joins the thread. Idempotent.
@@ -91,12 +104,12 @@ class MediaServer {
   struct Impl;
 
  private:
-  friend void connect_media_handoff(HttpServer& http, MediaServer& media);
+  friend void connect_media_handoff(net::HttpServer& http, MediaServer& media);
   std::shared_ptr<Impl> impl_;
 };
 
 // Serves `GET /live/NAME.flv` on `http`'s port from the media thread: the socket moves there and
 // is answered with an endless FLV body. While `media` is not running such requests get 503.
-void connect_media_handoff(HttpServer& http, MediaServer& media);
+void connect_media_handoff(net::HttpServer& http, MediaServer& media);
 
-}  // namespace sluice::net
+}  // namespace sluice::media

@@ -1,6 +1,6 @@
-#include "media/hls/codec_config.hpp"
+#include "media/codec_config.hpp"
 
-namespace sluice::media::hls {
+namespace sluice::media {
 
 namespace {
 
@@ -222,4 +222,4 @@ Status append_adts(const AacConfig& config, std::span<const std::uint8_t> raw, s
   return {};
 }
 
-}  // namespace sluice::media::hls
+}  // namespace sluice::media

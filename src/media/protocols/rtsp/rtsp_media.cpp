@@ -1,0 +1,330 @@
+#include "media/protocols/rtsp/rtsp_media.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/crypto.hpp"
+#include "media/codec_config.hpp"
+#include "media/flv.hpp"
+
+namespace sluice::media::rtsp {
+namespace {
+
+constexpr std::uint8_t kAac = 10;
+constexpr int kVideoPayloadType = 96;
+constexpr int kAudioPayloadType = 97;
+
+std::string hex(std::string_view bytes) {
+  std::string out;
+  char b[3];
+  for (unsigned char c : bytes) {
+    std::snprintf(b, sizeof b, "%02X", c);
+    out += b;
+  }
+  return out;
+}
+
+std::optional<std::string> unhex(std::string_view text) {
+  if (text.size() % 2 != 0 || text.size() > 256) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    int v = 0;
+    for (char c : text.substr(i, 2)) {
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= c - '0';
+      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+      else return std::nullopt;
+    }
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
+
+std::span<const std::uint8_t> span_of(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+void append_u16(std::string& out, std::size_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v));
+}
+void append_u32(std::string& out, std::size_t v) {
+  out.push_back(static_cast<char>(v >> 24));
+  out.push_back(static_cast<char>(v >> 16));
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v));
+}
+
+// FLV body of an AVC sequence header: the AVCDecoderConfigurationRecord of `sps` and `pps`.
+std::string avc_sequence_header(const std::string& sps, const std::string& pps) {
+  std::string b{'\x17', '\x00', '\x00', '\x00', '\x00'};
+  b += '\x01';
+  b += sps.size() > 3 ? sps.substr(1, 3) : std::string(3, '\0');  // profile, compat, level
+  b += '\xFF';  // 4-byte NAL lengths
+  b += '\xE1';  // one SPS
+  append_u16(b, sps.size());
+  b += sps;
+  b += '\x01';  // one PPS
+  append_u16(b, pps.size());
+  b += pps;
+  return b;
+}
+
+sdp::MediaDescription media_section(const char* kind, int pt, std::string rtpmap,
+                                    std::string fmtp, int track) {
+  sdp::MediaDescription m;
+  m.media = kind;
+  m.protocol = "RTP/AVP";
+  m.formats = {std::to_string(pt)};
+  m.attributes.push_back({"rtpmap", std::to_string(pt) + " " + std::move(rtpmap)});
+  if (!fmtp.empty()) m.attributes.push_back({"fmtp", std::move(fmtp)});
+  m.attributes.push_back({"control", "trackID=" + std::to_string(track)});
+  return m;
+}
+
+}  // namespace
+
+Result<PlayDescription> describe_path(const MediaPacket* video_config,
+                                      const MediaPacket* audio_config) {
+  PlayDescription out;
+  sdp::SessionDescription s;
+  s.origin = "- 0 0 IN IP4 127.0.0.1";
+  s.name = "sluice";
+  s.connection = "IN IP4 0.0.0.0";
+  s.attributes.push_back({"tool", "sluice"});
+  s.attributes.push_back({"control", "*"});
+  if (video_config) {
+    auto info = inspect_video(video_config->bytes());
+    const auto name = info ? video_codec_name(*info) : std::string_view();
+    if (name == "h264" || name == "hevc") {
+      const auto record = video_config->bytes().subspan(info->data_offset);
+      auto config = name == "h264" ? parse_avc_config(record) : parse_hevc_config(record);
+      if (config) {
+        PlayTrack t;
+        t.video = true;
+        t.payload_type = kVideoPayloadType;
+        t.nal_length_size = static_cast<int>(config->nal_length_size);
+        t.parameter_sets = config->parameter_sets;
+        std::string fmtp = std::to_string(kVideoPayloadType);
+        if (name == "h264") {
+          std::string sets;
+          std::string profile;
+          for (const auto& ps : config->parameter_sets) {
+            if (!sets.empty()) sets += ",";
+            sets += crypto::base64_encode(ps);
+            if (profile.empty() && !ps.empty() && (ps[0] & 0x1F) == 7 && ps.size() >= 4) {
+              profile = hex(std::string_view(ps).substr(1, 3));
+            }
+          }
+          fmtp += " packetization-mode=1";
+          if (!profile.empty()) fmtp += "; profile-level-id=" + profile;
+          if (!sets.empty()) fmtp += "; sprop-parameter-sets=" + sets;
+        } else {
+          std::string vps, sps, pps;
+          for (const auto& ps : config->parameter_sets) {
+            if (ps.size() < 2) continue;
+            const int type = (static_cast<unsigned char>(ps[0]) >> 1) & 0x3F;
+            auto& into = type == 32 ? vps : type == 33 ? sps : pps;
+            if (type >= 32 && type <= 34 && into.empty()) into = crypto::base64_encode(ps);
+          }
+          fmtp += " sprop-vps=" + vps + "; sprop-sps=" + sps + "; sprop-pps=" + pps;
+        }
+        s.media.push_back(media_section("video", kVideoPayloadType,
+                                        name == "h264" ? "H264/90000" : "H265/90000",
+                                        std::move(fmtp), static_cast<int>(out.tracks.size())));
+        out.tracks.push_back(std::move(t));
+      }
+    }
+  }
+  if (audio_config) {
+    auto info = inspect_audio(audio_config->bytes());
+    if (info && info->format == kAac) {
+      const auto asc = audio_config->bytes().subspan(info->data_offset);
+      if (auto config = parse_aac_config(asc)) {
+        PlayTrack t;
+        t.payload_type = kAudioPayloadType;
+        t.clock_rate = config->sample_rate;
+        const unsigned channels = config->channel_config == 7 ? 8 : config->channel_config;
+        s.media.push_back(media_section(
+            "audio", kAudioPayloadType,
+            "MPEG4-GENERIC/" + std::to_string(config->sample_rate) + "/" + std::to_string(channels),
+            rtp::aac_fmtp(kAudioPayloadType, asc), static_cast<int>(out.tracks.size())));
+        out.tracks.push_back(std::move(t));
+      }
+    }
+  }
+  if (out.tracks.empty()) {
+    return fail(Error{415,
+                      "the path has no H.264, H.265 or AAC stream RTSP can carry (yet): wait for "
+                      "the publisher's codec configuration, or publish one of those codecs",
+                      {}});
+  }
+  out.sdp = sdp::serialize(s);
+  return out;
+}
+
+// ---- record ------------------------------------------------------------------------------------
+
+struct RtspIngest::TrackState {
+  bool video = false;
+  int clock_rate = 90000;
+  std::optional<rtp::NalDepacketizer> nal;
+  std::optional<rtp::AacDepacketizer> aac;
+  std::string sps, pps, asc;
+  std::string sent_sps, sent_pps;  // the parameter sets of the last sequence header handed on
+  bool started = false;            // first packet seen
+  std::uint32_t last_rtp = 0;
+  std::int64_t extended = 0;       // RTP time since the first packet, across wraps
+  std::int64_t offset_ms = 0;      // arrival of the first packet after the session's first
+  std::int64_t last_dts = -1;
+  bool waiting_keyframe = false;   // a packet was lost: frames until the next keyframe are dropped
+};
+
+Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescription& s) {
+  std::unique_ptr<RtspIngest> ingest(new RtspIngest());
+  for (const auto& m : s.media) {
+    const std::string control = m.attribute("control") ? *m.attribute("control") : std::string();
+    if (m.formats.empty()) continue;
+    int pt = 0;
+    for (char c : m.formats[0]) pt = pt * 10 + (c >= '0' && c <= '9' ? c - '0' : 0);
+    auto map = sdp::rtpmap_of(m, pt);
+    const std::string what = m.media + " " + (map ? map->encoding : "payload type " + m.formats[0]);
+    if (!map || m.protocol.find("RTP/AVP") == std::string::npos) {
+      ingest->ignored_.push_back(what);
+      continue;
+    }
+    auto state = std::make_shared<TrackState>();
+    state->clock_rate = map->clock_rate;
+    const auto fmtp = sdp::fmtp_of(m, pt);
+    if (m.media == "video" && sdp::iequals(map->encoding, "H264")) {
+      state->video = true;
+      state->nal.emplace(rtp::NalCodec::kH264);
+      if (auto it = fmtp.find("sprop-parameter-sets"); it != fmtp.end()) {
+        std::string_view sets = it->second;
+        while (!sets.empty()) {
+          const auto comma = sets.find(',');
+          if (auto ps = crypto::base64_decode(sets.substr(0, comma)); ps && !ps->empty()) {
+            const int type = static_cast<unsigned char>((*ps)[0]) & 0x1F;
+            if (type == 7) state->sps = *ps;
+            if (type == 8) state->pps = *ps;
+          }
+          sets.remove_prefix(comma == std::string_view::npos ? sets.size() : comma + 1);
+        }
+      }
+    } else if (m.media == "audio" && sdp::iequals(map->encoding, "MPEG4-GENERIC")) {
+      rtp::Mpeg4GenericLayout layout;
+      auto number = [&fmtp](const char* key, int fallback) {
+        auto it = fmtp.find(key);
+        if (it == fmtp.end()) return fallback;
+        int v = 0;
+        for (char c : it->second) v = c >= '0' && c <= '9' && v < 1000 ? v * 10 + (c - '0') : v;
+        return v;
+      };
+      layout.size_length = number("sizelength", 13);
+      layout.index_length = number("indexlength", 3);
+      layout.index_delta_length = number("indexdeltalength", 3);
+      auto config = fmtp.find("config");
+      auto asc = config == fmtp.end() ? std::nullopt : unhex(config->second);
+      if (!layout.valid() || !asc || !parse_aac_config(span_of(*asc))) {
+        ingest->ignored_.push_back(what + " (its fmtp cannot be read)");
+        continue;
+      }
+      state->aac.emplace(layout);
+      state->asc = *asc;
+    } else {
+      ingest->ignored_.push_back(what);
+      continue;
+    }
+    ingest->tracks_.push_back({control, state->video, pt, map->clock_rate});
+    ingest->state_.push_back(std::move(state));
+  }
+  if (ingest->tracks_.empty()) {
+    return fail(Error{415, "RTSP: no track sluiced can take (H.264 video or AAC audio)", {}});
+  }
+  return ingest;
+}
+
+std::vector<IngestFrame> RtspIngest::initial_frames() const {
+  std::vector<IngestFrame> out;
+  for (const auto& t : state_) {
+    if (t->video && !t->sps.empty() && !t->pps.empty()) {
+      out.push_back({tag_type::kVideo, 0, avc_sequence_header(t->sps, t->pps)});
+      t->sent_sps = t->sps;
+      t->sent_pps = t->pps;
+    } else if (!t->video) {
+      out.push_back({tag_type::kAudio, 0, std::string("\xAF\x00", 2) + t->asc});
+    }
+  }
+  return out;
+}
+
+Status RtspIngest::push(std::size_t index, std::span<const std::uint8_t> bytes,
+                        std::chrono::steady_clock::time_point now, std::vector<IngestFrame>& out) {
+  if (index >= state_.size()) return fail(Error::bad_request("RTSP: packet for an unknown track"));
+  auto packet = rtp::parse_packet(bytes);
+  if (!packet) return fail(packet.error());
+  TrackState& t = *state_[index];
+  if (!first_arrival_) first_arrival_ = now;
+  if (!t.started) {
+    t.started = true;
+    t.last_rtp = packet->header.timestamp;
+    t.offset_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - *first_arrival_).count();
+  }
+  t.extended += static_cast<std::int32_t>(packet->header.timestamp - t.last_rtp);
+  t.last_rtp = packet->header.timestamp;
+  auto ms_of = [&t](std::uint32_t rtp_time) {
+    const std::int64_t rtp_ext = t.extended + static_cast<std::int32_t>(rtp_time - t.last_rtp);
+    return std::max<std::int64_t>(0, t.offset_ms + rtp_ext * 1000 / t.clock_rate);
+  };
+  if (t.video) return push_video(t, *packet, out);
+  std::vector<rtp::AudioFrame> frames;
+  Status status = t.aac->push(*packet, frames);
+  for (auto& f : frames) {
+    out.push_back({tag_type::kAudio, static_cast<std::uint32_t>(ms_of(f.timestamp)),
+                   std::string("\xAF\x01", 2) + f.data});
+  }
+  return status;
+}
+
+Status RtspIngest::push_video(TrackState& t, const rtp::Packet& p,
+                              std::vector<IngestFrame>& out) {
+  std::vector<rtp::NalAccessUnit> units;
+  Status status = t.nal->push(p, units);
+  for (auto& au : units) {
+    const std::int64_t pts = std::max<std::int64_t>(
+        0, t.offset_ms + (t.extended + static_cast<std::int32_t>(au.timestamp - t.last_rtp)) *
+                             1000 / t.clock_rate);
+    bool keyframe = false;
+    std::string frame;
+    for (const auto& nal : au.nal_units) {
+      const int type = static_cast<unsigned char>(nal[0]) & 0x1F;
+      if (type == 7) t.sps = nal;
+      if (type == 8) t.pps = nal;
+      if (type == 7 || type == 8 || type == 9) continue;  // in the sequence header / not needed
+      if (type == 5) keyframe = true;
+      append_u32(frame, nal.size());
+      frame += nal;
+    }
+    if (au.damaged) t.waiting_keyframe = true;
+    if (t.waiting_keyframe && !keyframe) continue;
+    if (keyframe) t.waiting_keyframe = false;
+    const std::int64_t dts = pts > t.last_dts ? pts : t.last_dts + 1;
+    t.last_dts = dts;
+    if (!t.sps.empty() && !t.pps.empty() && (t.sps != t.sent_sps || t.pps != t.sent_pps)) {
+      out.push_back({tag_type::kVideo, static_cast<std::uint32_t>(dts),
+                     avc_sequence_header(t.sps, t.pps)});
+      t.sent_sps = t.sps;
+      t.sent_pps = t.pps;
+    }
+    if (frame.empty()) continue;
+    const std::int64_t cts = pts - dts;
+    std::string body{keyframe ? '\x17' : '\x27', '\x01', static_cast<char>(cts >> 16),
+                     static_cast<char>(cts >> 8), static_cast<char>(cts)};
+    body += frame;
+    out.push_back({tag_type::kVideo, static_cast<std::uint32_t>(dts), std::move(body)});
+  }
+  return status;
+}
+
+}  // namespace sluice::media::rtsp

@@ -1,0 +1,90 @@
+#pragma once
+// How RTSP maps to and from the media core, sans I/O.
+//
+// Play: describe_path() turns a live path's codec configuration (its AVC/HEVC record and AAC
+// AudioSpecificConfig packets) into the RTP tracks an RTSP reader gets and the SDP DESCRIBE
+// answers — H.264 (payload type 96, sprop-parameter-sets, profile-level-id), H.265 (96,
+// sprop-vps/sps/pps) and AAC (97, mpeg4-generic AAC-hbr) — each with `a=control:trackID=N`.
+//
+// Record: RtspIngest reads the SDP an ANNOUNCE carries and turns the RTP packets of its tracks
+// into FLV tag bodies the media core takes from every publisher (media::MediaPath::on_media):
+// H.264 as AVC sequence header (from sprop-parameter-sets, or SPS/PPS seen in band) and AVCC
+// frames, AAC as AudioSpecificConfig (fmtp `config`) and raw frames. Timestamps: each track's
+// RTP clock from its first packet, offset by when that packet arrived after the session's first
+// one, in milliseconds; RTP carries presentation times, so an H.264 frame whose time goes back
+// (B-frames) gets a decoding time just after the previous one and a composition offset.
+// Tracks of other codecs are listed in `ignored` and their packets dropped.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "media/packet.hpp"
+#include "media/protocols/rtp/aac_rtp.hpp"
+#include "media/protocols/rtp/nal_rtp.hpp"
+#include "media/protocols/sdp/sdp.hpp"
+
+namespace sluice::media::rtsp {
+
+struct PlayTrack {
+  bool video = false;
+  int payload_type = 96;
+  int clock_rate = 90000;
+  int nal_length_size = 4;                  // video: of the path's FLV bodies
+  std::vector<std::string> parameter_sets;  // video: sent in band before keyframes
+};
+
+struct PlayDescription {
+  std::vector<PlayTrack> tracks;  // in trackID order
+  std::string sdp;
+};
+
+// `video_config` / `audio_config` may be null (no such stream yet). 415 when the path has
+// neither an H.264/H.265 nor an AAC configuration sluiced can describe.
+Result<PlayDescription> describe_path(const MediaPacket* video_config,
+                                      const MediaPacket* audio_config);
+
+// One FLV tag body for the media core.
+struct IngestFrame {
+  std::uint8_t type = 0;  // tag_type::kVideo / kAudio
+  std::uint32_t timestamp = 0;  // ms
+  std::string body;
+};
+
+class RtspIngest {
+ public:
+  // 415 when the SDP has no track sluiced can take (H.264 or AAC); 400 for a malformed one.
+  static Result<std::unique_ptr<RtspIngest>> from_sdp(const sdp::SessionDescription& sdp);
+
+  struct Track {
+    std::string control;  // a=control, as written ("streamid=0", "trackID=1", or a URL)
+    bool video = false;
+    int payload_type = 0;
+    int clock_rate = 0;
+  };
+  const std::vector<Track>& tracks() const { return tracks_; }
+  const std::vector<std::string>& ignored() const { return ignored_; }
+
+  // The configuration bodies known from the SDP (sequence headers), to send before any frame.
+  std::vector<IngestFrame> initial_frames() const;
+
+  // One RTP packet of track `index`, arriving at `now`: the frames it completes are appended.
+  // Errors (400/413/415) drop the packet (the caller logs and counts); the ingest goes on.
+  Status push(std::size_t index, std::span<const std::uint8_t> packet,
+              std::chrono::steady_clock::time_point now, std::vector<IngestFrame>& out);
+
+ private:
+  struct TrackState;
+  RtspIngest() = default;
+  Status push_video(TrackState& t, const rtp::Packet& p, std::vector<IngestFrame>& out);
+
+  std::vector<Track> tracks_;
+  std::vector<std::string> ignored_;
+  std::vector<std::shared_ptr<TrackState>> state_;
+  std::optional<std::chrono::steady_clock::time_point> first_arrival_;
+};
+
+}  // namespace sluice::media::rtsp

@@ -1,0 +1,214 @@
+// RTSP end to end (issue 13) with the real ffmpeg and ffprobe against a real sluiced: a path
+// published over RTMP plays over RTSP (TCP interleaved and UDP), also through a camera alias;
+// ffmpeg publishes over RTSP (TCP and UDP) and the path plays over RTMP, HTTP-FLV, HLS and RTSP;
+// publishing needs a stream key (or a user with media_rw); with --auth required a player needs a
+// user (Basic) and a wrong password is refused; malformed requests get an error status and only
+// that connection closes; keys are never echoed.
+#include <sys/socket.h>
+
+#include "media_fixture.hpp"
+
+namespace sluice::testing {
+namespace {
+
+const std::vector<std::string> kAv{"h264 320x240", "aac"};
+
+class RtspTest : public ::testing::Test {
+ protected:
+  void start(std::vector<std::string> extra = {}) {
+    extra.insert(extra.end(), {"--hls-segment", "1"});
+    daemon_ = std::make_unique<DaemonProcess>(std::move(extra));
+    ASSERT_TRUE(daemon_->start());
+    ASSERT_GT(daemon_->rtsp_port(), 0) << daemon_->output();
+    ASSERT_GT(daemon_->rtsp_udp_port(), 0) << daemon_->output();
+  }
+  void SetUp() override { start({"--rtsp-alias", "stream1=cam"}); }
+
+  Answer api(std::string_view method, const std::string& target, std::string_view body = {}) {
+    return http_call(daemon_->url(), method, target, body);
+  }
+  std::string create_key(const std::string& stream) {
+    auto a = api("POST", "/keys", R"({"stream":")" + stream + "\"}");
+    EXPECT_EQ(a.status, 201) << a.raw;
+    return str(a.body, "key");
+  }
+  std::string rtsp(const std::string& tail, const std::string& user = {}) const {
+    return "rtsp://" + user + "127.0.0.1:" + std::to_string(daemon_->rtsp_port()) + "/" + tail;
+  }
+  std::string rtmp(const std::string& tail) const {
+    return "rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + tail;
+  }
+  bool live(const std::string& name) {
+    return eventually(
+        [&] {
+          auto p = api("GET", "/media/paths/" + name).body;
+          return num(p, "video_frames") > 10 && !str(p, "audio_codec").empty();
+        },
+        30s);
+  }
+  // ffprobe over RTSP with the given lower transport ("tcp" or "udp").
+  std::vector<std::string> probe_rtsp(const std::string& url, const char* transport,
+                                      CommandResult* r = nullptr) {
+    CommandResult result = run_command(
+        {program_path("ffprobe"), "-v", "error", "-rtsp_transport", transport, "-show_entries",
+         "stream=codec_name,codec_type,width,height", "-of", "json", url},
+        40s);
+    std::vector<std::string> out;
+    boost::system::error_code ec;
+    auto v = json::parse(result.out, ec);
+    if (!ec && v.is_object() && v.as_object().contains("streams")) {
+      for (const auto& s : v.as_object().at("streams").as_array()) {
+        std::string text = str(s, "codec_name");
+        if (str(s, "codec_type") == "video") {
+          text += " " + std::to_string(static_cast<int>(num(s, "width"))) + "x" +
+                  std::to_string(static_cast<int>(num(s, "height")));
+        }
+        out.push_back(text);
+      }
+    }
+    if (r) *r = std::move(result);
+    return out;
+  }
+  // ffmpeg decodes `seconds` of `url` without an error.
+  CommandResult decode(const std::string& url, const char* transport, int seconds = 2) {
+    return run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-rtsp_transport",
+                        transport, "-i", url, "-t", std::to_string(seconds), "-f", "null", "-"},
+                       60s);
+  }
+  std::vector<std::string> rtsp_publisher(const std::string& url, const char* transport) {
+    auto argv = publisher_argv(url);
+    argv.erase(argv.end() - 3, argv.end());  // "-f flv URL" -> RTSP
+    argv.insert(argv.end(), {"-f", "rtsp", "-rtsp_transport", transport, url});
+    return argv;
+  }
+
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+// A raw RTSP client: one request, the answer's text.
+std::string raw_request(int port, const std::string& request) {
+  TcpClient c(port);
+  EXPECT_TRUE(c.send_all(request));
+  c.read_until("\r\n\r\n", 5s);
+  return c.received();
+}
+
+TEST_F(RtspTest, AnRtmpPublisherPlaysOverRtspTcpUdpAndTheCameraAlias) {
+  const std::string key = create_key("cam");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(publisher_argv(rtmp(key)), true));
+  ASSERT_TRUE(live("cam")) << daemon_->output();
+
+  CommandResult r;
+  EXPECT_EQ(probe_rtsp(rtsp("live/cam"), "tcp", &r), kAv) << r.err;
+  EXPECT_EQ(probe_rtsp(rtsp("live/cam"), "udp", &r), kAv) << r.err;
+  EXPECT_EQ(probe_rtsp(rtsp("stream1"), "tcp", &r), kAv) << r.err;  // the camera's URL
+  for (const char* transport : {"tcp", "udp"}) {
+    auto decoded = decode(rtsp("stream1"), transport);
+    EXPECT_EQ(decoded.exit_code, 0) << transport << ": " << decoded.err;
+    EXPECT_EQ(decoded.err, "") << transport;
+  }
+  // The registry entry names the RTSP URL; /media/paths counts the RTSP reader while it plays.
+  auto streams = api("GET", "/streams").raw;
+  EXPECT_NE(streams.find("rtsp://"), std::string::npos) << streams;
+
+  // Aliases are a setting: a new one works at once, a malformed one is refused.
+  auto bad = api("PUT", "/settings/rtsp_aliases", R"({"value": ["no equals sign"]})");
+  EXPECT_EQ(bad.status, 422) << bad.raw;
+  ASSERT_EQ(api("PUT", "/settings/rtsp_aliases", R"({"value": ["stream2=cam"]})").status, 200);
+  EXPECT_TRUE(eventually([&] { return probe_rtsp(rtsp("stream2"), "tcp") == kAv; }, 10s));
+  EXPECT_TRUE(ffmpeg.running());
+}
+
+TEST_F(RtspTest, FfmpegPublishesOverRtspAndEveryDoorPlaysIt) {
+  for (const char* transport : {"tcp", "udp"}) {
+    SCOPED_TRACE(transport);
+    const std::string name = std::string("in-") + transport;
+    const std::string key = create_key(name);
+    ChildProcess ffmpeg;
+    ASSERT_TRUE(ffmpeg.spawn(rtsp_publisher(rtsp("live/" + key), transport), true));
+    ASSERT_TRUE(live(name)) << ffmpeg.stdout_text() << daemon_->output();
+    EXPECT_EQ(str(api("GET", "/media/paths/" + name).body.at("publisher"), "protocol"), "rtsp");
+    CommandResult r;
+    EXPECT_EQ(probe_streams(rtmp(name), &r), kAv) << r.err;
+    EXPECT_EQ(probe_streams(daemon_->url() + "/live/" + name + ".flv", &r), kAv) << r.err;
+    EXPECT_EQ(probe_streams(daemon_->url() + "/live/" + name + "/index.m3u8", &r), kAv) << r.err;
+    EXPECT_EQ(probe_rtsp(rtsp("live/" + name), "tcp", &r), kAv) << r.err;
+    auto decoded = run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-i",
+                                rtmp(name), "-t", "2", "-f", "null", "-"},
+                               60s);
+    EXPECT_EQ(decoded.exit_code, 0) << decoded.err;
+    EXPECT_TRUE(ffmpeg.running());
+    // The key is never written to the log.
+    EXPECT_EQ(daemon_->output().find(key), std::string::npos);
+  }
+}
+
+TEST_F(RtspTest, PublishingNeedsAKeyAndBadRequestsCloseOnlyTheirConnection) {
+  ChildProcess keyless;
+  ASSERT_TRUE(keyless.spawn(rtsp_publisher(rtsp("live/cam"), "tcp"), true));
+  auto code = keyless.wait(20s);
+  ASSERT_TRUE(code.has_value()) << "a publish without a key was accepted";
+  EXPECT_NE(*code, 0);
+
+  const int port = daemon_->rtsp_port();
+  auto answer = raw_request(port, "OPTIONS * RTSP/1.0\r\nCSeq: 7\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("RTSP/1.0 200 OK")) << answer;
+  EXPECT_NE(answer.find("CSeq: 7"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("DESCRIBE"), std::string::npos) << answer;
+  answer = raw_request(port, "DESCRIBE rtsp://h/live/nobody RTSP/1.0\r\nCSeq: 2\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("RTSP/1.0 404")) << answer;
+  answer = raw_request(port, "OPTIONS * RTSP/2.0\r\nCSeq: 1\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("RTSP/1.0 505")) << answer;
+  answer = raw_request(port, "ANNOUNCE * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 99999999\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("RTSP/1.0 413")) << answer;
+  // A key pasted into a play URL is not echoed.
+  const std::string key = create_key("cam");
+  answer = raw_request(port, "DESCRIBE rtsp://h/live/" + key + " RTSP/1.0\r\nCSeq: 3\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("RTSP/1.0 404")) << answer;
+  EXPECT_EQ(answer.find(key), std::string::npos) << answer;
+  EXPECT_EQ(daemon_->output().find(key), std::string::npos);
+  // Garbage closes that connection with 400; the server still answers.
+  TcpClient garbage(port);
+  ASSERT_TRUE(garbage.send_all("\x01\x02 not rtsp\r\n\r\n"));
+  EXPECT_TRUE(garbage.read_to_end(5s));
+  EXPECT_TRUE(garbage.received().starts_with("RTSP/1.0 400")) << garbage.received();
+  EXPECT_TRUE(raw_request(port, "OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n").starts_with("RTSP/1.0 200"));
+}
+
+TEST_F(RtspTest, RequiredAuthNeedsAUserAndRefusesAWrongPassword) {
+  start({"--auth", "required", "--loopback-admin", "false", "--admin-token",
+         "rtsp-test-admin-token-0123456789", "--rtsp-alias", "stream1=cam"});
+  auto admin = [&](std::string_view method, const std::string& target, std::string_view body) {
+    TcpClient c(daemon_->port());
+    std::string req = std::string(method) + " " + target +
+                      " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+                      "rtsp-test-admin-token-0123456789\r\nContent-Type: application/json\r\n"
+                      "Content-Length: " +
+                      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                      std::string(body);
+    c.send_all(req);
+    c.read_to_end(10s);
+    return c.received();
+  };
+  auto key_answer = admin("POST", "/keys", R"({"stream":"cam"})");
+  const std::string key = find_key(key_answer);
+  ASSERT_FALSE(key.empty()) << key_answer;
+  admin("POST", "/auth/users", R"({"name":"viewer1","password":"correct-horse-battery","role":"viewer"})");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(publisher_argv(rtmp(key)), true));
+  ASSERT_TRUE(eventually([&] {
+    return probe_rtsp(rtsp("stream1", "viewer1:correct-horse-battery@"), "tcp") == kAv;
+  }, 30s)) << daemon_->output();
+
+  auto answer = raw_request(daemon_->rtsp_port(),
+                            "DESCRIBE " + rtsp("stream1") + " RTSP/1.0\r\nCSeq: 2\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("RTSP/1.0 401")) << answer;
+  EXPECT_NE(answer.find("WWW-Authenticate: Basic realm=\"sluice\""), std::string::npos) << answer;
+  CommandResult r;
+  EXPECT_TRUE(probe_rtsp(rtsp("stream1", "viewer1:wrong@"), "tcp", &r).empty());
+  EXPECT_NE(r.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace sluice::testing
