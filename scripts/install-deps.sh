@@ -6,7 +6,8 @@
 #   scripts/install-deps.sh --test       that, plus what the tests and benchmarks use (`make test`):
 #                                        GoogleTest, the real servers the integration tests start
 #                                        (redis-server, nats-server, PostgreSQL), the ffmpeg and
-#                                        ffprobe programs, curl, Node.js, wrk
+#                                        ffprobe programs, GStreamer's RTSP clients, curl,
+#                                        Node.js, wrk
 #   scripts/install-deps.sh [--test] PKG…  also the named packages (e.g. clang-16 for `make fuzz`)
 #   scripts/install-deps.sh --list [--test]  prints the packages (one a line), installs nothing
 set -euo pipefail
@@ -32,6 +33,8 @@ test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server nats-server postgresql
   ffmpeg curl openssl nodejs wrk clang libclang-rt-14-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
 )
 
 packages=("${run_packages[@]}")

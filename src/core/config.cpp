@@ -85,6 +85,9 @@ constexpr KeyInfo kKeys[] = {
      "RTMPS listen address HOST:PORT (OBS rtmps://) with tls-cert and tls-key, or 'off' "
      "(default off)"},
     {"rtsp", "RTSP listen address HOST:PORT, or 'off' (default 0.0.0.0:8554)"},
+    {"rtsps",
+     "RTSPS listen address HOST:PORT (rtsps://, RTP interleaved in TLS) with tls-cert and "
+     "tls-key, or 'off' (default off)"},
     {"rtsp-udp-ports",
      "UDP ports for RTSP over UDP: MIN-MAX (the first free even/odd pair is used: RTP, RTCP), "
      "0 for any free pair, or 'off' for RTSP over TCP only (default 8000-8001)"},
@@ -315,6 +318,9 @@ void apply(Config& c, const std::string& key, const std::string& v) {
   } else if (key == "rtsp") {
     c.rtsp_enabled = v != "off";
     if (c.rtsp_enabled) c.rtsp = parse_host_port(v, key);
+  } else if (key == "rtsps") {
+    c.rtsps_enabled = v != "off";
+    if (c.rtsps_enabled) c.rtsps = parse_host_port(v, key);
   } else if (key == "rtsp-udp-ports") {
     c.rtsp_udp_enabled = v != "off";
     if (c.rtsp_udp_enabled) c.rtsp_udp_ports = parse_port_range(v, key);

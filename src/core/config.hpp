@@ -72,6 +72,8 @@ struct Config {
   bool rtmp_takeover = false;  // a second publisher takes over instead of being refused
   HostPort rtsp{"0.0.0.0", 8554};
   bool rtsp_enabled = true;  // "rtsp = off" disables the RTSP listener
+  HostPort rtsps{"0.0.0.0", 8322};  // TLS front door of the RTSP server (needs tls_cert)
+  bool rtsps_enabled = false;
   // The UDP ports RTSP sessions over UDP share: RTP on an even port, RTCP on the next, the
   // first free pair of [first, last]; first = 0: any free pair. Disabled: RTSP over TCP only.
   std::pair<int, int> rtsp_udp_ports{8000, 8001};

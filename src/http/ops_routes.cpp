@@ -106,6 +106,7 @@ void add_ops_routes(Router& router, const OpsContext& ctx) {
                           bus_problem)},
         {"history", component(json::object{{"path", ctx.history_name}}, history_problem)},
     };
+    if (ctx.media_health) components.emplace("media", component(ctx.media_health(), {}));
     bool healthy = store_problem.empty() && bus_problem.empty() && history_problem.empty();
     const auto& opts = ctx.registry->options();
     json::object body{

@@ -1,5 +1,7 @@
 #pragma once
 // Operational routes: GET /health, GET /metrics (Prometheus text), GET /openapi.json.
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <functional>
 #include <string>
@@ -29,6 +31,8 @@ struct OpsContext {
   std::string store_name;    // "memory" or the redis:// URL without password
   std::string history_name;  // the SQLite path or the postgres:// URL without password
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // The media section of /health (listeners, live paths); unset: none. Any thread, quick.
+  std::function<boost::json::object()> media_health;
   // Appends metrics of modules this layer does not know (connections, queues).
   std::function<void(PrometheusWriter&)> extra_metrics;
 };

@@ -222,4 +222,119 @@ Status append_adts(const AacConfig& config, std::span<const std::uint8_t> raw, s
   return {};
 }
 
+namespace {
+
+// An RBSP bit reader (emulation prevention removed by the caller) with Exp-Golomb codes; every
+// read past the end sets `failed`.
+class GolombReader {
+ public:
+  explicit GolombReader(const std::string& data) : data_(data) {}
+  std::uint32_t bits(int n) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < n; ++i) {
+      if (at_ >= data_.size() * 8) {
+        failed = true;
+        return 0;
+      }
+      v = (v << 1) | ((static_cast<unsigned char>(data_[at_ / 8]) >> (7 - at_ % 8)) & 1);
+      ++at_;
+    }
+    return v;
+  }
+  std::uint32_t ue() {
+    int zeros = 0;
+    while (bits(1) == 0 && !failed) {
+      if (++zeros > 31) {
+        failed = true;
+        return 0;
+      }
+    }
+    return zeros == 0 ? 0 : ((1u << zeros) - 1 + bits(zeros));
+  }
+  std::int32_t se() {
+    const std::uint32_t k = ue();
+    return (k & 1) ? static_cast<std::int32_t>((k + 1) / 2) : -static_cast<std::int32_t>(k / 2);
+  }
+  bool failed = false;
+
+ private:
+  const std::string& data_;
+  std::size_t at_ = 0;
+};
+
+void skip_scaling_list(GolombReader& r, int size) {
+  std::int32_t last = 8, next = 8;
+  for (int j = 0; j < size && !r.failed; ++j) {
+    if (next != 0) next = (last + r.se() + 256) % 256;
+    last = next == 0 ? last : next;
+  }
+}
+
+}  // namespace
+
+std::optional<PictureSize> h264_picture_size(std::string_view sps) {
+  if (sps.size() < 4 || sps.size() > 1024 || (static_cast<unsigned char>(sps[0]) & 0x1F) != 7) {
+    return std::nullopt;
+  }
+  std::string rbsp;  // without the header byte and emulation prevention bytes
+  for (std::size_t i = 1; i < sps.size(); ++i) {
+    if (i >= 3 && sps[i] == 3 && sps[i - 1] == 0 && sps[i - 2] == 0) continue;
+    rbsp += sps[i];
+  }
+  GolombReader r(rbsp);
+  const std::uint32_t profile = r.bits(8);
+  r.bits(16);  // constraint flags, level
+  r.ue();      // seq_parameter_set_id
+  std::uint32_t chroma_format = 1;
+  if (profile == 100 || profile == 110 || profile == 122 || profile == 244 || profile == 44 ||
+      profile == 83 || profile == 86 || profile == 118 || profile == 128 || profile == 138 ||
+      profile == 139 || profile == 134 || profile == 135) {
+    chroma_format = r.ue();
+    if (chroma_format == 3) r.bits(1);  // separate_colour_plane_flag
+    r.ue();                             // bit_depth_luma_minus8
+    r.ue();                             // bit_depth_chroma_minus8
+    r.bits(1);                          // qpprime_y_zero_transform_bypass_flag
+    if (r.bits(1)) {                    // seq_scaling_matrix_present_flag
+      for (int i = 0; i < (chroma_format != 3 ? 8 : 12) && !r.failed; ++i) {
+        if (r.bits(1)) skip_scaling_list(r, i < 6 ? 16 : 64);
+      }
+    }
+  }
+  r.ue();  // log2_max_frame_num_minus4
+  const std::uint32_t poc_type = r.ue();
+  if (poc_type == 0) {
+    r.ue();
+  } else if (poc_type == 1) {
+    r.bits(1);
+    r.se();
+    r.se();
+    const std::uint32_t cycle = r.ue();
+    if (cycle > 255) return std::nullopt;
+    for (std::uint32_t i = 0; i < cycle && !r.failed; ++i)
+      r.se();
+  }
+  r.ue();     // max_num_ref_frames
+  r.bits(1);  // gaps_in_frame_num_value_allowed_flag
+  const std::uint32_t width_mbs = r.ue() + 1;
+  const std::uint32_t height_map_units = r.ue() + 1;
+  const std::uint32_t frame_mbs_only = r.bits(1);
+  if (!frame_mbs_only) r.bits(1);  // mb_adaptive_frame_field_flag
+  r.bits(1);                       // direct_8x8_inference_flag
+  std::uint32_t crop_left = 0, crop_right = 0, crop_top = 0, crop_bottom = 0;
+  if (r.bits(1)) {
+    crop_left = r.ue();
+    crop_right = r.ue();
+    crop_top = r.ue();
+    crop_bottom = r.ue();
+  }
+  if (r.failed || width_mbs > 1024 || height_map_units > 1024) return std::nullopt;
+  const std::uint32_t crop_x = chroma_format == 0 || chroma_format == 3 ? 1 : 2;
+  const std::uint32_t crop_y = (chroma_format == 1 ? 2 : 1) * (2 - frame_mbs_only);
+  const std::int64_t width = std::int64_t(width_mbs) * 16 - crop_x * (crop_left + crop_right);
+  const std::int64_t height = std::int64_t(height_map_units) * 16 * (2 - frame_mbs_only) -
+                              crop_y * (crop_top + crop_bottom);
+  if (width <= 0 || height <= 0) return std::nullopt;
+  return PictureSize{static_cast<int>(width), static_cast<int>(height)};
+}
+
 }  // namespace sluice::media

@@ -7,8 +7,10 @@
 // Every function checks each length against its input and never reads outside it.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -56,5 +58,15 @@ Result<AacConfig> parse_aac_config(std::span<const std::uint8_t> asc);
 // Appends one ADTS frame (7-byte header, no CRC) holding `raw` to `out`. Errors (400) when the
 // frame would exceed ADTS's 8191-byte limit or `raw` is empty.
 Status append_adts(const AacConfig& config, std::span<const std::uint8_t> raw, std::string& out);
+
+// The picture size an H.264 sequence parameter set (ITU-T H.264 7.3.2.1.1, the NAL unit with its
+// header byte, emulation prevention bytes still in) describes, after frame cropping; nullopt for
+// an SPS too short, malformed or outside what sluiced reads (chroma 4:4:4 separate planes are
+// read; scaling lists are skipped).
+struct PictureSize {
+  int width = 0;
+  int height = 0;
+};
+std::optional<PictureSize> h264_picture_size(std::string_view sps);
 
 }  // namespace sluice::media

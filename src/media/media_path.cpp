@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "media/codec_config.hpp"
 #include "rtmp/chunk.hpp"
 #include "rtmp/server_session.hpp"
 
@@ -74,10 +75,22 @@ bool MediaPath::on_media(std::uint8_t type, std::uint32_t timestamp, std::string
   MediaPacket p = classify_packet(type, timestamp, std::move(body));
   const std::string video_before = description_.video_codec;
   const std::string audio_before = description_.audio_codec;
+  const int width_before = description_.width;
   if (type == tag_type::kVideo) {
     if (auto info = inspect_video(p.bytes())) {
       if (description_.video_codec.empty() || p.sequence_header) {
         description_.video_codec = std::string(video_codec_name(*info));
+      }
+      // The picture size from the SPS, for publishers that send no metadata (RTSP, SRT).
+      if (p.sequence_header && video_codec_name(*info) == "h264") {
+        auto config = parse_avc_config(p.bytes().subspan(info->data_offset));
+        const auto sps = config && !config->parameter_sets.empty()
+                             ? h264_picture_size(config->parameter_sets.front())
+                             : std::nullopt;
+        if (sps && (description_.width == 0 || description_.height == 0)) {
+          description_.width = sps->width;
+          description_.height = sps->height;
+        }
       }
     }
     if (!p.sequence_header) {
@@ -98,7 +111,8 @@ bool MediaPath::on_media(std::uint8_t type, std::uint32_t timestamp, std::string
     cache(packet);
   }
   deliver(packet, restart);
-  return description_.video_codec != video_before || description_.audio_codec != audio_before;
+  return description_.video_codec != video_before || description_.audio_codec != audio_before ||
+         description_.width != width_before;
 }
 
 void MediaPath::cache(const PacketPtr& p) {

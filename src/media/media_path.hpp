@@ -21,14 +21,24 @@
 namespace sluice::media {
 
 // What /media/paths shows of a reader.
+// What an RTP reader's receiver reports (RTCP) say of one track it receives.
+struct ReceptionStats {
+  std::string track;            // "video", "audio"
+  double fraction_lost = 0;     // since its previous report, 0..1
+  std::int64_t cumulative_lost = 0;
+  double jitter_ms = 0;         // interarrival jitter
+};
+
 struct ReaderInfo {
   std::string id;
-  std::string kind;    // "rtmp", "http-flv", "hls"
+  std::string kind;    // "rtmp", "http-flv", "hls", "rtsp"
   std::string remote;  // peer address
   std::uint64_t bytes_out = 0;
   std::uint64_t packets_out = 0;
   std::uint64_t dropped = 0;  // packets discarded by the skip-to-keyframe policy
   std::size_t queued = 0;
+  std::string transport;                 // RTSP: "tcp" or "udp"
+  std::vector<ReceptionStats> reception;  // RTSP: per track, once the reader reported
 };
 
 // A reader attached to a path. Called on the media thread only.

@@ -235,6 +235,7 @@ struct App::Impl {
     ops.bus = bus.get();
     ops.store_name = store_name(config);
     ops.history_name = history_name(config);
+    ops.media_health = [this] { return media->health(); };
     http::add_ops_routes(router, ops);
     wire = std::make_unique<net::WireServer>(&refusals);
     advertiser = make_registry_advertiser(registry, advertise_host(config), wire_port);
@@ -349,11 +350,12 @@ struct App::Impl {
     listen_heartbeats(registry::events::kSubscriberHeartbeats, registry::Kind::kSubscriber);
   }
 
-  // --https and --rtmps: TLS front doors handing plaintext pairs to the HTTP and RTMP servers.
+  // --https, --rtmps and --rtsps: TLS front doors handing plaintext pairs to the HTTP, RTMP and
+  // RTSP servers.
   void open_tls_front_doors() {
     const auto& c = config;
-    if ((c.https_enabled || c.rtmps_enabled) && c.tls_cert.empty()) {
-      throw std::runtime_error("'https' and 'rtmps' need tls-cert (and tls-key)");
+    if ((c.https_enabled || c.rtmps_enabled || c.rtsps_enabled) && c.tls_cert.empty()) {
+      throw std::runtime_error("'https', 'rtmps' and 'rtsps' need tls-cert (and tls-key)");
     }
     const std::string key = c.tls_key.empty() ? c.tls_cert : c.tls_key;
     if (c.https_enabled) {
@@ -370,6 +372,14 @@ struct App::Impl {
           [this](int fd, std::string peer) { media->adopt_rtmp(fd, std::move(peer)); });
       rtmps_port = rtmps_door->listen(c.rtmps.host, c.rtmps.port);
       spdlog::info("sluiced RTMPS on {}:{}", c.rtmps.host, rtmps_port);
+    }
+    if (c.rtsps_enabled) {
+      if (!c.rtsp_enabled) throw std::runtime_error("'rtsps' needs the RTSP server (rtsp is off)");
+      rtsps_door = std::make_unique<net::TlsFrontDoor>(
+          io, "rtsps", c.tls_cert, key,
+          [this](int fd, std::string peer) { media->adopt_rtsp(fd, std::move(peer)); });
+      rtsps_port = rtsps_door->listen(c.rtsps.host, c.rtsps.port);
+      spdlog::info("sluiced RTSPS on {}:{}", c.rtsps.host, rtsps_port);
     }
   }
 
@@ -452,6 +462,8 @@ struct App::Impl {
   std::unique_ptr<settings::Settings> settings;
   std::unique_ptr<net::TlsFrontDoor> https_door;  // --https: TLS in front of the HTTP server
   std::unique_ptr<net::TlsFrontDoor> rtmps_door;  // --rtmps: TLS in front of the RTMP server
+  std::unique_ptr<net::TlsFrontDoor> rtsps_door;  // --rtsps: TLS in front of the RTSP server
+  std::uint16_t rtsps_port = 0;
   std::uint16_t https_port = 0;
   std::uint16_t rtmps_port = 0;
   std::unique_ptr<audit::AuditLog> audit;
@@ -508,12 +520,12 @@ std::uint16_t App::start() {
   const auto udp = impl_->media->rtsp_udp_port();
   spdlog::info(
       "sluiced listening http={}:{} wire={}:{} rtmp={} rtsp={} rtsp-udp={} https={} rtmps={} "
-      "(history {}, stream ttl {}s, auth {})",
+      "rtsps={} (history {}, stream ttl {}s, auth {})",
       c.http.host, impl_->http_port, c.wire.host, impl_->wire_port,
       port_of(c.rtmp, impl_->rtmp_port), port_of(c.rtsp, impl_->media->rtsp_port()),
       udp ? std::to_string(udp) + "-" + std::to_string(udp + 1) : std::string("off"),
-      port_of(c.https, impl_->https_port), port_of(c.rtmps, impl_->rtmps_port), history_name(c),
-      c.stream_ttl.count(), c.auth);
+      port_of(c.https, impl_->https_port), port_of(c.rtmps, impl_->rtmps_port),
+      port_of(c.rtsps, impl_->rtsps_port), history_name(c), c.stream_ttl.count(), c.auth);
   return impl_->http_port;
 }
 
@@ -533,6 +545,7 @@ void App::stop() {
   if (impl_->stopped.exchange(true)) return;
   if (impl_->https_door) impl_->https_door->stop();
   if (impl_->rtmps_door) impl_->rtmps_door->stop();
+  if (impl_->rtsps_door) impl_->rtsps_door->stop();
   impl_->media->stop();
   impl_->wire->stop();
   impl_->server->stop();

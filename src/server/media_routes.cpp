@@ -1,8 +1,10 @@
 #include "server/media_routes.hpp"
 
+#include <map>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <map>
 
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
@@ -35,17 +37,32 @@ json::object path_json(const media::MediaPath& p) {
   json::array readers;
   std::uint64_t bytes_out = c.bytes_out;
   std::uint64_t dropped = c.dropped;
+  json::object by_protocol;
   for (const media::MediaSink* sink : p.readers()) {
     const media::ReaderInfo r = sink->reader_info();
     bytes_out += r.bytes_out;
     dropped += r.dropped;
-    readers.push_back(json::object{{"id", r.id},
-                                   {"kind", r.kind},
-                                   {"remote", r.remote},
-                                   {"bytes_out", r.bytes_out},
-                                   {"packets_out", r.packets_out},
-                                   {"dropped", r.dropped},
-                                   {"queued", r.queued}});
+    json::object reader{{"id", r.id},
+                        {"kind", r.kind},
+                        {"remote", r.remote},
+                        {"bytes_out", r.bytes_out},
+                        {"packets_out", r.packets_out},
+                        {"dropped", r.dropped},
+                        {"queued", r.queued}};
+    if (!r.transport.empty()) reader["transport"] = r.transport;
+    if (!r.reception.empty()) {
+      json::array tracks;
+      for (const auto& t : r.reception) {
+        tracks.push_back(json::object{{"track", t.track},
+                                      {"fraction_lost", t.fraction_lost},
+                                      {"cumulative_lost", t.cumulative_lost},
+                                      {"jitter_ms", t.jitter_ms}});
+      }
+      reader["reception"] = std::move(tracks);
+    }
+    readers.push_back(std::move(reader));
+    auto& n = by_protocol[r.kind];
+    n = n.is_int64() ? n.as_int64() + 1 : 1;
   }
   const auto& pub = p.publisher();
   return json::object{
@@ -71,6 +88,7 @@ json::object path_json(const media::MediaPath& p) {
       {"dropped", dropped},
       {"gop_cache_bytes", p.gop_bytes()},
       {"reader_count", p.readers().size()},
+      {"readers_by_protocol", std::move(by_protocol)},
       {"readers", std::move(readers)}};
 }
 
@@ -151,6 +169,7 @@ void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media) {
     std::size_t readers;
     std::uint64_t bytes_in, bytes_out, dropped;
     std::size_t gop;
+    std::map<std::string, std::size_t> by_protocol;
   };
   auto rows = on_media_thread(media, [&media] {
     std::vector<Row> out;
@@ -165,6 +184,7 @@ void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media) {
         const auto info = sink->reader_info();
         r.bytes_out += info.bytes_out;
         r.dropped += info.dropped;
+        ++r.by_protocol[info.kind];
       }
       out.push_back(std::move(r));
     }
@@ -176,6 +196,15 @@ void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media) {
   w.header("sluice_media_readers", "gauge", "Readers per live path (RTMP, HTTP-FLV, HLS muxer)");
   for (const auto& r : *rows)
     w.sample("sluice_media_readers", {{"path", r.name}}, r.readers);
+  std::map<std::string, std::size_t> protocols{
+      {"rtmp", 0}, {"rtsp", 0}, {"http-flv", 0}, {"hls", 0}};
+  for (const auto& r : *rows) {
+    for (const auto& [kind, n] : r.by_protocol)
+      protocols[kind] += n;
+  }
+  w.header("sluice_media_protocol_readers", "gauge", "Readers of all live paths, per protocol");
+  for (const auto& [kind, n] : protocols)
+    w.sample("sluice_media_protocol_readers", {{"protocol", kind}}, static_cast<double>(n));
   w.header("sluice_media_path_bytes_total", "counter", "Media bytes per live path");
   for (const auto& r : *rows) {
     w.sample("sluice_media_path_bytes_total", {{"path", r.name}, {"direction", "in"}},

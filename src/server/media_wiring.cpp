@@ -202,6 +202,11 @@ class RegistryPaths final : public media::PathObserver {
     rtsp_port_ = rtsp;
   }
 
+  std::size_t live_count() {
+    std::lock_guard lock(mutex_);
+    return live_.size();
+  }
+
   void on_publish_start(const media::MediaPath& path) override { advertise(path); }
   void on_description_changed(const media::MediaPath& path) override { advertise(path); }
   void on_publish_end(const media::MediaPath& path) override {
@@ -397,6 +402,10 @@ void MediaWiring::adopt_rtmp(int fd, std::string peer) {
   impl_->server.adopt_rtmp(fd, std::move(peer));
 }
 
+void MediaWiring::adopt_rtsp(int fd, std::string peer) {
+  impl_->server.adopt_rtsp(fd, std::move(peer));
+}
+
 void MediaWiring::set_limits(const Limits& limits) {
   impl_->server.set_limits(limits);
 }
@@ -450,6 +459,24 @@ void MediaWiring::sweep() {
 
 std::uint16_t MediaWiring::rtmp_port() const {
   return impl_->rtmp_port;
+}
+
+boost::json::object MediaWiring::health() const {
+  const Config& c = impl_->config;
+  auto listener = [](const HostPort& a, std::uint16_t port) -> boost::json::value {
+    return port ? boost::json::value(a.host + ":" + std::to_string(port))
+                : boost::json::value("off");
+  };
+  const std::uint16_t udp = impl_->rtsp_udp_port;
+  return {{"listeners",
+           boost::json::object{
+               {"rtmp", listener(c.rtmp, impl_->rtmp_port)},
+               {"rtsp", listener(c.rtsp, impl_->rtsp_port)},
+               {"rtsp_udp", udp ? boost::json::value(std::to_string(udp) + "-" +
+                                                     std::to_string(udp + 1))
+                                : boost::json::value("off")},
+           }},
+          {"live_paths", impl_->paths.live_count()}};
 }
 
 std::uint16_t MediaWiring::rtsp_port() const {

@@ -4,6 +4,8 @@
 // events on the hub (`sluice.media.<event>`) and to the optional webhook, registry
 // advertisement of live paths as `video` streams, HLS on demand, the /media HTTP routes and the
 // rtmp_* metrics. No Asio in this header.
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -58,6 +60,9 @@ class MediaWiring {
   // Registry heartbeats for live paths; call periodically from any thread.
   void sweep();
   void render_metrics(http::PrometheusWriter& w) const;
+  // /health's media section: each listener ("HOST:PORT" or "off") and the live paths. Any
+  // thread; no wait on the media thread.
+  boost::json::object health() const;
   std::uint16_t rtmp_port() const;
   std::uint16_t rtsp_port() const;      // 0 when rtsp = off
   std::uint16_t rtsp_udp_port() const;  // the RTP port of the UDP pair; 0 when off
@@ -75,6 +80,8 @@ class MediaWiring {
   void set_challenges(std::function<std::vector<std::string>()> challenges);
   // Serves an RTMP connection that came through the RTMPS front door. Any thread.
   void adopt_rtmp(int fd, std::string peer);
+  // Serves an RTSP connection that came through the RTSPS front door. Any thread.
+  void adopt_rtsp(int fd, std::string peer);
   // The rtmp_takeover setting: applies to the next publish. Any thread.
   void set_takeover(bool takeover);
   // The media limits (per-address cap, RTMP handshake deadline). Any thread.

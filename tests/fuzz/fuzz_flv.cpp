@@ -1,11 +1,12 @@
 // FLV byte streams (what an HTTP-FLV source or a recording would give): FlvReader in whole and
-// in slices must agree; every tag is inspected, classified, written back with append_flv_tag
+// in slices must agree; every tag is inspected (and read as an SPS), classified, written back with append_flv_tag
 // and must read back identically.
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "media/codec_config.hpp"
 #include "media/flv.hpp"
 #include "media/packet.hpp"
 
@@ -38,6 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(a[i].type == b[i].type && a[i].timestamp == b[i].timestamp && a[i].body == b[i].body);
     (void)inspect_video(a[i].body);
     (void)inspect_audio(a[i].body);
+    // A body as an SPS (what RTSP and SRT publishers' parameter sets are parsed with).
+    (void)h264_picture_size(std::string_view(
+        reinterpret_cast<const char*>(a[i].body.data()), a[i].body.size()));
     const MediaPacket p =
         classify_packet(a[i].type, a[i].timestamp, std::string(a[i].body.begin(), a[i].body.end()));
     check(!(p.keyframe && p.sequence_header));

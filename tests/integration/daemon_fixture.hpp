@@ -281,6 +281,7 @@ class DaemonProcess {
   // "rtsp-udp=<rtp>-<rtcp>" (0 when off); ephemeral at first and kept by restart_on_same_port().
   int rtsp_port() const { return rtsp_port_; }
   int rtsp_udp_port() const { return rtsp_udp_port_; }
+  int rtsps_port() const { return rtsps_port_; }
   std::string output() const { return process_.stdout_text(); }
   ChildProcess& process() { return process_; }
 
@@ -326,6 +327,8 @@ class DaemonProcess {
     if (std::regex_search(*line, m, kRtsp)) rtsp_port_ = std::stoi(m[1].str());
     static const std::regex kRtspUdp(R"(rtsp-udp=(\d+)-)");
     if (std::regex_search(*line, m, kRtspUdp)) rtsp_udp_port_ = std::stoi(m[1].str());
+    static const std::regex kRtsps(R"(rtsps=[^\s]*:(\d+))");
+    if (std::regex_search(*line, m, kRtsps)) rtsps_port_ = std::stoi(m[1].str());
     static const std::regex kRtmps(R"(rtmps=[^\s]*:(\d+))");
     if (std::regex_search(*line, m, kRtmps)) rtmps_port_ = std::stoi(m[1].str());
     return ::testing::AssertionSuccess();
@@ -349,6 +352,7 @@ class DaemonProcess {
   int rtmp_port_ = 0;
   int rtsp_port_ = 0;
   int rtsp_udp_port_ = 0;
+  int rtsps_port_ = 0;
 };
 
 // The full path of `name` on PATH (execv does not search it).

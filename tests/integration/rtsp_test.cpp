@@ -120,6 +120,53 @@ TEST_F(RtspTest, AnRtmpPublisherPlaysOverRtspTcpUdpAndTheCameraAlias) {
   EXPECT_TRUE(ffmpeg.running());
 }
 
+// What an operator sees of RTSP readers: counted per protocol in /media/paths, `sluice paths`
+// and /metrics, each with its transport and what its receiver reports say; /health names the
+// media listeners; `sluice kick PATH READER` ends one reader.
+TEST_F(RtspTest, ReadersAreVisiblePerProtocolAndCanBeKicked) {
+  const std::string key = create_key("cam");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(publisher_argv(rtmp(key)), true));
+  ASSERT_TRUE(live("cam")) << daemon_->output();
+  ChildProcess player;
+  ASSERT_TRUE(player.spawn({program_path("ffmpeg"), "-nostdin", "-v", "error", "-rtsp_transport",
+                            "udp", "-i", rtsp("stream1"), "-f", "null", "-"},
+                           true));
+  json::value reader;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto p = api("GET", "/media/paths/cam").body;
+        if (!p.is_object() || p.as_object().at("readers").as_array().empty()) return false;
+        reader = p.as_object().at("readers").as_array().at(0);
+        return num(p.at("readers_by_protocol"), "rtsp") == 1 &&
+               reader.as_object().contains("reception") && num(reader, "bytes_out") > 10000;
+      },
+      20s))
+      << api("GET", "/media/paths/cam").raw;
+  EXPECT_EQ(str(reader, "kind"), "rtsp");
+  EXPECT_EQ(str(reader, "transport"), "udp");
+  const auto& first = reader.at("reception").as_array().at(0);
+  EXPECT_EQ(num(first, "fraction_lost"), 0);
+  EXPECT_GE(num(first, "jitter_ms"), 0);
+  EXPECT_NE(api("GET", "/metrics").raw.find("sluice_media_protocol_readers{protocol=\"rtsp\"} 1"),
+            std::string::npos);
+  auto health = api("GET", "/health").body.at("components").at("media");
+  EXPECT_EQ(str(health.at("listeners"), "rtsp"),
+            "127.0.0.1:" + std::to_string(daemon_->rtsp_port()));
+  EXPECT_EQ(num(health, "live_paths"), 1);
+
+  auto listed = run_command({SLUICE_CLI_PATH, "--server", daemon_->url(), "paths"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("rtsp 1"), std::string::npos) << listed.out;
+  auto kicked = run_command(
+      {SLUICE_CLI_PATH, "--server", daemon_->url(), "kick", "cam", str(reader, "id")});
+  EXPECT_EQ(kicked.exit_code, 0) << kicked.err;
+  EXPECT_TRUE(eventually([&] {
+    return num(api("GET", "/media/paths/cam").body, "reader_count") == 0;
+  }, 10s));
+  EXPECT_TRUE(ffmpeg.running());
+}
+
 TEST_F(RtspTest, FfmpegPublishesOverRtspAndEveryDoorPlaysIt) {
   for (const char* transport : {"tcp", "udp"}) {
     SCOPED_TRACE(transport);
@@ -142,6 +189,40 @@ TEST_F(RtspTest, FfmpegPublishesOverRtspAndEveryDoorPlaysIt) {
     // The key is never written to the log.
     EXPECT_EQ(daemon_->output().find(key), std::string::npos);
   }
+}
+
+// GStreamer, what the camera runs and many pipelines use: rtspsrc plays over TCP and UDP, and
+// rtspclientsink publishes (ANNOUNCE/RECORD) with a stream key.
+TEST_F(RtspTest, GstreamerPlaysAndPublishes) {
+  const std::string key = create_key("cam");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(publisher_argv(rtmp(key)), true));
+  ASSERT_TRUE(live("cam")) << daemon_->output();
+  for (const char* protocols : {"tcp", "udp"}) {
+    auto played = run_command({"/usr/bin/gst-launch-1.0", "-q", "rtspsrc",
+                               "location=" + rtsp("stream1"), std::string("protocols=") + protocols,
+                               "!", "rtph264depay", "!", "h264parse", "!", "avdec_h264", "!",
+                               "fakesink", "num-buffers=50"},
+                              40s);
+    EXPECT_EQ(played.exit_code, 0) << protocols << ": " << played.out << played.err;
+  }
+
+  const std::string publish_key = create_key("gst");
+  ChildProcess gst;
+  ASSERT_TRUE(gst.spawn({"/usr/bin/gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "!",
+                         "video/x-raw,width=320,height=240,framerate=25/1", "!", "x264enc",
+                         "tune=zerolatency", "key-int-max=25", "!", "h264parse", "!",
+                         "rtspclientsink", "location=" + rtsp("live/" + publish_key)},
+                        true));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto p = api("GET", "/media/paths/gst").body;
+        return num(p, "video_frames") > 25 && num(p, "width") == 320;
+      },
+      30s))
+      << gst.stdout_text() << daemon_->output();
+  EXPECT_EQ(probe_streams(rtmp("gst")), std::vector<std::string>{"h264 320x240"});
+  EXPECT_EQ(probe_rtsp(rtsp("live/gst"), "tcp"), std::vector<std::string>{"h264 320x240"});
 }
 
 TEST_F(RtspTest, PublishingNeedsAKeyAndBadRequestsCloseOnlyTheirConnection) {

@@ -28,11 +28,13 @@ class Tls : public ::testing::Test {
                              "-subj", "/CN=localhost"});
     ASSERT_EQ(made.exit_code, 0) << made.err;
     daemon_ = std::make_unique<DaemonProcess>(std::vector<std::string>{
-        "--https", "127.0.0.1:0", "--rtmps", "127.0.0.1:0", "--tls-cert", dir_ + "/cert.pem",
+        "--https", "127.0.0.1:0", "--rtmps", "127.0.0.1:0", "--rtsps", "127.0.0.1:0",
+        "--tls-cert", dir_ + "/cert.pem",
         "--tls-key", dir_ + "/key.pem", "--admin-token", kAdmin, "--loopback-admin", "false"});
     ASSERT_TRUE(daemon_->start());
     ASSERT_GT(daemon_->https_port(), 0);
     ASSERT_GT(daemon_->rtmps_port(), 0);
+    ASSERT_GT(daemon_->rtsps_port(), 0);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -74,7 +76,7 @@ TEST_F(Tls, HttpsServesTheApiWithTheClientsOwnAddressAndIdentity) {
   EXPECT_NE(plain.out.substr(0, 3), "200") << plain.out;
 }
 
-TEST_F(Tls, ObsStylePublishingOverRtmpsPlaysOverHttpsFlv) {
+TEST_F(Tls, ObsStylePublishingOverRtmpsPlaysOverHttpsFlvAndRtsps) {
   auto key = curl("127.0.0.1", {"-H", std::string("Authorization: Bearer ") + kAdmin,
                                 https("/keys"), "-d", R"({"stream":"cam"})"});
   ASSERT_EQ(key.exit_code, 0) << key.err;
@@ -96,6 +98,13 @@ TEST_F(Tls, ObsStylePublishingOverRtmpsPlaysOverHttpsFlv) {
   auto flv =
       curl("127.0.0.7", {"--max-time", "3", "-o", dir_ + "/cam.flv", https("/live/cam.flv")});
   EXPECT_GT(std::filesystem::file_size(dir_ + "/cam.flv"), 10000u);
+  // The same path over RTSPS (rtsps://, RTP interleaved inside TLS), decoded by ffmpeg.
+  auto rtsps = run_command({"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-i",
+                            "rtsps://127.0.0.1:" + std::to_string(daemon_->rtsps_port()) +
+                                "/live/cam",
+                            "-t", "2", "-f", "null", "-"},
+                           60s);
+  EXPECT_EQ(rtsps.exit_code, 0) << rtsps.err;
   ffmpeg.kill_and_reap();
 }
 

@@ -170,4 +170,27 @@ TEST(HlsCodec, AacConfigAndAdts) {
   EXPECT_FALSE(parse_aac_config(bytes(std::string("\x12\x00", 2))));  // channel config 0
 }
 
+// The picture size in an SPS (what an RTSP publisher's SDP carries instead of RTMP metadata),
+// cropping included: 1080 lines are coded as 1088.
+TEST(CodecConfig, H264PictureSizeFromTheSps) {
+  const std::string small(
+      "\x67\x64\x00\x0d\xac\xd9\x41\x41\xfb\x01\x10\x00\x00\x03\x00\x10\x00\x00\x03\x03\x20"
+      "\xf1\x42\x99\x60",
+      25);
+  const std::string hd(
+      "\x67\x64\x00\x28\xac\xd9\x40\x78\x02\x27\xe5\xc0\x44\x00\x00\x03\x00\x04\x00\x00\x03"
+      "\x00\xc8\x3c\x60\xc6\x58",
+      27);
+  auto a = h264_picture_size(small);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->width, 320);
+  EXPECT_EQ(a->height, 240);
+  auto b = h264_picture_size(hd);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->width, 1920);
+  EXPECT_EQ(b->height, 1080);
+  EXPECT_FALSE(h264_picture_size(small.substr(0, 6)));  // cut short
+  EXPECT_FALSE(h264_picture_size("\x68\x00\x00\x00"));   // a PPS
+}
+
 }  // namespace

@@ -32,6 +32,8 @@ void add_access_commands(CLI::App& app, CliContext& ctx);
 void add_auth_commands(CLI::App& app, CliContext& ctx);
 // keys create|list|show|revoke|rotate
 void add_key_commands(CLI::App& app, CliContext& ctx);
+// paths [NAME], kick NAME [READER]
+void add_media_commands(CLI::App& app, CliContext& ctx);
 
 // Relay connection flags shared by pub, sub and bench.
 struct WireFlags {

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add_bench_commands(app, ctx);
   add_access_commands(app, ctx);
   add_key_commands(app, ctx);
+  add_media_commands(app, ctx);
   add_auth_commands(app, ctx);
 
   try {

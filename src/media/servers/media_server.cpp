@@ -81,6 +81,24 @@ void MediaServer::adopt_rtmp(int fd, std::string peer) {
   });
 }
 
+void MediaServer::adopt_rtsp(int fd, std::string peer) {
+  asio::post(impl_->io, [impl = impl_, fd, peer = std::move(peer)]() mutable {
+    if (impl->stopping) {
+      ::close(fd);
+      return;
+    }
+    tcp::socket socket(impl->io);
+    boost::system::error_code ec;
+    socket.assign(tcp::v4(), fd, ec);  // a local socket pair: the protocol value is not used
+    if (ec) {
+      ::close(fd);
+      return;
+    }
+    if (!impl->admit(peer, "rtsps")) return;
+    start_rtsp_connection(*impl, std::move(socket), std::move(peer));
+  });
+}
+
 void MediaServer::Impl::adopt_flv(std::unique_ptr<WireUpgrade> handoff) {
   if (stopping) return;  // `handoff` closes the socket
   tcp::socket socket(io);

@@ -88,6 +88,8 @@ class MediaServer {
   // Serves an RTMP connection accepted elsewhere (the RTMPS front door's plaintext end, owned
   // from now on) for a client at `peer`. Any thread.
   void adopt_rtmp(int fd, std::string peer);
+  // The same for RTSP (the RTSPS front door): RTP goes interleaved in the TLS stream. Any thread.
+  void adopt_rtsp(int fd, std::string peer);
 
   relay::RelayLoop& loop();
   // Media thread only.

@@ -213,6 +213,12 @@ class QueuedWriter {
     self.emit(media::MediaEventKind::kDonePlay, std::exchange(playing, {}), std::move(reason));
   }
 
+  // Bytes and packets a reader sent outside the TCP stream (RTSP over UDP).
+  void count_out(std::uint64_t bytes, std::uint64_t packets) {
+    bytes_out_ += bytes;
+    packets_out_ += packets;
+  }
+
   bool write_stalled(Clock::time_point now) const {
     return writing_ && now - write_started_ > server_.options.stall_timeout;
   }

@@ -98,6 +98,7 @@ struct PlayOut {
   std::uint32_t packets = 0;
   std::uint32_t octets = 0;
   rtp::ReceptionReport last_report;  // from the reader's receiver reports
+  bool reported = false;
 };
 
 // An incoming track of a publisher.
@@ -117,6 +118,7 @@ class RtspConnection final : public MediaConnection,
   RtspConnection(MediaServer::Impl& server, tcp::socket socket, const std::string& peer)
       : QueuedWriter(server, nullptr),
         socket_(std::move(socket)),
+        through_tls_(!peer.empty()),
         id_(server.next_id("rtsp-")),
         opened_(Clock::now()),
         last_activity_(Clock::now()) {
@@ -179,6 +181,14 @@ class RtspConnection final : public MediaConnection,
   }
   ReaderInfo reader_info() const override {
     ReaderInfo info = queued_reader_info(id_, "rtsp", remote_);
+    info.transport = udp_only() ? "udp" : "tcp";
+    for (const auto& o : out_) {
+      if (!o.setup || !o.reported) continue;
+      const auto& r = o.last_report;
+      info.reception.push_back({o.track.video ? "video" : "audio", r.fraction_lost / 256.0,
+                                r.cumulative_lost,
+                                1000.0 * r.jitter / static_cast<double>(o.track.clock_rate)});
+    }
     return info;
   }
   void kick() override {
@@ -361,8 +371,9 @@ class RtspConnection final : public MediaConnection,
     const rtsp::Transport* chosen = nullptr;
     for (const auto& o : *offers) {
       if (o.multicast) continue;
-      if (o.lower == rtsp::Transport::Lower::kUdp && (!server_.rtsp_udp || !o.client_port)) {
-        continue;
+      if (o.lower == rtsp::Transport::Lower::kUdp &&
+          (!server_.rtsp_udp || !o.client_port || through_tls_)) {
+        continue;  // RTSPS keeps RTP inside its TLS stream
       }
       chosen = &o;
       break;
@@ -569,7 +580,9 @@ class RtspConnection final : public MediaConnection,
     auto reports = rtp::parse_rtcp(datagram);
     if (!reports) return;
     for (const auto& r : reports->reports) {
-      if (r.ssrc == out_[index].ssrc) out_[index].last_report = r;
+      if (r.ssrc != out_[index].ssrc) continue;
+      out_[index].last_report = r;
+      out_[index].reported = true;
     }
   }
 
@@ -660,6 +673,7 @@ class RtspConnection final : public MediaConnection,
           datagram_ += payloads[i];
           server_.rtsp_udp->send(false, as_bytes(datagram_), o.rtp_to);
           server_.stats.bytes_out += datagram_.size();
+          count_out(datagram_.size(), 1);
         }
       }
       return;
@@ -723,6 +737,7 @@ class RtspConnection final : public MediaConnection,
   }
 
   tcp::socket socket_;
+  const bool through_tls_;  // came through the RTSPS front door: a local pair, TCP only
   std::string id_;
   std::string ip_;
   std::string remote_;
