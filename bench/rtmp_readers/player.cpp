@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "media/flv.hpp"
-#include "rtmp/amf0.hpp"
+#include "media/protocols/rtmp/amf0.hpp"
 
 namespace sluice::bench {
 

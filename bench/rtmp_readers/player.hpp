@@ -23,8 +23,8 @@
 #include <span>
 #include <string>
 
-#include "rtmp/chunk.hpp"
-#include "rtmp/handshake.hpp"
+#include "media/protocols/rtmp/chunk.hpp"
+#include "media/protocols/rtmp/handshake.hpp"
 
 namespace sluice::bench {
 

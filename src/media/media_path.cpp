@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "media/codec_config.hpp"
-#include "rtmp/chunk.hpp"
-#include "rtmp/server_session.hpp"
+#include "media/protocols/rtmp/chunk.hpp"
+#include "media/protocols/rtmp/server_session.hpp"
 
 namespace sluice::media {
 

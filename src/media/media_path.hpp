@@ -16,17 +16,17 @@
 #include <vector>
 
 #include "media/packet.hpp"
-#include "rtmp/amf0.hpp"
+#include "media/protocols/rtmp/amf0.hpp"
 
 namespace sluice::media {
 
 // What /media/paths shows of a reader.
 // What an RTP reader's receiver reports (RTCP) say of one track it receives.
 struct ReceptionStats {
-  std::string track;            // "video", "audio"
-  double fraction_lost = 0;     // since its previous report, 0..1
+  std::string track;         // "video", "audio"
+  double fraction_lost = 0;  // since its previous report, 0..1
   std::int64_t cumulative_lost = 0;
-  double jitter_ms = 0;         // interarrival jitter
+  double jitter_ms = 0;  // interarrival jitter
 };
 
 struct ReaderInfo {
@@ -37,7 +37,7 @@ struct ReaderInfo {
   std::uint64_t packets_out = 0;
   std::uint64_t dropped = 0;  // packets discarded by the skip-to-keyframe policy
   std::size_t queued = 0;
-  std::string transport;                 // RTSP: "tcp" or "udp"
+  std::string transport;                  // RTSP: "tcp" or "udp"
   std::vector<ReceptionStats> reception;  // RTSP: per track, once the reader reported
 };
 

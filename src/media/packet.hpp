@@ -5,11 +5,12 @@
 // and the HLS muxer.
 //
 // Output forms: each protocol's bytes for the packet (RTMP chunks, an FLV tag, RTP payloads) are
-// built the first time a reader of that form asks, then kept with the packet and shared by every
-// other reader of the form — at most once per packet, and never while no reader of the form
-// exists. Forms are built on the media thread only (every reader runs there), so the lazy
-// members need no lock; the packet's content never changes.
+// built the first time a reader of that form asks — by the protocol's own builder — then kept
+// with the packet and shared by every other reader of the form: at most once per packet, and
+// never while no reader of the form exists. Forms are built on the media thread only (every
+// reader runs there), so the lazy members need no lock; the packet's content never changes.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -45,22 +46,19 @@ struct MediaPacket {
     return {reinterpret_cast<const std::uint8_t*>(body.data()), body.size()};
   }
 
-  // The body as RTMP chunks on the play stream (message stream rtmp::kPlayStreamId, chunk size
-  // rtmp::kServerChunkSize). Media thread only.
-  const std::string& rtmp() const;
-  // The body as one FLV tag (header, body, PreviousTagSize). Media thread only.
-  const std::string& flv() const;
-  // RTP payloads of the access unit (media/protocols/rtp): NAL units for H.264/H.265 (video
-  // bodies whose NAL units carry `nal_length_size`-byte lengths, SPS/PPS first on keyframes when
-  // `parameter_sets` is given), the raw frame for AAC; empty for configuration and script data.
-  // The first caller's arguments build the form (every RTSP reader of a path passes the path's).
-  // Media thread only.
-  const std::vector<std::string>& rtp(int nal_length_size,
-                                      const std::vector<std::string>& parameter_sets) const;
+  // Output forms. Each protocol names its form and how it is built (the protocol's code, not
+  // the core's); the first reader of a form builds it and every other reader gets the same
+  // bytes. Media thread only.
+  enum class Form { kRtmpChunks, kFlvTag, kCount };
+  using Builder = void (*)(const MediaPacket& packet, std::string& out);
+  const std::string& form(Form form, Builder build) const;
+  // The RTP payloads of the access unit, built by `build` for the first RTP reader (every RTSP
+  // reader of a path builds them alike). Media thread only.
+  const std::vector<std::string>& rtp_form(
+      const std::function<void(const MediaPacket&, std::vector<std::string>&)>& build) const;
 
  private:
-  mutable std::unique_ptr<std::string> rtmp_;
-  mutable std::unique_ptr<std::string> flv_;
+  mutable std::unique_ptr<std::string> forms_[static_cast<int>(Form::kCount)];
   mutable std::unique_ptr<std::vector<std::string>> rtp_;
 };
 

@@ -18,11 +18,11 @@
 #include "keys/key_format.hpp"
 #include "keys/key_service.hpp"
 #include "media/media_policy.hpp"
+#include "media/servers/hls/hls_service.hpp"
 #include "media/servers/media_server.hpp"
 #include "net/http_server.hpp"
 #include "registry/registry.hpp"
 #include "relay/loop_call.hpp"
-#include "server/hls_service.hpp"
 #include "server/media_routes.hpp"
 #include "server/webhook_sender.hpp"
 
@@ -333,8 +333,8 @@ struct MediaWiring::Impl {
         server(options(c, refusals), policy, &paths),
         host(std::move(host)) {}
 
-  static HlsServiceOptions hls_options(const Config& c) {
-    HlsServiceOptions o;
+  static media::HlsServiceOptions hls_options(const Config& c) {
+    media::HlsServiceOptions o;
     o.hls.segment_target = c.hls_segment;
     return o;
   }
@@ -367,7 +367,7 @@ struct MediaWiring::Impl {
   KeyPolicy policy;
   RegistryPaths paths;
   media::MediaServer server;
-  std::unique_ptr<HlsService> hls;
+  std::unique_ptr<media::HlsService> hls;
   std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
   std::atomic<std::uint16_t> rtmp_port{0};
   std::atomic<std::uint16_t> rtsp_port{0};
@@ -386,8 +386,8 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
     : impl_(std::make_unique<Impl>(config, keys, registry, hub, std::move(advertise_host),
                                    refusals)) {
   add_media_routes(router, impl_->server);
-  impl_->hls =
-      std::make_unique<HlsService>(impl_->server, impl_->policy, Impl::hls_options(config), router);
+  impl_->hls = std::make_unique<media::HlsService>(impl_->server, impl_->policy,
+                                                   Impl::hls_options(config), router);
 }
 
 void MediaWiring::set_media_access(MediaAccess check) {
@@ -472,9 +472,9 @@ boost::json::object MediaWiring::health() const {
            boost::json::object{
                {"rtmp", listener(c.rtmp, impl_->rtmp_port)},
                {"rtsp", listener(c.rtsp, impl_->rtsp_port)},
-               {"rtsp_udp", udp ? boost::json::value(std::to_string(udp) + "-" +
-                                                     std::to_string(udp + 1))
-                                : boost::json::value("off")},
+               {"rtsp_udp",
+                udp ? boost::json::value(std::to_string(udp) + "-" + std::to_string(udp + 1))
+                    : boost::json::value("off")},
            }},
           {"live_paths", impl_->paths.live_count()}};
 }

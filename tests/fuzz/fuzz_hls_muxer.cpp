@@ -14,7 +14,7 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
-#include "media/hls/hls_muxer.hpp"
+#include "media/protocols/hls/hls_muxer.hpp"
 
 namespace {
 

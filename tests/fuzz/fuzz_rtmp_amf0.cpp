@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "rtmp/amf0.hpp"
+#include "media/protocols/rtmp/amf0.hpp"
 
 namespace {
 

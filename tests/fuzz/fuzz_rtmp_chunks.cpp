@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "rtmp/amf0.hpp"
-#include "rtmp/chunk.hpp"
+#include "media/protocols/rtmp/amf0.hpp"
+#include "media/protocols/rtmp/chunk.hpp"
 
 namespace {
 

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "media/media_path.hpp"
+#include "media/protocols/rtmp/handshake.hpp"
+#include "media/protocols/rtmp/server_session.hpp"
 #include "media/reader_queue.hpp"
-#include "rtmp/handshake.hpp"
-#include "rtmp/server_session.hpp"
 
 namespace {
 

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "media/flv.hpp"
-#include "media/hls/hls_muxer.hpp"
 #include "media/packet.hpp"
+#include "media/protocols/hls/hls_muxer.hpp"
 
 namespace {
 

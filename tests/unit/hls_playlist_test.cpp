@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "media/codec_config.hpp"
-#include "media/hls/hls_playlist.hpp"
+#include "media/protocols/hls/hls_playlist.hpp"
 
 namespace {
 
@@ -54,15 +54,18 @@ TEST(HlsPlaylist, DiscontinuitiesAreMarkedAndCounted) {
   snap.discontinuity_sequence = 2;        // two more happened before seg-5
   const std::string head = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n";
   EXPECT_EQ(render_playlist(snap, "", 0),
-            head + "#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-DISCONTINUITY-SEQUENCE:2\n"
-                   "#EXTINF:2.000,\nseg-5.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nseg-6.ts\n"
-                   "#EXTINF:2.000,\nseg-7.ts\n");
+            head +
+                "#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-DISCONTINUITY-SEQUENCE:2\n"
+                "#EXTINF:2.000,\nseg-5.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nseg-6.ts\n"
+                "#EXTINF:2.000,\nseg-7.ts\n");
   EXPECT_EQ(render_playlist(snap, "", 2),
-            head + "#EXT-X-MEDIA-SEQUENCE:6\n#EXT-X-DISCONTINUITY-SEQUENCE:2\n"
-                   "#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nseg-6.ts\n#EXTINF:2.000,\nseg-7.ts\n");
+            head +
+                "#EXT-X-MEDIA-SEQUENCE:6\n#EXT-X-DISCONTINUITY-SEQUENCE:2\n"
+                "#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nseg-6.ts\n#EXTINF:2.000,\nseg-7.ts\n");
   EXPECT_EQ(render_playlist(snap, "", 1),
-            head + "#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-DISCONTINUITY-SEQUENCE:3\n"
-                   "#EXTINF:2.000,\nseg-7.ts\n");
+            head +
+                "#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-DISCONTINUITY-SEQUENCE:3\n"
+                "#EXTINF:2.000,\nseg-7.ts\n");
 }
 
 TEST(HlsPlaylist, TargetNeverDropsBelowTheConfiguredOne) {
@@ -190,7 +193,7 @@ TEST(CodecConfig, H264PictureSizeFromTheSps) {
   EXPECT_EQ(b->width, 1920);
   EXPECT_EQ(b->height, 1080);
   EXPECT_FALSE(h264_picture_size(small.substr(0, 6)));  // cut short
-  EXPECT_FALSE(h264_picture_size("\x68\x00\x00\x00"));   // a PPS
+  EXPECT_FALSE(h264_picture_size("\x68\x00\x00\x00"));  // a PPS
 }
 
 }  // namespace

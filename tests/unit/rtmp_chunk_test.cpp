@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "rtmp/chunk.hpp"
+#include "media/protocols/rtmp/chunk.hpp"
 
 namespace {
 

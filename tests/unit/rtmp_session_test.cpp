@@ -4,10 +4,10 @@
 
 #include <cstring>
 
-#include "rtmp/amf0.hpp"
-#include "rtmp/chunk.hpp"
-#include "rtmp/handshake.hpp"
-#include "rtmp/server_session.hpp"
+#include "media/protocols/rtmp/amf0.hpp"
+#include "media/protocols/rtmp/chunk.hpp"
+#include "media/protocols/rtmp/handshake.hpp"
+#include "media/protocols/rtmp/server_session.hpp"
 
 namespace sluice::rtmp {
 namespace {

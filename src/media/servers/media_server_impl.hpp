@@ -12,8 +12,8 @@
 
 #include "core/refusals.hpp"
 #include "media/media_policy.hpp"
-#include "net/accept_backoff.hpp"
 #include "media/servers/media_server.hpp"
+#include "net/accept_backoff.hpp"
 #include "net/server_impl.hpp"
 #include "relay/relay.hpp"
 
@@ -118,8 +118,8 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
 };
 
 // One gather write of a reader: queued control bytes first, then queued packets in one of their
-// serialised forms (`form`: &MediaPacket::rtmp or &MediaPacket::flv, built by the first reader
-// that asks). Keeps what it writes alive until the write completes.
+// serialised forms (`form`: the RTMP chunks or the FLV tag, MediaPacket::form, built by the first
+// reader that asks). Keeps what it writes alive until the write completes.
 struct WriteBatch {
   static constexpr std::size_t kMaxPackets = 64;
   static constexpr std::size_t kMaxBytes = 1 << 20;
@@ -130,7 +130,7 @@ struct WriteBatch {
 
   // Fills the batch from `pending_text` (moved) and `queue`; false when there is nothing to write.
   bool fill(std::string& pending_text, media::ReaderQueue* queue,
-            const std::string& (media::MediaPacket::*form)() const) {
+            const std::string& (*form)(const MediaPacket&)) {
     text.clear();
     packets.clear();
     buffers.clear();
@@ -138,7 +138,7 @@ struct WriteBatch {
     if (!text.empty()) buffers.emplace_back(text.data(), text.size());
     if (queue) queue->take(packets, kMaxPackets, kMaxBytes);
     for (const auto& p : packets) {
-      const std::string& bytes = ((*p).*form)();
+      const std::string& bytes = form(*p);
       buffers.emplace_back(bytes.data(), bytes.size());
     }
     return !buffers.empty();
@@ -161,7 +161,9 @@ class QueuedWriter {
  protected:
   using Clock = std::chrono::steady_clock;
 
-  QueuedWriter(MediaServer::Impl& server, const std::string& (media::MediaPacket::*form)() const)
+  // `form` gives a packet's bytes in the reader's form (null: the derived class writes them
+  // itself in prepare_write()).
+  QueuedWriter(MediaServer::Impl& server, const std::string& (*form)(const MediaPacket&))
       : server_(server), queue_(server.options.reader), form_(form) {}
 
   // Queues a packet; it is written with the others of the coalescing window (at once when
@@ -233,7 +235,7 @@ class QueuedWriter {
   bool close_after_write_ = false;
 
  private:
-  const std::string& (media::MediaPacket::*form_)() const;
+  const std::string& (*form_)(const MediaPacket&);
   WriteBatch batch_;
   bool writing_ = false;
   bool flush_pending_ = false;

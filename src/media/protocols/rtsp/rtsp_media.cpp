@@ -31,10 +31,14 @@ std::optional<std::string> unhex(std::string_view text) {
     int v = 0;
     for (char c : text.substr(i, 2)) {
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else return std::nullopt;
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        return std::nullopt;
     }
     out.push_back(static_cast<char>(v));
   }
@@ -61,8 +65,8 @@ std::string avc_sequence_header(const std::string& sps, const std::string& pps) 
   std::string b{'\x17', '\x00', '\x00', '\x00', '\x00'};
   b += '\x01';
   b += sps.size() > 3 ? sps.substr(1, 3) : std::string(3, '\0');  // profile, compat, level
-  b += '\xFF';  // 4-byte NAL lengths
-  b += '\xE1';  // one SPS
+  b += '\xFF';                                                    // 4-byte NAL lengths
+  b += '\xE1';                                                    // one SPS
   append_u16(b, sps.size());
   b += sps;
   b += '\x01';  // one PPS
@@ -71,8 +75,8 @@ std::string avc_sequence_header(const std::string& sps, const std::string& pps) 
   return b;
 }
 
-sdp::MediaDescription media_section(const char* kind, int pt, std::string rtpmap,
-                                    std::string fmtp, int track) {
+sdp::MediaDescription media_section(const char* kind, int pt, std::string rtpmap, std::string fmtp,
+                                    int track) {
   sdp::MediaDescription m;
   m.media = kind;
   m.protocol = "RTP/AVP";
@@ -164,6 +168,52 @@ Result<PlayDescription> describe_path(const MediaPacket* video_config,
   return out;
 }
 
+namespace {
+
+// The NAL units of an AVCC/HVCC body (`length_size`-byte big-endian lengths); stops at the first
+// length that runs past the end.
+std::vector<std::string_view> nal_units_of(std::span<const std::uint8_t> data, int length_size) {
+  std::vector<std::string_view> out;
+  std::size_t at = 0;
+  while (data.size() - at > static_cast<std::size_t>(length_size)) {
+    std::size_t n = 0;
+    for (int i = 0; i < length_size; ++i)
+      n = (n << 8) | data[at + i];
+    at += length_size;
+    if (n == 0 || n > data.size() - at) break;
+    out.emplace_back(reinterpret_cast<const char*>(&data[at]), n);
+    at += n;
+  }
+  return out;
+}
+
+}  // namespace
+
+void build_rtp_payloads(const MediaPacket& p, const PlayTrack& track,
+                        std::vector<std::string>& out) {
+  if (p.sequence_header) return;
+  if (p.type == tag_type::kVideo) {
+    auto info = inspect_video(p.bytes());
+    if (!info || info->end_of_sequence) return;
+    const auto name = video_codec_name(*info);
+    if (name != "h264" && name != "hevc") return;
+    const auto codec = name == "h264" ? rtp::NalCodec::kH264 : rtp::NalCodec::kH265;
+    auto units = nal_units_of(p.bytes().subspan(info->data_offset), track.nal_length_size);
+    if (units.empty()) return;
+    if (p.keyframe && !track.parameter_sets.empty()) {
+      // Players that join at this keyframe (or lost the SDP's) get the parameter sets in band.
+      std::vector<std::string_view> with(track.parameter_sets.begin(), track.parameter_sets.end());
+      with.insert(with.end(), units.begin(), units.end());
+      units = std::move(with);
+    }
+    rtp::packetize_nal_units(codec, units, rtp::kMaxPayload, out);
+  } else if (p.type == tag_type::kAudio) {
+    auto info = inspect_audio(p.bytes());
+    if (!info || info->format != kAac || info->sequence_header) return;
+    rtp::packetize_aac(std::string_view(p.body).substr(info->data_offset), rtp::kMaxPayload, out);
+  }
+}
+
 // ---- record ------------------------------------------------------------------------------------
 
 struct RtspIngest::TrackState {
@@ -175,10 +225,10 @@ struct RtspIngest::TrackState {
   std::string sent_sps, sent_pps;  // the parameter sets of the last sequence header handed on
   bool started = false;            // first packet seen
   std::uint32_t last_rtp = 0;
-  std::int64_t extended = 0;       // RTP time since the first packet, across wraps
-  std::int64_t offset_ms = 0;      // arrival of the first packet after the session's first
+  std::int64_t extended = 0;   // RTP time since the first packet, across wraps
+  std::int64_t offset_ms = 0;  // arrival of the first packet after the session's first
   std::int64_t last_dts = -1;
-  bool waiting_keyframe = false;   // a packet was lost: frames until the next keyframe are dropped
+  bool waiting_keyframe = false;  // a packet was lost: frames until the next keyframe are dropped
 };
 
 Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescription& s) {
@@ -187,7 +237,8 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
     const std::string control = m.attribute("control") ? *m.attribute("control") : std::string();
     if (m.formats.empty()) continue;
     int pt = 0;
-    for (char c : m.formats[0]) pt = pt * 10 + (c >= '0' && c <= '9' ? c - '0' : 0);
+    for (char c : m.formats[0])
+      pt = pt * 10 + (c >= '0' && c <= '9' ? c - '0' : 0);
     auto map = sdp::rtpmap_of(m, pt);
     const std::string what = m.media + " " + (map ? map->encoding : "payload type " + m.formats[0]);
     if (!map || m.protocol.find("RTP/AVP") == std::string::npos) {
@@ -218,7 +269,8 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
         auto it = fmtp.find(key);
         if (it == fmtp.end()) return fallback;
         int v = 0;
-        for (char c : it->second) v = c >= '0' && c <= '9' && v < 1000 ? v * 10 + (c - '0') : v;
+        for (char c : it->second)
+          v = c >= '0' && c <= '9' && v < 1000 ? v * 10 + (c - '0') : v;
         return v;
       };
       layout.size_length = number("sizelength", 13);
@@ -269,7 +321,8 @@ Status RtspIngest::push(std::size_t index, std::span<const std::uint8_t> bytes,
   if (!t.started) {
     t.started = true;
     t.last_rtp = packet->header.timestamp;
-    t.offset_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - *first_arrival_).count();
+    t.offset_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - *first_arrival_).count();
   }
   t.extended += static_cast<std::int32_t>(packet->header.timestamp - t.last_rtp);
   t.last_rtp = packet->header.timestamp;
@@ -287,8 +340,7 @@ Status RtspIngest::push(std::size_t index, std::span<const std::uint8_t> bytes,
   return status;
 }
 
-Status RtspIngest::push_video(TrackState& t, const rtp::Packet& p,
-                              std::vector<IngestFrame>& out) {
+Status RtspIngest::push_video(TrackState& t, const rtp::Packet& p, std::vector<IngestFrame>& out) {
   std::vector<rtp::NalAccessUnit> units;
   Status status = t.nal->push(p, units);
   for (auto& au : units) {
@@ -312,8 +364,8 @@ Status RtspIngest::push_video(TrackState& t, const rtp::Packet& p,
     const std::int64_t dts = pts > t.last_dts ? pts : t.last_dts + 1;
     t.last_dts = dts;
     if (!t.sps.empty() && !t.pps.empty() && (t.sps != t.sent_sps || t.pps != t.sent_pps)) {
-      out.push_back({tag_type::kVideo, static_cast<std::uint32_t>(dts),
-                     avc_sequence_header(t.sps, t.pps)});
+      out.push_back(
+          {tag_type::kVideo, static_cast<std::uint32_t>(dts), avc_sequence_header(t.sps, t.pps)});
       t.sent_sps = t.sps;
       t.sent_pps = t.pps;
     }

@@ -47,9 +47,15 @@ struct PlayDescription {
 Result<PlayDescription> describe_path(const MediaPacket* video_config,
                                       const MediaPacket* audio_config);
 
+// The RTP payloads of one packet for `track` (MediaPacket::rtp_form's builder): NAL units for
+// H.264/H.265 (the track's parameter sets first on keyframes), the raw frame for AAC; none for
+// configuration packets and script data.
+void build_rtp_payloads(const MediaPacket& packet, const PlayTrack& track,
+                        std::vector<std::string>& out);
+
 // One FLV tag body for the media core.
 struct IngestFrame {
-  std::uint8_t type = 0;  // tag_type::kVideo / kAudio
+  std::uint8_t type = 0;        // tag_type::kVideo / kAudio
   std::uint32_t timestamp = 0;  // ms
   std::string body;
 };

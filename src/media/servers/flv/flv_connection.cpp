@@ -47,15 +47,20 @@ std::string error_answer(const Error& e, bool head) {
   return out;
 }
 
+// A packet as one FLV tag: built once, by the first HTTP-FLV player, and shared.
+const std::string& flv_tag(const MediaPacket& packet) {
+  return packet.form(MediaPacket::Form::kFlvTag, [](const MediaPacket& p, std::string& out) {
+    append_flv_tag(p.type, p.timestamp, p.bytes(), out);
+  });
+}
+
 class FlvConnection final : public MediaConnection,
                             public media::MediaSink,
                             public QueuedWriter<FlvConnection>,
                             public std::enable_shared_from_this<FlvConnection> {
  public:
   FlvConnection(MediaServer::Impl& server, tcp::socket socket, const std::string& peer)
-      : QueuedWriter(server, &media::MediaPacket::flv),
-        socket_(std::move(socket)),
-        id_(server.next_id("flv-")) {
+      : QueuedWriter(server, &flv_tag), socket_(std::move(socket)), id_(server.next_id("flv-")) {
     std::tie(ip_, remote_) = peer_or(socket_, peer);
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);

@@ -9,8 +9,9 @@
 #include "core/log_limiter.hpp"
 #include "core/logging.hpp"
 #include "keys/key_format.hpp"
+#include "media/protocols/rtmp/chunk.hpp"
+#include "media/protocols/rtmp/server_session.hpp"
 #include "media/servers/media_server_impl.hpp"
-#include "rtmp/server_session.hpp"
 
 namespace sluice::media {
 
@@ -19,6 +20,15 @@ namespace {
 using media::MediaEvent;
 using media::MediaEventKind;
 
+// A packet as RTMP chunks on the play stream (message stream rtmp::kPlayStreamId, chunk size
+// rtmp::kServerChunkSize): built once, by the first RTMP player, and shared.
+const std::string& rtmp_chunks(const MediaPacket& packet) {
+  return packet.form(MediaPacket::Form::kRtmpChunks, [](const MediaPacket& p, std::string& out) {
+    const rtmp::ChunkWriter writer(rtmp::kServerChunkSize);
+    writer.write(rtmp::play_csid(p.type), p.timestamp, p.type, rtmp::kPlayStreamId, p.bytes(), out);
+  });
+}
+
 class RtmpConnection final : public MediaConnection,
                              public media::MediaSink,
                              public media::PublisherHandle,
@@ -26,7 +36,7 @@ class RtmpConnection final : public MediaConnection,
                              public std::enable_shared_from_this<RtmpConnection> {
  public:
   RtmpConnection(MediaServer::Impl& server, tcp::socket socket, const std::string& peer)
-      : QueuedWriter(server, &media::MediaPacket::rtmp),
+      : QueuedWriter(server, &rtmp_chunks),
         socket_(std::move(socket)),
         id_(server.next_id("rtmp-")),
         last_read_(Clock::now()),

@@ -40,11 +40,11 @@ constexpr const char* kPublic =
 
 // What a request URI names.
 struct Target {
-  std::string path;     // the live path ("cam", or what an alias points at); empty: none
-  std::string base;     // the URI without query and track part: Content-Base, RTP-Info
-  std::string track;    // what followed the path ("trackID=0", "streamid=1"), if anything
-  std::string query;    // after '?', without it
-  std::string shown;    // the path as written, keys redacted, for messages
+  std::string path;   // the live path ("cam", or what an alias points at); empty: none
+  std::string base;   // the URI without query and track part: Content-Base, RTP-Info
+  std::string track;  // what followed the path ("trackID=0", "streamid=1"), if anything
+  std::string query;  // after '?', without it
+  std::string shown;  // the path as written, keys redacted, for messages
 };
 
 Target parse_target(std::string_view uri, const std::map<std::string, std::string>& aliases) {
@@ -60,7 +60,8 @@ Target parse_target(std::string_view uri, const std::map<std::string, std::strin
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   }
   const std::string prefix(uri.substr(0, uri.size() - rest.size()));
-  while (rest.starts_with('/')) rest.remove_prefix(1);
+  while (rest.starts_with('/'))
+    rest.remove_prefix(1);
   std::string_view name;
   if (rest.starts_with("live/")) {
     rest.remove_prefix(5);
@@ -209,8 +210,8 @@ class RtspConnection final : public MediaConnection,
 
   void read() {
     socket_.async_read_some(
-        asio::buffer(buffer_), [self = shared_from_this()](boost::system::error_code ec,
-                                                           std::size_t n) {
+        asio::buffer(buffer_),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
           if (self->closed_) return;
           if (ec) return self->close();
           self->server_.stats.bytes_in += n;
@@ -255,8 +256,8 @@ class RtspConnection final : public MediaConnection,
     answer(req, std::move(r));
     static LogLimiter limiter;
     log_limited(limiter, false,
-                "rtsp: " + req.method + " from " + remote_ + " refused (" +
-                    std::to_string(status) + "): " + why);
+                "rtsp: " + req.method + " from " + remote_ + " refused (" + std::to_string(status) +
+                    "): " + why);
   }
 
   void handle(const rtsp::Request& req) {
@@ -385,8 +386,8 @@ class RtspConnection final : public MediaConnection,
     }
     rtsp::Transport reply = *chosen;
     const bool tcp = chosen->lower == rtsp::Transport::Lower::kTcp;
-    const int channel = chosen->interleaved ? chosen->interleaved->first
-                                            : static_cast<int>(*index) * 2;
+    const int channel =
+        chosen->interleaved ? chosen->interleaved->first : static_cast<int>(*index) * 2;
     if (tcp) {
       reply.interleaved = std::pair{channel, channel + 1};
       reply.client_port.reset();
@@ -403,7 +404,8 @@ class RtspConnection final : public MediaConnection,
       in.tcp = tcp;
       in.rtp_channel = channel;
       if (!tcp) {
-        in.rtp_from = udp::endpoint(address, static_cast<std::uint16_t>(chosen->client_port->first));
+        in.rtp_from =
+            udp::endpoint(address, static_cast<std::uint16_t>(chosen->client_port->first));
         in.rtcp_from =
             udp::endpoint(address, static_cast<std::uint16_t>(chosen->client_port->second));
       }
@@ -545,8 +547,8 @@ class RtspConnection final : public MediaConnection,
     }
     for (std::size_t i = 0; i < out_.size(); ++i) {
       if (out_[i].setup && out_[i].tcp && out_[i].rtp_channel + 1 == frame.channel) {
-        return on_receiver_report(i, {reinterpret_cast<const std::uint8_t*>(frame.payload.data()),
-                                      frame.payload.size()});
+        return on_receiver_report(
+            i, {reinterpret_cast<const std::uint8_t*>(frame.payload.data()), frame.payload.size()});
       }
     }
   }
@@ -560,8 +562,8 @@ class RtspConnection final : public MediaConnection,
       ++rejected_in_;
       static LogLimiter limiter;
       log_limited(limiter, false,
-                  "rtsp " + publishing_->name() + ": packet from " + remote_ + " dropped: " +
-                      ok.error().detail);
+                  "rtsp " + publishing_->name() + ": packet from " + remote_ +
+                      " dropped: " + ok.error().detail);
     }
     feed(frames);
   }
@@ -639,7 +641,9 @@ class RtspConnection final : public MediaConnection,
     if (!video && p.type != tag_type::kAudio) return;
     for (auto& o : out_) {
       if (!o.setup || o.track.video != video) continue;
-      const auto& payloads = p.rtp(o.track.nal_length_size, o.track.parameter_sets);
+      const auto& payloads = p.rtp_form([&track = o.track](const MediaPacket& packet, auto& out) {
+        rtsp::build_rtp_payloads(packet, track, out);
+      });
       if (payloads.empty()) return;
       std::int64_t ms = p.timestamp;
       if (video) {
@@ -655,8 +659,9 @@ class RtspConnection final : public MediaConnection,
                                     .count()};
       }
       for (std::size_t i = 0; i < payloads.size(); ++i) {
-        const rtp::Header h{i + 1 == payloads.size(), static_cast<std::uint8_t>(o.track.payload_type),
-                            o.sequence++, rtp_time, o.ssrc};
+        const rtp::Header h{i + 1 == payloads.size(),
+                            static_cast<std::uint8_t>(o.track.payload_type), o.sequence++, rtp_time,
+                            o.ssrc};
         o.packets++;
         o.octets += static_cast<std::uint32_t>(payloads[i].size());
         if (o.tcp) {

@@ -1,4 +1,4 @@
-#include "media/hls/ts_writer.hpp"
+#include "media/protocols/hls/ts_writer.hpp"
 
 extern "C" {
 #include <libavformat/avformat.h>

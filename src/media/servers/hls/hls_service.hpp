@@ -11,7 +11,7 @@
 #include <chrono>
 #include <memory>
 
-#include "media/hls/hls_muxer.hpp"
+#include "media/protocols/hls/hls_muxer.hpp"
 
 namespace sluice::http {
 class Router;
@@ -23,10 +23,10 @@ namespace sluice::media {
 class MediaServer;
 }
 
-namespace sluice::server {
+namespace sluice::media {
 
 struct HlsServiceOptions {
-  media::HlsOptions hls;
+  HlsOptions hls;
   std::chrono::seconds idle_after{60};
   std::chrono::seconds wait_first{15};
 };
@@ -35,7 +35,7 @@ class HlsService {
  public:
   // Registers the routes and a media-thread tick on `media` (before it starts). All references
   // must outlive the service.
-  HlsService(media::MediaServer& media, media::MediaPolicy& policy, HlsServiceOptions options,
+  HlsService(MediaServer& media, MediaPolicy& policy, HlsServiceOptions options,
              http::Router& router);
   ~HlsService();
 
@@ -50,4 +50,4 @@ class HlsService {
   std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace sluice::server
+}  // namespace sluice::media

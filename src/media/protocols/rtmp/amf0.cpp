@@ -1,4 +1,4 @@
-#include "rtmp/amf0.hpp"
+#include "media/protocols/rtmp/amf0.hpp"
 
 #include <bit>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "media/hls/hls_playlist.hpp"
+#include "media/protocols/hls/hls_playlist.hpp"
 
 #include <algorithm>
 #include <cmath>

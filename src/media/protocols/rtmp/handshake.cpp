@@ -1,4 +1,4 @@
-#include "rtmp/handshake.hpp"
+#include "media/protocols/rtmp/handshake.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

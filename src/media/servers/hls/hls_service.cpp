@@ -1,4 +1,4 @@
-#include "server/hls_service.hpp"
+#include "media/servers/hls/hls_service.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -13,7 +13,7 @@
 #include "media/servers/media_server.hpp"
 #include "relay/relay.hpp"
 
-namespace sluice::server {
+namespace sluice::media {
 
 namespace {
 
@@ -21,13 +21,13 @@ using Clock = std::chrono::steady_clock;
 
 // One path's HLS output. The muxer and the sink side are media-thread only; `snapshot()`,
 // `last_access` and the waiters are shared with HTTP threads.
-class HlsSession final : public media::MediaSink {
+class HlsSession final : public MediaSink {
  public:
-  HlsSession(std::string path, const media::HlsOptions& options)
+  HlsSession(std::string path, const HlsOptions& options)
       : path_(std::move(path)), muxer_(options), id_("hls-" + path_) {}
 
   // MediaSink (media thread)
-  void on_packet(const media::PacketPtr& p, bool) override {
+  void on_packet(const PacketPtr& p, bool) override {
     if (auto st = muxer_.push(*p); !st) {
       ++rejected_;
       if (rejected_ == 1 || muxer_.failed()) {
@@ -42,7 +42,7 @@ class HlsSession final : public media::MediaSink {
     ended_at_ = Clock::now();
     release_waiters(!muxer_.snapshot()->segments.empty());
   }
-  media::ReaderInfo reader_info() const override {
+  ReaderInfo reader_info() const override {
     const auto& s = muxer_.stats();
     return {id_, "hls", "", s.bytes, s.packets_muxed, s.packets_skipped + s.packets_rejected, 0};
   }
@@ -50,13 +50,13 @@ class HlsSession final : public media::MediaSink {
 
   // Media thread: a new publisher on the path (or viewers back after an idle stop). The
   // playlist continues — same sequence numbers, EXT-X-DISCONTINUITY, no EXT-X-ENDLIST — so
-  // players that kept polling follow the new publisher (media::HlsMuxer::restart()).
+  // players that kept polling follow the new publisher (HlsMuxer::restart()).
   void continue_with_new_publisher() {
     muxer_.restart();
     detach_requested_ = false;
   }
 
-  std::shared_ptr<const media::HlsSnapshot> snapshot() const { return muxer_.snapshot(); }
+  std::shared_ptr<const HlsSnapshot> snapshot() const { return muxer_.snapshot(); }
   const std::string& path() const { return path_; }
   bool attached() const { return attached_; }
   void set_attached(bool a) { attached_ = a; }
@@ -114,7 +114,7 @@ class HlsSession final : public media::MediaSink {
   }
 
   std::string path_;
-  media::HlsMuxer muxer_;
+  HlsMuxer muxer_;
   std::string id_;
   std::uint64_t rejected_ = 0;
   bool attached_ = false;
@@ -133,10 +133,8 @@ std::string query_suffix(const http::HttpRequest& req) {
 
 http::HttpResponse playlist_response(const HlsSession& s, const std::string& suffix,
                                      std::size_t listed) {
-  http::HttpResponse res{200,
-                         "application/vnd.apple.mpegurl",
-                         media::render_playlist(*s.snapshot(), suffix, listed),
-                         {}};
+  http::HttpResponse res{
+      200, "application/vnd.apple.mpegurl", render_playlist(*s.snapshot(), suffix, listed), {}};
   res.headers = {{"Cache-Control", "no-cache"}, {"Access-Control-Allow-Origin", "*"}};
   return res;
 }
@@ -144,8 +142,7 @@ http::HttpResponse playlist_response(const HlsSession& s, const std::string& suf
 }  // namespace
 
 struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
-  Impl(media::MediaServer& m, media::MediaPolicy& p, HlsServiceOptions o)
-      : media(m), policy(p), options(o) {}
+  Impl(MediaServer& m, MediaPolicy& p, HlsServiceOptions o) : media(m), policy(p), options(o) {}
 
   std::shared_ptr<HlsSession> find(const std::string& name) {
     std::lock_guard lock(mutex);
@@ -157,7 +154,7 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
   // session left by an earlier publisher continues with the one live now.
   Result<std::shared_ptr<HlsSession>> ensure(const std::string& name) {
     auto session = find(name);
-    media::MediaPath* path = media.hub().find(name);
+    MediaPath* path = media.hub().find(name);
     if (session && (session->attached() || !path)) return session;
     if (!path) {
       return fail(Error::not_found("no one is publishing '" + keys::redact_keys(name) + "'"));
@@ -235,7 +232,7 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
 
   http::Reply segment(const http::HttpRequest& req, const std::string& name,
                       const std::string& file) {
-    auto sequence = media::parse_segment_name(file);
+    auto sequence = parse_segment_name(file);
     if (!sequence) {
       return http::error_response(Error::not_found("no such HLS file: " + keys::redact_keys(file)));
     }
@@ -244,7 +241,7 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
       return http::refusal_response(allowed.error());
     }
     auto s = find(name);
-    auto data = s ? media::find_segment(*s->snapshot(), *sequence) : nullptr;
+    auto data = s ? find_segment(*s->snapshot(), *sequence) : nullptr;
     if (!data) {
       return http::error_response(Error::not_found(
           "segment " + file + " of '" + keys::redact_keys(name) + "' is not (or no longer) here"));
@@ -255,15 +252,15 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
     return res;
   }
 
-  media::MediaServer& media;
-  media::MediaPolicy& policy;
+  MediaServer& media;
+  MediaPolicy& policy;
   HlsServiceOptions options;
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<HlsSession>> sessions;
 };
 
-HlsService::HlsService(media::MediaServer& media, media::MediaPolicy& policy,
-                       HlsServiceOptions options, http::Router& router)
+HlsService::HlsService(MediaServer& media, MediaPolicy& policy, HlsServiceOptions options,
+                       http::Router& router)
     : impl_(std::make_shared<Impl>(media, policy, options)) {
   media.on_tick([impl = impl_] { impl->tick(); });
   router.add("GET", "/live/{name}/index.m3u8",
@@ -282,4 +279,4 @@ void HlsService::set_segment_target(std::chrono::milliseconds target) {
   impl_->media.loop().post([impl = impl_, target] { impl->options.hls.segment_target = target; });
 }
 
-}  // namespace sluice::server
+}  // namespace sluice::media

@@ -47,8 +47,8 @@
 
 #include "core/error.hpp"
 #include "media/codec_config.hpp"
-#include "media/hls/hls_playlist.hpp"
 #include "media/packet.hpp"
+#include "media/protocols/hls/hls_playlist.hpp"
 
 namespace sluice::media {
 

@@ -1,4 +1,4 @@
-#include "rtmp/chunk.hpp"
+#include "media/protocols/rtmp/chunk.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "rtmp/server_session.hpp"
+#include "media/protocols/rtmp/server_session.hpp"
 
 #include <algorithm>
 

@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "rtmp/amf0.hpp"
-#include "rtmp/chunk.hpp"
-#include "rtmp/handshake.hpp"
+#include "media/protocols/rtmp/amf0.hpp"
+#include "media/protocols/rtmp/chunk.hpp"
+#include "media/protocols/rtmp/handshake.hpp"
 
 namespace sluice::rtmp {
 

@@ -1,9 +1,9 @@
-#include "media/hls/hls_muxer.hpp"
+#include "media/protocols/hls/hls_muxer.hpp"
 
 #include <algorithm>
 #include <utility>
 
-#include "media/hls/ts_writer.hpp"
+#include "media/protocols/hls/ts_writer.hpp"
 
 namespace sluice::media {
 
