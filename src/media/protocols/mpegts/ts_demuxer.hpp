@@ -1,0 +1,73 @@
+#pragma once
+// MPEG-TS demuxer (ISO/IEC 13818-1), sans I/O: what an SRT publisher (or a UDP/file source) sends
+// — 188-byte transport packets in any split — becomes PES payloads per elementary stream with
+// their timestamps. The PAT and PMT are read to learn each stream's PID and type; H.264 (0x1B),
+// H.265 (0x24) and AAC in ADTS (0x0F) are handed on, other streams skipped. A lost packet
+// (continuity counter gap) drops the PES being gathered; bytes that are not packets are skipped
+// until the next sync byte (counted). Bounded: a PES past `max_pes_bytes` is dropped (counted),
+// at most 16 elementary streams are followed. Never reads outside the bytes given.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace sluice::media::mpegts {
+
+inline constexpr std::size_t kPacketSize = 188;
+
+enum class StreamType : std::uint8_t { kH264 = 0x1B, kH265 = 0x24, kAacAdts = 0x0F };
+
+struct PesFrame {
+  std::uint16_t pid = 0;
+  StreamType type = StreamType::kH264;
+  std::optional<std::int64_t> pts;  // 90 kHz, as sent (33 bits)
+  std::optional<std::int64_t> dts;  // 90 kHz; absent: equal to the PTS
+  std::string data;                 // Annex B (video) or ADTS frames (AAC)
+  bool after_loss = false;          // a packet before this PES was lost
+};
+
+struct DemuxStats {
+  std::uint64_t packets = 0;
+  std::uint64_t resyncs = 0;        // bytes skipped to find the next sync byte (times)
+  std::uint64_t continuity_errors = 0;
+  std::uint64_t oversized = 0;      // PES dropped for passing max_pes_bytes
+};
+
+class Demuxer {
+ public:
+  explicit Demuxer(std::size_t max_pes_bytes = 8 << 20) : max_pes_(max_pes_bytes) {}
+
+  // Appends the PES payloads `bytes` complete to `out` (a PES ends when the next one of its PID
+  // starts). Keeps a partial packet for the next call.
+  void feed(std::span<const std::uint8_t> bytes, std::vector<PesFrame>& out);
+  // The source ended: hands on every PES gathered so far.
+  void flush(std::vector<PesFrame>& out);
+
+  const DemuxStats& stats() const { return stats_; }
+
+ private:
+  struct Stream {
+    StreamType type;
+    std::string pes;  // the PES packet being gathered (header included)
+    std::optional<std::uint8_t> continuity;
+    bool after_loss = false;
+    bool gathering = false;
+  };
+  void packet(const std::uint8_t* p);
+  void section(std::uint16_t pid, std::span<const std::uint8_t> payload, bool unit_start);
+  void finish_pes(std::uint16_t pid, Stream& s, std::vector<PesFrame>& out);
+
+  std::size_t max_pes_;
+  std::string pending_;  // bytes of a packet not complete yet
+  std::optional<std::uint16_t> pmt_pid_;
+  std::map<std::uint16_t, Stream> streams_;
+  std::vector<PesFrame>* out_ = nullptr;
+  DemuxStats stats_;
+};
+
+}  // namespace sluice::media::mpegts

@@ -1,0 +1,98 @@
+// The MPEG-TS demuxer (src/media/protocols/mpegts), sans I/O, on a real stream ffmpeg wrote
+// (tests/fuzz/corpus/ts_h264_aac.ts: 1 s of 160x120 H.264 at 10 fps and AAC): every frame comes
+// out whole whatever the split, with its timestamps; a lost packet drops only its PES and is
+// flagged; garbage between packets is skipped.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "media/protocols/mpegts/ts_demuxer.hpp"
+
+namespace sluice::media::mpegts {
+namespace {
+
+std::string sample() {
+  std::ifstream in(std::string(SLUICE_FUZZ_CORPUS) + "/ts_h264_aac.ts", std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<PesFrame> demux(const std::string& ts, std::size_t split, Demuxer& d) {
+  std::vector<PesFrame> out;
+  for (std::size_t at = 0; at < ts.size(); at += split) {
+    const std::size_t n = std::min(split, ts.size() - at);
+    d.feed({reinterpret_cast<const std::uint8_t*>(ts.data() + at), n}, out);
+  }
+  d.flush(out);
+  return out;
+}
+
+std::size_t adts_frames(const std::vector<PesFrame>& frames) {
+  std::size_t n = 0;
+  for (const auto& f : frames) {
+    if (f.type != StreamType::kAacAdts) continue;
+    for (std::size_t i = 0; i + 7 <= f.data.size();) {
+      const auto* b = reinterpret_cast<const std::uint8_t*>(f.data.data() + i);
+      if (b[0] != 0xFF || (b[1] & 0xF0) != 0xF0) break;
+      const std::size_t len = ((b[3] & 0x03) << 11) | (b[4] << 3) | (b[5] >> 5);
+      if (len < 7) break;
+      ++n;
+      i += len;
+    }
+  }
+  return n;
+}
+
+TEST(TsDemuxer, EveryFrameOfARealStreamWithItsTimestampsWhateverTheSplit) {
+  const std::string ts = sample();
+  ASSERT_GT(ts.size(), 10000u);
+  for (std::size_t split : {std::size_t(188), std::size_t(1316), std::size_t(100), std::size_t(7)}) {
+    Demuxer d;
+    auto frames = demux(ts, split, d);
+    std::vector<std::int64_t> video_pts;
+    for (const auto& f : frames) {
+      if (f.type == StreamType::kH264) {
+        ASSERT_TRUE(f.pts);
+        video_pts.push_back(*f.pts);
+        EXPECT_TRUE(f.data.starts_with(std::string("\0\0\0\1", 4)) ||
+                    f.data.starts_with(std::string("\0\0\1", 3)));
+      }
+    }
+    ASSERT_EQ(video_pts.size(), 10u) << "split " << split;
+    for (std::size_t i = 1; i < video_pts.size(); ++i)
+      EXPECT_EQ(video_pts[i] - video_pts[i - 1], 9000) << "100 ms apart at 90 kHz";
+    EXPECT_EQ(adts_frames(frames), 45u) << "split " << split;
+    EXPECT_EQ(d.stats().continuity_errors, 0u);
+    EXPECT_EQ(d.stats().resyncs, 0u);
+  }
+}
+
+TEST(TsDemuxer, ALostPacketDropsOnlyItsPesAndGarbageIsSkipped) {
+  std::string ts = sample();
+  // Lose the 40th packet (inside the video), and put garbage between two packets.
+  ts.erase(40 * kPacketSize, kPacketSize);
+  ts.insert(80 * kPacketSize, "not a packet");
+  Demuxer d;
+  auto frames = demux(ts, 1316, d);
+  EXPECT_EQ(d.stats().continuity_errors, 1u);
+  EXPECT_GE(d.stats().resyncs, 1u);
+  std::size_t video = 0, flagged = 0;
+  for (const auto& f : frames) {
+    if (f.type == StreamType::kH264) ++video;
+    if (f.after_loss) ++flagged;
+  }
+  EXPECT_EQ(video, 9u) << "one video PES lost, the rest whole";
+  EXPECT_EQ(flagged, 1u);
+}
+
+TEST(TsDemuxer, OversizedPesIsDroppedAndCounted) {
+  Demuxer d(1000);  // smaller than a keyframe of the sample
+  auto frames = demux(sample(), 188, d);
+  EXPECT_GT(d.stats().oversized, 0u);
+  for (const auto& f : frames) EXPECT_LE(f.data.size(), 1000u);
+}
+
+}  // namespace
+}  // namespace sluice::media::mpegts
