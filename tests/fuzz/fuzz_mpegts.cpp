@@ -1,10 +1,13 @@
 // MPEG-TS from the network (an SRT publisher's stream): the demuxer in whole and in slices must
-// hand on the same PES payloads; nothing it hands on is larger than its bound.
+// hand on the same PES payloads; nothing it hands on is larger than its bound; and what TsIngest
+// makes of them goes into a live path without harm.
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "media/media_path.hpp"
 #include "media/protocols/mpegts/ts_demuxer.hpp"
+#include "media/protocols/mpegts/ts_ingest.hpp"
 
 namespace {
 
@@ -31,5 +34,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(a[i].pid == b[i].pid && a[i].data == b[i].data && a[i].pts == b[i].pts);
     check(a[i].data.size() <= kMax);
   }
+  // The same bytes as an SRT publisher's stream: FLV bodies into a live path.
+  TsIngest ingest;
+  std::vector<sluice::media::FlvFrame> frames;
+  ingest.push({data, size}, frames);
+  sluice::media::MediaPath path("fuzz", {}, nullptr);
+  for (auto& f : frames)
+    path.on_media(f.type, f.timestamp, std::move(f.body));
   return 0;
 }

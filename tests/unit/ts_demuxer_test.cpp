@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "media/media_path.hpp"
 #include "media/protocols/mpegts/ts_demuxer.hpp"
+#include "media/protocols/mpegts/ts_ingest.hpp"
 
 namespace sluice::media::mpegts {
 namespace {
@@ -92,6 +94,36 @@ TEST(TsDemuxer, OversizedPesIsDroppedAndCounted) {
   auto frames = demux(sample(), 188, d);
   EXPECT_GT(d.stats().oversized, 0u);
   for (const auto& f : frames) EXPECT_LE(f.data.size(), 1000u);
+}
+
+// What an SRT publisher's stream becomes in the core: a live path with H.264 (its size from the
+// SPS) and AAC, every frame, timestamps from 0 in milliseconds.
+TEST(TsIngest, ARealStreamBecomesALivePath) {
+  const std::string ts = sample();
+  TsIngest ingest;
+  std::vector<FlvFrame> frames;
+  for (std::size_t at = 0; at < ts.size(); at += 1316) {
+    ingest.push({reinterpret_cast<const std::uint8_t*>(ts.data() + at),
+                 std::min<std::size_t>(1316, ts.size() - at)},
+                frames);
+  }
+  MediaPath path("srt-cam", {}, nullptr);
+  std::uint32_t last_video = 0;
+  for (auto& f : frames) {
+    if (f.type == tag_type::kVideo) {
+      EXPECT_GE(f.timestamp, last_video);
+      last_video = f.timestamp;
+    }
+    path.on_media(f.type, f.timestamp, std::move(f.body));
+  }
+  EXPECT_EQ(path.description().video_codec, "h264");
+  EXPECT_EQ(path.description().audio_codec, "aac");
+  EXPECT_EQ(path.description().width, 160);
+  EXPECT_EQ(path.description().height, 120);
+  EXPECT_EQ(path.counters().video_frames, 9u);  // the last PES of each stream ends with the source
+  EXPECT_EQ(path.counters().keyframes, 2u);
+  EXPECT_GE(last_video, 800u);
+  EXPECT_EQ(ingest.rejected(), 0u);
 }
 
 }  // namespace

@@ -49,32 +49,6 @@ std::span<const std::uint8_t> span_of(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-void append_u16(std::string& out, std::size_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
-void append_u32(std::string& out, std::size_t v) {
-  out.push_back(static_cast<char>(v >> 24));
-  out.push_back(static_cast<char>(v >> 16));
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
-
-// FLV body of an AVC sequence header: the AVCDecoderConfigurationRecord of `sps` and `pps`.
-std::string avc_sequence_header(const std::string& sps, const std::string& pps) {
-  std::string b{'\x17', '\x00', '\x00', '\x00', '\x00'};
-  b += '\x01';
-  b += sps.size() > 3 ? sps.substr(1, 3) : std::string(3, '\0');  // profile, compat, level
-  b += '\xFF';                                                    // 4-byte NAL lengths
-  b += '\xE1';                                                    // one SPS
-  append_u16(b, sps.size());
-  b += sps;
-  b += '\x01';  // one PPS
-  append_u16(b, pps.size());
-  b += pps;
-  return b;
-}
-
 sdp::MediaDescription media_section(const char* kind, int pt, std::string rtpmap, std::string fmtp,
                                     int track) {
   sdp::MediaDescription m;
@@ -221,14 +195,12 @@ struct RtspIngest::TrackState {
   int clock_rate = 90000;
   std::optional<rtp::NalDepacketizer> nal;
   std::optional<rtp::AacDepacketizer> aac;
-  std::string sps, pps, asc;
-  std::string sent_sps, sent_pps;  // the parameter sets of the last sequence header handed on
-  bool started = false;            // first packet seen
+  H264ToFlv h264;
+  std::string asc;
+  bool started = false;  // first packet seen
   std::uint32_t last_rtp = 0;
   std::int64_t extended = 0;   // RTP time since the first packet, across wraps
   std::int64_t offset_ms = 0;  // arrival of the first packet after the session's first
-  std::int64_t last_dts = -1;
-  bool waiting_keyframe = false;  // a packet was lost: frames until the next keyframe are dropped
 };
 
 Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescription& s) {
@@ -253,15 +225,17 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
       state->nal.emplace(rtp::NalCodec::kH264);
       if (auto it = fmtp.find("sprop-parameter-sets"); it != fmtp.end()) {
         std::string_view sets = it->second;
+        std::string sps, pps;
         while (!sets.empty()) {
           const auto comma = sets.find(',');
           if (auto ps = crypto::base64_decode(sets.substr(0, comma)); ps && !ps->empty()) {
             const int type = static_cast<unsigned char>((*ps)[0]) & 0x1F;
-            if (type == 7) state->sps = *ps;
-            if (type == 8) state->pps = *ps;
+            if (type == 7) sps = *ps;
+            if (type == 8) pps = *ps;
           }
           sets.remove_prefix(comma == std::string_view::npos ? sets.size() : comma + 1);
         }
+        state->h264.set_parameter_sets(std::move(sps), std::move(pps));
       }
     } else if (m.media == "audio" && sdp::iequals(map->encoding, "MPEG4-GENERIC")) {
       rtp::Mpeg4GenericLayout layout;
@@ -297,14 +271,12 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
   return ingest;
 }
 
-std::vector<IngestFrame> RtspIngest::initial_frames() const {
+std::vector<IngestFrame> RtspIngest::initial_frames() {
   std::vector<IngestFrame> out;
   for (const auto& t : state_) {
-    if (t->video && !t->sps.empty() && !t->pps.empty()) {
-      out.push_back({tag_type::kVideo, 0, avc_sequence_header(t->sps, t->pps)});
-      t->sent_sps = t->sps;
-      t->sent_pps = t->pps;
-    } else if (!t->video) {
+    if (t->video) {
+      if (auto header = t->h264.sequence_header()) out.push_back(std::move(*header));
+    } else {
       out.push_back({tag_type::kAudio, 0, std::string("\xAF\x00", 2) + t->asc});
     }
   }
@@ -347,34 +319,8 @@ Status RtspIngest::push_video(TrackState& t, const rtp::Packet& p, std::vector<I
     const std::int64_t pts = std::max<std::int64_t>(
         0, t.offset_ms + (t.extended + static_cast<std::int32_t>(au.timestamp - t.last_rtp)) *
                              1000 / t.clock_rate);
-    bool keyframe = false;
-    std::string frame;
-    for (const auto& nal : au.nal_units) {
-      const int type = static_cast<unsigned char>(nal[0]) & 0x1F;
-      if (type == 7) t.sps = nal;
-      if (type == 8) t.pps = nal;
-      if (type == 7 || type == 8 || type == 9) continue;  // in the sequence header / not needed
-      if (type == 5) keyframe = true;
-      append_u32(frame, nal.size());
-      frame += nal;
-    }
-    if (au.damaged) t.waiting_keyframe = true;
-    if (t.waiting_keyframe && !keyframe) continue;
-    if (keyframe) t.waiting_keyframe = false;
-    const std::int64_t dts = pts > t.last_dts ? pts : t.last_dts + 1;
-    t.last_dts = dts;
-    if (!t.sps.empty() && !t.pps.empty() && (t.sps != t.sent_sps || t.pps != t.sent_pps)) {
-      out.push_back(
-          {tag_type::kVideo, static_cast<std::uint32_t>(dts), avc_sequence_header(t.sps, t.pps)});
-      t.sent_sps = t.sps;
-      t.sent_pps = t.pps;
-    }
-    if (frame.empty()) continue;
-    const std::int64_t cts = pts - dts;
-    std::string body{keyframe ? '\x17' : '\x27', '\x01', static_cast<char>(cts >> 16),
-                     static_cast<char>(cts >> 8), static_cast<char>(cts)};
-    body += frame;
-    out.push_back({tag_type::kVideo, static_cast<std::uint32_t>(dts), std::move(body)});
+    const std::vector<std::string_view> units(au.nal_units.begin(), au.nal_units.end());
+    t.h264.push(units, pts, std::nullopt, au.damaged, out);
   }
   return status;
 }

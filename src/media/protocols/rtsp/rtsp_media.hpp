@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "media/flv_builder.hpp"
 #include "media/packet.hpp"
 #include "media/protocols/rtp/aac_rtp.hpp"
 #include "media/protocols/rtp/nal_rtp.hpp"
@@ -54,11 +55,7 @@ void build_rtp_payloads(const MediaPacket& packet, const PlayTrack& track,
                         std::vector<std::string>& out);
 
 // One FLV tag body for the media core.
-struct IngestFrame {
-  std::uint8_t type = 0;        // tag_type::kVideo / kAudio
-  std::uint32_t timestamp = 0;  // ms
-  std::string body;
-};
+using IngestFrame = FlvFrame;
 
 class RtspIngest {
  public:
@@ -75,7 +72,7 @@ class RtspIngest {
   const std::vector<std::string>& ignored() const { return ignored_; }
 
   // The configuration bodies known from the SDP (sequence headers), to send before any frame.
-  std::vector<IngestFrame> initial_frames() const;
+  std::vector<IngestFrame> initial_frames();
 
   // One RTP packet of track `index`, arriving at `now`: the frames it completes are appended.
   // Errors (400/413/415) drop the packet (the caller logs and counts); the ingest goes on.
