@@ -194,7 +194,7 @@ start_sluice() {
   http="$(free_port)"
   rtmp="$(free_port)"
   # shellcheck disable=SC2086 # SLUICED_FLAGS is a list of flags
-  "$SLUICED" --http "127.0.0.1:$http" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$rtmp" --rtsp off --rtsp-udp-ports off --dev-key \
+  "$SLUICED" --http "127.0.0.1:$http" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$rtmp" --rtsp off --rtsp-udp-ports off --srt off --dev-key \
     --history :memory: $SLUICED_FLAGS >"$logfile" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 10))

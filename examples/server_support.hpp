@@ -18,6 +18,7 @@ inline sluice::Config local_config(const Args& args) {
   c.rtmp = sluice::HostPort{"127.0.0.1", 0};
   c.rtsp_enabled = false;  // the examples move data, not media
   c.rtsp_udp_enabled = false;
+  c.srt_enabled = false;
   c.history = ":memory:";  // no session history on disk for a demo
   c.threads = 1;
   return c;

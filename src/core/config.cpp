@@ -85,6 +85,11 @@ constexpr KeyInfo kKeys[] = {
      "RTMPS listen address HOST:PORT (OBS rtmps://) with tls-cert and tls-key, or 'off' "
      "(default off)"},
     {"rtsp", "RTSP listen address HOST:PORT, or 'off' (default 0.0.0.0:8554)"},
+    {"srt",
+     "SRT listen address HOST:PORT (UDP; MPEG-TS publishers), or 'off' (default 0.0.0.0:8890)"},
+    {"srt-passphrase",
+     "SRT encryption passphrase (10-79 characters), or empty for none (default none)"},
+    {"srt-latency", "SRT latency in milliseconds, 20-10000 (default 120)"},
     {"rtsps",
      "RTSPS listen address HOST:PORT (rtsps://, RTP interleaved in TLS) with tls-cert and "
      "tls-key, or 'off' (default off)"},
@@ -318,6 +323,18 @@ void apply(Config& c, const std::string& key, const std::string& v) {
   } else if (key == "rtsp") {
     c.rtsp_enabled = v != "off";
     if (c.rtsp_enabled) c.rtsp = parse_host_port(v, key);
+  } else if (key == "srt") {
+    c.srt_enabled = v != "off";
+    if (c.srt_enabled) c.srt = parse_host_port(v, key);
+  } else if (key == "srt-passphrase") {
+    if (!v.empty() && (v.size() < 10 || v.size() > 79)) {
+      throw ConfigError("'srt-passphrase' must be 10 to 79 characters (or empty)");
+    }
+    c.srt_passphrase = v;
+  } else if (key == "srt-latency") {
+    const double ms = parse_number(v, key);
+    if (ms < 20 || ms > 10000) throw ConfigError("'srt-latency' must be 20 to 10000 ms");
+    c.srt_latency_ms = static_cast<int>(ms);
   } else if (key == "rtsps") {
     c.rtsps_enabled = v != "off";
     if (c.rtsps_enabled) c.rtsps = parse_host_port(v, key);

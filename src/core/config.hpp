@@ -71,8 +71,12 @@ struct Config {
   bool rtmps_enabled = false;
   bool rtmp_takeover = false;  // a second publisher takes over instead of being refused
   HostPort rtsp{"0.0.0.0", 8554};
-  bool rtsp_enabled = true;  // "rtsp = off" disables the RTSP listener
+  bool rtsp_enabled = true;         // "rtsp = off" disables the RTSP listener
   HostPort rtsps{"0.0.0.0", 8322};  // TLS front door of the RTSP server (needs tls_cert)
+  HostPort srt{"0.0.0.0", 8890};    // SRT listener (UDP): MPEG-TS publishers
+  bool srt_enabled = true;
+  std::string srt_passphrase;  // empty: unencrypted
+  int srt_latency_ms = 120;
   bool rtsps_enabled = false;
   // The UDP ports RTSP sessions over UDP share: RTP on an even port, RTCP on the next, the
   // first free pair of [first, last]; first = 0: any free pair. Disabled: RTSP over TCP only.

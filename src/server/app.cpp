@@ -519,13 +519,14 @@ std::uint16_t App::start() {
   const auto& c = impl_->config;
   const auto udp = impl_->media->rtsp_udp_port();
   spdlog::info(
-      "sluiced listening http={}:{} wire={}:{} rtmp={} rtsp={} rtsp-udp={} https={} rtmps={} "
-      "rtsps={} (history {}, stream ttl {}s, auth {})",
+      "sluiced listening http={}:{} wire={}:{} rtmp={} rtsp={} rtsp-udp={} srt={} https={} "
+      "rtmps={} rtsps={} (history {}, stream ttl {}s, auth {})",
       c.http.host, impl_->http_port, c.wire.host, impl_->wire_port,
       port_of(c.rtmp, impl_->rtmp_port), port_of(c.rtsp, impl_->media->rtsp_port()),
       udp ? std::to_string(udp) + "-" + std::to_string(udp + 1) : std::string("off"),
-      port_of(c.https, impl_->https_port), port_of(c.rtmps, impl_->rtmps_port),
-      port_of(c.rtsps, impl_->rtsps_port), history_name(c), c.stream_ttl.count(), c.auth);
+      port_of(c.srt, impl_->media->srt_port()), port_of(c.https, impl_->https_port),
+      port_of(c.rtmps, impl_->rtmps_port), port_of(c.rtsps, impl_->rtsps_port), history_name(c),
+      c.stream_ttl.count(), c.auth);
   return impl_->http_port;
 }
 

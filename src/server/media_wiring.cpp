@@ -345,6 +345,8 @@ struct MediaWiring::Impl {
     o.handshake_timeout = c.limits.rtmp_handshake_timeout;
     o.max_connections_per_address = c.limits.media_max_connections_per_address;
     o.rtsp.aliases = {c.rtsp_aliases.begin(), c.rtsp_aliases.end()};
+    o.srt.passphrase = c.srt_passphrase;
+    o.srt.latency_ms = c.srt_latency_ms;
     o.refusals = refusals;
     return o;
   }
@@ -372,6 +374,7 @@ struct MediaWiring::Impl {
   std::atomic<std::uint16_t> rtmp_port{0};
   std::atomic<std::uint16_t> rtsp_port{0};
   std::atomic<std::uint16_t> rtsp_udp_port{0};
+  std::atomic<std::uint16_t> srt_port{0};
   std::atomic<double> bandwidth_in{0};
   std::atomic<double> bandwidth_out{0};
   std::uint64_t last_in = 0;
@@ -438,6 +441,7 @@ void MediaWiring::connect(net::HttpServer& http) {
 std::uint16_t MediaWiring::start(std::uint16_t http_port) {
   const Config& c = impl_->config;
   if (c.rtmp_enabled) impl_->rtmp_port = impl_->server.listen(c.rtmp.host, c.rtmp.port);
+  if (c.srt_enabled) impl_->srt_port = impl_->server.listen_srt(c.srt.host, c.srt.port);
   if (c.rtsp_enabled) {
     impl_->rtsp_port = impl_->server.listen_rtsp(c.rtsp.host, c.rtsp.port);
     if (c.rtsp_udp_enabled) impl_->rtsp_udp_port = listen_rtsp_udp(impl_->server, c);
@@ -472,6 +476,7 @@ boost::json::object MediaWiring::health() const {
            boost::json::object{
                {"rtmp", listener(c.rtmp, impl_->rtmp_port)},
                {"rtsp", listener(c.rtsp, impl_->rtsp_port)},
+               {"srt", listener(c.srt, impl_->srt_port)},
                {"rtsp_udp",
                 udp ? boost::json::value(std::to_string(udp) + "-" + std::to_string(udp + 1))
                     : boost::json::value("off")},
@@ -481,6 +486,10 @@ boost::json::object MediaWiring::health() const {
 
 std::uint16_t MediaWiring::rtsp_port() const {
   return impl_->rtsp_port;
+}
+
+std::uint16_t MediaWiring::srt_port() const {
+  return impl_->srt_port;
 }
 
 std::uint16_t MediaWiring::rtsp_udp_port() const {

@@ -66,6 +66,7 @@ class MediaWiring {
   std::uint16_t rtmp_port() const;
   std::uint16_t rtsp_port() const;      // 0 when rtsp = off
   std::uint16_t rtsp_udp_port() const;  // the RTP port of the UDP pair; 0 when off
+  std::uint16_t srt_port() const;       // 0 when srt = off
   // The rtsp_aliases setting: from the next RTSP request. Any thread.
   void set_rtsp_aliases(const std::vector<std::pair<std::string, std::string>>& aliases);
   // Whether the identity a media client presents may play (`write` false) or publish (`write`

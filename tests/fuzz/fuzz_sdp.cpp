@@ -1,10 +1,11 @@
 // Session descriptions (RTSP ANNOUNCE bodies, later WebRTC offers): parse, then what serialize()
-// writes must parse to the same media with the same RTP details.
+// writes must parse to the same media with the same RTP details. Also SRT streamids.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "media/protocols/sdp/sdp.hpp"
+#include "media/protocols/srt/stream_id.hpp"
 
 namespace {
 
@@ -18,6 +19,9 @@ void check(bool ok) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // The same text as an SRT streamid: parsed or refused, never more than asked for.
+  if (auto id = srt::parse_stream_id(text))
+    check(!id->resource.empty() && id->resource.size() <= 256);
   auto s = sdp::parse(text);
   if (!s) return 0;
   for (const auto& m : s->media) {

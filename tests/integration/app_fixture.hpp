@@ -21,6 +21,7 @@ class InProcessDaemon {
     c.rtmp = HostPort{"127.0.0.1", 0};
     c.rtsp = HostPort{"127.0.0.1", 0};
     c.rtsp_udp_ports = {0, 0};
+    c.srt = HostPort{"127.0.0.1", 0};
     c.history = ":memory:";
     c.stream_ttl = ttl;
     c.request_timeout = request_timeout;

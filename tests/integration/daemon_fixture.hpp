@@ -282,6 +282,7 @@ class DaemonProcess {
   int rtsp_port() const { return rtsp_port_; }
   int rtsp_udp_port() const { return rtsp_udp_port_; }
   int rtsps_port() const { return rtsps_port_; }
+  int srt_port() const { return srt_port_; }  // from "… srt=<host>:<port>" (0 when off)
   std::string output() const { return process_.stdout_text(); }
   ChildProcess& process() { return process_; }
 
@@ -295,6 +296,7 @@ class DaemonProcess {
           Default{"--rtmp", "127.0.0.1:" + std::to_string(rtmp_port_)},
           Default{"--rtsp", "127.0.0.1:" + std::to_string(rtsp_port_)},
           Default{"--rtsp-udp-ports", rtsp_udp_port_ ? std::to_string(rtsp_udp_port_) : "0"},
+          Default{"--srt", "127.0.0.1:" + std::to_string(srt_port_)},
           Default{"--history", ":memory:"}, Default{"--log-level", "info"},
           Default{"--key-secret-file", ::testing::TempDir() + "/sluice-test-key-secret"},
           Default{"--loopback-admin", "true"}, Default{"--data-dir", data_dir_}}) {
@@ -327,6 +329,8 @@ class DaemonProcess {
     if (std::regex_search(*line, m, kRtsp)) rtsp_port_ = std::stoi(m[1].str());
     static const std::regex kRtspUdp(R"(rtsp-udp=(\d+)-)");
     if (std::regex_search(*line, m, kRtspUdp)) rtsp_udp_port_ = std::stoi(m[1].str());
+    static const std::regex kSrt(R"( srt=[^\s]*:(\d+))");
+    if (std::regex_search(*line, m, kSrt)) srt_port_ = std::stoi(m[1].str());
     static const std::regex kRtsps(R"(rtsps=[^\s]*:(\d+))");
     if (std::regex_search(*line, m, kRtsps)) rtsps_port_ = std::stoi(m[1].str());
     static const std::regex kRtmps(R"(rtmps=[^\s]*:(\d+))");
@@ -353,6 +357,7 @@ class DaemonProcess {
   int rtsp_port_ = 0;
   int rtsp_udp_port_ = 0;
   int rtsps_port_ = 0;
+  int srt_port_ = 0;
 };
 
 // The full path of `name` on PATH (execv does not search it).

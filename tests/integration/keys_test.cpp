@@ -31,6 +31,7 @@ class KeysApp {
     c.rtmp = HostPort{std::move(rtmp_host), 0};
     c.rtsp = HostPort{"127.0.0.1", 0};
     c.rtsp_udp_ports = {0, 0};
+    c.srt = HostPort{"127.0.0.1", 0};
     c.history = ":memory:";
     c.threads = 2;
     c.loopback_admin = admin_token.empty();

@@ -564,7 +564,8 @@ TEST_F(Limits, RunningOutOfDescriptorsBacksOff) {
   ChildProcess daemon;
   ASSERT_TRUE(daemon.spawn({"/bin/sh", "-c",
                             "ulimit -S -n 32; ulimit -H -n 64; exec \"$0\" --http 127.0.0.1:0 "
-                            "--wire 127.0.0.1:0 --rtmp off --rtsp off --rtsp-udp-ports off --history :memory: --threads 2 "
+                            "--wire 127.0.0.1:0 --rtmp off --rtsp off --rtsp-udp-ports off --srt "
+                            "off --history :memory: --threads 2 "
                             "--key-secret-file \"$1\"",
                             sluiced, ::testing::TempDir() + "/limits-fd-key"},
                            true));

@@ -457,6 +457,7 @@ class FixedPortDaemon {
     c.rtmp = HostPort{"127.0.0.1", 0};
     c.rtsp = HostPort{"127.0.0.1", 0};
     c.rtsp_udp_ports = {0, 0};
+    c.srt = HostPort{"127.0.0.1", 0};
     c.history = ":memory:";
     c.threads = 2;
     app_ = std::make_unique<server::App>(c);

@@ -11,6 +11,7 @@
 #include "media/protocols/rtsp/rtsp_message.hpp"
 #include "media/protocols/rtsp/rtsp_transport.hpp"
 #include "media/protocols/sdp/sdp.hpp"
+#include "media/protocols/srt/stream_id.hpp"
 
 namespace sluice::media {
 namespace {
@@ -163,6 +164,29 @@ TEST(Sdp, MalformedAndOversizedDescriptionsAreRefused) {
   auto s = sdp::parse("v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264\r\n");
   ASSERT_TRUE(s);
   EXPECT_FALSE(sdp::rtpmap_of(s->media[0], 96));  // no clock rate
+}
+
+TEST(SrtStreamId, AccessControlShortAndEncodedFormsAreRead) {
+  auto id = srt::parse_stream_id("#!::r=live/sk_abc,m=publish");
+  ASSERT_TRUE(id);
+  EXPECT_TRUE(id->publish);
+  EXPECT_EQ(id->resource, "sk_abc");
+  id = srt::parse_stream_id("#!::m=request,r=cam");
+  ASSERT_TRUE(id);
+  EXPECT_FALSE(id->publish);
+  EXPECT_EQ(id->resource, "cam");
+  id = srt::parse_stream_id("%23%21%3A%3Ar%3Dlive%2Fcam%2Cm%3Dpublish");
+  ASSERT_TRUE(id);
+  EXPECT_TRUE(id->publish);
+  EXPECT_EQ(id->resource, "cam");
+  EXPECT_TRUE(srt::parse_stream_id("publish:sk_abc")->publish);
+  EXPECT_FALSE(srt::parse_stream_id("read:cam")->publish);
+  EXPECT_FALSE(srt::parse_stream_id(""));
+  EXPECT_FALSE(srt::parse_stream_id("#!::m=publish"));        // no resource
+  EXPECT_FALSE(srt::parse_stream_id("#!::r=cam,m=delete"));   // unknown mode
+  EXPECT_FALSE(srt::parse_stream_id("#!::r=../etc/passwd"));  // not a path or key
+  EXPECT_FALSE(srt::parse_stream_id("%23%2"));                // broken escape
+  EXPECT_FALSE(srt::parse_stream_id(std::string(600, 'a')));
 }
 
 }  // namespace

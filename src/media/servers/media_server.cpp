@@ -7,6 +7,7 @@
 
 #include "media/servers/media_server_impl.hpp"
 #include "media/servers/rtsp/rtsp_udp.hpp"
+#include "media/servers/srt/srt_server.hpp"
 
 namespace sluice::media {
 
@@ -151,8 +152,8 @@ std::uint16_t open_listener(tcp::acceptor& a, const std::string& host, std::uint
   if (!ec) a.bind(endpoint, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::system_error(ec, "cannot listen for " + std::string(what) + " on " + host + ":" +
-                                    std::to_string(port));
+    throw std::system_error(
+        ec, "cannot listen for " + std::string(what) + " on " + host + ":" + std::to_string(port));
   }
   return a.local_endpoint().port();
 }
@@ -192,6 +193,11 @@ std::uint16_t MediaServer::listen_rtsp_udp(const std::string& host, std::uint16_
   return impl_->rtsp_udp->rtp_port();
 }
 
+std::uint16_t MediaServer::listen_srt(const std::string& host, std::uint16_t port) {
+  impl_->srt = std::make_shared<SrtServer>(impl_, impl_->options.srt);
+  return impl_->srt->listen(host, port);
+}
+
 void MediaServer::set_rtsp_aliases(std::map<std::string, std::string> aliases) {
   impl_->post([impl = impl_, aliases = std::move(aliases)]() mutable {
     impl->options.rtsp.aliases = std::move(aliases);
@@ -211,10 +217,12 @@ void MediaServer::start() {
   });
   while (impl_->thread_id == std::thread::id{})
     std::this_thread::yield();
+  if (impl_->srt) impl_->srt->start();  // here, not on the media thread: stop() may follow at once
 }
 
 void MediaServer::stop() {
   impl_->accepting_handoffs = false;
+  if (auto srt = std::exchange(impl_->srt, nullptr)) srt->stop();  // it posts to the media thread
   if (!impl_->thread.joinable()) return;
   asio::post(impl_->io, [impl = impl_] {
     impl->stopping = true;

@@ -30,6 +30,14 @@ namespace sluice::media {
 
 class MediaPolicy;
 
+// SRT publishers (srt/srt_server.hpp).
+struct SrtOptions {
+  std::string passphrase;  // empty: unencrypted; else 10-79 characters
+  int latency_ms = 120;    // SRTO_LATENCY
+  std::size_t max_connections = 256;
+  std::chrono::seconds idle_timeout{30};  // a publisher sending nothing this long is closed
+};
+
 struct MediaServerOptions {
   std::string app = "live";  // the one RTMP application (rtmp://HOST/live)
   media::MediaHubOptions hub;
@@ -45,6 +53,7 @@ struct MediaServerOptions {
   // Readers' writes are gathered this long (media_server_impl.hpp, defer_write); 0 writes
   // each packet at once.
   std::chrono::milliseconds write_coalesce{25};
+  SrtOptions srt;
   struct Rtsp {
     // Camera aliases: rtsp://HOST:PORT/ALIAS plays the path it names ("stream1" -> "cam").
     std::map<std::string, std::string> aliases;
@@ -79,6 +88,8 @@ class MediaServer {
   // Binds the UDP pair every RTSP session over UDP shares: RTP on `rtp_port`, RTCP on the next
   // port (0: any free pair). Returns the RTP port. Without it, RTSP is TCP (interleaved) only.
   std::uint16_t listen_rtsp_udp(const std::string& host, std::uint16_t rtp_port);
+  // Binds the SRT listener (UDP) now; returns the bound port. Throws std::system_error naming it.
+  std::uint16_t listen_srt(const std::string& host, std::uint16_t port);
   // The camera aliases (rtsp_aliases setting): from the next RTSP request. Any thread.
   void set_rtsp_aliases(std::map<std::string, std::string> aliases);
   // Starts the media thread. Idempotent.

@@ -20,6 +20,7 @@
 namespace sluice::media {
 
 class RtspUdp;
+class SrtServer;
 
 // The net kit's pieces the media servers use (src/net: accept back-off, HTTP hand-offs).
 namespace asio = boost::asio;
@@ -105,6 +106,7 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
   tcp::acceptor rtsp_acceptor{io};
   AcceptBackoff rtsp_backoff;
   std::shared_ptr<RtspUdp> rtsp_udp;  // null: RTSP over TCP only
+  std::shared_ptr<SrtServer> srt;     // null: no SRT listener
   std::vector<std::shared_ptr<MediaConnection>> deferred;
   std::thread thread;
   std::atomic<std::thread::id> thread_id{};

@@ -1,0 +1,101 @@
+#include "media/protocols/srt/stream_id.hpp"
+
+#include <cctype>
+#include <optional>
+
+namespace sluice::media::srt {
+namespace {
+
+constexpr std::size_t kMaxLength = 512;
+
+Error malformed(std::string_view why) {
+  return Error::bad_request(
+      "SRT streamid: " + std::string(why) +
+      "; use #!::r=live/KEY,m=publish to publish or #!::r=live/NAME,m=request to play");
+}
+
+// %XX decoded; nullopt for a broken escape.
+std::optional<std::string> url_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    int v = 0;
+    for (char c : s.substr(i + 1, 2)) {
+      v <<= 4;
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        return std::nullopt;
+    }
+    out += static_cast<char>(v);
+    i += 2;
+  }
+  return out;
+}
+
+bool valid_resource(std::string_view r) {
+  if (r.empty() || r.size() > 256) return false;
+  for (char c : r) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+          c == '~')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<StreamId> parse_stream_id(std::string_view text) {
+  if (text.size() > kMaxLength) return fail(malformed("longer than 512 bytes"));
+  std::string decoded(text);
+  if (text.starts_with("%23")) {
+    auto d = url_decode(text);
+    if (!d) return fail(malformed("a broken %-escape"));
+    decoded = std::move(*d);
+  }
+  std::string_view s = decoded;
+  StreamId id;
+  if (s.starts_with("publish:") || s.starts_with("read:")) {
+    id.publish = s.starts_with("publish:");
+    id.resource = s.substr(s.find(':') + 1);
+  } else if (s.starts_with("#!::")) {
+    s.remove_prefix(4);
+    std::string mode;
+    bool have_resource = false;
+    while (!s.empty()) {
+      const auto comma = s.find(',');
+      const std::string_view item = s.substr(0, comma);
+      s.remove_prefix(comma == std::string_view::npos ? s.size() : comma + 1);
+      const auto eq = item.find('=');
+      if (eq == std::string_view::npos) return fail(malformed("a key without '='"));
+      const auto key = item.substr(0, eq), value = item.substr(eq + 1);
+      if (key == "r") {
+        id.resource = value;
+        have_resource = true;
+      } else if (key == "m") {
+        mode = value;
+      }  // u=, s=, t= and others are not needed
+    }
+    if (!have_resource) return fail(malformed("no r= (the resource)"));
+    if (!mode.empty() && mode != "publish" && mode != "request" && mode != "play") {
+      return fail(malformed("m= is publish or request"));
+    }
+    id.publish = mode == "publish";
+  } else {
+    return fail(malformed("not a form sluice knows"));
+  }
+  if (id.resource.starts_with("live/")) id.resource.erase(0, 5);
+  if (!valid_resource(id.resource)) return fail(malformed("the resource is not a path or key"));
+  return id;
+}
+
+}  // namespace sluice::media::srt
