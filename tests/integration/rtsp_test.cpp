@@ -158,12 +158,11 @@ TEST_F(RtspTest, ReadersAreVisiblePerProtocolAndCanBeKicked) {
   auto listed = run_command({SLUICE_CLI_PATH, "--server", daemon_->url(), "paths"});
   EXPECT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_NE(listed.out.find("rtsp 1"), std::string::npos) << listed.out;
-  auto kicked = run_command(
-      {SLUICE_CLI_PATH, "--server", daemon_->url(), "kick", "cam", str(reader, "id")});
+  auto kicked =
+      run_command({SLUICE_CLI_PATH, "--server", daemon_->url(), "kick", "cam", str(reader, "id")});
   EXPECT_EQ(kicked.exit_code, 0) << kicked.err;
-  EXPECT_TRUE(eventually([&] {
-    return num(api("GET", "/media/paths/cam").body, "reader_count") == 0;
-  }, 10s));
+  EXPECT_TRUE(eventually(
+      [&] { return num(api("GET", "/media/paths/cam").body, "reader_count") == 0; }, 10s));
   EXPECT_TRUE(ffmpeg.running());
 }
 
@@ -181,8 +180,8 @@ TEST_F(RtspTest, FfmpegPublishesOverRtspAndEveryDoorPlaysIt) {
     EXPECT_EQ(probe_streams(daemon_->url() + "/live/" + name + ".flv", &r), kAv) << r.err;
     EXPECT_EQ(probe_streams(daemon_->url() + "/live/" + name + "/index.m3u8", &r), kAv) << r.err;
     EXPECT_EQ(probe_rtsp(rtsp("live/" + name), "tcp", &r), kAv) << r.err;
-    auto decoded = run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-i",
-                                rtmp(name), "-t", "2", "-f", "null", "-"},
+    auto decoded = run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-i", rtmp(name),
+                                "-t", "2", "-f", "null", "-"},
                                60s);
     EXPECT_EQ(decoded.exit_code, 0) << decoded.err;
     EXPECT_TRUE(ffmpeg.running());
@@ -199,11 +198,15 @@ TEST_F(RtspTest, GstreamerPlaysAndPublishes) {
   ASSERT_TRUE(ffmpeg.spawn(publisher_argv(rtmp(key)), true));
   ASSERT_TRUE(live("cam")) << daemon_->output();
   for (const char* protocols : {"tcp", "udp"}) {
-    auto played = run_command({"/usr/bin/gst-launch-1.0", "-q", "rtspsrc",
-                               "location=" + rtsp("stream1"), std::string("protocols=") + protocols,
-                               "!", "rtph264depay", "!", "h264parse", "!", "avdec_h264", "!",
-                               "fakesink", "num-buffers=50"},
-                              40s);
+    // A second try only for a machine too loaded to decode 50 frames in time (parallel ctest).
+    CommandResult played;
+    for (int attempt = 0; attempt < 2 && played.exit_code != 0; ++attempt) {
+      played =
+          run_command({"/usr/bin/gst-launch-1.0", "-q", "rtspsrc", "location=" + rtsp("stream1"),
+                       std::string("protocols=") + protocols, "!", "rtph264depay", "!", "h264parse",
+                       "!", "avdec_h264", "!", "fakesink", "num-buffers=50"},
+                      40s);
+    }
     EXPECT_EQ(played.exit_code, 0) << protocols << ": " << played.out << played.err;
   }
 
@@ -254,7 +257,8 @@ TEST_F(RtspTest, PublishingNeedsAKeyAndBadRequestsCloseOnlyTheirConnection) {
   ASSERT_TRUE(garbage.send_all("\x01\x02 not rtsp\r\n\r\n"));
   EXPECT_TRUE(garbage.read_to_end(5s));
   EXPECT_TRUE(garbage.received().starts_with("RTSP/1.0 400")) << garbage.received();
-  EXPECT_TRUE(raw_request(port, "OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n").starts_with("RTSP/1.0 200"));
+  EXPECT_TRUE(
+      raw_request(port, "OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n").starts_with("RTSP/1.0 200"));
 }
 
 TEST_F(RtspTest, RequiredAuthNeedsAUserAndRefusesAWrongPassword) {
@@ -275,12 +279,14 @@ TEST_F(RtspTest, RequiredAuthNeedsAUserAndRefusesAWrongPassword) {
   auto key_answer = admin("POST", "/keys", R"({"stream":"cam"})");
   const std::string key = find_key(key_answer);
   ASSERT_FALSE(key.empty()) << key_answer;
-  admin("POST", "/auth/users", R"({"name":"viewer1","password":"correct-horse-battery","role":"viewer"})");
+  admin("POST", "/auth/users",
+        R"({"name":"viewer1","password":"correct-horse-battery","role":"viewer"})");
   ChildProcess ffmpeg;
   ASSERT_TRUE(ffmpeg.spawn(publisher_argv(rtmp(key)), true));
-  ASSERT_TRUE(eventually([&] {
-    return probe_rtsp(rtsp("stream1", "viewer1:correct-horse-battery@"), "tcp") == kAv;
-  }, 30s)) << daemon_->output();
+  ASSERT_TRUE(eventually(
+      [&] { return probe_rtsp(rtsp("stream1", "viewer1:correct-horse-battery@"), "tcp") == kAv; },
+      30s))
+      << daemon_->output();
 
   auto answer = raw_request(daemon_->rtsp_port(),
                             "DESCRIBE " + rtsp("stream1") + " RTSP/1.0\r\nCSeq: 2\r\n\r\n");

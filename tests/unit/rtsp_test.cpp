@@ -4,12 +4,14 @@
 // read back with its tracks' parameters.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "media/protocols/rtsp/rtsp_message.hpp"
 #include "media/protocols/rtsp/rtsp_transport.hpp"
+#include "media/protocols/rtsp/rtsp_url.hpp"
 #include "media/protocols/sdp/sdp.hpp"
 #include "media/protocols/srt/stream_id.hpp"
 
@@ -187,6 +189,23 @@ TEST(SrtStreamId, AccessControlShortAndEncodedFormsAreRead) {
   EXPECT_FALSE(srt::parse_stream_id("#!::r=../etc/passwd"));  // not a path or key
   EXPECT_FALSE(srt::parse_stream_id("%23%2"));                // broken escape
   EXPECT_FALSE(srt::parse_stream_id(std::string(600, 'a')));
+}
+
+TEST(RtspUrl, LivePathsAliasesTracksAndQueries) {
+  const std::map<std::string, std::string> aliases{{"stream1", "cam"}};
+  auto t = rtsp::parse_target("rtsp://10.0.0.5:8554/live/cam/trackID=1?key=abc", aliases);
+  EXPECT_EQ(t.origin, "rtsp://10.0.0.5:8554");
+  EXPECT_EQ(t.path, "cam");
+  EXPECT_FALSE(t.alias);
+  EXPECT_EQ(t.track, "trackID=1");
+  EXPECT_EQ(t.query, "key=abc");
+  t = rtsp::parse_target("rtsp://host/stream1", aliases);
+  EXPECT_TRUE(t.alias);
+  EXPECT_EQ(t.path, "cam");
+  EXPECT_EQ(t.name, "stream1");
+  EXPECT_EQ(rtsp::parse_target("rtsp://host/stream9", aliases).path, "");
+  EXPECT_EQ(rtsp::parse_target("/live/x", aliases).path, "x");
+  EXPECT_EQ(rtsp::parse_target("*", aliases).path, "");
 }
 
 }  // namespace

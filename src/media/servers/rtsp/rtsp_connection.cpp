@@ -23,7 +23,9 @@
 #include "media/protocols/rtsp/rtsp_media.hpp"
 #include "media/protocols/rtsp/rtsp_message.hpp"
 #include "media/protocols/rtsp/rtsp_transport.hpp"
+#include "media/protocols/rtsp/rtsp_url.hpp"
 #include "media/servers/media_server_impl.hpp"
+#include "media/servers/rtsp/rtsp_play_out.hpp"
 #include "media/servers/rtsp/rtsp_udp.hpp"
 
 namespace sluice::media {
@@ -38,69 +40,22 @@ constexpr const char* kPublic =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, ANNOUNCE, "
     "RECORD";
 
-// What a request URI names.
+// A request's target as this server uses it: the path, and the URL a client may reuse (Content-
+// Base, RTP-Info), which never carries a key the client put into the path or query.
 struct Target {
-  std::string path;   // the live path ("cam", or what an alias points at); empty: none
-  std::string base;   // the URI without query and track part: Content-Base, RTP-Info
-  std::string track;  // what followed the path ("trackID=0", "streamid=1"), if anything
-  std::string query;  // after '?', without it
-  std::string shown;  // the path as written, keys redacted, for messages
+  std::string path;   // the live path; empty: none
+  std::string base;   // the URI without query and track part
+  std::string track;  // what followed the path
+  std::string query;  // after '?'
+  std::string shown;  // the name as written, keys redacted, for messages
 };
 
 Target parse_target(std::string_view uri, const std::map<std::string, std::string>& aliases) {
-  Target t;
-  if (const auto q = uri.find('?'); q != std::string_view::npos) {
-    t.query = uri.substr(q + 1);
-    uri = uri.substr(0, q);
-  }
-  std::string_view rest = uri;
-  if (rest.starts_with("rtsp://") || rest.starts_with("rtsps://")) {
-    rest.remove_prefix(rest.find("://") + 3);
-    const auto slash = rest.find('/');
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  }
-  const std::string prefix(uri.substr(0, uri.size() - rest.size()));
-  while (rest.starts_with('/'))
-    rest.remove_prefix(1);
-  std::string_view name;
-  if (rest.starts_with("live/")) {
-    rest.remove_prefix(5);
-    const auto slash = rest.find('/');
-    name = rest.substr(0, slash);
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    t.path = name;
-    t.base = prefix + "/live/" + std::string(name);
-  } else {
-    const auto slash = rest.find('/');
-    name = rest.substr(0, slash);
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    if (auto it = aliases.find(std::string(name)); it != aliases.end()) t.path = it->second;
-    t.base = prefix + "/" + std::string(name);
-  }
-  t.track = rest;
-  t.shown = keys::redact_keys(std::string(name.substr(0, 128)));
-  // The base URL a client reuses must not carry a key it put into the path.
-  if (std::string_view(t.path).starts_with(keys::kKeyPrefix)) t.base = prefix + "/live/" + t.shown;
-  return t;
+  rtsp::Target t = rtsp::parse_target(uri, aliases);
+  Target out{t.path, {}, t.track, t.query, keys::redact_keys(t.name.substr(0, 128))};
+  out.base = t.origin + (t.alias ? "/" : "/live/") + out.shown;
+  return out;
 }
-
-// An outgoing track of a reader.
-struct PlayOut {
-  rtsp::PlayTrack track;
-  bool setup = false;
-  bool tcp = true;
-  int rtp_channel = 0;
-  udp::endpoint rtp_to, rtcp_to;
-  std::uint32_t ssrc = 0;
-  std::uint16_t sequence = 0;
-  std::uint32_t timestamp_base = 0;
-  std::uint32_t last_rtp_time = 0;
-  std::int64_t last_ms = 0;  // media time (PTS, ms) of the last packet sent
-  std::uint32_t packets = 0;
-  std::uint32_t octets = 0;
-  rtp::ReceptionReport last_report;  // from the reader's receiver reports
-  bool reported = false;
-};
 
 // An incoming track of a publisher.
 struct RecordIn {
@@ -183,7 +138,7 @@ class RtspConnection final : public MediaConnection,
   ReaderInfo reader_info() const override {
     ReaderInfo info = queued_reader_info(id_, "rtsp", remote_);
     info.transport = udp_only() ? "udp" : "tcp";
-    for (const auto& o : out_) {
+    for (const auto& o : play_out_.tracks) {
       if (!o.setup || !o.reported) continue;
       const auto& r = o.last_report;
       info.reception.push_back({o.track.video ? "video" : "audio", r.fraction_lost / 256.0,
@@ -316,14 +271,14 @@ class RtspConnection final : public MediaConnection,
     described_ = t.path;
     base_ = t.base;
     play_ = std::move(*d);
-    out_.clear();
+    play_out_.tracks.clear();
     for (const auto& track : play_->tracks) {
       PlayOut o;
       o.track = track;
       o.ssrc = random_();
       o.sequence = static_cast<std::uint16_t>(random_());
       o.timestamp_base = random_();
-      out_.push_back(o);
+      play_out_.tracks.push_back(o);
     }
     return true;
   }
@@ -349,14 +304,15 @@ class RtspConnection final : public MediaConnection,
       if (t.track.empty() && tracks.size() == 1) return 0;
       return std::nullopt;
     }
-    if (t.track.empty()) return out_.size() == 1 ? std::optional<std::size_t>(0) : std::nullopt;
+    if (t.track.empty())
+      return play_out_.tracks.size() == 1 ? std::optional<std::size_t>(0) : std::nullopt;
     if (!t.track.starts_with("trackID=")) return std::nullopt;
     std::size_t n = 0;
     for (char c : std::string_view(t.track).substr(8)) {
       if (c < '0' || c > '9' || n > 64) return std::nullopt;
       n = n * 10 + static_cast<std::size_t>(c - '0');
     }
-    return n < out_.size() ? std::optional<std::size_t>(n) : std::nullopt;
+    return n < play_out_.tracks.size() ? std::optional<std::size_t>(n) : std::nullopt;
   }
 
   void on_setup(const rtsp::Request& req) {
@@ -411,7 +367,7 @@ class RtspConnection final : public MediaConnection,
       }
       reply.record = true;
     } else {
-      PlayOut& o = out_[*index];
+      PlayOut& o = play_out_.tracks[*index];
       o.setup = true;
       o.tcp = tcp;
       o.rtp_channel = channel;
@@ -429,7 +385,7 @@ class RtspConnection final : public MediaConnection,
   }
 
   bool udp_only() const {
-    for (const auto& o : out_) {
+    for (const auto& o : play_out_.tracks) {
       if (o.setup && o.tcp) return false;
     }
     return true;
@@ -437,20 +393,20 @@ class RtspConnection final : public MediaConnection,
 
   void on_play(const rtsp::Request& req) {
     if (ingest_) return refuse(req, 455, "PLAY on a session that records");
-    if (session_.empty() || out_.empty()) return refuse(req, 454, "PLAY before SETUP");
+    if (session_.empty() || play_out_.tracks.empty()) return refuse(req, 454, "PLAY before SETUP");
     if (mode_ == Mode::kPlay) return answer(req, {});
     MediaPath* path = server_.hub.find(described_);
     if (!path) return refuse(req, 404, "no one is publishing any more");
     std::string info;
-    for (std::size_t i = 0; i < out_.size(); ++i) {
-      if (!out_[i].setup) continue;
+    for (std::size_t i = 0; i < play_out_.tracks.size(); ++i) {
+      if (!play_out_.tracks[i].setup) continue;
       if (!info.empty()) info += ",";
       info += "url=" + base_ + "/trackID=" + std::to_string(i) +
-              ";seq=" + std::to_string(out_[i].sequence) +
-              ";rtptime=" + std::to_string(out_[i].timestamp_base);
-      if (!out_[i].tcp && server_.rtsp_udp) {
+              ";seq=" + std::to_string(play_out_.tracks[i].sequence) +
+              ";rtptime=" + std::to_string(play_out_.tracks[i].timestamp_base);
+      if (!play_out_.tracks[i].tcp && server_.rtsp_udp) {
         std::weak_ptr<RtspConnection> weak = shared_from_this();
-        server_.rtsp_udp->add_receiver(true, out_[i].rtcp_to, [weak, i](auto datagram) {
+        server_.rtsp_udp->add_receiver(true, play_out_.tracks[i].rtcp_to, [weak, i](auto datagram) {
           if (auto self = weak.lock()) self->on_receiver_report(i, datagram);
         });
       }
@@ -545,8 +501,9 @@ class RtspConnection final : public MediaConnection,
       }
       return;  // RTCP from the publisher: nothing needed from it
     }
-    for (std::size_t i = 0; i < out_.size(); ++i) {
-      if (out_[i].setup && out_[i].tcp && out_[i].rtp_channel + 1 == frame.channel) {
+    for (std::size_t i = 0; i < play_out_.tracks.size(); ++i) {
+      if (play_out_.tracks[i].setup && play_out_.tracks[i].tcp &&
+          play_out_.tracks[i].rtp_channel + 1 == frame.channel) {
         return on_receiver_report(
             i, {reinterpret_cast<const std::uint8_t*>(frame.payload.data()), frame.payload.size()});
       }
@@ -579,13 +536,7 @@ class RtspConnection final : public MediaConnection,
 
   void on_receiver_report(std::size_t index, std::span<const std::uint8_t> datagram) {
     last_activity_ = Clock::now();
-    auto reports = rtp::parse_rtcp(datagram);
-    if (!reports) return;
-    for (const auto& r : reports->reports) {
-      if (r.ssrc != out_[index].ssrc) continue;
-      out_[index].last_report = r;
-      out_[index].reported = true;
-    }
+    play_out_.on_receiver_report(index, datagram);
   }
 
   void stop_playing(const std::string& reason) {
@@ -594,7 +545,7 @@ class RtspConnection final : public MediaConnection,
       emit(MediaEventKind::kDonePlay, std::exchange(playing_, {}), reason);
     }
     if (server_.rtsp_udp) {
-      for (const auto& o : out_) {
+      for (const auto& o : play_out_.tracks) {
         if (o.setup && !o.tcp) server_.rtsp_udp->remove_receiver(true, o.rtcp_to);
       }
     }
@@ -637,80 +588,14 @@ class RtspConnection final : public MediaConnection,
 
   void send_packet(const MediaPacket& p) {
     if (mode_ != Mode::kPlay) return;
-    const bool video = p.type == tag_type::kVideo;
-    if (!video && p.type != tag_type::kAudio) return;
-    for (auto& o : out_) {
-      if (!o.setup || o.track.video != video) continue;
-      const auto& payloads = p.rtp_form([&track = o.track](const MediaPacket& packet, auto& out) {
-        rtsp::build_rtp_payloads(packet, track, out);
-      });
-      if (payloads.empty()) return;
-      std::int64_t ms = p.timestamp;
-      if (video) {
-        if (auto info = inspect_video(p.bytes())) ms += info->composition_time;
-      }
-      const auto rtp_time = static_cast<std::uint32_t>(
-          o.timestamp_base + static_cast<std::uint32_t>(ms * o.track.clock_rate / 1000));
-      o.last_rtp_time = rtp_time;
-      o.last_ms = ms;
-      if (!anchor_) {
-        anchor_ = std::pair{ms, std::chrono::duration_cast<std::chrono::microseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count()};
-      }
-      for (std::size_t i = 0; i < payloads.size(); ++i) {
-        const rtp::Header h{i + 1 == payloads.size(),
-                            static_cast<std::uint8_t>(o.track.payload_type), o.sequence++, rtp_time,
-                            o.ssrc};
-        o.packets++;
-        o.octets += static_cast<std::uint32_t>(payloads[i].size());
-        if (o.tcp) {
-          const std::size_t n = rtp::kHeaderSize + payloads[i].size();
-          pending_text_ += '$';
-          pending_text_ += static_cast<char>(o.rtp_channel);
-          pending_text_ += static_cast<char>(n >> 8);
-          pending_text_ += static_cast<char>(n);
-          rtp::append_header(h, pending_text_);
-          pending_text_ += payloads[i];
-        } else if (server_.rtsp_udp) {
-          datagram_.clear();
-          rtp::append_header(h, datagram_);
-          datagram_ += payloads[i];
-          server_.rtsp_udp->send(false, as_bytes(datagram_), o.rtp_to);
-          server_.stats.bytes_out += datagram_.size();
-          count_out(datagram_.size(), 1);
-        }
-      }
-      return;
-    }
+    const auto [udp_bytes, datagrams] = play_out_.send(p, pending_text_, server_.rtsp_udp.get());
+    server_.stats.bytes_out += udp_bytes;
+    count_out(udp_bytes, datagrams);
   }
 
-  // Each track's report maps its last RTP time to the wall clock through one anchor (the first
-  // packet's media time and when it was sent), so the tracks' mappings agree with each other
-  // even while a GOP replay runs ahead of real time: players synchronise audio and video by them.
   void send_sender_reports() {
-    if (!anchor_) return;
-    for (auto& o : out_) {
-      if (!o.setup || o.packets == 0) continue;
-      const std::int64_t unix_us = anchor_->second + (o.last_ms - anchor_->first) * 1000;
-      std::string sr;
-      rtp::append_sender_report(
-          {o.ssrc, rtp::ntp_from_unix_us(unix_us), o.last_rtp_time, o.packets, o.octets}, sr);
-      if (o.tcp) {
-        pending_text_ += '$';
-        pending_text_ += static_cast<char>(o.rtp_channel + 1);
-        pending_text_ += static_cast<char>(sr.size() >> 8);
-        pending_text_ += static_cast<char>(sr.size());
-        pending_text_ += sr;
-      } else if (server_.rtsp_udp) {
-        server_.rtsp_udp->send(true, as_bytes(sr), o.rtcp_to);
-      }
-    }
+    play_out_.send_reports(pending_text_, server_.rtsp_udp.get());
     write();
-  }
-
-  static std::span<const std::uint8_t> as_bytes(const std::string& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
   }
 
   void fail_with(std::string why) {
@@ -758,11 +643,9 @@ class RtspConnection final : public MediaConnection,
   std::string described_;  // the path DESCRIBE (or SETUP) checked and described
   std::string base_;
   std::optional<rtsp::PlayDescription> play_;
-  std::vector<PlayOut> out_;
+  PlayOutTracks play_out_;
   std::string playing_;
-  std::string datagram_;
   Clock::time_point last_report_{};
-  std::optional<std::pair<std::int64_t, std::int64_t>> anchor_;  // (media ms, unix µs) of packet 1
 
   // Publisher side.
   std::unique_ptr<rtsp::RtspIngest> ingest_;
