@@ -528,6 +528,16 @@ void MediaWiring::render_metrics(http::PrometheusWriter& w) const {
       static_cast<double>(s.connections_open));
   one("rtmp_errors_total", "counter", "RTMP connections closed for a protocol violation",
       static_cast<double>(s.errors_total));
+  const auto srt = impl_->server.srt_stats();
+  one("sluice_srt_connections_total", "counter", "SRT callers accepted",
+      static_cast<double>(srt.connections_total));
+  one("sluice_srt_connections_open", "gauge", "SRT callers connected",
+      static_cast<double>(srt.open));
+  one("sluice_srt_refused_total", "counter",
+      "SRT callers refused at the handshake (streamid, key, mode, limit)",
+      static_cast<double>(srt.refused));
+  one("sluice_srt_bytes_in_total", "counter", "MPEG-TS bytes received from SRT callers",
+      static_cast<double>(srt.bytes_in));
   w.header("rtmp_bandwidth_bytes", "gauge",
            "Media bytes per second over the last second, RTMP and HTTP-FLV");
   w.sample("rtmp_bandwidth_bytes", {{"direction", "in"}}, impl_->bandwidth_in.load());

@@ -91,6 +91,8 @@ TEST_F(SrtTest, CallersWithoutAKeyOrAskingToPlayAreRefusedAtTheHandshake) {
   }
   EXPECT_EQ(api("GET", "/media/paths/stage").status, 404);
   EXPECT_NE(daemon_->output().find("srt: caller"), std::string::npos);
+  EXPECT_NE(api("GET", "/metrics").raw.find("sluice_srt_refused_total 4"), std::string::npos)
+      << api("GET", "/metrics").raw.substr(0, 200);
 }
 
 }  // namespace

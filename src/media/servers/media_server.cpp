@@ -194,7 +194,7 @@ std::uint16_t MediaServer::listen_rtsp_udp(const std::string& host, std::uint16_
 }
 
 std::uint16_t MediaServer::listen_srt(const std::string& host, std::uint16_t port) {
-  impl_->srt = std::make_shared<SrtServer>(impl_, impl_->options.srt);
+  impl_->srt = std::make_shared<SrtServer>(*impl_, impl_->options.srt);
   return impl_->srt->listen(host, port);
 }
 
@@ -222,7 +222,7 @@ void MediaServer::start() {
 
 void MediaServer::stop() {
   impl_->accepting_handoffs = false;
-  if (auto srt = std::exchange(impl_->srt, nullptr)) srt->stop();  // it posts to the media thread
+  if (impl_->srt) impl_->srt->stop();  // it posts to the media thread: stopped first
   if (!impl_->thread.joinable()) return;
   asio::post(impl_->io, [impl = impl_] {
     impl->stopping = true;
@@ -257,6 +257,13 @@ void MediaServer::on_tick(std::function<void()> fn) {
 
 const MediaStats& MediaServer::stats() const {
   return impl_->stats;
+}
+
+MediaServer::SrtCounters MediaServer::srt_stats() const {
+  const auto& srt = impl_->srt;  // set before start, never changed after
+  if (!srt) return {};
+  const SrtStats s = srt->stats();
+  return {s.connections_total, s.refused, s.bytes_in, s.open};
 }
 
 void MediaServer::set_limits(const Limits& limits) {

@@ -108,6 +108,11 @@ class MediaServer {
   // Calls `fn` on the media thread once a second. Call before start().
   void on_tick(std::function<void()> fn);
   const MediaStats& stats() const;
+  // The SRT listener's counters (all 0 while SRT is off). Any thread.
+  struct SrtCounters {
+    std::uint64_t connections_total = 0, refused = 0, bytes_in = 0, open = 0;
+  };
+  SrtCounters srt_stats() const;
   // Applies changed limits (the live settings of docs/operations.md "Limits"): the per-address
   // cap from the next connection, the handshake deadline from the next check. Any thread.
   void set_limits(const Limits& limits);

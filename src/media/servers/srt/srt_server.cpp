@@ -70,7 +70,7 @@ class SrtPublisher final : public PublisherHandle {
 };
 
 struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
-  Impl(std::shared_ptr<MediaServer::Impl> m, SrtOptions o) : media(std::move(m)), options(o) {}
+  Impl(MediaServer::Impl& m, SrtOptions o) : media(&m), options(o) {}
 
   // A caller accepted by the listen callback, waiting for srt_accept (SRT thread).
   struct Admitted {
@@ -271,7 +271,7 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
       close_caller(s, "kicked");
   }
 
-  std::shared_ptr<MediaServer::Impl> media;
+  MediaServer::Impl* media;  // outlives the SRT thread (its owner stops the server first)
   SrtOptions options;
   SRTSOCKET listener = SRT_INVALID_SOCK;
   int eid = -1;
@@ -296,8 +296,8 @@ void SrtPublisher::kick(std::string_view reason) {
   if (auto server = server_.lock()) server->kick_socket(socket_);
 }
 
-SrtServer::SrtServer(std::shared_ptr<MediaServer::Impl> media, SrtOptions options)
-    : impl_(std::make_shared<Impl>(std::move(media), std::move(options))) {
+SrtServer::SrtServer(MediaServer::Impl& media, SrtOptions options)
+    : impl_(std::make_shared<Impl>(media, std::move(options))) {
   srt_startup();
   srt_setloglevel(LOG_CRIT);  // libsrt's own log lines (routine EAGAINs) stay out of ours
 }

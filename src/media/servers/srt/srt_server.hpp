@@ -32,8 +32,8 @@ struct SrtStats {
 
 class SrtServer {
  public:
-  // Runs beside the media thread of `media` (kept alive by the server).
-  SrtServer(std::shared_ptr<MediaServer::Impl> media, SrtOptions options);
+  // Runs beside the media thread of `media`, which owns the server and stops it before it goes.
+  SrtServer(MediaServer::Impl& media, SrtOptions options);
   ~SrtServer();  // stops
   SrtServer(const SrtServer&) = delete;
   SrtServer& operator=(const SrtServer&) = delete;
