@@ -21,8 +21,8 @@ std::string avc_sequence_header(const std::string& sps, const std::string& pps) 
   std::string b{'\x17', '\x00', '\x00', '\x00', '\x00'};
   b += '\x01';
   b += sps.size() > 3 ? sps.substr(1, 3) : std::string(3, '\0');  // profile, compat, level
-  b += '\xFF';                                                   // 4-byte NAL lengths
-  b += '\xE1';                                                   // one SPS
+  b += '\xFF';                                                    // 4-byte NAL lengths
+  b += '\xE1';                                                    // one SPS
   append_u16(b, sps.size());
   b += sps;
   b += '\x01';  // one PPS
@@ -45,7 +45,8 @@ std::optional<FlvFrame> H264ToFlv::sequence_header() {
   if (sps_.empty() || pps_.empty()) return std::nullopt;
   sent_sps_ = sps_;
   sent_pps_ = pps_;
-  return FlvFrame{tag_type::kVideo, static_cast<std::uint32_t>(std::max<std::int64_t>(0, last_dts_)),
+  return FlvFrame{tag_type::kVideo,
+                  static_cast<std::uint32_t>(std::max<std::int64_t>(0, last_dts_)),
                   avc_sequence_header(sps_, pps_)};
 }
 
@@ -91,7 +92,8 @@ std::vector<std::string_view> annexb_nal_units(std::string_view s) {
     if (s[i] == 0 && s[i + 1] == 0 && s[i + 2] == 1) {
       if (start != std::string_view::npos) {
         std::size_t end = i;
-        while (end > start && s[end - 1] == 0) --end;  // trailing zeros of a 4-byte start code
+        while (end > start && s[end - 1] == 0)
+          --end;  // trailing zeros of a 4-byte start code
         out.push_back(s.substr(start, end - start));
       }
       i += 3;
@@ -112,8 +114,8 @@ Status AdtsToFlv::push(std::string_view adts, std::int64_t pts, std::vector<FlvF
       return fail(Error::bad_request("AAC: not an ADTS frame"));
     }
     const std::size_t header = (b[1] & 0x01) ? 7 : 9;  // protection_absent
-    const std::size_t length = ((std::size_t(b[3]) & 0x03) << 11) | (std::size_t(b[4]) << 3) |
-                               (b[5] >> 5);
+    const std::size_t length =
+        ((std::size_t(b[3]) & 0x03) << 11) | (std::size_t(b[4]) << 3) | (b[5] >> 5);
     const unsigned profile = (b[2] >> 6) & 0x03;  // object type - 1
     const unsigned rate_index = (b[2] >> 2) & 0x0F;
     const unsigned channels = ((b[2] & 0x01) << 2) | (b[3] >> 6);

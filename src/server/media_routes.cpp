@@ -1,7 +1,7 @@
 #include "server/media_routes.hpp"
 
-#include <map>
 #include <spdlog/spdlog.h>
+#include <map>
 
 #include <cmath>
 #include <map>

@@ -1,6 +1,6 @@
 // FLV byte streams (what an HTTP-FLV source or a recording would give): FlvReader in whole and
-// in slices must agree; every tag is inspected (and read as an SPS), classified, written back with append_flv_tag
-// and must read back identically.
+// in slices must agree; every tag is inspected (and read as an SPS), classified, written back with
+// append_flv_tag and must read back identically.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -40,8 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)inspect_video(a[i].body);
     (void)inspect_audio(a[i].body);
     // A body as an SPS (what RTSP and SRT publishers' parameter sets are parsed with).
-    (void)h264_picture_size(std::string_view(
-        reinterpret_cast<const char*>(a[i].body.data()), a[i].body.size()));
+    (void)h264_picture_size(
+        std::string_view(reinterpret_cast<const char*>(a[i].body.data()), a[i].body.size()));
     const MediaPacket p =
         classify_packet(a[i].type, a[i].timestamp, std::string(a[i].body.begin(), a[i].body.end()));
     check(!(p.keyframe && p.sequence_header));

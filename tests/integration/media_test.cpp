@@ -199,10 +199,10 @@ TEST_F(MediaTest, HlsPlaylistContinuesWhenTheEncoderReconnects) {
       << playlist;
   EXPECT_EQ(playlist.find("#EXT-X-ENDLIST"), std::string::npos) << playlist;
   EXPECT_NE(playlist.find("#EXT-X-DISCONTINUITY\n"), std::string::npos) << playlist;
-  auto decoded = run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-live_start_index",
-                              "-1", "-i", http("/live/stage/index.m3u8"), "-t", "2", "-f", "null",
-                              "-"},
-                             60s);
+  auto decoded =
+      run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-live_start_index", "-1",
+                   "-i", http("/live/stage/index.m3u8"), "-t", "2", "-f", "null", "-"},
+                  60s);
   EXPECT_EQ(decoded.exit_code, 0) << decoded.err;
 }
 

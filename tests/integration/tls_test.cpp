@@ -28,9 +28,9 @@ class Tls : public ::testing::Test {
                              "-subj", "/CN=localhost"});
     ASSERT_EQ(made.exit_code, 0) << made.err;
     daemon_ = std::make_unique<DaemonProcess>(std::vector<std::string>{
-        "--https", "127.0.0.1:0", "--rtmps", "127.0.0.1:0", "--rtsps", "127.0.0.1:0",
-        "--tls-cert", dir_ + "/cert.pem",
-        "--tls-key", dir_ + "/key.pem", "--admin-token", kAdmin, "--loopback-admin", "false"});
+        "--https", "127.0.0.1:0", "--rtmps", "127.0.0.1:0", "--rtsps", "127.0.0.1:0", "--tls-cert",
+        dir_ + "/cert.pem", "--tls-key", dir_ + "/key.pem", "--admin-token", kAdmin,
+        "--loopback-admin", "false"});
     ASSERT_TRUE(daemon_->start());
     ASSERT_GT(daemon_->https_port(), 0);
     ASSERT_GT(daemon_->rtmps_port(), 0);
@@ -99,11 +99,11 @@ TEST_F(Tls, ObsStylePublishingOverRtmpsPlaysOverHttpsFlvAndRtsps) {
       curl("127.0.0.7", {"--max-time", "3", "-o", dir_ + "/cam.flv", https("/live/cam.flv")});
   EXPECT_GT(std::filesystem::file_size(dir_ + "/cam.flv"), 10000u);
   // The same path over RTSPS (rtsps://, RTP interleaved inside TLS), decoded by ffmpeg.
-  auto rtsps = run_command({"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-i",
-                            "rtsps://127.0.0.1:" + std::to_string(daemon_->rtsps_port()) +
-                                "/live/cam",
-                            "-t", "2", "-f", "null", "-"},
-                           60s);
+  auto rtsps =
+      run_command({"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-i",
+                   "rtsps://127.0.0.1:" + std::to_string(daemon_->rtsps_port()) + "/live/cam", "-t",
+                   "2", "-f", "null", "-"},
+                  60s);
   EXPECT_EQ(rtsps.exit_code, 0) << rtsps.err;
   ffmpeg.kill_and_reap();
 }

@@ -50,7 +50,8 @@ std::size_t adts_frames(const std::vector<PesFrame>& frames) {
 TEST(TsDemuxer, EveryFrameOfARealStreamWithItsTimestampsWhateverTheSplit) {
   const std::string ts = sample();
   ASSERT_GT(ts.size(), 10000u);
-  for (std::size_t split : {std::size_t(188), std::size_t(1316), std::size_t(100), std::size_t(7)}) {
+  for (std::size_t split :
+       {std::size_t(188), std::size_t(1316), std::size_t(100), std::size_t(7)}) {
     Demuxer d;
     auto frames = demux(ts, split, d);
     std::vector<std::int64_t> video_pts;
@@ -93,7 +94,8 @@ TEST(TsDemuxer, OversizedPesIsDroppedAndCounted) {
   Demuxer d(1000);  // smaller than a keyframe of the sample
   auto frames = demux(sample(), 188, d);
   EXPECT_GT(d.stats().oversized, 0u);
-  for (const auto& f : frames) EXPECT_LE(f.data.size(), 1000u);
+  for (const auto& f : frames)
+    EXPECT_LE(f.data.size(), 1000u);
 }
 
 // What an SRT publisher's stream becomes in the core: a live path with H.264 (its size from the

@@ -63,8 +63,8 @@ void render_path(const json::value& p) {
   Table readers({"READER", "PROTOCOL", "FROM", "BYTES OUT", "DROPPED"});
   if (const auto* list = p.as_object().if_contains("readers"); list && list->is_array()) {
     for (const auto& r : list->as_array()) {
-      readers.add_row({field(r, "id"), field(r, "kind"), field(r, "remote"),
-                       field(r, "bytes_out"), field(r, "dropped")});
+      readers.add_row({field(r, "id"), field(r, "kind"), field(r, "remote"), field(r, "bytes_out"),
+                       field(r, "dropped")});
     }
   }
   std::cout << "\n";
@@ -85,8 +85,7 @@ void add_media_commands(CLI::App& app, CliContext& ctx) {
   paths->callback([&ctx, flags] {
     ctx.action = [&ctx, flags]() -> int {
       if (flags->name.empty()) return fetch_and_show(ctx, "GET", "/media/paths", "", render_paths);
-      return fetch_and_show(ctx, "GET", "/media/paths/" + url_encode(flags->name), "",
-                            render_path);
+      return fetch_and_show(ctx, "GET", "/media/paths/" + url_encode(flags->name), "", render_path);
     };
   });
 

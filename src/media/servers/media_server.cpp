@@ -48,56 +48,53 @@ bool MediaServer::Impl::admit(const std::string& ip, const char* protocol) {
   return true;
 }
 
-void MediaServer::Impl::accept() {
-  acceptor.async_accept(
-      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-        if (self->stopping) return;
-        if (ec) return self->backoff.failed(ec, [self] { self->accept(); });
-        self->backoff.succeeded();
-        if (self->admit(peer_of(socket).first, "rtmp")) {
-          start_rtmp_connection(*self, std::move(socket));
-        } else {
-          boost::system::error_code ignored;
-          socket.close(ignored);  // RTMP has no way to say why before its handshake
+void MediaServer::Impl::accept_on(tcp::acceptor& listener, AcceptBackoff& backoff,
+                                  const char* protocol, StartConnection start) {
+  listener.async_accept([self = shared_from_this(), &listener, &backoff, protocol, start](
+                            boost::system::error_code ec, tcp::socket socket) {
+    if (self->stopping) return;
+    if (ec) {
+      return backoff.failed(ec, [self, &listener, &backoff, protocol, start] {
+        self->accept_on(listener, backoff, protocol, start);
+      });
+    }
+    backoff.succeeded();
+    if (self->admit(peer_of(socket).first, protocol)) {
+      start(*self, std::move(socket), {});
+    } else {
+      boost::system::error_code ignored;
+      socket.close(ignored);  // neither RTMP nor RTSP can say why before their first exchange
+    }
+    self->accept_on(listener, backoff, protocol, start);
+  });
+}
+
+void MediaServer::Impl::adopt(int fd, std::string peer, const char* protocol,
+                              StartConnection start) {
+  asio::post(
+      io, [self = shared_from_this(), fd, peer = std::move(peer), protocol, start]() mutable {
+        if (self->stopping) {
+          ::close(fd);
+          return;
         }
-        self->accept();
+        tcp::socket socket(self->io);
+        boost::system::error_code ec;
+        socket.assign(tcp::v4(), fd, ec);  // a local socket pair: the protocol value is not used
+        if (ec) {
+          ::close(fd);
+          return;
+        }
+        if (!self->admit(peer, protocol)) return;  // counted and logged by admit; `socket` closes
+        start(*self, std::move(socket), std::move(peer));
       });
 }
 
 void MediaServer::adopt_rtmp(int fd, std::string peer) {
-  asio::post(impl_->io, [impl = impl_, fd, peer = std::move(peer)]() mutable {
-    if (impl->stopping) {
-      ::close(fd);
-      return;
-    }
-    tcp::socket socket(impl->io);
-    boost::system::error_code ec;
-    socket.assign(tcp::v4(), fd, ec);  // a local socket pair: the protocol value is not used
-    if (ec) {
-      ::close(fd);
-      return;
-    }
-    if (!impl->admit(peer, "rtmps")) return;  // counted and logged by admit; `socket` closes
-    start_rtmp_connection(*impl, std::move(socket), std::move(peer));
-  });
+  impl_->adopt(fd, std::move(peer), "rtmps", &start_rtmp_connection);
 }
 
 void MediaServer::adopt_rtsp(int fd, std::string peer) {
-  asio::post(impl_->io, [impl = impl_, fd, peer = std::move(peer)]() mutable {
-    if (impl->stopping) {
-      ::close(fd);
-      return;
-    }
-    tcp::socket socket(impl->io);
-    boost::system::error_code ec;
-    socket.assign(tcp::v4(), fd, ec);  // a local socket pair: the protocol value is not used
-    if (ec) {
-      ::close(fd);
-      return;
-    }
-    if (!impl->admit(peer, "rtsps")) return;
-    start_rtsp_connection(*impl, std::move(socket), std::move(peer));
-  });
+  impl_->adopt(fd, std::move(peer), "rtsps", &start_rtsp_connection);
 }
 
 void MediaServer::Impl::adopt_flv(std::unique_ptr<WireUpgrade> handoff) {
@@ -209,8 +206,12 @@ void MediaServer::start() {
   impl_->accepting_handoffs = true;
   impl_->thread = std::thread([impl = impl_] {
     impl->thread_id = std::this_thread::get_id();
-    if (impl->acceptor.is_open()) impl->accept();
-    if (impl->rtsp_acceptor.is_open()) impl->accept_rtsp();
+    if (impl->acceptor.is_open()) {
+      impl->accept_on(impl->acceptor, impl->backoff, "rtmp", &start_rtmp_connection);
+    }
+    if (impl->rtsp_acceptor.is_open()) {
+      impl->accept_on(impl->rtsp_acceptor, impl->rtsp_backoff, "rtsp", &start_rtsp_connection);
+    }
     if (impl->rtsp_udp) impl->rtsp_udp->start();
     impl->tick();
     impl->io.run();

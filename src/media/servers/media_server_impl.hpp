@@ -52,8 +52,14 @@ struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<
   void post(std::function<void()> fn) override { asio::post(io, std::move(fn)); }
   bool in_loop() const override { return std::this_thread::get_id() == thread_id.load(); }
 
-  void accept();
-  void accept_rtsp();  // rtsp/rtsp_connection.cpp
+  // How a protocol server takes a socket (start_rtmp_connection, start_rtsp_connection).
+  using StartConnection = void (*)(Impl& server, tcp::socket socket, std::string peer);
+  // Accepts on `listener` for `protocol` under the connection caps, backing off on EMFILE.
+  void accept_on(tcp::acceptor& listener, AcceptBackoff& backoff, const char* protocol,
+                 StartConnection start);
+  // A connection accepted elsewhere (a TLS front door's plaintext end, owned from now on) for a
+  // client at `peer`. Any thread.
+  void adopt(int fd, std::string peer, const char* protocol, StartConnection start);
   void adopt_flv(std::unique_ptr<WireUpgrade> handoff);
   void tick();
   std::string next_id(const char* prefix) { return prefix + std::to_string(++last_id); }

@@ -33,9 +33,9 @@ struct PesFrame {
 
 struct DemuxStats {
   std::uint64_t packets = 0;
-  std::uint64_t resyncs = 0;        // bytes skipped to find the next sync byte (times)
+  std::uint64_t resyncs = 0;  // bytes skipped to find the next sync byte (times)
   std::uint64_t continuity_errors = 0;
-  std::uint64_t oversized = 0;      // PES dropped for passing max_pes_bytes
+  std::uint64_t oversized = 0;  // PES dropped for passing max_pes_bytes
 };
 
 class Demuxer {

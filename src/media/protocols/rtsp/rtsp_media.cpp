@@ -24,22 +24,13 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> unhex(std::string_view text) {
-  if (text.size() % 2 != 0 || text.size() > 256) return std::nullopt;
+std::optional<std::string> unhex(std::string_view digits) {
+  if (digits.size() % 2 != 0 || digits.size() > 256) return std::nullopt;
   std::string out;
-  for (std::size_t i = 0; i < text.size(); i += 2) {
-    int v = 0;
-    for (char c : text.substr(i, 2)) {
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        v |= c - 'A' + 10;
-      else
-        return std::nullopt;
-    }
+  for (std::size_t i = 0; i < digits.size(); i += 2) {
+    const int high = text::hex_digit(digits[i]), low = text::hex_digit(digits[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    const int v = high * 16 + low;
     out.push_back(static_cast<char>(v));
   }
   return out;

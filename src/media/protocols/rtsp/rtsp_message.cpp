@@ -5,18 +5,6 @@
 namespace sluice::media::rtsp {
 namespace {
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 bool is_token(std::string_view s) {
   if (s.empty() || s.size() > 32) return false;
   for (char c : s) {
@@ -30,14 +18,6 @@ Error too_large(std::string what) {
 }
 
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 const std::string* Request::header(std::string_view name) const {
   for (const auto& h : headers) {
@@ -164,7 +144,7 @@ Result<bool> Reader::take_request(std::vector<Message>& out) {
   Request req;
   // Request line: METHOD SP URI SP RTSP/1.0
   const auto eol = head.find('\n');
-  const std::string_view line = trim(head.substr(0, eol));
+  const std::string_view line = text::trim(head.substr(0, eol));
   head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 1);
   const auto sp1 = line.find(' ');
   const auto sp2 = line.rfind(' ');
@@ -172,7 +152,7 @@ Result<bool> Reader::take_request(std::vector<Message>& out) {
     return fail(Error::bad_request("RTSP: malformed request line"));
   }
   req.method = line.substr(0, sp1);
-  req.uri = trim(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  req.uri = text::trim(line.substr(sp1 + 1, sp2 - sp1 - 1));
   const std::string_view version = line.substr(sp2 + 1);
   if (!is_token(req.method) || req.uri.empty() || req.uri.size() > 4096) {
     return fail(Error::bad_request("RTSP: malformed request line"));
@@ -184,7 +164,7 @@ Result<bool> Reader::take_request(std::vector<Message>& out) {
   std::size_t content_length = 0;
   while (!head.empty()) {
     const auto nl = head.find('\n');
-    const std::string_view h = trim(head.substr(0, nl));
+    const std::string_view h = text::trim(head.substr(0, nl));
     head.remove_prefix(nl == std::string_view::npos ? head.size() : nl + 1);
     if (h.empty()) continue;
     const auto colon = h.find(':');
@@ -194,8 +174,8 @@ Result<bool> Reader::take_request(std::vector<Message>& out) {
     if (req.headers.size() == limits_.max_headers) {
       return fail(too_large("more than " + std::to_string(limits_.max_headers) + " headers"));
     }
-    req.headers.push_back(
-        {std::string(trim(h.substr(0, colon))), std::string(trim(h.substr(colon + 1)))});
+    req.headers.push_back({std::string(text::trim(h.substr(0, colon))),
+                           std::string(text::trim(h.substr(colon + 1)))});
     if (iequals(req.headers.back().name, "Content-Length")) {
       const std::string& v = req.headers.back().value;
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), content_length);

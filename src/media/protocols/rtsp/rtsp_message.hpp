@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "media/protocols/text.hpp"
 
 namespace sluice::media::rtsp {
 
@@ -84,6 +85,6 @@ class Reader {
 };
 
 // Case-insensitive ASCII comparison of header names and tokens.
-bool iequals(std::string_view a, std::string_view b);
+using text::iequals;
 
 }  // namespace sluice::media::rtsp

@@ -2,20 +2,14 @@
 
 #include <charconv>
 
+#include "media/protocols/text.hpp"
+
 namespace sluice::media::sdp {
 namespace {
 
 constexpr std::size_t kMaxText = 64 * 1024;
 constexpr std::size_t kMaxMedia = 64;
 constexpr std::size_t kMaxLines = 1024;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::optional<int> to_int(std::string_view s) {
   int v = 0;
@@ -37,19 +31,7 @@ const std::string* find(const std::vector<Attribute>& all, std::string_view name
   return nullptr;
 }
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 const std::string* MediaDescription::attribute(std::string_view name) const {
   return find(attributes, name);
@@ -71,7 +53,7 @@ Result<SessionDescription> parse(std::string_view text) {
     const auto nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    line = trim(line);
+    line = text::trim(line);
     if (line.empty()) continue;
     if (++lines > kMaxLines) {
       return fail(Error{413, "SDP: more than " + std::to_string(kMaxLines) + " lines", {}});
@@ -159,7 +141,7 @@ std::optional<RtpMap> rtpmap_of(const MediaDescription& m, int payload_type) {
   const std::string prefix = std::to_string(payload_type) + " ";
   for (const auto& a : m.attributes) {
     if (a.name != "rtpmap" || !a.value.starts_with(prefix)) continue;
-    std::string_view rest = trim(std::string_view(a.value).substr(prefix.size()));
+    std::string_view rest = text::trim(std::string_view(a.value).substr(prefix.size()));
     RtpMap r;
     r.payload_type = payload_type;
     const auto slash = rest.find('/');
@@ -188,15 +170,15 @@ std::map<std::string, std::string> fmtp_of(const MediaDescription& m, int payloa
     std::string_view rest = std::string_view(a.value).substr(prefix.size());
     while (!rest.empty() && out.size() < 64) {
       const auto semi = rest.find(';');
-      const std::string_view item = trim(rest.substr(0, semi));
+      const std::string_view item = text::trim(rest.substr(0, semi));
       rest.remove_prefix(semi == std::string_view::npos ? rest.size() : semi + 1);
       const auto eq = item.find('=');
       if (item.empty()) continue;
-      std::string key(trim(item.substr(0, eq)));
+      std::string key(text::trim(item.substr(0, eq)));
       for (auto& c : key)
-        c = lower(c);
-      out[key] =
-          eq == std::string_view::npos ? std::string() : std::string(trim(item.substr(eq + 1)));
+        c = text::ascii_lower(c);
+      out[key] = eq == std::string_view::npos ? std::string()
+                                              : std::string(text::trim(item.substr(eq + 1)));
     }
     break;
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "media/protocols/text.hpp"
 
 namespace sluice::media::sdp {
 
@@ -59,6 +60,6 @@ std::optional<RtpMap> rtpmap_of(const MediaDescription& m, int payload_type);
 std::map<std::string, std::string> fmtp_of(const MediaDescription& m, int payload_type);
 
 // Case-insensitive ASCII comparison, for encoding names and parameters.
-bool iequals(std::string_view a, std::string_view b);
+using text::iequals;
 
 }  // namespace sluice::media::sdp

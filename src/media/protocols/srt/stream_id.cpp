@@ -3,6 +3,8 @@
 #include <cctype>
 #include <optional>
 
+#include "media/protocols/text.hpp"
+
 namespace sluice::media::srt {
 namespace {
 
@@ -23,18 +25,9 @@ std::optional<std::string> url_decode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) return std::nullopt;
-    int v = 0;
-    for (char c : s.substr(i + 1, 2)) {
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        v |= c - 'A' + 10;
-      else
-        return std::nullopt;
-    }
+    const int high = text::hex_digit(s[i + 1]), low = text::hex_digit(s[i + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    const int v = high * 16 + low;
     out += static_cast<char>(v);
     i += 2;
   }

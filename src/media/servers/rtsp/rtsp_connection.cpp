@@ -664,20 +664,4 @@ void start_rtsp_connection(MediaServer::Impl& server, tcp::socket socket, std::s
   std::make_shared<RtspConnection>(server, std::move(socket), peer)->start();
 }
 
-void MediaServer::Impl::accept_rtsp() {
-  rtsp_acceptor.async_accept(
-      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-        if (self->stopping) return;
-        if (ec) return self->rtsp_backoff.failed(ec, [self] { self->accept_rtsp(); });
-        self->rtsp_backoff.succeeded();
-        if (self->admit(peer_of(socket).first, "rtsp")) {
-          start_rtsp_connection(*self, std::move(socket));
-        } else {
-          boost::system::error_code ignored;
-          socket.close(ignored);
-        }
-        self->accept_rtsp();
-      });
-}
-
 }  // namespace sluice::media

@@ -62,25 +62,25 @@ void RtspUdp::receive(bool rtcp) {
   auto& socket = rtcp ? rtcp_ : rtp_;
   auto& buffer = rtcp ? rtcp_buffer_ : rtp_buffer_;
   auto& from = rtcp ? rtcp_from_ : rtp_from_;
-  socket.async_receive_from(boost::asio::buffer(buffer), from,
-                            [self = shared_from_this(), rtcp](boost::system::error_code ec,
-                                                              std::size_t n) {
-                              if (self->closed_ || ec == boost::asio::error::operation_aborted) {
-                                return;
-                              }
-                              if (!ec) {
-                                auto& b = rtcp ? self->rtcp_buffer_ : self->rtp_buffer_;
-                                auto& f = rtcp ? self->rtcp_from_ : self->rtp_from_;
-                                auto it = self->receivers_.find({rtcp, f});
-                                if (it == self->receivers_.end()) {
-                                  ++self->unknown_in_;
-                                } else {
-                                  auto receiver = it->second;  // may remove itself
-                                  receiver({b.data(), n});
-                                }
-                              }
-                              self->receive(rtcp);
-                            });
+  socket.async_receive_from(
+      boost::asio::buffer(buffer), from,
+      [self = shared_from_this(), rtcp](boost::system::error_code ec, std::size_t n) {
+        if (self->closed_ || ec == boost::asio::error::operation_aborted) {
+          return;
+        }
+        if (!ec) {
+          auto& b = rtcp ? self->rtcp_buffer_ : self->rtp_buffer_;
+          auto& f = rtcp ? self->rtcp_from_ : self->rtp_from_;
+          auto it = self->receivers_.find({rtcp, f});
+          if (it == self->receivers_.end()) {
+            ++self->unknown_in_;
+          } else {
+            auto receiver = it->second;  // may remove itself
+            receiver({b.data(), n});
+          }
+        }
+        self->receive(rtcp);
+      });
 }
 
 }  // namespace sluice::media
