@@ -7,7 +7,7 @@ namespace sluice::media::mpegts {
 namespace {
 
 constexpr std::uint8_t kSync = 0x47;
-constexpr std::size_t kMaxStreams = 16;
+constexpr std::size_t kMaxStreams = 4;  // each may hold a PES of up to max_pes_bytes
 
 std::int64_t timestamp_at(const std::uint8_t* b) {
   return (std::int64_t(b[0] & 0x0E) << 29) | (std::int64_t(b[1]) << 22) |

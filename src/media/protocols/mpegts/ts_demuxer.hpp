@@ -5,7 +5,7 @@
 // H.265 (0x24) and AAC in ADTS (0x0F) are handed on, other streams skipped. A lost packet
 // (continuity counter gap) drops the PES being gathered; bytes that are not packets are skipped
 // until the next sync byte (counted). Bounded: a PES past `max_pes_bytes` is dropped (counted),
-// at most 16 elementary streams are followed. Never reads outside the bytes given.
+// at most 4 elementary streams are followed. Never reads outside the bytes given.
 #include <cstddef>
 #include <cstdint>
 #include <map>

@@ -13,6 +13,7 @@ namespace {
 constexpr std::uint8_t kAac = 10;
 constexpr int kVideoPayloadType = 96;
 constexpr int kAudioPayloadType = 97;
+constexpr std::size_t kMaxIngestTracks = 4;
 
 std::string hex(std::string_view bytes) {
   std::string out;
@@ -206,6 +207,11 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
     const std::string what = m.media + " " + (map ? map->encoding : "payload type " + m.formats[0]);
     if (!map || m.protocol.find("RTP/AVP") == std::string::npos) {
       ingest->ignored_.push_back(what);
+      continue;
+    }
+    if (ingest->tracks_.size() == kMaxIngestTracks) {  // each may hold an 8 MiB access unit
+      ingest->ignored_.push_back(what + " (more than " + std::to_string(kMaxIngestTracks) +
+                                 " tracks)");
       continue;
     }
     auto state = std::make_shared<TrackState>();

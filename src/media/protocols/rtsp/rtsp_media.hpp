@@ -13,7 +13,8 @@
 // RTP clock from its first packet, offset by when that packet arrived after the session's first
 // one, in milliseconds; RTP carries presentation times, so an H.264 frame whose time goes back
 // (B-frames) gets a decoding time just after the previous one and a composition offset.
-// Tracks of other codecs are listed in `ignored` and their packets dropped.
+// Tracks of other codecs, and tracks past the fourth, are listed in `ignored` and their packets
+// dropped.
 #include <chrono>
 #include <cstdint>
 #include <memory>
