@@ -2,6 +2,22 @@
 
 namespace sluice::media {
 
+VideoCodec video_codec_of(const VideoTagInfo& info) {
+  const auto name = video_codec_name(info);
+  if (name == "h264") return VideoCodec::kH264;
+  if (name == "hevc") return VideoCodec::kHevc;
+  return VideoCodec::kNone;
+}
+
+bool is_coded_frame(const VideoTagInfo& info, std::span<const std::uint8_t> body) {
+  if (info.sequence_header || info.end_of_sequence) return false;
+  if (info.enhanced) {
+    const unsigned packet_type = body[0] & 0x0F;
+    return packet_type == 1 || packet_type == 3;  // CodedFrames, CodedFramesX
+  }
+  return body.size() > 1 && body[1] == 1;
+}
+
 namespace {
 
 constexpr std::size_t kMaxParameterSets = 64;

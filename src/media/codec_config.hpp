@@ -14,10 +14,18 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "media/flv.hpp"
 
 namespace sluice::media {
 
 enum class VideoCodec : std::uint8_t { kNone, kH264, kHevc };
+
+// The codec of an FLV video tag as far as the muxers go (H.264 and HEVC, legacy or Enhanced RTMP
+// headers); kNone for any other.
+VideoCodec video_codec_of(const VideoTagInfo& info);
+// Whether the tag holds coded frames (not a configuration, end of sequence or metadata);
+// `body` is the tag body `info` was read from.
+bool is_coded_frame(const VideoTagInfo& info, std::span<const std::uint8_t> body);
 
 // Parsed AVCDecoderConfigurationRecord (ISO 14496-15 5.3.3) or
 // HEVCDecoderConfigurationRecord (8.3.3): NAL length size and the parameter sets

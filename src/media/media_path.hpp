@@ -20,7 +20,6 @@
 
 namespace sluice::media {
 
-// What /media/paths shows of a reader.
 // What an RTP reader's receiver reports (RTCP) say of one track it receives.
 struct ReceptionStats {
   std::string track;         // "video", "audio"
@@ -29,9 +28,21 @@ struct ReceptionStats {
   double jitter_ms = 0;  // interarrival jitter
 };
 
+// What libsrt measures of one SRT connection (srt_bstats), for a publisher (receiving) or a
+// reader (sending).
+struct SrtLinkStats {
+  double rtt_ms = 0;
+  std::int64_t packets_lost = 0;  // receiving: detected missing; sending: reported by the peer
+  std::int64_t packets_retransmitted = 0;
+  std::int64_t packets_dropped = 0;  // too late to be played (TSBPD)
+  double buffer_ms = 0;              // the receive or send buffer, in media time
+  double mbps = 0;                   // receive or send rate
+  double bandwidth_mbps = 0;         // the link's estimated capacity
+};
+
 struct ReaderInfo {
   std::string id;
-  std::string kind;    // "rtmp", "http-flv", "hls", "rtsp"
+  std::string kind;    // "rtmp", "http-flv", "hls", "rtsp", "srt"
   std::string remote;  // peer address
   std::uint64_t bytes_out = 0;
   std::uint64_t packets_out = 0;
@@ -39,6 +50,7 @@ struct ReaderInfo {
   std::size_t queued = 0;
   std::string transport;                  // RTSP: "tcp" or "udp"
   std::vector<ReceptionStats> reception;  // RTSP: per track, once the reader reported
+  std::optional<SrtLinkStats> srt;        // SRT readers
 };
 
 // A reader attached to a path. Called on the media thread only.
@@ -60,6 +72,8 @@ class PublisherHandle {
   virtual ~PublisherHandle() = default;
   // Closes the publishing connection (kick, takeover). It will call MediaHub::unpublish.
   virtual void kick(std::string_view reason) = 0;
+  // SRT publishers: what libsrt measures of the connection.
+  virtual std::optional<SrtLinkStats> srt_link() const { return std::nullopt; }
 };
 
 struct PublisherInfo {

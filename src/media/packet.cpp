@@ -27,6 +27,16 @@ const std::string& MediaPacket::form(Form form, Builder build) const {
   return *slot;
 }
 
+const std::string& MediaPacket::stateful_form(
+    Form form, const std::function<void(const MediaPacket&, std::string&)>& build) const {
+  auto& slot = forms_[static_cast<int>(form)];
+  if (!slot) {
+    slot = std::make_unique<std::string>();
+    build(*this, *slot);
+  }
+  return *slot;
+}
+
 const std::vector<std::string>& MediaPacket::rtp_form(
     const std::function<void(const MediaPacket&, std::vector<std::string>&)>& build) const {
   if (!rtp_) {

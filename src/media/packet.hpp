@@ -49,9 +49,13 @@ struct MediaPacket {
   // Output forms. Each protocol names its form and how it is built (the protocol's code, not
   // the core's); the first reader of a form builds it and every other reader gets the same
   // bytes. Media thread only.
-  enum class Form { kRtmpChunks, kFlvTag, kCount };
+  enum class Form { kRtmpChunks, kFlvTag, kMpegTs, kCount };
   using Builder = void (*)(const MediaPacket& packet, std::string& out);
   const std::string& form(Form form, Builder build) const;
+  // The same for forms whose builder needs the path's state (the MPEG-TS form needs its codec
+  // configuration); every reader of a path passes an equivalent builder.
+  const std::string& stateful_form(
+      Form form, const std::function<void(const MediaPacket&, std::string&)>& build) const;
   // The RTP payloads of the access unit, built by `build` for the first RTP reader (every RTSP
   // reader of a path builds them alike). Media thread only.
   const std::vector<std::string>& rtp_form(

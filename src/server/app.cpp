@@ -255,12 +255,13 @@ struct App::Impl {
     settings = std::make_unique<settings::Settings>(&records);
     settings->set_announce([this](const settings::Setting& s, const boost::json::value& previous,
                                   const std::string& by) {
-      spdlog::info("setting {} = {} (was {}) by {}", s.spec->name, to_json_text(s.value),
-                   to_json_text(previous), by);
-      hub.publish(
-          "sluice.settings." + s.spec->name,
-          to_json_text(boost::json::object{
-              {"name", s.spec->name}, {"value", s.value}, {"previous", previous}, {"by", by}}));
+      const auto value = settings::shown_value(*s.spec, s.value);
+      const auto was = settings::shown_value(*s.spec, previous);
+      spdlog::info("setting {} = {} (was {}) by {}", s.spec->name, to_json_text(value),
+                   to_json_text(was), by);
+      hub.publish("sluice.settings." + s.spec->name,
+                  to_json_text(boost::json::object{
+                      {"name", s.spec->name}, {"value", value}, {"previous", was}, {"by", by}}));
     });
     limits_at_start = config.limits;
     define_settings(*settings, config,

@@ -1,7 +1,6 @@
 #include "server/media_routes.hpp"
 
 #include <spdlog/spdlog.h>
-#include <map>
 
 #include <cmath>
 #include <map>
@@ -29,6 +28,16 @@ auto on_media_thread(media::MediaServer& media, Fn fn) {
 
 http::HttpResponse unavailable() {
   return http::error_response(Error::unavailable("the media server is stopping or not answering"));
+}
+
+json::object srt_json(const media::SrtLinkStats& s) {
+  return {{"rtt_ms", s.rtt_ms},
+          {"packets_lost", s.packets_lost},
+          {"packets_retransmitted", s.packets_retransmitted},
+          {"packets_dropped", s.packets_dropped},
+          {"buffer_ms", s.buffer_ms},
+          {"mbps", s.mbps},
+          {"bandwidth_mbps", s.bandwidth_mbps}};
 }
 
 json::object path_json(const media::MediaPath& p) {
@@ -60,17 +69,20 @@ json::object path_json(const media::MediaPath& p) {
       }
       reader["reception"] = std::move(tracks);
     }
+    if (r.srt) reader["srt"] = srt_json(*r.srt);
     readers.push_back(std::move(reader));
     auto& n = by_protocol[r.kind];
     n = n.is_int64() ? n.as_int64() + 1 : 1;
   }
   const auto& pub = p.publisher();
+  json::object publisher{
+      {"id", pub.id}, {"remote", pub.remote}, {"key_id", pub.key_id}, {"protocol", pub.protocol}};
+  if (const auto* handle = p.publisher_handle()) {
+    if (auto link = handle->srt_link()) publisher["srt"] = srt_json(*link);
+  }
   return json::object{
       {"name", p.name()},
-      {"publisher", json::object{{"id", pub.id},
-                                 {"remote", pub.remote},
-                                 {"key_id", pub.key_id},
-                                 {"protocol", pub.protocol}}},
+      {"publisher", std::move(publisher)},
       {"started_at", format_timestamp(p.started_at())},
       {"video_codec", d.video_codec},
       {"audio_codec", d.audio_codec},

@@ -196,10 +196,29 @@ class RegistryPaths final : public media::PathObserver {
         host_(std::move(host)),
         interval_(std::min<std::chrono::milliseconds>(std::chrono::seconds(10), ttl / 3)) {}
 
-  void set_ports(std::uint16_t rtmp, std::uint16_t http, std::uint16_t rtsp) {
+  void set_ports(std::uint16_t rtmp, std::uint16_t http, std::uint16_t rtsp, std::uint16_t srt) {
     rtmp_port_ = rtmp;
     http_port_ = http;
     rtsp_port_ = rtsp;
+    srt_port_ = srt;
+  }
+
+  // Media thread, once a second: the bitrates measured now. An entry whose advertised
+  // bitrate_kbps is off by more than 10 % (or 50 kbit/s) is advertised again, with the measured
+  // figure, at the next sweep (off the media thread: the registry may wait for a remote store).
+  void note_bitrates(const std::vector<std::pair<std::string, std::int64_t>>& kbps) {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, rate] : kbps) {
+      auto it = live_.find(name);
+      if (it == live_.end() || rate <= 0) continue;
+      auto& config = it->second.request.config;
+      const auto* shown = config.if_contains("bitrate_kbps");
+      const std::int64_t was = shown && shown->is_int64() ? shown->as_int64() : 0;
+      if (std::llabs(rate - was) * 10 > was && std::llabs(rate - was) > 50) {
+        config["bitrate_kbps"] = rate;
+        it->second.changed = true;
+      }
+    }
   }
 
   std::size_t live_count() {
@@ -235,19 +254,24 @@ class RegistryPaths final : public media::PathObserver {
         entries.push_back(entry);
     }
     for (const auto& entry : entries) {
-      if (!entry.id.empty() && registry_.keep_alive(entry.id)) continue;
+      if (!entry.changed && !entry.id.empty() && registry_.keep_alive(entry.id)) continue;
       auto view = registry_.advertise(entry.request);
       if (!view) continue;  // retried on the next sweep
-      spdlog::info("media: '{}' advertised in the registry again", entry.request.name);
+      if (entry.id != view->stream.id) {
+        spdlog::info("media: '{}' advertised in the registry again", entry.request.name);
+      }
       std::lock_guard lock(mutex_);
       auto it = live_.find(entry.request.name);
-      if (it != live_.end()) it->second.id = view->stream.id;
+      if (it == live_.end()) continue;
+      it->second.id = view->stream.id;
+      if (it->second.request.config == entry.request.config) it->second.changed = false;
     }
   }
 
  private:
   struct Entry {
     std::string id;
+    bool changed = false;  // the request differs from what the registry has
     registry::AdvertiseRequest request;
   };
 
@@ -271,12 +295,19 @@ class RegistryPaths final : public media::PathObserver {
     if (rtsp_port_ != 0) {
       config["rtsp_url"] = "rtsp://" + host_ + ":" + std::to_string(rtsp_port_) + "/live/" + name;
     }
+    if (srt_port_ != 0) {
+      config["srt_url"] = "srt://" + host_ + ":" + std::to_string(srt_port_) +
+                          "?streamid=#!::r=live/" + name + ",m=request";
+    }
     if (!d.video_codec.empty()) config["codec"] = d.video_codec;
     if (d.width > 0 && d.height > 0) {
       config["resolution"] = std::to_string(d.width) + "x" + std::to_string(d.height);
     }
     if (d.fps > 0) config["fps"] = json_number(d.fps);
-    if (d.video_kbps > 0 || d.audio_kbps > 0) {
+    // What arrives (measured over 2 s) once known; before that what the publisher declared.
+    if (path.measured_bps() > 0) {
+      config["bitrate_kbps"] = std::llround(path.measured_bps() / 1000);
+    } else if (d.video_kbps > 0 || d.audio_kbps > 0) {
       config["bitrate_kbps"] = std::llround(d.video_kbps + d.audio_kbps);
     }
     if (!d.audio_codec.empty()) config["audio_codec"] = d.audio_codec;
@@ -290,7 +321,7 @@ class RegistryPaths final : public media::PathObserver {
       spdlog::warn("media: '{}' not advertised yet: {}", name, view.error().detail);
     }
     std::lock_guard lock(mutex_);
-    live_[name] = Entry{view ? view->stream.id : std::string(), std::move(r)};
+    live_[name] = Entry{view ? view->stream.id : std::string(), false, std::move(r)};
   }
 
   registry::Registry& registry_;
@@ -299,6 +330,7 @@ class RegistryPaths final : public media::PathObserver {
   std::uint16_t rtmp_port_ = 0;
   std::uint16_t http_port_ = 0;
   std::uint16_t rtsp_port_ = 0;
+  std::uint16_t srt_port_ = 0;
   std::mutex mutex_;
   std::map<std::string, Entry> live_;
   std::chrono::steady_clock::time_point last_sweep_{};
@@ -375,6 +407,7 @@ struct MediaWiring::Impl {
   std::atomic<std::uint16_t> rtsp_port{0};
   std::atomic<std::uint16_t> rtsp_udp_port{0};
   std::atomic<std::uint16_t> srt_port{0};
+  bool bitrates_noted = false;  // the media thread's tick reports bitrates (set once)
   std::atomic<double> bandwidth_in{0};
   std::atomic<double> bandwidth_out{0};
   std::uint64_t last_in = 0;
@@ -446,7 +479,16 @@ std::uint16_t MediaWiring::start(std::uint16_t http_port) {
     impl_->rtsp_port = impl_->server.listen_rtsp(c.rtsp.host, c.rtsp.port);
     if (c.rtsp_udp_enabled) impl_->rtsp_udp_port = listen_rtsp_udp(impl_->server, c);
   }
-  impl_->paths.set_ports(impl_->rtmp_port, http_port, impl_->rtsp_port);
+  impl_->paths.set_ports(impl_->rtmp_port, http_port, impl_->rtsp_port, impl_->srt_port);
+  if (!impl_->bitrates_noted) {
+    impl_->bitrates_noted = true;
+    impl_->server.on_tick([impl = impl_.get()] {
+      std::vector<std::pair<std::string, std::int64_t>> rates;
+      for (const auto* p : impl->server.hub().paths())
+        rates.emplace_back(p->name(), std::llround(p->measured_bps() / 1000));
+      impl->paths.note_bitrates(rates);
+    });
+  }
   impl_->server.start();
   return impl_->rtmp_port;
 }
@@ -496,6 +538,14 @@ std::uint16_t MediaWiring::rtsp_udp_port() const {
   return impl_->rtsp_udp_port;
 }
 
+void MediaWiring::set_srt_passphrase(std::string passphrase) {
+  impl_->server.set_srt_handshake(std::move(passphrase), std::nullopt);
+}
+
+void MediaWiring::set_srt_latency(int latency_ms) {
+  impl_->server.set_srt_handshake(std::nullopt, latency_ms);
+}
+
 void MediaWiring::set_rtsp_aliases(
     const std::vector<std::pair<std::string, std::string>>& aliases) {
   impl_->server.set_rtsp_aliases({aliases.begin(), aliases.end()});
@@ -538,6 +588,33 @@ void MediaWiring::render_metrics(http::PrometheusWriter& w) const {
       static_cast<double>(srt.refused));
   one("sluice_srt_bytes_in_total", "counter", "MPEG-TS bytes received from SRT callers",
       static_cast<double>(srt.bytes_in));
+  // Per connected caller (at most the SRT connection cap), as libsrt measures its link.
+  const auto links = impl_->server.srt_connections();
+  auto per_link = [&](const char* name, const char* type, const char* help, auto value) {
+    w.header(name, type, help);
+    for (const auto& c : links) {
+      w.sample(name, {{"connection", c.id}, {"path", c.path}, {"role", c.role}},
+               static_cast<double>(value(c.link)));
+    }
+  };
+  using Link = media::SrtLinkStats;
+  per_link("sluice_srt_rtt_milliseconds", "gauge", "Round-trip time of each SRT caller's link",
+           [](const Link& l) { return l.rtt_ms; });
+  per_link("sluice_srt_packets_lost_total", "counter",
+           "Packets lost on each SRT caller's link (receiving: detected; sending: reported)",
+           [](const Link& l) { return l.packets_lost; });
+  per_link("sluice_srt_packets_retransmitted_total", "counter",
+           "Packets retransmitted on each SRT caller's link",
+           [](const Link& l) { return l.packets_retransmitted; });
+  per_link("sluice_srt_packets_dropped_total", "counter",
+           "Packets dropped as too late to play on each SRT caller's link",
+           [](const Link& l) { return l.packets_dropped; });
+  per_link("sluice_srt_buffer_milliseconds", "gauge",
+           "Media time held in each SRT caller's receive (publish) or send (play) buffer",
+           [](const Link& l) { return l.buffer_ms; });
+  per_link("sluice_srt_rate_mbps", "gauge",
+           "Receive (publish) or send (play) rate of each SRT caller",
+           [](const Link& l) { return l.mbps; });
   w.header("rtmp_bandwidth_bytes", "gauge",
            "Media bytes per second over the last second, RTMP and HTTP-FLV");
   w.sample("rtmp_bandwidth_bytes", {{"direction", "in"}}, impl_->bandwidth_in.load());

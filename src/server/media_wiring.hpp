@@ -69,6 +69,9 @@ class MediaWiring {
   std::uint16_t srt_port() const;       // 0 when srt = off
   // The rtsp_aliases setting: from the next RTSP request. Any thread.
   void set_rtsp_aliases(const std::vector<std::pair<std::string, std::string>>& aliases);
+  // The srt_passphrase and srt_latency settings: for SRT callers connecting from now on.
+  void set_srt_passphrase(std::string passphrase);
+  void set_srt_latency(int latency_ms);
   // Whether the identity a media client presents may play (`write` false) or publish (`write`
   // true, without a stream key) `path`: its Authorization header (RTSP), its ?token= value and
   // its address → ok or 401/403 (the trust issue's media_r / media_rw). Call before start().

@@ -277,6 +277,37 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
       initial.emplace_back(alias + "=" + path);
     s.define(std::move(spec), std::move(initial));
   }
+  {
+    Spec spec = spec_of("srt_passphrase", Type::kString,
+                        "SRT encryption passphrase every caller must use (AES, 10-79 characters); "
+                        "empty: unencrypted. Applies to callers connecting after a change",
+                        {}, {}, 79);
+    spec.secret = true;
+    spec.check = [](const json::value& v) -> Status {
+      const auto n = v.as_string().size();
+      if (n != 0 && n < 10) {
+        return fail(Error::invalid_field({"body", "value"},
+                                         "srt_passphrase: empty or 10 to 79 characters"));
+      }
+      return {};
+    };
+    spec.apply = [&m = t.media](const json::value& v) {
+      m.set_srt_passphrase(std::string(v.as_string()));
+      return Status{};
+    };
+    s.define(std::move(spec), json::string(c.srt_passphrase));
+  }
+  {
+    Spec spec = spec_of("srt_latency", Type::kInteger,
+                        "SRT latency (receive buffer for loss recovery) offered to callers; "
+                        "applies to callers connecting after a change",
+                        "ms", 20, 8000);
+    spec.apply = [&m = t.media](const json::value& v) {
+      m.set_srt_latency(static_cast<int>(v.to_number<std::int64_t>()));
+      return Status{};
+    };
+    s.define(std::move(spec), c.srt_latency_ms);
+  }
   define_limit_settings(s, c.limits, t.apply_limits);
 }
 

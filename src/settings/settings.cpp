@@ -168,11 +168,16 @@ Status Settings::validate(const Spec& spec, const json::value& v) {
   return spec.check ? spec.check(v) : Status{};
 }
 
+json::value shown_value(const Spec& spec, const json::value& value) {
+  if (!spec.secret || (value.is_string() && value.as_string().empty())) return value;
+  return json::string("********");
+}
+
 json::object Settings::describe(const Setting& s) {
   const Spec& spec = *s.spec;
   json::object o{{"name", spec.name},
-                 {"value", s.value},
-                 {"default", s.default_value},
+                 {"value", shown_value(spec, s.value)},
+                 {"default", shown_value(spec, s.default_value)},
                  {"type", type_name(spec.type)},
                  {"description", spec.description},
                  {"read", json::array{json::value(auth::permission_name(spec.read))}},

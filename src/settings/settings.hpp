@@ -36,6 +36,9 @@ struct Spec {
   std::optional<double> minimum;     // integer, number
   std::optional<double> maximum;     // integer, number; string length for strings
   std::vector<std::string> choices;  // enum
+  // A secret (a passphrase): readers, announcements and logs see "********" for a value that is
+  // set, never the value.
+  bool secret = false;
   auth::Need read{auth::Resource::kSettings, auth::Access::kRead, {}};
   auth::Need write{auth::Resource::kSettings, auth::Access::kWrite, {}};
   // Extra check beyond the type and range (e.g. "an http:// URL"); an error names the rule.
@@ -54,6 +57,9 @@ struct Setting {
 // What a change announces.
 using Announce = std::function<void(const Setting& setting, const boost::json::value& previous,
                                     const std::string& by)>;
+
+// The value as anyone may see it: a secret's is masked.
+boost::json::value shown_value(const Spec& spec, const boost::json::value& value);
 
 class Settings {
  public:

@@ -430,6 +430,21 @@ TEST_F(MediaTest, LivePathIsAVideoStreamInTheRegistryUntilThePublisherLeaves) {
   EXPECT_EQ(str(config, "rtmp_url"), rtmp("studio"));
   EXPECT_EQ(str(config, "flv_url"), http("/live/studio.flv"));
   EXPECT_EQ(str(config, "hls_url"), http("/live/studio/index.m3u8"));
+  EXPECT_EQ(str(config, "rtsp_url"),
+            "rtsp://127.0.0.1:" + std::to_string(daemon().rtsp_port()) + "/live/studio");
+  EXPECT_EQ(str(config, "srt_url"), "srt://127.0.0.1:" + std::to_string(daemon().srt_port()) +
+                                        "?streamid=#!::r=live/studio,m=request");
+  // The bitrate follows what arrives (the publisher's declared figure is only a start).
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto entries = registry_entries("studio");
+        const double measured = num(path("studio"), "bitrate_kbps");
+        if (entries.size() != 1 || measured <= 0) return false;
+        const double shown = num(entries[0].at("config"), "bitrate_kbps");
+        return std::abs(shown - measured) <= std::max(50.0, measured * 0.25);
+      },
+      25s))
+      << api("GET", "/streams").raw << json::serialize(path("studio"));
 
   ffmpeg.signal_and_wait(SIGKILL);
   EXPECT_TRUE(eventually([&] { return registry_entries("studio").empty(); }, 15s))

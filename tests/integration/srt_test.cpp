@@ -1,7 +1,10 @@
-// SRT end to end (issue 13) with the real ffmpeg against a real sluiced: an encoder publishes
-// MPEG-TS over SRT with a stream key in the streamid (the SRT access-control form, raw or
-// URL-encoded) and the path plays over RTMP, RTSP and HLS; a caller without a valid key, or
-// asking to play, is refused at the handshake and nothing goes live.
+// SRT end to end (issue 13) with the real ffmpeg and ffprobe against a real sluiced: an encoder
+// publishes MPEG-TS over SRT with a stream key in the streamid (the SRT access-control form, raw
+// or URL-encoded) and the path plays over RTMP, HTTP-FLV, RTSP, HLS and SRT; a path published over
+// RTMP plays over SRT (every streamid form), with the link's SRT statistics in /media/paths and
+// /metrics, a kick, and its end when the publisher leaves; a caller without a valid key, asking
+// for a path nobody publishes or a private path without its read key, is refused at the
+// handshake.
 #include "media_fixture.hpp"
 
 namespace sluice::testing {
@@ -52,7 +55,14 @@ TEST_F(SrtTest, AKeyedPublisherPlaysOverEveryDoor) {
       "rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/stage";
   CommandResult r;
   EXPECT_EQ(probe_streams(rtmp, &r), av) << r.err;
+  EXPECT_EQ(probe_streams(daemon_->url() + "/live/stage.flv", &r), av) << r.err;
   EXPECT_EQ(probe_streams(daemon_->url() + "/live/stage/index.m3u8", &r), av) << r.err;
+  EXPECT_EQ(probe_streams(srt("#!::r=live/stage,m=request"), &r), av) << r.err;
+  // What libsrt measures of the publisher's link.
+  const auto publisher_link = api("GET", "/media/paths/stage").body.at("publisher");
+  ASSERT_TRUE(publisher_link.as_object().contains("srt")) << publisher_link;
+  EXPECT_GE(num(publisher_link.at("srt"), "rtt_ms"), 0);
+  EXPECT_GT(num(publisher_link.at("srt"), "mbps"), 0);
   auto decoded =
       run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-i",
                    "rtsp://127.0.0.1:" + std::to_string(daemon_->rtsp_port()) + "/live/stage", "-t",
@@ -77,7 +87,118 @@ TEST_F(SrtTest, AKeyedPublisherPlaysOverEveryDoor) {
   }
 }
 
-TEST_F(SrtTest, CallersWithoutAKeyOrAskingToPlayAreRefusedAtTheHandshake) {
+TEST_F(SrtTest, AnRtmpPathPlaysOverSrtWithItsLinkStatistics) {
+  const std::string key = create_key("cam");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(
+      publisher_argv("rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + key),
+      true));
+  ASSERT_TRUE(eventually(
+      [&] { return num(api("GET", "/media/paths/cam").body, "video_frames") > 10; }, 30s))
+      << ffmpeg.stdout_text() << daemon_->output();
+  const std::vector<std::string> av{"h264 320x240", "aac"};
+  for (const std::string& id :
+       {std::string("#!::r=live/cam,m=request"), std::string("read:cam"),
+        std::string("%23%21%3A%3Ar%3Dlive%2Fcam%2Cm%3Drequest"), std::string("#!::r=cam")}) {
+    CommandResult r;
+    EXPECT_EQ(probe_streams(srt(id), &r), av) << id << ": " << r.err;
+  }
+  // A player decodes without errors while it plays; the path shows it as an SRT reader with
+  // what libsrt measures of its link, and /metrics has the connection.
+  ChildProcess player;
+  ASSERT_TRUE(player.spawn(
+      {program_path("ffmpeg"), "-nostdin", "-v", "error", "-stats_period", "0.5", "-progress",
+       "pipe:1", "-i", srt("#!::r=live/cam,m=request"), "-f", "null", "-"},
+      true));
+  json::value reader;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto readers = api("GET", "/media/paths/cam").body.at("readers").as_array();
+        for (const auto& r : readers) {
+          if (str(r, "kind") == "srt" && num(r, "packets_out") > 30) reader = r;
+        }
+        return !reader.is_null() && frames_of(player) > 30;
+      },
+      30s))
+      << api("GET", "/media/paths/cam").raw << player.stdout_text();
+  EXPECT_EQ(str(reader, "transport"), "udp");
+  ASSERT_TRUE(reader.as_object().contains("srt")) << reader;
+  EXPECT_GT(num(reader.at("srt"), "mbps"), 0);
+  EXPECT_EQ(num(reader, "dropped"), 0);
+  EXPECT_EQ(num(api("GET", "/media/paths/cam").body.at("readers_by_protocol"), "srt"), 1);
+  const std::string series = "sluice_srt_rtt_milliseconds{connection=\"" + str(reader, "id") +
+                             R"(",path="cam",role="play"})";
+  EXPECT_TRUE(
+      eventually([&] { return api("GET", "/metrics").raw.find(series) != std::string::npos; }, 5s))
+      << api("GET", "/metrics").raw;
+  // Kicked: the player's connection ends.
+  EXPECT_EQ(api("DELETE", "/media/paths/cam/readers/" + str(reader, "id")).status, 200);
+  EXPECT_TRUE(player.wait(20s).has_value()) << "the kicked player still runs";
+  EXPECT_TRUE(eventually(
+      [&] { return api("GET", "/media/paths/cam").body.at("readers").as_array().empty(); }, 10s));
+
+  // A player is let go when the publisher leaves.
+  ChildProcess second;
+  ASSERT_TRUE(second.spawn(
+      {program_path("ffmpeg"), "-nostdin", "-v", "error", "-i", srt("read:cam"), "-f", "null", "-"},
+      true));
+  ASSERT_TRUE(eventually(
+      [&] { return num(api("GET", "/media/paths/cam").body, "reader_count") == 1; }, 20s));
+  ffmpeg.kill_and_reap();
+  EXPECT_TRUE(second.wait(20s).has_value()) << "the player outlived its path";
+  EXPECT_EQ(daemon_->output().find(key), std::string::npos) << "the key was logged";
+}
+
+TEST_F(SrtTest, PlayersOfPrivateOrAbsentPathsAreRefusedAtTheHandshake) {
+  const std::string key = create_key("vault");
+  auto read = api("POST", "/keys", R"({"stream":"vault","kind":"read"})");
+  ASSERT_EQ(read.status, 201) << read.raw;
+  const std::string read_key = str(read.body, "key");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(
+      publisher_argv("rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + key),
+      true));
+  ASSERT_TRUE(eventually(
+      [&] { return num(api("GET", "/media/paths/vault").body, "video_frames") > 10; }, 30s));
+  CommandResult r;
+  EXPECT_TRUE(probe_streams(srt("#!::r=live/vault,m=request"), &r, 20s).empty())
+      << "a private path played without its read key";
+  EXPECT_TRUE(probe_streams(srt("#!::r=live/nobody,m=request"), &r, 20s).empty());
+  EXPECT_EQ(probe_streams(srt("#!::r=live/vault?key=" + read_key + ",m=request"), &r),
+            (std::vector<std::string>{"h264 320x240", "aac"}))
+      << r.err;
+  EXPECT_NE(api("GET", "/metrics").raw.find("sluice_srt_refused_total 2"), std::string::npos);
+  EXPECT_EQ(daemon_->output().find(read_key), std::string::npos) << "the read key was logged";
+}
+
+TEST_F(SrtTest, ThePassphraseSettingAppliesToCallersConnectingAfterIt) {
+  const std::string key = create_key("safe");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(
+      publisher_argv("rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + key),
+      true));
+  ASSERT_TRUE(eventually(
+      [&] { return num(api("GET", "/media/paths/safe").body, "video_frames") > 10; }, 30s));
+  const std::string secret = "correcthorsebattery";
+  EXPECT_EQ(api("PUT", "/settings/srt_passphrase", R"({"value":"short"})").status, 422);
+  auto put = api("PUT", "/settings/srt_passphrase", R"({"value":")" + secret + R"("})");
+  ASSERT_EQ(put.status, 200) << put.raw;
+  EXPECT_EQ(put.raw.find(secret), std::string::npos) << "the passphrase was shown";
+  EXPECT_EQ(api("GET", "/settings/srt_passphrase").raw.find(secret), std::string::npos);
+  EXPECT_EQ(api("PUT", "/settings/srt_latency", R"({"value":250})").status, 200);
+  CommandResult r;
+  EXPECT_TRUE(probe_streams(srt("read:safe"), &r, 20s).empty()) << "played without the passphrase";
+  EXPECT_EQ(probe_streams(srt("read:safe&passphrase=" + secret), &r),
+            (std::vector<std::string>{"h264 320x240", "aac"}))
+      << r.err;
+  // Back to unencrypted: callers without one play again.
+  ASSERT_EQ(api("PUT", "/settings/srt_passphrase", R"({"value":""})").status, 200);
+  EXPECT_EQ(probe_streams(srt("read:safe"), &r), (std::vector<std::string>{"h264 320x240", "aac"}))
+      << r.err;
+  EXPECT_EQ(daemon_->output().find(secret), std::string::npos) << "the passphrase was logged";
+}
+
+TEST_F(SrtTest, CallersWithoutAKeyAreRefusedAtTheHandshake) {
   const std::string key = create_key("stage");
   const std::vector<std::string> refused{
       "#!::r=live/stage,m=publish", "#!::r=live/" + key.substr(0, key.size() - 2) + "xx,m=publish",

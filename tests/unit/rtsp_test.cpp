@@ -191,6 +191,24 @@ TEST(SrtStreamId, AccessControlShortAndEncodedFormsAreRead) {
   EXPECT_FALSE(srt::parse_stream_id(std::string(600, 'a')));
 }
 
+TEST(SrtStreamId, PlayersNameReadKeysAndUsers) {
+  auto id = srt::parse_stream_id("#!::r=live/cam?key=rk_123,m=request");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->resource, "cam");
+  EXPECT_EQ(id->query, "key=rk_123");
+  id = srt::parse_stream_id("#!::r=cam,m=request,u=ana,s=pa55word");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->user, "ana");
+  EXPECT_EQ(id->password, "pa55word");
+  id = srt::parse_stream_id("read:cam:ana:pa:55");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->resource, "cam");
+  EXPECT_EQ(id->user, "ana");
+  EXPECT_EQ(id->password, "pa:55");
+  EXPECT_FALSE(srt::parse_stream_id("read:cam:ana"));  // a user without a password
+  EXPECT_FALSE(srt::parse_stream_id("#!::r=cam?" + std::string(300, 'k')));
+}
+
 TEST(RtspUrl, LivePathsAliasesTracksAndQueries) {
   const std::map<std::string, std::string> aliases{{"stream1", "cam"}};
   auto t = rtsp::parse_target("rtsp://10.0.0.5:8554/live/cam/trackID=1?key=abc", aliases);

@@ -267,6 +267,19 @@ MediaServer::SrtCounters MediaServer::srt_stats() const {
   return {s.connections_total, s.refused, s.bytes_in, s.open};
 }
 
+std::vector<MediaServer::SrtConnection> MediaServer::srt_connections() const {
+  std::vector<SrtConnection> out;
+  if (!impl_->srt) return out;
+  for (auto& c : impl_->srt->connections())
+    out.push_back({std::move(c.id), std::move(c.path), std::move(c.role), c.link});
+  return out;
+}
+
+void MediaServer::set_srt_handshake(std::optional<std::string> passphrase,
+                                    std::optional<int> latency_ms) {
+  if (impl_->srt) impl_->srt->set_handshake(std::move(passphrase), latency_ms);
+}
+
 void MediaServer::set_limits(const Limits& limits) {
   impl_->post([impl = impl_, per_address = limits.media_max_connections_per_address,
                handshake = limits.rtmp_handshake_timeout] {

@@ -10,7 +10,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/limits.hpp"
 #include "media/media_hub.hpp"
@@ -113,6 +115,15 @@ class MediaServer {
     std::uint64_t connections_total = 0, refused = 0, bytes_in = 0, open = 0;
   };
   SrtCounters srt_stats() const;
+  // Each SRT caller's link as last measured (about once a second). Any thread.
+  struct SrtConnection {
+    std::string id, path, role;  // role: "publish" or "play"
+    SrtLinkStats link;
+  };
+  std::vector<SrtConnection> srt_connections() const;
+  // The SRT passphrase and latency for callers connecting from now on (nullopt: unchanged).
+  // Any thread.
+  void set_srt_handshake(std::optional<std::string> passphrase, std::optional<int> latency_ms);
   // Applies changed limits (the live settings of docs/operations.md "Limits"): the per-address
   // cap from the next connection, the handshake deadline from the next check. Any thread.
   void set_limits(const Limits& limits);

@@ -16,23 +16,6 @@ std::size_t ts_size(std::size_t n) {
   return n + n / 46 + 1024;
 }
 
-VideoCodec video_codec(const VideoTagInfo& info) {
-  const auto name = video_codec_name(info);
-  if (name == "h264") return VideoCodec::kH264;
-  if (name == "hevc") return VideoCodec::kHevc;
-  return VideoCodec::kNone;
-}
-
-// Coded frames (not configuration, end of sequence or metadata).
-bool is_coded_frame(const VideoTagInfo& info, std::span<const std::uint8_t> body) {
-  if (info.sequence_header || info.end_of_sequence) return false;
-  if (info.enhanced) {
-    const unsigned packet_type = body[0] & 0x0F;
-    return packet_type == 1 || packet_type == 3;  // CodedFrames, CodedFramesX
-  }
-  return body.size() > 1 && body[1] == 1;
-}
-
 Error unsupported(std::string detail) {
   return Error{415, std::move(detail), {}};
 }
@@ -89,7 +72,7 @@ Status HlsMuxer::push(const MediaPacket& packet) {
   if (packet.type == tag_type::kVideo) {
     auto info = inspect_video(body);
     if (!info) return reject(info.error());
-    const auto codec = video_codec(*info);
+    const auto codec = video_codec_of(*info);
     if (codec == VideoCodec::kNone) {
       return reject(
           unsupported("HLS: unsupported video codec " + std::string(video_codec_name(*info))));

@@ -59,7 +59,16 @@ Result<StreamId> parse_stream_id(std::string_view text) {
   StreamId id;
   if (s.starts_with("publish:") || s.starts_with("read:")) {
     id.publish = s.starts_with("publish:");
-    id.resource = s.substr(s.find(':') + 1);
+    std::string_view rest = s.substr(s.find(':') + 1);
+    if (const auto colon = rest.find(':'); !id.publish && colon != std::string_view::npos) {
+      const std::string_view login = rest.substr(colon + 1);
+      const auto split = login.find(':');
+      if (split == std::string_view::npos) return fail(malformed("read:NAME:USER:PASSWORD"));
+      id.user = login.substr(0, split);
+      id.password = login.substr(split + 1);
+      rest = rest.substr(0, colon);
+    }
+    id.resource = rest;
   } else if (s.starts_with("#!::")) {
     s.remove_prefix(4);
     std::string mode;
@@ -76,6 +85,10 @@ Result<StreamId> parse_stream_id(std::string_view text) {
         have_resource = true;
       } else if (key == "m") {
         mode = value;
+      } else if (key == "u") {
+        id.user = value;
+      } else if (key == "s") {
+        id.password = value;
       }  // u=, s=, t= and others are not needed
     }
     if (!have_resource) return fail(malformed("no r= (the resource)"));
@@ -87,6 +100,11 @@ Result<StreamId> parse_stream_id(std::string_view text) {
     return fail(malformed("not a form sluice knows"));
   }
   if (id.resource.starts_with("live/")) id.resource.erase(0, 5);
+  if (const auto q = id.resource.find('?'); q != std::string::npos) {
+    id.query = id.resource.substr(q + 1);
+    id.resource.erase(q);
+    if (id.query.size() > 256) return fail(malformed("the query is longer than 256 bytes"));
+  }
   if (!valid_resource(id.resource)) return fail(malformed("the resource is not a path or key"));
   return id;
 }

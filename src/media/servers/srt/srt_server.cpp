@@ -13,12 +13,14 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/crypto.hpp"
 #include "core/log_limiter.hpp"
 #include "core/logging.hpp"
 #include "keys/key_format.hpp"
 #include "media/protocols/mpegts/ts_ingest.hpp"
 #include "media/protocols/srt/stream_id.hpp"
 #include "media/servers/media_server_impl.hpp"
+#include "media/servers/srt/srt_reader.hpp"
 #include "relay/loop_call.hpp"
 
 namespace sluice::media {
@@ -60,6 +62,7 @@ class SrtPublisher final : public PublisherHandle {
   SrtPublisher(std::weak_ptr<SrtServer::Impl> server, SRTSOCKET socket, std::string remote)
       : server_(std::move(server)), socket_(socket), remote_(std::move(remote)) {}
   void kick(std::string_view reason) override;
+  std::optional<SrtLinkStats> srt_link() const override { return srt_link_stats(socket_, false); }
   MediaPath* path = nullptr;
   std::string id;
 
@@ -74,13 +77,16 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
 
   // A caller accepted by the listen callback, waiting for srt_accept (SRT thread).
   struct Admitted {
-    PublishGrant grant;
+    bool publish = true;
+    PublishGrant grant;  // publish: the path and key; play: the path
     std::string remote;
   };
   // A connected caller (SRT thread).
   struct Caller {
     std::string id;
     std::string remote;
+    std::string path;
+    bool publish = true;
     mpegts::TsIngest ingest;
     Clock::time_point last_data = Clock::now();
   };
@@ -104,25 +110,44 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
     }
     auto id = srt::parse_stream_id(stream_id);
     if (!id) return refuse(SRT_REJX_BAD_REQUEST, id.error().detail);
-    if (!id->publish) {
-      return refuse(SRT_REJX_BAD_MODE,
-                    "playing over SRT is not served yet: play over RTSP, RTMP, HTTP-FLV or HLS");
-    }
+    // A user's credentials (u=, s=) as the Basic authorization the policy reads.
+    const std::string authorization =
+        id->user.empty() ? std::string()
+                         : "Basic " + crypto::base64_encode(id->user + ":" + id->password);
     const std::string ip = ip_of(remote);
     auto grant = relay::call_on_loop(
         *media,
-        [media = media, resource = id->resource, ip] {
-          return media->policy.authorize_publish("live", resource, "", ip);
+        // By value: a call that times out may still run after this returns.
+        [media = media, id = *id, authorization, ip]() -> Result<PublishGrant> {
+          const Credentials credentials{authorization, id.publish ? "PUBLISH" : "PLAY", ""};
+          if (id.publish) {
+            return media->policy.authorize_publish("live", id.resource, id.query, ip, credentials);
+          }
+          if (auto allowed = media->policy.authorize_play(id.resource, id.query, ip, credentials);
+              !allowed) {
+            return fail(allowed.error());
+          }
+          if (!media->hub.find(id.resource)) {
+            return fail(
+                Error::not_found("no one is publishing '" + keys::redact_keys(id.resource) + "'"));
+          }
+          return PublishGrant{id.resource, {}};
         },
         [deadline = Clock::now() + kAuthorizeWait] { return Clock::now() > deadline; });
     if (!grant) return refuse(SRT_REJX_DOWN, "the media server did not answer");
     if (!*grant) {
       const int status = grant->error().status;
-      return refuse(status == 401 ? SRT_REJX_UNAUTHORIZED : SRT_REJX_FORBIDDEN,
+      return refuse(status == 401   ? SRT_REJX_UNAUTHORIZED
+                    : status == 404 ? SRT_REJX_NOTFOUND
+                                    : SRT_REJX_FORBIDDEN,
                     grant->error().detail);
     }
     std::lock_guard lock(mutex);
-    admitted[ns] = Admitted{**grant, remote};
+    // The settings in force now (a caller with another passphrase fails the handshake).
+    srt_setsockflag(ns, SRTO_PASSPHRASE, options.passphrase.c_str(),
+                    static_cast<int>(options.passphrase.size()));
+    srt_setsockflag(ns, SRTO_LATENCY, &options.latency_ms, sizeof options.latency_ms);
+    admitted[ns] = Admitted{id->publish, **grant, remote};
     return 0;
   }
 
@@ -141,6 +166,7 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
       }
       expire_idle();
       close_kicked();
+      measure_links();
     }
   }
 
@@ -163,16 +189,24 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
       }
       bool no = false;
       srt_setsockflag(s, SRTO_RCVSYN, &no, sizeof no);
-      const int in = SRT_EPOLL_IN | SRT_EPOLL_ERR;
-      srt_epoll_add_usock(eid, s, &in);
+      srt_setsockflag(s, SRTO_SNDSYN, &no, sizeof no);
+      // A player sends nothing: only its end matters.
+      const int events = a.publish ? SRT_EPOLL_IN | SRT_EPOLL_ERR : SRT_EPOLL_ERR;
+      srt_epoll_add_usock(eid, s, &events);
       auto caller = std::make_unique<Caller>();
       caller->id = "srt-" + std::to_string(++next_id);
       caller->remote = a.remote;
+      caller->path = a.grant.path;
+      caller->publish = a.publish;
       const std::string id = caller->id;
       callers[s] = std::move(caller);
       ++open;
       ++connections_total;
-      start_publishing(s, id, a);
+      if (a.publish) {
+        start_publishing(s, id, a);
+      } else {
+        start_reading(s, id, a);
+      }
     }
   }
 
@@ -191,8 +225,46 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
       }
       publisher->path = *path;
       spdlog::info("srt: {} publishes '{}' (key {})", a.remote, a.grant.path, a.grant.key_id);
+      self->emit(MediaEventKind::kPostPublish, id, a.remote, a.grant.path, {}, a.grant.key_id);
       self->publishers[id] = std::move(publisher);
     });
+  }
+
+  // Media thread: the player joins its path (it may have ended since the handshake).
+  void start_reading(SRTSOCKET s, const std::string& id, const Admitted& a) {
+    media->post([self = shared_from_this(), s, id, a] {
+      MediaPath* path = self->media->hub.find(a.grant.path);
+      if (!path) {
+        spdlog::info("srt: {} cannot play '{}': it ended", a.remote, a.grant.path);
+        self->kick_socket(s);
+        return;
+      }
+      std::weak_ptr<Impl> weak = self;
+      auto reader = std::make_unique<SrtReader>(id, a.remote, s, *path,
+                                                [weak, s, remote = a.remote](std::string_view why) {
+                                                  if (auto server = weak.lock())
+                                                    server->kick_socket(s, std::string(why));
+                                                });
+      spdlog::info("srt: {} plays '{}'", a.remote, a.grant.path);
+      self->emit(MediaEventKind::kPostPlay, id, a.remote, a.grant.path, {});
+      SrtReader* r = reader.get();
+      self->readers[id] = std::move(reader);
+      path->attach(r);
+    });
+  }
+
+  void emit(MediaEventKind kind, const std::string& id, const std::string& remote,
+            const std::string& path, std::string reason, const std::string& key_id = {}) {
+    MediaEvent e;
+    e.kind = kind;
+    e.client_id = id;
+    e.protocol = "srt";
+    e.remote = remote;
+    e.app = "live";
+    e.path = path;
+    e.key_id = key_id;
+    e.reason = std::move(reason);
+    media->policy.on_event(e);
   }
 
   void read(SRTSOCKET s, std::array<char, kDatagram>& buffer) {
@@ -231,7 +303,7 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
     const auto now = Clock::now();
     std::vector<SRTSOCKET> idle;
     for (const auto& [s, c] : callers) {
-      if (now - c->last_data > options.idle_timeout) idle.push_back(s);
+      if (c->publish && now - c->last_data > options.idle_timeout) idle.push_back(s);
     }
     for (auto s : idle)
       close_caller(s, "sent nothing for " + std::to_string(options.idle_timeout.count()) + " s");
@@ -242,37 +314,63 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
     auto it = callers.find(s);
     if (it == callers.end()) return;
     const std::string id = it->second->id;
-    spdlog::info("srt: {} ({}) closed: {}", it->second->remote, id, why);
+    const std::string remote = it->second->remote;
+    const std::string path = it->second->path;
+    spdlog::info("srt: {} ({}) closed: {}", remote, id, why);
     srt_epoll_remove_usock(eid, s);
     srt_close(s);
     callers.erase(it);
     --open;
-    media->post([self = shared_from_this(), id] {
+    media->post([self = shared_from_this(), id, remote, path, why] {
+      if (auto r = self->readers.find(id); r != self->readers.end()) {
+        r->second->detach();
+        self->readers.erase(r);
+        self->emit(MediaEventKind::kDonePlay, id, remote, path, why);
+        return;
+      }
       auto p = self->publishers.find(id);
       if (p == self->publishers.end()) return;
       auto publisher = std::move(p->second);
       self->publishers.erase(p);
       if (publisher->path) self->media->hub.unpublish(publisher->path);
+      self->emit(MediaEventKind::kDonePublish, id, remote, path, why);
     });
   }
 
-  // Any thread: asks the SRT thread to close `s` (a kick, a refused publish).
-  void kick_socket(SRTSOCKET s) {
+  // Any thread: asks the SRT thread to close `s` (a kick, a refused publish, a player whose
+  // path ended), saying why.
+  void kick_socket(SRTSOCKET s, std::string why = "kicked") {
     std::lock_guard lock(mutex);
-    kicked.push_back(s);
+    kicked.emplace_back(s, std::move(why));
   }
   void close_kicked() {
-    std::vector<SRTSOCKET> due;
+    std::vector<std::pair<SRTSOCKET, std::string>> due;
     {
       std::lock_guard lock(mutex);
       due.swap(kicked);
     }
-    for (auto s : due)
-      close_caller(s, "kicked");
+    for (auto& [s, why] : due)
+      close_caller(s, why);
+  }
+
+  // SRT thread, once a second: what libsrt measures of every caller, for /metrics.
+  void measure_links() {
+    const auto now = Clock::now();
+    if (now - last_measured < std::chrono::seconds(1)) return;
+    last_measured = now;
+    std::vector<SrtConnectionStats> links;
+    links.reserve(callers.size());
+    for (const auto& [s, c] : callers) {
+      if (auto link = srt_link_stats(s, !c->publish)) {
+        links.push_back({c->id, c->path, c->publish ? "publish" : "play", *link});
+      }
+    }
+    std::lock_guard lock(mutex);
+    measured.swap(links);
   }
 
   MediaServer::Impl* media;  // outlives the SRT thread (its owner stops the server first)
-  SrtOptions options;
+  SrtOptions options;        // passphrase and latency_ms are guarded by `mutex`
   SRTSOCKET listener = SRT_INVALID_SOCK;
   int eid = -1;
   std::thread thread;
@@ -283,11 +381,14 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
   std::atomic<std::uint64_t> bytes_in{0};
   std::uint64_t next_id = 0;
   std::unordered_map<SRTSOCKET, std::unique_ptr<Caller>> callers;  // SRT thread
-  std::mutex mutex;                                                // guards the two below
+  Clock::time_point last_measured;                                 // SRT thread
+  std::mutex mutex;                                                // guards the three below
   std::unordered_map<SRTSOCKET, Admitted> admitted;
-  std::vector<SRTSOCKET> kicked;
-  // Media thread: publishers by caller id.
+  std::vector<std::pair<SRTSOCKET, std::string>> kicked;
+  std::vector<SrtConnectionStats> measured;
+  // Media thread: publishers and players by caller id.
   std::unordered_map<std::string, std::unique_ptr<SrtPublisher>> publishers;
+  std::unordered_map<std::string, std::unique_ptr<SrtReader>> readers;
 };
 
 void SrtPublisher::kick(std::string_view reason) {
@@ -355,6 +456,18 @@ void SrtServer::stop() {
   i.callers.clear();
   if (i.listener != SRT_INVALID_SOCK) srt_close(i.listener);
   if (i.eid >= 0) srt_epoll_release(i.eid);
+}
+
+void SrtServer::set_handshake(std::optional<std::string> passphrase,
+                              std::optional<int> latency_ms) {
+  std::lock_guard lock(impl_->mutex);
+  if (passphrase) impl_->options.passphrase = std::move(*passphrase);
+  if (latency_ms) impl_->options.latency_ms = *latency_ms;
+}
+
+std::vector<SrtConnectionStats> SrtServer::connections() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->measured;
 }
 
 SrtStats SrtServer::stats() const {

@@ -11,17 +11,29 @@
 //   media thread: publishes the path (MediaHub), feeds it, and ends it when the caller leaves or
 //     is kicked (PublisherHandle, which closes the socket on the SRT thread).
 //
-// Playing over SRT (m=request) is refused for now with a reason naming the other doors.
-// Bounded: at most `max_connections` callers; a caller sending nothing for `idle_timeout` is
+// Players (m=request, read:NAME) are admitted the same way (read keys, users' media_r, a live
+// path) and read the path as MPEG-TS (srt_reader.hpp); their sends happen on the media thread
+// (libsrt sockets may be used from any thread), their end is seen on the SRT thread.
+// Bounded: at most `max_connections` callers; a publisher sending nothing for `idle_timeout` is
 // closed.
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "media/servers/media_server.hpp"
 
 namespace sluice::media {
+
+// One caller as /metrics shows it (measured about once a second).
+struct SrtConnectionStats {
+  std::string id;    // "srt-3"
+  std::string path;  // the live path it feeds or plays
+  std::string role;  // "publish" or "play"
+  SrtLinkStats link;
+};
 
 struct SrtStats {
   std::uint64_t connections_total = 0;
@@ -44,7 +56,11 @@ class SrtServer {
   void start();  // the SRT thread; call from the owner's thread, not after stop()
   void stop();   // idempotent; closes every caller
 
-  SrtStats stats() const;  // any thread
+  SrtStats stats() const;                               // any thread
+  std::vector<SrtConnectionStats> connections() const;  // any thread
+  // The passphrase and latency callers connecting from now on get (nullopt: unchanged); they
+  // are set on each caller's socket in the listen callback. Any thread.
+  void set_handshake(std::optional<std::string> passphrase, std::optional<int> latency_ms);
 
   struct Impl;
 
