@@ -6,7 +6,7 @@ ARGS ?=
 # ccache cannot reuse objects built with precompiled headers without this.
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: deps test-deps configure test-configure build run test clean fuzz fuzz-build fuzz-ci \
+.PHONY: deps test-deps browser-deps configure test-configure build run test clean fuzz fuzz-build fuzz-ci \
 	bench format
 
 # What sluiced and the CLI need to build and run. The tests need more (GoogleTest, redis-server,
@@ -16,6 +16,19 @@ deps:
 
 test-deps:
 	@./scripts/install-deps.sh --test
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory browser-deps; \
+	else echo "test-deps: no node/npm, so no browser test packages (tests/browser)"; fi
+
+# The browser test's npm packages (playwright-core, hls.js) as tests/browser/package-lock.json
+# pins them, again only when the lock file changes. playwright-core downloads no browser: the test
+# drives Debian's /usr/bin/chromium (scripts/install-deps.sh --test).
+BROWSER_DEPS = tests/browser/node_modules/.package-lock.json
+browser-deps: $(BROWSER_DEPS)
+	@:
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
+	@touch $@
 
 # The tests are configured when GoogleTest is installed (SLUICE_BUILD_TESTS=AUTO): a build
 # directory made by `make run` has none, until `make test` configures it again with them.

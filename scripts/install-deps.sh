@@ -7,7 +7,7 @@
 #                                        GoogleTest, the real servers the integration tests start
 #                                        (redis-server, nats-server, PostgreSQL), the ffmpeg and
 #                                        ffprobe programs, GStreamer's RTSP clients, curl,
-#                                        Node.js, wrk
+#                                        Node.js and npm, Chromium (the browser test), wrk
 #   scripts/install-deps.sh [--test] PKG…  also the named packages (e.g. clang-16 for `make fuzz`)
 #   scripts/install-deps.sh --list [--test]  prints the packages (one a line), installs nothing
 set -euo pipefail
@@ -32,7 +32,7 @@ run_packages=(
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server nats-server postgresql
-  ffmpeg curl openssl nodejs wrk clang libclang-rt-14-dev
+  ffmpeg curl openssl nodejs chromium wrk clang libclang-rt-14-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
 )
@@ -40,6 +40,9 @@ test_packages=(
 packages=("${run_packages[@]}")
 if [ "${1:-}" = "--test" ]; then
   packages+=("${test_packages[@]}")
+  # npm installs the browser test's packages (tests/browser). Debian's nodejs comes without it
+  # (package npm); NodeSource's nodejs carries its own npm and conflicts with Debian's package.
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
   shift
 fi
 packages+=("$@")

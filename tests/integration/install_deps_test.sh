@@ -15,7 +15,7 @@ for p in libboost1.81-dev libavformat-dev libhiredis-dev libnats-dev libpq-dev c
   has "$run_list" "$p" || fail "the run set lacks $p (sluiced links it): $run_list"
   has "$test_list" "$p" || fail "the test set lacks $p"
 done
-for p in redis-server nats-server postgresql ffmpeg libgtest-dev libgmock-dev nodejs wrk curl; do
+for p in redis-server nats-server postgresql ffmpeg libgtest-dev libgmock-dev nodejs chromium wrk curl; do
   has "$run_list" "$p" && fail "make run would install $p, which only the tests use"
   has "$test_list" "$p" || fail "make test would not install $p"
 done
@@ -26,6 +26,12 @@ grep -q 'scripts/install-deps.sh$' <<<"$dry_run" || fail "make run does not inst
 grep -q 'install-deps.sh --test' <<<"$dry_run" && fail "make run installs the test deps: $dry_run"
 dry_test=$(make -n -C "$src" test BUILD_DIR="$work/build" 2>&1)
 grep -q 'install-deps.sh --test' <<<"$dry_test" || fail "make test does not install the test deps"
+# The browser test's npm packages come from tests/browser's lock file (where node and npm are).
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  dry_browser=$(make -n -C "$src" -W tests/browser/package-lock.json browser-deps 2>&1)
+  grep -q 'npm ci --prefix tests/browser' <<<"$dry_browser" ||
+    fail "make browser-deps does not run npm ci in tests/browser: $dry_browser"
+fi
 
 # Without GoogleTest the project configures, without the tests.
 cmake -S "$src" -B "$work/no-gtest" -G Ninja -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON \
