@@ -103,6 +103,9 @@ constexpr KeyInfo kKeys[] = {
      "true|false: a second publisher with a valid key takes over a live path instead of being "
      "refused (default false)"},
     {"hls-segment", "HLS segment length in seconds, 1-10 (default 2)"},
+    {"hls-variant",
+     "mpegts|fmp4|lowlatency: MPEG-TS segments, fragmented MP4 segments, or Low-Latency HLS "
+     "(fMP4 parts, preload hints, blocking playlist reload) (default lowlatency)"},
     {"media-webhook",
      "URL that receives each media lifecycle event as a JSON POST (default unset)"},
 };
@@ -359,6 +362,11 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     double s = parse_number(v, key);
     if (s < 1 || s > 10) throw ConfigError("'hls-segment' must be between 1 and 10 seconds");
     c.hls_segment = std::chrono::milliseconds(static_cast<long>(s * 1000));
+  } else if (key == "hls-variant") {
+    if (v != "mpegts" && v != "fmp4" && v != "lowlatency") {
+      throw ConfigError("'hls-variant' must be mpegts, fmp4 or lowlatency, got '" + v + "'");
+    }
+    c.hls_variant = v;
   } else if (key == "media-webhook") {
     if (!v.empty() && !v.starts_with("http://")) {
       throw ConfigError("'media-webhook' must be an http:// URL");

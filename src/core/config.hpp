@@ -86,7 +86,8 @@ struct Config {
   // setting), e.g. {"stream1", "cam"}.
   std::vector<std::pair<std::string, std::string>> rtsp_aliases;
   std::chrono::milliseconds hls_segment{2000};
-  std::string media_webhook;  // http:// URL for lifecycle events, or empty
+  std::string hls_variant = "lowlatency";  // "mpegts", "fmp4" or "lowlatency"
+  std::string media_webhook;               // http:// URL for lifecycle events, or empty
   // Bounded resources (docs/operations.md, "Limits"); derived budgets are resolved by the App.
   Limits limits;
 

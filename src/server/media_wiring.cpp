@@ -368,6 +368,7 @@ struct MediaWiring::Impl {
   static media::HlsServiceOptions hls_options(const Config& c) {
     media::HlsServiceOptions o;
     o.hls.segment_target = c.hls_segment;
+    o.hls.variant = media::parse_variant(c.hls_variant).value_or(media::HlsVariant::kLowLatency);
     return o;
   }
 

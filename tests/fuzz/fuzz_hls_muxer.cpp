@@ -2,9 +2,11 @@
 // [kind:1][ts delta:2][length:2][body:length]: kind's low bit picks audio or video, bit 1 makes
 // the delta negative, bits 2-3 prefix the body with a typical FLV header (AVC NALU, AVC config,
 // AAC raw, AAC config) so the fuzzer reaches the muxer quickly. When the first byte is odd, a
-// valid AVC configuration and AAC config are pushed first. Checks: no crash, leak or UB; the
-// snapshot keeps at most kept_segments consecutive segments of whole TS packets; after finish()
-// it is ended. The playlist renderer and the segment-name parser run on the result.
+// valid AVC configuration and AAC config are pushed first; its bits 1-2 pick the variant
+// (mpegts, fmp4, lowlatency). Checks: no crash, leak or UB; the snapshot keeps at most
+// kept_segments consecutive segments (of whole TS packets for MPEG-TS; of their parts joined
+// for Low-Latency HLS); after finish() it is ended. The playlist renderer and the file-name
+// parser run on the result.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -43,6 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.kept_segments = 3;
   options.max_segment_bytes = 64 * 1024;
   options.config_wait = std::chrono::milliseconds{200};
+  options.part_target = std::chrono::milliseconds{40};
+  if (!in.empty()) options.variant = static_cast<HlsVariant>(((in[0] >> 1) & 3) % 3);
   HlsMuxer muxer(options);
 
   std::uint32_t ts = 0;
@@ -74,14 +78,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(done->ended && done->segments.size() <= options.kept_segments);
   for (std::size_t i = 0; i < done->segments.size(); ++i) {
     const auto& s = done->segments[i];
-    check(s.data && s.data->size() % 188 == 0 && s.data->size() <= options.max_segment_bytes);
+    const bool ts = options.variant == HlsVariant::kMpegTs;
+    check(s.data && (!ts || s.data->size() % 188 == 0) &&
+          s.data->size() <= options.max_segment_bytes + 64 * 1024);
     check(i == 0 || s.sequence == done->segments[i - 1].sequence + 1);
     check(find_segment(*done, s.sequence) == s.data);
-    check(parse_segment_name(segment_name(s.sequence)) == s.sequence);
+    auto file = parse_hls_file(segment_name(s.sequence, options.variant));
+    check(file && file->number == s.sequence && find_file(*done, *file) == s.data);
+    if (options.variant == HlsVariant::kLowLatency) {
+      std::string joined;
+      for (const auto& part : s.parts)
+        joined += *part.data;
+      check(joined == *s.data);
+    }
   }
   check(done->segments.empty() || done->media_sequence == done->segments.front().sequence);
   const std::string playlist = render_playlist(*done, "?k=1", options.playlist_segments);
   check(playlist.ends_with("#EXT-X-ENDLIST\n"));
   (void)parse_segment_name(std::string_view(reinterpret_cast<const char*>(data), size));
+  if (auto file = parse_hls_file(std::string_view(reinterpret_cast<const char*>(data), size))) {
+    (void)find_file(*done, *file);
+  }
   return 0;
 }

@@ -91,7 +91,9 @@ class HlsMuxerTest : public ::testing::Test {
     fs::create_directories(dir);
     spill(dir / "index.m3u8", render_playlist(snap, "", 0));
     for (const auto& s : snap.segments)
-      spill(dir / segment_name(s.sequence), *s.data);
+      spill(dir / segment_name(s.sequence, snap.variant), *s.data);
+    for (const auto& init : snap.inits)
+      spill(dir / ("init-" + std::to_string(init.id) + ".mp4"), *init.data);
     return dir;
   }
 
@@ -261,6 +263,46 @@ TEST_F(HlsMuxerTest, LivePlaylistSlidesAndDropsOldSegments) {
   // The snapshot taken earlier is untouched.
   EXPECT_EQ(3u, live->segments.size());
   EXPECT_FALSE(live->ended);
+}
+
+TEST_F(HlsMuxerTest, LowLatencyCutsPartsThatMakeUpTheSegments) {
+  HlsOptions options = keep_all(1000ms);
+  options.variant = HlsVariant::kLowLatency;
+  HlsMuxer m(options);
+  const auto packets = load("av.flv");
+  // While live, the open segment's parts are published as they are cut.
+  bool saw_open_parts = false;
+  for (const auto& p : packets) {
+    ASSERT_TRUE(m.push(p)) << "ts " << p.timestamp;
+    saw_open_parts = saw_open_parts || !m.snapshot()->open_parts.empty();
+  }
+  EXPECT_TRUE(saw_open_parts);
+  ASSERT_TRUE(m.finish());
+  const auto snap = m.snapshot();
+  report("av low latency 1s", *snap);
+  ASSERT_GE(snap->segments.size(), 6u);
+  ASSERT_EQ(snap->inits.size(), 1u);
+  EXPECT_EQ(snap->inits[0].data->substr(4, 4), "ftyp");
+  for (const auto& seg : snap->segments) {
+    ASSERT_FALSE(seg.parts.empty());
+    std::string joined;
+    double sum = 0;
+    for (std::size_t i = 0; i < seg.parts.size(); ++i) {
+      const auto& part = seg.parts[i];
+      EXPECT_EQ(part.data->substr(4, 4), "moof") << "segment " << seg.sequence << " part " << i;
+      EXPECT_EQ(part.independent, i == 0) << "segment " << seg.sequence << " part " << i;
+      const bool very_last = &seg == &snap->segments.back() && i + 1 == seg.parts.size();
+      if (!very_last) EXPECT_LE(part.duration_s, 0.2 + 0.045);  // the last holds the audio tail
+      joined += *part.data;
+      sum += part.duration_s;
+    }
+    EXPECT_EQ(joined, *seg.data) << "segment " << seg.sequence;
+    EXPECT_NEAR(sum, seg.duration_s, 0.002) << "segment " << seg.sequence;
+  }
+  const auto dir = write_out(*snap, "ll");
+  const auto playlist = dir / "index.m3u8";
+  EXPECT_EQ((std::vector<std::string>{"h264", "aac"}), codecs_of(playlist));
+  EXPECT_NEAR(7.0, std::stod(lines(probe(playlist, "-show_entries format=duration")).at(0)), 0.3);
 }
 
 TEST_F(HlsMuxerTest, VideoOnly) {

@@ -207,10 +207,10 @@ TEST_F(MediaAccessTest, HeadAndMetricsOfLiveHttpFlvAndHls) {
   EXPECT_EQ(body_of(playlist_head), "");
   std::smatch m;
   const std::string list = body_of(playlist);
-  ASSERT_TRUE(std::regex_search(list, m, std::regex(R"(seg-\d+\.ts)"))) << list;
+  ASSERT_TRUE(std::regex_search(list, m, std::regex(R"(seg-\d+\.mp4)"))) << list;
   const std::string segment_head = answer("HEAD", "/live/cam/" + m.str());
   EXPECT_TRUE(segment_head.starts_with("HTTP/1.1 200")) << segment_head;
-  EXPECT_NE(segment_head.find("Content-Type: video/mp2t"), std::string::npos);
+  EXPECT_NE(segment_head.find("Content-Type: video/mp4"), std::string::npos);
   EXPECT_EQ(body_of(segment_head), "");
 
   const std::string text = metrics();

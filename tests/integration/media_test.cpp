@@ -126,20 +126,18 @@ TEST_F(MediaTest, KeyFromApiPublishesAndPlaysOverRtmpFlvAndHls) {
   EXPECT_EQ(probe_streams(http("/live/cam1.flv"), &r), kAvStreams) << r.err;
   EXPECT_EQ(probe_streams(http("/live/cam1/index.m3u8"), &r), kAvStreams) << r.err;
 
-  // The playlist lists segments that download as MPEG-TS.
+  // The playlist (Low-Latency HLS by default) lists fMP4 segments on an initialization section
+  // (hls_test.cpp covers every variant).
   auto playlist = api("GET", "/live/cam1/index.m3u8");
   ASSERT_EQ(playlist.status, 200) << playlist.raw;
   EXPECT_TRUE(playlist.raw.starts_with("#EXTM3U")) << playlist.raw;
   EXPECT_NE(playlist.raw.find("#EXTINF:"), std::string::npos) << playlist.raw;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(playlist.raw, m, std::regex(R"(seg-\d+\.ts)"))) << playlist.raw;
+  ASSERT_TRUE(std::regex_search(playlist.raw, m, std::regex(R"(seg-\d+\.mp4)"))) << playlist.raw;
   auto segment = api("GET", "/live/cam1/" + m.str());
   ASSERT_EQ(segment.status, 200) << segment.raw.substr(0, 200);
-  ASSERT_GE(segment.raw.size(), 188u * 3);
-  EXPECT_EQ(segment.raw.size() % 188, 0u);
-  for (std::size_t i = 0; i < segment.raw.size(); i += 188) {
-    ASSERT_EQ(segment.raw[i], '\x47') << "no TS sync byte at " << i;
-  }
+  ASSERT_GE(segment.raw.size(), 1000u);
+  EXPECT_EQ(segment.raw.substr(4, 4), "moof");
   // ffmpeg decodes two seconds of the live playlist without an error.
   auto decoded = run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-i",
                               http("/live/cam1/index.m3u8"), "-t", "2", "-f", "null", "-"},
@@ -156,7 +154,7 @@ TEST_F(MediaTest, HlsPlaylistContinuesWhenTheEncoderReconnects) {
   const Key key = create_key("stage");
   auto segments_of = [](const std::string& playlist) {
     std::vector<std::uint64_t> out;
-    static const std::regex seg(R"(seg-(\d+)\.ts)");
+    static const std::regex seg(R"(seg-(\d+)\.(?:ts|mp4))");
     for (auto it = std::sregex_iterator(playlist.begin(), playlist.end(), seg);
          it != std::sregex_iterator(); ++it) {
       out.push_back(std::stoull((*it)[1].str()));
@@ -199,6 +197,9 @@ TEST_F(MediaTest, HlsPlaylistContinuesWhenTheEncoderReconnects) {
       << playlist;
   EXPECT_EQ(playlist.find("#EXT-X-ENDLIST"), std::string::npos) << playlist;
   EXPECT_NE(playlist.find("#EXT-X-DISCONTINUITY\n"), std::string::npos) << playlist;
+  // The new publisher's segments stand on a new initialization section.
+  EXPECT_NE(playlist.find("#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-2.mp4\""), std::string::npos)
+      << playlist;
   auto decoded =
       run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-live_start_index", "-1",
                    "-i", http("/live/stage/index.m3u8"), "-t", "2", "-f", "null", "-"},
@@ -515,7 +516,16 @@ TEST_F(MediaTest, ReadKeyIsRequiredToPlayAPrivatePath) {
   }
   auto playlist = api("GET", "/live/private/index.m3u8?key=" + read.key);
   ASSERT_EQ(playlist.status, 200) << playlist.raw;
-  EXPECT_NE(playlist.raw.find(".ts?key=" + read.key), std::string::npos) << playlist.raw;
+  // Every URI carries the read key: segments, parts, the map and the preload hint.
+  for (const std::string uri : {".mp4?key=", "#EXT-X-MAP:URI=\"init-1.mp4?key=",
+                                "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-"}) {
+    EXPECT_NE(playlist.raw.find(uri), std::string::npos) << uri << "\n" << playlist.raw;
+  }
+  std::smatch hint;
+  ASSERT_TRUE(std::regex_search(playlist.raw, hint,
+                                std::regex(R"re(PRELOAD-HINT[^\n]*\.mp4\?key=([^"]+))re")))
+      << playlist.raw;
+  EXPECT_EQ(hint[1].str(), read.key);
   EXPECT_EQ(probe_streams(http("/live/private/index.m3u8?key=" + read.key), &r), kAvStreams)
       << r.err;
 }

@@ -111,6 +111,97 @@ TEST(HlsPlaylist, ParsesSegmentNamesStrictly) {
 // avcC with SPS {67 01} and PPS {68 02}, 4-byte lengths.
 const std::string kAvcc("\x01\x64\x00\x1f\xff\xe1\x00\x02\x67\x01\x01\x00\x02\x68\x02", 15);
 
+// Low-Latency HLS: two complete segments of five 0.2 s parts and an open one with two.
+HlsSnapshot low_latency_snapshot() {
+  HlsSnapshot snap = snapshot_of(7, {1.0, 1.0}, false);
+  snap.variant = HlsVariant::kLowLatency;
+  snap.part_target = std::chrono::milliseconds(200);
+  snap.target_duration = std::chrono::milliseconds(1000);
+  auto part = [](bool independent) {
+    return HlsPart{0.2, std::make_shared<const std::string>("moof"), independent};
+  };
+  for (auto& seg : snap.segments) {
+    seg.init_id = 1;
+    for (int i = 0; i < 5; ++i)
+      seg.parts.push_back(part(i == 0));
+  }
+  snap.inits = {HlsInit{1, std::make_shared<const std::string>("ftyp")}};
+  snap.open_sequence = 9;
+  snap.open_init_id = 1;
+  snap.open_parts = {part(true), part(false)};
+  return snap;
+}
+
+TEST(HlsPlaylist, LowLatencyListsPartsHintsAndServerControl) {
+  const std::string text = render_playlist(low_latency_snapshot(), "?key=k", 6);
+  EXPECT_EQ(text,
+            "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n"
+            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600\n"
+            "#EXT-X-PART-INF:PART-TARGET=0.200\n#EXT-X-MEDIA-SEQUENCE:7\n"
+            "#EXT-X-MAP:URI=\"init-1.mp4?key=k\"\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-7-0.mp4?key=k\",INDEPENDENT=YES\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-7-1.mp4?key=k\"\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-7-2.mp4?key=k\"\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-7-3.mp4?key=k\"\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-7-4.mp4?key=k\"\n"
+            "#EXTINF:1.000,\nseg-7.mp4?key=k\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-8-0.mp4?key=k\",INDEPENDENT=YES\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-8-1.mp4?key=k\"\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-8-2.mp4?key=k\"\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-8-3.mp4?key=k\"\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-8-4.mp4?key=k\"\n"
+            "#EXTINF:1.000,\nseg-8.mp4?key=k\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-9-0.mp4?key=k\",INDEPENDENT=YES\n"
+            "#EXT-X-PART:DURATION=0.200,URI=\"part-9-1.mp4?key=k\"\n"
+            "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-9-2.mp4?key=k\"\n");
+}
+
+TEST(HlsPlaylist, ANewPublisherGetsADiscontinuityAndANewMap) {
+  HlsSnapshot snap = low_latency_snapshot();
+  snap.open_discontinuity = true;
+  snap.open_init_id = 2;
+  snap.inits.push_back(HlsInit{2, std::make_shared<const std::string>("ftyp2")});
+  const std::string text = render_playlist(snap, "", 6);
+  EXPECT_NE(text.find("seg-8.mp4\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-2.mp4\"\n"
+                      "#EXT-X-PART:DURATION=0.200,URI=\"part-9-0.mp4\""),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(*find_file(snap, *parse_hls_file("init-2.mp4")), "ftyp2");
+}
+
+TEST(HlsPlaylist, BlockingReloadHoldsCompleteSegmentsAndExistingParts) {
+  const HlsSnapshot snap = low_latency_snapshot();
+  EXPECT_TRUE(holds(snap, 8, std::nullopt));
+  EXPECT_FALSE(holds(snap, 9, std::nullopt));  // open: not complete
+  EXPECT_TRUE(holds(snap, 9, 1));
+  EXPECT_FALSE(holds(snap, 9, 2));  // the hinted part
+  EXPECT_TRUE(holds(snap, 8, 17));  // a complete segment holds all its parts
+  EXPECT_FALSE(holds(snap, 10, 0));
+  EXPECT_EQ(last_sequence(snap), 9u);
+}
+
+TEST(HlsPlaylist, HlsFileNamesAreParsedStrictlyAndFound) {
+  const HlsSnapshot snap = low_latency_snapshot();
+  auto part = parse_hls_file("part-9-1.mp4");
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->kind, HlsFile::Kind::kPart);
+  EXPECT_EQ(part->number, 9u);
+  EXPECT_EQ(part->part, 1u);
+  EXPECT_NE(find_file(snap, *part), nullptr);
+  EXPECT_EQ(find_file(snap, *parse_hls_file("part-9-2.mp4")), nullptr);
+  EXPECT_NE(find_file(snap, *parse_hls_file("part-7-4.mp4")), nullptr);
+  EXPECT_NE(find_file(snap, *parse_hls_file("seg-8.mp4")), nullptr);
+  EXPECT_EQ(find_file(snap, *parse_hls_file("seg-8.ts")), nullptr);  // another variant's name
+  EXPECT_NE(find_file(snap, *parse_hls_file("init-1.mp4")), nullptr);
+  for (const char* bad : {"part-9.mp4", "part-09-1.mp4", "part-9-1.ts", "init-.mp4", "seg-8.mp4x",
+                          "part--1.mp4", "index.m3u8", "part-9-1.mp4?x"}) {
+    EXPECT_FALSE(parse_hls_file(bad)) << bad;
+  }
+  EXPECT_FALSE(parse_hls_file(std::string(60, '1') + ".mp4"));
+  EXPECT_EQ(parse_variant("lowlatency"), HlsVariant::kLowLatency);
+  EXPECT_FALSE(parse_variant("dash"));
+}
+
 TEST(HlsCodec, AvcConfigAndAnnexB) {
   auto config = parse_avc_config(bytes(kAvcc));
   ASSERT_TRUE(config);

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "media/protocols/hls/ts_writer.hpp"
+#include "media/protocols/hls/segment_writer.hpp"
 
 namespace sluice::media {
 
@@ -118,6 +118,7 @@ Status HlsMuxer::set_audio_config(std::span<const std::uint8_t> bytes) {
     return {};
   }
   audio_config_ = *config;  // ADTS headers carry rate and channels, so changes are fine
+  audio_specific_config_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   return maybe_start(false);
 }
 
@@ -147,17 +148,41 @@ Status HlsMuxer::maybe_start(bool now) {
     }
     return {};
   }
-  hls::TsStreams streams;
-  if (video_config_) streams.video = video_config_->codec;
+  hls::SegmentStreams streams;
+  if (video_config_) {
+    streams.video = video_config_->codec;
+    for (const auto& set : video_config_->parameter_sets) {
+      streams.video_parameter_sets += std::string("\0\0\0\1", 4);
+      streams.video_parameter_sets += set;
+    }
+    if (video_config_->codec == VideoCodec::kH264) {
+      for (const auto& set : video_config_->parameter_sets) {
+        if (set.empty() || (set[0] & 0x1F) != 7) continue;  // the SPS
+        if (auto size = h264_picture_size(set)) {
+          streams.width = size->width;
+          streams.height = size->height;
+        }
+        break;
+      }
+    }
+  }
   if (audio_config_) {
     streams.audio = true;
     streams.sample_rate = audio_config_->sample_rate;
     streams.channels =
         static_cast<int>(audio_config_->channel_config == 7 ? 8 : audio_config_->channel_config);
+    streams.audio_specific_config = audio_specific_config_;
   }
-  auto writer = hls::TsWriter::open(streams, options_.max_segment_bytes + ts_size(0) * 4);
+  const auto container = options_.variant == HlsVariant::kMpegTs ? hls::Container::kMpegTs
+                                                                 : hls::Container::kFragmentedMp4;
+  auto writer =
+      hls::SegmentWriter::open(container, streams, options_.max_segment_bytes + ts_size(0) * 4);
   if (!writer) return fail_permanently(writer.error());
   writer_ = std::move(*writer);
+  if (container == hls::Container::kFragmentedMp4) {
+    inits_.push_back(
+        HlsInit{++last_init_id_, std::make_shared<const std::string>(writer_->take())});
+  }
   stats_.started = true;
   stats_.has_video = video_config_.has_value();
   stats_.has_audio = audio_config_.has_value();
@@ -203,11 +228,15 @@ Status HlsMuxer::write_video(std::int64_t dts, std::span<const std::uint8_t> bod
   }
   const bool due = info->keyframe && dts - segment_start_ >= options_.segment_target.count();
   if (auto ok = cut_if(due, dts, annexb.size()); !ok) return ok;
-  if (auto ok = writer_->write(true, dts, dts + info->composition_time, info->keyframe, annexb);
+  if (auto ok = cut_part_if(dts); !ok) return ok;
+  const std::int64_t step = last_video_dts_ ? dts - *last_video_dts_ : video_step_;
+  if (auto ok = writer_->write(true, dts, dts + info->composition_time, info->keyframe, annexb,
+                               step > 0 ? step : 0);
       !ok) {
     if (writer_->failed()) return fail_permanently(ok.error());
     return reject(ok.error());
   }
+  open_part(dts, info->keyframe);
   if (!video_started_) {
     video_started_ = true;
     first_video_dts_ = dts;
@@ -238,16 +267,24 @@ Status HlsMuxer::write_audio(std::int64_t dts, std::span<const std::uint8_t> bod
                                      std::to_string(*last_audio_dts_) + " ms; packet dropped"));
   }
   const auto info = inspect_audio(body);
-  std::string adts;
-  if (auto ok = append_adts(*audio_config_, body.subspan(info->data_offset), adts); !ok) {
-    return reject(ok.error());
+  const auto raw = body.subspan(info->data_offset);
+  std::string frame;  // ADTS for MPEG-TS; MP4 takes the raw frame
+  if (writer_->container() == hls::Container::kMpegTs) {
+    if (auto ok = append_adts(*audio_config_, raw, frame); !ok) return reject(ok.error());
+  } else {
+    if (raw.empty()) return reject(Error::bad_request("HLS: empty AAC frame"));
+    frame.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
   }
   const bool due = !stats_.has_video && dts - segment_start_ >= options_.segment_target.count();
-  if (auto ok = cut_if(due, dts, adts.size()); !ok) return ok;
-  if (auto ok = writer_->write(false, dts, dts, true, adts); !ok) {
+  if (auto ok = cut_if(due, dts, frame.size()); !ok) return ok;
+  if (!stats_.has_video) {
+    if (auto ok = cut_part_if(dts); !ok) return ok;
+  }
+  if (auto ok = writer_->write(false, dts, dts, true, frame); !ok) {
     if (writer_->failed()) return fail_permanently(ok.error());
     return reject(ok.error());
   }
+  if (!stats_.has_video) open_part(dts, true);
   if (last_audio_dts_) audio_step_ = dts - *last_audio_dts_;
   last_audio_dts_ = dts;
   media_end_ = std::max(media_end_, dts + audio_step_);
@@ -261,21 +298,65 @@ Status HlsMuxer::write_audio(std::int64_t dts, std::span<const std::uint8_t> bod
 
 Status HlsMuxer::cut_if(bool due, std::int64_t next_start, std::size_t incoming) {
   if (!segment_open_) return {};
-  const bool full = writer_->buffered() + ts_size(incoming) > options_.max_segment_bytes;
+  const bool full =
+      parts_bytes_ + writer_->buffered() + ts_size(incoming) > options_.max_segment_bytes;
   if (!due && !full) return {};
   return close_segment(next_start);
 }
 
-Status HlsMuxer::close_segment(std::int64_t end) {
+bool HlsMuxer::low_latency() const {
+  return options_.variant == HlsVariant::kLowLatency;
+}
+
+void HlsMuxer::open_part(std::int64_t dts, bool independent) {
+  if (!low_latency() || part_open_) return;
+  part_open_ = true;
+  part_start_ = dts;
+  part_independent_ = independent;
+}
+
+Status HlsMuxer::cut_part_if(std::int64_t next_start) {
+  if (!part_open_ || next_start - part_start_ < options_.part_target.count()) return {};
+  return close_part(next_start);
+}
+
+Status HlsMuxer::close_part(std::int64_t end) {
   if (auto ok = writer_->flush(); !ok) return fail_permanently(ok.error());
   auto data = std::make_shared<const std::string>(writer_->take());
+  part_open_ = false;
+  parts_bytes_ += data->size();
+  const double duration = static_cast<double>(std::max<std::int64_t>(0, end - part_start_));
+  parts_.push_back(HlsPart{duration / 1000.0, std::move(data), part_independent_});
+  publish();
+  return {};
+}
+
+Status HlsMuxer::close_segment(std::int64_t end) {
+  std::shared_ptr<const std::string> data;
+  std::vector<HlsPart> parts;
+  if (low_latency()) {
+    if (part_open_) {
+      if (auto ok = close_part(end); !ok) return ok;
+    }
+    auto whole = std::make_shared<std::string>();
+    whole->reserve(parts_bytes_);
+    for (const auto& part : parts_)
+      *whole += *part.data;
+    data = std::move(whole);
+    parts.swap(parts_);
+    parts_bytes_ = 0;
+  } else {
+    if (auto ok = writer_->flush(); !ok) return fail_permanently(ok.error());
+    data = std::make_shared<const std::string>(writer_->take());
+  }
   writer_->resend_headers();
   segment_open_ = false;
   stats_.bytes += data->size();
   ++stats_.segments;
   const double duration = static_cast<double>(std::max<std::int64_t>(0, end - segment_start_));
   segments_.push_back(HlsSegment{next_sequence_++, duration / 1000.0, std::move(data),
-                                 std::exchange(discontinuity_next_, false)});
+                                 std::exchange(discontinuity_next_, false), last_init_id_,
+                                 std::move(parts)});
   if (segments_.back().discontinuity) ++discontinuities_;
   while (segments_.size() > options_.kept_segments)
     segments_.pop_front();
@@ -323,6 +404,9 @@ void HlsMuxer::restart() {
   media_end_ = 0;
   segment_open_ = false;
   segment_start_ = 0;
+  part_open_ = false;
+  parts_.clear();
+  parts_bytes_ = 0;
   stats_.started = stats_.has_video = stats_.has_audio = false;
   discontinuity_next_ = produced;  // nothing before: nothing to be discontinuous with
   publish();
@@ -338,6 +422,17 @@ void HlsMuxer::publish() {
   snap->target_duration = options_.segment_target;
   snap->ended = finished_;
   snap->segments.assign(segments_.begin(), segments_.end());
+  snap->variant = options_.variant;
+  snap->part_target = options_.part_target;
+  snap->open_sequence = next_sequence_;
+  snap->open_discontinuity = discontinuity_next_;
+  snap->open_init_id = last_init_id_;
+  snap->open_parts = parts_;
+  // The initialization sections still needed: the open segment's and the retained ones'.
+  const std::uint64_t oldest = segments_.empty() ? last_init_id_ : segments_.front().init_id;
+  while (!inits_.empty() && inits_.front().id < oldest)
+    inits_.pop_front();
+  snap->inits.assign(inits_.begin(), inits_.end());
   std::lock_guard lock(snapshot_mutex_);
   snapshot_ = std::move(snap);
 }

@@ -22,6 +22,13 @@
 // stream the muxer does not have is ignored (counted in stats().packets_skipped). With video,
 // frames before the first keyframe, and audio before it, are skipped.
 //
+// Containers: MPEG-TS (libavformat `mpegts`) for the mpegts variant; fragmented MP4 (libavformat
+// `mp4`, an initialization section per publisher timeline, published as init-<id>.mp4) for fmp4
+// and lowlatency. Parts (lowlatency only): a part is cut before a video frame (any audio frame
+// without video) once the part holds at least `part_target` of media; each part is one moof+mdat
+// fragment, published at once (the snapshot's open_parts), and a segment's data is its parts
+// joined. A part that starts with a keyframe is independent.
+//
 // Segments: one muxer for the whole life of the path, so continuity counters and timestamps are
 // continuous across segments. A segment is cut before a video keyframe once the current segment
 // is at least `segment_target` long (audio-only: before any audio frame), and before any packet
@@ -53,7 +60,7 @@
 namespace sluice::media {
 
 namespace hls {
-class TsWriter;
+class SegmentWriter;
 }
 
 struct HlsOptions {
@@ -62,6 +69,8 @@ struct HlsOptions {
   std::size_t kept_segments = 8;                     // retained; raised to playlist_segments
   std::size_t max_segment_bytes = 32 * 1024 * 1024;  // forced cut; also the largest packet
   std::chrono::milliseconds config_wait{1000};       // see "waiting rule" above
+  HlsVariant variant = HlsVariant::kMpegTs;          // see media/protocols/hls/hls_playlist.hpp
+  std::chrono::milliseconds part_target{200};        // Low-Latency HLS: see "parts" above
 };
 
 struct HlsStats {
@@ -138,7 +147,20 @@ class HlsMuxer {
   std::size_t held_bytes_ = 0;
   std::int64_t held_min_ = 0, held_max_ = 0;
 
-  std::unique_ptr<hls::TsWriter> writer_;
+  bool low_latency() const;
+  void open_part(std::int64_t dts, bool independent);
+  Status cut_part_if(std::int64_t next_start);
+  Status close_part(std::int64_t end);
+
+  std::unique_ptr<hls::SegmentWriter> writer_;
+  std::string audio_specific_config_;  // fMP4's esds wants the config bytes as sent
+  std::deque<HlsInit> inits_;          // fMP4: initialization sections, oldest first
+  std::uint64_t last_init_id_ = 0;     // the current writer's
+  bool part_open_ = false;             // Low-Latency HLS: the current part holds media
+  std::int64_t part_start_ = 0;
+  bool part_independent_ = false;
+  std::vector<HlsPart> parts_;  // of the segment being built
+  std::size_t parts_bytes_ = 0;
   bool video_started_ = false;  // first keyframe written
   std::int64_t first_video_dts_ = 0;
   std::optional<std::int64_t> last_video_dts_, last_audio_dts_;

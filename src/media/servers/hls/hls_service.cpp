@@ -19,6 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Blocked requests (playlist reloads, preload-hinted parts) one path holds at most; more get 503.
+constexpr std::size_t kMaxBlocked = 1024;
+
 // One path's HLS output. The muxer and the sink side are media-thread only; `snapshot()`,
 // `last_access` and the waiters are shared with HTTP threads.
 class HlsSession final : public MediaSink {
@@ -35,12 +38,14 @@ class HlsSession final : public MediaSink {
       }
     }
     if (!ready() && !muxer_.snapshot()->segments.empty()) release_waiters(true);
+    release_blocked();
   }
   void on_path_end() override {
     (void)muxer_.finish();
     attached_ = false;
     ended_at_ = Clock::now();
     release_waiters(!muxer_.snapshot()->segments.empty());
+    release_blocked();
   }
   ReaderInfo reader_info() const override {
     const auto& s = muxer_.stats();
@@ -82,6 +87,7 @@ class HlsSession final : public MediaSink {
   }
   void expire_waiters(Clock::time_point now) {
     std::vector<Waiter> due;
+    std::vector<Blocked> late;
     {
       std::lock_guard lock(mutex_);
       for (auto it = waiters_.begin(); it != waiters_.end();) {
@@ -92,9 +98,37 @@ class HlsSession final : public MediaSink {
           ++it;
         }
       }
+      for (auto it = blocked_.begin(); it != blocked_.end();) {
+        if (it->deadline <= now) {
+          late.push_back(std::move(*it));
+          it = blocked_.erase(it);
+        } else {
+          ++it;
+        }
+      }
     }
     for (auto& w : due)
       w.answer(false);
+    for (auto& b : late)
+      b.answer(nullptr);
+  }
+
+  // A request that waits for the output to reach a point (Low-Latency HLS: a blocking playlist
+  // reload, a preload-hinted part): answered with the snapshot that has it, or null at the
+  // deadline.
+  struct Blocked {
+    std::function<bool(const HlsSnapshot&)> reached;
+    std::function<void(std::shared_ptr<const HlsSnapshot>)> answer;
+    Clock::time_point deadline;
+  };
+  enum class Wait { kReached, kWaiting, kFull };
+  // Any thread. kReached: the caller answers at once; kFull: too many requests wait (503).
+  Wait wait_until(Blocked b) {
+    std::lock_guard lock(mutex_);
+    if (b.reached(*muxer_.snapshot())) return Wait::kReached;
+    if (blocked_.size() >= kMaxBlocked) return Wait::kFull;
+    blocked_.push_back(std::move(b));
+    return Wait::kWaiting;
   }
   bool ready() const {
     std::lock_guard lock(mutex_);
@@ -102,6 +136,29 @@ class HlsSession final : public MediaSink {
   }
 
  private:
+  // Media thread, after each packet: answers the blocked requests the output now satisfies.
+  void release_blocked() {
+    std::vector<Blocked> due;
+    std::shared_ptr<const HlsSnapshot> snap;
+    {
+      std::lock_guard lock(mutex_);
+      if (blocked_.empty()) return;
+      snap = muxer_.snapshot();
+      if (snap == released_at_) return;  // nothing new since the last check
+      released_at_ = snap;
+      for (auto it = blocked_.begin(); it != blocked_.end();) {
+        if (it->reached(*snap)) {
+          due.push_back(std::move(*it));
+          it = blocked_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& b : due)
+      b.answer(snap);
+  }
+
   void release_waiters(bool ready) {
     std::vector<Waiter> all;
     {
@@ -124,6 +181,8 @@ class HlsSession final : public MediaSink {
   mutable std::mutex mutex_;
   bool ready_ = false;
   std::vector<Waiter> waiters_;
+  std::vector<Blocked> blocked_;
+  std::shared_ptr<const HlsSnapshot> released_at_;
 };
 
 std::string query_suffix(const http::HttpRequest& req) {
@@ -131,12 +190,57 @@ std::string query_suffix(const http::HttpRequest& req) {
   return key ? "?key=" + *key : std::string();
 }
 
-http::HttpResponse playlist_response(const HlsSession& s, const std::string& suffix,
+// Errors a player in a web page can read (hls.js retries on what it cannot see).
+http::HttpResponse cross_origin(http::HttpResponse res) {
+  res.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  return res;
+}
+http::HttpResponse cross_origin_error(const Error& e) {
+  return cross_origin(http::error_response(e));
+}
+http::HttpResponse cross_origin_refusal(const Error& e) {
+  return cross_origin(http::refusal_response(e));
+}
+
+http::HttpResponse playlist_response(const HlsSnapshot& snapshot, const std::string& suffix,
                                      std::size_t listed) {
   http::HttpResponse res{
-      200, "application/vnd.apple.mpegurl", render_playlist(*s.snapshot(), suffix, listed), {}};
+      200, "application/vnd.apple.mpegurl", render_playlist(snapshot, suffix, listed), {}};
   res.headers = {{"Cache-Control", "no-cache"}, {"Access-Control-Allow-Origin", "*"}};
   return res;
+}
+
+http::HttpResponse playlist_response(const HlsSession& s, const std::string& suffix,
+                                     std::size_t listed) {
+  return playlist_response(*s.snapshot(), suffix, listed);
+}
+
+http::HttpResponse file_response(std::shared_ptr<const std::string> data, bool mp4) {
+  http::HttpResponse res{200, mp4 ? "video/mp4" : "video/mp2t", *data, {}};
+  res.headers = {{"Cache-Control", "max-age=60"}, {"Access-Control-Allow-Origin", "*"}};
+  return res;
+}
+
+// How long a blocked request waits: three target durations (RFC 8216bis 6.2.5.2), at least 3 s.
+std::chrono::milliseconds block_limit(const HlsSnapshot& snapshot) {
+  return std::max<std::chrono::milliseconds>(std::chrono::seconds(3), 3 * snapshot.target_duration);
+}
+
+// A query parameter as a number; nullopt when absent; an error when present but not a number.
+Result<std::optional<std::uint64_t>> number_param(const http::HttpRequest& req, const char* name) {
+  auto text = req.param(name);
+  if (!text) return std::optional<std::uint64_t>{};
+  std::uint64_t value = 0;
+  if (text->empty() || text->size() > 19) {
+    return fail(Error::bad_request(std::string(name) + " must be a decimal number"));
+  }
+  for (char c : *text) {
+    if (c < '0' || c > '9') {
+      return fail(Error::bad_request(std::string(name) + " must be a decimal number"));
+    }
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return std::optional<std::uint64_t>{value};
 }
 
 }  // namespace
@@ -201,26 +305,34 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
   http::Reply playlist(const http::HttpRequest& req, const std::string& name) {
     if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address);
         !allowed) {
-      return http::refusal_response(allowed.error());
+      return cross_origin_refusal(allowed.error());
     }
     const std::string suffix = query_suffix(req);
     const std::size_t listed = options.hls.playlist_segments;
+    auto msn = number_param(req, "_HLS_msn");
+    auto part = number_param(req, "_HLS_part");
+    if (!msn) return cross_origin_error(msn.error());
+    if (!part) return cross_origin_error(part.error());
+    if (*part && !*msn) {
+      return cross_origin_error(Error::bad_request("_HLS_part needs _HLS_msn"));
+    }
     // Served here while attached; an ended playlist is answered on the media thread, which
     // continues it when a new publisher took the name (ensure()).
     if (auto s = find(name); s && s->ready() && s->attached()) {
       s->touch();
+      if (*msn) return blocking_playlist(s, **msn, *part, suffix, listed);
       return playlist_response(*s, suffix, listed);
     }
     return http::Deferred{[self = shared_from_this(), name, suffix, listed](http::Respond respond) {
       auto shared_respond = std::make_shared<http::Respond>(std::move(respond));
       self->media.loop().post([self, name, suffix, listed, shared_respond] {
         auto session = self->ensure(name);
-        if (!session) return (*shared_respond)(http::error_response(session.error()));
+        if (!session) return (*shared_respond)(cross_origin_error(session.error()));
         auto s = *session;
         s->touch();
         auto answer = [s, suffix, listed, shared_respond, name](bool ready) {
           if (!ready) {
-            return (*shared_respond)(http::error_response(Error{
+            return (*shared_respond)(cross_origin_error(Error{
                 504, "HLS for '" + name + "' has no segment yet (waiting for keyframes)", {}}));
           }
           (*shared_respond)(playlist_response(*s, suffix, listed));
@@ -230,26 +342,95 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
     }};
   }
 
+  // A blocking playlist reload (_HLS_msn, _HLS_part): answered once the playlist holds that
+  // segment or part; 400 for one more than two segments ahead (RFC 8216bis 6.2.5.2); 503 when
+  // it does not come within block_limit().
+  http::Reply blocking_playlist(std::shared_ptr<HlsSession> s, std::uint64_t msn,
+                                std::optional<std::uint64_t> part, const std::string& suffix,
+                                std::size_t listed) {
+    const auto snapshot = s->snapshot();
+    if (msn > last_sequence(*snapshot) + 2) {
+      return cross_origin_error(Error::bad_request("_HLS_msn " + std::to_string(msn) +
+                                                   " is more than two segments ahead of " +
+                                                   std::to_string(last_sequence(*snapshot))));
+    }
+    if (holds(*snapshot, msn, part)) return playlist_response(*snapshot, suffix, listed);
+    const auto deadline = Clock::now() + block_limit(*snapshot);
+    return http::Deferred{[s, msn, part, suffix, listed, deadline](http::Respond respond) {
+      auto shared_respond = std::make_shared<http::Respond>(std::move(respond));
+      HlsSession::Blocked b{
+          [msn, part](const HlsSnapshot& snap) { return holds(snap, msn, part); },
+          [shared_respond, suffix, listed](std::shared_ptr<const HlsSnapshot> snap) {
+            if (!snap) {
+              return (*shared_respond)(cross_origin_error(
+                  Error::unavailable("the requested segment or part did not come in time")));
+            }
+            (*shared_respond)(playlist_response(*snap, suffix, listed));
+          },
+          deadline};
+      switch (s->wait_until(b)) {
+        case HlsSession::Wait::kReached:
+          return (*shared_respond)(playlist_response(*s, suffix, listed));
+        case HlsSession::Wait::kFull:
+          return (*shared_respond)(
+              cross_origin_error(Error::unavailable("too many blocked HLS requests")));
+        case HlsSession::Wait::kWaiting:
+          return;
+      }
+    }};
+  }
+
   http::Reply segment(const http::HttpRequest& req, const std::string& name,
                       const std::string& file) {
-    auto sequence = parse_segment_name(file);
-    if (!sequence) {
-      return http::error_response(Error::not_found("no such HLS file: " + keys::redact_keys(file)));
+    auto parsed = parse_hls_file(file);
+    if (!parsed) {
+      return cross_origin_error(Error::not_found("no such HLS file: " + keys::redact_keys(file)));
     }
     if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address);
         !allowed) {
-      return http::refusal_response(allowed.error());
+      return cross_origin_refusal(allowed.error());
     }
     auto s = find(name);
-    auto data = s ? find_segment(*s->snapshot(), *sequence) : nullptr;
-    if (!data) {
-      return http::error_response(Error::not_found(
-          "segment " + file + " of '" + keys::redact_keys(name) + "' is not (or no longer) here"));
+    const auto snapshot = s ? s->snapshot() : nullptr;
+    const bool mp4 = parsed->kind != HlsFile::Kind::kSegment || parsed->mp4;
+    if (auto data = snapshot ? find_file(*snapshot, *parsed) : nullptr) {
+      s->touch();
+      return file_response(std::move(data), mp4);
     }
-    s->touch();
-    http::HttpResponse res{200, "video/mp2t", *data, {}};
-    res.headers = {{"Cache-Control", "max-age=60"}, {"Access-Control-Allow-Origin", "*"}};
-    return res;
+    // The part a preload hint names: answered once it is cut.
+    if (snapshot && parsed->kind == HlsFile::Kind::kPart && !snapshot->ended &&
+        snapshot->variant == HlsVariant::kLowLatency && parsed->number == snapshot->open_sequence &&
+        parsed->part == snapshot->open_parts.size()) {
+      s->touch();
+      const HlsFile wanted = *parsed;
+      const auto deadline = Clock::now() + block_limit(*snapshot);
+      return http::Deferred{[s, wanted, deadline](http::Respond respond) {
+        auto shared_respond = std::make_shared<http::Respond>(std::move(respond));
+        auto answer = [shared_respond, wanted](std::shared_ptr<const HlsSnapshot> snap) {
+          auto data = snap ? find_file(*snap, wanted) : nullptr;
+          if (!data) {
+            return (*shared_respond)(
+                cross_origin_error(Error::not_found("the hinted part was not made")));
+          }
+          (*shared_respond)(file_response(std::move(data), true));
+        };
+        HlsSession::Blocked b{[wanted](const HlsSnapshot& snap) {
+                                return snap.ended || find_file(snap, wanted) != nullptr;
+                              },
+                              answer, deadline};
+        switch (s->wait_until(b)) {
+          case HlsSession::Wait::kReached:
+            return answer(s->snapshot());
+          case HlsSession::Wait::kFull:
+            return (*shared_respond)(
+                cross_origin_error(Error::unavailable("too many blocked HLS requests")));
+          case HlsSession::Wait::kWaiting:
+            return;
+        }
+      }};
+    }
+    return cross_origin_error(Error::not_found(file + " of '" + keys::redact_keys(name) +
+                                               "' is not (or no longer) here"));
   }
 
   MediaServer& media;

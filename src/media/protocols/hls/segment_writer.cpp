@@ -1,4 +1,6 @@
-#include "media/protocols/hls/ts_writer.hpp"
+#include "media/protocols/hls/segment_writer.hpp"
+
+#include <cstring>
 
 extern "C" {
 #include <libavformat/avformat.h>
@@ -21,7 +23,7 @@ std::string av_error_text(int err) {
 
 }  // namespace
 
-struct TsWriter::Context {
+struct SegmentWriter::Context {
   AVFormatContext* format = nullptr;
   AVIOContext* io = nullptr;
   AVPacket* packet = nullptr;
@@ -38,9 +40,29 @@ struct TsWriter::Context {
   }
 };
 
-Result<std::unique_ptr<TsWriter>> TsWriter::open(const TsStreams& streams,
-                                                 std::size_t max_buffered) {
-  std::unique_ptr<TsWriter> writer(new TsWriter());
+namespace {
+
+// Copies `bytes` into codec extradata (libav owns and frees it).
+bool set_extradata(AVCodecParameters* par, const std::string& bytes) {
+  if (bytes.empty()) return true;
+  par->extradata =
+      static_cast<std::uint8_t*>(av_mallocz(bytes.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+  if (!par->extradata) return false;
+  std::memcpy(par->extradata, bytes.data(), bytes.size());
+  par->extradata_size = static_cast<int>(bytes.size());
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SegmentWriter>> SegmentWriter::open(Container container,
+                                                           const SegmentStreams& streams,
+                                                           std::size_t max_buffered) {
+  // libav's own warnings (stderr) stay out of sluiced's log; its errors come back as values.
+  if (av_log_get_level() > AV_LOG_ERROR) av_log_set_level(AV_LOG_ERROR);
+  std::unique_ptr<SegmentWriter> writer(new SegmentWriter());
+  writer->container_ = container;
+  const bool mp4 = container == Container::kFragmentedMp4;
   writer->max_buffered_ = max_buffered;
   writer->av_ = std::make_unique<Context>();
   Context& av = *writer->av_;
@@ -48,12 +70,13 @@ Result<std::unique_ptr<TsWriter>> TsWriter::open(const TsStreams& streams,
     return fail(Error::internal("HLS: " + std::move(what) + ": " + av_error_text(err)));
   };
 
-  int err = avformat_alloc_output_context2(&av.format, nullptr, "mpegts", nullptr);
-  if (err < 0 || !av.format) return failure("mpegts muxer unavailable", err);
+  int err = avformat_alloc_output_context2(&av.format, nullptr, mp4 ? "mp4" : "mpegts", nullptr);
+  if (err < 0 || !av.format)
+    return failure(mp4 ? "mp4 muxer unavailable" : "mpegts muxer unavailable", err);
   auto* buffer = static_cast<unsigned char*>(av_malloc(kIoBufferBytes));
   if (!buffer) return failure("out of memory", AVERROR(ENOMEM));
-  av.io = avio_alloc_context(buffer, kIoBufferBytes, 1, writer.get(), nullptr, &TsWriter::on_write,
-                             nullptr);
+  av.io = avio_alloc_context(buffer, kIoBufferBytes, 1, writer.get(), nullptr,
+                             &SegmentWriter::on_write, nullptr);
   if (!av.io) {
     av_free(buffer);
     return failure("out of memory", AVERROR(ENOMEM));
@@ -71,6 +94,13 @@ Result<std::unique_ptr<TsWriter>> TsWriter::open(const TsStreams& streams,
     st->codecpar->codec_id =
         streams.video == VideoCodec::kH264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_HEVC;
     st->time_base = kMillis;
+    if (mp4) {
+      st->codecpar->width = streams.width;
+      st->codecpar->height = streams.height;
+      if (!set_extradata(st->codecpar, streams.video_parameter_sets)) {
+        return failure("out of memory", AVERROR(ENOMEM));
+      }
+    }
     av.video_index = st->index;
   }
   if (streams.audio) {
@@ -87,17 +117,28 @@ Result<std::unique_ptr<TsWriter>> TsWriter::open(const TsStreams& streams,
     st->codecpar->channel_layout = av_get_default_channel_layout(streams.channels);
 #endif
     st->time_base = kMillis;
+    if (mp4 && !set_extradata(st->codecpar, streams.audio_specific_config)) {
+      return failure("out of memory", AVERROR(ENOMEM));
+    }
     av.audio_index = st->index;
   }
-  err = avformat_write_header(av.format, nullptr);
-  if (err < 0) return failure("mpegts header", err);
+  AVDictionary* options = nullptr;
+  if (mp4) {
+    // Fragments only when flush() says so; the moov (no samples) is written at once as the
+    // initialization section; each fragment's times are relative to its own moof.
+    av_dict_set(&options, "movflags", "frag_custom+empty_moov+default_base_moof+skip_trailer", 0);
+  }
+  err = avformat_write_header(av.format, &options);
+  av_dict_free(&options);
+  if (err < 0) return failure(mp4 ? "mp4 header" : "mpegts header", err);
+  avio_flush(av.io);
   return writer;
 }
 
-TsWriter::~TsWriter() = default;
+SegmentWriter::~SegmentWriter() = default;
 
-int TsWriter::on_write(void* opaque, std::uint8_t* buf, int size) {
-  auto* self = static_cast<TsWriter*>(opaque);
+int SegmentWriter::on_write(void* opaque, std::uint8_t* buf, int size) {
+  auto* self = static_cast<SegmentWriter*>(opaque);
   if (size < 0 || self->out_.size() + static_cast<std::size_t>(size) > self->max_buffered_) {
     self->sink_failed_ = true;
     return AVERROR(ENOSPC);
@@ -106,9 +147,9 @@ int TsWriter::on_write(void* opaque, std::uint8_t* buf, int size) {
   return size;
 }
 
-Status TsWriter::write(bool video, std::int64_t dts_ms, std::int64_t pts_ms, bool keyframe,
-                       std::string_view data) {
-  if (sink_failed_ || closed_) return fail(Error::internal("HLS: MPEG-TS writer is closed"));
+Status SegmentWriter::write(bool video, std::int64_t dts_ms, std::int64_t pts_ms, bool keyframe,
+                            std::string_view data, std::int64_t video_duration_ms) {
+  if (sink_failed_ || closed_) return fail(Error::internal("HLS: the segment writer is closed"));
   const int index = video ? av_->video_index : av_->audio_index;
   if (index < 0) return fail(Error::bad_request("HLS: no such stream in the muxer"));
   AVStream* st = av_->format->streams[index];
@@ -120,6 +161,11 @@ Status TsWriter::write(bool video, std::int64_t dts_ms, std::int64_t pts_ms, boo
   pkt->dts = av_rescale_q(dts_ms, kMillis, st->time_base);
   pkt->pts = av_rescale_q(pts_ms, kMillis, st->time_base);
   pkt->flags = keyframe ? AV_PKT_FLAG_KEY : 0;
+  if (video) {
+    pkt->duration = av_rescale_q(video_duration_ms, kMillis, st->time_base);
+  } else if (st->codecpar->sample_rate > 0) {
+    pkt->duration = av_rescale_q(1024, AVRational{1, st->codecpar->sample_rate}, st->time_base);
+  }
   const int err = av_write_frame(av_->format, pkt);
   pkt->data = nullptr;
   pkt->size = 0;
@@ -129,9 +175,10 @@ Status TsWriter::write(bool video, std::int64_t dts_ms, std::int64_t pts_ms, boo
   return {};
 }
 
-Status TsWriter::flush() {
+Status SegmentWriter::flush() {
   if (closed_) return {};
-  av_write_frame(av_->format, nullptr);  // mpegts: write out buffered PES payloads
+  // mpegts: writes out buffered PES payloads; mp4 (frag_custom): writes a fragment.
+  av_write_frame(av_->format, nullptr);
   avio_flush(av_->io);
   if (sink_failed_ || av_->io->error < 0) {
     sink_failed_ = true;
@@ -140,21 +187,22 @@ Status TsWriter::flush() {
   return {};
 }
 
-void TsWriter::resend_headers() {
+void SegmentWriter::resend_headers() {
+  if (container_ != Container::kMpegTs) return;
   av_opt_set(av_->format->priv_data, "mpegts_flags", "+resend_headers", 0);
 }
 
-Status TsWriter::close() {
+Status SegmentWriter::close() {
   if (closed_) return {};
   closed_ = true;
   const int err = av_write_trailer(av_->format);
   avio_flush(av_->io);
   if (sink_failed_) return fail(Error::internal("HLS: segment buffer full"));
-  if (err < 0) return fail(Error::internal("HLS: mpegts trailer: " + av_error_text(err)));
+  if (err < 0) return fail(Error::internal("HLS: trailer: " + av_error_text(err)));
   return {};
 }
 
-std::string TsWriter::take() {
+std::string SegmentWriter::take() {
   std::string data;
   data.swap(out_);
   return data;
