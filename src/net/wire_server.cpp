@@ -46,7 +46,7 @@ class WireConnectionBase {
 using TlsSocket = asio::ssl::stream<tcp::socket>;
 using WsSocket = websocket::stream<tcp::socket>;
 
-struct WireServer::Impl final : relay::RelayLoop {
+struct WireServer::Impl final : EventLoop {
   explicit Impl(Refusals* refusals)
       : refusals(refusals),
         backoff(io.get_executor(), refusals, Refusal::kRelayAcceptFds, "relay"),
@@ -383,7 +383,7 @@ WireServer::~WireServer() {
   stop();
 }
 
-relay::RelayLoop& WireServer::loop() {
+EventLoop& WireServer::loop() {
   return *impl_;
 }
 

@@ -10,11 +10,11 @@
 
 namespace sluice::relay {
 class Relay;
-class RelayLoop;
 }  // namespace sluice::relay
 namespace sluice {
+class EventLoop;
 class Refusals;
-}
+}  // namespace sluice
 
 namespace sluice::net {
 
@@ -30,7 +30,7 @@ class WireServer {
   WireServer& operator=(const WireServer&) = delete;
 
   // The loop the Relay must be constructed with.
-  relay::RelayLoop& loop();
+  EventLoop& loop();
   // Binds now; returns the bound port. Throws std::system_error naming the address.
   std::uint16_t listen(const std::string& host, std::uint16_t port);
   // Binds the TLS 1.3 listener with a PEM certificate chain and key; returns the bound port.

@@ -16,7 +16,7 @@ class HandlerSubscriber final : public hub::Subscriber,
                                 public std::enable_shared_from_this<HandlerSubscriber> {
  public:
   using Fn = std::function<void(const hub::MessageView&)>;
-  HandlerSubscriber(RelayLoop& loop, Fn fn) : loop_(loop), fn_(std::move(fn)) {}
+  HandlerSubscriber(EventLoop& loop, Fn fn) : loop_(loop), fn_(std::move(fn)) {}
   void deliver(const hub::MessagePtr& m) override {
     auto run = [self = shared_from_this(), m] {
       self->fn_(hub::MessageView{m->subject, m->reply, m->data, {}});
@@ -34,13 +34,13 @@ class HandlerSubscriber final : public hub::Subscriber,
   }
 
  private:
-  RelayLoop& loop_;
+  EventLoop& loop_;
   Fn fn_;
 };
 
 }  // namespace
 
-Relay::Relay(hub::Hub& hub, RelayLoop& loop, const Clock& clock, RelayConfig config,
+Relay::Relay(hub::Hub& hub, EventLoop& loop, const Clock& clock, RelayConfig config,
              ChannelAdvertiser* advertiser)
     : hub_(hub),
       loop_(loop),

@@ -6,7 +6,7 @@
 //
 // Threading: the relay is owned by one event-loop thread (the "relay thread"). Every method
 // here is called on it, except where a comment says otherwise; hub deliveries from other
-// threads (registry events, HTTP publishers) are posted to it through RelayLoop.
+// threads (registry events, HTTP publishers) are posted to it through EventLoop.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -21,6 +21,7 @@
 
 #include "core/byte_budget.hpp"
 #include "core/clock.hpp"
+#include "core/event_loop.hpp"
 #include "core/limits.hpp"
 #include "core/refusals.hpp"
 #include "hub/client_session.hpp"
@@ -30,14 +31,6 @@
 #include "wire/session.hpp"
 
 namespace sluice::relay {
-
-// The event loop the relay runs on (Asio in production).
-class RelayLoop {
- public:
-  virtual ~RelayLoop() = default;
-  virtual void post(std::function<void()> fn) = 0;  // any thread
-  virtual bool in_loop() const = 0;                 // any thread
-};
 
 // Seam to the registry: channels with publishers appear there as streams.
 class ChannelAdvertiser {
@@ -126,7 +119,7 @@ using SubscriptionHandler = std::function<void(std::string_view subscriber, bool
 
 class Relay {
  public:
-  Relay(hub::Hub& hub, RelayLoop& loop, const Clock& clock, RelayConfig config,
+  Relay(hub::Hub& hub, EventLoop& loop, const Clock& clock, RelayConfig config,
         ChannelAdvertiser* advertiser);
   ~Relay();
   Relay(const Relay&) = delete;
@@ -168,7 +161,7 @@ class Relay {
 
   // ---- internal, for RelayConnection
   hub::Hub& hub() { return hub_; }
-  RelayLoop& loop() { return loop_; }
+  EventLoop& loop() { return loop_; }
   const Clock& clock() const { return clock_; }
   const RelayConfig& config() const { return config_; }
   // Applies changed limits (the live settings of docs/operations.md "Limits"): the buffer_bytes
@@ -199,7 +192,7 @@ class Relay {
       const std::function<void(std::string_view pattern, std::string_view subscriber)>& fn) const;
 
   hub::Hub& hub_;
-  RelayLoop& loop_;
+  EventLoop& loop_;
   const Clock& clock_;
   RelayConfig config_;
   ChannelAdvertiser* advertiser_;

@@ -5,13 +5,13 @@
 #include <cmath>
 #include <map>
 
+#include "core/event_loop.hpp"
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "keys/key_format.hpp"
 #include "media/servers/media_server.hpp"
-#include "relay/loop_call.hpp"
 
 namespace sluice::server {
 
@@ -22,8 +22,8 @@ namespace json = boost::json;
 template <class Fn>
 auto on_media_thread(media::MediaServer& media, Fn fn) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  return relay::call_on_loop(media.loop(), fn,
-                             [deadline] { return std::chrono::steady_clock::now() > deadline; });
+  return call_on_loop(media.loop(), fn,
+                      [deadline] { return std::chrono::steady_clock::now() > deadline; });
 }
 
 http::HttpResponse unavailable() {

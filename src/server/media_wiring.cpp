@@ -10,6 +10,7 @@
 #include <mutex>
 #include <system_error>
 
+#include "core/event_loop.hpp"
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
@@ -22,7 +23,6 @@
 #include "media/servers/media_server.hpp"
 #include "net/http_server.hpp"
 #include "registry/registry.hpp"
-#include "relay/loop_call.hpp"
 #include "server/media_routes.hpp"
 #include "server/webhook_sender.hpp"
 

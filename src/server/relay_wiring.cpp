@@ -10,13 +10,13 @@
 #include "audit/audit_log.hpp"
 #include "auth/access_policy.hpp"
 #include "auth/directory.hpp"
+#include "core/event_loop.hpp"
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "registry/registry.hpp"
 #include "relay/access_files.hpp"
-#include "relay/loop_call.hpp"
 #include "server/hub_access.hpp"
 #include "wire/scram.hpp"
 
@@ -118,8 +118,8 @@ void add_channel_routes(http::Router& router, relay::Relay& relay) {
   // At most 2 s for the relay thread to take the snapshot (it may be stopping or stalled).
   auto on_relay = [&relay](auto fn) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    return relay::call_on_loop(relay.loop(), fn,
-                               [deadline] { return std::chrono::steady_clock::now() > deadline; });
+    return call_on_loop(relay.loop(), fn,
+                        [deadline] { return std::chrono::steady_clock::now() > deadline; });
   };
   auto unavailable = [] {
     return http::error_response(Error::unavailable("the relay is stopping or not answering"));

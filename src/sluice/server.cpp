@@ -8,9 +8,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/event_loop.hpp"
 #include "hub/hub.hpp"
 #include "hub/subject.hpp"
-#include "relay/loop_call.hpp"
 #include "relay/relay.hpp"
 #include "server/app.hpp"
 
@@ -31,7 +31,7 @@ struct Server::Impl {
     }
     auto& loop = app.relay().loop();
     if (loop.in_loop()) return fn();
-    auto result = relay::call_on_loop(loop, fn, [this] { return stopping.load(); });
+    auto result = call_on_loop(loop, fn, [this] { return stopping.load(); });
     if (!result) return std::unexpected(Error::unavailable("the server is stopping"));
     return std::move(*result);
   }

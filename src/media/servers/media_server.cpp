@@ -244,7 +244,7 @@ void MediaServer::stop() {
   impl_->thread.join();
 }
 
-relay::RelayLoop& MediaServer::loop() {
+EventLoop& MediaServer::loop() {
   return *impl_;
 }
 

@@ -2,7 +2,7 @@
 // MediaServer: the RTMP listener and the media thread. One thread runs every RTMP connection,
 // every HTTP-FLV response (sockets handed over by the HTTP server) and the MediaHub, so live
 // paths, GOP caches and reader queues need no locks (docs/ARCHITECTURE.md, "Media"). Other
-// threads reach the hub through loop() (post, or relay::call_on_loop to wait for an answer).
+// threads reach the hub through loop() (post, or call_on_loop to wait for an answer).
 // No Asio here.
 #include <atomic>
 #include <chrono>
@@ -18,15 +18,13 @@
 #include "media/media_hub.hpp"
 #include "media/reader_queue.hpp"
 
-namespace sluice::relay {
-class RelayLoop;
-}
 namespace sluice::net {
 class HttpServer;
 }
 namespace sluice {
+class EventLoop;
 class Refusals;
-}
+}  // namespace sluice
 
 namespace sluice::media {
 
@@ -104,7 +102,7 @@ class MediaServer {
   // The same for RTSP (the RTSPS front door): RTP goes interleaved in the TLS stream. Any thread.
   void adopt_rtsp(int fd, std::string peer);
 
-  relay::RelayLoop& loop();
+  EventLoop& loop();
   // Media thread only.
   media::MediaHub& hub();
   // Calls `fn` on the media thread once a second. Call before start().

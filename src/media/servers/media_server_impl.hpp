@@ -10,12 +10,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/event_loop.hpp"
 #include "core/refusals.hpp"
 #include "media/media_policy.hpp"
 #include "media/servers/media_server.hpp"
 #include "net/accept_backoff.hpp"
 #include "net/server_impl.hpp"
-#include "relay/relay.hpp"
 
 namespace sluice::media {
 
@@ -41,7 +41,7 @@ class MediaConnection {
   virtual void flush() {}
 };
 
-struct MediaServer::Impl final : relay::RelayLoop, std::enable_shared_from_this<MediaServer::Impl> {
+struct MediaServer::Impl final : EventLoop, std::enable_shared_from_this<MediaServer::Impl> {
   Impl(MediaServerOptions o, media::MediaPolicy& p, media::PathObserver* observer)
       : options(std::move(o)),
         policy(p),

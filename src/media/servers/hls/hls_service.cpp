@@ -5,13 +5,13 @@
 #include <map>
 #include <mutex>
 
+#include "core/event_loop.hpp"
 #include "http/gate.hpp"
 #include "http/request_target.hpp"
 #include "http/router.hpp"
 #include "keys/key_format.hpp"
 #include "media/media_policy.hpp"
 #include "media/servers/media_server.hpp"
-#include "relay/relay.hpp"
 
 namespace sluice::media {
 

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/crypto.hpp"
+#include "core/event_loop.hpp"
 #include "core/log_limiter.hpp"
 #include "core/logging.hpp"
 #include "keys/key_format.hpp"
@@ -21,7 +22,6 @@
 #include "media/protocols/srt/stream_id.hpp"
 #include "media/servers/media_server_impl.hpp"
 #include "media/servers/srt/srt_reader.hpp"
-#include "relay/loop_call.hpp"
 
 namespace sluice::media {
 
@@ -115,7 +115,7 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
         id->user.empty() ? std::string()
                          : "Basic " + crypto::base64_encode(id->user + ":" + id->password);
     const std::string ip = ip_of(remote);
-    auto grant = relay::call_on_loop(
+    auto grant = call_on_loop(
         *media,
         // By value: a call that times out may still run after this returns.
         [media = media, id = *id, authorization, ip]() -> Result<PublishGrant> {
