@@ -11,7 +11,8 @@
 #                worker_processes 1, daemon off, chunk_size 4096, application live { live on;
 #                wait_key on; wait_video on; }); publish and play rtmp://127.0.0.1:PORT/live/bench
 #        sluice  sluiced --http 127.0.0.1:HP --wire 127.0.0.1:0 --rtmp 127.0.0.1:RP --dev-key
-#                --history :memory: $SLUICED_FLAGS; it prints a publish key sk_... for the stream
+#                --history :memory: --data-dir TMP --media-max-connections-per-address N+64
+#                $SLUICED_FLAGS; it prints a publish key sk_... for the stream
 #                "dev": publish to rtmp://127.0.0.1:RP/live/KEY, play rtmp://127.0.0.1:RP/live/dev
 #   3. publish with `ffmpeg -re -stream_loop -1 -i FILE -c copy -f flv URL` (no encoding cost);
 #   4. wait until one probe reader gets a video frame (the stream is live);
@@ -100,6 +101,7 @@ if wanted nginx; then
   [[ -x "$NGINX" ]] || die "nginx not found (Debian: apt-get install nginx, or set NGINX)"
   [[ -f "$NGINX_RTMP_MODULE" ]] || die "no nginx RTMP module at $NGINX_RTMP_MODULE (Debian: libnginx-mod-rtmp)"
 fi
+MAX_PER_ADDRESS_FLAG=0
 if wanted sluice; then
   SLUICED="$(resolve "${SLUICED:-$(first_built sluiced)}")"
   [[ -x "$SLUICED" ]] || die "no sluiced at $SLUICED (set SLUICED, or ONLY=nginx)"
@@ -108,6 +110,9 @@ if wanted sluice; then
   if ! grep -q -- --rtmp <<<"$help" || ! grep -q -- --dev-key <<<"$help"; then
     die "$SLUICED does not accept --rtmp and --dev-key (no RTMP server in this build); build a newer sluiced or run ONLY=nginx"
   fi
+  # The per-address limit on media connections (default 64) would refuse most players: every
+  # player comes from 127.0.0.1.
+  grep -q -- --media-max-connections-per-address <<<"$help" && MAX_PER_ADDRESS_FLAG=1
 fi
 
 
@@ -187,15 +192,19 @@ EOF
   PLAY_URL="rtmp://127.0.0.1:$port/live/bench"
 }
 
-# start_sluice — sluiced with its RTMP server on a free port and a dev publish key; sets
+# start_sluice N — sluiced with its RTMP server on a free port and a dev publish key; sets
 # SERVER_PID, CPU_PIDS, PUBLISH_URL, PLAY_URL. Fails (never hangs) if sluiced will not start.
 start_sluice() {
-  local logfile="$WORK/sluiced.log" http rtmp key=""
+  local n="$1" logfile="$WORK/sluiced.log" http rtmp key=""
+  local -a limit=()
+  ((MAX_PER_ADDRESS_FLAG)) && limit=(--media-max-connections-per-address $((n + 64)))
   http="$(free_port)"
   rtmp="$(free_port)"
+  # A fresh --data-dir per run: the --dev-key key is stored there for 24 h, and a second
+  # sluiced on the same data dir could not create it again.
   # shellcheck disable=SC2086 # SLUICED_FLAGS is a list of flags
   "$SLUICED" --http "127.0.0.1:$http" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$rtmp" --rtsp off --rtsp-udp-ports off --srt off --dev-key \
-    --history :memory: $SLUICED_FLAGS >"$logfile" 2>&1 &
+    --history :memory: --data-dir "$WORK/sluice-data-$n" "${limit[@]}" $SLUICED_FLAGS >"$logfile" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 10))
   until key="$(grep -o 'sk_[A-Za-z0-9_-]*' "$logfile" | head -n 1)" && [[ -n "$key" ]]; do
@@ -230,7 +239,7 @@ run_one() {
   local server="$1" n="$2" out="$3" rc=0 pid
   local -a cpu=()
   wait_for_quiet
-  "start_$server"
+  "start_$server" "$n"
   start_publisher
   for pid in "${CPU_PIDS[@]}"; do cpu+=(--cpu-pid "$pid"); done
   log "$server, $n readers: measuring ${DURATION} s"
