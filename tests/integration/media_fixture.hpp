@@ -328,12 +328,21 @@ inline long frames_of(const ChildProcess& player) {
 
 // ffprobe's view of `url`: the streams as "h264 320x240" / "aac", in order, duplicates removed
 // (an HLS program lists its streams again). Empty on failure; `result` keeps the process' output.
+// `input_options` go before the URL (e.g. {"-rtsp_transport", "udp"}).
 inline std::vector<std::string> probe_streams(
     const std::string& url, CommandResult* result = nullptr,
-    std::chrono::milliseconds timeout = std::chrono::seconds(40)) {
-  CommandResult r = run_command({program_path("ffprobe"), "-v", "error", "-show_entries",
-                                 "stream=codec_name,codec_type,width,height", "-of", "json", url},
-                                timeout);
+    std::chrono::milliseconds timeout = std::chrono::seconds(40),
+    const std::vector<std::string>& input_options = {}) {
+  std::vector<std::string> argv{program_path("ffprobe"),
+                                "-v",
+                                "error",
+                                "-show_entries",
+                                "stream=codec_name,codec_type,width,height",
+                                "-of",
+                                "json"};
+  argv.insert(argv.end(), input_options.begin(), input_options.end());
+  argv.push_back(url);
+  CommandResult r = run_command(argv, timeout);
   std::vector<std::string> out;
   boost::system::error_code ec;
   json::value v = json::parse(r.out, ec);

@@ -128,5 +128,30 @@ TEST(TsIngest, ARealStreamBecomesALivePath) {
   EXPECT_EQ(ingest.rejected(), 0u);
 }
 
+// GStreamer's mpegtsmux (what an srtsink pipeline sends): PES packets of unbounded length, SPS and
+// PPS in band before each keyframe.
+TEST(TsIngest, AGstreamerStreamBecomesALivePath) {
+  std::ifstream in(std::string(SLUICE_FUZZ_CORPUS) + "/ts_gst_h264.ts", std::ios::binary);
+  const std::string ts{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_GT(ts.size(), 1000u);
+  TsIngest ingest;
+  std::vector<FlvFrame> frames;
+  for (std::size_t at = 0; at < ts.size(); at += 1316) {
+    ingest.push({reinterpret_cast<const std::uint8_t*>(ts.data() + at),
+                 std::min<std::size_t>(1316, ts.size() - at)},
+                frames);
+  }
+  MediaPath path("gst", {}, nullptr);
+  for (auto& f : frames)
+    path.on_media(f.type, f.timestamp, std::move(f.body));
+  EXPECT_EQ(path.description().video_codec, "h264");
+  EXPECT_EQ(path.description().width, 160);
+  EXPECT_EQ(path.description().height, 120);
+  EXPECT_EQ(path.counters().video_frames, 19u);  // the last PES ends with the source
+  EXPECT_EQ(path.counters().keyframes, 2u);
+  EXPECT_EQ(ingest.rejected(), 0u);
+  EXPECT_EQ(ingest.skipped(), 0u);
+}
+
 }  // namespace
 }  // namespace sluice::media::mpegts
