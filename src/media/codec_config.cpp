@@ -353,4 +353,82 @@ std::optional<PictureSize> h264_picture_size(std::string_view sps) {
   return PictureSize{static_cast<int>(width), static_cast<int>(height)};
 }
 
+std::optional<PictureSize> picture_size(const VideoConfig& config) {
+  for (const auto& set : config.parameter_sets) {
+    if (set.empty()) continue;
+    const auto head = static_cast<unsigned char>(set[0]);
+    if (config.codec == VideoCodec::kH264 && (head & 0x1F) == 7) return h264_picture_size(set);
+    if (config.codec == VideoCodec::kHevc && ((head >> 1) & 0x3F) == 33) {
+      return hevc_picture_size(set);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<PictureSize> picture_size_of(VideoCodec codec, std::span<const std::uint8_t> record) {
+  if (codec == VideoCodec::kNone) return std::nullopt;
+  auto config = codec == VideoCodec::kH264 ? parse_avc_config(record) : parse_hevc_config(record);
+  return config ? picture_size(*config) : std::nullopt;
+}
+
+std::optional<PictureSize> hevc_picture_size(std::string_view sps) {
+  if (sps.size() < 16 || sps.size() > 1024 ||
+      ((static_cast<unsigned char>(sps[0]) >> 1) & 0x3F) != 33) {
+    return std::nullopt;
+  }
+  std::string rbsp;  // without the 2-byte header and emulation prevention bytes
+  for (std::size_t i = 2; i < sps.size(); ++i) {
+    if (i >= 4 && sps[i] == 3 && sps[i - 1] == 0 && sps[i - 2] == 0) continue;
+    rbsp += sps[i];
+  }
+  GolombReader r(rbsp);
+  r.bits(4);                                   // sps_video_parameter_set_id
+  const std::uint32_t sub_layers = r.bits(3);  // sps_max_sub_layers_minus1
+  r.bits(1);                                   // sps_temporal_id_nesting_flag
+  // profile_tier_level(1, sub_layers): the general part, then per sub-layer flags and parts.
+  r.bits(8);
+  r.bits(32);
+  r.bits(16);
+  r.bits(32);  // general constraint flags (48 bits with the 16 above)
+  r.bits(8);   // general_level_idc
+  std::uint32_t profile_present = 0, level_present = 0;
+  for (std::uint32_t i = 0; i < sub_layers; ++i) {
+    profile_present |= r.bits(1) << i;
+    level_present |= r.bits(1) << i;
+  }
+  if (sub_layers > 0) {
+    for (std::uint32_t i = sub_layers; i < 8; ++i)
+      r.bits(2);  // reserved_zero_2bits
+  }
+  for (std::uint32_t i = 0; i < sub_layers; ++i) {
+    if (profile_present & (1u << i)) {
+      r.bits(32);
+      r.bits(32);
+      r.bits(24);  // 88 bits of sub-layer profile
+    }
+    if (level_present & (1u << i)) r.bits(8);
+  }
+  r.ue();  // sps_seq_parameter_set_id
+  const std::uint32_t chroma_format = r.ue();
+  if (chroma_format == 3) r.bits(1);  // separate_colour_plane_flag
+  const std::uint32_t width = r.ue();
+  const std::uint32_t height = r.ue();
+  std::uint32_t left = 0, right = 0, top = 0, bottom = 0;
+  if (r.bits(1)) {  // conformance_window_flag
+    left = r.ue();
+    right = r.ue();
+    top = r.ue();
+    bottom = r.ue();
+  }
+  if (r.failed || width == 0 || height == 0 || width > 16384 || height > 16384) {
+    return std::nullopt;
+  }
+  const std::uint32_t unit_x = chroma_format == 1 || chroma_format == 2 ? 2 : 1;
+  const std::uint32_t unit_y = chroma_format == 1 ? 2 : 1;
+  const std::int64_t w = std::int64_t(width) - std::int64_t(unit_x) * (left + right);
+  const std::int64_t h = std::int64_t(height) - std::int64_t(unit_y) * (top + bottom);
+  if (w <= 0 || h <= 0) return std::nullopt;
+  return PictureSize{static_cast<int>(w), static_cast<int>(h)};
+}
+
 }  // namespace sluice::media

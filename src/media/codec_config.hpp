@@ -76,5 +76,12 @@ struct PictureSize {
   int height = 0;
 };
 std::optional<PictureSize> h264_picture_size(std::string_view sps);
+// The same for an H.265 SPS (ITU-T H.265 7.3.2.2, with its 2-byte NAL header), after the
+// conformance window.
+std::optional<PictureSize> hevc_picture_size(std::string_view sps);
+// The picture size the configuration's SPS describes (nullopt without a readable one), and the
+// same from a decoder configuration record (avcC, hvcC) of `codec`.
+std::optional<PictureSize> picture_size(const VideoConfig& config);
+std::optional<PictureSize> picture_size_of(VideoCodec codec, std::span<const std::uint8_t> record);
 
 }  // namespace sluice::media

@@ -31,37 +31,102 @@ std::string avc_sequence_header(const std::string& sps, const std::string& pps) 
   return b;
 }
 
+// The NAL unit without its emulation prevention bytes (00 00 03 -> 00 00), at most `limit` bytes.
+std::string rbsp_of(std::string_view nal, std::size_t limit) {
+  std::string out;
+  int zeros = 0;
+  for (std::size_t i = 0; i < nal.size() && out.size() < limit; ++i) {
+    const auto c = static_cast<unsigned char>(nal[i]);
+    if (zeros >= 2 && c == 3) {
+      zeros = 0;
+      continue;
+    }
+    zeros = c == 0 ? zeros + 1 : 0;
+    out.push_back(static_cast<char>(c));
+  }
+  return out;
+}
+
+// The HEVCDecoderConfigurationRecord (ISO 14496-15 8.3.3.1) of `vps`, `sps` and `pps`: general
+// profile, tier, compatibility, constraints and level copied from the SPS's profile_tier_level,
+// layering from its header; 4-byte NAL lengths; one array per parameter set type.
+std::string hevc_record(const std::string& vps, const std::string& sps, const std::string& pps) {
+  // sps: 2-byte NAL header, then vps_id(4) max_sub_layers_minus1(3) temporal_id_nesting(1), then
+  // the 12-byte general profile_tier_level.
+  const std::string head = rbsp_of(sps, 15);
+  std::string ptl = head.size() >= 15 ? head.substr(3, 12) : std::string(12, '\x00');
+  const unsigned layering = head.size() >= 3 ? static_cast<unsigned char>(head[2]) : 1;
+  const unsigned sub_layers = ((layering >> 1) & 0x07) + 1;
+  const unsigned nested = layering & 1;
+  std::string b;
+  b += '\x01';  // configurationVersion
+  b += ptl;     // profile space/tier/idc, 32 compatibility flags, 48 constraint flags, level
+  append_u16(b, 0xF000);                                          // min_spatial_segmentation_idc 0
+  b += '\xFC';                                                    // parallelismType 0
+  b += static_cast<char>(0xFD);                                   // chroma_format_idc 1 (4:2:0)
+  b += '\xF8';                                                    // bit_depth_luma_minus8 0
+  b += '\xF8';                                                    // bit_depth_chroma_minus8 0
+  append_u16(b, 0);                                               // avgFrameRate unknown
+  b += static_cast<char>((sub_layers << 3) | (nested << 2) | 3);  // constantFrameRate 0; 4-byte
+  b += '\x03';                                                    // numOfArrays
+  const std::string* sets[] = {&vps, &sps, &pps};
+  for (int i = 0; i < 3; ++i) {
+    b += static_cast<char>(0x80 | (32 + i));  // array_completeness, NAL unit type
+    append_u16(b, 1);
+    append_u16(b, sets[i]->size());
+    b += *sets[i];
+  }
+  return b;
+}
+
 constexpr int kSampleRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000,
                                 22050, 16000, 12000, 11025, 8000,  7350};
 
 }  // namespace
 
-void H264ToFlv::set_parameter_sets(std::string sps, std::string pps) {
-  sps_ = std::move(sps);
-  pps_ = std::move(pps);
+void NalToFlv::set_parameter_sets(std::vector<std::string> sets) {
+  sets.resize(3);
+  sets_ = std::move(sets);
 }
 
-std::optional<FlvFrame> H264ToFlv::sequence_header() {
-  if (sps_.empty() || pps_.empty()) return std::nullopt;
-  sent_sps_ = sps_;
-  sent_pps_ = pps_;
+int NalToFlv::parameter_set_role(int type) const {
+  if (codec_ == VideoCodec::kHevc) return type >= 32 && type <= 34 ? type - 32 : -1;
+  return type == 7 ? 0 : type == 8 ? 1 : -1;
+}
+
+std::string NalToFlv::record() const {
+  if (codec_ == VideoCodec::kHevc) {
+    std::string b{static_cast<char>(0x80 | (1 << 4) | 0), 'h', 'v', 'c', '1'};  // SequenceStart
+    return b + hevc_record(sets_[0], sets_[1], sets_[2]);
+  }
+  return avc_sequence_header(sets_[0], sets_[1]);
+}
+
+std::optional<FlvFrame> NalToFlv::sequence_header() {
+  const std::size_t needed = codec_ == VideoCodec::kHevc ? 3 : 2;
+  for (std::size_t i = 0; i < needed; ++i)
+    if (sets_[i].empty()) return std::nullopt;
+  sent_ = sets_;
   return FlvFrame{tag_type::kVideo,
-                  static_cast<std::uint32_t>(std::max<std::int64_t>(0, last_dts_)),
-                  avc_sequence_header(sps_, pps_)};
+                  static_cast<std::uint32_t>(std::max<std::int64_t>(0, last_dts_)), record()};
 }
 
-void H264ToFlv::push(const std::vector<std::string_view>& nal_units, std::int64_t pts,
-                     std::optional<std::int64_t> dts_given, bool damaged,
-                     std::vector<FlvFrame>& out) {
+void NalToFlv::push(const std::vector<std::string_view>& nal_units, std::int64_t pts,
+                    std::optional<std::int64_t> dts_given, bool damaged,
+                    std::vector<FlvFrame>& out) {
+  const bool hevc = codec_ == VideoCodec::kHevc;
   bool keyframe = false;
   std::string frame;
   for (const auto nal : nal_units) {
     if (nal.empty()) continue;
-    const int type = static_cast<unsigned char>(nal[0]) & 0x1F;
-    if (type == 7) sps_ = nal;
-    if (type == 8) pps_ = nal;
-    if (type == 7 || type == 8 || type == 9) continue;  // in the sequence header / not needed
-    if (type == 5) keyframe = true;
+    const auto head = static_cast<unsigned char>(nal[0]);
+    const int type = hevc ? (head >> 1) & 0x3F : head & 0x1F;
+    if (const int role = parameter_set_role(type); role >= 0) {
+      sets_[role] = nal;
+      continue;  // in the configuration record
+    }
+    if (type == (hevc ? 35 : 9)) continue;  // access unit delimiter: not needed
+    if (hevc ? (type >= 16 && type <= 23) : type == 5) keyframe = true;
     append_u32(frame, nal.size());
     frame += nal;
   }
@@ -71,15 +136,21 @@ void H264ToFlv::push(const std::vector<std::string_view>& nal_units, std::int64_
   std::int64_t dts = dts_given ? *dts_given : (pts > last_dts_ ? pts : last_dts_ + 1);
   dts = std::max<std::int64_t>(dts, last_dts_ + 1);  // strictly increasing, whatever was sent
   last_dts_ = dts;
-  if (!sps_.empty() && !pps_.empty() && (sps_ != sent_sps_ || pps_ != sent_pps_)) {
-    auto header = sequence_header();
-    header->timestamp = static_cast<std::uint32_t>(dts);
-    out.push_back(std::move(*header));
+  if (sets_ != sent_) {
+    if (auto header = sequence_header()) {
+      header->timestamp = static_cast<std::uint32_t>(dts);
+      out.push_back(std::move(*header));
+    }
   }
   if (frame.empty()) return;
   const std::int64_t cts = std::clamp<std::int64_t>(pts - dts, 0, 0x7FFFFF);
-  std::string body{keyframe ? '\x17' : '\x27', '\x01', static_cast<char>(cts >> 16),
-                   static_cast<char>(cts >> 8), static_cast<char>(cts)};
+  std::string body;
+  if (hevc) {  // Enhanced RTMP: [IsExHeader | FrameType | PacketType=CodedFrames] hvc1 cts
+    body = {static_cast<char>(0x80 | ((keyframe ? 1 : 2) << 4) | 1), 'h', 'v', 'c', '1'};
+  } else {
+    body = {keyframe ? '\x17' : '\x27', '\x01'};
+  }
+  body += {static_cast<char>(cts >> 16), static_cast<char>(cts >> 8), static_cast<char>(cts)};
   body += frame;
   out.push_back({tag_type::kVideo, static_cast<std::uint32_t>(dts), std::move(body)});
 }

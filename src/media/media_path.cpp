@@ -82,14 +82,12 @@ bool MediaPath::on_media(std::uint8_t type, std::uint32_t timestamp, std::string
         description_.video_codec = std::string(video_codec_name(*info));
       }
       // The picture size from the SPS, for publishers that send no metadata (RTSP, SRT).
-      if (p.sequence_header && video_codec_name(*info) == "h264") {
-        auto config = parse_avc_config(p.bytes().subspan(info->data_offset));
-        const auto sps = config && !config->parameter_sets.empty()
-                             ? h264_picture_size(config->parameter_sets.front())
-                             : std::nullopt;
-        if (sps && (description_.width == 0 || description_.height == 0)) {
-          description_.width = sps->width;
-          description_.height = sps->height;
+      if (p.sequence_header) {
+        if (auto size =
+                picture_size_of(video_codec_of(*info), p.bytes().subspan(info->data_offset));
+            size && (description_.width == 0 || description_.height == 0)) {
+          description_.width = size->width;
+          description_.height = size->height;
         }
       }
     }

@@ -249,15 +249,49 @@ class MediaEvents {
   std::thread reader_;
 };
 
-// How the test publisher encodes: testsrc2 320x240 at 25 fps plus a 440 Hz sine, x264 + AAC.
+// How the test publisher encodes: testsrc2 320x240 at 25 fps plus a 440 Hz sine, x264 (or x265)
+// + AAC.
 struct PublishSpec {
-  int gop = 25;      // frames per GOP (25 = one keyframe a second)
-  int readrate = 1;  // 1 = real time (-re); 8 = eight times faster
+  int gop = 25;       // frames per GOP (25 = one keyframe a second)
+  int readrate = 1;   // 1 = real time (-re); 8 = eight times faster
+  bool hevc = false;  // libx265 instead of libx264
 };
 
 inline std::vector<std::string> publisher_argv(const std::string& url, PublishSpec spec = {}) {
   const std::string rate = std::to_string(spec.readrate);
   const std::string gop = std::to_string(spec.gop);
+  if (spec.hevc) {
+    return {program_path("ffmpeg"),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-readrate",
+            rate,
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25",
+            "-readrate",
+            rate,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-x265-params",
+            "keyint=" + gop + ":min-keyint=" + gop + ":log-level=error",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-f",
+            "flv",
+            url};
+  }
   return {program_path("ffmpeg"),
           "-hide_banner",
           "-nostdin",

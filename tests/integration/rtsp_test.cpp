@@ -75,8 +75,9 @@ class RtspTest : public ::testing::Test {
                         transport, "-i", url, "-t", std::to_string(seconds), "-f", "null", "-"},
                        60s);
   }
-  std::vector<std::string> rtsp_publisher(const std::string& url, const char* transport) {
-    auto argv = publisher_argv(url);
+  std::vector<std::string> rtsp_publisher(const std::string& url, const char* transport,
+                                          PublishSpec spec = {}) {
+    auto argv = publisher_argv(url, spec);
     argv.erase(argv.end() - 3, argv.end());  // "-f flv URL" -> RTSP
     argv.insert(argv.end(), {"-f", "rtsp", "-rtsp_transport", transport, url});
     return argv;
@@ -226,6 +227,31 @@ TEST_F(RtspTest, GstreamerPlaysAndPublishes) {
       << gst.stdout_text() << daemon_->output();
   EXPECT_EQ(probe_streams(rtmp("gst")), std::vector<std::string>{"h264 320x240"});
   EXPECT_EQ(probe_rtsp(rtsp("live/gst"), "tcp"), std::vector<std::string>{"h264 320x240"});
+}
+
+// H.265 published with ANNOUNCE/RECORD (RFC 7798, sprop-vps/sps/pps) plays back over RTSP, SRT
+// and HLS with its picture size.
+TEST_F(RtspTest, HevcPublishedOverRtspPlaysEverywhere) {
+  const std::string key = create_key("h5");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(
+      ffmpeg.spawn(rtsp_publisher(rtsp("live/" + key), "tcp", PublishSpec{.hevc = true}), true));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto p = api("GET", "/media/paths/h5").body;
+        return num(p, "video_frames") > 10 && str(p, "video_codec") == "hevc" &&
+               num(p, "width") == 320;
+      },
+      30s))
+      << ffmpeg.stdout_text() << daemon_->output();
+  const std::vector<std::string> av{"hevc 320x240", "aac"};
+  CommandResult r;
+  EXPECT_EQ(probe_rtsp(rtsp("live/h5"), "tcp", &r), av) << r.err;
+  EXPECT_EQ(probe_streams(
+                "srt://127.0.0.1:" + std::to_string(daemon_->srt_port()) + "?streamid=read:h5", &r),
+            av)
+      << r.err;
+  EXPECT_EQ(probe_streams(daemon_->url() + "/live/h5/index.m3u8", &r), av) << r.err;
 }
 
 TEST_F(RtspTest, PublishingNeedsAKeyAndBadRequestsCloseOnlyTheirConnection) {

@@ -29,8 +29,8 @@ class SrtTest : public ::testing::Test {
   std::string srt(const std::string& stream_id) const {
     return "srt://127.0.0.1:" + std::to_string(daemon_->srt_port()) + "?streamid=" + stream_id;
   }
-  std::vector<std::string> publisher(const std::string& url) {
-    auto argv = publisher_argv(url);
+  std::vector<std::string> publisher(const std::string& url, PublishSpec spec = {}) {
+    auto argv = publisher_argv(url, spec);
     argv.erase(argv.end() - 3, argv.end());  // "-f flv URL" -> MPEG-TS over SRT
     argv.insert(argv.end(), {"-f", "mpegts", url});
     return argv;
@@ -203,6 +203,31 @@ TEST_F(SrtTest, GstreamerPlaysAndPublishesOverSrt) {
       30s))
       << gst.stdout_text() << daemon_->output();
   EXPECT_EQ(probe_streams(srt("read:gst")), std::vector<std::string>{"h264 320x240"});
+}
+
+// An encoder sending H.265 (HEVC) over SRT: the path plays over RTSP, SRT and HLS (fMP4) with the
+// picture size read from its SPS.
+TEST_F(SrtTest, HevcFromAnSrtEncoderPlaysOverRtspSrtAndHls) {
+  const std::string key = create_key("hevc");
+  auto argv = publisher(srt("#!::r=live/" + key + ",m=publish"), PublishSpec{.hevc = true});
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(argv, true));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto p = api("GET", "/media/paths/hevc").body;
+        return num(p, "video_frames") > 10 && str(p, "video_codec") == "hevc" &&
+               num(p, "width") == 320;
+      },
+      30s))
+      << ffmpeg.stdout_text() << daemon_->output();
+  const std::vector<std::string> av{"hevc 320x240", "aac"};
+  CommandResult r;
+  EXPECT_EQ(probe_streams(srt("read:hevc"), &r), av) << r.err;
+  EXPECT_EQ(probe_streams("rtsp://127.0.0.1:" + std::to_string(daemon_->rtsp_port()) + "/live/hevc",
+                          &r, 40s, {"-rtsp_transport", "tcp"}),
+            av)
+      << r.err;
+  EXPECT_EQ(probe_streams(daemon_->url() + "/live/hevc/index.m3u8", &r), av) << r.err;
 }
 
 TEST_F(SrtTest, PlayersOfPrivateOrAbsentPathsAreRefusedAtTheHandshake) {

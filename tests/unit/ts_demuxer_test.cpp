@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "media/codec_config.hpp"
 #include "media/media_path.hpp"
 #include "media/protocols/mpegts/ts_demuxer.hpp"
 #include "media/protocols/mpegts/ts_ingest.hpp"
@@ -150,6 +151,36 @@ TEST(TsIngest, AGstreamerStreamBecomesALivePath) {
   EXPECT_EQ(path.counters().video_frames, 19u);  // the last PES ends with the source
   EXPECT_EQ(path.counters().keyframes, 2u);
   EXPECT_EQ(ingest.rejected(), 0u);
+  EXPECT_EQ(ingest.skipped(), 0u);
+}
+
+// H.265 over MPEG-TS (an SRT encoder set to HEVC): the parameter sets become an hvcC the media
+// core reads back (picture size from the SPS), frames go on as Enhanced RTMP `hvc1`.
+TEST(TsIngest, AnHevcStreamBecomesALivePath) {
+  std::ifstream in(std::string(SLUICE_FUZZ_CORPUS) + "/ts_hevc_aac.ts", std::ios::binary);
+  const std::string ts{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_GT(ts.size(), 1000u);
+  TsIngest ingest;
+  std::vector<FlvFrame> frames;
+  ingest.push({reinterpret_cast<const std::uint8_t*>(ts.data()), ts.size()}, frames);
+  MediaPath path("hevc", {}, nullptr);
+  for (auto& f : frames)
+    path.on_media(f.type, f.timestamp, std::move(f.body));
+  EXPECT_EQ(path.description().video_codec, "hevc");
+  EXPECT_EQ(path.description().audio_codec, "aac");
+  EXPECT_EQ(path.description().width, 160);
+  EXPECT_EQ(path.description().height, 120);
+  EXPECT_EQ(path.counters().keyframes, 2u);
+  EXPECT_GE(path.counters().video_frames, 9u);
+  ASSERT_NE(path.video_config(), nullptr);
+  const auto body = path.video_config()->bytes();
+  auto info = inspect_video(body);
+  ASSERT_TRUE(info);
+  EXPECT_TRUE(info->enhanced);
+  auto config = parse_hevc_config(body.subspan(info->data_offset));
+  ASSERT_TRUE(config) << config.error().detail;
+  EXPECT_EQ(config->parameter_sets.size(), 3u);  // VPS, SPS, PPS
+  EXPECT_EQ(config->nal_length_size, 4u);
   EXPECT_EQ(ingest.skipped(), 0u);
 }
 

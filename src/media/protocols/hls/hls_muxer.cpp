@@ -155,15 +155,9 @@ Status HlsMuxer::maybe_start(bool now) {
       streams.video_parameter_sets += std::string("\0\0\0\1", 4);
       streams.video_parameter_sets += set;
     }
-    if (video_config_->codec == VideoCodec::kH264) {
-      for (const auto& set : video_config_->parameter_sets) {
-        if (set.empty() || (set[0] & 0x1F) != 7) continue;  // the SPS
-        if (auto size = h264_picture_size(set)) {
-          streams.width = size->width;
-          streams.height = size->height;
-        }
-        break;
-      }
+    if (auto size = picture_size(*video_config_)) {
+      streams.width = size->width;
+      streams.height = size->height;
     }
   }
   if (audio_config_) {

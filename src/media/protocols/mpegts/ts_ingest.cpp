@@ -26,15 +26,16 @@ void TsIngest::push(std::span<const std::uint8_t> bytes, std::vector<FlvFrame>& 
 }
 
 void TsIngest::take(PesFrame& pes, std::vector<FlvFrame>& out) {
-  if (!pes.pts || pes.type == StreamType::kH265) {
+  if (!pes.pts) {
     ++skipped_;
     return;
   }
   const std::int64_t pts = ms_of(*pes.pts);
-  if (pes.type == StreamType::kH264) {
+  if (pes.type == StreamType::kH264 || pes.type == StreamType::kH265) {
     const std::optional<std::int64_t> dts =
         pes.dts ? std::optional<std::int64_t>(ms_of(*pes.dts)) : std::nullopt;
-    h264_.push(annexb_nal_units(pes.data), pts, dts, pes.after_loss, out);
+    auto& video = pes.type == StreamType::kH264 ? h264_ : h265_;
+    video.push(annexb_nal_units(pes.data), pts, dts, pes.after_loss, out);
     return;
   }
   if (!aac_.push(pes.data, pts, out)) ++rejected_;

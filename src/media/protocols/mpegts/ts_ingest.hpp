@@ -1,9 +1,9 @@
 #pragma once
 // How an MPEG-TS stream (an SRT publisher's) maps to the media core, sans I/O: the Demuxer's PES
-// payloads become FLV bodies — H.264 Annex B through H264ToFlv (decoding times from the PES DTS),
-// AAC ADTS through AdtsToFlv. Timestamps are milliseconds since the stream's first one (90 kHz,
-// 33-bit wraps followed). H.265 streams are counted in `skipped` (not taken yet); so are PES
-// without a timestamp. Bad AAC frames are counted in `rejected` and dropped.
+// payloads become FLV bodies — H.264 and H.265 Annex B through NalToFlv (decoding times from the
+// PES DTS; H.265 as Enhanced RTMP `hvc1`), AAC ADTS through AdtsToFlv. Timestamps are
+// milliseconds since the stream's first one (90 kHz, 33-bit wraps followed). PES without a
+// timestamp are counted in `skipped`. Bad AAC frames are counted in `rejected` and dropped.
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -27,7 +27,8 @@ class TsIngest {
   void take(PesFrame& pes, std::vector<FlvFrame>& out);
 
   Demuxer demuxer_;
-  H264ToFlv h264_;
+  NalToFlv h264_{VideoCodec::kH264};
+  NalToFlv h265_{VideoCodec::kHevc};
   AdtsToFlv aac_;
   std::optional<std::int64_t> base_;  // the first timestamp, extended
   std::int64_t last_ = 0;             // the last timestamp seen, extended

@@ -187,7 +187,7 @@ struct RtspIngest::TrackState {
   int clock_rate = 90000;
   std::optional<rtp::NalDepacketizer> nal;
   std::optional<rtp::AacDepacketizer> aac;
-  H264ToFlv h264;
+  NalToFlv h264;  // H.264 or H.265 (the name of the usual case)
   std::string asc;
   bool started = false;  // first packet seen
   std::uint32_t last_rtp = 0;
@@ -217,7 +217,21 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
     auto state = std::make_shared<TrackState>();
     state->clock_rate = map->clock_rate;
     const auto fmtp = sdp::fmtp_of(m, pt);
-    if (m.media == "video" && sdp::iequals(map->encoding, "H264")) {
+    if (m.media == "video" && sdp::iequals(map->encoding, "H265")) {
+      // RFC 7798: the parameter sets in sprop-vps, sprop-sps and sprop-pps (base64).
+      state->video = true;
+      state->nal.emplace(rtp::NalCodec::kH265);
+      state->h264 = NalToFlv(VideoCodec::kHevc);
+      std::vector<std::string> sets;
+      for (const char* key : {"sprop-vps", "sprop-sps", "sprop-pps"}) {
+        auto it = fmtp.find(key);
+        std::string_view value =
+            it == fmtp.end() ? std::string_view() : std::string_view(it->second);
+        auto decoded = crypto::base64_decode(value.substr(0, value.find(',')));
+        sets.push_back(decoded ? std::move(*decoded) : std::string());
+      }
+      state->h264.set_parameter_sets(std::move(sets));
+    } else if (m.media == "video" && sdp::iequals(map->encoding, "H264")) {
       state->video = true;
       state->nal.emplace(rtp::NalCodec::kH264);
       if (auto it = fmtp.find("sprop-parameter-sets"); it != fmtp.end()) {
@@ -232,7 +246,7 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
           }
           sets.remove_prefix(comma == std::string_view::npos ? sets.size() : comma + 1);
         }
-        state->h264.set_parameter_sets(std::move(sps), std::move(pps));
+        state->h264.set_parameter_sets({std::move(sps), std::move(pps)});
       }
     } else if (m.media == "audio" && sdp::iequals(map->encoding, "MPEG4-GENERIC")) {
       rtp::Mpeg4GenericLayout layout;
@@ -263,7 +277,8 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
     ingest->state_.push_back(std::move(state));
   }
   if (ingest->tracks_.empty()) {
-    return fail(Error{415, "RTSP: no track sluiced can take (H.264 video or AAC audio)", {}});
+    return fail(
+        Error{415, "RTSP: no track sluiced can take (H.264 or H.265 video, AAC audio)", {}});
   }
   return ingest;
 }

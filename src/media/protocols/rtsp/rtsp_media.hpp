@@ -9,12 +9,12 @@
 // Record: RtspIngest reads the SDP an ANNOUNCE carries and turns the RTP packets of its tracks
 // into FLV tag bodies the media core takes from every publisher (media::MediaPath::on_media):
 // H.264 as AVC sequence header (from sprop-parameter-sets, or SPS/PPS seen in band) and AVCC
-// frames, AAC as AudioSpecificConfig (fmtp `config`) and raw frames. Timestamps: each track's
-// RTP clock from its first packet, offset by when that packet arrived after the session's first
-// one, in milliseconds; RTP carries presentation times, so an H.264 frame whose time goes back
-// (B-frames) gets a decoding time just after the previous one and a composition offset.
-// Tracks of other codecs, and tracks past the fourth, are listed in `ignored` and their packets
-// dropped.
+// frames, H.265 (RFC 7798; sprop-vps/sps/pps) as Enhanced RTMP hvc1, AAC as AudioSpecificConfig
+// (fmtp `config`) and raw frames. Timestamps: each track's RTP clock from its first packet, offset
+// by when that packet arrived after the session's first one, in milliseconds; RTP carries
+// presentation times, so an H.264 frame whose time goes back (B-frames) gets a decoding time just
+// after the previous one and a composition offset. Tracks of other codecs, and tracks past the
+// fourth, are listed in `ignored` and their packets dropped.
 #include <chrono>
 #include <cstdint>
 #include <memory>
