@@ -35,6 +35,15 @@ class SrtTest : public ::testing::Test {
     argv.insert(argv.end(), {"-f", "mpegts", url});
     return argv;
   }
+  // ffmpeg publishes `name` over RTMP with `key`; returns once the path is live.
+  void publish_over_rtmp(ChildProcess& ffmpeg, const std::string& key, const std::string& name) {
+    ASSERT_TRUE(ffmpeg.spawn(
+        publisher_argv("rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + key),
+        true));
+    ASSERT_TRUE(eventually(
+        [&] { return num(api("GET", "/media/paths/" + name).body, "video_frames") > 10; }, 30s))
+        << ffmpeg.stdout_text() << daemon_->output();
+  }
   std::unique_ptr<DaemonProcess> daemon_;
 };
 
@@ -91,12 +100,7 @@ TEST_F(SrtTest, AKeyedPublisherPlaysOverEveryDoor) {
 TEST_F(SrtTest, AnRtmpPathPlaysOverSrtWithItsLinkStatistics) {
   const std::string key = create_key("cam");
   ChildProcess ffmpeg;
-  ASSERT_TRUE(ffmpeg.spawn(
-      publisher_argv("rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + key),
-      true));
-  ASSERT_TRUE(eventually(
-      [&] { return num(api("GET", "/media/paths/cam").body, "video_frames") > 10; }, 30s))
-      << ffmpeg.stdout_text() << daemon_->output();
+  ASSERT_NO_FATAL_FAILURE(publish_over_rtmp(ffmpeg, key, "cam"));
   const std::vector<std::string> av{"h264 320x240", "aac"};
   for (const std::string& id :
        {std::string("#!::r=live/cam,m=request"), std::string("read:cam"),
@@ -156,11 +160,7 @@ TEST_F(SrtTest, AnRtmpPathPlaysOverSrtWithItsLinkStatistics) {
 TEST_F(SrtTest, GstreamerPlaysAndPublishesOverSrt) {
   const std::string key = create_key("cam");
   ChildProcess ffmpeg;
-  ASSERT_TRUE(ffmpeg.spawn(
-      publisher_argv("rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + key),
-      true));
-  ASSERT_TRUE(eventually(
-      [&] { return num(api("GET", "/media/paths/cam").body, "video_frames") > 10; }, 30s));
+  ASSERT_NO_FATAL_FAILURE(publish_over_rtmp(ffmpeg, key, "cam"));
   // A second try only for a machine too loaded to decode 50 frames in time (parallel ctest).
   CommandResult played;
   for (int attempt = 0; attempt < 2 && played.exit_code != 0; ++attempt) {
@@ -236,11 +236,7 @@ TEST_F(SrtTest, PlayersOfPrivateOrAbsentPathsAreRefusedAtTheHandshake) {
   ASSERT_EQ(read.status, 201) << read.raw;
   const std::string read_key = str(read.body, "key");
   ChildProcess ffmpeg;
-  ASSERT_TRUE(ffmpeg.spawn(
-      publisher_argv("rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + key),
-      true));
-  ASSERT_TRUE(eventually(
-      [&] { return num(api("GET", "/media/paths/vault").body, "video_frames") > 10; }, 30s));
+  ASSERT_NO_FATAL_FAILURE(publish_over_rtmp(ffmpeg, key, "vault"));
   CommandResult r;
   EXPECT_TRUE(probe_streams(srt("#!::r=live/vault,m=request"), &r, 20s).empty())
       << "a private path played without its read key";
@@ -255,11 +251,7 @@ TEST_F(SrtTest, PlayersOfPrivateOrAbsentPathsAreRefusedAtTheHandshake) {
 TEST_F(SrtTest, ThePassphraseSettingAppliesToCallersConnectingAfterIt) {
   const std::string key = create_key("safe");
   ChildProcess ffmpeg;
-  ASSERT_TRUE(ffmpeg.spawn(
-      publisher_argv("rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + key),
-      true));
-  ASSERT_TRUE(eventually(
-      [&] { return num(api("GET", "/media/paths/safe").body, "video_frames") > 10; }, 30s));
+  ASSERT_NO_FATAL_FAILURE(publish_over_rtmp(ffmpeg, key, "safe"));
   const std::string secret = "correcthorsebattery";
   EXPECT_EQ(api("PUT", "/settings/srt_passphrase", R"({"value":"short"})").status, 422);
   auto put = api("PUT", "/settings/srt_passphrase", R"({"value":")" + secret + R"("})");

@@ -17,9 +17,20 @@
 namespace sluice::media::mpegts {
 namespace {
 
-std::string sample() {
-  std::ifstream in(std::string(SLUICE_FUZZ_CORPUS) + "/ts_h264_aac.ts", std::ios::binary);
+std::string sample(const char* file = "ts_h264_aac.ts") {
+  std::ifstream in(std::string(SLUICE_FUZZ_CORPUS) + "/" + file, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// `ts` through `ingest` in SRT-sized (1316-byte) pieces.
+std::vector<FlvFrame> ingest_all(const std::string& ts, TsIngest& ingest) {
+  std::vector<FlvFrame> frames;
+  for (std::size_t at = 0; at < ts.size(); at += 1316) {
+    ingest.push({reinterpret_cast<const std::uint8_t*>(ts.data() + at),
+                 std::min<std::size_t>(1316, ts.size() - at)},
+                frames);
+  }
+  return frames;
 }
 
 std::vector<PesFrame> demux(const std::string& ts, std::size_t split, Demuxer& d) {
@@ -102,14 +113,8 @@ TEST(TsDemuxer, OversizedPesIsDroppedAndCounted) {
 // What an SRT publisher's stream becomes in the core: a live path with H.264 (its size from the
 // SPS) and AAC, every frame, timestamps from 0 in milliseconds.
 TEST(TsIngest, ARealStreamBecomesALivePath) {
-  const std::string ts = sample();
   TsIngest ingest;
-  std::vector<FlvFrame> frames;
-  for (std::size_t at = 0; at < ts.size(); at += 1316) {
-    ingest.push({reinterpret_cast<const std::uint8_t*>(ts.data() + at),
-                 std::min<std::size_t>(1316, ts.size() - at)},
-                frames);
-  }
+  auto frames = ingest_all(sample(), ingest);
   MediaPath path("srt-cam", {}, nullptr);
   std::uint32_t last_video = 0;
   for (auto& f : frames) {
@@ -132,16 +137,8 @@ TEST(TsIngest, ARealStreamBecomesALivePath) {
 // GStreamer's mpegtsmux (what an srtsink pipeline sends): PES packets of unbounded length, SPS and
 // PPS in band before each keyframe.
 TEST(TsIngest, AGstreamerStreamBecomesALivePath) {
-  std::ifstream in(std::string(SLUICE_FUZZ_CORPUS) + "/ts_gst_h264.ts", std::ios::binary);
-  const std::string ts{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  ASSERT_GT(ts.size(), 1000u);
   TsIngest ingest;
-  std::vector<FlvFrame> frames;
-  for (std::size_t at = 0; at < ts.size(); at += 1316) {
-    ingest.push({reinterpret_cast<const std::uint8_t*>(ts.data() + at),
-                 std::min<std::size_t>(1316, ts.size() - at)},
-                frames);
-  }
+  auto frames = ingest_all(sample("ts_gst_h264.ts"), ingest);
   MediaPath path("gst", {}, nullptr);
   for (auto& f : frames)
     path.on_media(f.type, f.timestamp, std::move(f.body));
@@ -157,12 +154,8 @@ TEST(TsIngest, AGstreamerStreamBecomesALivePath) {
 // H.265 over MPEG-TS (an SRT encoder set to HEVC): the parameter sets become an hvcC the media
 // core reads back (picture size from the SPS), frames go on as Enhanced RTMP `hvc1`.
 TEST(TsIngest, AnHevcStreamBecomesALivePath) {
-  std::ifstream in(std::string(SLUICE_FUZZ_CORPUS) + "/ts_hevc_aac.ts", std::ios::binary);
-  const std::string ts{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  ASSERT_GT(ts.size(), 1000u);
   TsIngest ingest;
-  std::vector<FlvFrame> frames;
-  ingest.push({reinterpret_cast<const std::uint8_t*>(ts.data()), ts.size()}, frames);
+  auto frames = ingest_all(sample("ts_hevc_aac.ts"), ingest);
   MediaPath path("hevc", {}, nullptr);
   for (auto& f : frames)
     path.on_media(f.type, f.timestamp, std::move(f.body));

@@ -22,6 +22,19 @@ using Clock = std::chrono::steady_clock;
 // Blocked requests (playlist reloads, preload-hinted parts) one path holds at most; more get 503.
 constexpr std::size_t kMaxBlocked = 1024;
 
+// Moves the entries of `from` that `due` selects to the end of `to`, keeping the others in order.
+template <class T, class Due>
+void move_due(std::vector<T>& from, std::vector<T>& to, Due due) {
+  for (auto it = from.begin(); it != from.end();) {
+    if (due(*it)) {
+      to.push_back(std::move(*it));
+      it = from.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 // One path's HLS output. The muxer and the sink side are media-thread only; `snapshot()`,
 // `last_access` and the waiters are shared with HTTP threads.
 class HlsSession final : public MediaSink {
@@ -90,22 +103,8 @@ class HlsSession final : public MediaSink {
     std::vector<Blocked> late;
     {
       std::lock_guard lock(mutex_);
-      for (auto it = waiters_.begin(); it != waiters_.end();) {
-        if (it->deadline <= now) {
-          due.push_back(std::move(*it));
-          it = waiters_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      for (auto it = blocked_.begin(); it != blocked_.end();) {
-        if (it->deadline <= now) {
-          late.push_back(std::move(*it));
-          it = blocked_.erase(it);
-        } else {
-          ++it;
-        }
-      }
+      move_due(waiters_, due, [now](const Waiter& w) { return w.deadline <= now; });
+      move_due(blocked_, late, [now](const Blocked& b) { return b.deadline <= now; });
     }
     for (auto& w : due)
       w.answer(false);
@@ -146,14 +145,7 @@ class HlsSession final : public MediaSink {
       snap = muxer_.snapshot();
       if (snap == released_at_) return;  // nothing new since the last check
       released_at_ = snap;
-      for (auto it = blocked_.begin(); it != blocked_.end();) {
-        if (it->reached(*snap)) {
-          due.push_back(std::move(*it));
-          it = blocked_.erase(it);
-        } else {
-          ++it;
-        }
-      }
+      move_due(blocked_, due, [&snap](const Blocked& b) { return b.reached(*snap); });
     }
     for (auto& b : due)
       b.answer(snap);
