@@ -86,4 +86,33 @@ class SharedByteBudget {
   std::atomic<std::uint64_t> refused_{0};
 };
 
+// What one holder (a parser reassembling input) has taken from a SharedByteBudget, kept equal to
+// what it holds: settle(held) takes the growth or gives back the shrinkage. A growth the budget
+// refuses is not taken (settle returns false: the holder drops what it was gathering and settles
+// at what it then holds). Gives everything back when destroyed. No budget: never refuses.
+class BudgetCharge {
+ public:
+  explicit BudgetCharge(SharedByteBudget* budget = nullptr) : budget_(budget) {}
+  ~BudgetCharge() { settle(0); }
+  BudgetCharge(const BudgetCharge&) = delete;
+  BudgetCharge& operator=(const BudgetCharge&) = delete;
+
+  bool settle(std::size_t held) {
+    if (!budget_ || held == charged_) return true;
+    if (held < charged_) {
+      budget_->give(charged_ - held);
+      charged_ = held;
+      return true;
+    }
+    if (!budget_->try_take(held - charged_)) return false;
+    charged_ = held;
+    return true;
+  }
+  std::size_t charged() const { return charged_; }
+
+ private:
+  SharedByteBudget* budget_;
+  std::size_t charged_ = 0;
+};
+
 }  // namespace sluice

@@ -49,6 +49,9 @@ constexpr LimitKey kLimitKeys[] = {
      "open RTMP and HTTP-FLV connections from one client address (default 64)"},
     {"rtmp-handshake-timeout",
      "seconds an RTMP client has from connecting to publish or play (default 5)"},
+    {"media-reassembly-budget",
+     "bytes of media access units being reassembled from SRT and RTSP publishers, all "
+     "connections together (default memory-budget / 8)"},
 };
 
 std::size_t parse_size(const std::string& v, const std::string& key, std::size_t min,
@@ -115,6 +118,7 @@ Limits Limits::resolved() const {
   derive(r.event_stream_budget, memory_budget / 8);
   derive(r.relay_buffer_budget, memory_budget / 4);
   derive(r.relay_partial_budget, memory_budget / 8);
+  derive(r.media_reassembly_budget, memory_budget / 8);
   // Never below the protocol's default buffer (8 MiB), which clients ask for unless told not to.
   derive(r.relay_buffer_max_bytes, std::clamp<std::size_t>(memory_budget / 8, 8 * kMiB, 64 * kMiB));
   return r;
@@ -126,14 +130,15 @@ std::string Limits::describe() const {
       "timeout {} ms, write timeout {} ms, reply budget {}, {} event streams sharing {}; "
       "registry: config {}, {} custom types, {} streams; relay: {} sessions, {} per address, "
       "buffer_bytes up to {}, buffers {}, partial messages {}; media: {} connections per address, "
-      "handshake {} ms",
+      "handshake {} ms, reassembly {}",
       size_text(memory_budget), http_max_connections, http_max_connections_per_address,
       http_header_timeout.count(), http_idle_timeout.count(), http_write_timeout.count(),
       size_text(http_reply_budget), max_event_streams, size_text(event_stream_budget),
       size_text(max_stream_config_bytes), max_stream_types, max_streams, relay_max_connections,
       relay_max_connections_per_address, size_text(relay_buffer_max_bytes),
       size_text(relay_buffer_budget), size_text(relay_partial_budget),
-      media_max_connections_per_address, rtmp_handshake_timeout.count());
+      media_max_connections_per_address, rtmp_handshake_timeout.count(),
+      size_text(media_reassembly_budget));
 }
 
 std::span<const LimitKey> limit_keys() {
@@ -181,6 +186,8 @@ bool apply_limit(Limits& l, const std::string& key, const std::string& v) {
     l.media_max_connections_per_address = parse_count(v, key, 1, kMaxCount);
   } else if (key == "rtmp-handshake-timeout") {
     l.rtmp_handshake_timeout = parse_seconds(v, key, 0.1, 600);
+  } else if (key == "media-reassembly-budget") {
+    l.media_reassembly_budget = parse_size(v, key, kMiB, 64 * kTiB);
   } else {
     return false;
   }

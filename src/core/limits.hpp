@@ -44,6 +44,9 @@ struct Limits {
   // ---- media (media::MediaServer: RTMP and HTTP-FLV)
   std::size_t media_max_connections_per_address = 64;
   std::chrono::milliseconds rtmp_handshake_timeout{5'000};  // handshake to publish or play
+  // Bytes of media access units being reassembled (SRT publishers' PES packets, RTSP publishers'
+  // fragmented access units), all connections together; 0: budget / 8.
+  std::size_t media_reassembly_budget = 0;
 
   // These limits with every derived budget filled in (explicitly set ones are kept).
   Limits resolved() const;

@@ -48,6 +48,8 @@ std::string_view refusal_name(Refusal kind) {
       return "media_connections_per_address";
     case Refusal::kRtmpHandshakeTimeout:
       return "rtmp_handshake_timeout";
+    case Refusal::kMediaReassemblyBudget:
+      return "media_reassembly_budget";
     case Refusal::kCount:
       break;
   }

@@ -39,6 +39,7 @@ enum class Refusal : std::size_t {
   kMediaConnections,            // RTMP/HTTP-FLV: the media server's connection cap
   kMediaConnectionsPerAddress,  // media-max-connections-per-address reached
   kRtmpHandshakeTimeout,        // handshake + connect + publish/play not done in time
+  kMediaReassemblyBudget,       // an access unit dropped: media-reassembly-budget full
   kCount
 };
 

@@ -377,6 +377,9 @@ struct MediaWiring::Impl {
     o.hub.takeover = c.rtmp_takeover;
     o.handshake_timeout = c.limits.rtmp_handshake_timeout;
     o.max_connections_per_address = c.limits.media_max_connections_per_address;
+    if (c.limits.media_reassembly_budget > 0) {
+      o.reassembly_budget = c.limits.media_reassembly_budget;
+    }
     o.rtsp.aliases = {c.rtsp_aliases.begin(), c.rtsp_aliases.end()};
     o.srt.passphrase = c.srt_passphrase;
     o.srt.latency_ms = c.srt_latency_ms;

@@ -81,6 +81,9 @@ const LimitSetting kLimitSettings[] = {
      &Limits::media_max_connections_per_address},
     {"rtmp_handshake_timeout", "Seconds an RTMP client has from connecting to publish or play", "s",
      0.1, 600, nullptr, &Limits::rtmp_handshake_timeout},
+    {"media_reassembly_budget",
+     "Bytes of media access units being reassembled from SRT and RTSP publishers, all together",
+     "bytes", 1 << 20, kMaxBytes, &Limits::media_reassembly_budget},
 };
 
 // Every limit setting shares one copy of the limits, so each change hands the modules the whole

@@ -86,6 +86,39 @@ TEST(NalRtp, H264SmallAndLargeNalUnitsRoundTrip) {
   EXPECT_EQ(out[0].nal_units, (std::vector<std::string>{sps, pps, idr}));
 }
 
+// An access unit being reassembled is charged to the server-wide budget: one that does not fit
+// is dropped (503) and the next one marked damaged; nothing stays charged.
+TEST(NalRtp, AccessUnitsOverTheSharedBudgetAreDropped) {
+  const std::string idr = nal(0x65, 5000, 'i');  // five FU-A fragments
+  const std::vector<std::string_view> au{idr};
+  std::vector<std::string> payloads;
+  packetize_nal_units(NalCodec::kH264, au, kMaxPayload, payloads);
+  SharedByteBudget budget(3000);
+  {
+    NalDepacketizer depacketizer(NalCodec::kH264, 8 << 20, &budget);
+    std::vector<NalAccessUnit> out;
+    bool refused = false;
+    std::uint16_t seq = 1;
+    for (const auto& p : packets(payloads, seq, 9000)) {
+      auto status = depacketizer.push(*parse_packet(bytes(p)), out);
+      if (!status) refused = refused || status.error().status == 503;
+      EXPECT_LE(budget.used(), 3000u);
+    }
+    EXPECT_TRUE(refused);
+    EXPECT_TRUE(out.empty());
+    EXPECT_EQ(depacketizer.over_budget(), 1u);
+    // A small one after it fits and is marked damaged (its predecessor never arrived).
+    const std::string small = nal(0x41, 100, 'p');
+    std::vector<std::string> next;
+    packetize_nal_units(NalCodec::kH264, std::vector<std::string_view>{small}, kMaxPayload, next);
+    for (const auto& p : packets(next, seq, 12000))
+      ASSERT_TRUE(depacketizer.push(*parse_packet(bytes(p)), out));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].damaged);
+  }
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 TEST(NalRtp, H264StapAIsSplitAndALostFragmentDamagesOnlyItsAccessUnit) {
   // STAP-A with two NAL units.
   std::string stap = "\x18";

@@ -102,6 +102,27 @@ TEST(TsDemuxer, ALostPacketDropsOnlyItsPesAndGarbageIsSkipped) {
   EXPECT_EQ(flagged, 1u);
 }
 
+// The PES bytes being gathered are charged to a budget shared by every demuxer: a PES that does
+// not fit is dropped (counted), what was charged comes back when a PES is handed on or dropped.
+TEST(TsDemuxer, GatheredBytesAreChargedToTheSharedBudget) {
+  const std::string ts = sample();
+  SharedByteBudget roomy(1 << 20);
+  {
+    Demuxer d(8 << 20, &roomy);
+    auto frames = demux(ts, 1316, d);
+    EXPECT_GT(frames.size(), 10u);
+    EXPECT_EQ(d.stats().over_budget, 0u);
+    EXPECT_EQ(roomy.used(), 0u);  // flushed: nothing held
+  }
+  SharedByteBudget tight(600);  // less than a keyframe
+  Demuxer d(8 << 20, &tight);
+  std::vector<PesFrame> frames;
+  d.feed({reinterpret_cast<const std::uint8_t*>(ts.data()), ts.size()}, frames);
+  EXPECT_GT(d.stats().over_budget, 0u);
+  EXPECT_LE(tight.used(), 600u);
+  EXPECT_GT(tight.refused(), 0u);
+}
+
 TEST(TsDemuxer, OversizedPesIsDroppedAndCounted) {
   Demuxer d(1000);  // smaller than a keyframe of the sample
   auto frames = demux(sample(), 188, d);

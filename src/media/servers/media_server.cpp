@@ -281,6 +281,9 @@ void MediaServer::set_srt_handshake(std::optional<std::string> passphrase,
 }
 
 void MediaServer::set_limits(const Limits& limits) {
+  if (limits.media_reassembly_budget > 0) {
+    impl_->reassembly_budget.set_limit(limits.media_reassembly_budget);
+  }
   impl_->post([impl = impl_, per_address = limits.media_max_connections_per_address,
                handshake = limits.rtmp_handshake_timeout] {
     impl->options.max_connections_per_address = per_address;

@@ -50,6 +50,9 @@ struct MediaServerOptions {
   std::size_t max_connections = 4096;            // RTMP and HTTP-FLV connections
   std::size_t max_connections_per_address = 64;  // the same, from one client address
   Refusals* refusals = nullptr;  // counts refusals; must outlive the server (null: not counted)
+  // Bytes of access units being reassembled from SRT and RTSP publishers, all together
+  // (media-reassembly-budget): a PES or access unit that does not fit is dropped and counted.
+  std::size_t reassembly_budget = 64 * 1024 * 1024;
   // Readers' writes are gathered this long (media_server_impl.hpp, defer_write); 0 writes
   // each packet at once.
   std::chrono::milliseconds write_coalesce{25};

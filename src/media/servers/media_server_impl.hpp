@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/byte_budget.hpp"
 #include "core/event_loop.hpp"
 #include "core/refusals.hpp"
 #include "media/media_policy.hpp"
@@ -101,6 +102,7 @@ struct MediaServer::Impl final : EventLoop, std::enable_shared_from_this<MediaSe
   }
 
   MediaServerOptions options;
+  SharedByteBudget reassembly_budget{options.reassembly_budget};  // any thread
   media::MediaPolicy& policy;
   media::MediaHub hub;
   MediaStats stats;

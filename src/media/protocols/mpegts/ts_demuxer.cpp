@@ -44,6 +44,7 @@ void Demuxer::flush(std::vector<PesFrame>& out) {
   for (auto& [pid, s] : streams_) {
     if (s.gathering) finish_pes(pid, s, out);
   }
+  charge_.settle(0);
 }
 
 void Demuxer::packet(const std::uint8_t* p) {
@@ -73,6 +74,7 @@ void Demuxer::packet(const std::uint8_t* p) {
     if (s.gathering && out_) finish_pes(pid, s, *out_);
     s.pes.assign(payload.begin(), payload.end());
     s.gathering = true;
+    settle_budget(s);
     return;
   }
   if (!s.gathering) return;
@@ -84,6 +86,20 @@ void Demuxer::packet(const std::uint8_t* p) {
     return;
   }
   s.pes.append(payload.begin(), payload.end());
+  settle_budget(s);
+}
+
+void Demuxer::settle_budget(Stream& growing) {
+  std::size_t held = 0;
+  for (const auto& [pid, s] : streams_)
+    held += s.pes.size();
+  if (charge_.settle(held)) return;
+  ++stats_.over_budget;
+  held -= growing.pes.size();
+  growing.pes.clear();
+  growing.gathering = false;
+  growing.after_loss = true;
+  charge_.settle(held);
 }
 
 void Demuxer::section(std::uint16_t pid, std::span<const std::uint8_t> payload, bool unit_start) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/byte_budget.hpp"
 #include "core/error.hpp"
 
 namespace sluice::media::mpegts {
@@ -35,12 +36,16 @@ struct DemuxStats {
   std::uint64_t packets = 0;
   std::uint64_t resyncs = 0;  // bytes skipped to find the next sync byte (times)
   std::uint64_t continuity_errors = 0;
-  std::uint64_t oversized = 0;  // PES dropped for passing max_pes_bytes
+  std::uint64_t oversized = 0;    // PES dropped for passing max_pes_bytes
+  std::uint64_t over_budget = 0;  // PES dropped because the shared budget was full
 };
 
 class Demuxer {
  public:
-  explicit Demuxer(std::size_t max_pes_bytes = 8 << 20) : max_pes_(max_pes_bytes) {}
+  // `budget` (may be null) is shared by every demuxer of the server: the PES bytes being gathered
+  // are charged to it, and a PES it cannot take is dropped (counted in over_budget).
+  explicit Demuxer(std::size_t max_pes_bytes = 8 << 20, SharedByteBudget* budget = nullptr)
+      : max_pes_(max_pes_bytes), charge_(budget) {}
 
   // Appends the PES payloads `bytes` complete to `out` (a PES ends when the next one of its PID
   // starts). Keeps a partial packet for the next call.
@@ -61,6 +66,8 @@ class Demuxer {
   void packet(const std::uint8_t* p);
   void section(std::uint16_t pid, std::span<const std::uint8_t> payload, bool unit_start);
   void finish_pes(std::uint16_t pid, Stream& s, std::vector<PesFrame>& out);
+  // Charges what the streams gather to the budget; drops `growing`'s PES when it is refused.
+  void settle_budget(Stream& growing);
 
   std::size_t max_pes_;
   std::string pending_;  // bytes of a packet not complete yet
@@ -68,6 +75,7 @@ class Demuxer {
   std::map<std::uint16_t, Stream> streams_;
   std::vector<PesFrame>* out_ = nullptr;
   DemuxStats stats_;
+  BudgetCharge charge_;
 };
 
 }  // namespace sluice::media::mpegts

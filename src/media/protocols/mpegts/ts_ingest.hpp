@@ -16,6 +16,8 @@ namespace sluice::media::mpegts {
 
 class TsIngest {
  public:
+  // `budget` (may be null): the server-wide reassembly budget the demuxer charges (Demuxer).
+  explicit TsIngest(SharedByteBudget* budget = nullptr) : demuxer_(8 << 20, budget) {}
   void push(std::span<const std::uint8_t> bytes, std::vector<FlvFrame>& out);
 
   const DemuxStats& demux_stats() const { return demuxer_.stats(); }

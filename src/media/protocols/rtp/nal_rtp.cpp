@@ -138,6 +138,16 @@ Status NalDepacketizer::push(const Packet& packet, std::vector<NalAccessUnit>& o
     status = is_fragment ? fragment(payload) : single_or_aggregate(payload, type);
   }
   if (h.marker) finish(out);
+  // What this publisher holds now is charged to the server-wide budget; an access unit the
+  // budget cannot hold is dropped whole (the next one is marked damaged).
+  if (!charge_.settle(current_bytes_ + fragment_.size())) {
+    ++over_budget_;
+    if (in_access_unit_) damage_pending_ = true;
+    in_access_unit_ = false;
+    reset_access_unit();
+    charge_.settle(0);
+    return fail(Error{503, "RTP: the media reassembly budget is full; access unit dropped", {}});
+  }
   return status;
 }
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/byte_budget.hpp"
 #include "core/error.hpp"
 #include "media/protocols/rtp/rtp_packet.hpp"
 
@@ -39,8 +40,12 @@ struct NalAccessUnit {
 
 class NalDepacketizer {
  public:
-  explicit NalDepacketizer(NalCodec codec, std::size_t max_access_unit_bytes = 8 << 20)
-      : codec_(codec), max_bytes_(max_access_unit_bytes) {}
+  // `budget` (may be null) is shared by every publisher of the server: the bytes of the access
+  // unit being gathered are charged to it (an access unit it cannot hold is dropped, 503).
+  explicit NalDepacketizer(NalCodec codec, std::size_t max_access_unit_bytes = 8 << 20,
+                           SharedByteBudget* budget = nullptr)
+      : codec_(codec), max_bytes_(max_access_unit_bytes), charge_(budget) {}
+  std::uint64_t over_budget() const { return over_budget_; }
 
   // Feeds one packet; access units it completes are appended to `out`.
   Status push(const Packet& packet, std::vector<NalAccessUnit>& out);
@@ -63,6 +68,8 @@ class NalDepacketizer {
   bool damage_pending_ = false;  // a damaged access unit was dropped whole: mark the next one
   std::string fragment_;         // the NAL unit being reassembled from fragments
   bool fragmenting_ = false;
+  BudgetCharge charge_;
+  std::uint64_t over_budget_ = 0;
 };
 
 }  // namespace sluice::media::rtp

@@ -195,7 +195,8 @@ struct RtspIngest::TrackState {
   std::int64_t offset_ms = 0;  // arrival of the first packet after the session's first
 };
 
-Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescription& s) {
+Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescription& s,
+                                                         SharedByteBudget* budget) {
   std::unique_ptr<RtspIngest> ingest(new RtspIngest());
   for (const auto& m : s.media) {
     const std::string control = m.attribute("control") ? *m.attribute("control") : std::string();
@@ -220,7 +221,7 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
     if (m.media == "video" && sdp::iequals(map->encoding, "H265")) {
       // RFC 7798: the parameter sets in sprop-vps, sprop-sps and sprop-pps (base64).
       state->video = true;
-      state->nal.emplace(rtp::NalCodec::kH265);
+      state->nal.emplace(rtp::NalCodec::kH265, 8 << 20, budget);
       state->h264 = NalToFlv(VideoCodec::kHevc);
       std::vector<std::string> sets;
       for (const char* key : {"sprop-vps", "sprop-sps", "sprop-pps"}) {
@@ -233,7 +234,7 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
       state->h264.set_parameter_sets(std::move(sets));
     } else if (m.media == "video" && sdp::iequals(map->encoding, "H264")) {
       state->video = true;
-      state->nal.emplace(rtp::NalCodec::kH264);
+      state->nal.emplace(rtp::NalCodec::kH264, 8 << 20, budget);
       if (auto it = fmtp.find("sprop-parameter-sets"); it != fmtp.end()) {
         std::string_view sets = it->second;
         std::string sps, pps;

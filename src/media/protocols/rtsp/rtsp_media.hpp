@@ -61,7 +61,9 @@ using IngestFrame = FlvFrame;
 class RtspIngest {
  public:
   // 415 when the SDP has no track sluiced can take (H.264 or AAC); 400 for a malformed one.
-  static Result<std::unique_ptr<RtspIngest>> from_sdp(const sdp::SessionDescription& sdp);
+  // `budget` (may be null): the server-wide reassembly budget the video tracks charge.
+  static Result<std::unique_ptr<RtspIngest>> from_sdp(const sdp::SessionDescription& sdp,
+                                                      SharedByteBudget* budget = nullptr);
 
   struct Track {
     std::string control;  // a=control, as written ("streamid=0", "trackID=1", or a URL)

@@ -450,7 +450,7 @@ class RtspConnection final : public MediaConnection,
     }
     auto description = sdp::parse(req.body);
     if (!description) return refuse(req, description.error().status, description.error().detail);
-    auto ingest = rtsp::RtspIngest::from_sdp(*description);
+    auto ingest = rtsp::RtspIngest::from_sdp(*description, &server_.reassembly_budget);
     if (!ingest) return refuse(req, ingest.error().status, ingest.error().detail);
     for (const auto& ignored : (*ingest)->ignored()) {
       spdlog::info("rtsp {}: track '{}' of {} not taken (only H.264 and AAC are)", grant->path,
@@ -517,6 +517,9 @@ class RtspConnection final : public MediaConnection,
     std::vector<rtsp::IngestFrame> frames;
     if (auto ok = ingest_->push(index, packet, last_activity_, frames); !ok) {
       ++rejected_in_;
+      if (ok.error().status == 503) {
+        server_.count(Refusal::kMediaReassemblyBudget, "rtsp publisher " + remote_);
+      }
       static LogLimiter limiter;
       log_limited(limiter, false,
                   "rtsp " + publishing_->name() + ": packet from " + remote_ +

@@ -83,6 +83,7 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
   };
   // A connected caller (SRT thread).
   struct Caller {
+    explicit Caller(SharedByteBudget* budget) : ingest(budget) {}
     std::string id;
     std::string remote;
     std::string path;
@@ -193,7 +194,7 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
       // A player sends nothing: only its end matters.
       const int events = a.publish ? SRT_EPOLL_IN | SRT_EPOLL_ERR : SRT_EPOLL_ERR;
       srt_epoll_add_usock(eid, s, &events);
-      auto caller = std::make_unique<Caller>();
+      auto caller = std::make_unique<Caller>(&media->reassembly_budget);
       caller->id = "srt-" + std::to_string(++next_id);
       caller->remote = a.remote;
       caller->path = a.grant.path;
@@ -282,9 +283,13 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
       if (n == 0) break;
       bytes_in += static_cast<std::uint64_t>(n);
       c.last_data = Clock::now();
+      const std::uint64_t over_budget = c.ingest.demux_stats().over_budget;
       c.ingest.push(
           {reinterpret_cast<const std::uint8_t*>(buffer.data()), static_cast<std::size_t>(n)},
           frames);
+      if (c.ingest.demux_stats().over_budget != over_budget) {
+        media->count(Refusal::kMediaReassemblyBudget, "srt publisher " + c.remote);
+      }
     }
     if (frames.empty()) return;
     media->post([self = shared_from_this(), id = c.id, frames = std::move(frames)]() mutable {
