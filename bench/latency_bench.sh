@@ -39,14 +39,15 @@
 #      then DURATION s are;
 #   4. stop the publisher and sluiced.
 # With FLOOR=1 (default), first the same source and encoder with no server and no network:
-# ffmpeg … -f nut - | ffmpeg -fflags nobuffer -flags low_delay -f nut -i - … | latency_clock.py
-# read — what encoding, decoding and the pipes cost on their own.
+# ffmpeg … -flush_packets 1 -f nut FIFO, ffmpeg -fflags nobuffer -flags low_delay -f nut -i FIFO …
+# | latency_clock.py read — what encoding, the muxer's wait for audio and decoding cost alone.
 # Prints Markdown tables on stdout (per publisher: samples, median, p90, min, max, target, met);
 # progress on stderr.
 #
 #   bench/latency_bench.sh
 #   PUBLISHERS=rtmp RECEIVERS="rtsp srt hls" DURATION=60 bench/latency_bench.sh
 #   SRT_LATENCY_MS=40 PUBLISHERS=srt RECEIVERS=srt bench/latency_bench.sh
+#   bench/hls_parts.py http://127.0.0.1:HP/live/dev/index.m3u8   # when parts appear (diagnostic)
 #
 # Environment (paths are relative to the current directory or to the repo root):
 #   SLUICED        sluice daemon (default build/bin/sluiced); the run uses a copy of it
