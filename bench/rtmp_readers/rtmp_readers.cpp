@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/load_report.hpp"
 #include "player.hpp"
 
 namespace {
@@ -66,79 +67,7 @@ struct Conn {
   bool settled = false;  // first video frame, or failed
 };
 
-double seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-double ms(Clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
-
-// CPU seconds (utime + stime) of a process, all threads; -1 when it cannot be read.
-double process_cpu_seconds(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto close = s.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(s.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double cpu_seconds(const std::vector<int>& pids) {
-  double sum = 0;
-  for (int p : pids) {
-    double c = process_cpu_seconds(p);
-    if (c < 0) return -1;
-    sum += c;
-  }
-  return sum;
-}
-
-double self_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-struct Percentiles {
-  std::size_t samples = 0;
-  double p50 = 0, p99 = 0, max = 0;
-};
-Percentiles percentiles(std::vector<double> v) {
-  Percentiles p;
-  p.samples = v.size();
-  if (v.empty()) return p;
-  std::sort(v.begin(), v.end());
-  auto rank = [&](double q) {
-    auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-    return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
-  };
-  p.p50 = rank(0.50);
-  p.p99 = rank(0.99);
-  p.max = v.back();
-  return p;
-}
-std::string json_pct(const Percentiles& p) {
-  char b[160];
-  std::snprintf(b, sizeof b, "{\"samples\":%zu,\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}", p.samples,
-                p.p50, p.p99, p.max);
-  return b;
-}
-std::string json_str(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-    o += c;
-  }
-  return o + "\"";
-}
+using namespace sluice::bench::report;
 
 // rtmp://HOST[:PORT]/APP/NAME
 bool parse_url(const std::string& url, std::string& host, int& port, PlayTarget& t) {

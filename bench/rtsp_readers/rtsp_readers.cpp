@@ -37,7 +37,7 @@
 #include <string>
 #include <vector>
 
-#include "report.hpp"
+#include "../common/load_report.hpp"
 #include "rtsp_reader.hpp"
 
 namespace {

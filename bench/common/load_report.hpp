@@ -1,5 +1,5 @@
 #pragma once
-// Small helpers of the rtsp_readers report: clocks in seconds and milliseconds, CPU time of
+// What the load generators (rtmp_readers, rtsp_readers) report with: clocks in seconds and ms, CPU time of
 // processes from /proc, percentiles, and a one-line JSON object builder.
 #include <sys/resource.h>
 #include <unistd.h>
