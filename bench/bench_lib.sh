@@ -144,3 +144,38 @@ advertise_streams() {
   }' "$out" >>"$ids"
   log "advertised $n streams on port $port in $ADVERTISE_S s"
 }
+
+# The first built copy of program $1: build/bin, else build-bench/bin (default build/bin).
+first_built() {
+  local d
+  for d in build build-bench; do
+    [[ -x "$ROOT/$d/bin/$1" ]] && {
+      echo "$ROOT/$d/bin/$1"
+      return
+    }
+  done
+  echo "$ROOT/build/bin/$1"
+}
+
+# The fan-out benchmarks' media file, made once in $BENCH_CACHE and printed: 30 s of 1280x720
+# 30 fps H.264 (2.4 Mbit/s, 2.5 max, 2 s GOP) + AAC 128k, FLV. Needs FFMPEG and BENCH_CACHE.
+fanout_media() {
+  local media="$BENCH_CACHE/testsrc2-720p30-2500k-g60-30s.flv"
+  if [[ ! -s "$media" ]]; then
+    mkdir -p "$BENCH_CACHE"
+    log "preparing $media (30 s of libx264 veryfast, once)"
+    "$FFMPEG" -hide_banner -loglevel error -y \
+      -f lavfi -i "testsrc2=size=1280x720:rate=30" -f lavfi -i "sine=frequency=440:sample_rate=48000" \
+      -t 30 -map 0:v -map 1:a \
+      -c:v libx264 -preset veryfast -pix_fmt yuv420p -b:v 2400k -maxrate 2500k -bufsize 5000k \
+      -g 60 -keyint_min 60 -sc_threshold 0 -c:a aac -b:a 128k -ar 48000 -ac 2 \
+      -f flv "$media.tmp" || die "ffmpeg could not make the media file"
+    mv "$media.tmp" "$media"
+  fi
+  echo "$media"
+}
+
+# A JSON number of a report as text: num VALUE PRINTF-FORMAT [DIVISOR]; "n/a" for null or empty.
+num() {
+  awk -v v="$1" -v f="$2" -v d="${3:-1}" 'BEGIN { if (v == "null" || v == "") print "n/a"; else printf f, v / d }'
+}

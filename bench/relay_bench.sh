@@ -198,9 +198,6 @@ CASES=(
 )
 
 # num VALUE FORMAT [DIVISOR] — a JSON number for the table; "n/a" for null.
-num() {
-  awk -v v="$1" -v f="$2" -v d="${3:-1}" 'BEGIN { if (v == "null" || v == "") print "n/a"; else printf f, v / d }'
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 # cells FILE — msgs/s, MB/s, p50 and p99 cells of one result.
 cells() {

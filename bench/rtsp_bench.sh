@@ -86,17 +86,6 @@ BENCH_NAME=rtsp_bench
 # shellcheck source=bench/bench_lib.sh
 . "$ROOT/bench/bench_lib.sh"
 
-# first_built NAME — build/bin/NAME, else build-bench/bin/NAME (the default build dirs).
-first_built() {
-  local d
-  for d in build build-bench; do
-    [[ -x "$ROOT/$d/bin/$1" ]] && {
-      echo "$ROOT/$d/bin/$1"
-      return
-    }
-  done
-  echo "$ROOT/build/bin/$1"
-}
 
 for n in $READERS; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "READERS must be positive numbers, got '$n'"
@@ -154,18 +143,7 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------------------------
 # The media file, made once (the same as media_bench.sh's): 30 s, 1280x720 30 fps H.264
 # (2.4 Mbit/s, 2.5 max, 2 s GOP) + AAC.
-MEDIA="$BENCH_CACHE/testsrc2-720p30-2500k-g60-30s.flv"
-if [[ ! -s "$MEDIA" ]]; then
-  mkdir -p "$BENCH_CACHE"
-  log "preparing $MEDIA (30 s of libx264 veryfast, once)"
-  "$FFMPEG" -hide_banner -loglevel error -y \
-    -f lavfi -i "testsrc2=size=1280x720:rate=30" -f lavfi -i "sine=frequency=440:sample_rate=48000" \
-    -t 30 -map 0:v -map 1:a \
-    -c:v libx264 -preset veryfast -pix_fmt yuv420p -b:v 2400k -maxrate 2500k -bufsize 5000k \
-    -g 60 -keyint_min 60 -sc_threshold 0 -c:a aac -b:a 128k -ar 48000 -ac 2 \
-    -f flv "$MEDIA.tmp" || die "ffmpeg could not make the media file"
-  mv "$MEDIA.tmp" "$MEDIA"
-fi
+MEDIA="$(fanout_media)"
 # gst-rtsp-server plays its file once from the start each time a run's first reader arrives: a
 # looped copy long enough for a run (the probe, the baseline, opening the readers, the window).
 LOOPED_S=$(((BASELINE + DURATION + 240 + 59) / 60 * 60))
@@ -270,9 +248,6 @@ run_one() {
 }
 
 # Table cells.
-num() {
-  awk -v v="$1" -v f="$2" -v d="${3:-1}" 'BEGIN { if (v == "null" || v == "") print "n/a"; else printf f, v / d }'
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "null" && b != "null" && a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 pct_of_core() { # pct_of_core CPU_S SECONDS
   awk -v c="$1" -v w="$2" 'BEGIN { if (c == "null" || w + 0 <= 0) print "n/a"; else printf "%.1f", 100 * c / w }'
