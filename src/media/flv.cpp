@@ -9,6 +9,7 @@ namespace {
 constexpr std::uint8_t kAvc = 7;
 constexpr std::uint8_t kHevc = 12;
 constexpr std::uint8_t kAac = 10;
+constexpr std::uint8_t kExHeader = 9;  // Enhanced RTMP audio
 constexpr std::size_t kFileHeader = 9 + 4;  // header plus PreviousTagSize0
 constexpr std::size_t kTagHeader = 11;
 constexpr std::uint32_t kMaxTagBody = 0xFFFFFF;
@@ -72,11 +73,24 @@ Result<AudioTagInfo> inspect_audio(std::span<const std::uint8_t> body) {
   AudioTagInfo info;
   info.format = body[0] >> 4;
   info.data_offset = 1;
+  if (info.format == kExHeader) {
+    if (body.size() < 5) return fail(Error::bad_request("FLV audio tag: short extended header"));
+    const unsigned packet_type = body[0] & 0x0F;
+    info.enhanced = true;
+    info.data_offset = 5;
+    if (packet_type > 1) return info;  // end of sequence, multichannel, multitrack, modifiers
+    info.fourcc = (std::uint32_t{body[1]} << 24) | (std::uint32_t{body[2]} << 16) |
+                  (std::uint32_t{body[3]} << 8) | body[4];
+    info.sequence_header = packet_type == 0;  // SequenceStart
+    info.coded_frame = packet_type == 1;      // CodedFrames
+    return info;
+  }
   if (info.format == kAac) {
     if (body.size() < 2) return fail(Error::bad_request("FLV audio tag: short AAC header"));
     info.sequence_header = body[1] == 0;
     info.data_offset = 2;
   }
+  info.coded_frame = !info.sequence_header;
   return info;
 }
 
@@ -93,8 +107,17 @@ std::string_view video_codec_name(const VideoTagInfo& info) {
   return "unknown";
 }
 
-std::string_view audio_codec_name(std::uint8_t format) {
-  switch (format) {
+std::string_view audio_codec_name(const AudioTagInfo& info) {
+  if (info.enhanced) {
+    if (info.fourcc == fourcc("Opus")) return "opus";
+    if (info.fourcc == fourcc("mp4a")) return "aac";
+    if (info.fourcc == fourcc(".mp3")) return "mp3";
+    if (info.fourcc == fourcc("fLaC")) return "flac";
+    if (info.fourcc == fourcc("ac-3")) return "ac3";
+    if (info.fourcc == fourcc("ec-3")) return "eac3";
+    return "unknown";
+  }
+  switch (info.format) {
     case kAac:
       return "aac";
     case 2:
@@ -105,8 +128,6 @@ std::string_view audio_codec_name(std::uint8_t format) {
       return "pcm";
     case 11:
       return "speex";
-    case 13:
-      return "opus";
     default:
       return "unknown";
   }

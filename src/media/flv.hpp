@@ -36,9 +36,15 @@ struct VideoTagInfo {
   std::size_t data_offset = 0;        // where the codec data (AVCC NAL units, config) starts
 };
 
+// Legacy FLV audio ([SoundFormat:4][rate:2][size:1][type:1], AAC adding an AACPacketType byte)
+// and Enhanced RTMP v2's extended audio header ([SoundFormat = 9:4][AudioPacketType:4][FourCC:32],
+// e.g. "Opus": a sequence start holds the OpusHead, coded frames one Opus packet).
 struct AudioTagInfo {
-  std::uint8_t format = 0;       // FLV SoundFormat: 10 = AAC, 2 = MP3, ...
-  bool sequence_header = false;  // AAC AudioSpecificConfig
+  std::uint8_t format = 0;       // FLV SoundFormat: 10 = AAC, 2 = MP3, 9 = extended header, ...
+  bool enhanced = false;         // Enhanced RTMP header (the codec is `fourcc`)
+  std::uint32_t fourcc = 0;      // enhanced: the codec FourCC ("Opus", "mp4a", ...)
+  bool sequence_header = false;  // AAC AudioSpecificConfig, enhanced SequenceStart
+  bool coded_frame = false;      // audio a decoder plays (not a configuration or a signal)
   std::size_t data_offset = 0;
 };
 
@@ -49,8 +55,8 @@ Result<AudioTagInfo> inspect_audio(std::span<const std::uint8_t> body);
 
 // "h264", "hevc", "av1", "vp9" or "unknown".
 std::string_view video_codec_name(const VideoTagInfo& info);
-// "aac", "mp3", "opus", "pcm", "speex" or "unknown".
-std::string_view audio_codec_name(std::uint8_t format);
+// "aac", "mp3", "opus", "pcm", "speex", "flac", "ac3", "eac3" or "unknown".
+std::string_view audio_codec_name(const AudioTagInfo& info);
 
 // The 9-byte FLV file header followed by PreviousTagSize0.
 void append_flv_header(bool has_audio, bool has_video, std::string& out);

@@ -97,7 +97,7 @@ bool MediaPath::on_media(std::uint8_t type, std::uint32_t timestamp, std::string
     }
   } else if (type == tag_type::kAudio) {
     if (auto info = inspect_audio(p.bytes())) {
-      description_.audio_codec = std::string(audio_codec_name(info->format));
+      description_.audio_codec = std::string(audio_codec_name(*info));
     }
   }
   const bool restart = restart_point(p);

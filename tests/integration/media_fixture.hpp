@@ -255,6 +255,7 @@ struct PublishSpec {
   int gop = 25;       // frames per GOP (25 = one keyframe a second)
   int readrate = 1;   // 1 = real time (-re); 8 = eight times faster
   bool hevc = false;  // libx265 instead of libx264
+  bool opus = false;  // libopus (48 kHz) instead of AAC
 };
 
 inline std::vector<std::string> publisher_argv(const std::string& url, PublishSpec spec = {}) {
@@ -276,7 +277,8 @@ inline std::vector<std::string> publisher_argv(const std::string& url, PublishSp
                                 "-f",
                                 "lavfi",
                                 "-i",
-                                "sine=frequency=440:sample_rate=44100"};
+                                spec.opus ? "sine=frequency=440:sample_rate=48000"
+                                          : "sine=frequency=440:sample_rate=44100"};
   if (spec.hevc) {
     argv.insert(argv.end(), {"-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
                              "keyint=" + gop + ":min-keyint=" + gop + ":log-level=error"});
@@ -284,7 +286,8 @@ inline std::vector<std::string> publisher_argv(const std::string& url, PublishSp
     argv.insert(argv.end(), {"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
                              "-g", gop, "-keyint_min", gop, "-sc_threshold", "0"});
   }
-  argv.insert(argv.end(), {"-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url});
+  argv.insert(argv.end(),
+              {"-pix_fmt", "yuv420p", "-c:a", spec.opus ? "libopus" : "aac", "-f", "flv", url});
   return argv;
 }
 

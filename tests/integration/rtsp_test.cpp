@@ -254,6 +254,36 @@ TEST_F(RtspTest, HevcPublishedOverRtspPlaysEverywhere) {
   EXPECT_EQ(probe_streams(daemon_->url() + "/live/h5/index.m3u8", &r), av) << r.err;
 }
 
+// Opus (what WebRTC sources and many IP cameras send): RTP as RFC 7587 in and out, carried into
+// MPEG-TS for SRT and fMP4 for HLS. RTMP readers get the video alone: legacy FLV has no Opus, and
+// ffprobe 5.1 stalls on Enhanced RTMP audio.
+TEST_F(RtspTest, OpusPublishedOverRtspPlaysOverRtspSrtAndHls) {
+  const std::string key = create_key("op");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(
+      ffmpeg.spawn(rtsp_publisher(rtsp("live/" + key), "tcp", PublishSpec{.opus = true}), true));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto p = api("GET", "/media/paths/op").body;
+        return num(p, "video_frames") > 10 && str(p, "audio_codec") == "opus";
+      },
+      30s))
+      << ffmpeg.stdout_text() << daemon_->output();
+  const std::vector<std::string> av{"h264 320x240", "opus"};
+  CommandResult r;
+  EXPECT_EQ(probe_rtsp(rtsp("live/op"), "tcp", &r), av) << r.err;
+  EXPECT_EQ(probe_rtsp(rtsp("live/op"), "udp", &r), av) << r.err;
+  EXPECT_EQ(probe_streams(
+                "srt://127.0.0.1:" + std::to_string(daemon_->srt_port()) + "?streamid=read:op", &r),
+            av)
+      << r.err;
+  EXPECT_EQ(probe_streams(daemon_->url() + "/live/op/index.m3u8", &r), av) << r.err;
+  EXPECT_EQ(
+      probe_streams("rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/op", &r),
+      std::vector<std::string>{"h264 320x240"})
+      << r.err;
+}
+
 TEST_F(RtspTest, PublishingNeedsAKeyAndBadRequestsCloseOnlyTheirConnection) {
   ChildProcess keyless;
   ASSERT_TRUE(keyless.spawn(rtsp_publisher(rtsp("live/cam"), "tcp"), true));

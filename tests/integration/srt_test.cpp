@@ -230,6 +230,29 @@ TEST_F(SrtTest, HevcFromAnSrtEncoderPlaysOverRtspSrtAndHls) {
   EXPECT_EQ(probe_streams(daemon_->url() + "/live/hevc/index.m3u8", &r), av) << r.err;
 }
 
+// Opus in MPEG-TS (an SRT encoder set to Opus): the registration and extension descriptors and
+// the control headers are read, and the path plays with its Opus over RTSP, SRT and HLS.
+TEST_F(SrtTest, OpusFromAnSrtEncoderPlaysOverRtspSrtAndHls) {
+  const std::string key = create_key("opus");
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(publisher(srt("publish:" + key), PublishSpec{.opus = true}), true));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto p = api("GET", "/media/paths/opus").body;
+        return num(p, "video_frames") > 10 && str(p, "audio_codec") == "opus";
+      },
+      30s))
+      << ffmpeg.stdout_text() << daemon_->output();
+  const std::vector<std::string> av{"h264 320x240", "opus"};
+  CommandResult r;
+  EXPECT_EQ(probe_streams(srt("read:opus"), &r), av) << r.err;
+  EXPECT_EQ(probe_streams("rtsp://127.0.0.1:" + std::to_string(daemon_->rtsp_port()) + "/live/opus",
+                          &r, 40s, {"-rtsp_transport", "tcp"}),
+            av)
+      << r.err;
+  EXPECT_EQ(probe_streams(daemon_->url() + "/live/opus/index.m3u8", &r), av) << r.err;
+}
+
 TEST_F(SrtTest, PlayersOfPrivateOrAbsentPathsAreRefusedAtTheHandshake) {
   const std::string key = create_key("vault");
   auto read = api("POST", "/keys", R"({"stream":"vault","kind":"read"})");

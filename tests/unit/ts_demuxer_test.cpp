@@ -155,8 +155,9 @@ TEST(TsIngest, ARealStreamBecomesALivePath) {
   EXPECT_EQ(ingest.rejected(), 0u);
 }
 
-// GStreamer's mpegtsmux (what an srtsink pipeline sends): PES packets of unbounded length, SPS and
-// PPS in band before each keyframe.
+// GStreamer's mpegtsmux (what an srtsink pipeline sends): SPS and PPS in band before each
+// keyframe, every PES with its PES_packet_length — so each frame is handed on as soon as its last
+// byte arrives, the last one included.
 TEST(TsIngest, AGstreamerStreamBecomesALivePath) {
   TsIngest ingest;
   auto frames = ingest_all(sample("ts_gst_h264.ts"), ingest);
@@ -166,7 +167,7 @@ TEST(TsIngest, AGstreamerStreamBecomesALivePath) {
   EXPECT_EQ(path.description().video_codec, "h264");
   EXPECT_EQ(path.description().width, 160);
   EXPECT_EQ(path.description().height, 120);
-  EXPECT_EQ(path.counters().video_frames, 19u);  // the last PES ends with the source
+  EXPECT_EQ(path.counters().video_frames, 20u);
   EXPECT_EQ(path.counters().keyframes, 2u);
   EXPECT_EQ(ingest.rejected(), 0u);
   EXPECT_EQ(ingest.skipped(), 0u);

@@ -77,8 +77,9 @@ TEST(TsOutput, ARealStreamComesBackFrameForFrame) {
   };
   for (const std::uint8_t type : {tag_type::kVideo, tag_type::kAudio}) {
     const auto before = coded(frames, type), after = coded(again, type);
-    // Every frame but the last of each stream (a PES ends when the next one starts).
-    ASSERT_EQ(after.size() + 1, before.size()) << int(type);
+    // Every frame: sluiced writes each PES with its length, so none waits for the next (ffmpeg's
+    // file leaves its last video frame unbounded, so `before` lacks it too).
+    ASSERT_EQ(after.size(), before.size()) << int(type);
     for (std::size_t i = 0; i < after.size(); ++i) {
       EXPECT_EQ(before[i]->timestamp, after[i]->timestamp) << int(type) << " frame " << i;
       EXPECT_EQ(before[i]->body, after[i]->body) << int(type) << " frame " << i;
@@ -95,7 +96,7 @@ TEST(TsMuxer, SectionsCarryTheMpegCrcAndCountersRunPerPid) {
   EXPECT_EQ(crc32_mpeg2({reinterpret_cast<const std::uint8_t*>(check.data()), check.size()}),
             0x0376E6E7u);
   std::string out;
-  append_program_tables({StreamType::kH264, true}, 3, out);
+  append_program_tables({StreamType::kH264, StreamType::kAacAdts}, 3, out);
   ASSERT_EQ(out.size(), 2 * kPacketSize);
   // A section's CRC over itself and its CRC is 0.
   const auto* pmt = reinterpret_cast<const std::uint8_t*>(out.data()) + kPacketSize + 5;
@@ -108,7 +109,7 @@ TEST(TsMuxer, SectionsCarryTheMpegCrcAndCountersRunPerPid) {
   pes.pcr = 90000;
   pes.random_access = true;
   append_pes(pes, {reinterpret_cast<const std::uint8_t*>(big.data()), big.size()}, out);
-  append_program_tables({StreamType::kH264, true}, 3, out);
+  append_program_tables({StreamType::kH264, StreamType::kAacAdts}, 3, out);
   ASSERT_EQ(out.size() % kPacketSize, 0u);
   TsContinuity continuity;
   continuity.number({reinterpret_cast<std::uint8_t*>(out.data()), out.size()});

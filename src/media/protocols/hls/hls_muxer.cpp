@@ -10,7 +10,6 @@ namespace sluice::media {
 namespace {
 
 constexpr std::size_t kMaxHeldPackets = 1024;
-constexpr std::uint8_t kAac = 10;
 // Room for TS/PES headers around a payload of n bytes (184 of every 188 bytes are payload).
 std::size_t ts_size(std::size_t n) {
   return n + n / 46 + 1024;
@@ -85,11 +84,12 @@ Status HlsMuxer::push(const MediaPacket& packet) {
   } else {
     auto info = inspect_audio(body);
     if (!info) return reject(info.error());
-    if (info->format != kAac) {
+    if (audio_codec_of(*info) == AudioCodec::kNone) {
       return reject(unsupported("HLS: unsupported audio codec " +
-                                std::string(audio_codec_name(info->format))));
+                                std::string(audio_codec_name(*info))));
     }
-    if (info->sequence_header) return set_audio_config(body.subspan(info->data_offset));
+    if (info->sequence_header) return set_audio_config(body);
+    if (!info->coded_frame) return {};
   }
   const std::int64_t dts = extend(packet.timestamp);
   if (!writer_) return hold(packet, dts);
@@ -110,15 +110,19 @@ Status HlsMuxer::set_video_config(VideoCodec codec, std::span<const std::uint8_t
   return maybe_start(false);
 }
 
-Status HlsMuxer::set_audio_config(std::span<const std::uint8_t> bytes) {
-  auto config = parse_aac_config(bytes);
+Status HlsMuxer::set_audio_config(std::span<const std::uint8_t> body) {
+  auto config = parse_audio_config(body);
   if (!config) return reject(config.error());
   if (writer_ && !stats_.has_audio) {
     ++stats_.packets_skipped;
     return {};
   }
-  audio_config_ = *config;  // ADTS headers carry rate and channels, so changes are fine
-  audio_specific_config_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (writer_ && audio_config_->codec != config->codec) {
+    return reject(Error::bad_request("HLS: the audio codec changed mid-stream"));
+  }
+  // ADTS headers carry rate and channels, so AAC changes are fine; so are Opus ones (every
+  // packet's TOC says its mode and channels).
+  audio_config_ = std::move(*config);
   return maybe_start(false);
 }
 
@@ -161,11 +165,10 @@ Status HlsMuxer::maybe_start(bool now) {
     }
   }
   if (audio_config_) {
-    streams.audio = true;
-    streams.sample_rate = audio_config_->sample_rate;
-    streams.channels =
-        static_cast<int>(audio_config_->channel_config == 7 ? 8 : audio_config_->channel_config);
-    streams.audio_specific_config = audio_specific_config_;
+    streams.audio = audio_config_->codec;
+    streams.sample_rate = audio_config_->sample_rate();
+    streams.channels = audio_config_->channels();
+    streams.audio_config = audio_config_->record;
   }
   const auto container = options_.variant == HlsVariant::kMpegTs ? hls::Container::kMpegTs
                                                                  : hls::Container::kFragmentedMp4;
@@ -260,14 +263,14 @@ Status HlsMuxer::write_audio(std::int64_t dts, std::span<const std::uint8_t> bod
                                      " ms is not after the previous " +
                                      std::to_string(*last_audio_dts_) + " ms; packet dropped"));
   }
-  const auto info = inspect_audio(body);
-  const auto raw = body.subspan(info->data_offset);
-  std::string frame;  // ADTS for MPEG-TS; MP4 takes the raw frame
-  if (writer_->container() == hls::Container::kMpegTs) {
-    if (auto ok = append_adts(*audio_config_, raw, frame); !ok) return reject(ok.error());
+  const auto raw = audio_frame_of(body, audio_config_->codec);
+  if (!raw) return reject(Error::bad_request("HLS: empty audio frame"));
+  std::string frame;  // ADTS for AAC in MPEG-TS; otherwise the raw frame or packet
+  if (writer_->container() == hls::Container::kMpegTs &&
+      audio_config_->codec == AudioCodec::kAac) {
+    if (auto ok = append_adts(audio_config_->aac, *raw, frame); !ok) return reject(ok.error());
   } else {
-    if (raw.empty()) return reject(Error::bad_request("HLS: empty AAC frame"));
-    frame.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
+    frame.assign(reinterpret_cast<const char*>(raw->data()), raw->size());
   }
   const bool due = !stats_.has_video && dts - segment_start_ >= options_.segment_target.count();
   if (auto ok = cut_if(due, dts, frame.size()); !ok) return ok;

@@ -11,11 +11,11 @@
 // data) for as long as a reader holds it, even after the muxer is gone.
 //
 // Codecs: H.264 (FLV codec 7 or Enhanced RTMP `avc1`) and HEVC (FLV codec 12 or `hvc1`) video;
-// AAC audio. Script data is ignored. Other codecs are refused (415) packet by packet.
+// AAC or Opus (Enhanced RTMP `Opus`) audio. Script data is ignored. Other codecs are refused (415) packet by packet.
 //
 // Start (waiting rule): the mpegts muxer is created once, lazily, when the codec configuration
-// is known. It starts at once when both a video configuration (AVC/HEVC record) and an AAC
-// AudioSpecificConfig have been seen; otherwise audio/video frames are held (at most 1024
+// is known. It starts at once when both a video configuration (AVC/HEVC record) and an audio
+// one (AAC AudioSpecificConfig, OpusHead) have been seen; otherwise audio/video frames are held (at most 1024
 // packets and max_segment_bytes) until they span `config_wait` of media time, and the muxer then
 // starts with whatever configurations it has (video only, audio only). Held frames are then
 // muxed, so nothing is lost by waiting. A configuration that arrives after the start for a
@@ -53,6 +53,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "media/audio_config.hpp"
 #include "media/codec_config.hpp"
 #include "media/packet.hpp"
 #include "media/protocols/hls/hls_playlist.hpp"
@@ -142,7 +143,7 @@ class HlsMuxer {
   std::int64_t epoch_ = 0;
 
   std::optional<VideoConfig> video_config_;
-  std::optional<AacConfig> audio_config_;
+  std::optional<AudioConfig> audio_config_;
   std::deque<Held> held_;
   std::size_t held_bytes_ = 0;
   std::int64_t held_min_ = 0, held_max_ = 0;
@@ -153,7 +154,6 @@ class HlsMuxer {
   Status close_part(std::int64_t end);
 
   std::unique_ptr<hls::SegmentWriter> writer_;
-  std::string audio_specific_config_;  // fMP4's esds wants the config bytes as sent
   std::deque<HlsInit> inits_;          // fMP4: initialization sections, oldest first
   std::uint64_t last_init_id_ = 0;     // the current writer's
   bool part_open_ = false;             // Low-Latency HLS: the current part holds media

@@ -103,13 +103,14 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::open(Container container,
     }
     av.video_index = st->index;
   }
-  if (streams.audio) {
+  if (streams.audio != AudioCodec::kNone) {
+    const bool opus = streams.audio == AudioCodec::kOpus;
     AVStream* st = avformat_new_stream(av.format, nullptr);
     if (!st) return failure("new audio stream", AVERROR(ENOMEM));
     st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
-    st->codecpar->codec_id = AV_CODEC_ID_AAC;
+    st->codecpar->codec_id = opus ? AV_CODEC_ID_OPUS : AV_CODEC_ID_AAC;
     st->codecpar->sample_rate = streams.sample_rate;
-    st->codecpar->frame_size = 1024;
+    st->codecpar->frame_size = opus ? 960 : 1024;
 #if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 28, 100)
     av_channel_layout_default(&st->codecpar->ch_layout, streams.channels);
 #else
@@ -117,7 +118,7 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::open(Container container,
     st->codecpar->channel_layout = av_get_default_channel_layout(streams.channels);
 #endif
     st->time_base = kMillis;
-    if (mp4 && !set_extradata(st->codecpar, streams.audio_specific_config)) {
+    if ((mp4 || opus) && !set_extradata(st->codecpar, streams.audio_config)) {
       return failure("out of memory", AVERROR(ENOMEM));
     }
     av.audio_index = st->index;
@@ -163,6 +164,10 @@ Status SegmentWriter::write(bool video, std::int64_t dts_ms, std::int64_t pts_ms
   pkt->flags = keyframe ? AV_PKT_FLAG_KEY : 0;
   if (video) {
     pkt->duration = av_rescale_q(video_duration_ms, kMillis, st->time_base);
+  } else if (st->codecpar->codec_id == AV_CODEC_ID_OPUS) {
+    const unsigned samples = opus_packet_samples(
+        {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
+    pkt->duration = av_rescale_q(samples, AVRational{1, kOpusClockRate}, st->time_base);
   } else if (st->codecpar->sample_rate > 0) {
     pkt->duration = av_rescale_q(1024, AVRational{1, st->codecpar->sample_rate}, st->time_base);
   }

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "media/audio_config.hpp"
 #include "media/codec_config.hpp"
 
 namespace sluice::media::hls {
@@ -21,15 +22,15 @@ enum class Container { kMpegTs, kFragmentedMp4 };
 
 struct SegmentStreams {
   VideoCodec video = VideoCodec::kNone;  // kNone: no video stream
-  bool audio = false;                    // one AAC stream
+  AudioCodec audio = AudioCodec::kNone;  // kNone: no audio stream
   int sample_rate = 44100;
   int channels = 2;
-  // Fragmented MP4 only (the moov needs them): the video parameter sets as Annex B, the picture
-  // size, and the AAC AudioSpecificConfig.
+  // The OpusHead (both containers). Fragmented MP4 only (the moov needs them): the video
+  // parameter sets as Annex B, the picture size, and the AAC AudioSpecificConfig.
+  std::string audio_config;
   std::string video_parameter_sets;
   int width = 0;
   int height = 0;
-  std::string audio_specific_config;
 };
 
 class SegmentWriter {
@@ -46,10 +47,10 @@ class SegmentWriter {
 
   Container container() const { return container_; }
 
-  // One access unit: Annex B video; audio as one ADTS frame (MPEG-TS) or one raw AAC frame
-  // (fragmented MP4); timestamps in ms. `video_duration_ms` (0: unknown) is how long a video
+  // One access unit: Annex B video; AAC as one ADTS frame (MPEG-TS) or one raw frame (fragmented
+  // MP4); Opus as one packet (libavformat writes MPEG-TS's control header); timestamps in ms. `video_duration_ms` (0: unknown) is how long a video
   // frame lasts (the last frame interval: the MP4 muxer needs it for the last sample of a
-  // fragment); an AAC frame lasts 1024 samples. libav's errors come back as 400 (the packet was
+  // fragment); an AAC frame lasts 1024 samples, an Opus packet what its TOC says. libav's errors come back as 400 (the packet was
   // refused before any byte was written) or 500 (sink failure: the writer is then unusable, see
   // failed()).
   Status write(bool video, std::int64_t dts_ms, std::int64_t pts_ms, bool keyframe,

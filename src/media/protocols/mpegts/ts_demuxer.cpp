@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "media/protocols/mpegts/opus_ts.hpp"
+
 namespace sluice::media::mpegts {
 namespace {
 
@@ -18,6 +20,14 @@ bool followed(std::uint8_t type) {
   return type == static_cast<std::uint8_t>(StreamType::kH264) ||
          type == static_cast<std::uint8_t>(StreamType::kH265) ||
          type == static_cast<std::uint8_t>(StreamType::kAacAdts);
+}
+
+// Whether the PES being gathered has reached its PES_packet_length (0: unbounded, never).
+bool complete(const std::string& pes) {
+  if (pes.size() < 6) return false;
+  const std::size_t length =
+      (std::size_t(static_cast<std::uint8_t>(pes[4])) << 8) | static_cast<std::uint8_t>(pes[5]);
+  return length != 0 && pes.size() >= 6 + length;
 }
 
 }  // namespace
@@ -75,6 +85,7 @@ void Demuxer::packet(const std::uint8_t* p) {
     s.pes.assign(payload.begin(), payload.end());
     s.gathering = true;
     settle_budget(s);
+    if (s.gathering && complete(s.pes) && out_) finish_pes(pid, s, *out_);
     return;
   }
   if (!s.gathering) return;
@@ -87,6 +98,7 @@ void Demuxer::packet(const std::uint8_t* p) {
   }
   s.pes.append(payload.begin(), payload.end());
   settle_budget(s);
+  if (s.gathering && complete(s.pes) && out_) finish_pes(pid, s, *out_);
 }
 
 void Demuxer::settle_budget(Stream& growing) {
@@ -125,8 +137,17 @@ void Demuxer::section(std::uint16_t pid, std::span<const std::uint8_t> payload, 
     const std::uint8_t type = b[i];
     const auto es_pid = static_cast<std::uint16_t>(((b[i + 1] & 0x1F) << 8) | b[i + 2]);
     const std::size_t info = ((std::size_t(b[i + 3]) & 0x0F) << 8) | b[i + 4];
-    if (followed(type) && !streams_.contains(es_pid) && streams_.size() < kMaxStreams) {
-      streams_.emplace(es_pid, Stream{static_cast<StreamType>(type), {}, {}, false, false});
+    if (i + 5 + info > end) break;
+    unsigned channels = 0;
+    if (type == static_cast<std::uint8_t>(StreamType::kOpus)) {
+      channels = opus_channels_of(b.subspan(i + 5, info));
+    }
+    if ((followed(type) || channels) && !streams_.contains(es_pid) &&
+        streams_.size() < kMaxStreams) {
+      Stream s;
+      s.type = static_cast<StreamType>(type);
+      s.channels = channels;
+      streams_.emplace(es_pid, std::move(s));
     }
     i += 5 + info;
   }
@@ -143,10 +164,14 @@ void Demuxer::finish_pes(std::uint16_t pid, Stream& s, std::vector<PesFrame>& ou
   PesFrame f;
   f.pid = pid;
   f.type = s.type;
+  f.channels = s.channels;
   const unsigned flags = (b[7] >> 6) & 3;
   if ((flags & 2) && header >= 14) f.pts = timestamp_at(b + 9);
   if (flags == 3 && header >= 19) f.dts = timestamp_at(b + 14);
-  f.data = pes.substr(header);
+  const std::size_t length = (std::size_t(b[4]) << 8) | b[5];
+  const std::size_t end = length != 0 && 6 + length <= pes.size() ? 6 + length : pes.size();
+  if (header > end) return;
+  f.data = pes.substr(header, end - header);
   f.after_loss = std::exchange(s.after_loss, false);
   if (!f.data.empty()) out.push_back(std::move(f));
 }

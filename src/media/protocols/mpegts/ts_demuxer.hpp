@@ -2,7 +2,10 @@
 // MPEG-TS demuxer (ISO/IEC 13818-1), sans I/O: what an SRT publisher (or a UDP/file source) sends
 // — 188-byte transport packets in any split — becomes PES payloads per elementary stream with
 // their timestamps. The PAT and PMT are read to learn each stream's PID and type; H.264 (0x1B),
-// H.265 (0x24) and AAC in ADTS (0x0F) are handed on, other streams skipped. A lost packet
+// H.265 (0x24), AAC in ADTS (0x0F) and Opus (private data 0x06 registered as "Opus", 1 or 2
+// channels; media/protocols/mpegts/opus_ts.hpp) are handed on, other streams skipped. A PES ends
+// when its PES_packet_length is reached or, unbounded (video), when the next one of its PID
+// starts. A lost packet
 // (continuity counter gap) drops the PES being gathered; bytes that are not packets are skipped
 // until the next sync byte (counted). Bounded: a PES past `max_pes_bytes` is dropped (counted),
 // at most 4 elementary streams are followed. Never reads outside the bytes given.
@@ -21,14 +24,16 @@ namespace sluice::media::mpegts {
 
 inline constexpr std::size_t kPacketSize = 188;
 
-enum class StreamType : std::uint8_t { kH264 = 0x1B, kH265 = 0x24, kAacAdts = 0x0F };
+// The stream_type values followed; kOpus is private data (0x06) that descriptors mark as Opus.
+enum class StreamType : std::uint8_t { kH264 = 0x1B, kH265 = 0x24, kAacAdts = 0x0F, kOpus = 0x06 };
 
 struct PesFrame {
   std::uint16_t pid = 0;
   StreamType type = StreamType::kH264;
   std::optional<std::int64_t> pts;  // 90 kHz, as sent (33 bits)
   std::optional<std::int64_t> dts;  // 90 kHz; absent: equal to the PTS
-  std::string data;                 // Annex B (video) or ADTS frames (AAC)
+  std::string data;                 // Annex B (video), ADTS frames (AAC), Opus access units
+  unsigned channels = 0;            // Opus: 1 or 2, from the PMT
   bool after_loss = false;          // a packet before this PES was lost
 };
 
@@ -47,8 +52,7 @@ class Demuxer {
   explicit Demuxer(std::size_t max_pes_bytes = 8 << 20, SharedByteBudget* budget = nullptr)
       : max_pes_(max_pes_bytes), charge_(budget) {}
 
-  // Appends the PES payloads `bytes` complete to `out` (a PES ends when the next one of its PID
-  // starts). Keeps a partial packet for the next call.
+  // Appends the PES payloads `bytes` complete to `out`. Keeps a partial packet for the next call.
   void feed(std::span<const std::uint8_t> bytes, std::vector<PesFrame>& out);
   // The source ended: hands on every PES gathered so far.
   void flush(std::vector<PesFrame>& out);
@@ -57,7 +61,8 @@ class Demuxer {
 
  private:
   struct Stream {
-    StreamType type;
+    StreamType type = StreamType::kH264;
+    unsigned channels = 0;  // Opus
     std::string pes;  // the PES packet being gathered (header included)
     std::optional<std::uint8_t> continuity;
     bool after_loss = false;

@@ -1,5 +1,8 @@
 #include "media/protocols/mpegts/ts_ingest.hpp"
 
+#include "media/audio_config.hpp"
+#include "media/protocols/mpegts/opus_ts.hpp"
+
 namespace sluice::media::mpegts {
 namespace {
 constexpr std::int64_t kWrap = std::int64_t{1} << 33;
@@ -38,7 +41,24 @@ void TsIngest::take(PesFrame& pes, std::vector<FlvFrame>& out) {
     video.push(annexb_nal_units(pes.data), pts, dts, pes.after_loss, out);
     return;
   }
+  if (pes.type == StreamType::kOpus) return take_opus(pes, pts, out);
   if (!aac_.push(pes.data, pts, out)) ++rejected_;
+}
+
+void TsIngest::take_opus(const PesFrame& pes, std::int64_t pts, std::vector<FlvFrame>& out) {
+  std::vector<std::string_view> packets;
+  if (!split_opus_access_units(pes.data, packets)) ++rejected_;
+  std::int64_t samples = 0;
+  for (auto packet : packets) {
+    const auto ms = static_cast<std::uint32_t>(pts + samples * 1000 / kOpusClockRate);
+    if (pes.channels != opus_channels_) {
+      opus_channels_ = pes.channels;
+      out.push_back({tag_type::kAudio, ms, opus_sequence_start_body(opus_head(opus_channels_))});
+    }
+    out.push_back({tag_type::kAudio, ms, opus_frame_body(packet)});
+    samples += opus_packet_samples(
+        {reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()});
+  }
 }
 
 }  // namespace sluice::media::mpegts

@@ -1,5 +1,7 @@
 #include "media/protocols/mpegts/ts_muxer.hpp"
 
+#include "media/protocols/mpegts/opus_ts.hpp"
+
 #include <algorithm>
 
 namespace sluice::media::mpegts {
@@ -79,13 +81,17 @@ void append_program_tables(const TsProgram& program, std::uint8_t version, std::
   pmt.push_back(0);
   put_u16(pmt, 0xE000 | program.pcr_pid());
   put_u16(pmt, 0xF000);  // program_info_length 0
-  auto stream = [&](StreamType type, std::uint16_t pid) {
+  auto stream = [&](StreamType type, std::uint16_t pid, const std::string& descriptors) {
     pmt.push_back(static_cast<char>(type));
     put_u16(pmt, 0xE000 | pid);
-    put_u16(pmt, 0xF000);  // ES_info_length 0
+    put_u16(pmt, 0xF000 | static_cast<unsigned>(descriptors.size()));  // ES_info_length
+    pmt += descriptors;
   };
-  if (program.video) stream(*program.video, kVideoPid);
-  if (program.audio) stream(StreamType::kAacAdts, kAudioPid);
+  if (program.video) stream(*program.video, kVideoPid, {});
+  if (program.audio) {
+    stream(*program.audio, kAudioPid,
+           *program.audio == StreamType::kOpus ? opus_descriptors(program.audio_channels) : "");
+  }
   append_section(out, kPmtPid, 0x02, pmt);
 }
 

@@ -23,11 +23,13 @@ inline constexpr std::uint16_t kPmtPid = 0x1000;
 inline constexpr std::uint16_t kVideoPid = 0x100;
 inline constexpr std::uint16_t kAudioPid = 0x101;
 
-// The elementary streams of the one program: a video stream (H.264 or H.265) and/or an AAC
-// stream (ADTS). The PCR is carried on the video PID when there is video, else on the audio one.
+// The elementary streams of the one program: a video stream (H.264 or H.265) and/or an audio
+// stream (AAC in ADTS, or Opus of `audio_channels` 1 or 2 with its descriptors). The PCR is
+// carried on the video PID when there is video, else on the audio one.
 struct TsProgram {
   std::optional<StreamType> video;
-  bool audio = false;
+  std::optional<StreamType> audio;
+  unsigned audio_channels = 2;  // Opus
   std::uint16_t pcr_pid() const { return video ? kVideoPid : kAudioPid; }
   bool operator==(const TsProgram&) const = default;
 };

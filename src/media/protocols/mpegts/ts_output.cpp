@@ -1,10 +1,10 @@
 #include "media/protocols/mpegts/ts_output.hpp"
 
+#include "media/protocols/mpegts/opus_ts.hpp"
+
 namespace sluice::media::mpegts {
 
 namespace {
-
-constexpr std::uint8_t kAacFormat = 10;  // FLV SoundFormat
 
 // Access unit delimiters (Annex B, start code included): H.264 primary_pic_type 7 (any slice);
 // H.265 AUD_NUT with pic_type 2.
@@ -30,17 +30,19 @@ Result<TsTracks> describe_ts(const MediaPacket* video_config, const MediaPacket*
     }
   }
   if (audio_config) {
-    const auto body = audio_config->bytes();
-    if (auto info = inspect_audio(body);
-        info && info->format == kAacFormat && info->sequence_header) {
-      if (auto config = parse_aac_config(body.subspan(info->data_offset))) {
-        tracks.program.audio = true;
-        tracks.audio = *config;
-      }
+    auto config = parse_audio_config(audio_config->bytes());
+    if (config && config->codec == AudioCodec::kAac) {
+      tracks.program.audio = StreamType::kAacAdts;
+      tracks.audio = std::move(*config);
+    } else if (config && config->codec == AudioCodec::kOpus && config->opus.channels <= 2) {
+      tracks.program.audio = StreamType::kOpus;
+      tracks.program.audio_channels = config->opus.channels;
+      tracks.audio = std::move(*config);
     }
   }
   if (!tracks.video && !tracks.audio) {
-    return fail(Error{415, "MPEG-TS carries H.264, H.265 and AAC; this path has none of them", {}});
+    return fail(Error{
+        415, "MPEG-TS carries H.264, H.265, AAC and Opus; this path has none of them", {}});
   }
   return tracks;
 }
@@ -71,17 +73,23 @@ void build_ts_packets(const MediaPacket& packet, const TsTracks& tracks, std::st
     pes.random_access = packet.keyframe;
     append_pes(pes, {reinterpret_cast<const std::uint8_t*>(annexb.data()), annexb.size()}, out);
   } else if (packet.type == tag_type::kAudio && tracks.audio) {
-    auto info = inspect_audio(body);
-    if (!info || info->format != kAacFormat || info->sequence_header) return;
-    std::string adts;
-    if (!append_adts(*tracks.audio, body.subspan(info->data_offset), adts)) return;
+    const auto frame = audio_frame_of(body, tracks.audio->codec);
+    if (!frame) return;
+    std::string unit;  // one ADTS frame, or one Opus packet with its control header
     PesPacket pes;
     pes.pid = kAudioPid;
-    pes.stream_id = 0xC0;
+    if (tracks.audio->codec == AudioCodec::kAac) {
+      if (!append_adts(tracks.audio->aac, *frame, unit)) return;
+      pes.stream_id = 0xC0;
+    } else {
+      append_opus_access_unit({reinterpret_cast<const char*>(frame->data()), frame->size()},
+                              unit);
+      pes.stream_id = kOpusStreamId;
+    }
     pes.pts = dts;
     if (!tracks.video) pes.pcr = std::int64_t{packet.timestamp} * 90;
     pes.random_access = !tracks.video;
-    append_pes(pes, {reinterpret_cast<const std::uint8_t*>(adts.data()), adts.size()}, out);
+    append_pes(pes, {reinterpret_cast<const std::uint8_t*>(unit.data()), unit.size()}, out);
   }
 }
 

@@ -4,13 +4,13 @@
 #include <cstdio>
 
 #include "core/crypto.hpp"
+#include "media/audio_config.hpp"
 #include "media/codec_config.hpp"
 #include "media/flv.hpp"
 
 namespace sluice::media::rtsp {
 namespace {
 
-constexpr std::uint8_t kAac = 10;
 constexpr int kVideoPayloadType = 96;
 constexpr int kAudioPayloadType = 97;
 constexpr std::size_t kMaxIngestTracks = 4;
@@ -108,25 +108,33 @@ Result<PlayDescription> describe_path(const MediaPacket* video_config,
     }
   }
   if (audio_config) {
-    auto info = inspect_audio(audio_config->bytes());
-    if (info && info->format == kAac) {
-      const auto asc = audio_config->bytes().subspan(info->data_offset);
-      if (auto config = parse_aac_config(asc)) {
-        PlayTrack t;
-        t.payload_type = kAudioPayloadType;
-        t.clock_rate = config->sample_rate;
-        const unsigned channels = config->channel_config == 7 ? 8 : config->channel_config;
+    if (auto config = parse_audio_config(audio_config->bytes())) {
+      PlayTrack t;
+      t.payload_type = kAudioPayloadType;
+      t.audio_codec = config->codec;
+      t.clock_rate = config->sample_rate();
+      const std::string channels = std::to_string(config->channels());
+      const int track = static_cast<int>(out.tracks.size());
+      if (config->codec == AudioCodec::kAac) {
         s.media.push_back(media_section(
             "audio", kAudioPayloadType,
-            "MPEG4-GENERIC/" + std::to_string(config->sample_rate) + "/" + std::to_string(channels),
-            rtp::aac_fmtp(kAudioPayloadType, asc), static_cast<int>(out.tracks.size())));
+            "MPEG4-GENERIC/" + std::to_string(t.clock_rate) + "/" + channels,
+            rtp::aac_fmtp(kAudioPayloadType, span_of(config->record)), track));
+        out.tracks.push_back(std::move(t));
+      } else if (config->opus.channels <= 2) {
+        // RFC 7587: always "opus/48000/2"; sprop-stereo says what the sender sends.
+        s.media.push_back(media_section(
+            "audio", kAudioPayloadType, "opus/48000/2",
+            std::to_string(kAudioPayloadType) +
+                (config->opus.channels == 2 ? " sprop-stereo=1" : " sprop-stereo=0"),
+            track));
         out.tracks.push_back(std::move(t));
       }
     }
   }
   if (out.tracks.empty()) {
     return fail(Error{415,
-                      "the path has no H.264, H.265 or AAC stream RTSP can carry (yet): wait for "
+                      "the path has no H.264, H.265, AAC or Opus stream RTSP can carry (yet): wait for "
                       "the publisher's codec configuration, or publish one of those codecs",
                       {}});
   }
@@ -174,9 +182,14 @@ void build_rtp_payloads(const MediaPacket& p, const PlayTrack& track,
     }
     rtp::packetize_nal_units(codec, units, rtp::kMaxPayload, out);
   } else if (p.type == tag_type::kAudio) {
-    auto info = inspect_audio(p.bytes());
-    if (!info || info->format != kAac || info->sequence_header) return;
-    rtp::packetize_aac(std::string_view(p.body).substr(info->data_offset), rtp::kMaxPayload, out);
+    const auto frame = audio_frame_of(p.bytes(), track.audio_codec);
+    if (!frame) return;
+    const std::string_view data(reinterpret_cast<const char*>(frame->data()), frame->size());
+    if (track.audio_codec == AudioCodec::kAac) {
+      rtp::packetize_aac(data, rtp::kMaxPayload, out);
+    } else if (data.size() <= rtp::kMaxPayload) {
+      out.emplace_back(data);  // RFC 7587: one Opus packet per RTP packet, never fragmented
+    }
   }
 }
 
@@ -187,6 +200,7 @@ struct RtspIngest::TrackState {
   int clock_rate = 90000;
   std::optional<rtp::NalDepacketizer> nal;
   std::optional<rtp::AacDepacketizer> aac;
+  std::string opus_head;  // an Opus track: RFC 7587, one packet per RTP packet
   NalToFlv h264;  // H.264 or H.265 (the name of the usual case)
   std::string asc;
   bool started = false;  // first packet seen
@@ -270,6 +284,11 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
       }
       state->aac.emplace(layout);
       state->asc = *asc;
+    } else if (m.media == "audio" && sdp::iequals(map->encoding, "opus") &&
+               map->clock_rate == kOpusClockRate) {
+      // The rtpmap always says 2 channels (RFC 7587 7); sprop-stereo=0 declares a mono sender.
+      auto stereo = fmtp.find("sprop-stereo");
+      state->opus_head = opus_head(stereo != fmtp.end() && stereo->second == "0" ? 1 : 2);
     } else {
       ingest->ignored_.push_back(what);
       continue;
@@ -279,7 +298,7 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
   }
   if (ingest->tracks_.empty()) {
     return fail(
-        Error{415, "RTSP: no track sluiced can take (H.264 or H.265 video, AAC audio)", {}});
+        Error{415, "RTSP: no track sluiced can take (H.264 or H.265 video, AAC or Opus audio)", {}});
   }
   return ingest;
 }
@@ -289,6 +308,8 @@ std::vector<IngestFrame> RtspIngest::initial_frames() {
   for (const auto& t : state_) {
     if (t->video) {
       if (auto header = t->h264.sequence_header()) out.push_back(std::move(*header));
+    } else if (!t->opus_head.empty()) {
+      out.push_back({tag_type::kAudio, 0, opus_sequence_start_body(t->opus_head)});
     } else {
       out.push_back({tag_type::kAudio, 0, std::string("\xAF\x00", 2) + t->asc});
     }
@@ -316,6 +337,14 @@ Status RtspIngest::push(std::size_t index, std::span<const std::uint8_t> bytes,
     return std::max<std::int64_t>(0, t.offset_ms + rtp_ext * 1000 / t.clock_rate);
   };
   if (t.video) return push_video(t, *packet, out);
+  if (!t.opus_head.empty()) {
+    if (packet->payload.empty()) return {};
+    out.push_back({tag_type::kAudio, static_cast<std::uint32_t>(ms_of(packet->header.timestamp)),
+                   opus_frame_body(std::string_view(
+                       reinterpret_cast<const char*>(packet->payload.data()),
+                       packet->payload.size()))});
+    return {};
+  }
   std::vector<rtp::AudioFrame> frames;
   Status status = t.aac->push(*packet, frames);
   for (auto& f : frames) {

@@ -4,13 +4,15 @@
 // Play: describe_path() turns a live path's codec configuration (its AVC/HEVC record and AAC
 // AudioSpecificConfig packets) into the RTP tracks an RTSP reader gets and the SDP DESCRIBE
 // answers — H.264 (payload type 96, sprop-parameter-sets, profile-level-id), H.265 (96,
-// sprop-vps/sps/pps) and AAC (97, mpeg4-generic AAC-hbr) — each with `a=control:trackID=N`.
+// sprop-vps/sps/pps), AAC (97, mpeg4-generic AAC-hbr) and Opus (97, opus/48000/2, RFC 7587) — each
+// with `a=control:trackID=N`.
 //
 // Record: RtspIngest reads the SDP an ANNOUNCE carries and turns the RTP packets of its tracks
 // into FLV tag bodies the media core takes from every publisher (media::MediaPath::on_media):
 // H.264 as AVC sequence header (from sprop-parameter-sets, or SPS/PPS seen in band) and AVCC
 // frames, H.265 (RFC 7798; sprop-vps/sps/pps) as Enhanced RTMP hvc1, AAC as AudioSpecificConfig
-// (fmtp `config`) and raw frames. Timestamps: each track's RTP clock from its first packet, offset
+// (fmtp `config`) and raw frames, Opus (RFC 7587) as Enhanced RTMP Opus (an OpusHead of 1 or 2
+// channels after sprop-stereo, then one packet per RTP packet). Timestamps: each track's RTP clock from its first packet, offset
 // by when that packet arrived after the session's first one, in milliseconds; RTP carries
 // presentation times, so an H.264 frame whose time goes back (B-frames) gets a decoding time just
 // after the previous one and a composition offset. Tracks of other codecs, and tracks past the
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "media/audio_config.hpp"
 #include "media/flv_builder.hpp"
 #include "media/packet.hpp"
 #include "media/protocols/rtp/aac_rtp.hpp"
@@ -33,6 +36,7 @@ namespace sluice::media::rtsp {
 
 struct PlayTrack {
   bool video = false;
+  AudioCodec audio_codec = AudioCodec::kNone;  // audio: AAC or Opus
   int payload_type = 96;
   int clock_rate = 90000;
   int nal_length_size = 4;                  // video: of the path's FLV bodies
@@ -45,12 +49,13 @@ struct PlayDescription {
 };
 
 // `video_config` / `audio_config` may be null (no such stream yet). 415 when the path has
-// neither an H.264/H.265 nor an AAC configuration sluiced can describe.
+// neither an H.264/H.265 nor an AAC/Opus configuration sluiced can describe.
 Result<PlayDescription> describe_path(const MediaPacket* video_config,
                                       const MediaPacket* audio_config);
 
 // The RTP payloads of one packet for `track` (MediaPacket::rtp_form's builder): NAL units for
-// H.264/H.265 (the track's parameter sets first on keyframes), the raw frame for AAC; none for
+// H.264/H.265 (the track's parameter sets first on keyframes), the raw frame for AAC, the packet
+// for Opus (one over the payload limit is dropped: RFC 7587 forbids fragmenting it); none for
 // configuration packets and script data.
 void build_rtp_payloads(const MediaPacket& packet, const PlayTrack& track,
                         std::vector<std::string>& out);
@@ -60,7 +65,8 @@ using IngestFrame = FlvFrame;
 
 class RtspIngest {
  public:
-  // 415 when the SDP has no track sluiced can take (H.264 or AAC); 400 for a malformed one.
+  // 415 when the SDP has no track sluiced can take (H.264, H.265, AAC or Opus); 400 for a
+  // malformed one.
   // `budget` (may be null): the server-wide reassembly budget the video tracks charge.
   static Result<std::unique_ptr<RtspIngest>> from_sdp(const sdp::SessionDescription& sdp,
                                                       SharedByteBudget* budget = nullptr);

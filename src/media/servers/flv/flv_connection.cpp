@@ -14,6 +14,7 @@
 #include "http/request_target.hpp"
 #include "keys/key_format.hpp"
 #include "keys/key_service.hpp"
+#include "media/audio_config.hpp"
 #include "media/flv.hpp"
 #include "media/servers/media_server_impl.hpp"
 
@@ -47,9 +48,11 @@ std::string error_answer(const Error& e, bool head) {
   return out;
 }
 
-// A packet as one FLV tag: built once, by the first HTTP-FLV player, and shared.
+// A packet as one FLV tag: built once, by the first HTTP-FLV player, and shared. Enhanced RTMP
+// audio (Opus) is left out: legacy players cannot read it (is_enhanced_audio).
 const std::string& flv_tag(const MediaPacket& packet) {
   return packet.form(MediaPacket::Form::kFlvTag, [](const MediaPacket& p, std::string& out) {
+    if (p.type == tag_type::kAudio && is_enhanced_audio(p.bytes())) return;
     append_flv_tag(p.type, p.timestamp, p.bytes(), out);
   });
 }

@@ -9,6 +9,7 @@
 #include "core/log_limiter.hpp"
 #include "core/logging.hpp"
 #include "keys/key_format.hpp"
+#include "media/audio_config.hpp"
 #include "media/protocols/rtmp/chunk.hpp"
 #include "media/protocols/rtmp/server_session.hpp"
 #include "media/servers/media_server_impl.hpp"
@@ -21,9 +22,11 @@ using media::MediaEvent;
 using media::MediaEventKind;
 
 // A packet as RTMP chunks on the play stream (message stream rtmp::kPlayStreamId, chunk size
-// rtmp::kServerChunkSize): built once, by the first RTMP player, and shared.
+// rtmp::kServerChunkSize): built once, by the first RTMP player, and shared. Enhanced RTMP audio
+// (Opus) is left out: legacy players cannot read it (is_enhanced_audio).
 const std::string& rtmp_chunks(const MediaPacket& packet) {
   return packet.form(MediaPacket::Form::kRtmpChunks, [](const MediaPacket& p, std::string& out) {
+    if (p.type == tag_type::kAudio && is_enhanced_audio(p.bytes())) return;
     const rtmp::ChunkWriter writer(rtmp::kServerChunkSize);
     writer.write(rtmp::play_csid(p.type), p.timestamp, p.type, rtmp::kPlayStreamId, p.bytes(), out);
   });
