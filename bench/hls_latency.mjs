@@ -25,7 +25,7 @@
 // with maxLiveSyncPlaybackRate), buffer_ahead_s (median of the video's buffered end minus its
 // current time: media the player holds but has not shown yet), stalls_before
 // (waiting events between playback start and counting: each raises hls.js's target latency by
-// liveSyncOnStallIncrease, 1 s, up to a target duration), stalls (waiting events while counting), dropped_frames (getVideoPlaybackQuality, while
+// liveSyncOnStallIncrease, 1 s, up to a target duration), stalls (waiting events while counting), stall_log (for each waiting event after playback began, up to 20: ms since it began, the playhead, video.buffered and each track's buffered ranges as of the last append), warnings (hls.js's non-fatal errors, up to 20), dropped_frames (getVideoPlaybackQuality, while
 // counting), parts_loaded, fragments_loaded, errors, config, hlsjs, chromium.
 // Exit 0 with at least one sample and no fatal hls.js error, else 1; 2 on bad usage.
 //
@@ -126,6 +126,7 @@ const page_html = `<!doctype html>
 window.g2g = {
   counting: false, samples: [], display: [], unreadable: 0, missing: 0, lastSeq: null,
   playingSince: null, stalls: 0, stallsBefore: 0, errors: [], partsLoaded: 0, fragmentsLoaded: 0, rvfc: 0,
+  stallLog: [], appended: null, warnings: [], events: [], t0: null,
   start(url, config) {
     const video = document.getElementById('v');
     const canvas = document.createElement('canvas');
@@ -164,15 +165,50 @@ window.g2g = {
     };
     video.requestVideoFrameCallback(onFrame);
     video.addEventListener('playing', () => { if (this.playingSince === null) this.playingSince = Date.now(); });
+    const ranges = (tr) => {
+      if (!tr) return null;
+      const out = [];
+      for (let i = 0; i < tr.length; ++i) out.push([+tr.start(i).toFixed(3), +tr.end(i).toFixed(3)]);
+      return out;
+    };
     video.addEventListener('waiting', () => {
       if (this.counting) this.stalls += 1;
       else if (this.playingSince !== null) this.stallsBefore += 1;
+      // Where the playhead stood and what each track had buffered (as of the last append).
+      if (this.playingSince !== null && this.stallLog.length < 20) {
+        this.stallLog.push({ after_ms: Date.now() - this.playingSince, t: +video.currentTime.toFixed(3),
+                             buffered: ranges(video.buffered),
+                             audio: ranges(this.appended && this.appended.audio),
+                             video: ranges(this.appended && this.appended.video) });
+      }
     });
     if (!Hls.isSupported()) { this.errors.push({ type: 'unsupported', details: 'Hls.isSupported() is false' }); return; }
     const hls = new Hls(config);
     this.hls = hls;
     hls.on(Hls.Events.ERROR, (e, data) => {
       if (data.fatal) this.errors.push({ type: data.type, details: data.details });
+      else if (this.warnings.length < 20) {
+        this.warnings.push({ after_ms: this.playingSince === null ? null : Date.now() - this.playingSince,
+                             details: data.details, frag: data.frag ? String(data.frag.sn) : null,
+                             part: data.part ? data.part.index : null,
+                             reason: data.reason || (data.error && String(data.error.message || data.error)) || null });
+      }
+    });
+    hls.on(Hls.Events.BUFFER_APPENDED, (e, data) => { this.appended = data.timeRanges; });
+    // The first 60 loads, appends and playlist updates, with ms since start() (diagnostics).
+    this.t0 = Date.now();
+    const note = (name) => (e, data) => {
+      if (this.events.length >= 60) return;
+      const f = data.frag, p = data.part;
+      this.events.push([Date.now() - this.t0, name, f ? f.sn : null, p ? p.index : null,
+                        data.details && data.details.partList ? data.details.partList.length : null,
+                        +video.currentTime.toFixed(3)]);
+    };
+    for (const ev of ['FRAG_LOADING', 'FRAG_LOADED', 'FRAG_BUFFERED', 'LEVEL_LOADED', 'LEVEL_UPDATED']) {
+      hls.on(Hls.Events[ev], note(ev));
+    }
+    video.addEventListener('playing', () => {
+      if (this.events.length < 60) this.events.push([Date.now() - this.t0, 'playing', null, null, null, +video.currentTime.toFixed(3)]);
     });
     hls.on(Hls.Events.FRAG_LOADED, (e, data) => {
       if (!this.counting) return;
@@ -206,6 +242,7 @@ window.g2g = {
     const q = document.getElementById('v').getVideoPlaybackQuality();
     return { samples: this.samples, display: this.display, unreadable: this.unreadable,
              missing: this.missing, stalls: this.stalls, stallsBefore: this.stallsBefore, errors: this.errors,
+             stallLog: this.stallLog, warnings: this.warnings, events: this.events,
              dropped: q.droppedVideoFrames - this.dropped0, partsLoaded: this.partsLoaded,
              fragmentsLoaded: this.fragmentsLoaded, version: Hls.version };
   },
@@ -307,6 +344,9 @@ try {
     buffer_ahead_s: ahead.length ? round3(percentile(ahead.slice().sort((a, b) => a - b), 50)) : null,
     stalls_before: r.stallsBefore,
     stalls: r.stalls,
+    stall_log: r.stallLog,
+    warnings: r.warnings,
+    events: r.events,
     dropped_frames: r.dropped,
     parts_loaded: r.partsLoaded,
     fragments_loaded: r.fragmentsLoaded,

@@ -342,7 +342,6 @@ describe() {
     hls-catchup) echo "LL-HLS, hls.js in Chromium, catch-up config" ;;
   esac
 }
-num() { awk -v v="$1" 'BEGIN { if (v == "null" || v == "") print "n/a"; else printf "%.0f", v }'; }
 row() { # row NAME FILE [ORDINAL]
   local f="$2" t med met="" notes label
   label="$(describe "$1")"
@@ -362,13 +361,13 @@ row() { # row NAME FILE [ORDINAL]
     notes+=" target $(json_get "$f" hls_target_latency_s) s, fastest rate $(json_get "$f" max_playback_rate);"
     notes+=" buffered ahead of the playhead $(json_get "$f" buffer_ahead_s) s;"
     notes+=" stalls $(json_get "$f" stalls_before) before counting, $(json_get "$f" stalls) while;"
-    notes+=" at expectedDisplayTime $(num "$(json_get "$f" display_median_ms)") ms;"
+    notes+=" at expectedDisplayTime $(num "$(json_get "$f" display_median_ms)" %.0f) ms;"
     notes+=" dropped $(json_get "$f" dropped_frames), parts $(json_get "$f" parts_loaded)"
   else
     notes="$(json_get "$f" frames) frames read"
   fi
-  echo "| $label | $(json_get "$f" samples) | $(num "$med") | $(num "$(json_get "$f" p90_ms)") |" \
-    "$(num "$(json_get "$f" min_ms)") | $(num "$(json_get "$f" max_ms)") | $(json_get "$f" unreadable) / $(json_get "$f" missing) |" \
+  echo "| $label | $(json_get "$f" samples) | $(num "$med" %.0f) | $(num "$(json_get "$f" p90_ms)" %.0f) |" \
+    "$(num "$(json_get "$f" min_ms)" %.0f) | $(num "$(json_get "$f" max_ms)" %.0f) | $(json_get "$f" unreadable) / $(json_get "$f" missing) |" \
     "$(cat "$f.busy")% | $t | ${met:-—} | $notes |"
 }
 HEADER="| receiver | samples | median ms | p90 ms | min ms | max ms | unreadable / missing frames | machine busy | target ms | met | notes |
@@ -412,7 +411,7 @@ for publisher in $PUBLISHERS; do
       viewer=$((viewer + 1))
       ordinal="$viewer"
     fi
-    rows+="$(row "$r" "$out" "$ordinal")"$'\n'
+    rows+="$(row "$r" "$out" "$ordinal" %.0f)"$'\n'
   done
   tables[$publisher]="$rows"
   stop_all

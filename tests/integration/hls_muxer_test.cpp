@@ -305,6 +305,47 @@ TEST_F(HlsMuxerTest, LowLatencyCutsPartsThatMakeUpTheSegments) {
   EXPECT_NEAR(7.0, std::stod(lines(probe(playlist, "-show_entries format=duration")).at(0)), 0.3);
 }
 
+// An MPEG-TS publisher (SRT) sends ~0.2 s of AAC in one PES, so audio reaches the muxer in bursts,
+// up to a burst behind the video. Parts are still cut with both streams in each (one traf per
+// track in every moof): a part with video and no audio leaves a gap players stall at.
+TEST_F(HlsMuxerTest, LowLatencyPartsCarryBothStreamsWhenAudioComesInBursts) {
+  HlsOptions options = keep_all(1000ms);
+  options.variant = HlsVariant::kLowLatency;
+  HlsMuxer m(options);
+  std::vector<MediaPacket> audio;  // held back until 230 ms of it gathered
+  for (const auto& p : load("av.flv")) {
+    if (p.type == tag_type::kAudio && !p.sequence_header) {
+      audio.push_back(p);
+      if (p.timestamp - audio.front().timestamp < 230) continue;
+      for (const auto& a : audio)
+        ASSERT_TRUE(m.push(a)) << "ts " << a.timestamp;
+      audio.clear();
+      continue;
+    }
+    ASSERT_TRUE(m.push(p)) << "ts " << p.timestamp;
+  }
+  for (const auto& a : audio)
+    ASSERT_TRUE(m.push(a));
+  ASSERT_TRUE(m.finish());
+  const auto snap = m.snapshot();
+  report("av low latency, audio in bursts", *snap);
+  ASSERT_GE(snap->segments.size(), 6u);
+  std::size_t parts = 0;
+  for (const auto& seg : snap->segments) {
+    for (std::size_t i = 0; i < seg.parts.size(); ++i, ++parts) {
+      const std::string& data = *seg.parts[i].data;
+      std::size_t trafs = 0;
+      for (auto at = data.find("traf"); at != std::string::npos; at = data.find("traf", at + 4))
+        ++trafs;
+      EXPECT_EQ(trafs, 2u) << "segment " << seg.sequence << " part " << i;
+    }
+  }
+  EXPECT_GE(parts, 30u);
+  const auto dir = write_out(*snap, "ll-bursts");
+  EXPECT_NEAR(
+      7.0, std::stod(lines(probe(dir / "index.m3u8", "-show_entries format=duration")).at(0)), 0.3);
+}
+
 TEST_F(HlsMuxerTest, VideoOnly) {
   HlsMuxer m(keep_all(1000ms));
   push_all(m, load("v.flv"));

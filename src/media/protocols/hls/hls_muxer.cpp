@@ -10,6 +10,7 @@ namespace sluice::media {
 namespace {
 
 constexpr std::size_t kMaxHeldPackets = 1024;
+constexpr std::int64_t kMaxInterleaveWaitMs = 500;
 // Room for TS/PES headers around a payload of n bytes (184 of every 188 bytes are payload).
 std::size_t ts_size(std::size_t n) {
   return n + n / 46 + 1024;
@@ -93,7 +94,45 @@ Status HlsMuxer::push(const MediaPacket& packet) {
   }
   const std::int64_t dts = extend(packet.timestamp);
   if (!writer_) return hold(packet, dts);
-  return packet.type == tag_type::kVideo ? write_video(dts, body) : write_audio(dts, body);
+  return interleave(packet.type, dts, body);
+}
+
+Status HlsMuxer::interleave(std::uint8_t type, std::int64_t dts,
+                            std::span<const std::uint8_t> body) {
+  auto prepared = prepare(type, dts, body);
+  if (!prepared) return fail(prepared.error());
+  if (!*prepared) return {};  // skipped
+  Prepared& p = **prepared;
+  if (!stats_.has_video || !stats_.has_audio) return p.video ? write_video(p) : write_audio(p);
+  (p.video ? waiting_video_ : waiting_audio_).push_back(std::move(p));
+  return release_interleaved(false);
+}
+
+Status HlsMuxer::release_interleaved(bool all) {
+  for (;;) {
+    const bool have_video = !waiting_video_.empty(), have_audio = !waiting_audio_.empty();
+    if (!have_video && !have_audio) break;
+    bool video = have_video;
+    if (have_video && have_audio) {
+      video = waiting_video_.front().dts <= waiting_audio_.front().dts;
+    } else if (!all) {
+      // One stream waits: its front goes once the other stream has reached it, or once it has
+      // waited too long for a stream that may have stopped.
+      const auto& waiting = have_video ? waiting_video_ : waiting_audio_;
+      const auto other = have_video ? last_audio_in_ : last_video_in_;
+      const bool reached = other && waiting.front().dts <= *other;
+      const bool too_long = waiting.back().dts - waiting.front().dts >= kMaxInterleaveWaitMs ||
+                            waiting.size() >= kMaxHeldPackets;
+      if (!reached && !too_long) break;
+    }
+    auto& from = video ? waiting_video_ : waiting_audio_;
+    const Prepared p = std::move(from.front());
+    from.pop_front();
+    // A packet refused here was accepted by push() already: write_* counts it.
+    (void)(video ? write_video(p) : write_audio(p));
+    if (failed_) return fail(*failed_);
+  }
+  return {};
 }
 
 Status HlsMuxer::set_video_config(VideoCodec codec, std::span<const std::uint8_t> record) {
@@ -190,50 +229,84 @@ Status HlsMuxer::maybe_start(bool now) {
   for (const auto& h : held) {
     const std::span<const std::uint8_t> body(reinterpret_cast<const std::uint8_t*>(h.body.data()),
                                              h.body.size());
-    (void)(h.type == tag_type::kVideo ? write_video(h.dts, body) : write_audio(h.dts, body));
+    (void)interleave(h.type, h.dts, body);  // a refusal is counted; push() accepted the packet
     if (failed_) return fail(*failed_);
   }
   return {};
 }
 
-Status HlsMuxer::write_video(std::int64_t dts, std::span<const std::uint8_t> body) {
+Result<std::optional<HlsMuxer::Prepared>> HlsMuxer::prepare(std::uint8_t type, std::int64_t dts,
+                                                            std::span<const std::uint8_t> body) {
+  Prepared p;
+  p.video = type == tag_type::kVideo;
+  p.dts = p.pts = dts;
+  // Skipped: a stream the muxer started without; with video, what comes before the first
+  // keyframe (the first segment starts there).
+  if (!(p.video ? stats_.has_video : stats_.has_audio) ||
+      (stats_.has_video && (p.video ? !first_keyframe_in_ && !inspect_video(body)->keyframe
+                                    : !first_keyframe_in_ || dts < *first_keyframe_in_))) {
+    ++stats_.packets_skipped;
+    return std::optional<Prepared>();
+  }
+  auto refuse = [this](Error error) { return fail(reject(std::move(error)).error()); };
+  auto& last_in = p.video ? last_video_in_ : last_audio_in_;
+  if (last_in && dts <= *last_in) {
+    return refuse(Error::bad_request(std::string("HLS: ") + (p.video ? "video" : "audio") +
+                                     " DTS " + std::to_string(dts) +
+                                     " ms is not after the previous " + std::to_string(*last_in) +
+                                     " ms; packet dropped"));
+  }
+  if (p.video) {
+    const auto info = inspect_video(body);  // checked by push() already
+    if (info->composition_time < 0) {
+      return refuse(Error::bad_request("HLS: negative composition time; packet dropped"));
+    }
+    if (auto ok = append_annexb(*video_config_, body.subspan(info->data_offset), info->keyframe,
+                                p.data);
+        !ok) {
+      return refuse(ok.error());
+    }
+    if (ts_size(p.data.size()) > options_.max_segment_bytes) {
+      return refuse(Error::bad_request("HLS: video frame larger than max_segment_bytes"));
+    }
+    p.pts = dts + info->composition_time;
+    p.keyframe = info->keyframe;
+    if (p.keyframe && !first_keyframe_in_) first_keyframe_in_ = dts;
+  } else {
+    const auto raw = audio_frame_of(body, audio_config_->codec);
+    if (!raw) return refuse(Error::bad_request("HLS: empty audio frame"));
+    // ADTS for AAC in MPEG-TS; otherwise the raw frame or packet.
+    if (writer_->container() == hls::Container::kMpegTs &&
+        audio_config_->codec == AudioCodec::kAac) {
+      if (auto ok = append_adts(audio_config_->aac, *raw, p.data); !ok) return refuse(ok.error());
+    } else {
+      p.data.assign(reinterpret_cast<const char*>(raw->data()), raw->size());
+    }
+    p.keyframe = true;
+  }
+  last_in = dts;
+  return std::optional<Prepared>(std::move(p));
+}
+
+Status HlsMuxer::write_video(const Prepared& p) {
   if (!stats_.has_video) {
     ++stats_.packets_skipped;
     return {};
   }
-  const auto info = inspect_video(body);  // checked by push() already
-  if (!video_started_ && !info->keyframe) {
+  if (!video_started_ && !p.keyframe) {
     ++stats_.packets_skipped;
     return {};
   }
-  if (info->composition_time < 0) {
-    return reject(Error::bad_request("HLS: negative composition time; packet dropped"));
-  }
-  if (last_video_dts_ && dts <= *last_video_dts_) {
-    return reject(Error::bad_request("HLS: video DTS " + std::to_string(dts) +
-                                     " ms is not after the previous " +
-                                     std::to_string(*last_video_dts_) + " ms; packet dropped"));
-  }
-  std::string annexb;
-  if (auto ok =
-          append_annexb(*video_config_, body.subspan(info->data_offset), info->keyframe, annexb);
-      !ok) {
-    return reject(ok.error());
-  }
-  if (ts_size(annexb.size()) > options_.max_segment_bytes) {
-    return reject(Error::bad_request("HLS: video frame larger than max_segment_bytes"));
-  }
-  const bool due = info->keyframe && dts - segment_start_ >= options_.segment_target.count();
-  if (auto ok = cut_if(due, dts, annexb.size()); !ok) return ok;
+  const std::int64_t dts = p.dts;
+  const bool due = p.keyframe && dts - segment_start_ >= options_.segment_target.count();
+  if (auto ok = cut_if(due, dts, p.data.size()); !ok) return ok;
   if (auto ok = cut_part_if(dts); !ok) return ok;
   const std::int64_t step = last_video_dts_ ? dts - *last_video_dts_ : video_step_;
-  if (auto ok = writer_->write(true, dts, dts + info->composition_time, info->keyframe, annexb,
-                               step > 0 ? step : 0);
-      !ok) {
+  if (auto ok = writer_->write(true, dts, p.pts, p.keyframe, p.data, step > 0 ? step : 0); !ok) {
     if (writer_->failed()) return fail_permanently(ok.error());
     return reject(ok.error());
   }
-  open_part(dts, info->keyframe);
+  open_part(dts, p.keyframe);
   if (!video_started_) {
     video_started_ = true;
     first_video_dts_ = dts;
@@ -249,35 +322,22 @@ Status HlsMuxer::write_video(std::int64_t dts, std::span<const std::uint8_t> bod
   return {};
 }
 
-Status HlsMuxer::write_audio(std::int64_t dts, std::span<const std::uint8_t> body) {
+Status HlsMuxer::write_audio(const Prepared& p) {
   if (!stats_.has_audio || !audio_config_) {
     ++stats_.packets_skipped;
     return {};
   }
+  const std::int64_t dts = p.dts;
   if (stats_.has_video && (!video_started_ || dts < first_video_dts_)) {
     ++stats_.packets_skipped;  // the first segment starts at the first keyframe
     return {};
   }
-  if (last_audio_dts_ && dts <= *last_audio_dts_) {
-    return reject(Error::bad_request("HLS: audio DTS " + std::to_string(dts) +
-                                     " ms is not after the previous " +
-                                     std::to_string(*last_audio_dts_) + " ms; packet dropped"));
-  }
-  const auto raw = audio_frame_of(body, audio_config_->codec);
-  if (!raw) return reject(Error::bad_request("HLS: empty audio frame"));
-  std::string frame;  // ADTS for AAC in MPEG-TS; otherwise the raw frame or packet
-  if (writer_->container() == hls::Container::kMpegTs &&
-      audio_config_->codec == AudioCodec::kAac) {
-    if (auto ok = append_adts(audio_config_->aac, *raw, frame); !ok) return reject(ok.error());
-  } else {
-    frame.assign(reinterpret_cast<const char*>(raw->data()), raw->size());
-  }
   const bool due = !stats_.has_video && dts - segment_start_ >= options_.segment_target.count();
-  if (auto ok = cut_if(due, dts, frame.size()); !ok) return ok;
+  if (auto ok = cut_if(due, dts, p.data.size()); !ok) return ok;
   if (!stats_.has_video) {
     if (auto ok = cut_part_if(dts); !ok) return ok;
   }
-  if (auto ok = writer_->write(false, dts, dts, true, frame); !ok) {
+  if (auto ok = writer_->write(false, dts, dts, true, p.data); !ok) {
     if (writer_->failed()) return fail_permanently(ok.error());
     return reject(ok.error());
   }
@@ -366,6 +426,9 @@ Status HlsMuxer::finish() {
   if (!writer_ && !held_.empty()) {
     if (auto ok = maybe_start(true); !ok) return ok;
   }
+  if (writer_) {
+    if (auto ok = release_interleaved(true); !ok) return ok;
+  }
   finished_ = true;
   if (writer_) {
     if (auto ok = writer_->flush(); !ok) return fail_permanently(ok.error());
@@ -390,6 +453,11 @@ void HlsMuxer::restart() {
   video_config_.reset();
   audio_config_.reset();
   held_.clear();
+  waiting_video_.clear();
+  waiting_audio_.clear();
+  last_video_in_.reset();
+  last_audio_in_.reset();
+  first_keyframe_in_.reset();
   held_bytes_ = 0;
   held_min_ = held_max_ = 0;
   writer_.reset();

@@ -27,7 +27,10 @@
 // and lowlatency. Parts (lowlatency only): a part is cut before a video frame (any audio frame
 // without video) once the part holds at least `part_target` of media; each part is one moof+mdat
 // fragment, published at once (the snapshot's open_parts), and a segment's data is its parts
-// joined. A part that starts with a keyframe is independent.
+// joined. A part that starts with a keyframe is independent. With both streams, packets are
+// interleaved by DTS before they are written (a packet waits, at most 0.5 s, for the other
+// stream to reach it), so each part holds both streams up to its end even when a publisher sends
+// its audio in bursts.
 //
 // Segments: one muxer for the whole life of the path, so continuity counters and timestamps are
 // continuous across segments. A segment is cut before a video keyframe once the current segment
@@ -126,8 +129,27 @@ class HlsMuxer {
   Status set_audio_config(std::span<const std::uint8_t> config);
   Status hold(const MediaPacket& packet, std::int64_t dts);
   Status maybe_start(bool now);
-  Status write_video(std::int64_t dts, std::span<const std::uint8_t> body);
-  Status write_audio(std::int64_t dts, std::span<const std::uint8_t> body);
+  // A packet checked and converted for the writer (Annex B video; ADTS or raw audio), not yet
+  // written. prepare() refuses (and counts) what the writer would refuse, and skips (nullopt,
+  // counted) what comes before the first keyframe.
+  struct Prepared {
+    bool video = false;
+    std::int64_t dts = 0, pts = 0;
+    bool keyframe = false;
+    std::string data;
+  };
+  Result<std::optional<Prepared>> prepare(std::uint8_t type, std::int64_t dts,
+                                          std::span<const std::uint8_t> body);
+  Status write_video(const Prepared& packet);
+  Status write_audio(const Prepared& packet);
+  // A/V interleaving, once the muxer has both streams: a packet waits until the other stream has
+  // reached its DTS, so that every part and segment holds both streams' media up to its end.
+  // Publishers whose audio comes in bursts — an MPEG-TS muxer puts ~0.2 s of AAC in one PES —
+  // would otherwise leave parts with video and no audio, and players stall at such a gap.
+  // Bounded: a packet waits for at most kMaxInterleaveWaitMs of its own stream (or
+  // kMaxHeldPackets packets) while the other stream stays silent; finish() releases them all.
+  Status interleave(std::uint8_t type, std::int64_t dts, std::span<const std::uint8_t> body);
+  Status release_interleaved(bool all);
   Status cut_if(bool due, std::int64_t next_start, std::size_t incoming);
   Status close_segment(std::int64_t end);
   void publish();
@@ -145,6 +167,9 @@ class HlsMuxer {
   std::optional<VideoConfig> video_config_;
   std::optional<AudioConfig> audio_config_;
   std::deque<Held> held_;
+  std::deque<Prepared> waiting_video_, waiting_audio_;  // interleave(): not written yet
+  std::optional<std::int64_t> last_video_in_, last_audio_in_;  // each stream's latest DTS taken
+  std::optional<std::int64_t> first_keyframe_in_;                // the first keyframe's DTS
   std::size_t held_bytes_ = 0;
   std::int64_t held_min_ = 0, held_max_ = 0;
 
