@@ -98,6 +98,17 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
+std::string hmac_sha1(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+           &len) == nullptr) {
+    throw std::runtime_error("OpenSSL HMAC-SHA-1 failed");
+  }
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
 bool equal_constant_time(std::string_view a, std::string_view b) {
   if (a.size() != b.size() || a.empty()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -20,6 +20,9 @@ std::string md5_hex(std::string_view data);
 
 // HMAC-SHA256(key, data): 32 raw bytes.
 std::string hmac_sha256(std::string_view key, std::string_view data);
+// HMAC-SHA1(key, data): 20 raw bytes. Only for STUN's MESSAGE-INTEGRITY (RFC 8489 14.5), which
+// every ICE agent (browsers included) uses with the ICE password; nothing of sluice's own.
+std::string hmac_sha1(std::string_view key, std::string_view data);
 
 // Constant-time equality (CRYPTO_memcmp) of two byte strings; different sizes and two empty
 // strings are unequal, so an unset secret never matches.
