@@ -240,5 +240,50 @@ TEST(Rtcp, SenderReportsRoundTripAndReceiverReportsAreRead) {
   EXPECT_FALSE(parse_rtcp(bytes(rr.substr(0, 20))));  // the block past the end
 }
 
+// What a WebRTC viewer sends back: a receiver report, generic NACKs (a PID and its bitmask), a
+// PLI, a FIR and REMB in one compound packet, as Chrome does.
+TEST(Rtcp, ViewerFeedbackIsRead) {
+  std::string compound = std::string("\x80\xC9\x00\x01\x00\x00\x00\x09", 8);  // empty RR
+  append_nack(9, 0xABCD, {100, 101, 116, 200}, compound);
+  append_pli(9, 0xABCD, compound);
+  // FIR: FCI = SSRC 0xABCD, sequence 1.
+  compound += std::string("\x84\xCE\x00\x04\x00\x00\x00\x09\x00\x00\x00\x00", 12) +
+              std::string("\x00\x00\xAB\xCD\x01\x00\x00\x00", 8);
+  // REMB: 1 SSRC, exponent 3, mantissa 250000 -> 2,000,000 bit/s.
+  const unsigned mantissa = 250000;
+  compound += std::string("\x8F\xCE\x00\x05\x00\x00\x00\x09\x00\x00\x00\x00REMB", 16);
+  compound.push_back(1);
+  compound.push_back(static_cast<char>((3 << 2) | (mantissa >> 16)));
+  compound.push_back(static_cast<char>((mantissa >> 8) & 0xFF));
+  compound.push_back(static_cast<char>(mantissa & 0xFF));
+  compound += std::string("\x00\x00\xAB\xCD", 4);
+  auto parsed = parse_rtcp(bytes(compound));
+  ASSERT_TRUE(parsed) << parsed.error().detail;
+  ASSERT_EQ(parsed->feedback.size(), 1u);
+  const auto& f = parsed->feedback[0];
+  EXPECT_EQ(f.media_ssrc, 0xABCDu);
+  EXPECT_EQ(f.nacked, (std::vector<std::uint16_t>{100, 101, 116, 200}));
+  EXPECT_TRUE(f.picture_loss);
+  EXPECT_TRUE(f.full_intra_request);
+  EXPECT_EQ(parsed->remb_bps, 2'000'000u);
+
+  // A NACK list that wraps past 65535, and a lying length.
+  std::string wrap;
+  append_nack(9, 1, {65535, 0, 3}, wrap);
+  parsed = parse_rtcp(bytes(wrap));
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->feedback.at(0).nacked, (std::vector<std::uint16_t>{65535, 0, 3}));
+  std::string lying = wrap;
+  lying[3] = 0x40;
+  EXPECT_FALSE(parse_rtcp(bytes(lying)));
+  // Thousands of NACKed packets in one compound packet are refused.
+  std::vector<std::uint16_t> many;
+  for (std::uint16_t i = 0; i < 2000; ++i)
+    many.push_back(static_cast<std::uint16_t>(i * 20));
+  std::string flood;
+  append_nack(9, 1, many, flood);
+  EXPECT_EQ(parse_rtcp(bytes(flood)).error().status, 400);
+}
+
 }  // namespace
 }  // namespace sluice::media::rtp
