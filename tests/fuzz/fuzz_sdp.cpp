@@ -1,11 +1,13 @@
-// Session descriptions (RTSP ANNOUNCE bodies, later WebRTC offers): parse, then what serialize()
-// writes must parse to the same media with the same RTP details. Also SRT streamids.
+// Session descriptions (RTSP ANNOUNCE bodies, WebRTC offers): parse, then what serialize()
+// writes must parse to the same media with the same RTP details; an offer sluiced answers gets
+// an answer that parses, one section per offered section. Also SRT streamids.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "media/protocols/sdp/sdp.hpp"
 #include "media/protocols/srt/stream_id.hpp"
+#include "media/protocols/webrtc/sdp_answer.hpp"
 
 namespace {
 
@@ -24,6 +26,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(!id->resource.empty() && id->resource.size() <= 256);
   auto s = sdp::parse(text);
   if (!s) return 0;
+  {
+    webrtc::LocalMedia local;
+    local.h264 = webrtc::LocalMedia::H264{100, 0};
+    local.opus = true;
+    webrtc::AnswerSetup setup;
+    setup.ice = {"ufragufr", "passwordpasswordpassword"};
+    setup.fingerprint_sha256 = "AA:BB";
+    setup.host_addresses = {"127.0.0.1"};
+    setup.port = 8189;
+    if (auto n = webrtc::answer_offer(text, local, setup)) {
+      auto answer = sdp::parse(n->answer);
+      check(answer.has_value() && answer->media.size() == s->media.size());
+      check(!n->tracks.empty() && n->tracks.size() <= 2);
+    }
+  }
   for (const auto& m : s->media) {
     for (const auto& f : m.formats) {
       int pt = 0;
