@@ -25,7 +25,7 @@ run_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsqlite3-dev libargon2-dev
   libavformat-dev libavcodec-dev libavutil-dev
-  libhiredis-dev libnats-dev libpq-dev libsrt-gnutls-dev
+  libhiredis-dev libnats-dev libpq-dev libsrt-gnutls-dev libsrtp2-dev
 )
 
 # Only the tests (and bench/) use these.
