@@ -87,6 +87,12 @@ constexpr KeyInfo kKeys[] = {
     {"rtsp", "RTSP listen address HOST:PORT, or 'off' (default 0.0.0.0:8554)"},
     {"srt",
      "SRT listen address HOST:PORT (UDP; MPEG-TS publishers), or 'off' (default 0.0.0.0:8890)"},
+    {"webrtc-udp",
+     "WebRTC UDP address HOST:PORT every WHEP/WHIP peer shares (ICE-lite), or 'off' (default "
+     "0.0.0.0:8189)"},
+    {"webrtc-host",
+     "addresses announced as WebRTC host candidates, comma-separated (default: the webrtc-udp "
+     "address, or every interface's when it is 0.0.0.0)"},
     {"srt-passphrase",
      "SRT encryption passphrase (10-79 characters), or empty for none (default none)"},
     {"srt-latency", "SRT latency in milliseconds, 20-10000 (default 120)"},
@@ -329,6 +335,16 @@ void apply(Config& c, const std::string& key, const std::string& v) {
   } else if (key == "srt") {
     c.srt_enabled = v != "off";
     if (c.srt_enabled) c.srt = parse_host_port(v, key);
+  } else if (key == "webrtc-udp") {
+    c.webrtc_enabled = v != "off";
+    if (c.webrtc_enabled) c.webrtc_udp = parse_host_port(v, key);
+  } else if (key == "webrtc-host") {
+    c.webrtc_hosts = split_list(v);
+    for (const auto& h : c.webrtc_hosts) {
+      if (h.empty() || h == "0.0.0.0" || h == "::" || h.find_first_of(" /") != std::string::npos) {
+        throw ConfigError("'webrtc-host' lists IP addresses to announce, got '" + h + "'");
+      }
+    }
   } else if (key == "srt-passphrase") {
     if (!v.empty() && (v.size() < 10 || v.size() > 79)) {
       throw ConfigError("'srt-passphrase' must be 10 to 79 characters (or empty)");

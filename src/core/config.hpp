@@ -78,6 +78,12 @@ struct Config {
   std::string srt_passphrase;  // empty: unencrypted
   int srt_latency_ms = 120;
   bool rtsps_enabled = false;
+  // WebRTC (WHEP, WHIP, the camera's offer endpoint): the one UDP port every peer shares, and
+  // the addresses announced as host candidates (empty: the bound address, or every interface's
+  // when it is a wildcard).
+  HostPort webrtc_udp{"0.0.0.0", 8189};
+  bool webrtc_enabled = true;
+  std::vector<std::string> webrtc_hosts;
   // The UDP ports RTSP sessions over UDP share: RTP on an even port, RTCP on the next, the
   // first free pair of [first, last]; first = 0: any free pair. Disabled: RTSP over TCP only.
   std::pair<int, int> rtsp_udp_ports{8000, 8001};

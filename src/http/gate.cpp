@@ -124,6 +124,10 @@ void declare_route_access(Router& r) {
       {"DELETE", "/media/paths/{name}/readers/{id}", "media_rw"},
       {"GET", "/live/{name}/index.m3u8", "media_r"},
       {"GET", "/live/{name}/{file}", "media_r"},
+      {"POST", "/live/{name}/whep", "media_r"},
+      {"DELETE", "/live/{name}/whep/{id}", "media_r"},
+      {"PATCH", "/live/{name}/whep/{id}", "media_r"},
+      {"POST", "/api/webrtc/offer", "media_r"},
       // relay channels
       {"GET", "/channels", "channels_r"},
       {"GET", "/channels/{name}", "channels_r"},

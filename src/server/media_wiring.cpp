@@ -20,6 +20,7 @@
 #include "keys/key_service.hpp"
 #include "media/media_policy.hpp"
 #include "media/servers/hls/hls_service.hpp"
+#include "media/servers/webrtc/whep_service.hpp"
 #include "media/servers/media_server.hpp"
 #include "net/http_server.hpp"
 #include "registry/registry.hpp"
@@ -406,11 +407,13 @@ struct MediaWiring::Impl {
   RegistryPaths paths;
   media::MediaServer server;
   std::unique_ptr<media::HlsService> hls;
+  std::unique_ptr<media::WhepService> whep;
   std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
   std::atomic<std::uint16_t> rtmp_port{0};
   std::atomic<std::uint16_t> rtsp_port{0};
   std::atomic<std::uint16_t> rtsp_udp_port{0};
   std::atomic<std::uint16_t> srt_port{0};
+  std::atomic<std::uint16_t> webrtc_port{0};
   bool bitrates_noted = false;  // the media thread's tick reports bitrates (set once)
   std::atomic<double> bandwidth_in{0};
   std::atomic<double> bandwidth_out{0};
@@ -428,6 +431,12 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   add_media_routes(router, impl_->server);
   impl_->hls = std::make_unique<media::HlsService>(impl_->server, impl_->policy,
                                                    Impl::hls_options(config), router);
+  media::WhepServiceOptions whep;
+  whep.announce = config.webrtc_hosts.empty()
+                      ? media::WhepService::default_announce(config.webrtc_udp.host)
+                      : config.webrtc_hosts;
+  impl_->whep =
+      std::make_unique<media::WhepService>(impl_->server, impl_->policy, std::move(whep), router);
 }
 
 void MediaWiring::set_media_access(MediaAccess check) {
@@ -479,6 +488,9 @@ std::uint16_t MediaWiring::start(std::uint16_t http_port) {
   const Config& c = impl_->config;
   if (c.rtmp_enabled) impl_->rtmp_port = impl_->server.listen(c.rtmp.host, c.rtmp.port);
   if (c.srt_enabled) impl_->srt_port = impl_->server.listen_srt(c.srt.host, c.srt.port);
+  if (c.webrtc_enabled) {
+    impl_->webrtc_port = impl_->server.listen_webrtc(c.webrtc_udp.host, c.webrtc_udp.port);
+  }
   if (c.rtsp_enabled) {
     impl_->rtsp_port = impl_->server.listen_rtsp(c.rtsp.host, c.rtsp.port);
     if (c.rtsp_udp_enabled) impl_->rtsp_udp_port = listen_rtsp_udp(impl_->server, c);

@@ -7,6 +7,7 @@
 
 #include "media/servers/media_server_impl.hpp"
 #include "media/servers/rtsp/rtsp_udp.hpp"
+#include "media/servers/webrtc/webrtc_server.hpp"
 #include "media/servers/srt/srt_server.hpp"
 
 namespace sluice::media {
@@ -190,6 +191,18 @@ std::uint16_t MediaServer::listen_rtsp_udp(const std::string& host, std::uint16_
   return impl_->rtsp_udp->rtp_port();
 }
 
+std::uint16_t MediaServer::listen_webrtc(const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) throw std::system_error(ec, "WebRTC UDP address " + host);
+  impl_->webrtc = std::make_shared<WebrtcServer>(impl_->io, address, port);
+  return impl_->webrtc->port();
+}
+
+WebrtcServer* MediaServer::webrtc() {
+  return impl_->webrtc.get();
+}
+
 std::uint16_t MediaServer::listen_srt(const std::string& host, std::uint16_t port) {
   impl_->srt = std::make_shared<SrtServer>(*impl_, impl_->options.srt);
   return impl_->srt->listen(host, port);
@@ -213,6 +226,7 @@ void MediaServer::start() {
       impl->accept_on(impl->rtsp_acceptor, impl->rtsp_backoff, "rtsp", &start_rtsp_connection);
     }
     if (impl->rtsp_udp) impl->rtsp_udp->start();
+    if (impl->webrtc) impl->webrtc->start();
     impl->tick();
     impl->io.run();
   });
@@ -231,6 +245,7 @@ void MediaServer::stop() {
     impl->acceptor.close(ec);
     impl->rtsp_acceptor.close(ec);
     if (impl->rtsp_udp) impl->rtsp_udp->close();
+    if (impl->webrtc) impl->webrtc->close();
     impl->backoff.cancel();
     impl->rtsp_backoff.cancel();
     impl->tick_timer.cancel();

@@ -29,6 +29,7 @@ class Refusals;
 namespace sluice::media {
 
 class MediaPolicy;
+class WebrtcServer;
 
 // SRT publishers (srt/srt_server.hpp).
 struct SrtOptions {
@@ -93,6 +94,11 @@ class MediaServer {
   std::uint16_t listen_rtsp_udp(const std::string& host, std::uint16_t rtp_port);
   // Binds the SRT listener (UDP) now; returns the bound port. Throws std::system_error naming it.
   std::uint16_t listen_srt(const std::string& host, std::uint16_t port);
+  // Binds the UDP port every WebRTC session shares (0: any free port); returns it. Throws
+  // std::system_error naming it.
+  std::uint16_t listen_webrtc(const std::string& host, std::uint16_t port);
+  // Media thread only: the WebRTC port's sessions; null while WebRTC is off.
+  WebrtcServer* webrtc();
   // The camera aliases (rtsp_aliases setting): from the next RTSP request. Any thread.
   void set_rtsp_aliases(std::map<std::string, std::string> aliases);
   // Starts the media thread. Idempotent.

@@ -21,6 +21,7 @@
 namespace sluice::media {
 
 class RtspUdp;
+class WebrtcServer;
 class SrtServer;
 
 // The net kit's pieces the media servers use (src/net: accept back-off, HTTP hand-offs).
@@ -114,6 +115,7 @@ struct MediaServer::Impl final : EventLoop, std::enable_shared_from_this<MediaSe
   tcp::acceptor rtsp_acceptor{io};
   AcceptBackoff rtsp_backoff;
   std::shared_ptr<RtspUdp> rtsp_udp;  // null: RTSP over TCP only
+  std::shared_ptr<WebrtcServer> webrtc;  // null: WebRTC off
   std::shared_ptr<SrtServer> srt;     // null: no SRT listener
   std::vector<std::shared_ptr<MediaConnection>> deferred;
   std::thread thread;

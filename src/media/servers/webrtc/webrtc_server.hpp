@@ -1,0 +1,67 @@
+#pragma once
+// WebrtcServer: the one UDP port every WebRTC session shares (--webrtc-udp), on the media thread.
+// Datagrams are told apart by their first byte (RFC 7983): STUN (0-3) goes to the session whose
+// ICE ufrag its USERNAME names — a valid check also routes that source address to the session —
+// DTLS (20-63) and SRTP/SRTCP (128-191) to the session of their source address; anything else,
+// or from an address no session knows, is dropped and counted. Sessions are kept by id (the WHEP
+// resource) and ended by tick() when they lapse.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace sluice::media {
+
+class WebrtcSession;
+
+class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
+ public:
+  using udp = boost::asio::ip::udp;
+
+  // Binds `address`:`port` (0: any free port). Throws std::system_error naming the port.
+  WebrtcServer(boost::asio::io_context& io, const boost::asio::ip::address& address,
+               std::uint16_t port);
+  std::uint16_t port() const { return port_; }
+
+  void start();
+  void close();  // ends every session
+
+  // Media thread only.
+  void add(std::shared_ptr<WebrtcSession> session);
+  std::shared_ptr<WebrtcSession> find(const std::string& id) const;
+  // Forgets the session (it has closed itself, or is about to).
+  void forget(const WebrtcSession& session);
+  void route(const udp::endpoint& from, const std::shared_ptr<WebrtcSession>& session);
+  // Sends without waiting; a datagram the kernel cannot take now is dropped (false, counted).
+  bool send(std::span<const std::uint8_t> datagram, const udp::endpoint& to);
+  // Once a second: ends lapsed sessions.
+  void tick();
+  std::size_t sessions() const { return by_id_.size(); }
+
+  struct Counters {
+    std::uint64_t datagrams_in = 0, unknown_in = 0, stun_refused = 0, dropped_out = 0;
+  };
+  const Counters& counters() const { return counters_; }
+
+ private:
+  void receive();
+  void dispatch(std::span<const std::uint8_t> datagram, const udp::endpoint& from);
+
+  udp::socket socket_;
+  std::uint16_t port_ = 0;
+  std::array<std::uint8_t, 65536> buffer_{};
+  udp::endpoint from_;
+  std::map<std::string, std::shared_ptr<WebrtcSession>> by_id_;
+  std::map<std::string, std::weak_ptr<WebrtcSession>> by_ufrag_;
+  std::map<udp::endpoint, std::weak_ptr<WebrtcSession>> by_address_;
+  Counters counters_;
+  bool closed_ = false;
+};
+
+}  // namespace sluice::media

@@ -1,0 +1,284 @@
+#include "media/servers/webrtc/webrtc_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/crypto.hpp"
+#include "media/media_hub.hpp"
+#include "media/protocols/rtp/rtcp.hpp"
+#include "media/protocols/rtp/rtp_packet.hpp"
+#include "media/servers/webrtc/webrtc_server.hpp"
+
+namespace sluice::media {
+namespace {
+
+constexpr auto kHandshakeDeadline = std::chrono::seconds(20);
+
+std::uint32_t random_u32() {
+  std::uint32_t v = 0;
+  for (unsigned char c : crypto::random_bytes(4))
+    v = (v << 8) | c;
+  return v;
+}
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+boost::asio::ip::udp::endpoint endpoint_of(const webrtc::stun::Address& a) {
+  if (a.v6) {
+    boost::asio::ip::address_v6::bytes_type b;
+    std::copy(a.ip.begin(), a.ip.end(), b.begin());
+    return {boost::asio::ip::address_v6(b), a.port};
+  }
+  boost::asio::ip::address_v4::bytes_type b{a.ip[0], a.ip[1], a.ip[2], a.ip[3]};
+  return {boost::asio::ip::address_v4(b), a.port};
+}
+
+webrtc::stun::Address address_of(const boost::asio::ip::udp::endpoint& e) {
+  webrtc::stun::Address a;
+  a.port = e.port();
+  if (e.address().is_v6()) {
+    a.v6 = true;
+    const auto b = e.address().to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), a.ip.begin());
+  } else {
+    const auto b = e.address().to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), a.ip.begin());
+  }
+  return a;
+}
+
+}  // namespace
+
+WebrtcSession::WebrtcSession(WebrtcSessionSetup setup, WebrtcServer& server, MediaHub& hub)
+    : setup_(std::move(setup)),
+      server_(server),
+      hub_(hub),
+      ice_(setup_.ice, setup_.negotiated.remote_ufrag, Clock::now()) {
+  for (const auto& t : setup_.negotiated.tracks) {
+    auto& slot = t.video ? video_ : audio_;
+    const auto& play = t.video ? setup_.video : setup_.audio;
+    if (!play || slot) continue;
+    Track track;
+    track.play = *play;
+    track.play.payload_type = t.payload_type;
+    track.ssrc = t.ssrc;
+    track.sequence = static_cast<std::uint16_t>(random_u32());
+    track.timestamp_base = random_u32();
+    slot = std::move(track);
+  }
+}
+
+WebrtcSession::~WebrtcSession() = default;
+
+bool WebrtcSession::on_stun(std::span<const std::uint8_t> bytes,
+                            const webrtc::stun::Message& message, const udp::endpoint& from) {
+  if (closed_) return false;
+  auto answer = ice_.on_request(bytes, message, address_of(from), Clock::now());
+  server_.send(bytes_of(answer.response), from);
+  if (answer.nominated_now) {
+    spdlog::info("webrtc {}: {} plays '{}' from {}:{}", setup_.id, setup_.client, setup_.path,
+                 from.address().to_string(), from.port());
+  }
+  return answer.valid;
+}
+
+void WebrtcSession::on_dtls(std::span<const std::uint8_t> bytes, const udp::endpoint& from) {
+  if (closed_ || !setup_.dtls) return;
+  std::vector<std::string> out;
+  auto status = setup_.dtls->on_datagram(bytes, out);
+  for (const auto& d : out)
+    server_.send(bytes_of(d), from);
+  if (!status) {
+    spdlog::info("webrtc {}: DTLS failed: {}", setup_.id, status.error().detail);
+    close("DTLS failed");
+    return;
+  }
+  if (!srtp_ && setup_.dtls->connected()) {
+    auto srtp = webrtc::SrtpSession::create(*setup_.dtls->keys());
+    if (!srtp) {
+      spdlog::warn("webrtc {}: {}", setup_.id, srtp.error().detail);
+      close("SRTP failed");
+      return;
+    }
+    srtp_ = std::move(*srtp);
+    MediaPath* path = hub_.find(setup_.path);
+    if (!path) {
+      close("the path ended");
+      return;
+    }
+    attached_ = true;
+    path->attach(this);  // the GOP cache first: a keyframe at once
+  }
+}
+
+void WebrtcSession::on_srtcp(std::span<const std::uint8_t> bytes) {
+  if (closed_ || !srtp_) return;
+  std::string packet(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (!srtp_->unprotect_rtcp(packet)) return;  // forged or replayed: dropped
+  auto reports = rtp::parse_rtcp(bytes_of(packet));
+  if (!reports) return;
+  for (const auto& r : reports->reports) {
+    if (auto* t = track_for_ssrc(r.ssrc)) t->report = r;
+  }
+  for (const auto& f : reports->feedback) {
+    Track* t = track_for_ssrc(f.media_ssrc);
+    if (!t) continue;
+    nacks_ += f.nacked.size();
+    for (auto sequence : f.nacked)
+      resend(*t, sequence);
+    if (f.picture_loss || f.full_intra_request) {
+      ++plis_;
+      for (std::uint16_t i = 0; i < t->keyframe_count; ++i)
+        resend(*t, static_cast<std::uint16_t>(t->keyframe_first + i));
+    }
+  }
+}
+
+bool WebrtcSession::tick(Clock::time_point now) {
+  if (closed_) return false;
+  if (setup_.dtls && !setup_.dtls->connected()) {
+    if (now - created_ > kHandshakeDeadline) {
+      close("no DTLS handshake");
+      return false;
+    }
+    if (auto to = ice_.selected()) {
+      std::vector<std::string> out;
+      setup_.dtls->on_timeout(out);
+      for (const auto& d : out)
+        server_.send(bytes_of(d), endpoint_of(*to));
+    }
+  }
+  if (ice_.consent_expired(now)) {
+    close("consent expired");
+    return false;
+  }
+  return true;
+}
+
+void WebrtcSession::close(std::string_view reason) {
+  if (closed_) return;
+  closed_ = true;
+  if (attached_) {
+    if (MediaPath* path = hub_.find(setup_.path)) path->detach(this);
+    attached_ = false;
+  }
+  spdlog::info("webrtc {}: closed ({})", setup_.id, reason);
+}
+
+void WebrtcSession::kick() {
+  auto self = shared_from_this();
+  close("kicked");
+  server_.forget(*this);
+}
+
+void WebrtcSession::on_path_end() {
+  auto self = shared_from_this();
+  attached_ = false;  // the path detaches its readers itself
+  close("the publisher left");
+  server_.forget(*this);
+}
+
+WebrtcSession::Track* WebrtcSession::track_for_ssrc(std::uint32_t ssrc) {
+  if (video_ && video_->ssrc == ssrc) return &*video_;
+  if (audio_ && audio_->ssrc == ssrc) return &*audio_;
+  return nullptr;
+}
+
+void WebrtcSession::on_packet(const PacketPtr& p, bool restart_point) {
+  if (closed_ || !srtp_ || p->sequence_header) return;
+  Track* t = p->type == tag_type::kVideo ? (video_ ? &*video_ : nullptr)
+             : p->type == tag_type::kAudio ? (audio_ ? &*audio_ : nullptr)
+                                           : nullptr;
+  if (!t) return;
+  if (video_ && waiting_keyframe_) {
+    if (t != &*video_ || !restart_point) return;  // audio waits for the picture too
+    waiting_keyframe_ = false;
+  }
+  const auto& payloads = p->rtp_form([&play = t->play](const MediaPacket& packet,
+                                                       std::vector<std::string>& out) {
+    rtsp::build_rtp_payloads(packet, play, out);
+  });
+  if (!payloads.empty()) send_payloads(*t, *p, payloads);
+}
+
+void WebrtcSession::send_payloads(Track& t, const MediaPacket& p,
+                                  const std::vector<std::string>& payloads) {
+  const bool video = t.play.video;
+  std::int64_t ms = p.timestamp;
+  if (video) {
+    if (auto info = inspect_video(p.bytes())) ms += info->composition_time;  // RTP carries PTS
+  }
+  const auto timestamp =
+      t.timestamp_base + static_cast<std::uint32_t>(ms * t.play.clock_rate / 1000);
+  if (video && p.keyframe) {
+    t.keyframe_first = t.sequence;
+    t.keyframe_count = static_cast<std::uint16_t>(std::min<std::size_t>(payloads.size(), 512));
+  }
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    std::string packet;
+    rtp::Header h;
+    h.marker = video ? i + 1 == payloads.size() : true;
+    h.payload_type = static_cast<std::uint8_t>(t.play.payload_type);
+    h.sequence = t.sequence++;
+    h.timestamp = timestamp;
+    h.ssrc = t.ssrc;
+    rtp::append_header(h, packet);
+    packet += payloads[i];
+    if (!srtp_->protect_rtp(packet)) {
+      ++dropped_;
+      continue;
+    }
+    send(packet);
+    t.cache.emplace_back(h.sequence, std::move(packet));
+    if (t.cache.size() > kPacketCache) t.cache.pop_front();
+  }
+}
+
+void WebrtcSession::resend(Track& t, std::uint16_t sequence) {
+  for (const auto& [s, packet] : t.cache) {
+    if (s != sequence) continue;
+    ++retransmitted_;
+    send(packet);
+    return;
+  }
+}
+
+void WebrtcSession::send(const std::string& datagram) {
+  const auto& to = ice_.selected();
+  if (!to) {
+    ++dropped_;
+    return;
+  }
+  if (server_.send(bytes_of(datagram), endpoint_of(*to))) {
+    bytes_out_ += datagram.size();
+    ++packets_out_;
+  } else {
+    ++dropped_;
+  }
+}
+
+ReaderInfo WebrtcSession::reader_info() const {
+  ReaderInfo info;
+  info.id = setup_.id;
+  info.kind = "webrtc";
+  if (const auto& to = ice_.selected()) {
+    const auto e = endpoint_of(*to);
+    info.remote = e.address().to_string() + ":" + std::to_string(e.port());
+  } else {
+    info.remote = setup_.client;
+  }
+  info.bytes_out = bytes_out_;
+  info.packets_out = packets_out_;
+  info.dropped = dropped_;
+  info.transport = "udp";
+  for (const auto* t : {video_ ? &*video_ : nullptr, audio_ ? &*audio_ : nullptr}) {
+    if (!t || !t->report) continue;
+    info.reception.push_back({t->play.video ? "video" : "audio", t->report->fraction_lost / 256.0,
+                              t->report->cumulative_lost,
+                              t->report->jitter * 1000.0 / t->play.clock_rate});
+  }
+  return info;
+}
+
+}  // namespace sluice::media

@@ -1,0 +1,109 @@
+#pragma once
+// WebrtcSession: one WHEP viewer of a live path, on the media thread. ICE-lite checks arrive
+// first (the peer's address is learnt from them), then the DTLS handshake; once it completes the
+// session attaches to the path as a reader (the GOP cache gives the browser a keyframe at once)
+// and sends each access unit as SRTP — H.264 as RFC 6184 (SPS/PPS before every IDR; the RTP
+// payloads are the ones RTSP readers share, media/packet.hpp), Opus as RFC 7587. Protected
+// packets are kept (the last kPacketCache per track) to answer NACKs; a PLI or FIR is answered
+// by resending the latest keyframe. Receiver reports are kept for /media/paths.
+//
+// Overflow policy **drop**: UDP sends that the kernel refuses are dropped and counted; RTP is
+// loss-tolerant and the browser NACKs what it misses. The session ends when the peer's consent
+// lapses (30 s without a valid check), the DTLS handshake has not completed 20 s after the
+// answer, the path ends, or it is deleted or kicked.
+#include <boost/asio/ip/udp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "media/media_path.hpp"
+#include "media/protocols/rtp/rtcp.hpp"
+#include "media/protocols/rtsp/rtsp_media.hpp"
+#include "media/protocols/webrtc/dtls.hpp"
+#include "media/protocols/webrtc/ice_lite.hpp"
+#include "media/protocols/webrtc/sdp_answer.hpp"
+#include "media/protocols/webrtc/srtp.hpp"
+
+namespace sluice::media {
+
+class MediaHub;
+class WebrtcServer;
+
+struct WebrtcSessionSetup {
+  std::string id;    // also the WHEP resource's last path segment
+  std::string path;  // the live path it plays
+  std::string client;  // the HTTP client's address, until ICE tells the media address
+  webrtc::IceCredentials ice;
+  webrtc::Negotiated negotiated;
+  std::unique_ptr<webrtc::DtlsEndpoint> dtls;
+  std::optional<rtsp::PlayTrack> video;  // payload type and SSRC from `negotiated`
+  std::optional<rtsp::PlayTrack> audio;
+};
+
+class WebrtcSession final : public MediaSink, public std::enable_shared_from_this<WebrtcSession> {
+ public:
+  using udp = boost::asio::ip::udp;
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::size_t kPacketCache = 1024;
+
+  WebrtcSession(WebrtcSessionSetup setup, WebrtcServer& server, MediaHub& hub);
+  ~WebrtcSession() override;
+
+  const std::string& id() const { return setup_.id; }
+  const std::string& path() const { return setup_.path; }
+  const std::string& local_ufrag() const { return setup_.ice.ufrag; }
+
+  // From the shared UDP port (WebrtcServer's demultiplexing). on_stun answers; true when the
+  // check was valid (the server then routes `from`'s datagrams here).
+  bool on_stun(std::span<const std::uint8_t> bytes, const webrtc::stun::Message& message,
+               const udp::endpoint& from);
+  void on_dtls(std::span<const std::uint8_t> bytes, const udp::endpoint& from);
+  void on_srtcp(std::span<const std::uint8_t> bytes);
+  // Once a second: DTLS retransmissions, consent, handshake deadline. False when it ended.
+  bool tick(Clock::time_point now);
+  // Ends the session (DELETE, kick, shutdown): detaches from the path; the server forgets it.
+  void close(std::string_view reason);
+  bool closed() const { return closed_; }
+
+  void on_packet(const PacketPtr& p, bool restart_point) override;
+  void on_path_end() override;
+  ReaderInfo reader_info() const override;
+  void kick() override;
+
+ private:
+  struct Track {
+    rtsp::PlayTrack play;
+    std::uint32_t ssrc = 0;
+    std::uint16_t sequence = 0;
+    std::uint32_t timestamp_base = 0;
+    std::deque<std::pair<std::uint16_t, std::string>> cache;  // protected, by sequence
+    std::uint16_t keyframe_first = 0, keyframe_count = 0;     // the latest keyframe's packets
+    std::optional<rtp::ReceptionReport> report;
+  };
+  void send(const std::string& datagram);
+  void send_payloads(Track& t, const MediaPacket& p, const std::vector<std::string>& payloads);
+  void resend(Track& t, std::uint16_t sequence);
+  Track* track_for_ssrc(std::uint32_t ssrc);
+
+  WebrtcSessionSetup setup_;
+  WebrtcServer& server_;
+  MediaHub& hub_;
+  webrtc::IceLiteAgent ice_;
+  std::unique_ptr<webrtc::SrtpSession> srtp_;
+  std::optional<Track> video_, audio_;
+  Clock::time_point created_ = Clock::now();
+  bool attached_ = false;
+  bool waiting_keyframe_ = true;
+  bool closed_ = false;
+  std::uint64_t bytes_out_ = 0, packets_out_ = 0, dropped_ = 0;
+  std::uint64_t nacks_ = 0, plis_ = 0, retransmitted_ = 0;
+};
+
+}  // namespace sluice::media

@@ -1,0 +1,251 @@
+#include "media/servers/webrtc/whep_service.hpp"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+#include "core/crypto.hpp"
+#include "core/event_loop.hpp"
+#include "http/gate.hpp"
+#include "http/request_target.hpp"
+#include "http/router.hpp"
+#include "keys/key_format.hpp"
+#include "media/audio_config.hpp"
+#include "media/codec_config.hpp"
+#include "media/media_hub.hpp"
+#include "media/media_policy.hpp"
+#include "media/servers/media_server.hpp"
+#include "media/servers/webrtc/webrtc_server.hpp"
+#include "media/servers/webrtc/webrtc_session.hpp"
+
+namespace sluice::media {
+namespace {
+
+http::HttpResponse cross_origin(http::HttpResponse res) {
+  res.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  res.headers.emplace_back("Access-Control-Expose-Headers", "Location");
+  return res;
+}
+
+// What the path can send over WebRTC: H.264 (its SPS's profile) and Opus.
+webrtc::LocalMedia local_media_of(const MediaPath& path) {
+  webrtc::LocalMedia local;
+  if (const auto& v = path.video_config()) {
+    auto info = inspect_video(v->bytes());
+    if (info && video_codec_of(*info) == VideoCodec::kH264) {
+      if (auto config = parse_avc_config(v->bytes().subspan(info->data_offset))) {
+        for (const auto& ps : config->parameter_sets) {
+          if (ps.size() >= 4 && (ps[0] & 0x1F) == 7) {
+            local.h264 = webrtc::LocalMedia::H264{static_cast<std::uint8_t>(ps[1]),
+                                                  static_cast<std::uint8_t>(ps[2])};
+            break;
+          }
+        }
+      }
+    }
+  }
+  if (const auto& a = path.audio_config()) {
+    auto config = parse_audio_config(a->bytes());
+    local.opus = config && config->codec == AudioCodec::kOpus;
+  }
+  return local;
+}
+
+std::string random_id() {
+  std::string out;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : crypto::random_bytes(8)) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
+  Impl(MediaServer& m, MediaPolicy& p, WhepServiceOptions o)
+      : media(m), policy(p), options(std::move(o)) {}
+
+  // The process's DTLS certificate, made on first use.
+  Result<std::shared_ptr<const webrtc::DtlsCertificate>> certificate() {
+    std::lock_guard lock(mutex);
+    if (!cert) {
+      auto made = webrtc::DtlsCertificate::generate();
+      if (!made) return fail(made.error());
+      cert = *made;
+    }
+    return cert;
+  }
+
+  // The answer to `offer` for path `name`, from the HTTP thread: authorizes, then creates the
+  // session on the media thread and calls `done` with the answer (or the refusal).
+  http::Reply offer(const http::HttpRequest& req, const std::string& name, std::string offer,
+                    std::function<http::HttpResponse(const std::string& answer,
+                                                     const std::string& id)> success) {
+    const Credentials credentials{req.authorization, "POST", req.path};
+    if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address,
+                                             credentials);
+        !allowed) {
+      return cross_origin(http::refusal_response(allowed.error()));
+    }
+    auto cert = certificate();
+    if (!cert) return cross_origin(http::error_response(cert.error()));
+    const std::string client = req.remote_address;
+    return http::Deferred{[self = shared_from_this(), name, offer = std::move(offer), client,
+                           cert = *cert, success](http::Respond respond) {
+      self->media.loop().post([self, name, offer, client, cert, success, respond] {
+        auto made = self->create(name, offer, client, cert);
+        if (!made) return respond(cross_origin(http::error_response(made.error())));
+        respond(success(made->first, made->second));
+      });
+    }};
+  }
+
+  // Media thread: a session playing `name` for `offer`; the answer and the session id.
+  Result<std::pair<std::string, std::string>> create(
+      const std::string& name, const std::string& offer, const std::string& client,
+      const std::shared_ptr<const webrtc::DtlsCertificate>& cert) {
+    WebrtcServer* server = media.webrtc();
+    if (!server) return fail(Error::unavailable("WebRTC is off on this server (webrtc-udp)"));
+    MediaPath* path = media.hub().find(name);
+    if (!path) {
+      return fail(Error::not_found("no one is publishing '" + keys::redact_keys(name) + "'"));
+    }
+    webrtc::AnswerSetup setup;
+    setup.ice = webrtc::make_ice_credentials();
+    setup.fingerprint_sha256 = cert->fingerprint_sha256();
+    setup.host_addresses = options.announce;
+    setup.port = server->port();
+    auto negotiated = webrtc::answer_offer(offer, local_media_of(*path), setup);
+    if (!negotiated) return fail(negotiated.error());
+    auto dtls = webrtc::DtlsEndpoint::create(webrtc::DtlsEndpoint::Role::kServer, cert,
+                                             negotiated->remote_fingerprint);
+    if (!dtls) return fail(dtls.error());
+    WebrtcSessionSetup s;
+    s.id = random_id();
+    s.path = name;
+    s.client = client;
+    s.ice = setup.ice;
+    s.dtls = std::move(*dtls);
+    auto described = rtsp::describe_path(path->video_config().get(), path->audio_config().get());
+    if (described) {
+      for (const auto& t : described->tracks) {
+        if (t.video && !s.video) s.video = t;
+        if (!t.video && t.audio_codec == AudioCodec::kOpus && !s.audio) s.audio = t;
+      }
+    }
+    s.negotiated = std::move(*negotiated);
+    const std::string answer = s.negotiated.answer;
+    const std::string id = s.id;
+    auto session = std::make_shared<WebrtcSession>(std::move(s), *server, media.hub());
+    server->add(session);
+    spdlog::info("webrtc {}: {} offers to play '{}'", id, client, keys::redact_keys(name));
+    return std::make_pair(answer, id);
+  }
+
+  http::Reply whep(const http::HttpRequest& req, const std::string& name) {
+    return offer(req, name, req.body, [name](const std::string& answer, const std::string& id) {
+      http::HttpResponse res{201, "application/sdp", answer, {}};
+      res.headers.emplace_back("Location", "/live/" + name + "/whep/" + id);
+      return cross_origin(std::move(res));
+    });
+  }
+
+  http::Reply camera(const http::HttpRequest& req) {
+    boost::system::error_code ec;
+    auto body = boost::json::parse(req.body, ec);
+    const auto* object = body.if_object();
+    const auto* sdp = object ? object->if_contains("sdp") : nullptr;
+    const auto* type = object ? object->if_contains("type") : nullptr;
+    if (ec || !sdp || !sdp->is_string() || (type && (!type->is_string() || type->as_string() != "offer"))) {
+      return cross_origin(http::error_response(Error::bad_request(
+          "the body must be JSON {\"type\": \"offer\", \"sdp\": \"...\"}")));
+    }
+    const std::string name = req.param("path").value_or(options.camera_path);
+    return offer(req, name, std::string(sdp->as_string()),
+                 [](const std::string& answer, const std::string&) {
+                   boost::json::object out{{"type", "answer"}, {"sdp", answer}};
+                   return cross_origin(http::json_response(200, boost::json::serialize(out)));
+                 });
+  }
+
+  http::Reply end(const http::HttpRequest& req, const std::string& name, const std::string& id) {
+    const Credentials credentials{req.authorization, "DELETE", req.path};
+    if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address,
+                                             credentials);
+        !allowed) {
+      return cross_origin(http::refusal_response(allowed.error()));
+    }
+    return http::Deferred{[self = shared_from_this(), name, id](http::Respond respond) {
+      self->media.loop().post([self, name, id, respond] {
+        WebrtcServer* server = self->media.webrtc();
+        auto session = server ? server->find(id) : nullptr;
+        if (!session || session->path() != name) {
+          return respond(cross_origin(
+              http::error_response(Error::not_found("no WebRTC session " + id + " here"))));
+        }
+        session->close("deleted by the client");
+        server->forget(*session);
+        respond(cross_origin(http::HttpResponse{200, "application/json", "{}", {}}));
+      });
+    }};
+  }
+
+  MediaServer& media;
+  MediaPolicy& policy;
+  WhepServiceOptions options;
+  std::mutex mutex;
+  std::shared_ptr<const webrtc::DtlsCertificate> cert;
+};
+
+WhepService::WhepService(MediaServer& media, MediaPolicy& policy, WhepServiceOptions options,
+                         http::Router& router)
+    : impl_(std::make_shared<Impl>(media, policy, std::move(options))) {
+  media.on_tick([impl = impl_] {
+    if (WebrtcServer* server = impl->media.webrtc()) server->tick();
+  });
+  router.add("POST", "/live/{name}/whep",
+             [impl = impl_](const http::HttpRequest& req, const http::PathParams& p) {
+               return impl->whep(req, p.at("name"));
+             });
+  router.add("DELETE", "/live/{name}/whep/{id}",
+             [impl = impl_](const http::HttpRequest& req, const http::PathParams& p) {
+               return impl->end(req, p.at("name"), p.at("id"));
+             });
+  router.add("PATCH", "/live/{name}/whep/{id}",
+             [](const http::HttpRequest&, const http::PathParams&) -> http::Reply {
+               return cross_origin(http::HttpResponse{204, "application/json", "", {}});
+             });
+  router.add("POST", "/api/webrtc/offer",
+             [impl = impl_](const http::HttpRequest& req, const http::PathParams&) {
+               return impl->camera(req);
+             });
+}
+
+WhepService::~WhepService() = default;
+
+std::vector<std::string> WhepService::default_announce(const std::string& bound) {
+  if (bound != "0.0.0.0" && bound != "::" && !bound.empty()) return {bound};
+  std::vector<std::string> out, loopback;
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return {"127.0.0.1"};
+  for (ifaddrs* i = all; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    char text[INET_ADDRSTRLEN] = {0};
+    const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    if (!inet_ntop(AF_INET, &in->sin_addr, text, sizeof text)) continue;
+    (std::string(text).starts_with("127.") ? loopback : out).emplace_back(text);
+  }
+  freeifaddrs(all);
+  out.insert(out.end(), loopback.begin(), loopback.end());
+  if (out.empty()) out.emplace_back("127.0.0.1");
+  return out;
+}
+
+}  // namespace sluice::media

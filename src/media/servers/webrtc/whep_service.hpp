@@ -1,0 +1,47 @@
+#pragma once
+// WhepService: WebRTC playback over HTTP (WHEP, RFC 9725) and the C Pro camera's offer endpoint.
+//   POST   /live/{name}/whep        SDP offer in, 201 with the SDP answer and Location
+//   DELETE /live/{name}/whep/{id}   ends that session
+//   PATCH  /live/{name}/whep/{id}   trickled candidates: 204 (ICE-lite needs none of them)
+//   POST   /api/webrtc/offer        the camera's JSON {type, sdp} (any Content-Type, `?path=`)
+// Play rights are the same as every other door's (MediaPolicy::authorize_play: read keys as
+// `?key=`, identities from Authorization). The answer's host candidates are the announced
+// addresses on the shared WebRTC UDP port (media/servers/webrtc/webrtc_server.hpp); sessions
+// live on the media thread (webrtc_session.hpp). The DTLS certificate is made once per process.
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice::http {
+class Router;
+}
+
+namespace sluice::media {
+
+class MediaServer;
+class MediaPolicy;
+
+struct WhepServiceOptions {
+  std::vector<std::string> announce;  // host candidate addresses (never a wildcard)
+  std::string camera_path = "stream1";  // /api/webrtc/offer without ?path=
+};
+
+class WhepService {
+ public:
+  // Registers the routes and a media-thread tick on `media` (before it starts); the WebRTC port
+  // is media.webrtc() (503 while it is off). All references must outlive the service.
+  WhepService(MediaServer& media, MediaPolicy& policy, WhepServiceOptions options,
+              http::Router& router);
+  ~WhepService();
+
+  // The addresses announced when none are configured: `bound` unless it is a wildcard, else
+  // every interface's IPv4 addresses (loopback last).
+  static std::vector<std::string> default_announce(const std::string& bound);
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::media
