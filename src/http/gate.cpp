@@ -128,6 +128,8 @@ void declare_route_access(Router& r) {
       {"DELETE", "/live/{name}/whep/{id}", "media_r"},
       {"PATCH", "/live/{name}/whep/{id}", "media_r"},
       {"POST", "/api/webrtc/offer", "media_r"},
+      {"POST", "/live/{name}/whip", ""},  // a stream key (Bearer) or media_rw: the handler checks
+      {"DELETE", "/live/{name}/whip/{id}", "media_r"},
       // relay channels
       {"GET", "/channels", "channels_r"},
       {"GET", "/channels/{name}", "channels_r"},

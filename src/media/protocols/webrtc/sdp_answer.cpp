@@ -65,7 +65,9 @@ int choose(const sdp::MediaDescription& m, const LocalMedia& local) {
       if (mode == fmtp.end() || mode->second != "1") continue;
       const auto plid = fmtp.find("profile-level-id");
       const auto offered = parse_profile_level_id(plid == fmtp.end() ? "42000a" : plid->second);
-      if (offered && h264_profile_matches(*offered, *local.h264)) return pt;
+      if (offered && (local.any_h264_profile || h264_profile_matches(*offered, *local.h264))) {
+        return pt;
+      }
     }
     if (m.media == "audio" && local.opus && sdp::iequals(map->encoding, "opus") &&
         map->clock_rate == 48000) {

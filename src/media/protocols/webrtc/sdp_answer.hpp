@@ -35,6 +35,9 @@ struct LocalMedia {
   };
   std::optional<H264> h264;
   bool opus = false;
+  // Receiving (WHIP): any H.264 profile the offer has is taken (h264 then only says "video
+  // wanted"); sending, the profile must be the path's.
+  bool any_h264_profile = false;
 };
 
 struct AnswerSetup {

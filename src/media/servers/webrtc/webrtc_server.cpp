@@ -124,7 +124,7 @@ void WebrtcServer::dispatch(std::span<const std::uint8_t> d, const udp::endpoint
   if (first >= 20 && first <= 63) {
     session->on_dtls(d, from);
   } else if (first >= 128 && first <= 191) {
-    session->on_srtcp(d);
+    session->on_srtp(d);
   } else {
     ++counters_.unknown_in;
   }

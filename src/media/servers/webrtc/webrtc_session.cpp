@@ -102,6 +102,7 @@ void WebrtcSession::on_dtls(std::span<const std::uint8_t> bytes, const udp::endp
       return;
     }
     srtp_ = std::move(*srtp);
+    if (setup_.publish) return start_publishing();
     MediaPath* path = hub_.find(setup_.path);
     if (!path) {
       close("the path ended");
@@ -112,9 +113,70 @@ void WebrtcSession::on_dtls(std::span<const std::uint8_t> bytes, const udp::endp
   }
 }
 
-void WebrtcSession::on_srtcp(std::span<const std::uint8_t> bytes) {
+void WebrtcSession::on_srtp(std::span<const std::uint8_t> bytes) {
   if (closed_ || !srtp_) return;
   std::string packet(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (rtp::looks_like_rtcp(bytes)) return on_srtcp(std::move(packet));
+  on_media_in(std::move(packet));
+}
+
+void WebrtcSession::start_publishing() {
+  PublisherInfo info{setup_.id, setup_.client, setup_.publish->key_id, "webrtc"};
+  auto path = hub_.publish(setup_.publish->path, std::move(info), this);
+  if (!path) {
+    spdlog::info("webrtc {}: cannot publish '{}': {}", setup_.id, setup_.publish->path,
+                 path.error().detail);
+    close("publish refused");
+    return;
+  }
+  publishing_ = *path;
+  spdlog::info("webrtc {}: {} publishes '{}' (key {})", setup_.id, setup_.client,
+               setup_.publish->path,
+               setup_.publish->key_id.empty() ? std::string("none: a user") : setup_.publish->key_id);
+  for (auto& f : setup_.ingest->initial_frames())
+    publishing_->on_media(f.type, f.timestamp, std::move(f.body));
+  request_keyframe();
+}
+
+void WebrtcSession::on_media_in(std::string packet) {
+  if (!publishing_ || !setup_.ingest) return;
+  if (!srtp_->unprotect_rtp(packet)) {
+    ++rejected_in_;
+    return;
+  }
+  bytes_in_ += packet.size();
+  auto parsed = rtp::parse_packet(bytes_of(packet));
+  if (!parsed) {
+    ++rejected_in_;
+    return;
+  }
+  receiver_ssrc_ = parsed->header.ssrc;
+  auto track = setup_.ingest_tracks.find(parsed->header.payload_type);
+  if (track == setup_.ingest_tracks.end()) return;  // RTX, RED, padding probes: not taken
+  std::vector<rtsp::IngestFrame> frames;
+  if (!setup_.ingest->push(track->second, bytes_of(packet), Clock::now(), frames)) {
+    ++rejected_in_;
+  }
+  for (auto& f : frames) {
+    if (!publishing_) return;
+    if (publishing_->on_media(f.type, f.timestamp, std::move(f.body))) {
+      hub_.description_changed(*publishing_);
+    }
+  }
+}
+
+void WebrtcSession::request_keyframe() {
+  if (!srtp_ || !publishing_) return;
+  last_keyframe_request_ = Clock::now();
+  for (const auto& t : setup_.negotiated.tracks) {
+    if (!t.video) continue;
+    std::string pli;
+    rtp::append_pli(t.ssrc, receiver_ssrc_, pli);
+    if (srtp_->protect_rtcp(pli)) send(pli);
+  }
+}
+
+void WebrtcSession::on_srtcp(std::string packet) {
   if (!srtp_->unprotect_rtcp(packet)) return;  // forged or replayed: dropped
   auto reports = rtp::parse_rtcp(bytes_of(packet));
   if (!reports) return;
@@ -153,6 +215,7 @@ bool WebrtcSession::tick(Clock::time_point now) {
     close("consent expired");
     return false;
   }
+  if (publishing_ && now - last_keyframe_request_ >= kKeyframeInterval) request_keyframe();
   return true;
 }
 
@@ -163,12 +226,19 @@ void WebrtcSession::close(std::string_view reason) {
     if (MediaPath* path = hub_.find(setup_.path)) path->detach(this);
     attached_ = false;
   }
+  if (publishing_) hub_.unpublish(std::exchange(publishing_, nullptr));
   spdlog::info("webrtc {}: closed ({})", setup_.id, reason);
 }
 
 void WebrtcSession::kick() {
   auto self = shared_from_this();
   close("kicked");
+  server_.forget(*this);
+}
+
+void WebrtcSession::kick(std::string_view reason) {
+  auto self = shared_from_this();
+  close(reason);  // unpublishes
   server_.forget(*this);
 }
 
@@ -268,7 +338,7 @@ ReaderInfo WebrtcSession::reader_info() const {
   } else {
     info.remote = setup_.client;
   }
-  info.bytes_out = bytes_out_;
+  info.bytes_out = bytes_out_;  // (a publisher's bytes in are the path's)
   info.packets_out = packets_out_;
   info.dropped = dropped_;
   info.transport = "udp";

@@ -1,5 +1,6 @@
 #pragma once
-// WebrtcSession: one WHEP viewer of a live path, on the media thread. ICE-lite checks arrive
+// WebrtcSession: one WebRTC peer of a live path, on the media thread: a WHEP viewer, or a WHIP
+// publisher (below). ICE-lite checks arrive
 // first (the peer's address is learnt from them), then the DTLS handshake; once it completes the
 // session attaches to the path as a reader (the GOP cache gives the browser a keyframe at once)
 // and sends each access unit as SRTP — H.264 as RFC 6184 (SPS/PPS before every IDR; the RTP
@@ -11,11 +12,18 @@
 // loss-tolerant and the browser NACKs what it misses. The session ends when the peer's consent
 // lapses (30 s without a valid check), the DTLS handshake has not completed 20 s after the
 // answer, the path ends, or it is deleted or kicked.
+//
+// WHIP (publish): after the DTLS handshake the session publishes the path (a PublisherHandle,
+// protocol "webrtc"); the browser's SRTP packets are unprotected and taken apart by the same
+// ingest as RTSP's RECORD (media/protocols/rtsp/rtsp_media.hpp, built from the negotiated payload
+// types: H.264 with in-band SPS/PPS, Opus), and a PLI asks the browser for a keyframe every
+// kKeyframeInterval (browsers send none on their own; HLS and new players need them).
 #include <boost/asio/ip/udp.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,6 +32,7 @@
 #include <vector>
 
 #include "media/media_path.hpp"
+#include "media/media_policy.hpp"
 #include "media/protocols/rtp/rtcp.hpp"
 #include "media/protocols/rtsp/rtsp_media.hpp"
 #include "media/protocols/webrtc/dtls.hpp"
@@ -45,13 +54,21 @@ struct WebrtcSessionSetup {
   std::unique_ptr<webrtc::DtlsEndpoint> dtls;
   std::optional<rtsp::PlayTrack> video;  // payload type and SSRC from `negotiated`
   std::optional<rtsp::PlayTrack> audio;
+  // WHIP: what the publisher may feed, and how its RTP is taken apart (track index by payload
+  // type).
+  std::optional<PublishGrant> publish;
+  std::unique_ptr<rtsp::RtspIngest> ingest;
+  std::map<int, std::size_t> ingest_tracks;
 };
 
-class WebrtcSession final : public MediaSink, public std::enable_shared_from_this<WebrtcSession> {
+class WebrtcSession final : public MediaSink,
+                            public PublisherHandle,
+                            public std::enable_shared_from_this<WebrtcSession> {
  public:
   using udp = boost::asio::ip::udp;
   using Clock = std::chrono::steady_clock;
   static constexpr std::size_t kPacketCache = 1024;
+  static constexpr std::chrono::seconds kKeyframeInterval{2};
 
   WebrtcSession(WebrtcSessionSetup setup, WebrtcServer& server, MediaHub& hub);
   ~WebrtcSession() override;
@@ -65,7 +82,8 @@ class WebrtcSession final : public MediaSink, public std::enable_shared_from_thi
   bool on_stun(std::span<const std::uint8_t> bytes, const webrtc::stun::Message& message,
                const udp::endpoint& from);
   void on_dtls(std::span<const std::uint8_t> bytes, const udp::endpoint& from);
-  void on_srtcp(std::span<const std::uint8_t> bytes);
+  // SRTP or SRTCP from the peer (RFC 5761 demultiplexing inside).
+  void on_srtp(std::span<const std::uint8_t> bytes);
   // Once a second: DTLS retransmissions, consent, handshake deadline. False when it ended.
   bool tick(Clock::time_point now);
   // Ends the session (DELETE, kick, shutdown): detaches from the path; the server forgets it.
@@ -76,8 +94,13 @@ class WebrtcSession final : public MediaSink, public std::enable_shared_from_thi
   void on_path_end() override;
   ReaderInfo reader_info() const override;
   void kick() override;
+  void kick(std::string_view reason) override;  // PublisherHandle: takeover, DELETE of the path
 
  private:
+  void on_srtcp(std::string packet);
+  void on_media_in(std::string packet);
+  void start_publishing();
+  void request_keyframe();
   struct Track {
     rtsp::PlayTrack play;
     std::uint32_t ssrc = 0;
@@ -100,6 +123,10 @@ class WebrtcSession final : public MediaSink, public std::enable_shared_from_thi
   std::optional<Track> video_, audio_;
   Clock::time_point created_ = Clock::now();
   bool attached_ = false;
+  MediaPath* publishing_ = nullptr;
+  Clock::time_point last_keyframe_request_{};
+  std::uint32_t receiver_ssrc_ = 1;
+  std::uint64_t bytes_in_ = 0, rejected_in_ = 0;
   bool waiting_keyframe_ = true;
   bool closed_ = false;
   std::uint64_t bytes_out_ = 0, packets_out_ = 0, dropped_ = 0;

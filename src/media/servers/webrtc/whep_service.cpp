@@ -19,6 +19,8 @@
 #include "media/codec_config.hpp"
 #include "media/media_hub.hpp"
 #include "media/media_policy.hpp"
+#include "media/protocols/sdp/sdp.hpp"
+#include "media/protocols/text.hpp"
 #include "media/servers/media_server.hpp"
 #include "media/servers/webrtc/webrtc_server.hpp"
 #include "media/servers/webrtc/webrtc_session.hpp"
@@ -85,22 +87,61 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
 
   // The answer to `offer` for path `name`, from the HTTP thread: authorizes, then creates the
   // session on the media thread and calls `done` with the answer (or the refusal).
+  using Success =
+      std::function<http::HttpResponse(const std::string& answer, const std::string& id)>;
+
   http::Reply offer(const http::HttpRequest& req, const std::string& name, std::string offer,
-                    std::function<http::HttpResponse(const std::string& answer,
-                                                     const std::string& id)> success) {
+                    Success success) {
     const Credentials credentials{req.authorization, "POST", req.path};
     if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address,
                                              credentials);
         !allowed) {
       return cross_origin(http::refusal_response(allowed.error()));
     }
+    return negotiate(req, name, std::move(offer), std::nullopt, std::move(success));
+  }
+
+  // A stream key as `Authorization: Bearer KEY` (what OBS's WHIP output sends), or an identity
+  // allowed to publish NAME.
+  http::Reply whip(const http::HttpRequest& req, const std::string& name) {
+    std::string_view bearer = req.authorization;
+    const bool is_bearer = bearer.size() > 7 && text::iequals(bearer.substr(0, 7), "bearer ");
+    bearer = is_bearer ? bearer.substr(7) : std::string_view();
+    Result<PublishGrant> grant =
+        fail(Error{401, "publish with a stream key as Authorization: Bearer KEY", {}});
+    if (!bearer.empty()) {
+      grant = policy.authorize_publish("live", bearer, "", req.remote_address, Credentials{});
+    }
+    if (!grant || grant->path != name) {
+      const Credentials credentials{req.authorization, "POST", req.path};
+      if (auto user = policy.authorize_publish("live", name, http::joined_query(req),
+                                               req.remote_address, credentials)) {
+        grant = std::move(user);
+      }
+    }
+    if (!grant) return cross_origin(http::refusal_response(grant.error()));
+    if (grant->path != name) {
+      return cross_origin(http::error_response(Error::forbidden(
+          "this key publishes '" + keys::redact_keys(grant->path) + "', not '" +
+          keys::redact_keys(name) + "'")));
+    }
+    return negotiate(req, name, req.body, *grant,
+                     [name](const std::string& answer, const std::string& id) {
+                       http::HttpResponse res{201, "application/sdp", answer, {}};
+                       res.headers.emplace_back("Location", "/live/" + name + "/whip/" + id);
+                       return cross_origin(std::move(res));
+                     });
+  }
+
+  http::Reply negotiate(const http::HttpRequest& req, const std::string& name, std::string offer,
+                        std::optional<PublishGrant> publish, Success success) {
     auto cert = certificate();
     if (!cert) return cross_origin(http::error_response(cert.error()));
     const std::string client = req.remote_address;
     return http::Deferred{[self = shared_from_this(), name, offer = std::move(offer), client,
-                           cert = *cert, success](http::Respond respond) {
-      self->media.loop().post([self, name, offer, client, cert, success, respond] {
-        auto made = self->create(name, offer, client, cert);
+                           cert = *cert, publish, success](http::Respond respond) {
+      self->media.loop().post([self, name, offer, client, cert, publish, success, respond] {
+        auto made = self->create(name, offer, client, cert, publish);
         if (!made) return respond(cross_origin(http::error_response(made.error())));
         respond(success(made->first, made->second));
       });
@@ -110,19 +151,32 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
   // Media thread: a session playing `name` for `offer`; the answer and the session id.
   Result<std::pair<std::string, std::string>> create(
       const std::string& name, const std::string& offer, const std::string& client,
-      const std::shared_ptr<const webrtc::DtlsCertificate>& cert) {
+      const std::shared_ptr<const webrtc::DtlsCertificate>& cert,
+      const std::optional<PublishGrant>& publish) {
     WebrtcServer* server = media.webrtc();
     if (!server) return fail(Error::unavailable("WebRTC is off on this server (webrtc-udp)"));
     MediaPath* path = media.hub().find(name);
-    if (!path) {
+    if (!path && !publish) {
       return fail(Error::not_found("no one is publishing '" + keys::redact_keys(name) + "'"));
+    }
+    if (path && publish && !media.hub().options().takeover) {
+      return fail(Error::conflict("'" + keys::redact_keys(name) + "' is already being published"));
     }
     webrtc::AnswerSetup setup;
     setup.ice = webrtc::make_ice_credentials();
     setup.fingerprint_sha256 = cert->fingerprint_sha256();
     setup.host_addresses = options.announce;
     setup.port = server->port();
-    auto negotiated = webrtc::answer_offer(offer, local_media_of(*path), setup);
+    setup.receive = publish.has_value();
+    webrtc::LocalMedia local;
+    if (publish) {
+      local.h264 = webrtc::LocalMedia::H264{};
+      local.any_h264_profile = true;
+      local.opus = true;
+    } else {
+      local = local_media_of(*path);
+    }
+    auto negotiated = webrtc::answer_offer(offer, local, setup);
     if (!negotiated) return fail(negotiated.error());
     auto dtls = webrtc::DtlsEndpoint::create(webrtc::DtlsEndpoint::Role::kServer, cert,
                                              negotiated->remote_fingerprint);
@@ -133,8 +187,21 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
     s.client = client;
     s.ice = setup.ice;
     s.dtls = std::move(*dtls);
-    auto described = rtsp::describe_path(path->video_config().get(), path->audio_config().get());
-    if (described) {
+    if (publish) {
+      // The publisher's RTP is taken apart as an RTSP ANNOUNCE of the negotiated tracks would be.
+      auto answer = sdp::parse(negotiated->answer);
+      if (!answer) return fail(answer.error());
+      auto ingest = rtsp::RtspIngest::from_sdp(*answer);
+      if (!ingest) return fail(ingest.error());
+      for (std::size_t i = 0; i < (*ingest)->tracks().size(); ++i)
+        s.ingest_tracks[(*ingest)->tracks()[i].payload_type] = i;
+      s.ingest = std::move(*ingest);
+      s.publish = publish;
+    }
+    auto described = path ? rtsp::describe_path(path->video_config().get(),
+                                                 path->audio_config().get())
+                          : Result<rtsp::PlayDescription>(fail(Error::not_found("")));
+    if (described && !publish) {
       for (const auto& t : described->tracks) {
         if (t.video && !s.video) s.video = t;
         if (!t.video && t.audio_codec == AudioCodec::kOpus && !s.audio) s.audio = t;
@@ -145,7 +212,8 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
     const std::string id = s.id;
     auto session = std::make_shared<WebrtcSession>(std::move(s), *server, media.hub());
     server->add(session);
-    spdlog::info("webrtc {}: {} offers to play '{}'", id, client, keys::redact_keys(name));
+    spdlog::info("webrtc {}: {} offers to {} '{}'", id, client, publish ? "publish" : "play",
+                 keys::redact_keys(name));
     return std::make_pair(answer, id);
   }
 
@@ -215,6 +283,14 @@ WhepService::WhepService(MediaServer& media, MediaPolicy& policy, WhepServiceOpt
                return impl->whep(req, p.at("name"));
              });
   router.add("DELETE", "/live/{name}/whep/{id}",
+             [impl = impl_](const http::HttpRequest& req, const http::PathParams& p) {
+               return impl->end(req, p.at("name"), p.at("id"));
+             });
+  router.add("POST", "/live/{name}/whip",
+             [impl = impl_](const http::HttpRequest& req, const http::PathParams& p) {
+               return impl->whip(req, p.at("name"));
+             });
+  router.add("DELETE", "/live/{name}/whip/{id}",
              [impl = impl_](const http::HttpRequest& req, const http::PathParams& p) {
                return impl->end(req, p.at("name"), p.at("id"));
              });
