@@ -93,6 +93,9 @@ constexpr KeyInfo kKeys[] = {
     {"webrtc-host",
      "addresses announced as WebRTC host candidates, comma-separated (default: the webrtc-udp "
      "address, or every interface's when it is 0.0.0.0)"},
+    {"webrtc-ice-servers",
+     "STUN/TURN servers handed to WebRTC clients, comma-separated: stun:HOST:PORT, "
+     "turn:USER:PASSWORD@HOST:PORT (default none)"},
     {"srt-passphrase",
      "SRT encryption passphrase (10-79 characters), or empty for none (default none)"},
     {"srt-latency", "SRT latency in milliseconds, 20-10000 (default 120)"},
@@ -343,6 +346,15 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     for (const auto& h : c.webrtc_hosts) {
       if (h.empty() || h == "0.0.0.0" || h == "::" || h.find_first_of(" /") != std::string::npos) {
         throw ConfigError("'webrtc-host' lists IP addresses to announce, got '" + h + "'");
+      }
+    }
+  } else if (key == "webrtc-ice-servers") {
+    c.webrtc_ice_servers = split_list(v);
+    for (const auto& server : c.webrtc_ice_servers) {
+      if (!server.starts_with("stun:") && !server.starts_with("turn:") &&
+          !server.starts_with("turns:")) {
+        throw ConfigError("'webrtc-ice-servers' lists stun:, turn: or turns: URLs, got '" +
+                          server + "'");
       }
     }
   } else if (key == "srt-passphrase") {

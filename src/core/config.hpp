@@ -84,6 +84,10 @@ struct Config {
   HostPort webrtc_udp{"0.0.0.0", 8189};
   bool webrtc_enabled = true;
   std::vector<std::string> webrtc_hosts;
+  // STUN/TURN servers handed to WebRTC clients (Link headers, the camera endpoint's answer):
+  // "stun:HOST:PORT", "turn:USER:PASSWORD@HOST:PORT?transport=udp" (also the webrtc_ice_servers
+  // setting).
+  std::vector<std::string> webrtc_ice_servers;
   // The UDP ports RTSP sessions over UDP share: RTP on an even port, RTCP on the next, the
   // first free pair of [first, last]; first = 0: any free pair. Disabled: RTSP over TCP only.
   std::pair<int, int> rtsp_udp_ports{8000, 8001};

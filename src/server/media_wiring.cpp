@@ -437,6 +437,7 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
                       : config.webrtc_hosts;
   impl_->whep =
       std::make_unique<media::WhepService>(impl_->server, impl_->policy, std::move(whep), router);
+  (void)impl_->whep->set_ice_servers(config.webrtc_ice_servers);  // checked by load_config
 }
 
 void MediaWiring::set_media_access(MediaAccess check) {
@@ -552,6 +553,10 @@ std::uint16_t MediaWiring::srt_port() const {
 
 std::uint16_t MediaWiring::rtsp_udp_port() const {
   return impl_->rtsp_udp_port;
+}
+
+Status MediaWiring::set_webrtc_ice_servers(const std::vector<std::string>& servers) {
+  return impl_->whep->set_ice_servers(servers);
 }
 
 void MediaWiring::set_srt_passphrase(std::string passphrase) {

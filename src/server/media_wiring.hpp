@@ -71,6 +71,8 @@ class MediaWiring {
   void set_rtsp_aliases(const std::vector<std::pair<std::string, std::string>>& aliases);
   // The srt_passphrase and srt_latency settings: for SRT callers connecting from now on.
   void set_srt_passphrase(std::string passphrase);
+  // The webrtc_ice_servers setting: 400 naming an entry that is not a STUN/TURN URL.
+  Status set_webrtc_ice_servers(const std::vector<std::string>& servers);
   void set_srt_latency(int latency_ms);
   // Whether the identity a media client presents may play (`write` false) or publish (`write`
   // true, without a stream key) `path`: its Authorization header (RTSP), its ?token= value and

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "http/gate.hpp"
+#include "media/protocols/webrtc/ice_servers.hpp"
 #include "registry/registry.hpp"
 #include "server/media_wiring.hpp"
 #include "server/webhook_sender.hpp"
@@ -278,6 +279,31 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
     json::array initial;
     for (const auto& [alias, path] : c.rtsp_aliases)
       initial.emplace_back(alias + "=" + path);
+    s.define(std::move(spec), std::move(initial));
+  }
+  {
+    Spec spec = spec_of("webrtc_ice_servers", Type::kStringList,
+                        "STUN/TURN servers handed to WebRTC clients (Link headers, the camera "
+                        "endpoint's iceServers): stun:HOST:PORT, turn:USER:PASSWORD@HOST:PORT");
+    spec.secret = true;  // TURN passwords
+    spec.check = [](const json::value& v) -> Status {
+      for (const auto& item : v.as_array()) {
+        if (auto s = media::webrtc::parse_ice_server(std::string(item.as_string())); !s) {
+          return fail(Error::invalid_field({"body", "value"},
+                                           "webrtc_ice_servers: " + s.error().detail));
+        }
+      }
+      return {};
+    };
+    spec.apply = [&m = t.media](const json::value& v) {
+      std::vector<std::string> servers;
+      for (const auto& item : v.as_array())
+        servers.emplace_back(item.as_string());
+      return m.set_webrtc_ice_servers(servers);
+    };
+    json::array initial;
+    for (const auto& server : c.webrtc_ice_servers)
+      initial.emplace_back(server);
     s.define(std::move(spec), std::move(initial));
   }
   {

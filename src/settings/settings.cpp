@@ -169,7 +169,10 @@ Status Settings::validate(const Spec& spec, const json::value& v) {
 }
 
 json::value shown_value(const Spec& spec, const json::value& value) {
-  if (!spec.secret || (value.is_string() && value.as_string().empty())) return value;
+  if (!spec.secret || (value.is_string() && value.as_string().empty()) ||
+      (value.is_array() && value.as_array().empty())) {
+    return value;
+  }
   return json::string("********");
 }
 

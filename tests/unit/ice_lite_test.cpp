@@ -7,6 +7,7 @@
 #include <set>
 
 #include "media/protocols/webrtc/ice_lite.hpp"
+#include "media/protocols/webrtc/ice_servers.hpp"
 
 namespace sluice::media::webrtc {
 namespace {
@@ -115,6 +116,31 @@ TEST(IceLite, ConsentLapsesWithoutValidChecks) {
                    c.message, address(5, 5), t0 + 25s);
   EXPECT_FALSE(agent.consent_expired(t0 + 50s));
   EXPECT_TRUE(agent.consent_expired(t0 + 56s));
+}
+
+}  // namespace
+}  // namespace sluice::media::webrtc
+
+namespace sluice::media::webrtc {
+namespace {
+
+TEST(IceServers, StunAndTurnUrlsBecomeLinkHeaders) {
+  auto stun = parse_ice_server("stun:stun.example.net:3478");
+  ASSERT_TRUE(stun.has_value());
+  EXPECT_EQ(link_header_value(*stun), "<stun:stun.example.net:3478>; rel=\"ice-server\"");
+  auto turn = parse_ice_server("turn:ana:s3cret@turn.example.net:3478?transport=udp");
+  ASSERT_TRUE(turn.has_value());
+  EXPECT_EQ(turn->url, "turn:turn.example.net:3478?transport=udp");
+  EXPECT_EQ(turn->username, "ana");
+  EXPECT_EQ(turn->credential, "s3cret");
+  EXPECT_EQ(link_header_value(*turn),
+            "<turn:turn.example.net:3478?transport=udp>; rel=\"ice-server\"; username=\"ana\"; "
+            "credential=\"s3cret\"; credential-type=\"password\"");
+  EXPECT_FALSE(parse_ice_server("http://example.net").has_value());
+  EXPECT_FALSE(parse_ice_server("stun:").has_value());
+  EXPECT_FALSE(parse_ice_server("turn:nopassword@host").has_value());
+  EXPECT_FALSE(parse_ice_server("stun:host\r\nSet-Cookie: x").has_value());
+  EXPECT_FALSE(parse_ice_server("stun:user:pw@host").has_value());
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "media/media_hub.hpp"
 #include "media/media_policy.hpp"
 #include "media/protocols/sdp/sdp.hpp"
+#include "media/protocols/webrtc/ice_servers.hpp"
 #include "media/protocols/text.hpp"
 #include "media/servers/media_server.hpp"
 #include "media/servers/webrtc/webrtc_server.hpp"
@@ -126,10 +127,11 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
           keys::redact_keys(name) + "'")));
     }
     return negotiate(req, name, req.body, *grant,
-                     [name](const std::string& answer, const std::string& id) {
+                     [self = shared_from_this(), name](const std::string& answer,
+                                                       const std::string& id) {
                        http::HttpResponse res{201, "application/sdp", answer, {}};
                        res.headers.emplace_back("Location", "/live/" + name + "/whip/" + id);
-                       return cross_origin(std::move(res));
+                       return cross_origin(self->with_links(std::move(res)));
                      });
   }
 
@@ -218,11 +220,12 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
   }
 
   http::Reply whep(const http::HttpRequest& req, const std::string& name) {
-    return offer(req, name, req.body, [name](const std::string& answer, const std::string& id) {
-      http::HttpResponse res{201, "application/sdp", answer, {}};
-      res.headers.emplace_back("Location", "/live/" + name + "/whep/" + id);
-      return cross_origin(std::move(res));
-    });
+    return offer(req, name, req.body,
+                 [self = shared_from_this(), name](const std::string& answer, const std::string& id) {
+                   http::HttpResponse res{201, "application/sdp", answer, {}};
+                   res.headers.emplace_back("Location", "/live/" + name + "/whep/" + id);
+                   return cross_origin(self->with_links(std::move(res)));
+                 });
   }
 
   http::Reply camera(const http::HttpRequest& req) {
@@ -237,9 +240,20 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
     }
     const std::string name = req.param("path").value_or(options.camera_path);
     return offer(req, name, std::string(sdp->as_string()),
-                 [](const std::string& answer, const std::string&) {
+                 [self = shared_from_this()](const std::string& answer, const std::string&) {
                    boost::json::object out{{"type", "answer"}, {"sdp", answer}};
-                   return cross_origin(http::json_response(200, boost::json::serialize(out)));
+                   boost::json::array servers;
+                   for (const auto& s : self->current_ice_servers()) {
+                     boost::json::object o{{"urls", boost::json::array{boost::json::string(s.url)}}};
+                     if (!s.username.empty()) {
+                       o["username"] = s.username;
+                       o["credential"] = s.credential;
+                     }
+                     servers.push_back(std::move(o));
+                   }
+                   if (!servers.empty()) out["iceServers"] = std::move(servers);
+                   return cross_origin(self->with_links(
+                       http::json_response(200, boost::json::serialize(out))));
                  });
   }
 
@@ -270,7 +284,34 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
   WhepServiceOptions options;
   std::mutex mutex;
   std::shared_ptr<const webrtc::DtlsCertificate> cert;
+  std::vector<webrtc::IceServer> ice_servers;  // under mutex
+
+  std::vector<webrtc::IceServer> current_ice_servers() {
+    std::lock_guard lock(mutex);
+    return ice_servers;
+  }
+  // One Link header listing every server (RFC 8288 allows a comma-separated list; the HTTP
+  // server writes one header per name).
+  http::HttpResponse with_links(http::HttpResponse res) {
+    std::string links;
+    for (const auto& server : current_ice_servers())
+      links += (links.empty() ? "" : ", ") + webrtc::link_header_value(server);
+    if (!links.empty()) res.headers.emplace_back("Link", std::move(links));
+    return res;
+  }
 };
+
+Status WhepService::set_ice_servers(const std::vector<std::string>& servers) {
+  std::vector<webrtc::IceServer> parsed;
+  for (const auto& text : servers) {
+    auto server = webrtc::parse_ice_server(text);
+    if (!server) return fail(server.error());
+    parsed.push_back(std::move(*server));
+  }
+  std::lock_guard lock(impl_->mutex);
+  impl_->ice_servers = std::move(parsed);
+  return {};
+}
 
 WhepService::WhepService(MediaServer& media, MediaPolicy& policy, WhepServiceOptions options,
                          http::Router& router)

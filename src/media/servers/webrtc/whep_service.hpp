@@ -4,11 +4,15 @@
 //   DELETE /live/{name}/whep/{id}   ends that session
 //   PATCH  /live/{name}/whep/{id}   trickled candidates: 204 (ICE-lite needs none of them)
 //   POST   /api/webrtc/offer        the camera's JSON {type, sdp} (any Content-Type, `?path=`)
+//   POST   /live/{name}/whip        publishes (a stream key as Authorization: Bearer)
+// Configured STUN/TURN servers go to clients as Link headers and the camera answer's iceServers.
 // Play rights are the same as every other door's (MediaPolicy::authorize_play: read keys as
 // `?key=`, identities from Authorization). The answer's host candidates are the announced
 // addresses on the shared WebRTC UDP port (media/servers/webrtc/webrtc_server.hpp); sessions
 // live on the media thread (webrtc_session.hpp). The DTLS certificate is made once per process.
 #include <memory>
+
+#include "core/error.hpp"
 #include <string>
 #include <vector>
 
@@ -37,6 +41,10 @@ class WhepService {
   // The addresses announced when none are configured: `bound` unless it is a wildcard, else
   // every interface's IPv4 addresses (loopback last).
   static std::vector<std::string> default_announce(const std::string& bound);
+
+  // The STUN/TURN servers handed to clients from now on (webrtc_ice_servers): 400 naming the
+  // first entry that is not one, and nothing changes. Any thread.
+  Status set_ice_servers(const std::vector<std::string>& servers);
 
   struct Impl;
 
