@@ -2,7 +2,8 @@
 // MPEG-TS mappings): the OpusHead and TOC are read as RFC 7845 and RFC 6716 say; a real stream
 // ffmpeg wrote (tests/fuzz/corpus/ts_h264_opus.ts: 1 s of H.264 and stereo libopus in MPEG-TS)
 // becomes a live path with Opus audio, and comes back out of the MPEG-TS muxer packet for packet;
-// RTSP describes Opus as RFC 7587 wants and takes it from an ANNOUNCE.
+// RTSP describes Opus as RFC 7587 wants and takes it from an ANNOUNCE; AAC is transcoded to Opus
+// for WebRTC viewers.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "media/protocols/mpegts/ts_output.hpp"
 #include "media/protocols/rtp/rtp_packet.hpp"
 #include "media/protocols/rtsp/rtsp_media.hpp"
+#include "media/transcode/aac_to_opus.hpp"
 
 namespace sluice::media {
 namespace {
@@ -204,6 +206,47 @@ TEST(OpusOverRtsp, DescribedAsRfc7587AndTakenFromAnAnnounce) {
   auto data = audio_frame_of(bytes_of(out[2].body), AudioCodec::kOpus);
   ASSERT_TRUE(data.has_value());
   EXPECT_EQ(data->size(), 2u);
+}
+
+}  // namespace
+}  // namespace sluice::media
+
+namespace sluice::media {
+namespace {
+
+// What WebRTC viewers of an RTMP path hear: the AAC of a real stream (ffmpeg's, in
+// ts_h264_aac.ts) becomes 20 ms Opus packets, evenly spaced from the first frame's time.
+TEST(AacToOpus, AacFramesBecomeTwentyMillisecondOpusPackets) {
+  std::ifstream file(std::string(SLUICE_FUZZ_CORPUS) + "/ts_h264_aac.ts", std::ios::binary);
+  const std::string ts{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  mpegts::TsIngest ingest;
+  std::unique_ptr<AacToOpus> transcoder;
+  std::vector<AacToOpus::Packet> out;
+  std::size_t frames = 0;
+  for (const auto& f : ingest_all(ts, ingest)) {
+    if (f.type != tag_type::kAudio) continue;
+    if (auto config = parse_audio_config(bytes_of(f.body))) {
+      auto made = AacToOpus::create(config->record);
+      ASSERT_TRUE(made.has_value()) << made.error().detail;
+      transcoder = std::move(*made);
+      continue;
+    }
+    auto frame = audio_frame_of(bytes_of(f.body), AudioCodec::kAac);
+    ASSERT_TRUE(frame && transcoder);
+    ASSERT_TRUE(transcoder->push(*frame, f.timestamp, out));
+    ++frames;
+  }
+  ASSERT_GT(frames, 30u);  // about 1 s of AAC
+  // 1 s of audio, less what the encoder still holds: 20 ms packets, 48 kHz.
+  ASSERT_GE(out.size(), 40u);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    EXPECT_EQ(opus_packet_samples(bytes_of(out[i].data)), 960u) << "packet " << i;
+    if (i > 1) EXPECT_EQ(out[i].ms - out[i - 1].ms, 20) << "packet " << i;
+  }
+  auto head = parse_opus_head(bytes_of(transcoder->opus_head()));
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->channels, 2u);
+  EXPECT_FALSE(transcoder->push({}, 0, out));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "media/protocols/webrtc/stun.hpp"
+#include "media/servers/webrtc/opus_from_aac.hpp"
 #include "media/servers/webrtc/webrtc_session.hpp"
 
 namespace sluice::media {
@@ -23,6 +24,21 @@ WebrtcServer::WebrtcServer(boost::asio::io_context& io, const boost::asio::ip::a
   port_ = socket_.local_endpoint().port();
 }
 
+WebrtcServer::~WebrtcServer() = default;
+
+OpusFromAac& WebrtcServer::transcoder_for(const std::string& path, MediaHub& hub) {
+  auto& t = transcoders_[path];
+  if (!t) t = std::make_unique<OpusFromAac>(path, hub);
+  return *t;
+}
+
+void WebrtcServer::leave_transcoder(const std::string& path, MediaSink* viewer) {
+  auto it = transcoders_.find(path);
+  if (it == transcoders_.end()) return;
+  it->second->remove(viewer);
+  if (it->second->idle()) transcoders_.erase(it);
+}
+
 void WebrtcServer::start() {
   receive();
 }
@@ -37,6 +53,7 @@ void WebrtcServer::close() {
   by_id_.clear();
   by_ufrag_.clear();
   by_address_.clear();
+  transcoders_.clear();
 }
 
 void WebrtcServer::add(std::shared_ptr<WebrtcSession> session) {

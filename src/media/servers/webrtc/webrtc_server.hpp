@@ -19,6 +19,9 @@
 namespace sluice::media {
 
 class WebrtcSession;
+class OpusFromAac;
+class MediaHub;
+class MediaSink;
 
 class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
  public:
@@ -27,6 +30,7 @@ class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
   // Binds `address`:`port` (0: any free port). Throws std::system_error naming the port.
   WebrtcServer(boost::asio::io_context& io, const boost::asio::ip::address& address,
                std::uint16_t port);
+  ~WebrtcServer();
   std::uint16_t port() const { return port_; }
 
   void start();
@@ -42,6 +46,10 @@ class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
   bool send(std::span<const std::uint8_t> datagram, const udp::endpoint& to);
   // Once a second: ends lapsed sessions.
   void tick();
+  // The path's AAC→Opus transcoder, shared by its WebRTC viewers (made on first use), and a
+  // viewer leaving it (an idle transcoder is dropped).
+  OpusFromAac& transcoder_for(const std::string& path, MediaHub& hub);
+  void leave_transcoder(const std::string& path, MediaSink* viewer);
   std::size_t sessions() const { return by_id_.size(); }
 
   struct Counters {
@@ -60,6 +68,7 @@ class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
   std::map<std::string, std::shared_ptr<WebrtcSession>> by_id_;
   std::map<std::string, std::weak_ptr<WebrtcSession>> by_ufrag_;
   std::map<udp::endpoint, std::weak_ptr<WebrtcSession>> by_address_;
+  std::map<std::string, std::unique_ptr<OpusFromAac>> transcoders_;
   Counters counters_;
   bool closed_ = false;
 };

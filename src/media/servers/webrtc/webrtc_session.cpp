@@ -6,6 +6,8 @@
 #include "media/media_hub.hpp"
 #include "media/protocols/rtp/rtcp.hpp"
 #include "media/protocols/rtp/rtp_packet.hpp"
+#include "media/audio_config.hpp"
+#include "media/servers/webrtc/opus_from_aac.hpp"
 #include "media/servers/webrtc/webrtc_server.hpp"
 
 namespace sluice::media {
@@ -110,6 +112,10 @@ void WebrtcSession::on_dtls(std::span<const std::uint8_t> bytes, const udp::endp
     }
     attached_ = true;
     path->attach(this);  // the GOP cache first: a keyframe at once
+    if (setup_.transcode_audio && audio_) {
+      transcoding_ = true;
+      server_.transcoder_for(setup_.path, hub_).add(this);
+    }
   }
 }
 
@@ -222,6 +228,10 @@ bool WebrtcSession::tick(Clock::time_point now) {
 void WebrtcSession::close(std::string_view reason) {
   if (closed_) return;
   closed_ = true;
+  if (transcoding_) {
+    transcoding_ = false;
+    server_.leave_transcoder(setup_.path, this);
+  }
   if (attached_) {
     if (MediaPath* path = hub_.find(setup_.path)) path->detach(this);
     attached_ = false;
@@ -261,6 +271,9 @@ void WebrtcSession::on_packet(const PacketPtr& p, bool restart_point) {
              : p->type == tag_type::kAudio ? (audio_ ? &*audio_ : nullptr)
                                            : nullptr;
   if (!t) return;
+  // The RTP form is shared with RTSP readers of the same packet: build it only from packets of
+  // the track's own codec (a path's AAC reaches an Opus track only through the transcoder).
+  if (!t->play.video && !audio_frame_of(p->bytes(), t->play.audio_codec)) return;
   if (video_ && waiting_keyframe_) {
     if (t != &*video_ || !restart_point) return;  // audio waits for the picture too
     waiting_keyframe_ = false;

@@ -54,6 +54,7 @@ struct WebrtcSessionSetup {
   std::unique_ptr<webrtc::DtlsEndpoint> dtls;
   std::optional<rtsp::PlayTrack> video;  // payload type and SSRC from `negotiated`
   std::optional<rtsp::PlayTrack> audio;
+  bool transcode_audio = false;  // the path's AAC becomes Opus (webrtc/opus_from_aac.hpp)
   // WHIP: what the publisher may feed, and how its RTP is taken apart (track index by payload
   // type).
   std::optional<PublishGrant> publish;
@@ -123,6 +124,7 @@ class WebrtcSession final : public MediaSink,
   std::optional<Track> video_, audio_;
   Clock::time_point created_ = Clock::now();
   bool attached_ = false;
+  bool transcoding_ = false;
   MediaPath* publishing_ = nullptr;
   Clock::time_point last_keyframe_request_{};
   std::uint32_t receiver_ssrc_ = 1;

@@ -54,7 +54,8 @@ webrtc::LocalMedia local_media_of(const MediaPath& path) {
   }
   if (const auto& a = path.audio_config()) {
     auto config = parse_audio_config(a->bytes());
-    local.opus = config && config->codec == AudioCodec::kOpus;
+    // AAC is transcoded to Opus for WebRTC viewers (webrtc/opus_from_aac.hpp).
+    local.opus = config && (config->codec == AudioCodec::kOpus || config->codec == AudioCodec::kAac);
   }
   return local;
 }
@@ -207,6 +208,13 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
       for (const auto& t : described->tracks) {
         if (t.video && !s.video) s.video = t;
         if (!t.video && t.audio_codec == AudioCodec::kOpus && !s.audio) s.audio = t;
+        if (!t.video && t.audio_codec == AudioCodec::kAac && !s.audio) {
+          rtsp::PlayTrack opus;
+          opus.audio_codec = AudioCodec::kOpus;
+          opus.clock_rate = kOpusClockRate;
+          s.audio = opus;
+          s.transcode_audio = true;
+        }
       }
     }
     s.negotiated = std::move(*negotiated);
