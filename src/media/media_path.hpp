@@ -40,9 +40,19 @@ struct SrtLinkStats {
   double bandwidth_mbps = 0;         // the link's estimated capacity
 };
 
+// What a WebRTC viewer's session knows of itself.
+struct WebrtcStats {
+  std::string state;  // "checking" (ICE), "handshake" (DTLS), "connected", "closed"
+  std::uint64_t nacks = 0;          // packets the viewer reported lost
+  std::uint64_t retransmitted = 0;  // of those, resent from the packet cache
+  std::uint64_t plis = 0;           // PLI and FIR received (answered with the latest keyframe)
+  double bitrate_kbps = 0;          // sent, over the last few seconds
+  std::optional<std::uint64_t> remb_bps;  // the viewer's receive-bandwidth estimate
+};
+
 struct ReaderInfo {
   std::string id;
-  std::string kind;    // "rtmp", "http-flv", "hls", "rtsp", "srt"
+  std::string kind;    // "rtmp", "http-flv", "hls", "rtsp", "srt", "webrtc", "transcode"
   std::string remote;  // peer address
   std::uint64_t bytes_out = 0;
   std::uint64_t packets_out = 0;
@@ -51,6 +61,7 @@ struct ReaderInfo {
   std::string transport;                  // RTSP: "tcp" or "udp"
   std::vector<ReceptionStats> reception;  // RTSP: per track, once the reader reported
   std::optional<SrtLinkStats> srt;        // SRT readers
+  std::optional<WebrtcStats> webrtc;      // WebRTC viewers
 };
 
 // A reader attached to a path. Called on the media thread only.

@@ -70,6 +70,15 @@ json::object path_json(const media::MediaPath& p) {
       reader["reception"] = std::move(tracks);
     }
     if (r.srt) reader["srt"] = srt_json(*r.srt);
+    if (r.webrtc) {
+      json::object w{{"state", r.webrtc->state},
+                     {"nacks", r.webrtc->nacks},
+                     {"retransmitted", r.webrtc->retransmitted},
+                     {"plis", r.webrtc->plis},
+                     {"bitrate_kbps", r.webrtc->bitrate_kbps}};
+      if (r.webrtc->remb_bps) w["remb_bps"] = *r.webrtc->remb_bps;
+      reader["webrtc"] = std::move(w);
+    }
     readers.push_back(std::move(reader));
     auto& n = by_protocol[r.kind];
     n = n.is_int64() ? n.as_int64() + 1 : 1;

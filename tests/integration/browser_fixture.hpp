@@ -118,7 +118,13 @@ class BrowserTest : public ::testing::Test {
     *code = r.exit_code;
     *log = script + " exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr:\n" +
            r.err + "\nffmpeg: " + ffmpeg_.stdout_text() + "\nsluiced:\n" + daemon_->output();
-    std::istringstream lines(r.out);
+    return last_json_line(script, r.out);
+  }
+
+  // The last line of `out` (a script's stdout) that is a JSON object, each such line printed as
+  // "<script>: <line>"; null when there is none.
+  static json::value last_json_line(const std::string& script, const std::string& out) {
+    std::istringstream lines(out);
     json::value last;
     for (std::string line; std::getline(lines, line);) {
       boost::system::error_code ec;

@@ -2,11 +2,16 @@
 // by playwright-core (tests/browser/whep_play.mjs), offers recvonly video and audio to a real
 // sluiced fed by the real ffmpeg over RTMP (libx264 320x240 at 25 fps, tests/integration/
 // media_fixture.hpp) and decodes H.264 from it (tests/integration/browser_fixture.hpp).
+// And a real browser publishes to sluiced over WebRTC (WHIP, tests/browser/whip_publish.mjs):
+// Chromium's fake camera and microphone, H.264 and Opus, played back by ffprobe over RTMP and
+// RTSP.
 //
 // The daemon gets `--webrtc-udp 127.0.0.1:<port>`, a UDP port the test picks free; its answer
 // must name that port in a host candidate on 127.0.0.1. The player page is served on sluiced's own
 // origin, so the offer is a same-origin request. Skipped without Chromium, the npm packages or
 // Node.js 20+.
+#include <fstream>
+
 #include "browser_fixture.hpp"
 
 namespace sluice::testing {
@@ -20,8 +25,8 @@ json::value member(const json::value& v, std::string_view key) {
 
 class BrowserWebrtc : public BrowserTest {
  protected:
-  // sluiced with WebRTC on a free UDP port of 127.0.0.1, and ffmpeg publishing `name`.
-  void start_and_publish(const std::string& name) {
+  // sluiced with WebRTC on a free UDP port of 127.0.0.1, no one publishing yet.
+  void start_webrtc() {
     udp_port_ = unused_local_udp_port();
     ASSERT_GT(udp_port_, 0);
     std::string refused;
@@ -30,7 +35,21 @@ class BrowserWebrtc : public BrowserTest {
         &refused))
         << refused;
     ASSERT_GT(daemon_->rtmp_port(), 0) << daemon_->output();
+    ASSERT_GT(daemon_->rtsp_port(), 0) << daemon_->output();
+  }
+
+  // sluiced with WebRTC on a free UDP port of 127.0.0.1, and ffmpeg publishing `name`.
+  void start_and_publish(const std::string& name) {
+    start_webrtc();
+    if (HasFatalFailure()) return;
     publish(name);
+  }
+
+  // A stream key publishing `name` (POST /keys); "" (and a failure) when refused.
+  std::string create_key(const std::string& name) {
+    auto key = http_call(daemon_->url(), "POST", "/keys", R"({"stream":")" + name + "\"}");
+    EXPECT_EQ(key.status, 201) << key.raw;
+    return str(key.body, "key");
   }
 
   std::string whep_url(const std::string& name) const {
@@ -38,6 +57,9 @@ class BrowserWebrtc : public BrowserTest {
   }
   std::string camera_url(const std::string& name) const {
     return daemon_->url() + "/api/webrtc/offer?path=" + name;
+  }
+  std::string whip_url(const std::string& name) const {
+    return daemon_->url() + "/live/" + name + "/whip";
   }
 
   // whep_play.mjs on `url` for `seconds` with `options`; its JSON line, its exit code in *code.
@@ -84,8 +106,68 @@ class BrowserWebrtc : public BrowserTest {
     EXPECT_TRUE(found) << "no candidate with '" << wanted << "'\n" << log;
   }
 
+  // whip_publish.mjs publishing to `name` with `key` for `seconds` (then DELETEing its session),
+  // in the background: whip_ runs it while the test plays the path.
+  void start_whip(const std::string& name, const std::string& key, int seconds) {
+    ASSERT_TRUE(whip_.spawn({program_path("node"), kBrowserDir + "/whip_publish.mjs", whip_url(name),
+                             "--key", key, "--seconds", std::to_string(seconds), "--delete",
+                             "--verbose"}));
+  }
+
+  // Waits for whip_publish.mjs (its own watchdog ends it within `seconds` + 60 s); its JSON line,
+  // its exit code in *code, and in *log its output and the daemon's.
+  json::value whip_result(int seconds, int* code, std::string* log) {
+    std::optional<int> exit = whip_.wait(std::chrono::seconds(seconds + 90));
+    if (!exit) exit = whip_.signal_and_wait(SIGKILL);
+    *code = *exit;
+    *log = whip_log();
+    return last_json_line("whip_publish.mjs", whip_.stdout_text());
+  }
+
+  // Everything a failure message needs while whip_publish.mjs may still be running.
+  std::string whip_log() const {
+    return "whip_publish.mjs stdout: " + whip_.stdout_text() + "\nstderr:\n" + whip_.stderr_text() +
+           "\nsluiced:\n" + daemon_->output();
+  }
+
+  // POST `target` with Content-Type: application/sdp, `authorization` (when not empty) and `sdp`,
+  // over a raw socket (http_call sends neither header); the status and the response head.
+  std::pair<int, std::string> post_sdp(const std::string& target, const std::string& authorization,
+                                       const std::string& sdp) {
+    TcpClient c(daemon_->port());
+    std::string request = "POST " + target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                          "Content-Type: application/sdp\r\nContent-Length: " +
+                          std::to_string(sdp.size()) + "\r\n";
+    if (!authorization.empty()) request += "Authorization: " + authorization + "\r\n";
+    c.send_all(request + "\r\n" + sdp);
+    c.read_to_end(10s);
+    const std::string all = c.received();
+    std::smatch m;
+    const int status = std::regex_search(all, m, std::regex(R"(^HTTP/1\.1 (\d{3}) )"))
+                           ? std::stoi(m[1].str())
+                           : 0;
+    return {status, all};
+  }
+
   int udp_port_ = 0;
+  ChildProcess whip_;
 };
+
+// The first "h264 WxH" of ffprobe's streams, or "".
+std::string h264_of(const std::vector<std::string>& streams) {
+  for (const auto& s : streams) {
+    if (std::regex_match(s, std::regex(R"(h264 [1-9]\d*x[1-9]\d*)"))) return s;
+  }
+  return {};
+}
+
+std::string joined(const std::vector<std::string>& streams) {
+  std::string out;
+  for (const auto& s : streams)
+    out += (out.empty() ? "" : ", ") + s;
+  return "[" + out + "]";
+}
 
 // WHEP: POST the offer as application/sdp to /live/NAME/whep, 201 with the SDP answer and a
 // relative Location naming the session; Chromium connects and decodes the live path smoothly.
@@ -103,6 +185,10 @@ TEST_F(BrowserWebrtc, WhepPlaysALivePathInChromium) {
   EXPECT_TRUE(str(http, "contentType").starts_with("application/sdp")) << log;
   EXPECT_TRUE(str(http, "location").starts_with("/live/cam/whep/")) << log;
   EXPECT_GT(str(http, "location").size(), std::string("/live/cam/whep/").size()) << log;
+  // The publisher's AAC reaches the browser as Opus (transcoded once for the path's viewers):
+  // 20 ms packets, about 50 a second over the 6 s.
+  EXPECT_TRUE(member(member(result, "answer"), "hasAudio").as_bool()) << log;
+  EXPECT_GT(num(member(result, "audio"), "packetsReceived"), 150) << log;
 }
 
 // The camera endpoint: POST {"type":"offer","sdp":…} with no Content-Type to
@@ -138,6 +224,117 @@ TEST_F(BrowserWebrtc, WhepDeleteEndsTheSession) {
   const std::string location = str(http, "location");
   ASSERT_TRUE(location.starts_with("/live/cam/whep/")) << log;
   EXPECT_EQ(http_call(daemon_->url(), "DELETE", location).status, 404) << daemon_->output();
+}
+
+// WHIP: Chromium publishes its fake camera (640x480) and microphone to /live/webcam/whip with a
+// stream key as Bearer, H.264 preferred; sluiced answers 201 with SDP and a Location, and once
+// DTLS completes the path is live, published over "webrtc". ffprobe then finds H.264 (and Opus
+// over RTSP; RTMP players get no Opus) on the other doors. At the end the page DELETEs its
+// session and the path is gone.
+TEST_F(BrowserWebrtc, WhipPublishesFromChromiumAndEveryDoorPlaysIt) {
+  start_webrtc();
+  if (IsSkipped() || HasFatalFailure()) return;
+  const std::string key = create_key("webcam");
+  ASSERT_FALSE(key.empty()) << daemon_->output();
+
+  constexpr int kSeconds = 15;
+  start_whip("webcam", key, kSeconds);
+  if (HasFatalFailure()) return;
+  json::value path;
+  bool gave_up = false;  // the script ended first (its POST refused, say): no use waiting on
+  const bool live = eventually(
+                        [&] {
+                          path = http_call(daemon_->url(), "GET", "/media/paths/webcam").body;
+                          if (num(path, "video_frames") > 30) return true;
+                          gave_up = whip_.wait(0ms).has_value();
+                          return gave_up;
+                        },
+                        30s) &&
+                    !gave_up;
+  if (!live) {
+    int code = -1;
+    std::string log;
+    whip_result(kSeconds, &code, &log);
+    FAIL() << "never live with 30 video frames; /media/paths/webcam: " << json::serialize(path)
+           << "\n" << log;
+  }
+  EXPECT_EQ(str(member(path, "publisher"), "protocol"), "webrtc") << json::serialize(path);
+
+  // Every door plays it: RTMP (H.264 only), RTSP (H.264 and Opus).
+  CommandResult rtmp_probe;
+  const auto rtmp = probe_streams(
+      "rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/webcam", &rtmp_probe);
+  CommandResult rtsp_probe;
+  const auto rtsp = probe_streams(
+      "rtsp://127.0.0.1:" + std::to_string(daemon_->rtsp_port()) + "/live/webcam", &rtsp_probe,
+      40s, {"-rtsp_transport", "tcp"});
+  std::cout << "RTMP streams " << joined(rtmp) << ", RTSP streams " << joined(rtsp) << std::endl;
+  // Chromium's fake camera is 640x480; should the encoder scale it down (CPU), any size counts.
+  const std::string rtmp_video = h264_of(rtmp);
+  const std::string rtsp_video = h264_of(rtsp);
+  EXPECT_FALSE(rtmp_video.empty()) << joined(rtmp) << "\n" << rtmp_probe.err << "\n" << whip_log();
+  EXPECT_FALSE(rtsp_video.empty()) << joined(rtsp) << "\n" << rtsp_probe.err << "\n" << whip_log();
+  if (rtmp_video != "h264 640x480" || rtsp_video != "h264 640x480") {
+    std::cout << "note: the browser did not send 640x480: RTMP " << rtmp_video << ", RTSP "
+              << rtsp_video << std::endl;
+  }
+  EXPECT_NE(std::find(rtsp.begin(), rtsp.end(), "opus"), rtsp.end())
+      << joined(rtsp) << "\n" << rtsp_probe.err << "\n" << whip_log();
+
+  int code = -1;
+  std::string log;
+  json::value result = whip_result(kSeconds, &code, &log);
+  EXPECT_EQ(code, 0) << log;
+  ASSERT_TRUE(result.is_object()) << log;
+  EXPECT_TRUE(member(result, "errors").is_array() && member(result, "errors").as_array().empty())
+      << log;
+  EXPECT_TRUE(flag(result, "connected")) << log;
+  EXPECT_TRUE(flag(result, "sent")) << log;
+  EXPECT_GT(num(result, "framesSent"), 60) << log;
+  EXPECT_EQ(str(result, "codec"), "video/H264") << log;
+  // sluiced asks the video for a keyframe (PLI) every 2 s: at least 5 of them in 15 s.
+  EXPECT_GE(num(result, "pliCount"), (kSeconds - 5) / 2) << log;
+  EXPECT_GE(num(result, "keyFramesEncoded"), 2) << log;
+  EXPECT_EQ(str(member(result, "audio"), "codec"), "audio/opus") << log;
+  const json::value http = member(result, "http");
+  EXPECT_EQ(num(http, "status"), 201) << log;
+  EXPECT_TRUE(str(http, "contentType").starts_with("application/sdp")) << log;
+  EXPECT_TRUE(str(http, "location").starts_with("/live/webcam/whip/")) << log;
+  EXPECT_GT(str(http, "location").size(), std::string("/live/webcam/whip/").size()) << log;
+  const double deleted = num(http, "deleteStatus");
+  EXPECT_TRUE(deleted == 200 || deleted == 204) << log;
+  // The DELETE ended the session: the path is no longer live.
+  EXPECT_TRUE(eventually(
+      [&] { return http_call(daemon_->url(), "GET", "/media/paths/webcam").status == 404; }, 10s))
+      << "still live after DELETE: "
+      << http_call(daemon_->url(), "GET", "/media/paths/webcam").raw << "\n"
+      << daemon_->output();
+}
+
+// WHIP without a key of the path is refused (401 or 403, no Location): an unknown key, something
+// that is no key, and a valid key of another path; no path "webcam" appears. (No Authorization
+// header at all is not tried: the test daemon runs with --loopback-admin true.)
+TEST_F(BrowserWebrtc, WhipWithoutAValidKeyIsRefused) {
+  start_webrtc();
+  if (IsSkipped() || HasFatalFailure()) return;
+  std::ifstream file(std::string(SLUICE_SOURCE_DIR) + "/tests/fuzz/corpus/sdp_webrtc_offer.sdp");
+  const std::string offer{std::istreambuf_iterator<char>(file), {}};
+  ASSERT_FALSE(offer.empty());
+  const std::string other = create_key("other");
+  ASSERT_FALSE(other.empty()) << daemon_->output();
+
+  const std::string unknown = "sk_0123456789abcdef" + std::string(43, 'A');
+  ASSERT_EQ(find_key(unknown), unknown);
+  for (const std::string& authorization :
+       {"Bearer " + unknown, std::string("Bearer not-a-stream-key"), "Bearer " + other}) {
+    const auto [status, head] = post_sdp("/live/webcam/whip", authorization, offer);
+    EXPECT_TRUE(status == 401 || status == 403)
+        << authorization << " answered " << status << "\n" << head << "\n"
+        << daemon_->output();
+    EXPECT_EQ(head.find("\r\nLocation:"), std::string::npos) << head;
+  }
+  EXPECT_EQ(http_call(daemon_->url(), "GET", "/media/paths/webcam").status, 404)
+      << daemon_->output();
 }
 
 }  // namespace

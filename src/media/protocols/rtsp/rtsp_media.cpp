@@ -220,7 +220,7 @@ Result<std::unique_ptr<RtspIngest>> RtspIngest::from_sdp(const sdp::SessionDescr
       pt = pt * 10 + (c >= '0' && c <= '9' ? c - '0' : 0);
     auto map = sdp::rtpmap_of(m, pt);
     const std::string what = m.media + " " + (map ? map->encoding : "payload type " + m.formats[0]);
-    if (!map || m.protocol.find("RTP/AVP") == std::string::npos) {
+    if (!map || m.protocol.find("RTP/") == std::string::npos) {
       ingest->ignored_.push_back(what);
       continue;
     }

@@ -79,8 +79,9 @@ bool WebrtcSession::on_stun(std::span<const std::uint8_t> bytes,
   auto answer = ice_.on_request(bytes, message, address_of(from), Clock::now());
   server_.send(bytes_of(answer.response), from);
   if (answer.nominated_now) {
-    spdlog::info("webrtc {}: {} plays '{}' from {}:{}", setup_.id, setup_.client, setup_.path,
-                 from.address().to_string(), from.port());
+    spdlog::info("webrtc {}: {} {} '{}' from {}:{}", setup_.id, setup_.client,
+                 setup_.publish ? "publishes" : "plays", setup_.path, from.address().to_string(),
+                 from.port());
   }
   return answer.valid;
 }
@@ -156,9 +157,13 @@ void WebrtcSession::on_media_in(std::string packet) {
     ++rejected_in_;
     return;
   }
-  receiver_ssrc_ = parsed->header.ssrc;
   auto track = setup_.ingest_tracks.find(parsed->header.payload_type);
   if (track == setup_.ingest_tracks.end()) return;  // RTX, RED, padding probes: not taken
+  if (setup_.ingest->tracks()[track->second].video && video_ssrc_in_ != parsed->header.ssrc) {
+    const bool first = video_ssrc_in_ == 0;
+    video_ssrc_in_ = parsed->header.ssrc;  // where PLIs go
+    if (first) request_keyframe();
+  }
   std::vector<rtsp::IngestFrame> frames;
   if (!setup_.ingest->push(track->second, bytes_of(packet), Clock::now(), frames)) {
     ++rejected_in_;
@@ -172,12 +177,12 @@ void WebrtcSession::on_media_in(std::string packet) {
 }
 
 void WebrtcSession::request_keyframe() {
-  if (!srtp_ || !publishing_) return;
+  if (!srtp_ || !publishing_ || video_ssrc_in_ == 0) return;
   last_keyframe_request_ = Clock::now();
   for (const auto& t : setup_.negotiated.tracks) {
     if (!t.video) continue;
     std::string pli;
-    rtp::append_pli(t.ssrc, receiver_ssrc_, pli);
+    rtp::append_pli(t.ssrc, video_ssrc_in_, pli);
     if (srtp_->protect_rtcp(pli)) send(pli);
   }
 }
@@ -189,6 +194,7 @@ void WebrtcSession::on_srtcp(std::string packet) {
   for (const auto& r : reports->reports) {
     if (auto* t = track_for_ssrc(r.ssrc)) t->report = r;
   }
+  if (reports->remb_bps) remb_bps_ = reports->remb_bps;
   for (const auto& f : reports->feedback) {
     Track* t = track_for_ssrc(f.media_ssrc);
     if (!t) continue;
@@ -222,6 +228,12 @@ bool WebrtcSession::tick(Clock::time_point now) {
     return false;
   }
   if (publishing_ && now - last_keyframe_request_ >= kKeyframeInterval) request_keyframe();
+  const double seconds = std::chrono::duration<double>(now - last_tick_).count();
+  if (seconds >= 1) {
+    bitrate_kbps_ = static_cast<double>(bytes_out_ - bytes_at_tick_) * 8 / 1000 / seconds;
+    bytes_at_tick_ = bytes_out_;
+    last_tick_ = now;
+  }
   return true;
 }
 
@@ -355,6 +367,17 @@ ReaderInfo WebrtcSession::reader_info() const {
   info.packets_out = packets_out_;
   info.dropped = dropped_;
   info.transport = "udp";
+  WebrtcStats w;
+  w.state = closed_                                   ? "closed"
+            : srtp_                                   ? "connected"
+            : ice_.selected() || ice_.valid_requests() ? "handshake"
+                                                      : "checking";
+  w.nacks = nacks_;
+  w.retransmitted = retransmitted_;
+  w.plis = plis_;
+  w.bitrate_kbps = bitrate_kbps_;
+  w.remb_bps = remb_bps_;
+  info.webrtc = w;
   for (const auto* t : {video_ ? &*video_ : nullptr, audio_ ? &*audio_ : nullptr}) {
     if (!t || !t->report) continue;
     info.reception.push_back({t->play.video ? "video" : "audio", t->report->fraction_lost / 256.0,

@@ -127,12 +127,17 @@ class WebrtcSession final : public MediaSink,
   bool transcoding_ = false;
   MediaPath* publishing_ = nullptr;
   Clock::time_point last_keyframe_request_{};
-  std::uint32_t receiver_ssrc_ = 1;
+  std::uint32_t video_ssrc_in_ = 0;  // WHIP: the publisher's video SSRC (PLIs name it)
   std::uint64_t bytes_in_ = 0, rejected_in_ = 0;
   bool waiting_keyframe_ = true;
   bool closed_ = false;
   std::uint64_t bytes_out_ = 0, packets_out_ = 0, dropped_ = 0;
   std::uint64_t nacks_ = 0, plis_ = 0, retransmitted_ = 0;
+  std::optional<std::uint64_t> remb_bps_;
+  // The send rate: bytes_out_ at the last tick, and the rate between the last two ticks.
+  std::uint64_t bytes_at_tick_ = 0;
+  Clock::time_point last_tick_ = Clock::now();
+  double bitrate_kbps_ = 0;
 };
 
 }  // namespace sluice::media
