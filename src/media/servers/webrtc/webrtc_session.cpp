@@ -228,6 +228,7 @@ bool WebrtcSession::tick(Clock::time_point now) {
     return false;
   }
   if (publishing_ && now - last_keyframe_request_ >= kKeyframeInterval) request_keyframe();
+  if (srtp_ && !publishing_) send_sender_reports(now);
   const double seconds = std::chrono::duration<double>(now - last_tick_).count();
   if (seconds >= 1) {
     bitrate_kbps_ = static_cast<double>(bytes_out_ - bytes_at_tick_) * 8 / 1000 / seconds;
@@ -325,8 +326,33 @@ void WebrtcSession::send_payloads(Track& t, const MediaPacket& p,
       continue;
     }
     send(packet);
+    t.last_timestamp = timestamp;
+    t.last_sent = Clock::now();
+    ++t.packets;
+    t.octets += static_cast<std::uint32_t>(payloads[i].size());
     t.cache.emplace_back(h.sequence, std::move(packet));
     if (t.cache.size() > kPacketCache) t.cache.pop_front();
+  }
+}
+
+void WebrtcSession::send_sender_reports(Clock::time_point now) {
+  const auto unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  for (Track* t : {video_ ? &*video_ : nullptr, audio_ ? &*audio_ : nullptr}) {
+    if (!t || t->packets == 0) continue;
+    const auto since_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - t->last_sent).count();
+    rtp::SenderInfo info;
+    info.ssrc = t->ssrc;
+    info.ntp = rtp::ntp_from_unix_us(unix_us);
+    info.rtp_timestamp =
+        t->last_timestamp + static_cast<std::uint32_t>(since_ms * t->play.clock_rate / 1000);
+    info.packets = t->packets;
+    info.octets = t->octets;
+    std::string report;
+    rtp::append_sender_report(info, report);
+    if (srtp_->protect_rtcp(report)) send(report);
   }
 }
 

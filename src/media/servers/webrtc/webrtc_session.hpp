@@ -6,7 +6,8 @@
 // and sends each access unit as SRTP — H.264 as RFC 6184 (SPS/PPS before every IDR; the RTP
 // payloads are the ones RTSP readers share, media/packet.hpp), Opus as RFC 7587. Protected
 // packets are kept (the last kPacketCache per track) to answer NACKs; a PLI or FIR is answered
-// by resending the latest keyframe. Receiver reports are kept for /media/paths.
+// by resending the latest keyframe. Receiver reports are kept for /media/paths; sender reports go
+// out once a second per track (both tracks' RTP times map to one wall clock: lip sync).
 //
 // Overflow policy **drop**: UDP sends that the kernel refuses are dropped and counted; RTP is
 // loss-tolerant and the browser NACKs what it misses. The session ends when the peer's consent
@@ -110,7 +111,14 @@ class WebrtcSession final : public MediaSink,
     std::deque<std::pair<std::uint16_t, std::string>> cache;  // protected, by sequence
     std::uint16_t keyframe_first = 0, keyframe_count = 0;     // the latest keyframe's packets
     std::optional<rtp::ReceptionReport> report;
+    // For sender reports: the last RTP timestamp sent and when; packets and payload bytes sent.
+    std::uint32_t last_timestamp = 0;
+    Clock::time_point last_sent{};
+    std::uint32_t packets = 0, octets = 0;
   };
+  // RTCP sender reports (RFC 3550 6.4.1), once a second per track that has sent: what lets the
+  // browser line audio up with video.
+  void send_sender_reports(Clock::time_point now);
   void send(const std::string& datagram);
   void send_payloads(Track& t, const MediaPacket& p, const std::vector<std::string>& payloads);
   void resend(Track& t, std::uint16_t sequence);
