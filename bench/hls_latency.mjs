@@ -32,91 +32,41 @@
 // playwright-core and hls.js come from tests/browser/node_modules (`make test-deps`, or
 // `npm ci --prefix tests/browser`), or from BROWSER_MODULES (a directory with a package.json whose
 // node_modules has both). CHROMIUM: the browser binary (default /usr/bin/chromium).
-import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AUTOPLAY, createHarness, harnessError, sampleFor, sleep } from '../tests/browser/harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MODULES = process.env.BROWSER_MODULES || join(ROOT, 'tests', 'browser');
 
-function usage(message) {
-  if (message) console.error(`hls_latency: ${message}`);
-  console.error('usage: node hls_latency.mjs URL [--warmup S] [--seconds S] [--config JSON] [--verbose]');
-  process.exit(2);
-}
-
+const h = createHarness('hls_latency',
+                        'node hls_latency.mjs URL [--warmup S] [--seconds S] [--config JSON] [--verbose]',
+                        { modules: MODULES, hint: ', or set BROWSER_MODULES' });
 const options = { url: null, warmup: 10, seconds: 30, config: { lowLatencyMode: true }, verbose: false };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; ++i) {
-  const a = argv[i];
-  if (a === '--warmup') {
-    options.warmup = Number(argv[++i]);
-    if (!(options.warmup >= 0)) usage('--warmup takes a number of seconds');
-  } else if (a === '--seconds') {
-    options.seconds = Number(argv[++i]);
-    if (!(options.seconds > 0)) usage('--seconds takes a positive number');
-  } else if (a === '--config') {
+h.parseArgs(options, {
+  '--warmup': (next) => {
+    options.warmup = Number(next());
+    if (!(options.warmup >= 0)) h.usage('--warmup takes a number of seconds');
+  },
+  '--config': (next) => {
     try {
-      options.config = JSON.parse(argv[++i]);
+      options.config = JSON.parse(next());
     } catch (e) {
-      usage(`--config: ${e.message}`);
+      h.usage(`--config: ${e.message}`);
     }
-  } else if (a === '--verbose') {
-    options.verbose = true;
-  } else if (a.startsWith('--')) {
-    usage(`unknown option ${a}`);
-  } else if (!options.url) {
-    options.url = a;
-  } else {
-    usage(`unexpected argument ${a}`);
-  }
-}
-if (!options.url) usage('no URL');
-
-const log = (...args) => {
-  if (options.verbose) console.error('hls_latency:', ...args);
-};
-
-let browser = null;
-let server = null;
-let finished = false;
-async function finish(result, code) {
-  if (finished) return;
-  finished = true;
-  console.log(JSON.stringify(result));
-  const closing = Promise.allSettled([
-    browser ? browser.close() : null,
-    server ? new Promise((resolve) => server.close(resolve)) : null,
-  ]);
-  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5000))]);
-  process.exit(code);
-}
+  },
+});
+const log = h.log;
 
 // Launch, first frame (up to 30 s), warm-up and window; then the run fails.
-const watchdogMs = (options.warmup + options.seconds + 90) * 1000;
-const watchdog = setTimeout(() => {
-  finish({ samples: 0, errors: [{ type: 'watchdog', details: `no result within ${watchdogMs} ms` }] }, 1);
-}, watchdogMs);
-watchdog.unref();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => finish({ samples: 0, errors: [{ type: 'signal', details: signal }] }, 1));
-}
+h.guard((options.warmup + options.seconds + 90) * 1000, { samples: 0 });
 
-const require = createRequire(join(MODULES, 'package.json'));
-let chromium;
-let hlsScript;
-let hlsVersion;
-try {
-  ({ chromium } = require('playwright-core'));
-  hlsScript = await readFile(require.resolve('hls.js/dist/hls.min.js'));
-  hlsVersion = JSON.parse(await readFile(require.resolve('hls.js/package.json'))).version;
-} catch (e) {
-  console.error(`hls_latency: ${e.message}\nRun: npm ci --prefix tests/browser (make test-deps does), or set BROWSER_MODULES`);
-  process.exit(2);
-}
+const { chromium, hlsScript, hlsVersion } = await h.load(async (require) => ({
+  chromium: require('playwright-core').chromium,
+  hlsScript: await readFile(require.resolve('hls.js/dist/hls.min.js')),
+  hlsVersion: JSON.parse(await readFile(require.resolve('hls.js/package.json'))).version,
+}));
 
 const page_html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>sluice glass-to-glass</title>
@@ -249,24 +199,10 @@ window.g2g = {
 };
 </script></body></html>`;
 
-server = createServer((req, res) => {
-  const path = new URL(req.url, 'http://localhost').pathname;
-  if (path === '/') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(page_html);
-  } else if (path === '/hls.min.js') {
-    res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
-    res.end(hlsScript);
-  } else {
-    res.writeHead(path === '/favicon.ico' ? 204 : 404);
-    res.end();
-  }
+const pageUrl = await h.serveLoopback({
+  '/': ['text/html; charset=utf-8', page_html],
+  '/hls.min.js': ['text/javascript', hlsScript],
 });
-await new Promise((resolve, reject) => {
-  server.once('error', reject);
-  server.listen(0, '127.0.0.1', resolve);
-});
-const pageUrl = `http://127.0.0.1:${server.address().port}/`;
 
 const percentile = (sorted, p) => {
   if (sorted.length === 0) return null;
@@ -277,23 +213,13 @@ const percentile = (sorted, p) => {
 };
 const round1 = (v) => (v === null || v === undefined ? null : Math.round(v * 10) / 10);
 const round3 = (v) => Math.round(v * 1000) / 1000;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const result = { samples: 0, errors: [], config: options.config, hlsjs: hlsVersion };
 try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30000,
-    args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required',
-      '--disable-background-networking', '--disable-component-update', '--disable-quic', '--disable-gpu'],
-  });
+  const browser = await h.launch(chromium, [AUTOPLAY]);
   result.chromium = browser.version();
-  const page = await browser.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('pageerror', (e) => result.errors.push({ type: 'page', details: String(e) }));
-  page.on('console', (m) => log(`console.${m.type()}: ${m.text()}`));
-  await page.goto(pageUrl, { waitUntil: 'load' });
+  const page = await h.newPage((e) => result.errors.push({ type: 'page', details: String(e) }));
+  await h.open(page, pageUrl);
   await page.evaluate(([url, config]) => window.g2g.start(url, config), [options.url, options.config]);
 
   // Until playback starts (30 s at most), then the warm-up.
@@ -312,9 +238,7 @@ try {
   const targets = [];
   const ahead = [];
   let fastest = 1;
-  const end = Date.now() + options.seconds * 1000;
-  while (Date.now() < end) {
-    await sleep(500);
+  await sampleFor(options.seconds, 500, async () => {
     st = await page.evaluate(() => window.g2g.poll());
     if (st.latency !== null) latencies.push(st.latency);
     if (st.target !== null) targets.push(st.target);
@@ -322,8 +246,8 @@ try {
     if (st.ahead !== null) ahead.push(st.ahead);
     log(`t=${st.currentTime.toFixed(2)} hls.latency=${st.latency} target=${st.target} ahead=${st.ahead} ` +
         `rate=${st.rate} samples=${st.samples}`);
-    if (st.errors.length) break;
-  }
+    return st.errors.length > 0;
+  });
   const r = await page.evaluate(() => window.g2g.end());
   const s = r.samples.slice().sort((a, b) => a - b);
   const d = r.display.slice().sort((a, b) => a - b);
@@ -354,6 +278,6 @@ try {
     hlsjs: r.version,
   });
 } catch (e) {
-  result.errors.push({ type: 'harness', details: String(e && e.message ? e.message : e) });
+  result.errors.push(harnessError(e));
 }
-await finish(result, result.samples > 0 && result.errors.length === 0 ? 0 : 1);
+await h.finish(result, result.samples > 0 && result.errors.length === 0 ? 0 : 1);

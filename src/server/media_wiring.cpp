@@ -432,6 +432,7 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   impl_->hls = std::make_unique<media::HlsService>(impl_->server, impl_->policy,
                                                    Impl::hls_options(config), router);
   media::WhepServiceOptions whep;
+  whep.max_sessions_per_address = config.limits.media_max_connections_per_address;
   whep.announce = config.webrtc_hosts.empty()
                       ? media::WhepService::default_announce(config.webrtc_udp.host)
                       : config.webrtc_hosts;

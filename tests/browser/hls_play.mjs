@@ -13,81 +13,23 @@
 // Exit 0 when the video advanced by at least N/2 seconds with no fatal hls.js error (with
 // --expect-ll also: parts were loaded and the playlist allows blocking reloads), else 1; 2 on bad
 // usage. A watchdog ends the run (and with it the browser) if anything hangs.
-import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { AUTOPLAY, createHarness, harnessError, sampleFor } from './harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-function usage(message) {
-  if (message) console.error(`hls_play: ${message}`);
-  console.error('usage: node hls_play.mjs URL [--seconds N] [--expect-ll] [--verbose]');
-  process.exit(2);
-}
-
+const h = createHarness('hls_play', 'node hls_play.mjs URL [--seconds N] [--expect-ll] [--verbose]');
 const options = { url: null, seconds: 10, expectLl: false, verbose: false };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; ++i) {
-  const a = argv[i];
-  if (a === '--seconds') {
-    options.seconds = Number(argv[++i]);
-    if (!(options.seconds > 0)) usage('--seconds takes a positive number');
-  } else if (a === '--expect-ll') {
-    options.expectLl = true;
-  } else if (a === '--verbose') {
-    options.verbose = true;
-  } else if (a.startsWith('--')) {
-    usage(`unknown option ${a}`);
-  } else if (!options.url) {
-    options.url = a;
-  } else {
-    usage(`unexpected argument ${a}`);
-  }
-}
-if (!options.url) usage('no URL');
-
-const log = (...args) => {
-  if (options.verbose) console.error('hls_play:', ...args);
-};
-
-let browser = null;
-let server = null;
-let finished = false;
-
-// Prints the result line once and exits; the browser is closed first (playwright-core also kills
-// it when this process exits).
-async function finish(result, code) {
-  if (finished) return;
-  finished = true;
-  console.log(JSON.stringify(result));
-  const closing = Promise.allSettled([
-    browser ? browser.close() : null,
-    server ? new Promise((resolve) => server.close(resolve)) : null,
-  ]);
-  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5000))]);
-  process.exit(code);
-}
+h.parseArgs(options, {
+  '--expect-ll': () => { options.expectLl = true; },
+});
+const log = h.log;
 
 // Launching, loading and sampling together get this long; then the run fails.
-const watchdogMs = (options.seconds + 60) * 1000;
-const watchdog = setTimeout(() => {
-  finish({ played: false, errors: [{ type: 'watchdog', details: `no result within ${watchdogMs} ms` }] }, 1);
-}, watchdogMs);
-watchdog.unref();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => finish({ played: false, errors: [{ type: 'signal', details: signal }] }, 1));
-}
+h.guard((options.seconds + 60) * 1000, { played: false });
 
-const require = createRequire(import.meta.url);
-let chromium;
-let hlsScript;
-try {
-  ({ chromium } = require('playwright-core'));
-  hlsScript = await readFile(require.resolve('hls.js/dist/hls.min.js'));
-} catch (e) {
-  console.error(`hls_play: ${e.message}\nRun: npm ci --prefix tests/browser (make test-deps does)`);
-  process.exit(2);
-}
+const { chromium, hlsScript } = await h.load(async (require) => ({
+  chromium: require('playwright-core').chromium,
+  hlsScript: await readFile(require.resolve('hls.js/dist/hls.min.js')),
+}));
 
 // The page: hls.js plus the player, which keeps its observations in window.hlsPlay.
 const page_html = `<!doctype html>
@@ -159,27 +101,10 @@ window.hlsPlay = {
 };
 </script></body></html>`;
 
-server = createServer((req, res) => {
-  const path = new URL(req.url, 'http://localhost').pathname;
-  if (path === '/') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(page_html);
-  } else if (path === '/hls.min.js') {
-    res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
-    res.end(hlsScript);
-  } else if (path === '/favicon.ico') {
-    res.writeHead(204);
-    res.end();
-  } else {
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found\n');
-  }
+const pageUrl = await h.serveLoopback({
+  '/': ['text/html; charset=utf-8', page_html],
+  '/hls.min.js': ['text/javascript', hlsScript],
 });
-await new Promise((resolve, reject) => {
-  server.once('error', reject);
-  server.listen(0, '127.0.0.1', resolve);
-});
-const pageUrl = `http://127.0.0.1:${server.address().port}/`;
 log(`page at ${pageUrl}, playing ${options.url}`);
 
 const result = {
@@ -187,38 +112,19 @@ const result = {
   partsLoaded: 0, fragmentsLoaded: 0, lowLatency: false,
 };
 try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30000,
-    args: [
-      '--no-sandbox',
-      '--autoplay-policy=no-user-gesture-required',
-      // This machine has no network beyond loopback: no background fetches, no QUIC.
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-quic',
-      '--disable-gpu',
-    ],
-  });
-  log(`chromium ${browser.version()}`);
-  const page = await browser.newPage();
-  page.setDefaultTimeout(15000);
+  const browser = await h.launch(chromium, [AUTOPLAY]);
   const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => log(`console.${m.type()}: ${m.text()}`));
-  await page.goto(pageUrl, { waitUntil: 'load' });
+  const page = await h.newPage((e) => pageErrors.push(String(e)));
+  await h.open(page, pageUrl);
   await page.evaluate((url) => window.hlsPlay.start(url), options.url);
 
-  const end = Date.now() + options.seconds * 1000;
   let report = null;
-  while (Date.now() < end) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  await sampleFor(options.seconds, 500, async () => {
     report = await page.evaluate(() => window.hlsPlay.report());
     log(`t=${report.currentTime.toFixed(2)} ready=${report.readyState} frags=${report.fragmentsLoaded} ` +
         `parts=${report.partsLoaded} latency=${report.latency}`);
-    if (report.errors.length > 0) break;  // a fatal error: hls.js stops, nothing more to see
-  }
+    return report.errors.length > 0;  // a fatal error: hls.js stops, nothing more to see
+  });
   const advanced = report.started === null ? 0 : report.currentTime - report.started;
   Object.assign(result, {
     played: advanced >= options.seconds / 2,
@@ -240,9 +146,9 @@ try {
     chromium: browser.version(),
   });
 } catch (e) {
-  result.errors.push({ type: 'harness', details: String(e && e.message ? e.message : e) });
+  result.errors.push(harnessError(e));
 }
 
 let ok = result.played && result.errors.length === 0;
 if (options.expectLl) ok = ok && result.partsLoaded > 0 && result.canBlockReload === true;
-await finish(result, ok ? 0 : 1);
+await h.finish(result, ok ? 0 : 1);

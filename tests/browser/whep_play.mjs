@@ -26,99 +26,36 @@
 // in every 1-s window after the first frame (no freeze). Exit 0 when frames were decoded and
 // nothing went wrong ("errors" is empty), else 1; 2 on bad usage. A watchdog ends the run (and
 // with it the browser) if anything hangs.
-import { createRequire } from 'node:module';
+import { AUTOPLAY, RTC_PAGE_SCRIPT, WEBRTC_LOOPBACK, createHarness, harnessError,
+         rtcConnection } from './harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SAMPLE_MS = 500;
-
-function usage(message) {
-  if (message) console.error(`whep_play: ${message}`);
-  console.error('usage: node whep_play.mjs URL [--seconds N] [--camera] [--delete] [--verbose]');
-  process.exit(2);
-}
-
+const h = createHarness('whep_play',
+                        'node whep_play.mjs URL [--seconds N] [--camera] [--delete] [--verbose]');
 const options = { url: null, seconds: 6, camera: false, del: false, verbose: false };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; ++i) {
-  const a = argv[i];
-  if (a === '--seconds') {
-    options.seconds = Number(argv[++i]);
-    if (!(options.seconds > 0)) usage('--seconds takes a positive number');
-  } else if (a === '--camera') {
-    options.camera = true;
-  } else if (a === '--delete') {
-    options.del = true;
-  } else if (a === '--verbose') {
-    options.verbose = true;
-  } else if (a.startsWith('--')) {
-    usage(`unknown option ${a}`);
-  } else if (!options.url) {
-    options.url = a;
-  } else {
-    usage(`unexpected argument ${a}`);
-  }
-}
-if (!options.url) usage('no URL');
-let target;
-try {
-  target = new URL(options.url);
-} catch {
-  usage(`not a URL: ${options.url}`);
-}
-if (target.protocol !== 'http:' && target.protocol !== 'https:') usage('URL must be http(s)');
-if (options.camera && options.del) usage('--delete needs a WHEP session (no --camera)');
-
-const log = (...args) => {
-  if (options.verbose) console.error('whep_play:', ...args);
-};
-
-let browser = null;
-let finished = false;
-
-// Prints the result line once and exits; the browser is closed first (playwright-core also kills
-// it when this process exits).
-async function finish(result, code) {
-  if (finished) return;
-  finished = true;
-  console.log(JSON.stringify(result));
-  const closing = Promise.allSettled([browser ? browser.close() : null]);
-  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5000))]);
-  process.exit(code);
-}
+h.parseArgs(options, {
+  '--camera': () => { options.camera = true; },
+  '--delete': () => { options.del = true; },
+});
+const target = h.httpUrl(options.url);
+if (options.camera && options.del) h.usage('--delete needs a WHEP session (no --camera)');
+const log = h.log;
 
 // Launching, connecting and sampling together get this long; then the run fails.
-const watchdogMs = (options.seconds + 60) * 1000;
-const watchdog = setTimeout(() => {
-  finish({ decoded: false, errors: [{ type: 'watchdog', details: `no result within ${watchdogMs} ms` }] }, 1);
-}, watchdogMs);
-watchdog.unref();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => finish({ decoded: false, errors: [{ type: 'signal', details: signal }] }, 1));
-}
+h.guard((options.seconds + 60) * 1000, { decoded: false });
 
-const require = createRequire(import.meta.url);
-let chromium;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch (e) {
-  console.error(`whep_play: ${e.message}\nRun: npm ci --prefix tests/browser (make test-deps does)`);
-  process.exit(2);
-}
+const { chromium } = await h.load((require) => require('playwright-core'));
 
-// The page: the player, which keeps its observations in window.whepPlay. Times are ms since the
-// offer was POSTed.
+// The page: the player, which keeps its observations in window.whepPlay (on window.rtcPlayer, see
+// harness.mjs). Times are ms since the offer was POSTed.
 const pageHtml = `<!doctype html>
 <html><head><meta charset="utf-8"><title>sluice WHEP test</title></head>
 <body><video id="v" muted playsinline autoplay></video>
+<script>${RTC_PAGE_SCRIPT}</script>
 <script>
-window.whepPlay = {
-  state: {
-    errors: [], http: {}, answer: null, samples: [], states: [], firstFrameMs: null,
-    gatherMs: null, last: null, audio: null, pair: null, presentedFrames: 0, done: false,
-  },
-  since() { return this.t0 === undefined ? 0 : Math.round(performance.now() - this.t0); },
-  fail(type, details) { this.state.errors.push({ type, details: String(details) }); },
-
+window.whepPlay = Object.assign(window.rtcPlayer({
+  errors: [], http: {}, answer: null, samples: [], states: [], firstFrameMs: null,
+  gatherMs: null, last: null, audio: null, pair: null, presentedFrames: 0, done: false,
+}, 'inbound-rtp'), {
   async start(url, camera) {
     const s = this.state;
     const video = document.getElementById('v');
@@ -144,93 +81,30 @@ window.whepPlay = {
       video.requestVideoFrameCallback(onFrame);
     }
 
-    await pc.setLocalDescription(await pc.createOffer());
-    const gatherStart = performance.now();
-    await new Promise((resolve) => {
-      if (pc.iceGatheringState === 'complete') return resolve();
-      pc.addEventListener('icegatheringstatechange', () => {
-        if (pc.iceGatheringState === 'complete') resolve();
-      });
-      setTimeout(resolve, 2000);
-    });
-    s.gatherMs = Math.round(performance.now() - gatherStart);
-    const offer = pc.localDescription.sdp;
-
-    this.t0 = performance.now();
-    let answerSdp;
-    try {
-      // A Blob without a type sends no Content-Type (a string body would send text/plain).
-      const res = camera
-        ? await fetch(url, { method: 'POST', body: new Blob([JSON.stringify({ type: 'offer', sdp: offer })]) })
-        : await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
-      const body = await res.text();
-      s.http = { status: res.status, contentType: res.headers.get('content-type'),
-                 location: res.headers.get('location') };
-      if (res.status !== (camera ? 200 : 201)) {
-        return this.fail('http', 'POST ' + url + ' answered ' + res.status + ': ' + body.slice(0, 500));
-      }
-      if (camera) {
-        const json = JSON.parse(body);
-        if (json.type !== 'answer' || typeof json.sdp !== 'string') {
-          return this.fail('answer', 'not {"type":"answer","sdp":…}: ' + body.slice(0, 500));
-        }
-        answerSdp = json.sdp;
-      } else {
-        if (!/^application\\/sdp/i.test(s.http.contentType || '')) {
-          this.fail('answer', 'Content-Type ' + s.http.contentType + ', not application/sdp');
-        }
-        if (!s.http.location) this.fail('answer', '201 without a Location header');
-        else this.session = new URL(s.http.location, url).href;
-        answerSdp = body;
-      }
-    } catch (e) {
-      return this.fail('http', 'POST ' + url + ': ' + (e && e.message ? e.message : e));
-    }
+    const offer = await this.offer(pc);
+    // A Blob without a type sends no Content-Type (a string body would send text/plain).
+    const answerSdp = camera
+      ? await this.post(url, { method: 'POST', body: new Blob([JSON.stringify({ type: 'offer', sdp: offer })]) },
+                        200, (body) => {
+          const json = JSON.parse(body);
+          if (json.type !== 'answer' || typeof json.sdp !== 'string') {
+            this.fail('answer', 'not {"type":"answer","sdp":…}: ' + body.slice(0, 500));
+            return null;
+          }
+          return json.sdp;
+        })
+      : await this.post(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer },
+                        201, (body) => this.sdpAnswer(body, url));
+    if (answerSdp === null) return;
     const lines = answerSdp.split(/\\r?\\n/);
-    s.answer = {
-      iceLite: lines.includes('a=ice-lite'),
-      setup: (lines.find((l) => l.startsWith('a=setup:')) || '').slice(8) || null,
-      candidates: lines.filter((l) => l.startsWith('a=candidate:')).map((l) => l.slice(2)),
+    s.answer = Object.assign(this.answerBasics(lines), {
       hasVideo: lines.some((l) => /^m=video [1-9]/.test(l)),
       hasAudio: lines.some((l) => /^m=audio [1-9]/.test(l)),
-    };
-    try {
-      await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
-    } catch (e) {
-      return this.fail('setRemoteDescription', e && e.message ? e.message : e);
-    }
-    this.firstFramePoll = setInterval(async () => {  // 50 ms steps until the first frame
-      const v = await this.videoStats();
-      if (v && v.framesDecoded > 0 && s.firstFrameMs === null) {
-        s.firstFrameMs = this.since();
-        clearInterval(this.firstFramePoll);
-      }
-    }, 50);
-    this.sampler = setInterval(() => this.sample(), ${SAMPLE_MS});
+    });
+    if (!(await this.accept(answerSdp))) return;
+    this.watch('framesDecoded', 'firstFrameMs');  // 50 ms steps until the first frame
   },
 
-  // The inbound-rtp video stat (with its codec's mimeType), the audio one, the selected pair.
-  async stats() {
-    const report = await this.pc.getStats();
-    let video = null, audio = null, pair = null;
-    report.forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'video') video = Object.assign({}, r);
-      if (r.type === 'inbound-rtp' && r.kind === 'audio') audio = r;
-      if (r.type === 'transport' && r.selectedCandidatePairId) {
-        pair = report.get(r.selectedCandidatePairId);
-      }
-    });
-    if (video && video.codecId && report.get(video.codecId)) {
-      video.codec = report.get(video.codecId).mimeType;
-    }
-    const cand = (id) => {
-      const c = id && report.get(id);
-      return c ? c.candidateType + ' ' + c.address + ':' + c.port : null;
-    };
-    return { video, audio, pair: pair ? { local: cand(pair.localCandidateId),
-                                          remote: cand(pair.remoteCandidateId),
-                                          state: pair.state } : null };
-  },
   async videoStats() { return this.pc ? (await this.stats()).video : null; },
 
   async sample() {
@@ -243,25 +117,9 @@ window.whepPlay = {
                      fps: video && video.framesPerSecond !== undefined ? video.framesPerSecond : null });
   },
 
-  stop() {
-    clearInterval(this.sampler);
-    clearInterval(this.firstFramePoll);
-  },
-
   // DELETE of the session's Location, then framesDecoded 500 ms and 2500 ms later.
   async hangUp() {
-    const s = this.state;
-    if (!this.session) return this.fail('delete', 'no session URL to DELETE');
-    try {
-      const res = await fetch(this.session, { method: 'DELETE' });
-      s.http.deleteStatus = res.status;
-      if (res.status !== 200 && res.status !== 204) {
-        this.fail('delete', 'DELETE ' + this.session + ' answered ' + res.status + ': ' +
-                  (await res.text()).slice(0, 500));
-      }
-    } catch (e) {
-      return this.fail('delete', 'DELETE ' + this.session + ': ' + (e && e.message ? e.message : e));
-    }
+    if (!(await this.deleteSession())) return;
     const framesAt = async (ms) => {
       await new Promise((resolve) => setTimeout(resolve, ms));
       const v = await this.videoStats();
@@ -269,20 +127,18 @@ window.whepPlay = {
     };
     const a = await framesAt(500);
     const b = await framesAt(2000);
-    s.afterDelete = { framesAt500ms: a, framesAt2500ms: b, stopped: a === b,
-                      connectionState: this.pc.connectionState };
+    this.state.afterDelete = { framesAt500ms: a, framesAt2500ms: b, stopped: a === b,
+                               connectionState: this.pc.connectionState };
   },
 
   report() {
     const video = document.getElementById('v');
-    return Object.assign({}, this.state, {
-      connectionState: this.pc ? this.pc.connectionState : 'new',
-      iceConnectionState: this.pc ? this.pc.iceConnectionState : 'new',
+    return Object.assign({}, this.state, this.connection(), {
       element: { width: video.videoWidth, height: video.videoHeight, readyState: video.readyState,
                  paused: video.paused },
     });
   },
-};
+});
 </script></body></html>`;
 
 // Frame growth after the first frame: "rising" when framesDecoded grew in every 1-s window that
@@ -315,58 +171,29 @@ function analyse(samples, firstFrameMs) {
 }
 
 // The page's own address: a path sluiced does not serve, answered by playwright (page.route).
-const pageUrl = new URL('/.sluice-test/whep_play.html', target).href;
+const pageUrl = h.originPageUrl(target);
 const result = { decoded: false, mode: options.camera ? 'camera' : 'whep', url: target.href,
                  framesDecoded: 0, firstFrameMs: null, errors: [] };
 try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--autoplay-policy=no-user-gesture-required',
-      // Candidates on loopback too, and as plain addresses rather than mDNS names.
-      '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      // This machine has no network beyond loopback: no background fetches, no QUIC.
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-quic',
-    ],
-  });
-  log(`chromium ${browser.version()}`);
-  const page = await browser.newPage();
-  page.setDefaultTimeout(15000);
+  const browser = await h.launch(chromium, [AUTOPLAY, ...WEBRTC_LOOPBACK]);
   const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => log(`console.${m.type()}: ${m.text()}`));
-  await page.route(pageUrl, (route) => route.fulfill({
-    status: 200, contentType: 'text/html; charset=utf-8', body: pageHtml,
-  }));
-  await page.goto(pageUrl, { waitUntil: 'load' });
+  const page = await h.newPage((e) => pageErrors.push(String(e)));
+  await h.open(page, pageUrl, pageHtml);
   log(`page at ${pageUrl}, offering to ${target.href}`);
   await page.evaluate(([url, camera]) => window.whepPlay.start(url, camera),
                       [target.href, options.camera]);
 
-  let report = await page.evaluate(() => window.whepPlay.report());
-  if (report.errors.length === 0) {
-    const end = Date.now() + options.seconds * 1000;
-    while (Date.now() < end) {
-      await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
-      report = await page.evaluate(() => window.whepPlay.report());
-      const last = report.last || {};
-      log(`t=${report.samples.length ? report.samples[report.samples.length - 1].t : 0} ` +
-          `${report.connectionState} frames=${last.framesDecoded || 0} fps=${last.framesPerSecond} ` +
-          `${last.frameWidth}x${last.frameHeight} lost=${last.packetsLost} nack=${last.nackCount} ` +
-          `pli=${last.pliCount}`);
-      if (report.connectionState === 'failed') break;
-    }
-    await page.evaluate(() => window.whepPlay.stop());
-    if (options.del) await page.evaluate(() => window.whepPlay.hangUp());
-    report = await page.evaluate(() => window.whepPlay.report());
-  }
+  const report = await h.sampleRtc(page, 'whepPlay', {
+    seconds: options.seconds,
+    hangUp: options.del,
+    describe: (r) => {
+      const last = r.last || {};
+      return `t=${r.samples.length ? r.samples[r.samples.length - 1].t : 0} ` +
+             `${r.connectionState} frames=${last.framesDecoded || 0} fps=${last.framesPerSecond} ` +
+             `${last.frameWidth}x${last.frameHeight} lost=${last.packetsLost} nack=${last.nackCount} ` +
+             `pli=${last.pliCount}`;
+    },
+  });
   const last = report.last || {};
   Object.assign(result, {
     framesDecoded: last.framesDecoded || 0,
@@ -384,12 +211,7 @@ try {
     chromeFreezeCount: last.freezeCount ?? null,
     codec: last.codec ?? null,
     decoderImplementation: last.decoderImplementation ?? null,
-    audio: report.audio,
-    connectionState: report.connectionState,
-    iceConnectionState: report.iceConnectionState,
-    states: report.states,
-    selectedPair: report.pair,
-    gatherMs: report.gatherMs,
+    ...rtcConnection(report),
     http: report.http,
     answer: report.answer,
     afterDelete: report.afterDelete ?? null,
@@ -405,7 +227,7 @@ try {
                          `(connectionState ${report.connectionState})` });
   }
 } catch (e) {
-  result.errors.push({ type: 'harness', details: String(e && e.message ? e.message : e) });
+  result.errors.push(harnessError(e));
 }
 
-await finish(result, result.decoded && result.errors.length === 0 ? 0 : 1);
+await h.finish(result, result.decoded && result.errors.length === 0 ? 0 : 1);

@@ -75,6 +75,13 @@ void WebrtcServer::forget(const WebrtcSession& session) {
   by_id_.erase(session.id());
 }
 
+std::size_t WebrtcServer::sessions_from(const std::string& client) const {
+  std::size_t n = 0;
+  for (const auto& [id, s] : by_id_)
+    n += s->client() == client ? 1 : 0;
+  return n;
+}
+
 void WebrtcServer::route(const udp::endpoint& from,
                          const std::shared_ptr<WebrtcSession>& session) {
   by_address_[from] = session;

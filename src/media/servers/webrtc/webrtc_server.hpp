@@ -51,6 +51,8 @@ class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
   OpusFromAac& transcoder_for(const std::string& path, MediaHub& hub);
   void leave_transcoder(const std::string& path, MediaSink* viewer);
   std::size_t sessions() const { return by_id_.size(); }
+  // Sessions whose offer came from `client` (the HTTP client's address).
+  std::size_t sessions_from(const std::string& client) const;
 
   struct Counters {
     std::uint64_t datagrams_in = 0, unknown_in = 0, stun_refused = 0, dropped_out = 0;

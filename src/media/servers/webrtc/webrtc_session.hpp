@@ -78,6 +78,7 @@ class WebrtcSession final : public MediaSink,
   const std::string& id() const { return setup_.id; }
   const std::string& path() const { return setup_.path; }
   const std::string& local_ufrag() const { return setup_.ice.ufrag; }
+  const std::string& client() const { return setup_.client; }
 
   // From the shared UDP port (WebrtcServer's demultiplexing). on_stun answers; true when the
   // check was valid (the server then routes `from`'s datagrams here).

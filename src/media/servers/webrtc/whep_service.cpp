@@ -158,6 +158,14 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
       const std::optional<PublishGrant>& publish) {
     WebrtcServer* server = media.webrtc();
     if (!server) return fail(Error::unavailable("WebRTC is off on this server (webrtc-udp)"));
+    if (server->sessions() >= options.max_sessions) {
+      return fail(Error::unavailable("too many WebRTC sessions (" +
+                                     std::to_string(options.max_sessions) + ")"));
+    }
+    if (server->sessions_from(client) >= options.max_sessions_per_address) {
+      return fail(Error::unavailable("too many WebRTC sessions from " + client + " (" +
+                                     std::to_string(options.max_sessions_per_address) + ")"));
+    }
     MediaPath* path = media.hub().find(name);
     if (!path && !publish) {
       return fail(Error::not_found("no one is publishing '" + keys::redact_keys(name) + "'"));

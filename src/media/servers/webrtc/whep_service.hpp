@@ -28,6 +28,11 @@ class MediaPolicy;
 struct WhepServiceOptions {
   std::vector<std::string> announce;  // host candidate addresses (never a wildcard)
   std::string camera_path = "stream1";  // /api/webrtc/offer without ?path=
+  // WebRTC sessions at once, and from one client address (media-max-connections-per-address);
+  // an offer past either is refused with 503 (a session that never completes its handshake is
+  // gone after 20 s).
+  std::size_t max_sessions = 1024;
+  std::size_t max_sessions_per_address = 64;
 };
 
 class WhepService {
