@@ -150,6 +150,9 @@ class Parser {
     const std::string_view qualified = name();
     if (qualified.empty()) return fail(bad("an element without a name"));
     split_name(qualified, e);
+    if (e.name.empty() || (e.prefix.empty() && qualified.front() == ':')) {
+      return fail(bad("an element without a local name"));
+    }
     for (;;) {
       skip_space();
       if (at_ >= t_.size()) return fail(bad("unterminated start tag <" + std::string(qualified) + ">"));
