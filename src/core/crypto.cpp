@@ -87,27 +87,29 @@ std::string md5_hex(std::string_view data) {
   return out;
 }
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
+namespace {
+
+std::string hmac(const EVP_MD* md, const char* name, std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+  if (HMAC(md, key.data(), static_cast<int>(key.size()),
            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
            &len) == nullptr) {
-    throw std::runtime_error("OpenSSL HMAC-SHA-256 failed");
+    throw std::runtime_error(std::string("OpenSSL ") + name + " failed");
   }
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
-std::string hmac_sha1(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-           &len) == nullptr) {
-    throw std::runtime_error("OpenSSL HMAC-SHA-1 failed");
-  }
-  return std::string(reinterpret_cast<const char*>(out), len);
+}  // namespace
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  return hmac(EVP_sha256(), "HMAC-SHA-256", key, data);
 }
+
+std::string hmac_sha1(std::string_view key, std::string_view data) {
+  return hmac(EVP_sha1(), "HMAC-SHA-1", key, data);
+}
+
 
 bool equal_constant_time(std::string_view a, std::string_view b) {
   if (a.size() != b.size() || a.empty()) return false;
