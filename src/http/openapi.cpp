@@ -462,6 +462,64 @@ std::vector<Op> operations() {
                     .fails({{401, "A private path and no read key (WWW-Authenticate: StreamKey)"},
                             {403, "A read key that is refused"},
                             {404, "No such segment (any more)"}}));
+  // WebRTC (docs/api.md, "WebRTC: WHEP, WHIP and the camera's offer endpoint").
+  const Param webrtc_id{"id", "path", str(1, 64), "WebRTC session id (from Location)"};
+  const Reply webrtc_off{503, "WebRTC is off (webrtc-udp), or too many sessions"};
+  ops.push_back(op("post", "/live/{name}/whep", "whep_offer", "media",
+                   "Play a live path over WebRTC (WHEP): SDP offer in, SDP answer out",
+                   typed("string"))
+                    .about("Body: the SDP offer (`application/sdp`). The answer is ICE-lite, "
+                           "`a=setup:passive`, with host candidates on the webrtc-udp port; "
+                           "`Location` names the session; a `Link` header lists STUN/TURN "
+                           "servers. A private path needs `?key=`.")
+                    .with({path_name, query("key", str(), "Read key of a private path")})
+                    .gives(201, "application/sdp")
+                    .as("application/sdp")
+                    .fails({{400, "An offer that does not parse, or lacks ICE credentials or a "
+                                  "DTLS fingerprint"},
+                            {401, "A private path and no read key"},
+                            {403, "A read key that is refused"},
+                            not_live,
+                            {406, "No offered section can carry the path's codecs (named)"},
+                            webrtc_off}));
+  ops.push_back(op("delete", "/live/{name}/whep/{id}", "whep_end", "media",
+                   "End a WHEP session", any_object())
+                    .with({path_name, webrtc_id})
+                    .fails({{404, "No such session"}}));
+  ops.push_back(op("patch", "/live/{name}/whep/{id}", "whep_trickle", "media",
+                   "Trickled ICE candidates (accepted; ICE-lite needs none)")
+                    .with({path_name, webrtc_id})
+                    .gives(204, "No Content"));
+  ops.push_back(op("post", "/live/{name}/whip", "whip_offer", "media",
+                   "Publish a live path over WebRTC (WHIP)", typed("string"))
+                    .about("Body: the SDP offer (`application/sdp`), H.264 and/or Opus. "
+                           "`Authorization: Bearer <stream key>` (or an identity with media_rw "
+                           "on the path).")
+                    .with({path_name})
+                    .gives(201, "application/sdp")
+                    .as("application/sdp")
+                    .fails({{400, "An offer that does not parse"},
+                            {401, "No or an unknown credential"},
+                            {403, "A key for another stream"},
+                            {406, "No H.264 or Opus offered"},
+                            {409, "The path is already live (and takeover is off)"},
+                            webrtc_off}));
+  ops.push_back(op("delete", "/live/{name}/whip/{id}", "whip_end", "media",
+                   "End a WHIP session (the path ends)", any_object())
+                    .with({path_name, webrtc_id})
+                    .fails({{404, "No such session"}}));
+  ops.push_back(op("post", "/api/webrtc/offer", "camera_webrtc_offer", "media",
+                   "The C Pro camera's offer endpoint: JSON {type, sdp} in and out",
+                   any_object())
+                    .about("Body `{\"type\": \"offer\", \"sdp\": \"...\"}` with any or no "
+                           "Content-Type; answers `{\"type\": \"answer\", \"sdp\": ..., "
+                           "\"iceServers\": [...]}`.")
+                    .with({query("path", str(1, 256), "Live path to play (default stream1)"),
+                           query("key", str(), "Read key of a private path")})
+                    .fails({{400, "Not JSON {type, sdp}, or a bad offer"},
+                            not_live,
+                            {406, "No offered section can carry the path's codecs"},
+                            webrtc_off}));
   // Identities and settings (docs/security.md).
   const Param principal{"name", "path", str(1, 64), "User or role name"};
   ops.push_back(op("get", "/auth/whoami", "whoami", "auth",
