@@ -353,8 +353,8 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     for (const auto& server : c.webrtc_ice_servers) {
       if (!server.starts_with("stun:") && !server.starts_with("turn:") &&
           !server.starts_with("turns:")) {
-        throw ConfigError("'webrtc-ice-servers' lists stun:, turn: or turns: URLs, got '" +
-                          server + "'");
+        throw ConfigError("'webrtc-ice-servers' lists stun:, turn: or turns: URLs, got '" + server +
+                          "'");
       }
     }
   } else if (key == "srt-passphrase") {

@@ -110,7 +110,6 @@ std::string hmac_sha1(std::string_view key, std::string_view data) {
   return hmac(EVP_sha1(), "HMAC-SHA-1", key, data);
 }
 
-
 bool equal_constant_time(std::string_view a, std::string_view b) {
   if (a.size() != b.size() || a.empty()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

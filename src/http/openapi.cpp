@@ -475,15 +475,16 @@ std::vector<Op> operations() {
                     .with({path_name, query("key", str(), "Read key of a private path")})
                     .gives(201, "application/sdp")
                     .as("application/sdp")
-                    .fails({{400, "An offer that does not parse, or lacks ICE credentials or a "
-                                  "DTLS fingerprint"},
+                    .fails({{400,
+                             "An offer that does not parse, or lacks ICE credentials or a "
+                             "DTLS fingerprint"},
                             {401, "A private path and no read key"},
                             {403, "A read key that is refused"},
                             not_live,
                             {406, "No offered section can carry the path's codecs (named)"},
                             webrtc_off}));
-  ops.push_back(op("delete", "/live/{name}/whep/{id}", "whep_end", "media",
-                   "End a WHEP session", any_object())
+  ops.push_back(op("delete", "/live/{name}/whep/{id}", "whep_end", "media", "End a WHEP session",
+                   any_object())
                     .with({path_name, webrtc_id})
                     .fails({{404, "No such session"}}));
   ops.push_back(op("patch", "/live/{name}/whep/{id}", "whep_trickle", "media",
@@ -509,8 +510,7 @@ std::vector<Op> operations() {
                     .with({path_name, webrtc_id})
                     .fails({{404, "No such session"}}));
   ops.push_back(op("post", "/api/webrtc/offer", "camera_webrtc_offer", "media",
-                   "The C Pro camera's offer endpoint: JSON {type, sdp} in and out",
-                   any_object())
+                   "The C Pro camera's offer endpoint: JSON {type, sdp} in and out", any_object())
                     .about("Body `{\"type\": \"offer\", \"sdp\": \"...\"}` with any or no "
                            "Content-Type; answers `{\"type\": \"answer\", \"sdp\": ..., "
                            "\"iceServers\": [...]}`.")

@@ -118,7 +118,7 @@ Result<AudioConfig> parse_audio_config(std::span<const std::uint8_t> body) {
 }
 
 std::optional<std::span<const std::uint8_t>> audio_frame_of(std::span<const std::uint8_t> body,
-                                                           AudioCodec codec) {
+                                                            AudioCodec codec) {
   auto info = inspect_audio(body);
   if (!info || !info->coded_frame || audio_codec_of(*info) != codec) return std::nullopt;
   const auto frame = body.subspan(info->data_offset);

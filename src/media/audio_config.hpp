@@ -62,7 +62,7 @@ Result<AudioConfig> parse_audio_config(std::span<const std::uint8_t> body);
 // The coded audio of an FLV audio body of `codec` — the raw AAC frame, the Opus packet; nullopt
 // for a configuration, another codec, or an empty frame.
 std::optional<std::span<const std::uint8_t>> audio_frame_of(std::span<const std::uint8_t> body,
-                                                           AudioCodec codec);
+                                                            AudioCodec codec);
 
 // Whether an audio body uses Enhanced RTMP's extended header (Opus and the other FourCC codecs).
 // Legacy FLV players (ffmpeg before 7, VLC 3) cannot read it — ffprobe 5.1 stalls probing it —

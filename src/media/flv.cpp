@@ -9,7 +9,7 @@ namespace {
 constexpr std::uint8_t kAvc = 7;
 constexpr std::uint8_t kHevc = 12;
 constexpr std::uint8_t kAac = 10;
-constexpr std::uint8_t kExHeader = 9;  // Enhanced RTMP audio
+constexpr std::uint8_t kExHeader = 9;       // Enhanced RTMP audio
 constexpr std::size_t kFileHeader = 9 + 4;  // header plus PreviousTagSize0
 constexpr std::size_t kTagHeader = 11;
 constexpr std::uint32_t kMaxTagBody = 0xFFFFFF;

@@ -42,7 +42,7 @@ struct SrtLinkStats {
 
 // What a WebRTC viewer's session knows of itself.
 struct WebrtcStats {
-  std::string state;  // "checking" (ICE), "handshake" (DTLS), "connected", "closed"
+  std::string state;                // "checking" (ICE), "handshake" (DTLS), "connected", "closed"
   std::uint64_t nacks = 0;          // packets the viewer reported lost
   std::uint64_t retransmitted = 0;  // of those, resent from the packet cache
   std::uint64_t plis = 0;           // PLI and FIR received (answered with the latest keyframe)

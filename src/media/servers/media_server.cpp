@@ -7,8 +7,8 @@
 
 #include "media/servers/media_server_impl.hpp"
 #include "media/servers/rtsp/rtsp_udp.hpp"
-#include "media/servers/webrtc/webrtc_server.hpp"
 #include "media/servers/srt/srt_server.hpp"
+#include "media/servers/webrtc/webrtc_server.hpp"
 
 namespace sluice::media {
 
@@ -201,6 +201,10 @@ std::uint16_t MediaServer::listen_webrtc(const std::string& host, std::uint16_t 
 
 WebrtcServer* MediaServer::webrtc() {
   return impl_->webrtc.get();
+}
+
+SharedByteBudget& MediaServer::reassembly_budget() {
+  return impl_->reassembly_budget;
 }
 
 std::uint16_t MediaServer::listen_srt(const std::string& host, std::uint16_t port) {

@@ -23,6 +23,7 @@ class HttpServer;
 }
 namespace sluice {
 class EventLoop;
+class SharedByteBudget;
 class Refusals;
 }  // namespace sluice
 
@@ -99,6 +100,9 @@ class MediaServer {
   std::uint16_t listen_webrtc(const std::string& host, std::uint16_t port);
   // Media thread only: the WebRTC port's sessions; null while WebRTC is off.
   WebrtcServer* webrtc();
+  // The media-reassembly-budget every ingest that gathers access units charges (SRT, RTSP and
+  // WHIP publishers). Any thread.
+  SharedByteBudget& reassembly_budget();
   // The camera aliases (rtsp_aliases setting): from the next RTSP request. Any thread.
   void set_rtsp_aliases(std::map<std::string, std::string> aliases);
   // Starts the media thread. Idempotent.

@@ -20,9 +20,9 @@ struct AacToOpus::Native {
   AVFrame* decoded = nullptr;
   AVFrame* chunk = nullptr;
   AVPacket* packet = nullptr;
-  std::int64_t base_ms = -1;        // the time of sample 0 of the current run
-  std::int64_t samples_in = 0;      // 48 kHz samples resampled since base_ms
-  std::int64_t samples_out = 0;     // 48 kHz samples encoded since base_ms
+  std::int64_t base_ms = -1;     // the time of sample 0 of the current run
+  std::int64_t samples_in = 0;   // 48 kHz samples resampled since base_ms
+  std::int64_t samples_out = 0;  // 48 kHz samples encoded since base_ms
   ~Native() {
     avcodec_free_context(&decoder);
     avcodec_free_context(&encoder);
@@ -56,7 +56,8 @@ Result<std::unique_ptr<AacToOpus>> AacToOpus::create(std::string_view asc) {
   Native& n = *t->native_;
   const AVCodec* aac = avcodec_find_decoder(AV_CODEC_ID_AAC);
   const AVCodec* opus = avcodec_find_encoder_by_name("libopus");
-  if (!aac || !opus) return fail(Error::internal("no AAC decoder or libopus encoder in libavcodec"));
+  if (!aac || !opus)
+    return fail(Error::internal("no AAC decoder or libopus encoder in libavcodec"));
   n.decoder = avcodec_alloc_context3(aac);
   n.encoder = avcodec_alloc_context3(opus);
   n.decoded = av_frame_alloc();
@@ -115,8 +116,7 @@ Status AacToOpus::push(std::span<const std::uint8_t> frame, std::int64_t ms,
       AVChannelLayout stereo;
       av_channel_layout_default(&stereo, 2);
       if (swr_alloc_set_opts2(&n.resampler, &stereo, AV_SAMPLE_FMT_S16, kRate,
-                              &n.decoded->ch_layout,
-                              static_cast<AVSampleFormat>(n.decoded->format),
+                              &n.decoded->ch_layout, static_cast<AVSampleFormat>(n.decoded->format),
                               n.decoded->sample_rate, 0, nullptr) < 0 ||
           swr_init(n.resampler) < 0) {
         return fail(Error::internal("audio resampler could not start"));

@@ -86,8 +86,8 @@ Status HlsMuxer::push(const MediaPacket& packet) {
     auto info = inspect_audio(body);
     if (!info) return reject(info.error());
     if (audio_codec_of(*info) == AudioCodec::kNone) {
-      return reject(unsupported("HLS: unsupported audio codec " +
-                                std::string(audio_codec_name(*info))));
+      return reject(
+          unsupported("HLS: unsupported audio codec " + std::string(audio_codec_name(*info))));
     }
     if (info->sequence_header) return set_audio_config(body);
     if (!info->coded_frame) return {};
@@ -251,18 +251,17 @@ Result<std::optional<HlsMuxer::Prepared>> HlsMuxer::prepare(std::uint8_t type, s
   auto refuse = [this](Error error) { return fail(reject(std::move(error)).error()); };
   auto& last_in = p.video ? last_video_in_ : last_audio_in_;
   if (last_in && dts <= *last_in) {
-    return refuse(Error::bad_request(std::string("HLS: ") + (p.video ? "video" : "audio") +
-                                     " DTS " + std::to_string(dts) +
-                                     " ms is not after the previous " + std::to_string(*last_in) +
-                                     " ms; packet dropped"));
+    return refuse(Error::bad_request(
+        std::string("HLS: ") + (p.video ? "video" : "audio") + " DTS " + std::to_string(dts) +
+        " ms is not after the previous " + std::to_string(*last_in) + " ms; packet dropped"));
   }
   if (p.video) {
     const auto info = inspect_video(body);  // checked by push() already
     if (info->composition_time < 0) {
       return refuse(Error::bad_request("HLS: negative composition time; packet dropped"));
     }
-    if (auto ok = append_annexb(*video_config_, body.subspan(info->data_offset), info->keyframe,
-                                p.data);
+    if (auto ok =
+            append_annexb(*video_config_, body.subspan(info->data_offset), info->keyframe, p.data);
         !ok) {
       return refuse(ok.error());
     }

@@ -11,14 +11,15 @@
 // data) for as long as a reader holds it, even after the muxer is gone.
 //
 // Codecs: H.264 (FLV codec 7 or Enhanced RTMP `avc1`) and HEVC (FLV codec 12 or `hvc1`) video;
-// AAC or Opus (Enhanced RTMP `Opus`) audio. Script data is ignored. Other codecs are refused (415) packet by packet.
+// AAC or Opus (Enhanced RTMP `Opus`) audio. Script data is ignored. Other codecs are refused (415)
+// packet by packet.
 //
 // Start (waiting rule): the mpegts muxer is created once, lazily, when the codec configuration
 // is known. It starts at once when both a video configuration (AVC/HEVC record) and an audio
-// one (AAC AudioSpecificConfig, OpusHead) have been seen; otherwise audio/video frames are held (at most 1024
-// packets and max_segment_bytes) until they span `config_wait` of media time, and the muxer then
-// starts with whatever configurations it has (video only, audio only). Held frames are then
-// muxed, so nothing is lost by waiting. A configuration that arrives after the start for a
+// one (AAC AudioSpecificConfig, OpusHead) have been seen; otherwise audio/video frames are held (at
+// most 1024 packets and max_segment_bytes) until they span `config_wait` of media time, and the
+// muxer then starts with whatever configurations it has (video only, audio only). Held frames are
+// then muxed, so nothing is lost by waiting. A configuration that arrives after the start for a
 // stream the muxer does not have is ignored (counted in stats().packets_skipped). With video,
 // frames before the first keyframe, and audio before it, are skipped.
 //
@@ -167,9 +168,9 @@ class HlsMuxer {
   std::optional<VideoConfig> video_config_;
   std::optional<AudioConfig> audio_config_;
   std::deque<Held> held_;
-  std::deque<Prepared> waiting_video_, waiting_audio_;  // interleave(): not written yet
+  std::deque<Prepared> waiting_video_, waiting_audio_;         // interleave(): not written yet
   std::optional<std::int64_t> last_video_in_, last_audio_in_;  // each stream's latest DTS taken
-  std::optional<std::int64_t> first_keyframe_in_;                // the first keyframe's DTS
+  std::optional<std::int64_t> first_keyframe_in_;              // the first keyframe's DTS
   std::size_t held_bytes_ = 0;
   std::int64_t held_min_ = 0, held_max_ = 0;
 
@@ -179,9 +180,9 @@ class HlsMuxer {
   Status close_part(std::int64_t end);
 
   std::unique_ptr<hls::SegmentWriter> writer_;
-  std::deque<HlsInit> inits_;          // fMP4: initialization sections, oldest first
-  std::uint64_t last_init_id_ = 0;     // the current writer's
-  bool part_open_ = false;             // Low-Latency HLS: the current part holds media
+  std::deque<HlsInit> inits_;       // fMP4: initialization sections, oldest first
+  std::uint64_t last_init_id_ = 0;  // the current writer's
+  bool part_open_ = false;          // Low-Latency HLS: the current part holds media
   std::int64_t part_start_ = 0;
   bool part_independent_ = false;
   std::vector<HlsPart> parts_;  // of the segment being built

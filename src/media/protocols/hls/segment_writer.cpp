@@ -165,8 +165,8 @@ Status SegmentWriter::write(bool video, std::int64_t dts_ms, std::int64_t pts_ms
   if (video) {
     pkt->duration = av_rescale_q(video_duration_ms, kMillis, st->time_base);
   } else if (st->codecpar->codec_id == AV_CODEC_ID_OPUS) {
-    const unsigned samples = opus_packet_samples(
-        {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
+    const unsigned samples =
+        opus_packet_samples({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
     pkt->duration = av_rescale_q(samples, AVRational{1, kOpusClockRate}, st->time_base);
   } else if (st->codecpar->sample_rate > 0) {
     pkt->duration = av_rescale_q(1024, AVRational{1, st->codecpar->sample_rate}, st->time_base);

@@ -48,11 +48,11 @@ class SegmentWriter {
   Container container() const { return container_; }
 
   // One access unit: Annex B video; AAC as one ADTS frame (MPEG-TS) or one raw frame (fragmented
-  // MP4); Opus as one packet (libavformat writes MPEG-TS's control header); timestamps in ms. `video_duration_ms` (0: unknown) is how long a video
-  // frame lasts (the last frame interval: the MP4 muxer needs it for the last sample of a
-  // fragment); an AAC frame lasts 1024 samples, an Opus packet what its TOC says. libav's errors come back as 400 (the packet was
-  // refused before any byte was written) or 500 (sink failure: the writer is then unusable, see
-  // failed()).
+  // MP4); Opus as one packet (libavformat writes MPEG-TS's control header); timestamps in ms.
+  // `video_duration_ms` (0: unknown) is how long a video frame lasts (the last frame interval: the
+  // MP4 muxer needs it for the last sample of a fragment); an AAC frame lasts 1024 samples, an Opus
+  // packet what its TOC says. libav's errors come back as 400 (the packet was refused before any
+  // byte was written) or 500 (sink failure: the writer is then unusable, see failed()).
   Status write(bool video, std::int64_t dts_ms, std::int64_t pts_ms, bool keyframe,
                std::string_view data, std::int64_t video_duration_ms = 0);
   // Pushes what libavformat still holds into the sink: MPEG-TS's buffered PES data; for

@@ -77,7 +77,8 @@ Status split_opus_access_units(std::string_view pes, std::vector<std::string_vie
       }
       at += 1 + std::size_t(b[at]);
     }
-    if (size > pes.size() - at) return fail(Error::bad_request("Opus in MPEG-TS: packet runs past the PES"));
+    if (size > pes.size() - at)
+      return fail(Error::bad_request("Opus in MPEG-TS: packet runs past the PES"));
     out.push_back(pes.substr(at, size));
     at += size;
   }

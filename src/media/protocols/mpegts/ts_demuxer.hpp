@@ -63,7 +63,7 @@ class Demuxer {
   struct Stream {
     StreamType type = StreamType::kH264;
     unsigned channels = 0;  // Opus
-    std::string pes;  // the PES packet being gathered (header included)
+    std::string pes;        // the PES packet being gathered (header included)
     std::optional<std::uint8_t> continuity;
     bool after_loss = false;
     bool gathering = false;

@@ -56,8 +56,8 @@ void TsIngest::take_opus(const PesFrame& pes, std::int64_t pts, std::vector<FlvF
       out.push_back({tag_type::kAudio, ms, opus_sequence_start_body(opus_head(opus_channels_))});
     }
     out.push_back({tag_type::kAudio, ms, opus_frame_body(packet)});
-    samples += opus_packet_samples(
-        {reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()});
+    samples +=
+        opus_packet_samples({reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()});
   }
 }
 

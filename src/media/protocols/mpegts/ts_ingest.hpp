@@ -35,7 +35,7 @@ class TsIngest {
   NalToFlv h264_{VideoCodec::kH264};
   NalToFlv h265_{VideoCodec::kHevc};
   AdtsToFlv aac_;
-  unsigned opus_channels_ = 0;  // of the OpusHead last handed on
+  unsigned opus_channels_ = 0;        // of the OpusHead last handed on
   std::optional<std::int64_t> base_;  // the first timestamp, extended
   std::int64_t last_ = 0;             // the last timestamp seen, extended
   std::int64_t epoch_ = 0;            // multiples of 2^33 added

@@ -41,8 +41,8 @@ Result<TsTracks> describe_ts(const MediaPacket* video_config, const MediaPacket*
     }
   }
   if (!tracks.video && !tracks.audio) {
-    return fail(Error{
-        415, "MPEG-TS carries H.264, H.265, AAC and Opus; this path has none of them", {}});
+    return fail(
+        Error{415, "MPEG-TS carries H.264, H.265, AAC and Opus; this path has none of them", {}});
   }
   return tracks;
 }
@@ -82,8 +82,7 @@ void build_ts_packets(const MediaPacket& packet, const TsTracks& tracks, std::st
       if (!append_adts(tracks.audio->aac, *frame, unit)) return;
       pes.stream_id = 0xC0;
     } else {
-      append_opus_access_unit({reinterpret_cast<const char*>(frame->data()), frame->size()},
-                              unit);
+      append_opus_access_unit({reinterpret_cast<const char*>(frame->data()), frame->size()}, unit);
       pes.stream_id = kOpusStreamId;
     }
     pes.pts = dts;

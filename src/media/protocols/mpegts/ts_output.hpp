@@ -3,10 +3,11 @@
 // TsIngest): a live path's codec configuration becomes a TsProgram (H.264 or H.265 video, AAC or
 // Opus), and each of its packets the transport packets of one PES: video as an Annex B access unit
 // (an access unit delimiter first; on keyframes the parameter sets, unless the frame carries its
-// own), AAC as one ADTS frame, Opus as one packet with its control header. Timestamps: DTS and PTS at 90 kHz from the packet's milliseconds
-// plus a fixed lead over the PCR (kPcrLeadMs), which rides on the video PID's PES packets (or the
-// audio's without video). The bytes carry continuity counter 0 (TsContinuity numbers a reader's
-// copy), so one build serves every reader of the path (MediaPacket's MPEG-TS form).
+// own), AAC as one ADTS frame, Opus as one packet with its control header. Timestamps: DTS and PTS
+// at 90 kHz from the packet's milliseconds plus a fixed lead over the PCR (kPcrLeadMs), which rides
+// on the video PID's PES packets (or the audio's without video). The bytes carry continuity counter
+// 0 (TsContinuity numbers a reader's copy), so one build serves every reader of the path
+// (MediaPacket's MPEG-TS form).
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -44,18 +44,23 @@ Status decode(std::string_view raw, std::string& out) {
     const auto end = raw.find(';', i);
     if (end == std::string_view::npos || end - i > 12) return fail(bad("unterminated entity"));
     const std::string_view entity = raw.substr(i + 1, end - i - 1);
-    if (entity == "amp") out.push_back('&');
-    else if (entity == "lt") out.push_back('<');
-    else if (entity == "gt") out.push_back('>');
-    else if (entity == "quot") out.push_back('"');
-    else if (entity == "apos") out.push_back('\'');
+    if (entity == "amp")
+      out.push_back('&');
+    else if (entity == "lt")
+      out.push_back('<');
+    else if (entity == "gt")
+      out.push_back('>');
+    else if (entity == "quot")
+      out.push_back('"');
+    else if (entity == "apos")
+      out.push_back('\'');
     else if (entity.size() > 1 && entity[0] == '#') {
       const bool hex = entity[1] == 'x';
       unsigned code = 0;
       const std::string_view digits = entity.substr(hex ? 2 : 1);
       if (digits.empty()) return fail(bad("empty character reference"));
       for (char c : digits) {
-        int d = c >= '0' && c <= '9' ? c - '0'
+        int d = c >= '0' && c <= '9'          ? c - '0'
                 : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
                 : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
                                               : -1;
@@ -155,7 +160,8 @@ class Parser {
     }
     for (;;) {
       skip_space();
-      if (at_ >= t_.size()) return fail(bad("unterminated start tag <" + std::string(qualified) + ">"));
+      if (at_ >= t_.size())
+        return fail(bad("unterminated start tag <" + std::string(qualified) + ">"));
       if (starts("/>")) {
         at_ += 2;
         return {};
@@ -165,7 +171,8 @@ class Parser {
         break;
       }
       const std::string_view attr = name();
-      if (attr.empty()) return fail(bad("a malformed attribute in <" + std::string(qualified) + ">"));
+      if (attr.empty())
+        return fail(bad("a malformed attribute in <" + std::string(qualified) + ">"));
       skip_space();
       if (at_ >= t_.size() || t_[at_] != '=') return fail(bad("an attribute without a value"));
       ++at_;
@@ -262,12 +269,23 @@ std::string xml_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;

@@ -24,7 +24,7 @@ struct XmlElement {
   std::string prefix;  // "s" of <s:Envelope>; empty when none
   std::string name;    // the local name: "Envelope"
   std::vector<std::pair<std::string, std::string>> attributes;  // qualified name, decoded value
-  std::string text;    // the element's own character data (CDATA included), decoded
+  std::string text;  // the element's own character data (CDATA included), decoded
   std::vector<XmlElement> children;
 
   // The first child with local name `name`, or null.

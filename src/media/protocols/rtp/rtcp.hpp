@@ -44,8 +44,8 @@ struct Feedback {
 
 struct RtcpReports {
   std::vector<ReceptionReport> reports;
-  std::optional<SenderInfo> sender;  // from an SR, if the compound packet had one
-  std::vector<Feedback> feedback;    // NACK, PLI, FIR (a FIR's SSRC is in its FCI entry)
+  std::optional<SenderInfo> sender;       // from an SR, if the compound packet had one
+  std::vector<Feedback> feedback;         // NACK, PLI, FIR (a FIR's SSRC is in its FCI entry)
   std::optional<std::uint64_t> remb_bps;  // receiver estimated maximum bitrate
 };
 

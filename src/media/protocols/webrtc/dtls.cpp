@@ -130,8 +130,7 @@ Result<std::shared_ptr<const DtlsCertificate>> DtlsCertificate::generate() {
 DtlsEndpoint::~DtlsEndpoint() = default;
 
 Result<std::unique_ptr<DtlsEndpoint>> DtlsEndpoint::create(
-    Role role, std::shared_ptr<const DtlsCertificate> certificate,
-    std::string remote_fingerprint) {
+    Role role, std::shared_ptr<const DtlsCertificate> certificate, std::string remote_fingerprint) {
   std::unique_ptr<DtlsEndpoint> e(new DtlsEndpoint());
   e->native_ = std::make_unique<Native>();
   e->certificate_ = std::move(certificate);
@@ -180,7 +179,8 @@ Status DtlsEndpoint::start(std::vector<std::string>& out) {
 Status DtlsEndpoint::on_datagram(std::span<const std::uint8_t> datagram,
                                  std::vector<std::string>& out) {
   if (failed_) return fail(Error::bad_request("DTLS: the session has failed"));
-  if (datagram.empty() || datagram.size() > 65535) return fail(Error::bad_request("DTLS: bad size"));
+  if (datagram.empty() || datagram.size() > 65535)
+    return fail(Error::bad_request("DTLS: bad size"));
   BIO_write(native_->rbio, datagram.data(), static_cast<int>(datagram.size()));
   return advance(out);
 }
@@ -201,8 +201,7 @@ Status DtlsEndpoint::advance(std::vector<std::string>& out) {
         const std::string algorithm = remote_fingerprint_.substr(0, space);
         const std::string expected =
             space == std::string::npos ? std::string() : remote_fingerprint_.substr(space + 1);
-        if (!text::iequals(algorithm, "sha-256") || got.empty() ||
-            !text::iequals(got, expected)) {
+        if (!text::iequals(algorithm, "sha-256") || got.empty() || !text::iequals(got, expected)) {
           return fail(Error::bad_request(
               "DTLS: the peer's certificate does not match the fingerprint its SDP announced"));
         }
@@ -220,7 +219,8 @@ Status DtlsEndpoint::advance(std::vector<std::string>& out) {
         }
         // client key, server key, client salt, server salt (RFC 5764 4.2).
         const std::string client = material.substr(0, key) + material.substr(2 * key, salt);
-        const std::string server = material.substr(key, key) + material.substr(2 * key + salt, salt);
+        const std::string server =
+            material.substr(key, key) + material.substr(2 * key + salt, salt);
         const bool is_server = SSL_is_server(n.ssl) == 1;
         keys_ = SrtpKeys{static_cast<std::uint16_t>(profile->id), is_server ? server : client,
                          is_server ? client : server};

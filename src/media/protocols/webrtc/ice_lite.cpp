@@ -44,9 +44,9 @@ IceLiteAgent::Answer IceLiteAgent::on_request(std::span<const std::uint8_t> byte
     return a;
   }
   const std::string expected = local_.ufrag + ":" + remote_ufrag_;
-  const bool named = request.username &&
-                     (remote_ufrag_.empty() ? local_ufrag_of(*request.username) == local_.ufrag
-                                            : *request.username == expected);
+  const bool named =
+      request.username && (remote_ufrag_.empty() ? local_ufrag_of(*request.username) == local_.ufrag
+                                                 : *request.username == expected);
   if (!named || request.integrity_at == 0 || !request.fingerprint) {
     ++refused_;
     a.response = stun::binding_error(request.transaction, 400, "Bad Request");

@@ -38,9 +38,9 @@ class IceLiteAgent {
                std::chrono::milliseconds consent_timeout = std::chrono::seconds(30));
 
   struct Answer {
-    std::string response;         // the STUN response to send back to `from`
-    bool valid = false;           // the request passed the checks
-    bool nominated_now = false;   // it moved (or set) the selected address
+    std::string response;        // the STUN response to send back to `from`
+    bool valid = false;          // the request passed the checks
+    bool nominated_now = false;  // it moved (or set) the selected address
   };
   // A Binding request (`bytes`, already parsed into `request`) that came from `from` at `now`.
   Answer on_request(std::span<const std::uint8_t> bytes, const stun::Message& request,

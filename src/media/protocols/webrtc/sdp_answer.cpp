@@ -197,7 +197,8 @@ Result<Negotiated> answer_offer(std::string_view offer_text, const LocalMedia& l
   }
   if (out.tracks.empty()) {
     std::string has;
-    if (local.h264) has = "H.264 profile " + profile_name(local.h264->profile_idc, local.h264->constraints);
+    if (local.h264)
+      has = "H.264 profile " + profile_name(local.h264->profile_idc, local.h264->constraints);
     if (local.opus) has += std::string(has.empty() ? "" : " and ") + "Opus";
     if (has.empty()) has = "no codec WebRTC can carry (H.264 video, Opus audio)";
     return fail(Error{406,

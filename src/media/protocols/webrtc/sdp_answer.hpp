@@ -42,7 +42,7 @@ struct LocalMedia {
 
 struct AnswerSetup {
   IceCredentials ice;
-  std::string fingerprint_sha256;  // "AB:CD:…", of the DTLS certificate
+  std::string fingerprint_sha256;           // "AB:CD:…", of the DTLS certificate
   std::vector<std::string> host_addresses;  // announced as host candidates (never 0.0.0.0)
   std::uint16_t port = 0;
   bool receive = false;  // WHIP: sluiced receives; WHEP: sluiced sends

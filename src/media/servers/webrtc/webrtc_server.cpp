@@ -18,8 +18,8 @@ WebrtcServer::WebrtcServer(boost::asio::io_context& io, const boost::asio::ip::a
   if (!ec) socket_.bind(endpoint, ec);
   if (!ec) socket_.non_blocking(true, ec);
   if (ec) {
-    throw std::system_error(ec, "cannot bind the WebRTC UDP port " + address.to_string() + ":" +
-                                    std::to_string(port));
+    throw std::system_error(
+        ec, "cannot bind the WebRTC UDP port " + address.to_string() + ":" + std::to_string(port));
   }
   port_ = socket_.local_endpoint().port();
 }
@@ -82,8 +82,7 @@ std::size_t WebrtcServer::sessions_from(const std::string& client) const {
   return n;
 }
 
-void WebrtcServer::route(const udp::endpoint& from,
-                         const std::shared_ptr<WebrtcSession>& session) {
+void WebrtcServer::route(const udp::endpoint& from, const std::shared_ptr<WebrtcSession>& session) {
   by_address_[from] = session;
 }
 

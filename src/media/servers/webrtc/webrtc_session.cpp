@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include "core/crypto.hpp"
+#include "media/audio_config.hpp"
 #include "media/media_hub.hpp"
 #include "media/protocols/rtp/rtcp.hpp"
 #include "media/protocols/rtp/rtp_packet.hpp"
-#include "media/audio_config.hpp"
 #include "media/servers/webrtc/opus_from_aac.hpp"
 #include "media/servers/webrtc/webrtc_server.hpp"
 
@@ -137,9 +137,9 @@ void WebrtcSession::start_publishing() {
     return;
   }
   publishing_ = *path;
-  spdlog::info("webrtc {}: {} publishes '{}' (key {})", setup_.id, setup_.client,
-               setup_.publish->path,
-               setup_.publish->key_id.empty() ? std::string("none: a user") : setup_.publish->key_id);
+  spdlog::info(
+      "webrtc {}: {} publishes '{}' (key {})", setup_.id, setup_.client, setup_.publish->path,
+      setup_.publish->key_id.empty() ? std::string("none: a user") : setup_.publish->key_id);
   for (auto& f : setup_.ingest->initial_frames())
     publishing_->on_media(f.type, f.timestamp, std::move(f.body));
   request_keyframe();
@@ -280,7 +280,7 @@ WebrtcSession::Track* WebrtcSession::track_for_ssrc(std::uint32_t ssrc) {
 
 void WebrtcSession::on_packet(const PacketPtr& p, bool restart_point) {
   if (closed_ || !srtp_ || p->sequence_header) return;
-  Track* t = p->type == tag_type::kVideo ? (video_ ? &*video_ : nullptr)
+  Track* t = p->type == tag_type::kVideo   ? (video_ ? &*video_ : nullptr)
              : p->type == tag_type::kAudio ? (audio_ ? &*audio_ : nullptr)
                                            : nullptr;
   if (!t) return;
@@ -291,10 +291,10 @@ void WebrtcSession::on_packet(const PacketPtr& p, bool restart_point) {
     if (t != &*video_ || !restart_point) return;  // audio waits for the picture too
     waiting_keyframe_ = false;
   }
-  const auto& payloads = p->rtp_form([&play = t->play](const MediaPacket& packet,
-                                                       std::vector<std::string>& out) {
-    rtsp::build_rtp_payloads(packet, play, out);
-  });
+  const auto& payloads =
+      p->rtp_form([&play = t->play](const MediaPacket& packet, std::vector<std::string>& out) {
+        rtsp::build_rtp_payloads(packet, play, out);
+      });
   if (!payloads.empty()) send_payloads(*t, *p, payloads);
 }
 
@@ -394,10 +394,10 @@ ReaderInfo WebrtcSession::reader_info() const {
   info.dropped = dropped_;
   info.transport = "udp";
   WebrtcStats w;
-  w.state = closed_                                   ? "closed"
-            : srtp_                                   ? "connected"
+  w.state = closed_                                    ? "closed"
+            : srtp_                                    ? "connected"
             : ice_.selected() || ice_.valid_requests() ? "handshake"
-                                                      : "checking";
+                                                       : "checking";
   w.nacks = nacks_;
   w.retransmitted = retransmitted_;
   w.plis = plis_;

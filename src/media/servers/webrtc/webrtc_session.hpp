@@ -24,8 +24,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -47,8 +47,8 @@ class MediaHub;
 class WebrtcServer;
 
 struct WebrtcSessionSetup {
-  std::string id;    // also the WHEP resource's last path segment
-  std::string path;  // the live path it plays
+  std::string id;      // also the WHEP resource's last path segment
+  std::string path;    // the live path it plays
   std::string client;  // the HTTP client's address, until ICE tells the media address
   webrtc::IceCredentials ice;
   webrtc::Negotiated negotiated;

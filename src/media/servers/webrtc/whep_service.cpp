@@ -1,11 +1,11 @@
 #include "media/servers/webrtc/whep_service.hpp"
 
+#include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <mutex>
 
@@ -20,8 +20,8 @@
 #include "media/media_hub.hpp"
 #include "media/media_policy.hpp"
 #include "media/protocols/sdp/sdp.hpp"
-#include "media/protocols/webrtc/ice_servers.hpp"
 #include "media/protocols/text.hpp"
+#include "media/protocols/webrtc/ice_servers.hpp"
 #include "media/servers/media_server.hpp"
 #include "media/servers/webrtc/webrtc_server.hpp"
 #include "media/servers/webrtc/webrtc_session.hpp"
@@ -55,7 +55,8 @@ webrtc::LocalMedia local_media_of(const MediaPath& path) {
   if (const auto& a = path.audio_config()) {
     auto config = parse_audio_config(a->bytes());
     // AAC is transcoded to Opus for WebRTC viewers (webrtc/opus_from_aac.hpp).
-    local.opus = config && (config->codec == AudioCodec::kOpus || config->codec == AudioCodec::kAac);
+    local.opus =
+        config && (config->codec == AudioCodec::kOpus || config->codec == AudioCodec::kAac);
   }
   return local;
 }
@@ -95,8 +96,8 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
   http::Reply offer(const http::HttpRequest& req, const std::string& name, std::string offer,
                     Success success) {
     const Credentials credentials{req.authorization, "POST", req.path};
-    if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address,
-                                             credentials);
+    if (auto allowed =
+            policy.authorize_play(name, http::joined_query(req), req.remote_address, credentials);
         !allowed) {
       return cross_origin(http::refusal_response(allowed.error()));
     }
@@ -123,17 +124,17 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
     }
     if (!grant) return cross_origin(http::refusal_response(grant.error()));
     if (grant->path != name) {
-      return cross_origin(http::error_response(Error::forbidden(
-          "this key publishes '" + keys::redact_keys(grant->path) + "', not '" +
-          keys::redact_keys(name) + "'")));
+      return cross_origin(http::error_response(
+          Error::forbidden("this key publishes '" + keys::redact_keys(grant->path) + "', not '" +
+                           keys::redact_keys(name) + "'")));
     }
-    return negotiate(req, name, req.body, *grant,
-                     [self = shared_from_this(), name](const std::string& answer,
-                                                       const std::string& id) {
-                       http::HttpResponse res{201, "application/sdp", answer, {}};
-                       res.headers.emplace_back("Location", "/live/" + name + "/whip/" + id);
-                       return cross_origin(self->with_links(std::move(res)));
-                     });
+    return negotiate(
+        req, name, req.body, *grant,
+        [self = shared_from_this(), name](const std::string& answer, const std::string& id) {
+          http::HttpResponse res{201, "application/sdp", answer, {}};
+          res.headers.emplace_back("Location", "/live/" + name + "/whip/" + id);
+          return cross_origin(self->with_links(std::move(res)));
+        });
   }
 
   http::Reply negotiate(const http::HttpRequest& req, const std::string& name, std::string offer,
@@ -202,16 +203,16 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
       // The publisher's RTP is taken apart as an RTSP ANNOUNCE of the negotiated tracks would be.
       auto answer = sdp::parse(negotiated->answer);
       if (!answer) return fail(answer.error());
-      auto ingest = rtsp::RtspIngest::from_sdp(*answer);
+      auto ingest = rtsp::RtspIngest::from_sdp(*answer, &media.reassembly_budget());
       if (!ingest) return fail(ingest.error());
       for (std::size_t i = 0; i < (*ingest)->tracks().size(); ++i)
         s.ingest_tracks[(*ingest)->tracks()[i].payload_type] = i;
       s.ingest = std::move(*ingest);
       s.publish = publish;
     }
-    auto described = path ? rtsp::describe_path(path->video_config().get(),
-                                                 path->audio_config().get())
-                          : Result<rtsp::PlayDescription>(fail(Error::not_found("")));
+    auto described =
+        path ? rtsp::describe_path(path->video_config().get(), path->audio_config().get())
+             : Result<rtsp::PlayDescription>(fail(Error::not_found("")));
     if (described && !publish) {
       for (const auto& t : described->tracks) {
         if (t.video && !s.video) s.video = t;
@@ -236,12 +237,13 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
   }
 
   http::Reply whep(const http::HttpRequest& req, const std::string& name) {
-    return offer(req, name, req.body,
-                 [self = shared_from_this(), name](const std::string& answer, const std::string& id) {
-                   http::HttpResponse res{201, "application/sdp", answer, {}};
-                   res.headers.emplace_back("Location", "/live/" + name + "/whep/" + id);
-                   return cross_origin(self->with_links(std::move(res)));
-                 });
+    return offer(
+        req, name, req.body,
+        [self = shared_from_this(), name](const std::string& answer, const std::string& id) {
+          http::HttpResponse res{201, "application/sdp", answer, {}};
+          res.headers.emplace_back("Location", "/live/" + name + "/whep/" + id);
+          return cross_origin(self->with_links(std::move(res)));
+        });
   }
 
   http::Reply camera(const http::HttpRequest& req) {
@@ -250,33 +252,35 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
     const auto* object = body.if_object();
     const auto* sdp = object ? object->if_contains("sdp") : nullptr;
     const auto* type = object ? object->if_contains("type") : nullptr;
-    if (ec || !sdp || !sdp->is_string() || (type && (!type->is_string() || type->as_string() != "offer"))) {
-      return cross_origin(http::error_response(Error::bad_request(
-          "the body must be JSON {\"type\": \"offer\", \"sdp\": \"...\"}")));
+    if (ec || !sdp || !sdp->is_string() ||
+        (type && (!type->is_string() || type->as_string() != "offer"))) {
+      return cross_origin(http::error_response(
+          Error::bad_request("the body must be JSON {\"type\": \"offer\", \"sdp\": \"...\"}")));
     }
     const std::string name = req.param("path").value_or(options.camera_path);
-    return offer(req, name, std::string(sdp->as_string()),
-                 [self = shared_from_this()](const std::string& answer, const std::string&) {
-                   boost::json::object out{{"type", "answer"}, {"sdp", answer}};
-                   boost::json::array servers;
-                   for (const auto& s : self->current_ice_servers()) {
-                     boost::json::object o{{"urls", boost::json::array{boost::json::string(s.url)}}};
-                     if (!s.username.empty()) {
-                       o["username"] = s.username;
-                       o["credential"] = s.credential;
-                     }
-                     servers.push_back(std::move(o));
-                   }
-                   if (!servers.empty()) out["iceServers"] = std::move(servers);
-                   return cross_origin(self->with_links(
-                       http::json_response(200, boost::json::serialize(out))));
-                 });
+    return offer(
+        req, name, std::string(sdp->as_string()),
+        [self = shared_from_this()](const std::string& answer, const std::string&) {
+          boost::json::object out{{"type", "answer"}, {"sdp", answer}};
+          boost::json::array servers;
+          for (const auto& s : self->current_ice_servers()) {
+            boost::json::object o{{"urls", boost::json::array{boost::json::string(s.url)}}};
+            if (!s.username.empty()) {
+              o["username"] = s.username;
+              o["credential"] = s.credential;
+            }
+            servers.push_back(std::move(o));
+          }
+          if (!servers.empty()) out["iceServers"] = std::move(servers);
+          return cross_origin(
+              self->with_links(http::json_response(200, boost::json::serialize(out))));
+        });
   }
 
   http::Reply end(const http::HttpRequest& req, const std::string& name, const std::string& id) {
     const Credentials credentials{req.authorization, "DELETE", req.path};
-    if (auto allowed = policy.authorize_play(name, http::joined_query(req), req.remote_address,
-                                             credentials);
+    if (auto allowed =
+            policy.authorize_play(name, http::joined_query(req), req.remote_address, credentials);
         !allowed) {
       return cross_origin(http::refusal_response(allowed.error()));
     }

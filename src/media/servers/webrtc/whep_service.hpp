@@ -12,9 +12,9 @@
 // live on the media thread (webrtc_session.hpp). The DTLS certificate is made once per process.
 #include <memory>
 
-#include "core/error.hpp"
 #include <string>
 #include <vector>
+#include "core/error.hpp"
 
 namespace sluice::http {
 class Router;
@@ -26,7 +26,7 @@ class MediaServer;
 class MediaPolicy;
 
 struct WhepServiceOptions {
-  std::vector<std::string> announce;  // host candidate addresses (never a wildcard)
+  std::vector<std::string> announce;    // host candidate addresses (never a wildcard)
   std::string camera_path = "stream1";  // /api/webrtc/offer without ?path=
   // WebRTC sessions at once, and from one client address (media-max-connections-per-address);
   // an offer past either is refused with 503 (a session that never completes its handshake is
