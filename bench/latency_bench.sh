@@ -224,7 +224,7 @@ start_sluice() {
   SP="$(free_port)"
   : >"$logfile"
   # shellcheck disable=SC2086 # SLUICED_FLAGS is a list of flags
-  "$SLUICED" --http "127.0.0.1:$HP" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$RP" --rtsp "127.0.0.1:$TP" \
+  "$SLUICED" --onvif off --http "127.0.0.1:$HP" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$RP" --rtsp "127.0.0.1:$TP" \
     --rtsp-udp-ports off --srt "127.0.0.1:$SP" "${srt_flag[@]}" --dev-key --history :memory: \
     --data-dir "$WORK/data-$publisher" --hls-segment 1 $SLUICED_FLAGS >"$logfile" 2>&1 &
   SERVER_PID=$!

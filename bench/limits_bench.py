@@ -44,7 +44,7 @@ class Daemon:
     def __init__(self, binary, flags, work):
         self.log_path = os.path.join(work, "sluiced-%d.log" % time.monotonic_ns())
         self.log = open(self.log_path, "w")
-        argv = [binary, "--http", "127.0.0.1:0", "--wire", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--rtsp", "off", "--rtsp-udp-ports", "off", "--srt", "off",
+        argv = [binary, "--onvif", "off", "--http", "127.0.0.1:0", "--wire", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--rtsp", "off", "--rtsp-udp-ports", "off", "--srt", "off",
                 "--history", ":memory:", "--stream-ttl", "3600", "--log-level", "info",
                 "--key-secret-file", os.path.join(work, "key-secret"),
                 "--data-dir", self.log_path[:-4] + ".data"] + flags  # each daemon its own

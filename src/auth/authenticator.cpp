@@ -7,6 +7,7 @@
 #include "auth/password.hpp"
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
+#include "core/time_format.hpp"
 
 namespace sluice::auth {
 namespace {
@@ -131,6 +132,54 @@ Result<Identity> Authenticator::digest(std::string_view params, std::string_view
     ok = crypto::equal_constant_time(expected, *response);
   }
   if (!ok || !role) {
+    note_failure(address);
+    return fail(refusal(address));
+  }
+  return Identity{Identity::Kind::kUser, user->name, std::string(address), std::move(role)};
+}
+
+bool Authenticator::first_use(const std::string& digest) {
+  constexpr std::size_t kMaxUsedDigests = 16384;
+  const MonoTime now = clock_.mono_now();
+  std::lock_guard lock(replay_mutex_);
+  if (used_digests_.size() >= kMaxUsedDigests) {
+    std::erase_if(used_digests_, [now](const auto& kv) { return kv.second <= now; });
+    // Still full: forget the entry closest to lapsing (a flood cannot lock users out).
+    if (used_digests_.size() >= kMaxUsedDigests) {
+      used_digests_.erase(
+          std::min_element(used_digests_.begin(), used_digests_.end(),
+                           [](const auto& a, const auto& b) { return a.second < b.second; }));
+    }
+  }
+  return used_digests_.emplace(digest, now + std::chrono::seconds(2 * kNonceLifetimeSeconds))
+      .second;
+}
+
+Result<Identity> Authenticator::username_token(const UsernameToken& token,
+                                               std::string_view address) {
+  if (throttled(address)) return fail(refusal(address));
+  auto user = directory_.find_user(token.username);
+  std::shared_ptr<const Role> role = user ? directory_.role(user->role) : nullptr;
+  bool ok = role != nullptr;
+  if (ok && token.digest) {
+    const auto created = parse_timestamp(token.created);
+    const auto nonce = crypto::base64_decode(token.nonce);
+    const auto skew = created ? clock_.wall_now() - *created : std::chrono::hours(1);
+    ok = nonce && nonce->size() <= 64 && token.created.size() <= 64 &&
+         std::chrono::abs(skew) <= std::chrono::seconds(kNonceLifetimeSeconds);
+    auto password = ok ? directory_.password_of(user->name) : std::nullopt;
+    ok = ok && password;
+    if (ok) {
+      std::string text = *nonce + token.created + *password;
+      const std::string expected = crypto::base64_encode(crypto::sha1(text));
+      crypto::wipe(text);
+      crypto::wipe(*password);
+      ok = crypto::equal_constant_time(expected, token.password) && first_use(expected);
+    }
+  } else if (ok) {
+    ok = verify_cached(*user, token.password);
+  }
+  if (!ok) {
     note_failure(address);
     return fail(refusal(address));
   }

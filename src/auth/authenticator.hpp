@@ -34,6 +34,17 @@ struct Credentials {
   std::string_view method;         // the request's method: Digest hashes it (RTSP "DESCRIBE")
 };
 
+// ONVIF's credentials: a WS-Security UsernameToken (OASIS UsernameToken Profile 1.0) in the SOAP
+// header. A PasswordDigest is base64(SHA-1(nonce ‖ created ‖ password)); a PasswordText is the
+// password itself.
+struct UsernameToken {
+  std::string username;
+  std::string password;  // the digest (base64) or the text
+  bool digest = true;    // PasswordDigest (what ONVIF clients send) or PasswordText
+  std::string nonce;     // base64
+  std::string created;   // xsd:dateTime, UTC
+};
+
 struct AuthenticatorOptions {
   std::string admin_token;      // bootstrap admin; empty: none
   bool loopback_admin = false;  // loopback peers without credentials are admin
@@ -51,6 +62,12 @@ class Authenticator {
 
   Result<Identity> authenticate(const Credentials& credentials);
 
+  // An ONVIF request's UsernameToken → the user, or a 401 like any other wrong credential (the
+  // same backoff). A digest must be fresh (`created` within 5 minutes of now) and is accepted
+  // once (replays within that window are refused); it is checked against the user's sealed
+  // password (Directory::password_of), so users whose password predates sealing must set it
+  // again.
+  Result<Identity> username_token(const UsernameToken& token, std::string_view address);
   // A Digest challenge (RFC 2617, MD5, no qop) for a WWW-Authenticate header:
   // `Digest realm="sluice", nonce="…"`. Nonces are stateless (a time and its HMAC under a key
   // made at start) and accepted for 5 minutes.
@@ -70,6 +87,7 @@ class Authenticator {
   Result<Identity> digest(std::string_view params, std::string_view method,
                           std::string_view address);
   std::string nonce_at(std::int64_t seconds) const;
+  bool first_use(const std::string& digest);  // false for a replayed UsernameToken digest
   bool verify_cached(const UserRecord& user, std::string_view password);
   Error refusal(std::string_view address);
 
@@ -83,6 +101,8 @@ class Authenticator {
   std::mutex backoff_mutex_;
   std::unordered_map<std::string, MonoTime> backoff_until_;  // bounded: see note_failure
 
+  std::mutex replay_mutex_;
+  std::unordered_map<std::string, MonoTime> used_digests_;  // until their freshness lapses
   std::mutex cache_mutex_;
   std::unordered_map<std::string, MonoTime> verified_;  // hash of (user, password, verifier)
   std::counting_semaphore<2> hashing_{2};

@@ -41,7 +41,8 @@ json::object user_json(const UserRecord& u) {
           {"password_hash", u.password_hash},
           {"scram", u.scram},
           {"created_at", ts(u.created_at)},
-          {"digest_ha1", u.digest_ha1}};
+          {"digest_ha1", u.digest_ha1},
+          {"sealed_password", u.sealed_password}};
 }
 UserRecord user_from(const json::object& o) {
   return UserRecord{str(o, "name"),
@@ -49,7 +50,8 @@ UserRecord user_from(const json::object& o) {
                     str(o, "password_hash"),
                     str(o, "scram"),
                     parse_ts(o.if_contains("created_at")),
-                    str(o, "digest_ha1")};
+                    str(o, "digest_ha1"),
+                    str(o, "sealed_password")};
 }
 
 json::object token_json(const TokenRecord& t) {
@@ -142,7 +144,8 @@ bool is_valid_principal_name(std::string_view name) {
   });
 }
 
-Directory::Directory(state::Records* db, const Clock& clock) : db_(db), clock_(clock) {
+Directory::Directory(state::Records* db, const Clock& clock, std::string password_seal_key)
+    : db_(db), clock_(clock), seal_key_(std::move(password_seal_key)) {
   if (auto ok = reload(); !ok) {
     if (!db_->shared()) throw std::runtime_error(ok.error().detail);
     spdlog::warn("users, tokens and roles not loaded yet ({}); retrying every second",
@@ -292,7 +295,8 @@ Result<UserRecord> Directory::create_user(const std::string& name, const std::st
                hash_password(password),
                wire::scram::to_string(wire::scram::make_credentials(password)),
                clock_.wall_now(),
-               digest_ha1(name, password)};
+               digest_ha1(name, password),
+               seal(password)};
   std::unique_lock lock(mutex_);
   if (users_.contains(name)) return fail(Error::conflict("a user named '" + name + "' exists"));
   if (auto ok = persist_user(u); !ok) return fail(ok.error());
@@ -320,12 +324,34 @@ Result<UserRecord> Directory::update_user(const std::string& name,
     u.password_hash = std::move(hash);
     u.scram = std::move(scram);
     u.digest_ha1 = digest_ha1(name, *password);
+    u.sealed_password = seal(*password);
   }
   if (role_name) u.role = *role_name;
   if (auto ok = persist_user(u); !ok) return fail(ok.error());
   it->second = u;
   changed();
   return u;
+}
+
+std::string Directory::seal(const std::string& password) const {
+  if (seal_key_.size() != 32) return {};
+  return crypto::base64_encode(crypto::seal(seal_key_, password));
+}
+
+std::optional<std::string> Directory::password_of(std::string_view name) const {
+  std::string sealed;
+  {
+    std::shared_lock lock(mutex_);
+    auto it = users_.find(name);
+    if (it == users_.end()) return std::nullopt;
+    sealed = it->second.sealed_password;
+  }
+  if (sealed.empty() || seal_key_.size() != 32) return std::nullopt;
+  auto box = crypto::base64_decode(sealed);
+  if (!box) return std::nullopt;
+  auto opened = crypto::open(seal_key_, *box);
+  if (!opened) return std::nullopt;
+  return std::move(*opened);
 }
 
 Status Directory::delete_user(const std::string& name) {

@@ -1,11 +1,11 @@
 #pragma once
 // Directory: the identities sluiced knows — users (argon2id and SCRAM verifiers, never the
-// password), API tokens (random, shown once, stored as SHA-256, optional expiry, each bound to a
-// role) and custom roles beside the four built-in ones. Owns these records; every change is
-// written to its state::Records home (when given: the node's StateDb, or Redis shared by a
-// cluster) before it is applied and answered; they are loaded from it at construction and
-// again by reload() when another node changed them. Thread-safe: a shared mutex held for one lookup
-// or one change, never across hashing.
+// password; for ONVIF a sealed copy), API tokens (random, shown once, stored as SHA-256, optional
+// expiry, each bound to a role) and custom roles beside the four built-in ones. Owns these records;
+// every change is written to its state::Records home (when given: the node's StateDb, or Redis
+// shared by a cluster) before it is applied and answered; they are loaded from it at construction
+// and again by reload() when another node changed them. Thread-safe: a shared mutex held for one
+// lookup or one change, never across hashing.
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -34,6 +34,10 @@ struct UserRecord {
   // RTSP Digest's verifier, HA1 = hex MD5("name:sluice:password") (realm kDigestRealm); empty
   // for users whose password was set before it existed (they sign in with Basic until changed).
   std::string digest_ha1;
+  // ONVIF's WS-UsernameToken digest needs the password itself: it is kept sealed (AES-256-GCM
+  // under a key derived from the server secret, base64), never in the clear. Empty when the
+  // directory has no sealing key or the password was set before it existed.
+  std::string sealed_password;
 };
 
 struct TokenRecord {
@@ -72,8 +76,10 @@ class Directory {
  public:
   // `db` (optional) must outlive the directory. Throws std::runtime_error when stored records
   // cannot be read — unless the home is shared (Redis), which may come up later: then the
-  // directory starts empty, warns, and the next reload() fills it.
-  Directory(state::Records* db, const Clock& clock);
+  // directory starts empty, warns, and the next reload() fills it. `password_seal_key` (32
+  // bytes, or empty for none) seals the copy of each password that ONVIF needs; nodes sharing
+  // a home must share it (it derives from the server secret).
+  Directory(state::Records* db, const Clock& clock, std::string password_seal_key = {});
 
   // Replaces every user, token and custom role with what the home holds now (another node
   // changed them). On failure (e.g. Redis unreachable) nothing changes and the error is
@@ -100,6 +106,9 @@ class Directory {
   Status delete_user(const std::string& name);
   std::vector<UserRecord> users() const;
   std::optional<UserRecord> find_user(std::string_view name) const;
+  // The user's password, opened from its sealed copy: only for verifiers that need it (ONVIF's
+  // WS-UsernameToken digest). nullopt when the user is unknown or has no sealed copy.
+  std::optional<std::string> password_of(std::string_view name) const;
 
   // ---- tokens ----
   // 409 when a token of that name exists; 422 for a bad name, role or expiry.
@@ -123,8 +132,10 @@ class Directory {
   Status persist_user(const UserRecord& u);
   Status persist_token(const TokenRecord& t);
   Status persist_role(const Role& r);
+  std::string seal(const std::string& password) const;
   state::Records* db_;
   const Clock& clock_;
+  const std::string seal_key_;
   void changed() { generation_.fetch_add(1, std::memory_order_release); }
 
   std::atomic<std::uint64_t> generation_{0};

@@ -96,6 +96,12 @@ constexpr KeyInfo kKeys[] = {
     {"webrtc-ice-servers",
      "STUN/TURN servers handed to WebRTC clients, comma-separated: stun:HOST:PORT, "
      "turn:USER:PASSWORD@HOST:PORT (default none)"},
+    {"onvif",
+     "on|off: the ONVIF Profile S device (/onvif/device_service on the HTTP port) and its "
+     "WS-Discovery on UDP 3702 (default on)"},
+    {"onvif-interfaces",
+     "network interfaces WS-Discovery joins and announces on, comma-separated, e.g. 'eth0' "
+     "(default: every interface with multicast)"},
     {"srt-passphrase",
      "SRT encryption passphrase (10-79 characters), or empty for none (default none)"},
     {"srt-latency", "SRT latency in milliseconds, 20-10000 (default 120)"},
@@ -341,6 +347,11 @@ void apply(Config& c, const std::string& key, const std::string& v) {
   } else if (key == "webrtc-udp") {
     c.webrtc_enabled = v != "off";
     if (c.webrtc_enabled) c.webrtc_udp = parse_host_port(v, key);
+  } else if (key == "onvif") {
+    if (v != "on" && v != "off") throw ConfigError("'onvif' must be on or off, got '" + v + "'");
+    c.onvif_enabled = v == "on";
+  } else if (key == "onvif-interfaces") {
+    c.onvif_interfaces = split_list(v);
   } else if (key == "webrtc-host") {
     c.webrtc_hosts = split_list(v);
     for (const auto& h : c.webrtc_hosts) {

@@ -74,6 +74,13 @@ std::string sha256(std::string_view data) {
   return out;
 }
 
+std::string sha1(std::string_view data) {
+  std::string out(SHA_DIGEST_LENGTH, '\0');
+  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+       reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
 std::string md5_hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

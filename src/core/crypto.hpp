@@ -14,6 +14,9 @@ std::string random_bytes(std::size_t n);
 
 // SHA-256 of `data`: 32 raw bytes.
 std::string sha256(std::string_view data);
+// SHA-1 of `data`: 20 raw bytes. Only for ONVIF's WS-UsernameToken PasswordDigest (OASIS
+// UsernameToken Profile 1.0), which every ONVIF client and NVR computes with it.
+std::string sha1(std::string_view data);
 // Lower-case hex MD5 of `data`: only for HTTP/RTSP Digest authentication (RFC 2617), which
 // cannot use anything else with the clients that speak it (ffmpeg, VLC, cameras).
 std::string md5_hex(std::string_view data);

@@ -130,6 +130,10 @@ void declare_route_access(Router& r) {
       {"POST", "/api/webrtc/offer", "media_r"},
       {"POST", "/live/{name}/whip", ""},  // a stream key (Bearer) or media_rw: the handler checks
       {"DELETE", "/live/{name}/whip/{id}", "media_r"},
+      {"GET", "/live/{name}/snapshot.jpg", "media_r"},
+      // ONVIF authenticates in the SOAP envelope (WS-UsernameToken): the service checks
+      {"POST", "/onvif/device_service", ""},
+      {"POST", "/onvif/media_service", ""},
       // relay channels
       {"GET", "/channels", "channels_r"},
       {"GET", "/channels/{name}", "channels_r"},

@@ -520,6 +520,32 @@ std::vector<Op> operations() {
                             not_live,
                             {406, "No offered section can carry the path's codecs"},
                             webrtc_off}));
+  ops.push_back(op("get", "/live/{name}/snapshot.jpg", "snapshot", "media",
+                   "A JPEG of the path's latest video keyframe", typed("string"))
+                    .about("What ONVIF's GetSnapshotUri hands out, and a preview. Play rights as "
+                           "for every door (`?key=` for a private path). `?width=` (16-4096) "
+                           "scales it down.")
+                    .with({path_name, query("key", str(), "Read key of a private path"),
+                           query("width", integer(16, 4096), "Largest width in pixels")})
+                    .gives(200, "image/jpeg")
+                    .as("image/jpeg")
+                    .fails({{404, "Not live, or no keyframe yet"},
+                            {415, "A codec the snapshot decoder does not have"},
+                            {503, "Two snapshots are being made already"}}));
+  constexpr std::string_view kSoapAbout =
+      "A SOAP envelope; credentials are a WS-Security UsernameToken in it (docs/security.md, "
+      "\"ONVIF\"). Faults: 400 (env:Sender: ter:NotAuthorized, ter:ActionNotSupported, "
+      "ter:NoProfile, ter:WellFormed), 500 (env:Receiver).";
+  ops.push_back(op("post", "/onvif/device_service", "onvif_device", "onvif",
+                   "ONVIF Profile S device service (SOAP 1.2)", typed("string"))
+                    .about(kSoapAbout)
+                    .gives(200, "application/soap+xml")
+                    .as("application/soap+xml"));
+  ops.push_back(op("post", "/onvif/media_service", "onvif_media", "onvif",
+                   "ONVIF Profile S media service (SOAP 1.2)", typed("string"))
+                    .about(kSoapAbout)
+                    .gives(200, "application/soap+xml")
+                    .as("application/soap+xml"));
   // Identities and settings (docs/security.md).
   const Param principal{"name", "path", str(1, 64), "User or role name"};
   ops.push_back(op("get", "/auth/whoami", "whoami", "auth",

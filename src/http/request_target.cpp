@@ -2,6 +2,9 @@
 
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 namespace sluice::http {
 namespace {
 
@@ -60,6 +63,20 @@ std::string joined_query(const HttpRequest& request) {
     q += k + "=" + v;
   }
   return q;
+}
+
+std::string host_of(std::string_view header) {
+  std::string_view host = header;
+  if (header.starts_with('[')) {
+    host = header.substr(0, header.find(']') + 1);  // npos + 1 == 0: empty
+  } else {
+    host = header.substr(0, header.find(':'));
+  }
+  const bool ok = std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+           c == ':' || c == '[' || c == ']';
+  });
+  return ok ? std::string(host) : std::string();
 }
 
 }  // namespace sluice::http

@@ -22,4 +22,9 @@ bool parse_request_target(std::string_view target, HttpRequest& out);
 // out.query written back as `k=v&k2=v2` (decoded values; for query_key()-style lookups).
 std::string joined_query(const HttpRequest& request);
 
+// The host part of a Host header ("a.example:8080" -> "a.example", "[::1]:8080" -> "[::1]");
+// empty when it is missing or holds anything a host name or address cannot (so it is never
+// written into a URL sluiced hands out).
+std::string host_of(std::string_view host_header);
+
 }  // namespace sluice::http

@@ -115,6 +115,7 @@ bool MediaPath::on_media(std::uint8_t type, std::uint32_t timestamp, std::string
 
 void MediaPath::cache(const PacketPtr& p) {
   if (p->type == tag_type::kVideo && p->keyframe) {
+    latest_keyframe_ = p;
     gop_.clear();
     gop_bytes_ = 0;
     gop_overflow_ = false;

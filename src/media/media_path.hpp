@@ -140,6 +140,8 @@ class MediaPath {
   // until the publisher sent one: what an RTSP DESCRIBE's SDP is made of.
   const PacketPtr& video_config() const { return video_config_; }
   const PacketPtr& audio_config() const { return audio_config_; }
+  // The last video keyframe received (what a snapshot decodes); null before the first.
+  const PacketPtr& latest_keyframe() const { return latest_keyframe_; }
   // Bits per second received over the last completed measuring window (about 2 s).
   double measured_bps() const { return measured_bps_; }
 
@@ -178,6 +180,7 @@ class MediaPath {
   PacketPtr video_config_;
   PacketPtr audio_config_;
   std::vector<PacketPtr> gop_;
+  PacketPtr latest_keyframe_;
   std::size_t gop_bytes_ = 0;
   bool gop_overflow_ = false;
   std::vector<MediaSink*> readers_;

@@ -14,6 +14,7 @@
 #include "auth/access_policy.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/directory.hpp"
+#include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "core/refusals.hpp"
@@ -29,6 +30,7 @@
 #include "keys/key_format.hpp"
 #include "keys/key_secret.hpp"
 #include "keys/key_service.hpp"
+#include "media/protocols/onvif/soap.hpp"
 #include "nats/bus_metrics.hpp"
 #include "nats/nats_bus.hpp"
 #include "net/http_server.hpp"
@@ -212,7 +214,10 @@ struct App::Impl {
       // every advertise of a built-in type fails with "Unknown stream type".
       sweeps_since_type_check = kTypeCheckInterval / kSweepInterval;
     }
-    directory = std::make_unique<auth::Directory>(&records, clock);
+    const std::string server_secret = stream_key_secret(config);
+    // The sealed passwords' key: derived, so one file keeps every secret of the server.
+    directory = std::make_unique<auth::Directory>(
+        &records, clock, crypto::hmac_sha256(server_secret, "sluice password seal v1"));
     authenticator = std::make_unique<auth::Authenticator>(
         *directory, clock, auth::AuthenticatorOptions{config.admin_token, config.loopback_admin});
     relay::RelayConfig rc;
@@ -222,7 +227,7 @@ struct App::Impl {
     connect_relay_identities(rc.auth, *directory, *policy, registry, audit);
     http::add_streams_routes(router, registry, hub, *policy);
     http::add_auth_routes(router, *directory, *policy);
-    keys = std::make_unique<keys::KeyService>(*store, clock, stream_key_secret(config));
+    keys = std::make_unique<keys::KeyService>(*store, clock, server_secret);
     http::add_key_routes(router, *keys, http::KeyRoutesOptions{[this](std::string_view host) {
                            return media->rtmp_url(host);
                          }});
@@ -283,6 +288,24 @@ struct App::Impl {
           *who, auth::Need{auth::Resource::kMedia,
                            write ? auth::Access::kWrite : auth::Access::kRead, std::string(path)});
     });
+    media->set_onvif_access(
+        [this](const media::onvif::UsernameToken* token,
+               std::string_view peer) -> Result<std::function<Status(std::string_view)>> {
+          auto who = token ? authenticator->username_token(
+                                 auth::UsernameToken{token->username, token->password,
+                                                     token->digest, token->nonce, token->created},
+                                 peer)
+                           : authenticator->authenticate({"", "", peer, ""});
+          if (!who) return fail(who.error());
+          if (!token && who->kind == auth::Identity::Kind::kAnonymous &&
+              policy->mode() == auth::Mode::kRequired) {
+            return fail(Error{401, "credentials are required", {}});
+          }
+          return [this, who = *who](std::string_view path) {
+            return policy->authorize(
+                who, auth::Need{auth::Resource::kMedia, auth::Access::kRead, std::string(path)});
+          };
+        });
     media->set_challenges([this] {
       return std::vector<std::string>{authenticator->digest_challenge(), "Basic realm=\"sluice\""};
     });

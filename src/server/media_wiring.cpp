@@ -14,17 +14,20 @@
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
+#include "http/request_target.hpp"
 #include "http/router.hpp"
 #include "hub/hub.hpp"
 #include "keys/key_format.hpp"
 #include "keys/key_service.hpp"
 #include "media/media_policy.hpp"
 #include "media/servers/hls/hls_service.hpp"
-#include "media/servers/webrtc/whep_service.hpp"
 #include "media/servers/media_server.hpp"
+#include "media/servers/snapshot/snapshot_service.hpp"
+#include "media/servers/webrtc/whep_service.hpp"
 #include "net/http_server.hpp"
 #include "registry/registry.hpp"
 #include "server/media_routes.hpp"
+#include "server/onvif_wiring.hpp"
 #include "server/webhook_sender.hpp"
 
 namespace sluice::server {
@@ -53,22 +56,6 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
 
 std::optional<std::string_view> query_key(std::string_view query) {
   return query_param(query, "key");
-}
-
-// The host part of a Host header ("a.example:8080" -> "a.example", "[::1]:8080" -> "[::1]");
-// empty when it is missing or holds anything a host name or address cannot.
-std::string host_of(std::string_view header) {
-  std::string_view host = header;
-  if (header.starts_with('[')) {
-    host = header.substr(0, header.find(']') + 1);  // npos + 1 == 0: empty
-  } else {
-    host = header.substr(0, header.find(':'));
-  }
-  const bool ok = std::all_of(host.begin(), host.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
-           c == ':' || c == '[' || c == ']';
-  });
-  return ok ? std::string(host) : std::string();
 }
 
 // Stream keys decide who publishes and who plays private paths; events go to the hub, the
@@ -134,6 +121,13 @@ class KeyPolicy final : public media::MediaPolicy {
     return access_ ? access_(path, false, credentials.authorization, credentials.method,
                              query_param(query, "token").value_or(""), peer_ip)
                    : Status{};
+  }
+
+  // Whether `path` may be played without a read key (ONVIF lists only such paths).
+  Status keyless(std::string_view path, std::string_view peer_ip) {
+    auto read = keys_.check_read(path, std::nullopt, peer_ip);
+    if (!read) return fail(read.error().to_error());
+    return {};
   }
 
   std::vector<std::string> challenges() const override {
@@ -408,6 +402,8 @@ struct MediaWiring::Impl {
   media::MediaServer server;
   std::unique_ptr<media::HlsService> hls;
   std::unique_ptr<media::WhepService> whep;
+  std::unique_ptr<media::SnapshotService> snapshots;
+  std::unique_ptr<OnvifWiring> onvif;
   std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
   std::atomic<std::uint16_t> rtmp_port{0};
   std::atomic<std::uint16_t> rtsp_port{0};
@@ -439,6 +435,17 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   impl_->whep =
       std::make_unique<media::WhepService>(impl_->server, impl_->policy, std::move(whep), router);
   (void)impl_->whep->set_ice_servers(config.webrtc_ice_servers);  // checked by load_config
+  impl_->snapshots = std::make_unique<media::SnapshotService>(impl_->server, impl_->policy, router);
+  impl_->onvif = std::make_unique<OnvifWiring>(
+      impl_->config, impl_->server,
+      [impl = impl_.get()](std::string_view path, std::string_view peer) {
+        return impl->policy.keyless(path, peer);
+      },
+      [impl = impl_.get()] { return impl->rtsp_port.load(); }, router);
+}
+
+void MediaWiring::set_onvif_access(OnvifAccess access) {
+  impl_->onvif->set_access(std::move(access));
 }
 
 void MediaWiring::set_media_access(MediaAccess check) {
@@ -498,6 +505,7 @@ std::uint16_t MediaWiring::start(std::uint16_t http_port) {
     if (c.rtsp_udp_enabled) impl_->rtsp_udp_port = listen_rtsp_udp(impl_->server, c);
   }
   impl_->paths.set_ports(impl_->rtmp_port, http_port, impl_->rtsp_port, impl_->srt_port);
+  impl_->onvif->start(http_port);
   if (!impl_->bitrates_noted) {
     impl_->bitrates_noted = true;
     impl_->server.on_tick([impl = impl_.get()] {
@@ -512,6 +520,7 @@ std::uint16_t MediaWiring::start(std::uint16_t http_port) {
 }
 
 void MediaWiring::stop() {
+  impl_->onvif->stop();
   impl_->server.stop();
 }
 
@@ -579,7 +588,7 @@ std::optional<std::string> MediaWiring::rtmp_url(std::string_view request_host) 
   const std::string& bound = impl_->config.rtmp.host;
   std::string host;
   if (bound == "0.0.0.0" || bound == "::") {
-    host = host_of(request_host);
+    host = http::host_of(request_host);
   } else {
     host = bound.find(':') != std::string::npos ? "[" + bound + "]" : bound;
   }

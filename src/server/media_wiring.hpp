@@ -38,6 +38,9 @@ class HttpServer;
 namespace sluice::registry {
 class Registry;
 }
+namespace sluice::media::onvif {
+struct UsernameToken;
+}
 
 namespace sluice::server {
 
@@ -82,6 +85,12 @@ class MediaWiring {
       std::function<Status(std::string_view path, bool write, std::string_view authorization,
                            std::string_view method, std::string_view token, std::string_view peer)>;
   void set_media_access(MediaAccess check);
+  // Who may see an ONVIF profile (--onvif): the caller's identity from its WS-UsernameToken
+  // (null: none) → whether it may play a path; a wrong token is an error. Read keys are checked
+  // here (a path with one is never listed). Call before start().
+  using OnvifAccess = std::function<Result<std::function<Status(std::string_view path)>>(
+      const media::onvif::UsernameToken* token, std::string_view peer)>;
+  void set_onvif_access(OnvifAccess access);
   // The WWW-Authenticate values RTSP offers with a 401 (a fresh Digest challenge, Basic).
   void set_challenges(std::function<std::vector<std::string>()> challenges);
   // Serves an RTMP connection that came through the RTMPS front door. Any thread.

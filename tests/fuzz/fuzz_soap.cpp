@@ -1,9 +1,13 @@
 // SOAP bodies from the network (ONVIF requests, WS-Discovery Probes): the XML reader accepts or
 // refuses anything within its bounds — never expanding entities, never recursing past its depth —
 // and what it accepts is a tree within those bounds whose local names are found again by find().
+// The same bytes as an ONVIF request are answered (a response or a fault, never a crash) and as a
+// WS-Discovery datagram are a Probe that is matched, or refused.
 #include <cstdint>
 #include <string_view>
 
+#include "media/protocols/onvif/onvif_device.hpp"
+#include "media/protocols/onvif/ws_discovery.hpp"
 #include "media/protocols/onvif/xml.hpp"
 
 namespace {
@@ -35,5 +39,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(doc->text.size() <= size);
   if (!doc->children.empty()) check(doc->find(doc->children[0].name) == &doc->children[0]);
   (void)xml_escape(doc->text);
+
+  if (auto request = parse_soap_request(text)) {
+    DeviceContext context;
+    context.http_base = "http://127.0.0.1:8080";
+    context.rtsp_base = "rtsp://127.0.0.1:8554";
+    context.profiles.push_back(MediaProfile{"cam", "cam", "h264", 640, 480, 25, 1000, "aac", 64});
+    const DeviceResponse r = answer(*request, context);
+    check(r.status == 200 || r.status == 400 || r.status == 500);
+    check(r.body.starts_with("<?xml"));
+  }
+  if (auto probe = parse_probe(text)) {
+    const DiscoveryTarget target{"urn:uuid:0", {"http://127.0.0.1:8080/onvif/device_service"}};
+    const std::string match = probe_matches(*probe, target, "urn:uuid:1");
+    check(parse_xml(match).has_value());  // escaped: what came in cannot break what goes out
+  }
   return 0;
 }

@@ -23,6 +23,7 @@ class InProcessDaemon {
     c.rtsp_udp_ports = {0, 0};
     c.srt = HostPort{"127.0.0.1", 0};
     c.history = ":memory:";
+    c.onvif_enabled = false;  // no WS-Discovery multicast from tests
     c.stream_ttl = ttl;
     c.request_timeout = request_timeout;
     c.threads = 2;

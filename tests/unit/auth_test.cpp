@@ -10,6 +10,7 @@
 #include "auth/password.hpp"
 #include "auth/subjects.hpp"
 #include "core/crypto.hpp"
+#include "core/time_format.hpp"
 #include "settings/settings.hpp"
 #include "state/records_sync.hpp"
 #include "state/state_db.hpp"
@@ -357,6 +358,57 @@ TEST(SharedRecords, SettingsAndIdentitiesFollowAnotherWriter) {
   sync.poll();
   EXPECT_FALSE(dir_b.check_token(made->token));
   EXPECT_GT(dir_b.generation(), generation);  // cached verifications are dropped
+}
+
+TEST(CryptoSha1, MatchesTheOasisUsernameTokenDigest) {
+  // base64(SHA-1(nonce ‖ created ‖ password)), computed independently with Python's hashlib.
+  const std::string nonce = crypto::base64_decode("LKqI6G/AikKCQrN0zqZFlg==").value();
+  EXPECT_EQ(crypto::base64_encode(crypto::sha1(nonce + "2026-12-07T12:00:00.000Z" + "secret 1234")),
+            "DJGAvWimUvWk+FIPRQrAbNQq6Qs=");
+}
+
+// ONVIF's WS-UsernameToken: checked against the password sealed when it was set; fresh and once.
+TEST_F(DirectoryTest, OnvifUsernameTokensAreCheckedAgainstTheSealedPassword) {
+  const std::string seal_key(32, 'k');
+  Directory dir(&db, clock, seal_key);
+  ASSERT_TRUE(dir.create_user("nvr", "correct horse 42", "viewer"));
+  // Stored sealed, never in the clear; opened only with the key.
+  auto rows = db.load("user").value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].second.find("correct horse 42"), std::string::npos);
+  EXPECT_EQ(dir.password_of("nvr"), "correct horse 42");
+  EXPECT_FALSE(Directory(&db, clock, std::string(32, 'x')).password_of("nvr"));
+
+  Authenticator auth(dir, clock, AuthenticatorOptions{});
+  const std::string nonce_raw = crypto::random_bytes(16);
+  auto token = [&](const std::string& password, WallTime created) {
+    const std::string when = format_timestamp(created);
+    return UsernameToken{"nvr", crypto::base64_encode(crypto::sha1(nonce_raw + when + password)),
+                         true, crypto::base64_encode(nonce_raw), when};
+  };
+  auto good = auth.username_token(token("correct horse 42", clock.wall_now()), "10.0.0.9");
+  ASSERT_TRUE(good) << good.error().detail;
+  EXPECT_EQ(good->name, "nvr");
+  EXPECT_EQ(good->role->name, "viewer");
+  // The same digest again is a replay.
+  clock.advance(std::chrono::seconds(1));  // past the failure backoff of other tests' addresses
+  EXPECT_EQ(
+      auth.username_token(token("correct horse 42", clock.wall_now() - std::chrono::seconds(1)),
+                          "10.0.0.9")
+          .error()
+          .status,
+      401);
+  clock.advance(std::chrono::seconds(1));
+  EXPECT_FALSE(auth.username_token(token("wrong", clock.wall_now()), "10.0.0.10"));
+  clock.advance(std::chrono::seconds(1));
+  // Made ten minutes ago: stale.
+  EXPECT_FALSE(auth.username_token(
+      token("correct horse 42", clock.wall_now() - std::chrono::minutes(10)), "10.0.0.11"));
+  clock.advance(std::chrono::seconds(1));
+  // PasswordText is the password itself.
+  EXPECT_TRUE(
+      auth.username_token(UsernameToken{"nvr", "correct horse 42", false, "", ""}, "10.0.0.12"));
+  EXPECT_FALSE(auth.username_token(UsernameToken{"nobody", "x", false, "", ""}, "10.0.0.13"));
 }
 
 }  // namespace

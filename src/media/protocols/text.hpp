@@ -1,6 +1,7 @@
 #pragma once
-// The ASCII text helpers the text protocols share (RTSP, SDP, SRT streamids): case-insensitive
-// comparison, trimming of spaces, tabs and a CR, and hex digits. Sans I/O, no allocation.
+// The ASCII text helpers the text protocols share (RTSP, SDP, SRT streamids, SOAP):
+// case-insensitive comparison, trimming of spaces, tabs and a CR, and hex digits. Sans I/O, no
+// allocation.
 #include <string_view>
 
 namespace sluice::media::text {
@@ -17,11 +18,12 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Without leading spaces and tabs, and trailing spaces, tabs and CR.
+// Without leading and trailing spaces, tabs, CRs and LFs.
 inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && blank(s.front()))
     s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+  while (!s.empty() && blank(s.back()))
     s.remove_suffix(1);
   return s;
 }

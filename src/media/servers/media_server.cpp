@@ -212,6 +212,10 @@ std::uint16_t MediaServer::listen_srt(const std::string& host, std::uint16_t por
   return impl_->srt->listen(host, port);
 }
 
+const std::map<std::string, std::string>& MediaServer::rtsp_aliases() const {
+  return impl_->options.rtsp.aliases;
+}
+
 void MediaServer::set_rtsp_aliases(std::map<std::string, std::string> aliases) {
   impl_->post([impl = impl_, aliases = std::move(aliases)]() mutable {
     impl->options.rtsp.aliases = std::move(aliases);

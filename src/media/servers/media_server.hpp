@@ -105,6 +105,8 @@ class MediaServer {
   SharedByteBudget& reassembly_budget();
   // The camera aliases (rtsp_aliases setting): from the next RTSP request. Any thread.
   void set_rtsp_aliases(std::map<std::string, std::string> aliases);
+  // Media thread only: the aliases in force.
+  const std::map<std::string, std::string>& rtsp_aliases() const;
   // Starts the media thread. Idempotent.
   void start();
   // Closes everything and joins the thread. Idempotent.
