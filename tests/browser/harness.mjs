@@ -1,7 +1,7 @@
-// What the browser scripts share (tests/browser/hls_play.mjs, whep_play.mjs, whip_publish.mjs and
-// bench/hls_latency.mjs): each drives Debian's Chromium headless through playwright-core (which
-// downloads no browser of its own), prints one JSON line on stdout and exits 0 on success, 1 on
-// failure, 2 on bad usage. Importing this module loads no npm package.
+// What the browser scripts share (tests/browser/hls_play.mjs, whep_play.mjs, whep_loss.mjs,
+// whip_publish.mjs and bench/hls_latency.mjs): each drives Debian's Chromium headless through
+// playwright-core (which downloads no browser of its own), prints one JSON line on stdout and
+// exits 0 on success, 1 on failure, 2 on bad usage. Importing this module loads no npm package.
 //
 //   const h = createHarness(NAME, USAGE, {modules, hint})
 //     NAME starts each line on stderr ("NAME: …"), USAGE is the usage line ("node NAME.mjs URL …");
@@ -38,6 +38,9 @@
 //     at most) and exits with code.
 //   sampleFor(seconds, ms, step)   step() every ms for seconds, until it returns true.
 //   harnessError(e)      {type: 'harness', details}: the script's own failure, for errors.
+//   frameGrowth(samples, firstFrameMs)
+//     Whether a player's framesDecoded kept growing after its first frame, from its samples
+//     ({t, frames}): {rising, freezes, longestStallMs}.
 //   rtcConnection(report)
 //     The fields a WebRTC result takes from its page object's report(): audio, connectionState,
 //     iceConnectionState, states, selectedPair, gatherMs (in that order).
@@ -244,6 +247,35 @@ export const rtcConnection = (report) => ({
   selectedPair: report.pair,
   gatherMs: report.gatherMs,
 });
+
+// Frame growth after the first frame: "rising" when framesDecoded grew in every 1-s window that
+// starts at or after the first frame (and there was at least one), "freezes" counts the windows
+// where it did not, "longestStallMs" is the longest time without growth.
+export function frameGrowth(samples, firstFrameMs) {
+  const out = { rising: false, freezes: 0, longestStallMs: null };
+  if (firstFrameMs === null) return out;
+  let windows = 0;
+  for (const s of samples) {
+    if (s.t < firstFrameMs + 1000) continue;
+    let before = null;  // the last sample at least 1 s older
+    for (const p of samples) if (p.t <= s.t - 1000) before = p;
+    if (!before) continue;
+    ++windows;
+    if (s.frames <= before.frames) ++out.freezes;
+  }
+  out.rising = windows > 0 && out.freezes === 0;
+  let lastGrowth = firstFrameMs;
+  let frames = 0;
+  let longest = 0;
+  for (const s of samples) {
+    if (s.t < firstFrameMs) { frames = s.frames; continue; }
+    if (s.frames > frames) lastGrowth = s.t;
+    frames = Math.max(frames, s.frames);
+    longest = Math.max(longest, s.t - lastGrowth);
+  }
+  out.longestStallMs = longest;
+  return out;
+}
 
 // In the page (its source goes into RTC_PAGE_SCRIPT, so it may use nothing of this module):
 // window.rtcPlayer(state, rtpType) makes the base of a page object, e.g. window.whepPlay, which

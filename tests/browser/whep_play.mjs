@@ -26,7 +26,7 @@
 // in every 1-s window after the first frame (no freeze). Exit 0 when frames were decoded and
 // nothing went wrong ("errors" is empty), else 1; 2 on bad usage. A watchdog ends the run (and
 // with it the browser) if anything hangs.
-import { AUTOPLAY, RTC_PAGE_SCRIPT, WEBRTC_LOOPBACK, createHarness, harnessError,
+import { AUTOPLAY, RTC_PAGE_SCRIPT, WEBRTC_LOOPBACK, createHarness, frameGrowth, harnessError,
          rtcConnection } from './harness.mjs';
 
 const h = createHarness('whep_play',
@@ -141,35 +141,6 @@ window.whepPlay = Object.assign(window.rtcPlayer({
 });
 </script></body></html>`;
 
-// Frame growth after the first frame: "rising" when framesDecoded grew in every 1-s window that
-// starts at or after the first frame (and there was at least one), "freezes" counts the windows
-// where it did not, "longestStallMs" is the longest time without growth.
-function analyse(samples, firstFrameMs) {
-  const out = { rising: false, freezes: 0, longestStallMs: null };
-  if (firstFrameMs === null) return out;
-  let windows = 0;
-  for (const s of samples) {
-    if (s.t < firstFrameMs + 1000) continue;
-    let before = null;  // the last sample at least 1 s older
-    for (const p of samples) if (p.t <= s.t - 1000) before = p;
-    if (!before) continue;
-    ++windows;
-    if (s.frames <= before.frames) ++out.freezes;
-  }
-  out.rising = windows > 0 && out.freezes === 0;
-  let lastGrowth = firstFrameMs;
-  let frames = 0;
-  let longest = 0;
-  for (const s of samples) {
-    if (s.t < firstFrameMs) { frames = s.frames; continue; }
-    if (s.frames > frames) lastGrowth = s.t;
-    frames = Math.max(frames, s.frames);
-    longest = Math.max(longest, s.t - lastGrowth);
-  }
-  out.longestStallMs = longest;
-  return out;
-}
-
 // The page's own address: a path sluiced does not serve, answered by playwright (page.route).
 const pageUrl = h.originPageUrl(target);
 const result = { decoded: false, mode: options.camera ? 'camera' : 'whep', url: target.href,
@@ -198,7 +169,7 @@ try {
   Object.assign(result, {
     framesDecoded: last.framesDecoded || 0,
     firstFrameMs: report.firstFrameMs,
-    ...analyse(report.samples, report.firstFrameMs),
+    ...frameGrowth(report.samples, report.firstFrameMs),
     framesPerSecond: last.framesPerSecond ?? null,
     frameWidth: last.frameWidth ?? null,
     frameHeight: last.frameHeight ?? null,

@@ -105,6 +105,7 @@ void WebrtcSession::on_dtls(std::span<const std::uint8_t> bytes, const udp::endp
       return;
     }
     srtp_ = std::move(*srtp);
+    dtls_peer_ = from;
     if (setup_.publish) return start_publishing();
     MediaPath* path = hub_.find(setup_.path);
     if (!path) {
@@ -199,12 +200,13 @@ void WebrtcSession::on_srtcp(std::string packet) {
     Track* t = track_for_ssrc(f.media_ssrc);
     if (!t) continue;
     nacks_ += f.nacked.size();
+    const auto now = Clock::now();
     for (auto sequence : f.nacked)
-      resend(*t, sequence);
+      resend(*t, sequence, now);
     if (f.picture_loss || f.full_intra_request) {
       ++plis_;
       for (std::uint16_t i = 0; i < t->keyframe_count; ++i)
-        resend(*t, static_cast<std::uint16_t>(t->keyframe_first + i));
+        resend(*t, static_cast<std::uint16_t>(t->keyframe_first + i), now);
     }
   }
 }
@@ -330,7 +332,7 @@ void WebrtcSession::send_payloads(Track& t, const MediaPacket& p,
     t.last_sent = Clock::now();
     ++t.packets;
     t.octets += static_cast<std::uint32_t>(payloads[i].size());
-    t.cache.emplace_back(h.sequence, std::move(packet));
+    t.cache.push_back(Track::Cached{h.sequence, std::move(packet), {}});
     if (t.cache.size() > kPacketCache) t.cache.pop_front();
   }
 }
@@ -356,22 +358,29 @@ void WebrtcSession::send_sender_reports(Clock::time_point now) {
   }
 }
 
-void WebrtcSession::resend(Track& t, std::uint16_t sequence) {
-  for (const auto& [s, packet] : t.cache) {
-    if (s != sequence) continue;
-    ++retransmitted_;
-    send(packet);
-    return;
+void WebrtcSession::resend(Track& t, std::uint16_t sequence, Clock::time_point now) {
+  if (t.cache.empty()) return;
+  const auto offset = static_cast<std::uint16_t>(sequence - t.cache.front().sequence);
+  if (offset >= t.cache.size()) return;  // too old, or never sent
+  Track::Cached& c = t.cache[offset];
+  if (c.sequence != sequence || now - c.resent < kResendGap) return;
+  if (now - resend_window_ >= std::chrono::seconds(1)) {
+    resend_window_ = now;
+    resends_in_window_ = 0;
   }
+  if (++resends_in_window_ > kMaxResendsPerSecond) return;
+  c.resent = now;
+  ++retransmitted_;
+  send(c.packet);
 }
 
 void WebrtcSession::send(const std::string& datagram) {
-  const auto& to = ice_.selected();
-  if (!to) {
+  const auto& selected = ice_.selected();
+  if (!selected && !dtls_peer_) {
     ++dropped_;
     return;
   }
-  if (server_.send(bytes_of(datagram), endpoint_of(*to))) {
+  if (server_.send(bytes_of(datagram), selected ? endpoint_of(*selected) : *dtls_peer_)) {
     bytes_out_ += datagram.size();
     ++packets_out_;
   } else {

@@ -2,11 +2,13 @@
 // WebrtcSession: one WebRTC peer of a live path, on the media thread: a WHEP viewer, or a WHIP
 // publisher (below). ICE-lite checks arrive
 // first (the peer's address is learnt from them), then the DTLS handshake; once it completes the
-// session attaches to the path as a reader (the GOP cache gives the browser a keyframe at once)
-// and sends each access unit as SRTP — H.264 as RFC 6184 (SPS/PPS before every IDR; the RTP
+// session attaches to the path as a reader (the GOP cache gives the browser a keyframe at once:
+// media goes to the address DTLS completed from until the peer nominates one) and sends each
+// access unit as SRTP — H.264 as RFC 6184 (SPS/PPS before every IDR; the RTP
 // payloads are the ones RTSP readers share, media/packet.hpp), Opus as RFC 7587. Protected
-// packets are kept (the last kPacketCache per track) to answer NACKs; a PLI or FIR is answered
-// by resending the latest keyframe. Receiver reports are kept for /media/paths; sender reports go
+// packets are kept (the last kPacketCache per track) to answer NACKs, each at most once per
+// kResendGap and kMaxResendsPerSecond in all; a PLI or FIR is answered by resending the latest
+// keyframe. Receiver reports are kept for /media/paths; sender reports go
 // out once a second per track (both tracks' RTP times map to one wall clock: lip sync).
 //
 // Overflow policy **drop**: UDP sends that the kernel refuses are dropped and counted; RTP is
@@ -70,6 +72,10 @@ class WebrtcSession final : public MediaSink,
   using udp = boost::asio::ip::udp;
   using Clock = std::chrono::steady_clock;
   static constexpr std::size_t kPacketCache = 1024;
+  // A packet is resent at most once per kResendGap (a viewer repeats its NACKs), and a session
+  // resends at most kMaxResendsPerSecond packets (more are refused and counted).
+  static constexpr auto kResendGap = std::chrono::milliseconds(20);
+  static constexpr std::uint32_t kMaxResendsPerSecond = 1000;
   static constexpr std::chrono::seconds kKeyframeInterval{2};
 
   WebrtcSession(WebrtcSessionSetup setup, WebrtcServer& server, MediaHub& hub);
@@ -109,8 +115,13 @@ class WebrtcSession final : public MediaSink,
     std::uint32_t ssrc = 0;
     std::uint16_t sequence = 0;
     std::uint32_t timestamp_base = 0;
-    std::deque<std::pair<std::uint16_t, std::string>> cache;  // protected, by sequence
-    std::uint16_t keyframe_first = 0, keyframe_count = 0;     // the latest keyframe's packets
+    struct Cached {
+      std::uint16_t sequence = 0;
+      std::string packet;          // protected
+      Clock::time_point resent{};  // last answered NACK or PLI
+    };
+    std::deque<Cached> cache;  // consecutive sequence numbers, oldest first
+    std::uint16_t keyframe_first = 0, keyframe_count = 0;  // the latest keyframe's packets
     std::optional<rtp::ReceptionReport> report;
     // For sender reports: the last RTP timestamp sent and when; packets and payload bytes sent.
     std::uint32_t last_timestamp = 0;
@@ -122,7 +133,7 @@ class WebrtcSession final : public MediaSink,
   void send_sender_reports(Clock::time_point now);
   void send(const std::string& datagram);
   void send_payloads(Track& t, const MediaPacket& p, const std::vector<std::string>& payloads);
-  void resend(Track& t, std::uint16_t sequence);
+  void resend(Track& t, std::uint16_t sequence, Clock::time_point now);
   Track* track_for_ssrc(std::uint32_t ssrc);
 
   WebrtcSessionSetup setup_;
@@ -130,9 +141,15 @@ class WebrtcSession final : public MediaSink,
   MediaHub& hub_;
   webrtc::IceLiteAgent ice_;
   std::unique_ptr<webrtc::SrtpSession> srtp_;
+  // Where DTLS completed: a pair STUN already validated (DTLS is routed by it), where media goes
+  // until the peer nominates one (Chrome's USE-CANDIDATE comes some 50 ms after DTLS, and the
+  // GOP cache's keyframe must not be lost meanwhile).
+  std::optional<udp::endpoint> dtls_peer_;
   std::optional<Track> video_, audio_;
   Clock::time_point created_ = Clock::now();
   bool attached_ = false;
+  Clock::time_point resend_window_{};
+  std::uint32_t resends_in_window_ = 0;
   bool transcoding_ = false;
   MediaPath* publishing_ = nullptr;
   Clock::time_point last_keyframe_request_{};
