@@ -410,7 +410,6 @@ SrtServer::SrtServer(MediaServer::Impl& media, SrtOptions options)
 
 SrtServer::~SrtServer() {
   stop();
-  srt_cleanup();
 }
 
 std::uint16_t SrtServer::listen(const std::string& host, std::uint16_t port) {
@@ -461,6 +460,9 @@ void SrtServer::stop() {
   i.callers.clear();
   if (i.listener != SRT_INVALID_SOCK) srt_close(i.listener);
   if (i.eid >= 0) srt_epoll_release(i.eid);
+  // Here, not in the destructor: a media server's pending handlers may keep this object until
+  // exit, and libsrt's threads must end before the process's libraries are finalised.
+  srt_cleanup();
 }
 
 void SrtServer::set_handshake(std::optional<std::string> passphrase,

@@ -54,7 +54,7 @@ class SrtServer {
   // naming the address when it cannot.
   std::uint16_t listen(const std::string& host, std::uint16_t port);
   void start();  // the SRT thread; call from the owner's thread, not after stop()
-  void stop();   // idempotent; closes every caller
+  void stop();   // idempotent; closes every caller and releases libsrt (srt_cleanup)
 
   SrtStats stats() const;                               // any thread
   std::vector<SrtConnectionStats> connections() const;  // any thread
