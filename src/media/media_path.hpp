@@ -48,6 +48,7 @@ struct WebrtcStats {
   std::uint64_t plis = 0;           // PLI and FIR received (answered with the latest keyframe)
   double bitrate_kbps = 0;          // sent, over the last few seconds
   std::optional<std::uint64_t> remb_bps;  // the viewer's receive-bandwidth estimate
+  std::optional<double> rtt_ms;           // from its receiver reports (LSR/DLSR, RFC 3550 6.4.1)
 };
 
 struct ReaderInfo {

@@ -12,6 +12,7 @@
 #include "http/router.hpp"
 #include "keys/key_format.hpp"
 #include "media/servers/media_server.hpp"
+#include "media/servers/webrtc/webrtc_server.hpp"
 
 namespace sluice::server {
 
@@ -77,6 +78,7 @@ json::object path_json(const media::MediaPath& p) {
                      {"plis", r.webrtc->plis},
                      {"bitrate_kbps", r.webrtc->bitrate_kbps}};
       if (r.webrtc->remb_bps) w["remb_bps"] = *r.webrtc->remb_bps;
+      if (r.webrtc->rtt_ms) w["rtt_ms"] = *r.webrtc->rtt_ms;
       reader["webrtc"] = std::move(w);
     }
     readers.push_back(std::move(reader));
@@ -184,6 +186,56 @@ void add_media_routes(http::Router& router, media::MediaServer& media) {
              });
 }
 
+namespace {
+
+// The WebRTC port's counters and each viewer's feedback (at most the session cap of them).
+template <class Viewers>
+void render_webrtc_metrics(http::PrometheusWriter& w, const Viewers& viewers,
+                           const std::optional<media::WebrtcServer::Counters>& port) {
+  if (port) {
+    w.header("sluice_webrtc_datagrams_total", "counter",
+             "Datagrams on the WebRTC port: received, from no known peer, STUN checks refused, "
+             "sends the kernel refused");
+    w.sample("sluice_webrtc_datagrams_total", {{"kind", "in"}},
+             static_cast<double>(port->datagrams_in));
+    w.sample("sluice_webrtc_datagrams_total", {{"kind", "unknown"}},
+             static_cast<double>(port->unknown_in));
+    w.sample("sluice_webrtc_datagrams_total", {{"kind", "stun_refused"}},
+             static_cast<double>(port->stun_refused));
+    w.sample("sluice_webrtc_datagrams_total", {{"kind", "dropped_out"}},
+             static_cast<double>(port->dropped_out));
+  }
+  auto each = [&](const char* name, const char* type, const char* help, auto value) {
+    w.header(name, type, help);
+    for (const auto& v : viewers) {
+      if (auto x = value(v)) w.sample(name, {{"path", v.path}, {"viewer", v.id}}, *x);
+    }
+  };
+  using V = typename Viewers::value_type;
+  using Value = std::optional<double>;
+  each("sluice_webrtc_viewer_nacks_total", "counter", "Packets each WebRTC viewer NACKed",
+       [](const V& v) -> Value { return static_cast<double>(v.stats.nacks); });
+  each("sluice_webrtc_viewer_retransmitted_total", "counter",
+       "Packets resent to each WebRTC viewer from the packet cache (NACK and PLI answers)",
+       [](const V& v) -> Value { return static_cast<double>(v.stats.retransmitted); });
+  each("sluice_webrtc_viewer_plis_total", "counter", "PLIs and FIRs from each WebRTC viewer",
+       [](const V& v) -> Value { return static_cast<double>(v.stats.plis); });
+  each("sluice_webrtc_viewer_bitrate_kbps", "gauge", "Rate sent to each WebRTC viewer",
+       [](const V& v) -> Value { return v.stats.bitrate_kbps; });
+  each("sluice_webrtc_viewer_rtt_milliseconds", "gauge",
+       "Round-trip time to each WebRTC viewer (receiver reports)",
+       [](const V& v) -> Value { return v.stats.rtt_ms; });
+  each("sluice_webrtc_viewer_video_loss_ratio", "gauge",
+       "Video loss each WebRTC viewer reported in its last receiver report (0-1)",
+       [](const V& v) -> Value { return v.video_loss; });
+  each("sluice_webrtc_viewer_remb_bps", "gauge", "Each WebRTC viewer's REMB bandwidth estimate",
+       [](const V& v) -> Value {
+         return v.stats.remb_bps ? Value(static_cast<double>(*v.stats.remb_bps)) : Value();
+       });
+}
+
+}  // namespace
+
 void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media) {
   struct Row {
     std::string name;
@@ -192,7 +244,15 @@ void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media) {
     std::size_t gop;
     std::map<std::string, std::size_t> by_protocol;
   };
-  auto rows = on_media_thread(media, [&media] {
+  struct Viewer {
+    std::string path, id;
+    media::WebrtcStats stats;
+    double video_loss = 0;
+  };
+  std::vector<Viewer> viewers;
+  std::optional<media::WebrtcServer::Counters> webrtc;
+  auto rows = on_media_thread(media, [&media, &viewers, &webrtc] {
+    if (const auto* server = media.webrtc()) webrtc = server->counters();
     std::vector<Row> out;
     for (const auto* p : media.hub().paths()) {
       Row r{p->name(),
@@ -206,6 +266,13 @@ void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media) {
         r.bytes_out += info.bytes_out;
         r.dropped += info.dropped;
         ++r.by_protocol[info.kind];
+        if (info.webrtc) {
+          Viewer v{p->name(), info.id, *info.webrtc, 0};
+          for (const auto& t : info.reception) {
+            if (t.track == "video") v.video_loss = t.fraction_lost;
+          }
+          viewers.push_back(std::move(v));
+        }
       }
       out.push_back(std::move(r));
     }
@@ -217,8 +284,8 @@ void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media) {
   w.header("sluice_media_readers", "gauge", "Readers per live path (RTMP, HTTP-FLV, HLS muxer)");
   for (const auto& r : *rows)
     w.sample("sluice_media_readers", {{"path", r.name}}, r.readers);
-  std::map<std::string, std::size_t> protocols{
-      {"rtmp", 0}, {"rtsp", 0}, {"http-flv", 0}, {"hls", 0}};
+  std::map<std::string, std::size_t> protocols{{"rtmp", 0}, {"rtsp", 0}, {"http-flv", 0},
+                                               {"hls", 0},  {"srt", 0},  {"webrtc", 0}};
   for (const auto& r : *rows) {
     for (const auto& [kind, n] : r.by_protocol)
       protocols[kind] += n;
@@ -243,6 +310,7 @@ void render_path_metrics(http::PrometheusWriter& w, media::MediaServer& media) {
   for (const auto& r : *rows) {
     w.sample("sluice_media_gop_cache_bytes", {{"path", r.name}}, static_cast<double>(r.gop));
   }
+  render_webrtc_metrics(w, viewers, webrtc);
 }
 
 }  // namespace sluice::server

@@ -193,7 +193,17 @@ void WebrtcSession::on_srtcp(std::string packet) {
   auto reports = rtp::parse_rtcp(bytes_of(packet));
   if (!reports) return;
   for (const auto& r : reports->reports) {
-    if (auto* t = track_for_ssrc(r.ssrc)) t->report = r;
+    auto* t = track_for_ssrc(r.ssrc);
+    if (!t) continue;
+    t->report = r;
+    if (r.last_sr != 0) {  // RTT = now - LSR - DLSR, in 1/65536 s (RFC 3550 6.4.1)
+      const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      const auto middle = static_cast<std::uint32_t>(rtp::ntp_from_unix_us(now_us) >> 16);
+      const std::uint32_t rtt = middle - r.last_sr - r.delay_since_last_sr;
+      if (rtt < 65536u * 10) rtt_ms_ = rtt * 1000.0 / 65536.0;  // else a clock step: ignored
+    }
   }
   if (reports->remb_bps) remb_bps_ = reports->remb_bps;
   for (const auto& f : reports->feedback) {
@@ -412,6 +422,7 @@ ReaderInfo WebrtcSession::reader_info() const {
   w.plis = plis_;
   w.bitrate_kbps = bitrate_kbps_;
   w.remb_bps = remb_bps_;
+  w.rtt_ms = rtt_ms_;
   info.webrtc = w;
   for (const auto* t : {video_ ? &*video_ : nullptr, audio_ ? &*audio_ : nullptr}) {
     if (!t || !t->report) continue;

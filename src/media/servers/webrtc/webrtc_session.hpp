@@ -160,6 +160,7 @@ class WebrtcSession final : public MediaSink,
   std::uint64_t bytes_out_ = 0, packets_out_ = 0, dropped_ = 0;
   std::uint64_t nacks_ = 0, plis_ = 0, retransmitted_ = 0;
   std::optional<std::uint64_t> remb_bps_;
+  std::optional<double> rtt_ms_;
   // The send rate: bytes_out_ at the last tick, and the rate between the last two ticks.
   std::uint64_t bytes_at_tick_ = 0;
   Clock::time_point last_tick_ = Clock::now();
