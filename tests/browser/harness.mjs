@@ -398,7 +398,8 @@ function rtcPagePrelude(sampleMs) {
       }
       const cand = (id) => {
         const c = id && report.get(id);
-        return c ? c.candidateType + ' ' + c.address + ':' + c.port : null;
+        return c ? c.candidateType + ' ' + c.address + ':' + c.port +
+                   (c.protocol && c.protocol !== 'udp' ? '/' + c.protocol : '') : null;
       };
       return { video, audio, pair: pair ? { local: cand(pair.localCandidateId),
                                             remote: cand(pair.remoteCandidateId),

@@ -2,7 +2,7 @@
 // Plays a sluiced path over WebRTC in Debian's Chromium (headless, driven by playwright-core, which
 // downloads no browser of its own) and prints one JSON line about the playback.
 //
-//   node tests/browser/whep_play.mjs URL [--seconds N] [--camera] [--delete] [--verbose]
+//   node tests/browser/whep_play.mjs URL [--seconds N] [--camera] [--delete] [--only-tcp] [--verbose]
 //
 // URL is the WHEP endpoint (http://HOST:PORT/live/NAME/whep), or with --camera the JSON offer
 // endpoint (http://HOST:PORT/api/webrtc/offer?path=NAME). The page is served on URL's own origin
@@ -30,11 +30,13 @@ import { AUTOPLAY, RTC_PAGE_SCRIPT, WEBRTC_LOOPBACK, createHarness, frameGrowth,
          rtcConnection } from './harness.mjs';
 
 const h = createHarness('whep_play',
-                        'node whep_play.mjs URL [--seconds N] [--camera] [--delete] [--verbose]');
-const options = { url: null, seconds: 6, camera: false, del: false, verbose: false };
+                        'node whep_play.mjs URL [--seconds N] [--camera] [--delete] [--only-tcp] [--verbose]');
+const options = { url: null, seconds: 6, camera: false, del: false, onlyTcp: false, verbose: false };
 h.parseArgs(options, {
   '--camera': () => { options.camera = true; },
   '--delete': () => { options.del = true; },
+  // As if UDP were blocked: the answer's UDP candidates are removed, so only ICE-TCP remains.
+  '--only-tcp': () => { options.onlyTcp = true; },
 });
 const target = h.httpUrl(options.url);
 if (options.camera && options.del) h.usage('--delete needs a WHEP session (no --camera)');
@@ -56,7 +58,7 @@ window.whepPlay = Object.assign(window.rtcPlayer({
   errors: [], http: {}, answer: null, samples: [], states: [], firstFrameMs: null,
   gatherMs: null, last: null, audio: null, pair: null, presentedFrames: 0, done: false,
 }, 'inbound-rtp'), {
-  async start(url, camera) {
+  async start(url, camera, onlyTcp) {
     const s = this.state;
     const video = document.getElementById('v');
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
@@ -97,11 +99,14 @@ window.whepPlay = Object.assign(window.rtcPlayer({
                         201, (body) => this.sdpAnswer(body, url));
     if (answerSdp === null) return;
     const lines = answerSdp.split(/\\r?\\n/);
+    const accepted = onlyTcp
+      ? lines.filter((l) => !/^a=candidate:\\S+ \\d+ udp /i.test(l)).join('\\r\\n')
+      : answerSdp;
     s.answer = Object.assign(this.answerBasics(lines), {
       hasVideo: lines.some((l) => /^m=video [1-9]/.test(l)),
       hasAudio: lines.some((l) => /^m=audio [1-9]/.test(l)),
     });
-    if (!(await this.accept(answerSdp))) return;
+    if (!(await this.accept(accepted))) return;
     this.watch('framesDecoded', 'firstFrameMs');  // 50 ms steps until the first frame
   },
 
@@ -151,8 +156,8 @@ try {
   const page = await h.newPage((e) => pageErrors.push(String(e)));
   await h.open(page, pageUrl, pageHtml);
   log(`page at ${pageUrl}, offering to ${target.href}`);
-  await page.evaluate(([url, camera]) => window.whepPlay.start(url, camera),
-                      [target.href, options.camera]);
+  await page.evaluate(([url, camera, onlyTcp]) => window.whepPlay.start(url, camera, onlyTcp),
+                      [target.href, options.camera, options.onlyTcp]);
 
   const report = await h.sampleRtc(page, 'whepPlay', {
     seconds: options.seconds,

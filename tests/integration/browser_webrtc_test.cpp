@@ -190,6 +190,29 @@ TEST_F(BrowserWebrtc, WhepPlaysALivePathInChromium) {
   EXPECT_GT(num(member(result, "audio"), "packetsReceived"), 150) << log;
 }
 
+// ICE-TCP: the answer also offers a passive TCP candidate on the WebRTC port's number; a browser
+// that cannot use UDP (here: the answer's UDP candidates removed) plays over it (RFC 6544,
+// RFC 4571 framing) as smoothly as over UDP.
+TEST_F(BrowserWebrtc, WhepFallsBackToIceTcpWhenUdpIsBlocked) {
+  start_and_publish("cam");
+  if (IsSkipped() || HasFatalFailure()) return;
+
+  int code = -1;
+  std::string log;
+  json::value result = play(whep_url("cam"), 6, {"--only-tcp"}, &code, &log);
+  expect_smooth_h264(result, code, log);
+  const std::string tcp = " 127.0.0.1 " + std::to_string(udp_port_) + " typ host tcptype passive";
+  bool announced = false;
+  if (const json::value c = member(member(result, "answer"), "candidates"); c.is_array()) {
+    for (const auto& line : c.as_array()) {
+      announced = announced || (line.is_string() &&
+                                std::string(line.as_string()).find(tcp) != std::string::npos);
+    }
+  }
+  EXPECT_TRUE(announced) << "no candidate with '" << tcp << "'\n" << log;
+  EXPECT_TRUE(str(member(result, "selectedPair"), "remote").ends_with("/tcp")) << log;
+}
+
 // The camera endpoint: POST {"type":"offer","sdp":…} with no Content-Type to
 // /api/webrtc/offer?path=NAME, 200 with {"type":"answer","sdp":…}; Chromium plays as over WHEP.
 TEST_F(BrowserWebrtc, CameraOfferEndpointPlaysInChromium) {

@@ -130,6 +130,23 @@ TEST(WebrtcAnswer, ChromiumWhepOfferGetsAnIceLitePassiveAnswer) {
   EXPECT_EQ(*answer->media[2].attribute("mid"), "2");
 }
 
+TEST(WebrtcAnswer, IceTcpCandidatesArePassiveAndRankBelowUdp) {
+  LocalMedia local;
+  local.h264 = LocalMedia::H264{100, 0};
+  local.opus = true;
+  AnswerSetup s = setup();
+  s.tcp_port = 8189;
+  auto n = answer_offer(kChromeOffer, local, s);
+  ASSERT_TRUE(n.has_value()) << n.error().detail;
+  EXPECT_NE(n->answer.find("a=candidate:3 1 tcp 2122317055 192.168.1.10 8189 typ host tcptype "
+                           "passive"),
+            std::string::npos)
+      << n->answer;
+  EXPECT_NE(n->answer.find(" 10.0.0.5 8189 typ host tcptype passive"), std::string::npos);
+  EXPECT_LT(2122317055u, 2130706430u);  // every UDP candidate first
+  EXPECT_EQ(answer_offer(kChromeOffer, local, setup())->answer.find(" tcp "), std::string::npos);
+}
+
 TEST(WebrtcAnswer, ProfilesAreMatchedAndAMissingOneIsNamed) {
   LocalMedia baseline;
   baseline.h264 = LocalMedia::H264{66, 0xE0};  // Constrained Baseline: 105, not 102 (Baseline)

@@ -8,6 +8,7 @@
 #include "media/servers/media_server_impl.hpp"
 #include "media/servers/rtsp/rtsp_udp.hpp"
 #include "media/servers/srt/srt_server.hpp"
+#include "media/servers/webrtc/ice_tcp.hpp"
 #include "media/servers/webrtc/webrtc_server.hpp"
 
 namespace sluice::media {
@@ -196,7 +197,17 @@ std::uint16_t MediaServer::listen_webrtc(const std::string& host, std::uint16_t 
   auto address = asio::ip::make_address(host, ec);
   if (ec) throw std::system_error(ec, "WebRTC UDP address " + host);
   impl_->webrtc = std::make_shared<WebrtcServer>(impl_->io, address, port);
+  try {  // ICE-TCP on the same number: a fallback, so a taken TCP port only loses it
+    impl_->ice_tcp =
+        std::make_shared<IceTcpListener>(impl_->io, address, impl_->webrtc->port(), impl_->webrtc);
+  } catch (const std::system_error& e) {
+    spdlog::warn("webrtc: {}; peers whose UDP is blocked cannot connect", e.what());
+  }
   return impl_->webrtc->port();
+}
+
+std::uint16_t MediaServer::webrtc_tcp_port() const {
+  return impl_->ice_tcp ? impl_->ice_tcp->port() : 0;
 }
 
 WebrtcServer* MediaServer::webrtc() {
@@ -235,6 +246,7 @@ void MediaServer::start() {
     }
     if (impl->rtsp_udp) impl->rtsp_udp->start();
     if (impl->webrtc) impl->webrtc->start();
+    if (impl->ice_tcp) impl->ice_tcp->start();
     impl->tick();
     impl->io.run();
   });
@@ -253,6 +265,7 @@ void MediaServer::stop() {
     impl->acceptor.close(ec);
     impl->rtsp_acceptor.close(ec);
     if (impl->rtsp_udp) impl->rtsp_udp->close();
+    if (impl->ice_tcp) impl->ice_tcp->close();
     if (impl->webrtc) impl->webrtc->close();
     impl->backoff.cancel();
     impl->rtsp_backoff.cancel();

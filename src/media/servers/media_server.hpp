@@ -96,8 +96,11 @@ class MediaServer {
   // Binds the SRT listener (UDP) now; returns the bound port. Throws std::system_error naming it.
   std::uint16_t listen_srt(const std::string& host, std::uint16_t port);
   // Binds the UDP port every WebRTC session shares (0: any free port); returns it. Throws
-  // std::system_error naming it.
+  // std::system_error naming it. ICE-TCP listens on the same number over TCP when it is free.
   std::uint16_t listen_webrtc(const std::string& host, std::uint16_t port);
+  // The ICE-TCP port (the WebRTC port's number, over TCP); 0 when it could not be bound or
+  // WebRTC is off. Set by listen_webrtc, before start().
+  std::uint16_t webrtc_tcp_port() const;
   // Media thread only: the WebRTC port's sessions; null while WebRTC is off.
   WebrtcServer* webrtc();
   // The media-reassembly-budget every ingest that gathers access units charges (SRT, RTSP and

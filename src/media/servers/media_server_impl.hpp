@@ -22,6 +22,7 @@ namespace sluice::media {
 
 class RtspUdp;
 class WebrtcServer;
+class IceTcpListener;
 class SrtServer;
 
 // The net kit's pieces the media servers use (src/net: accept back-off, HTTP hand-offs).
@@ -114,9 +115,10 @@ struct MediaServer::Impl final : EventLoop, std::enable_shared_from_this<MediaSe
   AcceptBackoff backoff;
   tcp::acceptor rtsp_acceptor{io};
   AcceptBackoff rtsp_backoff;
-  std::shared_ptr<RtspUdp> rtsp_udp;  // null: RTSP over TCP only
-  std::shared_ptr<WebrtcServer> webrtc;  // null: WebRTC off
-  std::shared_ptr<SrtServer> srt;     // null: no SRT listener
+  std::shared_ptr<RtspUdp> rtsp_udp;        // null: RTSP over TCP only
+  std::shared_ptr<WebrtcServer> webrtc;     // null: WebRTC off
+  std::shared_ptr<IceTcpListener> ice_tcp;  // null: no ICE-TCP (WebRTC off, or the port taken)
+  std::shared_ptr<SrtServer> srt;           // null: no SRT listener
   std::vector<std::shared_ptr<MediaConnection>> deferred;
   std::thread thread;
   std::atomic<std::thread::id> thread_id{};

@@ -190,6 +190,17 @@ Result<Negotiated> answer_offer(std::string_view offer_text, const LocalMedia& l
                                                std::to_string(setup.port) + " typ host"});
       ++foundation;
     }
+    if (setup.tcp_port != 0) {
+      for (const auto& address : setup.host_addresses) {
+        // Type preference 126 (host), local preference below any UDP candidate's.
+        const unsigned priority = (126u << 24) | ((0x7fffu - foundation) << 8) | 255u;
+        a.attributes.push_back({"candidate", std::to_string(foundation) + " 1 tcp " +
+                                                 std::to_string(priority) + " " + address + " " +
+                                                 std::to_string(setup.tcp_port) +
+                                                 " typ host tcptype passive"});
+        ++foundation;
+      }
+    }
     a.attributes.push_back({"end-of-candidates", ""});
     bundle.push_back(mid);
     out.tracks.push_back(t);

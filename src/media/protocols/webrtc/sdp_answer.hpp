@@ -45,6 +45,9 @@ struct AnswerSetup {
   std::string fingerprint_sha256;           // "AB:CD:…", of the DTLS certificate
   std::vector<std::string> host_addresses;  // announced as host candidates (never 0.0.0.0)
   std::uint16_t port = 0;
+  // ICE-TCP (RFC 6544): a passive TCP host candidate per address on this port, below every UDP
+  // one in priority; 0: none.
+  std::uint16_t tcp_port = 0;
   bool receive = false;  // WHIP: sluiced receives; WHEP: sluiced sends
 };
 

@@ -54,6 +54,9 @@ void WebrtcServer::close() {
   by_ufrag_.clear();
   by_address_.clear();
   transcoders_.clear();
+  auto links = std::move(links_);
+  for (auto& [peer, link] : links)
+    link->close();
 }
 
 void WebrtcServer::add(std::shared_ptr<WebrtcSession> session) {
@@ -88,10 +91,33 @@ void WebrtcServer::route(const udp::endpoint& from, const std::shared_ptr<Webrtc
 
 bool WebrtcServer::send(std::span<const std::uint8_t> datagram, const udp::endpoint& to) {
   if (closed_) return false;
+  if (!links_.empty()) {
+    if (auto it = links_.find(to); it != links_.end()) {
+      const bool queued = it->second->write(datagram);
+      if (!queued) ++counters_.dropped_out;
+      return queued;
+    }
+  }
   boost::system::error_code ec;
   socket_.send_to(boost::asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
   if (ec) ++counters_.dropped_out;
   return !ec;
+}
+
+void WebrtcServer::add_link(const udp::endpoint& peer, std::shared_ptr<FramedLink> link) {
+  links_[peer] = std::move(link);
+}
+
+void WebrtcServer::remove_link(const udp::endpoint& peer) {
+  links_.erase(peer);
+  by_address_.erase(peer);
+}
+
+std::size_t WebrtcServer::links_from(const boost::asio::ip::address& address) const {
+  std::size_t n = 0;
+  for (const auto& [peer, link] : links_)
+    n += peer.address() == address ? 1 : 0;
+  return n;
 }
 
 void WebrtcServer::tick() {

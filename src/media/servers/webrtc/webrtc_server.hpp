@@ -4,7 +4,10 @@
 // ICE ufrag its USERNAME names — a valid check also routes that source address to the session —
 // DTLS (20-63) and SRTP/SRTCP (128-191) to the session of their source address; anything else,
 // or from an address no session knows, is dropped and counted. Sessions are kept by id (the WHEP
-// resource) and ended by tick() when they lapse.
+// resource) and ended by tick() when they lapse. Peers whose UDP is blocked reach the same
+// demultiplexing over ICE-TCP connections (ice_tcp.hpp), keyed by the connection's address (a
+// TCP and a UDP peer on the same address and port number would share a key: not seen in
+// practice, as each comes from its own ephemeral port).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
@@ -22,6 +25,16 @@ class WebrtcSession;
 class OpusFromAac;
 class MediaHub;
 class MediaSink;
+
+// A peer reached over a stream (ICE-TCP, ice_tcp.hpp) instead of the UDP socket: send() writes
+// datagrams for its address here. Media thread only.
+class FramedLink {
+ public:
+  virtual ~FramedLink() = default;
+  // Queues one datagram, framed; false when it was dropped (queue full, link closed).
+  virtual bool write(std::span<const std::uint8_t> datagram) = 0;
+  virtual void close() = 0;
+};
 
 class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
  public:
@@ -43,7 +56,17 @@ class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
   void forget(const WebrtcSession& session);
   void route(const udp::endpoint& from, const std::shared_ptr<WebrtcSession>& session);
   // Sends without waiting; a datagram the kernel cannot take now is dropped (false, counted).
+  // An address covered by a FramedLink is written to that link instead.
   bool send(std::span<const std::uint8_t> datagram, const udp::endpoint& to);
+  // A datagram from `from`, over UDP or a FramedLink: demultiplexed as the class comment says.
+  void dispatch(std::span<const std::uint8_t> datagram, const udp::endpoint& from);
+  // ICE-TCP connections: `peer` is the connection's remote address (as a udp::endpoint key).
+  void add_link(const udp::endpoint& peer, std::shared_ptr<FramedLink> link);
+  void remove_link(const udp::endpoint& peer);
+  std::size_t links() const { return links_.size(); }
+  std::size_t links_from(const boost::asio::ip::address& address) const;
+  // Whether `peer` has passed a STUN check (a session is routed to it).
+  bool routed(const udp::endpoint& peer) const { return by_address_.contains(peer); }
   // Once a second: ends lapsed sessions.
   void tick();
   // The path's AAC→Opus transcoder, shared by its WebRTC viewers (made on first use), and a
@@ -61,7 +84,6 @@ class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
 
  private:
   void receive();
-  void dispatch(std::span<const std::uint8_t> datagram, const udp::endpoint& from);
 
   udp::socket socket_;
   std::uint16_t port_ = 0;
@@ -71,6 +93,7 @@ class WebrtcServer : public std::enable_shared_from_this<WebrtcServer> {
   std::map<std::string, std::weak_ptr<WebrtcSession>> by_ufrag_;
   std::map<udp::endpoint, std::weak_ptr<WebrtcSession>> by_address_;
   std::map<std::string, std::unique_ptr<OpusFromAac>> transcoders_;
+  std::map<udp::endpoint, std::shared_ptr<FramedLink>> links_;
   Counters counters_;
   bool closed_ = false;
 };

@@ -179,6 +179,7 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
     setup.fingerprint_sha256 = cert->fingerprint_sha256();
     setup.host_addresses = options.announce;
     setup.port = server->port();
+    setup.tcp_port = media.webrtc_tcp_port();
     setup.receive = publish.has_value();
     webrtc::LocalMedia local;
     if (publish) {
