@@ -667,6 +667,7 @@ void MediaWiring::render_metrics(http::PrometheusWriter& w) const {
              static_cast<double>(hook->dropped()));
   }
   render_path_metrics(w, impl_->server);
+  impl_->onvif->render_metrics(w);
 }
 
 }  // namespace sluice::server

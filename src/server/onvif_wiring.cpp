@@ -6,6 +6,7 @@
 
 #include "core/ids.hpp"
 #include "core/version.hpp"
+#include "http/metrics.hpp"
 #include "media/servers/media_server.hpp"
 #include "media/servers/onvif/onvif_service.hpp"
 #include "media/servers/onvif/ws_discovery_server.hpp"
@@ -91,6 +92,31 @@ void OnvifWiring::start(std::uint16_t http_port) {
 
 void OnvifWiring::stop() {
   if (discovery_) discovery_->stop();
+}
+
+void OnvifWiring::render_metrics(http::PrometheusWriter& w) const {
+  if (!service_) return;
+  const auto c = service_->counters();
+  w.header("sluice_onvif_requests_total", "counter",
+           "ONVIF SOAP requests by outcome: answered, fault (a request it cannot answer), "
+           "unauthorized (wrong or missing credentials), malformed (not XML or SOAP, too big)");
+  w.sample("sluice_onvif_requests_total", {{"outcome", "answered"}},
+           static_cast<double>(c.answered));
+  w.sample("sluice_onvif_requests_total", {{"outcome", "fault"}}, static_cast<double>(c.faults));
+  w.sample("sluice_onvif_requests_total", {{"outcome", "unauthorized"}},
+           static_cast<double>(c.unauthorized));
+  w.sample("sluice_onvif_requests_total", {{"outcome", "malformed"}},
+           static_cast<double>(c.malformed));
+  if (!discovery_) return;
+  const auto& d = discovery_->counters();
+  w.header("sluice_onvif_discovery_total", "counter",
+           "WS-Discovery datagrams: probes received, answered, refused (not a Probe, or over the "
+           "answer rate), hellos and byes sent");
+  w.sample("sluice_onvif_discovery_total", {{"kind", "probes"}}, static_cast<double>(d.probes));
+  w.sample("sluice_onvif_discovery_total", {{"kind", "answered"}}, static_cast<double>(d.answered));
+  w.sample("sluice_onvif_discovery_total", {{"kind", "refused"}}, static_cast<double>(d.refused));
+  w.sample("sluice_onvif_discovery_total", {{"kind", "hellos"}}, static_cast<double>(d.hellos));
+  w.sample("sluice_onvif_discovery_total", {{"kind", "byes"}}, static_cast<double>(d.byes));
 }
 
 }  // namespace sluice::server

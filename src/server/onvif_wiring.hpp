@@ -16,7 +16,8 @@
 
 namespace sluice::http {
 class Router;
-}
+class PrometheusWriter;
+}  // namespace sluice::http
 namespace sluice::media {
 class MediaServer;
 class WsDiscoveryServer;
@@ -47,6 +48,8 @@ class OnvifWiring {
   // wildcard, or --wire-advertise-host when set.
   void start(std::uint16_t http_port);
   void stop();  // Bye, then the discovery thread ends
+  // sluice_onvif_requests_total{outcome} and sluice_onvif_discovery_total{kind}. Any thread.
+  void render_metrics(http::PrometheusWriter& w) const;
 
  private:
   const Config& config_;

@@ -49,9 +49,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(r.status == 200 || r.status == 400 || r.status == 500);
     check(r.body.starts_with("<?xml"));
   }
-  if (auto probe = parse_probe(text)) {
+  if (auto probe = parse_probe(text); probe && *probe) {
     const DiscoveryTarget target{"urn:uuid:0", {"http://127.0.0.1:8080/onvif/device_service"}};
-    const std::string match = probe_matches(*probe, target, "urn:uuid:1");
+    const std::string match = probe_matches(**probe, target, "urn:uuid:1");
     check(parse_xml(match).has_value());  // escaped: what came in cannot break what goes out
   }
   return 0;

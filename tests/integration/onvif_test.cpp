@@ -259,6 +259,13 @@ TEST_F(Onvif, UnicastProbeIsAnsweredAndPathsComingAndGoingSayHelloAndBye) {
   ffmpeg_.kill_and_reap();
   const std::string bye = group.wait_for("discovery/Bye", 10s);
   EXPECT_NE(bye.find("<d:Bye>"), std::string::npos) << "no Bye when the last path ended";
+  const std::string metrics = http_call(daemon_->url(), "GET", "/metrics").raw;
+  for (const char* line : {"sluice_onvif_discovery_total{kind=\"answered\"} 1",
+                           "sluice_onvif_discovery_total{kind=\"refused\"} 1",
+                           "sluice_onvif_discovery_total{kind=\"hellos\"} 1",
+                           "sluice_onvif_discovery_total{kind=\"byes\"} 1"}) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << "\n" << metrics;
+  }
 }
 
 TEST_F(Onvif, SoapThatIsNotXmlOrHidesEntitiesIsAFaultAndTheDeviceGoesOn) {
@@ -280,6 +287,13 @@ TEST_F(Onvif, SoapThatIsNotXmlOrHidesEntitiesIsAFaultAndTheDeviceGoesOn) {
       R"(<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>)");
   EXPECT_EQ(time.status, 200) << time.raw;
   EXPECT_NE(time.raw.find("<tt:UTCDateTime>"), std::string::npos) << time.raw;
+  // Each refusal is counted.
+  const std::string metrics = http_call(daemon_->url(), "GET", "/metrics").raw;
+  for (const char* line : {"sluice_onvif_requests_total{outcome=\"malformed\"} 2",
+                           "sluice_onvif_requests_total{outcome=\"fault\"} 1",
+                           "sluice_onvif_requests_total{outcome=\"answered\"} 1"}) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << "\n" << metrics;
+  }
 }
 
 }  // namespace

@@ -143,15 +143,20 @@ const char* kProbe =
     R"(<Types>dn:NetworkVideoTransmitter</Types><Scopes /></Probe></Body></Envelope>)";
 
 TEST(WsDiscovery, ProbesForVideoDevicesAreMatchedWithTheDeviceService) {
-  auto probe = parse_probe(kProbe);
-  ASSERT_TRUE(probe) << probe.error().detail;
+  auto parsed = parse_probe(kProbe);
+  ASSERT_TRUE(parsed) << parsed.error().detail;
+  ASSERT_TRUE(*parsed);
+  const std::optional<Probe>& probe = *parsed;
   EXPECT_EQ(probe->message_id, "urn:uuid:1234");
   EXPECT_EQ(probe->types, std::vector<std::string>{"dn:NetworkVideoTransmitter"});
   EXPECT_TRUE(probe->wants_device());
   EXPECT_TRUE(Probe{}.wants_device());  // no types: anything
   EXPECT_FALSE((Probe{"x", {"wsdp:Printer"}}).wants_device());
-  EXPECT_FALSE(parse_probe("<Envelope><Body><Hello/></Body></Envelope>"));
+  auto hello_of_another = parse_probe("<Envelope><Body><Hello/></Body></Envelope>");
+  ASSERT_TRUE(hello_of_another);  // other devices' traffic: not an error, not a Probe
+  EXPECT_FALSE(*hello_of_another);
   EXPECT_FALSE(parse_probe("\x01\x02"));
+  EXPECT_FALSE(parse_probe("<a><Body/></a>"));
 
   DiscoveryTarget t{"urn:uuid:aaaa", {"http://10.0.0.5:8080/onvif/device_service"}, "sluiced", 3};
   const std::string match = probe_matches(*probe, t, "urn:uuid:bbbb");

@@ -66,12 +66,13 @@ bool Probe::wants_device() const {
   return false;
 }
 
-Result<Probe> parse_probe(std::string_view datagram) {
+Result<std::optional<Probe>> parse_probe(std::string_view datagram) {
   auto root = parse_xml(datagram);
   if (!root) return fail(root.error());
   const XmlElement* body = root->name == "Envelope" ? root->child("Body") : nullptr;
-  const XmlElement* probe = body ? body->child("Probe") : nullptr;
-  if (!probe) return fail(Error::bad_request("WS-Discovery: not a Probe"));
+  if (!body) return fail(Error::bad_request("WS-Discovery: not a SOAP Envelope"));
+  const XmlElement* probe = body->child("Probe");
+  if (!probe) return std::optional<Probe>();
   Probe p;
   if (const XmlElement* h = root->child("Header")) {
     if (const XmlElement* id = h->child("MessageID")) p.message_id = text::trim(id->text);

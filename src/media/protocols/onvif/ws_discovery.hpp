@@ -4,6 +4,7 @@
 // device is a dn:NetworkVideoTransmitter and tds:Device with ONVIF's Profile S scopes; its
 // endpoint reference is a stable urn:uuid and its XAddrs the device service's URLs.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,9 +25,11 @@ struct Probe {
   bool wants_device() const;
 };
 
-// 400 for a datagram that is not a SOAP Envelope carrying a Probe, or whose MessageID is longer
-// than 256 characters (bounded like every XML read).
-Result<Probe> parse_probe(std::string_view datagram);
+// A Probe; nullopt for another WS-Discovery message (Hello, Bye, ProbeMatches, Resolve: other
+// devices' traffic, and our own multicast looped back). 400 for a datagram that is not a SOAP
+// Envelope, or a Probe whose MessageID is longer than 256 characters (bounded like every XML
+// read).
+Result<std::optional<Probe>> parse_probe(std::string_view datagram);
 
 struct DiscoveryTarget {
   std::string endpoint;                // "urn:uuid:…", stable per installation

@@ -1,5 +1,6 @@
 #include "media/servers/onvif/onvif_service.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 
@@ -62,6 +63,7 @@ struct OnvifService::Impl {
   http::Reply handle(const http::HttpRequest& req) {
     auto request = onvif::parse_soap_request(req.body);
     if (!request) {
+      ++malformed;
       return soap_fault(true, "ter:WellFormed", request.error().detail);
     }
     const onvif::UsernameToken* token = request->token ? &*request->token : nullptr;
@@ -71,6 +73,7 @@ struct OnvifService::Impl {
     const bool answered_anyway = token ? onvif::before_authentication(request->action)
                                        : onvif::open_to_anonymous(request->action);
     if (!viewer && !answered_anyway) {
+      ++unauthorized;
       return soap_fault(true, "ter:NotAuthorized", "Sender not Authorized");
     }
     const std::string host = http::host_of(req.host);
@@ -97,11 +100,14 @@ struct OnvifService::Impl {
         if ((*viewer)(p.path)) context.profiles.push_back(std::move(p));
       }
     }
-    return soap(onvif::answer(*request, context));
+    const onvif::DeviceResponse response = onvif::answer(*request, context);
+    ++(response.status == 200 ? answered : faults);
+    return soap(response);
   }
 
   MediaServer& media;
   OnvifServiceOptions options;
+  std::atomic<std::uint64_t> answered{0}, faults{0}, unauthorized{0}, malformed{0};
 };
 
 OnvifService::OnvifService(MediaServer& media, OnvifServiceOptions options, http::Router& router)
@@ -115,5 +121,10 @@ OnvifService::OnvifService(MediaServer& media, OnvifServiceOptions options, http
 }
 
 OnvifService::~OnvifService() = default;
+
+OnvifService::Counters OnvifService::counters() const {
+  return {impl_->answered.load(), impl_->faults.load(), impl_->unauthorized.load(),
+          impl_->malformed.load()};
+}
 
 }  // namespace sluice::media

@@ -45,6 +45,15 @@ class OnvifService {
   OnvifService(MediaServer& media, OnvifServiceOptions options, http::Router& router);
   ~OnvifService();
 
+  // Requests answered, by outcome. Any thread.
+  struct Counters {
+    std::uint64_t answered = 0;      // 200
+    std::uint64_t faults = 0;        // a fault for a well-formed request (unknown action, ...)
+    std::uint64_t unauthorized = 0;  // ter:NotAuthorized
+    std::uint64_t malformed = 0;     // not XML, not SOAP, over the bounds
+  };
+  Counters counters() const;
+
   struct Impl;
 
  private:

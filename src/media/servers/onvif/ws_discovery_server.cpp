@@ -165,13 +165,15 @@ struct WsDiscoveryServer::Impl {
       if (it == interfaces.end()) return;
       local = it->address;
     }
-    ++counters.probes;
-    auto probe = onvif::parse_probe(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
-    if (!probe) {
+    auto parsed = onvif::parse_probe(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    if (!parsed) {
       ++counters.refused;
-      spdlog::debug("ws-discovery: {} from {}", probe.error().detail, text_of(from.sin_addr));
+      spdlog::debug("ws-discovery: {} from {}", parsed.error().detail, text_of(from.sin_addr));
       return;
     }
+    if (!*parsed) return;  // a Hello, Bye or ProbeMatch of someone's (or ours, looped back)
+    ++counters.probes;
+    const onvif::Probe* probe = &**parsed;
     if (!probe->wants_device()) return;
     if (!take_token()) {
       ++counters.refused;
