@@ -288,6 +288,27 @@ function rtcPagePrelude(sampleMs) {
     since() { return this.t0 === undefined ? 0 : Math.round(performance.now() - this.t0); },
     fail(type, details) { this.state.errors.push({ type, details: String(details) }); },
 
+    // A peer connection (this.pc) that receives video and audio into `video`, its connection
+    // states kept in state.states: what every player page starts with.
+    recvonlyPeer(video) {
+      const s = this.state;
+      const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      this.pc = pc;
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      pc.ontrack = (e) => {
+        if (e.track.kind !== 'video') return;
+        video.srcObject = e.streams[0] || new MediaStream([e.track]);
+        const p = video.play();
+        if (p) p.catch((err) => this.fail('play', err));
+      };
+      const onState = () => s.states.push({ t: this.since(), connection: pc.connectionState,
+                                             ice: pc.iceConnectionState });
+      pc.onconnectionstatechange = onState;
+      pc.oniceconnectionstatechange = onState;
+      return pc;
+    },
+
     // The offer's SDP, set as local description, once ICE gathering is complete (at most 2 s: the
     // ICE-lite server needs no candidates of ours); the wait in state.gatherMs.
     async offer(pc) {

@@ -114,20 +114,7 @@ window.whepLoss = Object.assign(window.rtcPlayer({
   async start(url) {
     const s = this.state;
     const video = document.getElementById('v');
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    this.pc = pc;
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    pc.ontrack = (e) => {
-      if (e.track.kind !== 'video') return;
-      video.srcObject = e.streams[0] || new MediaStream([e.track]);
-      const p = video.play();
-      if (p) p.catch((err) => this.fail('play', err));
-    };
-    const onState = () => s.states.push({ t: this.since(), connection: pc.connectionState,
-                                           ice: pc.iceConnectionState });
-    pc.onconnectionstatechange = onState;
-    pc.oniceconnectionstatechange = onState;
+    const pc = this.recvonlyPeer(video);
 
     const offer = await this.offer(pc);
     const answerSdp = await this.post(url, { method: 'POST', body: offer,
