@@ -49,6 +49,9 @@ struct WebrtcStats {
   double bitrate_kbps = 0;          // sent, over the last few seconds
   std::optional<std::uint64_t> remb_bps;  // the viewer's receive-bandwidth estimate
   std::optional<double> rtt_ms;           // from its receiver reports (LSR/DLSR, RFC 3550 6.4.1)
+  // From its transport-cc feedback: the rate its packets arrived at, and the share lost.
+  std::optional<double> delivered_bps;
+  std::optional<double> transport_loss;
 };
 
 struct ReaderInfo {

@@ -79,6 +79,8 @@ json::object path_json(const media::MediaPath& p) {
                      {"bitrate_kbps", r.webrtc->bitrate_kbps}};
       if (r.webrtc->remb_bps) w["remb_bps"] = *r.webrtc->remb_bps;
       if (r.webrtc->rtt_ms) w["rtt_ms"] = *r.webrtc->rtt_ms;
+      if (r.webrtc->delivered_bps) w["delivered_bps"] = *r.webrtc->delivered_bps;
+      if (r.webrtc->transport_loss) w["transport_loss"] = *r.webrtc->transport_loss;
       reader["webrtc"] = std::move(w);
     }
     readers.push_back(std::move(reader));
@@ -228,6 +230,9 @@ void render_webrtc_metrics(http::PrometheusWriter& w, const Viewers& viewers,
   each("sluice_webrtc_viewer_video_loss_ratio", "gauge",
        "Video loss each WebRTC viewer reported in its last receiver report (0-1)",
        [](const V& v) -> Value { return v.video_loss; });
+  each("sluice_webrtc_viewer_delivered_bps", "gauge",
+       "The rate each WebRTC viewer's packets arrived at (its transport-cc feedback)",
+       [](const V& v) -> Value { return v.stats.delivered_bps; });
   each("sluice_webrtc_viewer_remb_bps", "gauge", "Each WebRTC viewer's REMB bandwidth estimate",
        [](const V& v) -> Value {
          return v.stats.remb_bps ? Value(static_cast<double>(*v.stats.remb_bps)) : Value();

@@ -457,9 +457,14 @@ TEST_F(BrowserWebrtc, WhepRecoversFromFivePercentLossByNack) {
   // The round trip from receiver reports, and the same counters in /metrics.
   EXPECT_GE(num(viewer, "rtt_ms"), 0) << log;
   EXPECT_LT(num(viewer, "rtt_ms"), 100) << log;
+  // Chromium's transport-cc feedback: the rate the packets arrived at is the rate sent.
+  EXPECT_GT(num(viewer, "delivered_bps"), 0.6 * 1000 * num(viewer, "bitrate_kbps")) << log;
+  EXPECT_LT(num(viewer, "delivered_bps"), 1.6 * 1000 * num(viewer, "bitrate_kbps")) << log;
+  EXPECT_GE(num(viewer, "transport_loss"), 0) << log;
   for (const char* series :
        {"sluice_webrtc_viewer_nacks_total{path=\"cam\"", "sluice_webrtc_viewer_rtt_milliseconds{",
-        "sluice_webrtc_viewer_bitrate_kbps{", "sluice_webrtc_datagrams_total{kind=\"in\"}",
+        "sluice_webrtc_viewer_bitrate_kbps{", "sluice_webrtc_viewer_delivered_bps{",
+        "sluice_webrtc_datagrams_total{kind=\"in\"}",
         "sluice_media_protocol_readers{protocol=\"webrtc\"} 1"}) {
     EXPECT_NE(metrics.find(series), std::string::npos) << series << "\n" << metrics;
   }

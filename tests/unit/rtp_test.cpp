@@ -11,6 +11,7 @@
 #include "media/protocols/rtp/nal_rtp.hpp"
 #include "media/protocols/rtp/rtcp.hpp"
 #include "media/protocols/rtp/rtp_packet.hpp"
+#include "media/protocols/rtp/transport_cc.hpp"
 
 namespace sluice::media::rtp {
 namespace {
@@ -286,4 +287,82 @@ TEST(Rtcp, ViewerFeedbackIsRead) {
 }
 
 }  // namespace
+
+// Transport-cc feedback as Chromium writes it: a status vector of two-bit symbols (small, small,
+// lost, large negative, small) and their receive deltas from a 64 ms reference time.
+TEST(TransportCc, FeedbackSaysWhatArrivedAndWhen) {
+  const std::vector<std::uint8_t> fci = {0x00,
+                                         100,  // base sequence 100
+                                         0x00,
+                                         5,  // 5 statuses
+                                         0x00,
+                                         0x00,
+                                         0x01,  // reference time 1 × 64 ms
+                                         0x07,  // feedback count
+                                         0xC0 | (1 << 4) | (1 << 2) | 0,
+                                         (2 << 6) | (1 << 4),  // 2-bit vector: 1 1 0 2 1 (0 0)
+                                         4,
+                                         4,  // +1 ms, +1 ms
+                                         0xFF,
+                                         0xFC,  // −1 ms (large delta)
+                                         8};    // +2 ms
+  auto f = parse_transport_feedback(fci);
+  ASSERT_TRUE(f) << f.error().detail;
+  EXPECT_EQ(f->base_sequence, 100);
+  ASSERT_EQ(f->arrivals.size(), 5u);
+  EXPECT_EQ(f->arrivals[0], 65000);
+  EXPECT_EQ(f->arrivals[1], 66000);
+  EXPECT_FALSE(f->arrivals[2]);
+  EXPECT_EQ(f->arrivals[3], 65000);
+  EXPECT_EQ(f->arrivals[4], 67000);
+  // Lies are refused: deltas past the end, a reserved symbol, too many statuses.
+  EXPECT_FALSE(parse_transport_feedback(std::span(fci).first(fci.size() - 1)));
+  std::vector<std::uint8_t> reserved = fci;
+  reserved[8] = 0x60;  // run length chunk of symbol 3
+  EXPECT_FALSE(parse_transport_feedback(reserved));
+  std::vector<std::uint8_t> huge = fci;
+  huge[2] = 0xFF;
+  EXPECT_FALSE(parse_transport_feedback(huge));
+}
+
+// What a viewer's feedback says of the packets sent to it: 100 packets of 1,000 bytes arriving
+// 10 ms apart is 800 kbit/s; two of them missing is 2 % lost.
+TEST(TransportCc, DeliveryEstimateFollowsTheFeedback) {
+  DeliveryEstimate estimate;
+  for (std::uint16_t seq = 0; seq < 100; ++seq)
+    estimate.on_sent(seq, 1000);
+  std::vector<std::uint8_t> fci = {0, 0, 0, 100, 0, 0, 0, 0};
+  // Run length chunks: 50 small deltas, two lost, 48 small deltas.
+  for (auto [symbol, run] : {std::pair{1, 50}, std::pair{0, 2}, std::pair{1, 48}}) {
+    fci.push_back(static_cast<std::uint8_t>((symbol << 5) | (run >> 8)));
+    fci.push_back(static_cast<std::uint8_t>(run & 0xFF));
+  }
+  for (int i = 0; i < 98; ++i)
+    fci.push_back(i == 50 ? 120 : 40);  // 10 ms apart (30 ms across the gap)
+  auto f = parse_transport_feedback(fci);
+  ASSERT_TRUE(f) << f.error().detail;
+  estimate.on_feedback(*f);
+  ASSERT_TRUE(estimate.loss());
+  EXPECT_NEAR(*estimate.loss(), 0.02, 1e-9);
+  ASSERT_TRUE(estimate.delivered_bps());
+  EXPECT_NEAR(*estimate.delivered_bps(), 97 * 1000 * 8 / 0.99, 1);
+  // Feedback on packets never sent (or long forgotten) changes nothing.
+  TransportFeedback strangers{60000, {std::nullopt, std::nullopt}};
+  estimate.on_feedback(strangers);
+  EXPECT_NEAR(*estimate.loss(), 0.02, 1e-9);
+}
+
+TEST(TransportCc, TheSequenceNumberRidesInAOneByteHeaderExtension) {
+  Header h;
+  h.payload_type = 102;
+  h.sequence = 7;
+  h.ssrc = 0x11223344;
+  std::string packet;
+  append_header(h, packet);
+  append_transport_sequence(packet, 3, 0xABCD);
+  ASSERT_EQ(packet.size(), 12u + 8u);
+  EXPECT_EQ(static_cast<std::uint8_t>(packet[0]) & 0x10, 0x10);  // X
+  EXPECT_EQ(packet.substr(12), std::string("\xBE\xDE\x00\x01\x31\xAB\xCD\x00", 8));
+}
+
 }  // namespace sluice::media::rtp

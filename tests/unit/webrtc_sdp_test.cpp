@@ -25,9 +25,12 @@ const char* kChromeOffer =
     "a=ice-ufrag:Zq8r\r\n"
     "a=ice-pwd:6t3ZkPCl1u1sKdI5zGl2sH2K\r\n"
     "a=ice-options:trickle\r\n"
-    "a=fingerprint:sha-256 1B:7B:2F:6E:0D:44:3A:55:6C:7E:18:0A:39:A8:34:9C:D1:40:AA:0F:F6:94:5E:9F:1C:2B:3F:75:06:80:A0:DD\r\n"
+    "a=fingerprint:sha-256 "
+    "1B:7B:2F:6E:0D:44:3A:55:6C:7E:18:0A:39:A8:34:9C:D1:40:AA:0F:F6:94:5E:9F:1C:2B:3F:75:06:80:A0:"
+    "DD\r\n"
     "a=setup:actpass\r\n"
     "a=mid:0\r\n"
+    "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
     "a=recvonly\r\n"
     "a=rtcp-mux\r\n"
     "a=rtpmap:111 opus/48000/2\r\n"
@@ -41,9 +44,12 @@ const char* kChromeOffer =
     "c=IN IP4 0.0.0.0\r\n"
     "a=ice-ufrag:Zq8r\r\n"
     "a=ice-pwd:6t3ZkPCl1u1sKdI5zGl2sH2K\r\n"
-    "a=fingerprint:sha-256 1B:7B:2F:6E:0D:44:3A:55:6C:7E:18:0A:39:A8:34:9C:D1:40:AA:0F:F6:94:5E:9F:1C:2B:3F:75:06:80:A0:DD\r\n"
+    "a=fingerprint:sha-256 "
+    "1B:7B:2F:6E:0D:44:3A:55:6C:7E:18:0A:39:A8:34:9C:D1:40:AA:0F:F6:94:5E:9F:1C:2B:3F:75:06:80:A0:"
+    "DD\r\n"
     "a=setup:actpass\r\n"
     "a=mid:1\r\n"
+    "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
     "a=recvonly\r\n"
     "a=rtcp-mux\r\n"
     "a=rtcp-rsize\r\n"
@@ -102,6 +108,10 @@ TEST(WebrtcAnswer, ChromiumWhepOfferGetsAnIceLitePassiveAnswer) {
   EXPECT_EQ(n->tracks[0].mid, "0");
   EXPECT_EQ(n->tracks[0].payload_type, 111);
   EXPECT_TRUE(n->tracks[0].transport_cc);
+  EXPECT_EQ(n->tracks[0].transport_cc_id, 3);  // its extmap, echoed
+  EXPECT_NE(n->answer.find("a=extmap:3 http://www.ietf.org/id/"
+                           "draft-holmer-rmcat-transport-wide-cc-extensions-01"),
+            std::string::npos);
   EXPECT_EQ(n->tracks[1].mid, "1");
   EXPECT_EQ(n->tracks[1].payload_type, 106);  // the High profile one
   EXPECT_TRUE(n->tracks[1].nack);

@@ -8,6 +8,7 @@ constexpr std::uint8_t kReceiverReport = 201;
 constexpr std::uint8_t kTransportFeedback = 205;  // RTPFB
 constexpr std::uint8_t kPayloadFeedback = 206;    // PSFB
 constexpr unsigned kGenericNack = 1;              // RTPFB FMT
+constexpr unsigned kTransportWide = 15;           // RTPFB FMT (transport-cc)
 constexpr unsigned kPictureLoss = 1;              // PSFB FMT
 constexpr unsigned kFullIntraRequest = 4;         // PSFB FMT
 constexpr unsigned kApplicationLayer = 15;        // PSFB FMT (REMB)
@@ -51,6 +52,12 @@ Status read_feedback(const std::uint8_t* p, std::size_t length, RtcpReports& out
         f.nacked.push_back(static_cast<std::uint16_t>(pid + bit));
       }
     }
+  } else if (p[1] == kTransportFeedback && fmt == kTransportWide) {
+    if (out.transport_feedback.size() >= 16)
+      return fail(Error::bad_request("RTCP: too many feedbacks"));
+    auto parsed = parse_transport_feedback({fci, fci_size});
+    if (!parsed) return fail(parsed.error());
+    out.transport_feedback.push_back(std::move(*parsed));
   } else if (p[1] == kPayloadFeedback && fmt == kPictureLoss) {
     feedback_for(out, media_ssrc).picture_loss = true;
   } else if (p[1] == kPayloadFeedback && fmt == kFullIntraRequest) {

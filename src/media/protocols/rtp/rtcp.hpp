@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "media/protocols/rtp/transport_cc.hpp"
 
 namespace sluice::media::rtp {
 
@@ -47,6 +48,7 @@ struct RtcpReports {
   std::optional<SenderInfo> sender;       // from an SR, if the compound packet had one
   std::vector<Feedback> feedback;         // NACK, PLI, FIR (a FIR's SSRC is in its FCI entry)
   std::optional<std::uint64_t> remb_bps;  // receiver estimated maximum bitrate
+  std::vector<TransportFeedback> transport_feedback;  // transport-cc (RTPFB FMT 15)
 };
 
 // At most this many lost sequence numbers are read from one compound packet (a NACK item names

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/crypto.hpp"
+#include "media/protocols/rtp/transport_cc.hpp"
 #include "media/protocols/sdp/sdp.hpp"
 
 namespace sluice::media::webrtc {
@@ -176,6 +177,21 @@ Result<Negotiated> answer_offer(std::string_view offer_text, const LocalMedia& l
         if (known == "ccm fir") t.fir = true;
         if (known == "goog-remb") t.remb = true;
         if (known == "transport-cc") t.transport_cc = true;
+      }
+    }
+    if (t.transport_cc && !setup.receive) {
+      for (const auto& attr : m.attributes) {
+        if (attr.name != "extmap" || !attr.value.ends_with(rtp::kTransportCcUri)) continue;
+        int id = 0;
+        for (char c : attr.value) {
+          if (c < '0' || c > '9') break;
+          id = id * 10 + (c - '0');
+        }
+        if (id < 1 || id > 14) continue;  // one-byte header ids only
+        a.attributes.push_back(
+            {"extmap", std::to_string(id) + " " + std::string(rtp::kTransportCcUri)});
+        t.transport_cc_id = id;
+        break;
       }
     }
     if (!setup.receive) {

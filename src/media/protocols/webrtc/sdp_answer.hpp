@@ -58,6 +58,9 @@ struct NegotiatedTrack {
   int payload_type = 0;
   std::uint32_t ssrc = 0;  // ours (sending), random
   bool nack = false, pli = false, fir = false, remb = false, transport_cc = false;
+  // The transport-wide sequence number's header extension id (its a=extmap, echoed when sluiced
+  // sends and the offer asked for transport-cc feedback); 0: none.
+  int transport_cc_id = 0;
 };
 
 struct Negotiated {

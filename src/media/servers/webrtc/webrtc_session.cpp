@@ -65,6 +65,7 @@ WebrtcSession::WebrtcSession(WebrtcSessionSetup setup, WebrtcServer& server, Med
     track.play = *play;
     track.play.payload_type = t.payload_type;
     track.ssrc = t.ssrc;
+    track.transport_cc_id = t.transport_cc_id;
     track.sequence = static_cast<std::uint16_t>(random_u32());
     track.timestamp_base = random_u32();
     slot = std::move(track);
@@ -206,6 +207,8 @@ void WebrtcSession::on_srtcp(std::string packet) {
     }
   }
   if (reports->remb_bps) remb_bps_ = reports->remb_bps;
+  for (const auto& feedback : reports->transport_feedback)
+    delivery_.on_feedback(feedback);
   for (const auto& f : reports->feedback) {
     Track* t = track_for_ssrc(f.media_ssrc);
     if (!t) continue;
@@ -332,6 +335,10 @@ void WebrtcSession::send_payloads(Track& t, const MediaPacket& p,
     h.timestamp = timestamp;
     h.ssrc = t.ssrc;
     rtp::append_header(h, packet);
+    if (t.transport_cc_id) {
+      rtp::append_transport_sequence(packet, t.transport_cc_id, transport_sequence_);
+      delivery_.on_sent(transport_sequence_++, packet.size() + payloads[i].size());
+    }
     packet += payloads[i];
     if (!srtp_->protect_rtp(packet)) {
       ++dropped_;
@@ -423,6 +430,8 @@ ReaderInfo WebrtcSession::reader_info() const {
   w.bitrate_kbps = bitrate_kbps_;
   w.remb_bps = remb_bps_;
   w.rtt_ms = rtt_ms_;
+  w.delivered_bps = delivery_.delivered_bps();
+  w.transport_loss = delivery_.loss();
   info.webrtc = w;
   for (const auto* t : {video_ ? &*video_ : nullptr, audio_ ? &*audio_ : nullptr}) {
     if (!t || !t->report) continue;

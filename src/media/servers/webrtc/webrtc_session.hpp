@@ -37,6 +37,7 @@
 #include "media/media_path.hpp"
 #include "media/media_policy.hpp"
 #include "media/protocols/rtp/rtcp.hpp"
+#include "media/protocols/rtp/transport_cc.hpp"
 #include "media/protocols/rtsp/rtsp_media.hpp"
 #include "media/protocols/webrtc/dtls.hpp"
 #include "media/protocols/webrtc/ice_lite.hpp"
@@ -113,6 +114,7 @@ class WebrtcSession final : public MediaSink,
   struct Track {
     rtsp::PlayTrack play;
     std::uint32_t ssrc = 0;
+    int transport_cc_id = 0;  // 0: the viewer gets no transport-wide sequence numbers
     std::uint16_t sequence = 0;
     std::uint32_t timestamp_base = 0;
     struct Cached {
@@ -161,6 +163,8 @@ class WebrtcSession final : public MediaSink,
   std::uint64_t nacks_ = 0, plis_ = 0, retransmitted_ = 0;
   std::optional<std::uint64_t> remb_bps_;
   std::optional<double> rtt_ms_;
+  std::uint16_t transport_sequence_ = 0;  // transport-cc: numbers every packet sent
+  rtp::DeliveryEstimate delivery_;
   // The send rate: bytes_out_ at the last tick, and the rate between the last two ticks.
   std::uint64_t bytes_at_tick_ = 0;
   Clock::time_point last_tick_ = Clock::now();
