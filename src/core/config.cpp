@@ -96,6 +96,9 @@ constexpr KeyInfo kKeys[] = {
     {"webrtc-ice-servers",
      "STUN/TURN servers handed to WebRTC clients, comma-separated: stun:HOST:PORT, "
      "turn:USER:PASSWORD@HOST:PORT (default none)"},
+    {"webrtc-transcode",
+     "on|off: AAC audio is transcoded to Opus for WebRTC viewers (off: they get the video only; "
+     "default on)"},
     {"onvif",
      "on|off: the ONVIF Profile S device (/onvif/device_service on the HTTP port) and its "
      "WS-Discovery on UDP 3702 (default on)"},
@@ -347,6 +350,11 @@ void apply(Config& c, const std::string& key, const std::string& v) {
   } else if (key == "webrtc-udp") {
     c.webrtc_enabled = v != "off";
     if (c.webrtc_enabled) c.webrtc_udp = parse_host_port(v, key);
+  } else if (key == "webrtc-transcode") {
+    if (v != "on" && v != "off") {
+      throw ConfigError("'webrtc-transcode' must be on or off, got '" + v + "'");
+    }
+    c.webrtc_transcode = v == "on";
   } else if (key == "onvif") {
     if (v != "on" && v != "off") throw ConfigError("'onvif' must be on or off, got '" + v + "'");
     c.onvif_enabled = v == "on";

@@ -88,6 +88,7 @@ struct Config {
   // "stun:HOST:PORT", "turn:USER:PASSWORD@HOST:PORT?transport=udp" (also the webrtc_ice_servers
   // setting).
   std::vector<std::string> webrtc_ice_servers;
+  bool webrtc_transcode = true;               // AAC → Opus for WebRTC viewers
   bool onvif_enabled = true;                  // the ONVIF device and WS-Discovery
   std::vector<std::string> onvif_interfaces;  // WS-Discovery's; empty: every multicast one
   // The UDP ports RTSP sessions over UDP share: RTP on an even port, RTCP on the next, the

@@ -429,6 +429,7 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
                                                    Impl::hls_options(config), router);
   media::WhepServiceOptions whep;
   whep.max_sessions_per_address = config.limits.media_max_connections_per_address;
+  whep.transcode_aac = config.webrtc_transcode;
   whep.announce = config.webrtc_hosts.empty()
                       ? media::WhepService::default_announce(config.webrtc_udp.host)
                       : config.webrtc_hosts;

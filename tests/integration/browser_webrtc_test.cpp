@@ -27,13 +27,14 @@ json::value member(const json::value& v, std::string_view key) {
 class BrowserWebrtc : public BrowserTest {
  protected:
   // sluiced with WebRTC on a free UDP port of 127.0.0.1, no one publishing yet.
-  void start_webrtc() {
+  void start_webrtc(const std::vector<std::string>& extra = {}) {
     udp_port_ = unused_local_udp_port();
     ASSERT_GT(udp_port_, 0);
     std::string refused;
-    ASSERT_TRUE(start_daemon(
-        {"--hls-segment", "1", "--webrtc-udp", "127.0.0.1:" + std::to_string(udp_port_)}, &refused))
-        << refused;
+    std::vector<std::string> args{"--hls-segment", "1", "--webrtc-udp",
+                                  "127.0.0.1:" + std::to_string(udp_port_)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(start_daemon(args, &refused)) << refused;
     ASSERT_GT(daemon_->rtmp_port(), 0) << daemon_->output();
     ASSERT_GT(daemon_->rtsp_port(), 0) << daemon_->output();
   }
@@ -211,6 +212,22 @@ TEST_F(BrowserWebrtc, WhepFallsBackToIceTcpWhenUdpIsBlocked) {
   }
   EXPECT_TRUE(announced) << "no candidate with '" << tcp << "'\n" << log;
   EXPECT_TRUE(str(member(result, "selectedPair"), "remote").ends_with("/tcp")) << log;
+}
+
+// With --webrtc-transcode off an AAC path's audio is not sent: the answer declines the audio
+// section, the video plays, and the log says why.
+TEST_F(BrowserWebrtc, WithTranscodingOffAnAacPathPlaysItsVideoOnly) {
+  start_webrtc({"--webrtc-transcode", "off"});
+  if (IsSkipped() || HasFatalFailure()) return;
+  publish("cam");
+  if (HasFatalFailure()) return;
+
+  int code = -1;
+  std::string log;
+  json::value result = play(whep_url("cam"), 6, {}, &code, &log);
+  expect_smooth_h264(result, code, log);
+  EXPECT_FALSE(member(member(result, "answer"), "hasAudio").as_bool()) << log;
+  EXPECT_NE(daemon_->output().find("webrtc-transcode is off"), std::string::npos) << log;
 }
 
 // The camera endpoint: POST {"type":"offer","sdp":…} with no Content-Type to

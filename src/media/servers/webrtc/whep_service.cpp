@@ -35,8 +35,9 @@ http::HttpResponse cross_origin(http::HttpResponse res) {
   return res;
 }
 
-// What the path can send over WebRTC: H.264 (its SPS's profile) and Opus.
-webrtc::LocalMedia local_media_of(const MediaPath& path) {
+// What the path can send over WebRTC: H.264 (its SPS's profile) and Opus — its own, or its AAC
+// transcoded when `transcode_aac`.
+webrtc::LocalMedia local_media_of(const MediaPath& path, bool transcode_aac) {
   webrtc::LocalMedia local;
   if (const auto& v = path.video_config()) {
     auto info = inspect_video(v->bytes());
@@ -54,9 +55,15 @@ webrtc::LocalMedia local_media_of(const MediaPath& path) {
   }
   if (const auto& a = path.audio_config()) {
     auto config = parse_audio_config(a->bytes());
-    // AAC is transcoded to Opus for WebRTC viewers (webrtc/opus_from_aac.hpp).
-    local.opus =
-        config && (config->codec == AudioCodec::kOpus || config->codec == AudioCodec::kAac);
+    // AAC is transcoded to Opus for WebRTC viewers (webrtc/opus_from_aac.hpp), unless that is off.
+    local.opus = config && (config->codec == AudioCodec::kOpus ||
+                            (config->codec == AudioCodec::kAac && transcode_aac));
+    if (config && config->codec == AudioCodec::kAac && !transcode_aac) {
+      spdlog::info(
+          "webrtc: '{}' has AAC audio and webrtc-transcode is off: its WebRTC viewers get "
+          "the video only",
+          keys::redact_keys(path.name()));
+    }
   }
   return local;
 }
@@ -187,7 +194,7 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
       local.any_h264_profile = true;
       local.opus = true;
     } else {
-      local = local_media_of(*path);
+      local = local_media_of(*path, options.transcode_aac);
     }
     auto negotiated = webrtc::answer_offer(offer, local, setup);
     if (!negotiated) return fail(negotiated.error());
@@ -218,7 +225,7 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
       for (const auto& t : described->tracks) {
         if (t.video && !s.video) s.video = t;
         if (!t.video && t.audio_codec == AudioCodec::kOpus && !s.audio) s.audio = t;
-        if (!t.video && t.audio_codec == AudioCodec::kAac && !s.audio) {
+        if (!t.video && t.audio_codec == AudioCodec::kAac && !s.audio && options.transcode_aac) {
           rtsp::PlayTrack opus;
           opus.audio_codec = AudioCodec::kOpus;
           opus.clock_rate = kOpusClockRate;

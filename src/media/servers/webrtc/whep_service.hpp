@@ -28,6 +28,9 @@ class MediaPolicy;
 struct WhepServiceOptions {
   std::vector<std::string> announce;    // host candidate addresses (never a wildcard)
   std::string camera_path = "stream1";  // /api/webrtc/offer without ?path=
+  // AAC paths' audio reaches WebRTC viewers transcoded to Opus (webrtc-transcode); off: they get
+  // the video only, with a logged note.
+  bool transcode_aac = true;
   // WebRTC sessions at once, and from one client address (media-max-connections-per-address);
   // an offer past either is refused with 503 (a session that never completes its handshake is
   // gone after 20 s).
