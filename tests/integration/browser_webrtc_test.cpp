@@ -265,6 +265,47 @@ TEST_F(BrowserWebrtc, WhepDeleteEndsTheSession) {
   EXPECT_EQ(http_call(daemon_->url(), "DELETE", location).status, 404) << daemon_->output();
 }
 
+// A WebRTC viewer is a reader like any other: DELETE /media/paths/{name}/readers/{id} kicks it,
+// it leaves /media/paths and the browser's frames stop.
+TEST_F(BrowserWebrtc, AWebrtcViewerCanBeKickedLikeAnyReader) {
+  start_and_publish("cam");
+  if (IsSkipped() || HasFatalFailure()) return;
+
+  ChildProcess player;
+  ASSERT_TRUE(player.spawn({program_path("node"), kBrowserDir + "/whep_play.mjs", whep_url("cam"),
+                            "--seconds", "8", "--verbose"}));
+  std::string id;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const json::value path = http_call(daemon_->url(), "GET", "/media/paths/cam").body;
+        if (const json::value readers = member(path, "readers"); readers.is_array()) {
+          for (const auto& r : readers.as_array()) {
+            if (str(r, "kind") == "webrtc" && str(member(r, "webrtc"), "state") == "connected" &&
+                num(r, "packets_out") > 100) {
+              id = str(r, "id");
+            }
+          }
+        }
+        return !id.empty();
+      },
+      20s))
+      << player.stdout_text() << daemon_->output();
+  EXPECT_EQ(http_call(daemon_->url(), "DELETE", "/media/paths/cam/readers/" + id).status, 200);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return http_call(daemon_->url(), "GET", "/media/paths/cam").raw.find("\"webrtc\"") ==
+               std::string::npos;
+      },
+      5s))
+      << "the kicked viewer is still listed";
+  std::optional<int> exit = player.wait(100s);
+  if (!exit) exit = player.signal_and_wait(SIGKILL);
+  const std::string log = player.stdout_text() + player.stderr_text();
+  const json::value result = last_json_line("whep_play.mjs", player.stdout_text());
+  EXPECT_FALSE(flag(result, "rising")) << "frames kept coming after the kick\n" << log;
+  EXPECT_GT(num(result, "longestStallMs"), 2000) << log;
+}
+
 // WHIP: Chromium publishes its fake camera (640x480) and microphone to /live/webcam/whip with a
 // stream key as Bearer, H.264 preferred; sluiced answers 201 with SDP and a Location, and once
 // DTLS completes the path is live, published over "webrtc". ffprobe then finds H.264 (and Opus
