@@ -19,12 +19,14 @@ if [ "${1:-}" = "--list" ]; then
 fi
 
 # To build and run: compilers and build tools, and the -dev packages of every library sluiced
-# links (their runtime libraries come with them; libav* is the HLS muxer, not the ffmpeg CLI).
+# links (their runtime libraries come with them; libav* is the HLS muxer, snapshots, transcoding
+# and pipelines, not the ffmpeg CLI; fonts-dejavu-core is the font pipelines draw clocks with).
 run_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsqlite3-dev libargon2-dev
-  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libswscale-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libswscale-dev libavfilter-dev
+  fonts-dejavu-core
   libhiredis-dev libnats-dev libpq-dev libsrt-gnutls-dev libsrtp2-dev
 )
 

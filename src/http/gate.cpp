@@ -131,6 +131,12 @@ void declare_route_access(Router& r) {
       {"POST", "/live/{name}/whip", ""},  // a stream key (Bearer) or media_rw: the handler checks
       {"DELETE", "/live/{name}/whip/{id}", "media_r"},
       {"GET", "/live/{name}/snapshot.jpg", "media_r"},
+      // pipelines make live paths
+      {"POST", "/pipelines", "media_rw"},
+      {"GET", "/pipelines", "media_r"},
+      {"GET", "/pipelines/{id}", "media_r"},
+      {"PATCH", "/pipelines/{id}", "media_rw"},
+      {"DELETE", "/pipelines/{id}", "media_rw"},
       // ONVIF authenticates in the SOAP envelope (WS-UsernameToken): the service checks
       {"POST", "/onvif/device_service", ""},
       {"POST", "/onvif/media_service", ""},

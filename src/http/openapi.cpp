@@ -546,6 +546,33 @@ std::vector<Op> operations() {
                     .about(kSoapAbout)
                     .gives(200, "application/soap+xml")
                     .as("application/soap+xml"));
+  const Param pipeline_id{"id", "path", str(1, 32), "Pipeline id"};
+  ops.push_back(
+      op("post", "/pipelines", "create_pipeline", "pipelines",
+         "Create a pipeline: a source encoded into live paths", any_object())
+          .about("Body `{\"name\", \"source\": {\"type\": \"testsrc\", \"width\", "
+                 "\"height\", \"fps\", \"clock\"}, \"encoder\": {\"codec\": "
+                 "\"h264\", \"bitrate_kbps\", \"preset\", \"profile\", \"gop\", "
+                 "\"zerolatency\"}, \"renditions\": [{\"path\", \"width\", "
+                 "\"height\", \"bitrate_kbps\"}]}`. Each rendition is a live path.")
+          .gives(201, "The pipeline with its id and state")
+          .fails({{409, "The name or a path is another pipeline's"}, {503, "Too many pipelines"}}));
+  ops.push_back(
+      op("get", "/pipelines", "list_pipelines", "pipelines", "Every pipeline", any_object()));
+  ops.push_back(op("get", "/pipelines/{id}", "get_pipeline", "pipelines",
+                   "One pipeline with its state (starting, running, retrying, stopped)",
+                   any_object())
+                    .with({pipeline_id})
+                    .fails({{404, "No such pipeline"}}));
+  ops.push_back(op("patch", "/pipelines/{id}", "patch_pipeline", "pipelines",
+                   "Change a running pipeline's encoder bitrate", any_object())
+                    .about("Body `{\"encoder\": {\"bitrate_kbps\": 800}}`: from the next picture.")
+                    .with({pipeline_id})
+                    .fails({{404, "No such pipeline"}}));
+  ops.push_back(op("delete", "/pipelines/{id}", "delete_pipeline", "pipelines",
+                   "Stop a pipeline (its paths end)", any_object())
+                    .with({pipeline_id})
+                    .fails({{404, "No such pipeline"}}));
   // Identities and settings (docs/security.md).
   const Param principal{"name", "path", str(1, 64), "User or role name"};
   ops.push_back(op("get", "/auth/whoami", "whoami", "auth",

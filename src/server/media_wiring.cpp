@@ -28,6 +28,7 @@
 #include "registry/registry.hpp"
 #include "server/media_routes.hpp"
 #include "server/onvif_wiring.hpp"
+#include "server/pipeline_wiring.hpp"
 #include "server/webhook_sender.hpp"
 
 namespace sluice::server {
@@ -404,6 +405,7 @@ struct MediaWiring::Impl {
   std::unique_ptr<media::WhepService> whep;
   std::unique_ptr<media::SnapshotService> snapshots;
   std::unique_ptr<OnvifWiring> onvif;
+  std::unique_ptr<PipelineWiring> pipelines;  // before the server goes: its threads stop first
   std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
   std::atomic<std::uint16_t> rtmp_port{0};
   std::atomic<std::uint16_t> rtsp_port{0};
@@ -437,6 +439,7 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
       std::make_unique<media::WhepService>(impl_->server, impl_->policy, std::move(whep), router);
   (void)impl_->whep->set_ice_servers(config.webrtc_ice_servers);  // checked by load_config
   impl_->snapshots = std::make_unique<media::SnapshotService>(impl_->server, impl_->policy, router);
+  impl_->pipelines = std::make_unique<PipelineWiring>(impl_->server, router);
   impl_->onvif = std::make_unique<OnvifWiring>(
       impl_->config, impl_->server,
       [impl = impl_.get()](std::string_view path, std::string_view peer) {

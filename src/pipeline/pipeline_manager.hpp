@@ -1,0 +1,60 @@
+#pragma once
+// PipelineManager: the pipelines of the daemon (`/pipelines`): each one a thread of its own,
+// off the media and I/O threads, that makes pictures at the source's rate (paced by the monotonic
+// clock), encodes them per rendition (video_pipeline.hpp) and hands the access units to its
+// renditions' live paths through a PathOutput, so every door plays them. A pipeline that fails
+// is restarted with backoff (1 s doubling to 30 s), its state saying why meanwhile. Owns the
+// pipelines; thread-safe (one mutex, never held while encoding or waiting).
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "media/flv_builder.hpp"
+#include "pipeline/pipeline_spec.hpp"
+
+namespace sluice::pipeline {
+
+// Where a pipeline's renditions go: live paths. Implemented over the media server by the
+// daemon (server/pipeline_wiring); called from pipeline threads.
+class PathOutput {
+ public:
+  virtual ~PathOutput() = default;
+  // Starts publishing `path` as pipeline `pipeline_id`: ok, or 409 when someone publishes it.
+  virtual Status open(const std::string& path, const std::string& pipeline_id) = 0;
+  // One FLV tag body (sequence header or access unit) for `path`. Must not block for long.
+  virtual void write(const std::string& path, media::FlvFrame frame) = 0;
+  virtual void close(const std::string& path) = 0;
+};
+
+class PipelineManager {
+ public:
+  explicit PipelineManager(PathOutput& output, std::size_t max_pipelines = 16);
+  ~PipelineManager();  // stops every pipeline
+
+  // 201-worthy: the new pipeline's id ("p" + 8 hex); 409 when its name or one of its paths is
+  // taken by another pipeline, 503 past max_pipelines.
+  Result<std::string> create(PipelineSpec spec);
+  // {"id", "name", "state", "error", "frames", "started_at", ...spec}; 404 when unknown.
+  Result<boost::json::object> describe(const std::string& id) const;
+  std::vector<boost::json::object> list() const;
+  // The PATCH body {"encoder": {...}}: applied to the running encoders from the next picture.
+  Result<boost::json::object> patch(const std::string& id, const boost::json::object& body);
+  Status remove(const std::string& id);
+
+  struct Pipeline;
+
+ private:
+  PathOutput& output_;
+  std::size_t max_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Pipeline>> pipelines_;
+};
+
+}  // namespace sluice::pipeline

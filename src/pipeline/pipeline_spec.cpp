@@ -1,0 +1,172 @@
+#include "pipeline/pipeline_spec.hpp"
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <span>
+
+#include "core/json.hpp"
+#include "keys/key_service.hpp"
+
+namespace sluice::pipeline {
+namespace json = boost::json;
+namespace {
+
+constexpr std::array<std::string_view, 9> kPresets = {
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"};
+constexpr std::array<std::string_view, 3> kProfiles = {"baseline", "main", "high"};
+
+bool one_of(std::string_view v, std::span<const std::string_view> allowed) {
+  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+}
+
+std::string listed(std::span<const std::string_view> allowed) {
+  std::string out;
+  for (auto a : allowed)
+    out += (out.empty() ? "" : ", ") + std::string(a);
+  return out;
+}
+
+void read_encoder(FieldReader& f, EncoderSpec& e, bool all) {
+  if (auto v = f.string("codec", false, 1, 16)) {
+    if (*v != "h264") f.add_error("codec", "an encoder sluice has: h264");
+    e.codec = *v;
+  }
+  if (auto v = f.integer("bitrate_kbps", false, 50, kMaxBitrateKbps)) {
+    e.bitrate_kbps = static_cast<int>(*v);
+  }
+  if (auto v = f.string("preset", false, 1, 16)) {
+    if (!one_of(*v, kPresets)) f.add_error("preset", "one of " + listed(kPresets));
+    e.preset = *v;
+  }
+  if (auto v = f.integer("gop", false, 0, 3000)) e.gop = static_cast<int>(*v);
+  if (!all) return;
+  if (auto v = f.string("profile", false, 1, 16)) {
+    if (!one_of(*v, kProfiles)) f.add_error("profile", "one of " + listed(kProfiles));
+    e.profile = *v;
+  }
+  if (auto v = f.boolean("zerolatency", false)) e.zerolatency = *v;
+}
+
+}  // namespace
+
+Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
+  FieldReader r(body, {"body"});
+  PipelineSpec spec;
+  if (auto v = r.string("name", true, 1, keys::kMaxNameLength)) {
+    if (!keys::is_valid_stream_name(*v)) {
+      r.add_error("name", "1-128 characters of letters, digits, '.', '_' and '-'");
+    }
+    spec.name = *v;
+  }
+  std::vector<FieldError> errors;
+  if (auto o = r.object("source", true)) {
+    FieldReader f(*o, {"body", "source"});
+    if (auto v = f.string("type", true, 1, 32)) {
+      if (*v != "testsrc") f.add_error("type", "a source type sluice knows: testsrc");
+      spec.source.type = *v;
+    }
+    auto& s = spec.source;
+    if (auto v = f.integer("width", false, 16, kMaxDimension)) s.width = static_cast<int>(*v);
+    if (auto v = f.integer("height", false, 16, kMaxDimension)) s.height = static_cast<int>(*v);
+    if (auto v = f.integer("fps", false, 1, kMaxFps)) s.fps = static_cast<int>(*v);
+    if (auto v = f.boolean("clock", false)) s.clock = *v;
+    if (s.width % 2 || s.height % 2) f.add_error("width", "width and height must be even");
+    for (auto& e : f.take_errors())
+      errors.push_back(std::move(e));
+  }
+  if (auto o = r.object("encoder", false)) {
+    FieldReader f(*o, {"body", "encoder"});
+    read_encoder(f, spec.encoder, true);
+    for (auto& e : f.take_errors())
+      errors.push_back(std::move(e));
+  }
+  if (const auto* list = body.if_contains("renditions"); list && !list->is_null()) {
+    if (!list->is_array() || list->as_array().empty() || list->as_array().size() > kMaxRenditions) {
+      r.add_error("renditions", "a list of 1 to " + std::to_string(kMaxRenditions) + " renditions");
+    } else {
+      std::set<std::string> paths;
+      for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+        const auto& item = list->as_array()[i];
+        std::vector<std::string> loc{"body", "renditions", std::to_string(i)};
+        if (!item.is_object()) {
+          errors.push_back(FieldError{loc, "an object {path, width, height}", "type_error"});
+          continue;
+        }
+        FieldReader f(item.as_object(), loc);
+        RenditionSpec rendition;
+        if (auto v = f.string("path", true, 1, keys::kMaxNameLength)) {
+          if (!keys::is_valid_stream_name(*v)) f.add_error("path", "not a valid path name");
+          if (!paths.insert(*v).second) f.add_error("path", "two renditions on one path");
+          rendition.path = *v;
+        }
+        if (auto v = f.integer("width", false, 16, kMaxDimension)) {
+          rendition.width = static_cast<int>(*v);
+        }
+        if (auto v = f.integer("height", false, 16, kMaxDimension)) {
+          rendition.height = static_cast<int>(*v);
+        }
+        if (auto v = f.integer("bitrate_kbps", false, 50, kMaxBitrateKbps)) {
+          rendition.bitrate_kbps = static_cast<int>(*v);
+        }
+        if (rendition.width % 2 || rendition.height % 2) {
+          f.add_error("width", "width and height must be even");
+        }
+        for (auto& e : f.take_errors())
+          errors.push_back(std::move(e));
+        spec.renditions.push_back(std::move(rendition));
+      }
+    }
+  }
+  for (auto& e : r.take_errors())
+    errors.push_back(std::move(e));
+  if (!errors.empty()) return fail(Error::invalid(std::move(errors)));
+  if (spec.renditions.empty()) spec.renditions.push_back(RenditionSpec{spec.name, 0, 0, {}});
+  for (auto& rendition : spec.renditions) {
+    if (rendition.width == 0) rendition.width = spec.source.width;
+    if (rendition.height == 0) rendition.height = spec.source.height;
+  }
+  return spec;
+}
+
+Result<PipelineSpec> merge_encoder(const PipelineSpec& spec, const json::object& patch) {
+  PipelineSpec out = spec;
+  FieldReader f(patch, {"body", "encoder"});
+  for (const auto& [key, value] : patch) {
+    if (key != "bitrate_kbps") f.add_error(key, "cannot change while running (only bitrate_kbps)");
+  }
+  read_encoder(f, out.encoder, false);
+  if (!f.ok()) return fail(Error::invalid(f.take_errors()));
+  // A new encoder bitrate applies to the renditions that follow it.
+  return out;
+}
+
+json::object to_json(const PipelineSpec& spec) {
+  json::array renditions;
+  for (const auto& r : spec.renditions) {
+    json::object o{{"path", r.path}, {"width", r.width}, {"height", r.height}};
+    if (r.bitrate_kbps) o["bitrate_kbps"] = *r.bitrate_kbps;
+    renditions.push_back(std::move(o));
+  }
+  return {{"name", spec.name},
+          {"source",
+           {{"type", spec.source.type},
+            {"width", spec.source.width},
+            {"height", spec.source.height},
+            {"fps", spec.source.fps},
+            {"clock", spec.source.clock}}},
+          {"encoder",
+           {{"codec", spec.encoder.codec},
+            {"bitrate_kbps", spec.encoder.bitrate_kbps},
+            {"preset", spec.encoder.preset},
+            {"profile", spec.encoder.profile},
+            {"gop", spec.encoder.gop},
+            {"zerolatency", spec.encoder.zerolatency}}},
+          {"renditions", std::move(renditions)}};
+}
+
+int bitrate_of(const PipelineSpec& spec, std::size_t i) {
+  return spec.renditions.at(i).bitrate_kbps.value_or(spec.encoder.bitrate_kbps);
+}
+
+}  // namespace sluice::pipeline

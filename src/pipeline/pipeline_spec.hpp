@@ -1,0 +1,72 @@
+#pragma once
+// What a pipeline is asked to do, sans I/O: the JSON of `POST /pipelines` (and the TOML
+// `[[pipeline]]` tables) read into a PipelineSpec, every field checked and every problem named
+// (422 with one FieldError per field), and written back for `GET /pipelines/{id}`.
+//
+//   {"name": "cam",
+//    "source": {"type": "testsrc", "width": 1280, "height": 720, "fps": 30, "clock": true},
+//    "encoder": {"codec": "h264", "bitrate_kbps": 2000, "preset": "veryfast", "gop": 30},
+//    "renditions": [{"path": "stream1", "width": 1280, "height": 720},
+//                   {"path": "stream2", "width": 640, "height": 360, "bitrate_kbps": 800}],
+//    "outputs": [...]}
+//
+// Without renditions there is one, at the source's size, on the path named like the pipeline.
+// A rendition without a bitrate uses the encoder's. Encoder changes (PATCH) are merged into the
+// spec with merge_encoder().
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace sluice::pipeline {
+
+struct SourceSpec {
+  std::string type = "testsrc";  // "testsrc" (this slice); more source types come with issue 15
+  int width = 1280;
+  int height = 720;
+  int fps = 30;
+  bool clock = true;  // the wall clock drawn on the picture
+};
+
+struct EncoderSpec {
+  std::string codec = "h264";
+  int bitrate_kbps = 2000;
+  std::string preset = "veryfast";  // x264's presets
+  std::string profile = "high";     // baseline, main, high
+  int gop = 0;                      // frames between keyframes; 0: one a second (fps)
+  bool zerolatency = true;          // x264 tune zerolatency: no lookahead, no B-frames
+};
+
+struct RenditionSpec {
+  std::string path;
+  int width = 0;
+  int height = 0;
+  std::optional<int> bitrate_kbps;  // else the encoder's
+};
+
+struct PipelineSpec {
+  std::string name;
+  SourceSpec source;
+  EncoderSpec encoder;
+  std::vector<RenditionSpec> renditions;
+};
+
+// Bounds every field is checked against.
+inline constexpr int kMaxDimension = 3840;
+inline constexpr int kMaxFps = 120;
+inline constexpr int kMaxBitrateKbps = 100'000;
+inline constexpr std::size_t kMaxRenditions = 4;
+
+Result<PipelineSpec> parse_pipeline_spec(const boost::json::object& body);
+// The changes of a PATCH's "encoder" object applied to `spec` (only bitrate_kbps may change
+// while running; renditions with a bitrate of their own keep it); 422 naming what may not.
+Result<PipelineSpec> merge_encoder(const PipelineSpec& spec, const boost::json::object& patch);
+boost::json::object to_json(const PipelineSpec& spec);
+
+// The bitrate rendition `i` is encoded at.
+int bitrate_of(const PipelineSpec& spec, std::size_t i);
+
+}  // namespace sluice::pipeline

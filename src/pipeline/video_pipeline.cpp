@@ -1,0 +1,165 @@
+#include "pipeline/video_pipeline.hpp"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavutil/opt.h>
+}
+
+#include <memory>
+
+namespace sluice::pipeline {
+namespace {
+
+struct GraphFree {
+  void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
+};
+struct CodecFree {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+struct FrameFree {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+struct PacketFree {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+
+std::string av_text(int err) {
+  char text[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(err, text, sizeof text);
+  return text;
+}
+
+// "testsrc2=…[,drawtext=…],split=N[o0][o1]…; [o0]scale=W:H,format=yuv420p[r0]; …" with a sink
+// per rendition.
+std::string graph_text(const PipelineSpec& spec) {
+  const auto& s = spec.source;
+  std::string text = "testsrc2=size=" + std::to_string(s.width) + "x" + std::to_string(s.height) +
+                     ":rate=" + std::to_string(s.fps);
+  if (s.clock) {
+    // The wall clock (to the second), large, on a box: what a viewer compares with theirs.
+    text += ",drawtext=text='%{localtime\\:%T}':fontsize=" +
+            std::to_string(std::max(16, s.height / 12)) +
+            ":fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-h/20";
+  }
+  const std::size_t n = spec.renditions.size();
+  text += ",split=" + std::to_string(n);
+  for (std::size_t i = 0; i < n; ++i)
+    text += "[o" + std::to_string(i) + "]";
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& r = spec.renditions[i];
+    text += ";[o" + std::to_string(i) + "]scale=" + std::to_string(r.width) + ":" +
+            std::to_string(r.height) + ",format=yuv420p,buffersink@r" + std::to_string(i);
+  }
+  return text;
+}
+
+}  // namespace
+
+struct VideoPipeline::Native {
+  std::unique_ptr<AVFilterGraph, GraphFree> graph;
+  std::vector<AVFilterContext*> sinks;
+  std::vector<std::unique_ptr<AVCodecContext, CodecFree>> encoders;
+  std::unique_ptr<AVFrame, FrameFree> frame{av_frame_alloc()};
+  std::unique_ptr<AVPacket, PacketFree> packet{av_packet_alloc()};
+  int fps = 30;
+};
+
+Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec& spec) {
+  std::unique_ptr<VideoPipeline> p(new VideoPipeline());
+  p->native_ = std::make_unique<Native>();
+  Native& n = *p->native_;
+  n.fps = spec.source.fps;
+  n.graph.reset(avfilter_graph_alloc());
+  if (!n.graph || !n.frame || !n.packet) return fail(Error::internal("pipeline: out of memory"));
+  n.graph->nb_threads = 1;
+  AVFilterInOut* inputs = nullptr;
+  AVFilterInOut* outputs = nullptr;
+  int err = avfilter_graph_parse2(n.graph.get(), graph_text(spec).c_str(), &inputs, &outputs);
+  avfilter_inout_free(&inputs);
+  avfilter_inout_free(&outputs);
+  if (err < 0) {
+    return fail(
+        Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av_text(err)));
+  }
+  if ((err = avfilter_graph_config(n.graph.get(), nullptr)) < 0) {
+    return fail(
+        Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av_text(err)));
+  }
+  const AVCodec* x264 = avcodec_find_encoder_by_name("libx264");
+  if (!x264) return fail(Error::internal("pipeline: libavcodec has no libx264 encoder"));
+  for (std::size_t i = 0; i < spec.renditions.size(); ++i) {
+    const std::string sink_name = "buffersink@r" + std::to_string(i);
+    AVFilterContext* sink = avfilter_graph_get_filter(n.graph.get(), sink_name.c_str());
+    if (!sink) return fail(Error::internal("pipeline: no " + sink_name + " in the graph"));
+    n.sinks.push_back(sink);
+    std::unique_ptr<AVCodecContext, CodecFree> c(avcodec_alloc_context3(x264));
+    if (!c) return fail(Error::internal("pipeline: out of memory"));
+    const auto& r = spec.renditions[i];
+    const std::int64_t bps = std::int64_t{bitrate_of(spec, i)} * 1000;
+    c->width = r.width;
+    c->height = r.height;
+    c->pix_fmt = AV_PIX_FMT_YUV420P;
+    c->time_base = AVRational{1, spec.source.fps};
+    c->framerate = AVRational{spec.source.fps, 1};
+    c->gop_size = spec.encoder.gop > 0 ? spec.encoder.gop : spec.source.fps;
+    c->bit_rate = bps;
+    c->rc_max_rate = bps;
+    c->rc_buffer_size = static_cast<int>(bps);  // one second of VBV: rate changes show quickly
+    c->max_b_frames = spec.encoder.zerolatency ? 0 : 2;
+    c->thread_count = 1;
+    av_opt_set(c->priv_data, "preset", spec.encoder.preset.c_str(), 0);
+    av_opt_set(c->priv_data, "profile", spec.encoder.profile.c_str(), 0);
+    if (spec.encoder.zerolatency) av_opt_set(c->priv_data, "tune", "zerolatency", 0);
+    if ((err = avcodec_open2(c.get(), x264, nullptr)) < 0) {
+      return fail(Error::invalid_field({"body", "encoder"},
+                                       "libx264 refuses these settings: " + av_text(err)));
+    }
+    n.encoders.push_back(std::move(c));
+  }
+  return p;
+}
+
+VideoPipeline::~VideoPipeline() = default;
+
+Status VideoPipeline::next(std::vector<std::vector<EncodedUnit>>& out) {
+  Native& n = *native_;
+  out.assign(n.sinks.size(), {});
+  for (std::size_t i = 0; i < n.sinks.size(); ++i) {
+    AVCodecContext* c = n.encoders[i].get();
+    int err = av_buffersink_get_frame(n.sinks[i], n.frame.get());
+    if (err < 0) return fail(Error::internal("pipeline: no picture: " + av_text(err)));
+    n.frame->pts = frames_;
+    n.frame->pict_type = AV_PICTURE_TYPE_NONE;
+    err = avcodec_send_frame(c, n.frame.get());
+    av_frame_unref(n.frame.get());
+    if (err < 0) return fail(Error::internal("pipeline: the encoder refused: " + av_text(err)));
+    while ((err = avcodec_receive_packet(c, n.packet.get())) == 0) {
+      const auto ms = [&](std::int64_t t) {
+        return t * 1000 * c->time_base.num / c->time_base.den;
+      };
+      out[i].push_back(EncodedUnit{std::string(reinterpret_cast<const char*>(n.packet->data),
+                                               static_cast<std::size_t>(n.packet->size)),
+                                   ms(n.packet->pts), ms(n.packet->dts),
+                                   (n.packet->flags & AV_PKT_FLAG_KEY) != 0});
+      av_packet_unref(n.packet.get());
+    }
+    if (err != AVERROR(EAGAIN) && err != AVERROR_EOF) {
+      return fail(Error::internal("pipeline: the encoder failed: " + av_text(err)));
+    }
+  }
+  ++frames_;
+  return {};
+}
+
+void VideoPipeline::set_bitrate(std::size_t rendition, int kbps) {
+  if (rendition >= native_->encoders.size()) return;
+  AVCodecContext* c = native_->encoders[rendition].get();
+  const std::int64_t bps = std::int64_t{kbps} * 1000;
+  c->bit_rate = bps;  // libavcodec's libx264 wrapper reconfigures x264 at the next frame
+  c->rc_max_rate = bps;
+  c->rc_buffer_size = static_cast<int>(bps);
+}
+
+}  // namespace sluice::pipeline

@@ -1,0 +1,90 @@
+#include "server/pipeline_wiring.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "core/event_loop.hpp"
+#include "media/media_hub.hpp"
+#include "media/servers/media_server.hpp"
+#include "pipeline/pipeline_manager.hpp"
+#include "pipeline/pipeline_routes.hpp"
+
+namespace sluice::server {
+
+// Live paths published by pipelines. The publications are the media thread's: every change and
+// every frame is posted to it.
+struct PipelineWiring::Output : pipeline::PathOutput,
+                                std::enable_shared_from_this<PipelineWiring::Output> {
+  explicit Output(media::MediaServer& m) : media(m) {}
+
+  // A published path, as its publisher handle: a kick ends the path (the pipeline's frames for
+  // it are dropped until the pipeline opens it again).
+  struct Publication : media::PublisherHandle {
+    Publication(Output& o, std::string p) : output(o), path(std::move(p)) {}
+    void kick(std::string_view reason) override {
+      spdlog::info("pipeline path '{}' kicked: {}", path, reason);
+      if (live) output.media.hub().unpublish(live);
+      live = nullptr;
+    }
+    Output& output;
+    std::string path;
+    media::MediaPath* live = nullptr;
+  };
+
+  Status open(const std::string& path, const std::string& pipeline_id) override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    auto opened = call_on_loop(
+        media.loop(),
+        [&]() -> Status {
+          auto publication = std::make_unique<Publication>(*this, path);
+          auto live = media.hub().publish(
+              path, media::PublisherInfo{pipeline_id, "pipeline", "", "pipeline"},
+              publication.get());
+          if (!live) return fail(live.error());
+          publication->live = *live;
+          publications[path] = std::move(publication);
+          return {};
+        },
+        [deadline] { return std::chrono::steady_clock::now() > deadline; });
+    if (!opened) return fail(Error::unavailable("the media server is not answering"));
+    return *opened;
+  }
+
+  void write(const std::string& path, media::FlvFrame frame) override {
+    media.loop().post([self = shared_from_this(), path, frame = std::move(frame)]() mutable {
+      auto it = self->publications.find(path);
+      if (it == self->publications.end() || !it->second->live) return;
+      media::MediaPath* live = it->second->live;
+      if (live->on_media(frame.type, frame.timestamp, std::move(frame.body))) {
+        self->media.hub().description_changed(*live);
+      }
+    });
+  }
+
+  void close(const std::string& path) override {
+    media.loop().post([self = shared_from_this(), path] {
+      auto it = self->publications.find(path);
+      if (it == self->publications.end()) return;
+      if (it->second->live) self->media.hub().unpublish(it->second->live);
+      self->publications.erase(it);
+    });
+  }
+
+  media::MediaServer& media;
+  std::map<std::string, std::unique_ptr<Publication>> publications;  // media thread only
+};
+
+PipelineWiring::PipelineWiring(media::MediaServer& media, http::Router& router)
+    : output_(std::make_shared<Output>(media)),
+      manager_(std::make_unique<pipeline::PipelineManager>(*output_)) {
+  pipeline::add_pipeline_routes(router, *manager_);
+}
+
+PipelineWiring::~PipelineWiring() = default;
+
+pipeline::PipelineManager& PipelineWiring::manager() {
+  return *manager_;
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,34 @@
+#pragma once
+// PipelineWiring: the daemon's pipelines (issue 15) — a PipelineManager whose renditions are
+// published as live paths of the media server (publisher protocol "pipeline"), and the
+// /pipelines routes. A rendition's path kicked by an admin ends; its pipeline keeps running and
+// publishes it again when restarted. No Asio here.
+#include <memory>
+
+namespace sluice::http {
+class Router;
+}
+namespace sluice::media {
+class MediaServer;
+}
+namespace sluice::pipeline {
+class PipelineManager;
+}
+
+namespace sluice::server {
+
+class PipelineWiring {
+ public:
+  // Adds the routes to `router`; `media` must outlive the wiring.
+  PipelineWiring(media::MediaServer& media, http::Router& router);
+  ~PipelineWiring();  // stops every pipeline (their paths end)
+  pipeline::PipelineManager& manager();
+
+  struct Output;
+
+ private:
+  std::shared_ptr<Output> output_;
+  std::unique_ptr<pipeline::PipelineManager> manager_;
+};
+
+}  // namespace sluice::server

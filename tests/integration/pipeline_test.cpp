@@ -1,0 +1,147 @@
+// Pipelines (issue 15) against a real sluiced: a test-pattern pipeline made with POST /pipelines
+// becomes live paths, one per rendition, that ffprobe reads over RTMP and RTSP at their sizes,
+// codec and frame rate, at the bitrate asked for; PATCH changes the bitrate live while a reader
+// stays connected; bad specs are refused naming the fields; DELETE ends the paths.
+#include <fstream>
+#include <thread>
+
+#include "media_fixture.hpp"
+
+namespace sluice::testing {
+namespace {
+
+constexpr const char* kTwoRenditions = R"({
+  "name": "cam",
+  "source": {"type": "testsrc", "width": 640, "height": 360, "fps": 25, "clock": true},
+  "encoder": {"codec": "h264", "bitrate_kbps": 1000, "preset": "veryfast", "gop": 25},
+  "renditions": [{"path": "stream1", "width": 640, "height": 360},
+                 {"path": "stream2", "width": 320, "height": 180, "bitrate_kbps": 300}]})";
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<DaemonProcess>();
+    ASSERT_TRUE(daemon_->start());
+  }
+  Answer api(std::string_view method, const std::string& target, std::string_view body = {}) {
+    return http_call(daemon_->url(), method, target, body);
+  }
+  std::string rtmp(const std::string& path) const {
+    return "rtmp://127.0.0.1:" + std::to_string(daemon_->rtmp_port()) + "/live/" + path;
+  }
+  std::string rtsp(const std::string& path) const {
+    return "rtsp://127.0.0.1:" + std::to_string(daemon_->rtsp_port()) + "/live/" + path;
+  }
+  // The id of a pipeline made from `spec`, once it runs.
+  std::string start(const char* spec) {
+    Answer created = api("POST", "/pipelines", spec);
+    EXPECT_EQ(created.status, 201) << created.raw;
+    const std::string id = str(created.body, "id");
+    EXPECT_FALSE(id.empty()) << created.raw;
+    EXPECT_TRUE(eventually(
+        [&] { return str(api("GET", "/pipelines/" + id).body, "state") == "running"; }, 20s))
+        << api("GET", "/pipelines/" + id).raw << daemon_->output();
+    return id;
+  }
+  // The video bitrate over `seconds` of `url` (RTSP over TCP), from the H.264 bytes received.
+  double measured_kbps(const std::string& url, int seconds) {
+    const std::string file =
+        ::testing::TempDir() + "/pipeline-" + std::to_string(::getpid()) + ".h264";
+    CommandResult r = run_command(
+        {program_path("ffmpeg"), "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url, "-t",
+         std::to_string(seconds), "-map", "0:v", "-c", "copy", "-f", "h264", "-y", file},
+        std::chrono::seconds(seconds + 30));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
+    const double bytes = in ? static_cast<double>(in.tellg()) : 0;
+    return bytes * 8 / 1000 / seconds;
+  }
+  // "WxH@fps" of the first video stream of `url`, as ffprobe sees it.
+  std::string shape(const std::string& url, const std::vector<std::string>& options = {}) {
+    std::vector<std::string> argv{program_path("ffprobe"),
+                                  "-v",
+                                  "error",
+                                  "-select_streams",
+                                  "v:0",
+                                  "-show_entries",
+                                  "stream=codec_name,width,height,r_frame_rate",
+                                  "-of",
+                                  "csv=p=0"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.push_back(url);
+    CommandResult r = run_command(argv, 30s);
+    std::string out = r.out;
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+      out.pop_back();
+    return out;
+  }
+
+  // The whole answer of a POST (client::Client keeps only the first error's message).
+  std::string post_raw(const std::string& target, const std::string& body) {
+    return run_command({program_path("curl"), "-s", "-X", "POST", "--data-binary", body,
+                        daemon_->url() + target})
+        .out;
+  }
+
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+TEST_F(PipelineTest, ATestPatternPipelineIsLivePathsEveryDoorPlaysAtTheAskedBitrate) {
+  const std::string id = start(kTwoRenditions);
+  EXPECT_EQ(shape(rtmp("stream1")), "h264,640,360,25/1");
+  EXPECT_EQ(shape(rtsp("stream2"), {"-rtsp_transport", "tcp"}), "h264,320,180,25/1");
+  // The path says who publishes it.
+  EXPECT_EQ(str(api("GET", "/media/paths/stream1").body.at("publisher"), "protocol"), "pipeline");
+  const double kbps = measured_kbps(rtsp("stream1"), 6);
+  EXPECT_GT(kbps, 900) << "asked for 1000 kbit/s";
+  EXPECT_LT(kbps, 1100) << "asked for 1000 kbit/s";
+  const json::value listed = api("GET", "/pipelines").body;
+  ASSERT_TRUE(listed.is_array());
+  ASSERT_EQ(listed.as_array().size(), 1u);
+  EXPECT_GT(num(listed.as_array()[0], "frames"), 100);
+}
+
+TEST_F(PipelineTest, ABitrateChangeAppliesLiveAndReadersStay) {
+  const std::string id = start(kTwoRenditions);
+  // A reader connected before the change.
+  ChildProcess reader;
+  ASSERT_TRUE(reader.spawn(player_argv(rtmp("stream1")), true));
+  ASSERT_TRUE(eventually([&] { return frames_of(reader) > 25; }, 20s)) << reader.stdout_text();
+  Answer patched = api("PATCH", "/pipelines/" + id, R"({"encoder": {"bitrate_kbps": 400}})");
+  ASSERT_EQ(patched.status, 200) << patched.raw;
+  EXPECT_EQ(num(patched.body.at("encoder"), "bitrate_kbps"), 400);
+  std::this_thread::sleep_for(2s);  // the 1 s VBV drains
+  const double kbps = measured_kbps(rtsp("stream1"), 5);
+  EXPECT_GT(kbps, 320) << "asked for 400 kbit/s";
+  EXPECT_LT(kbps, 480) << "asked for 400 kbit/s";
+  const long before = frames_of(reader);
+  std::this_thread::sleep_for(1s);
+  EXPECT_GT(frames_of(reader), before) << "the reader stopped\n" << reader.stdout_text();
+  EXPECT_FALSE(reader.wait(0ms).has_value()) << "the reader was disconnected";
+  // What cannot change while running is named.
+  Answer refused = api("PATCH", "/pipelines/" + id, R"({"encoder": {"preset": "slow"}})");
+  EXPECT_EQ(refused.status, 422);
+  EXPECT_NE(refused.raw.find("only bitrate_kbps"), std::string::npos) << refused.raw;
+}
+
+TEST_F(PipelineTest, BadSpecsAreRefusedNamingTheFieldsAndDeleteEndsThePaths) {
+  const char* kBad = R"({"name": "x", "source": {"type": "webcam", "width": 641},
+                         "encoder": {"preset": "ludicrous", "bitrate_kbps": 1}})";
+  EXPECT_EQ(api("POST", "/pipelines", kBad).status, 422);
+  const std::string bad = post_raw("/pipelines", kBad);
+  for (const char* field : {"type", "width", "preset", "bitrate_kbps"})
+    EXPECT_NE(bad.find(std::string("\"") + field + "\""), std::string::npos) << bad;
+  EXPECT_EQ(api("POST", "/pipelines", R"({"name": "x"})").status, 422);  // no source
+  EXPECT_EQ(api("GET", "/pipelines/p00000000").status, 404);
+
+  const std::string id = start(kTwoRenditions);
+  // The same paths twice: refused, the first one keeps running.
+  EXPECT_EQ(api("POST", "/pipelines", kTwoRenditions).status, 409);
+  ASSERT_EQ(api("GET", "/media/paths/stream1").status, 200);
+  EXPECT_EQ(api("DELETE", "/pipelines/" + id).status, 200);
+  EXPECT_TRUE(eventually([&] { return api("GET", "/media/paths/stream1").status == 404; }, 5s));
+  EXPECT_EQ(api("GET", "/pipelines/" + id).status, 404);
+}
+
+}  // namespace
+}  // namespace sluice::testing
