@@ -347,6 +347,14 @@ KeyOutcome<KeyGrant> KeyService::check_publish(std::string_view presented_key,
   return check(presented_key, peer_ip, KeyKind::kPublish, stream);
 }
 
+Result<bool> KeyService::is_private(std::string_view stream) {
+  auto found = store_.keys_of_stream(std::string(stream));
+  if (!found) return fail(found.error());
+  return std::any_of(found->begin(), found->end(), [this](const KeyRecord& r) {
+    return r.kind == KeyKind::kRead && state_of(r) == KeyState::kActive;
+  });
+}
+
 KeyOutcome<std::optional<KeyGrant>> KeyService::check_read(
     std::string_view stream, std::optional<std::string_view> presented_key,
     std::string_view peer_ip) {

@@ -136,6 +136,9 @@ class KeyService {
   // refusal is counted and logged (what, stream, reason, key id, peer — never the key).
   KeyOutcome<KeyGrant> check_publish(std::string_view presented_key, std::string_view peer_ip,
                                      std::optional<std::string_view> stream = std::nullopt);
+  // Whether `stream` has an active read key — a question only: nothing is counted or logged
+  // (ONVIF asks it of every live path at each listing). The store's error when it cannot say.
+  Result<bool> is_private(std::string_view stream);
   // Before answering a play of `stream`: public (ok, nullopt) while the stream has no active
   // read key; otherwise a valid read key of that stream is required (ok, its grant).
   KeyOutcome<std::optional<KeyGrant>> check_read(std::string_view stream,

@@ -125,9 +125,10 @@ class KeyPolicy final : public media::MediaPolicy {
   }
 
   // Whether `path` may be played without a read key (ONVIF lists only such paths).
-  Status keyless(std::string_view path, std::string_view peer_ip) {
-    auto read = keys_.check_read(path, std::nullopt, peer_ip);
-    if (!read) return fail(read.error().to_error());
+  Status keyless(std::string_view path) {
+    auto is_private = keys_.is_private(path);
+    if (!is_private) return fail(is_private.error());
+    if (*is_private) return fail(Error::forbidden("a private path"));
     return {};
   }
 
@@ -442,8 +443,8 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   impl_->pipelines = std::make_unique<PipelineWiring>(impl_->server, router);
   impl_->onvif = std::make_unique<OnvifWiring>(
       impl_->config, impl_->server,
-      [impl = impl_.get()](std::string_view path, std::string_view peer) {
-        return impl->policy.keyless(path, peer);
+      [impl = impl_.get()](std::string_view path, std::string_view) {
+        return impl->policy.keyless(path);
       },
       [impl = impl_.get()] { return impl->rtsp_port.load(); }, router);
 }
@@ -524,6 +525,7 @@ std::uint16_t MediaWiring::start(std::uint16_t http_port) {
 }
 
 void MediaWiring::stop() {
+  impl_->snapshots->stop();
   impl_->onvif->stop();
   impl_->server.stop();
 }

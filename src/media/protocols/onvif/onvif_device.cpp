@@ -23,9 +23,15 @@ DeviceResponse ok(std::string body) {
   return {200, soap_envelope(body)};
 }
 
-DeviceResponse fault(bool sender, std::string subcode, std::string reason) {
-  SoapFault f{sender, std::move(subcode), std::move(reason)};
+DeviceResponse fault(bool sender, std::string subcode, std::string reason,
+                     std::string detail_code = {}) {
+  SoapFault f{sender, std::move(subcode), std::move(reason), std::move(detail_code)};
   return {f.http_status(), soap_fault(f)};
+}
+
+// ONVIF's fault for an operation a service does not have (Core spec 5.11.2.3).
+DeviceResponse not_supported(std::string reason) {
+  return fault(false, "ter:ActionNotSupported", std::move(reason));
 }
 
 std::string device_xaddr(const DeviceContext& c) {
@@ -35,11 +41,10 @@ std::string media_xaddr(const DeviceContext& c) {
   return c.http_base + "/onvif/media_service";
 }
 
-// ver10 media knows JPEG, MPEG4 and H264; H.265 is written as Profile T names it.
-std::string encoding_of(const MediaProfile& p) {
-  if (p.video_codec == "h264") return "H264";
-  if (p.video_codec == "hevc") return "H265";
-  return p.video_codec.empty() ? "H264" : p.video_codec;
+// ver10 media knows JPEG, MPEG4 and H264: profiles are H.264 paths (live_profiles keeps only
+// those).
+std::string encoding_of(const MediaProfile&) {
+  return "H264";
 }
 
 std::string resolution(const MediaProfile& p) {
@@ -96,7 +101,8 @@ std::string profile(const MediaProfile& p, std::string_view tag) {
                     element("tt:Name", p.token) +
                     video_source_configuration(p, "tt:VideoSourceConfiguration") +
                     video_encoder_configuration(p, "tt:VideoEncoderConfiguration");
-  if (!p.audio_codec.empty()) out += audio_encoder_configuration(p);
+  // ver10's audio encodings are G711, G726 and AAC: Opus is left out rather than misnamed.
+  if (p.audio_codec == "aac") out += audio_encoder_configuration(p);
   return out + "</" + std::string(tag) + ">";
 }
 
@@ -108,9 +114,10 @@ const MediaProfile* find_profile(const DeviceContext& c, std::string_view token)
 }
 
 DeviceResponse no_profile(std::string_view token) {
-  return fault(true, "ter:NoProfile",
+  return fault(true, "ter:InvalidArgVal",
                token.empty() ? "no ProfileToken given"
-                             : "no profile '" + std::string(token) + "' (not live, or not yours)");
+                             : "no profile '" + std::string(token) + "' (not live, or not yours)",
+               "ter:NoProfile");
 }
 
 std::string system_date_and_time(WallTime now) {
@@ -192,8 +199,7 @@ DeviceResponse device_operation(const SoapRequest& r, const DeviceContext& c) {
               element("tt:Name", c.device.hostname) +
               "</tds:HostnameInformation></tds:GetHostnameResponse>");
   }
-  return fault(true, "ter:ActionNotSupported",
-               "sluice's device service does not support " + r.action);
+  return not_supported("sluice's device service does not support " + r.action);
 }
 
 DeviceResponse media_operation(const SoapRequest& r, const DeviceContext& c) {
@@ -240,7 +246,7 @@ DeviceResponse media_operation(const SoapRequest& r, const DeviceContext& c) {
     std::string uri;
     if (a == "GetStreamUri") {
       if (c.rtsp_base.empty()) {
-        return fault(false, "ter:ActionNotSupported", "RTSP is off on this server (--rtsp)");
+        return not_supported("RTSP is off on this server (--rtsp)");
       }
       // rtsp://HOST:PORT/live/PATH plays a path, rtsp://HOST:PORT/ALIAS a camera alias.
       uri = c.rtsp_base + (p->token == p->path ? "/live/" + p->path : "/" + p->token);
@@ -252,8 +258,7 @@ DeviceResponse media_operation(const SoapRequest& r, const DeviceContext& c) {
               "false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:" +
               a + "Response>");
   }
-  return fault(true, "ter:ActionNotSupported",
-               "sluice's media service does not support " + r.action);
+  return not_supported("sluice's media service does not support " + r.action);
 }
 
 }  // namespace
@@ -280,8 +285,7 @@ DeviceResponse answer(const SoapRequest& request, const DeviceContext& context) 
   if (request.namespace_ == kDeviceNamespace) return device_operation(request, context);
   if (request.namespace_ == kMediaNamespace) return media_operation(request, context);
   if (!request.namespace_.empty() && request.namespace_.find("onvif.org") != std::string::npos) {
-    return fault(true, "ter:ActionNotSupported",
-                 "sluice does not provide the service " + request.namespace_);
+    return not_supported("sluice does not provide the service " + request.namespace_);
   }
   auto media = media_operation(request, context);
   return media.status == 200 ? media : device_operation(request, context);

@@ -27,14 +27,15 @@ std::optional<UsernameToken> token_of(const XmlElement& header) {
   const XmlElement* token = security ? security->child("UsernameToken") : nullptr;
   if (!token) return std::nullopt;
   UsernameToken t;
-  if (const auto* u = token->child("Username")) t.username = u->text;
+  // Pretty-printed envelopes surround the values with white space, which is not part of them.
+  if (const auto* u = token->child("Username")) t.username = text::trim(u->text);
   if (const auto* p = token->child("Password")) {
-    t.password = p->text;
+    t.password = text::trim(p->text);
     const std::string* type = p->attribute("Type");
     t.digest = !type || type->ends_with("#PasswordDigest");
   }
-  if (const auto* n = token->child("Nonce")) t.nonce = n->text;
-  if (const auto* c = token->child("Created")) t.created = c->text;
+  if (const auto* n = token->child("Nonce")) t.nonce = text::trim(n->text);
+  if (const auto* c = token->child("Created")) t.created = text::trim(c->text);
   return t;
 }
 
@@ -85,9 +86,12 @@ std::string soap_envelope(std::string_view body) {
 std::string soap_fault(const SoapFault& fault) {
   std::string body = "<s:Fault><s:Code><s:Value>";
   body += fault.sender ? "s:Sender" : "s:Receiver";
-  body += "</s:Value><s:Subcode><s:Value>" + xml_escape(fault.subcode) +
-          "</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang=\"en\">" +
-          xml_escape(fault.reason) + "</s:Text></s:Reason></s:Fault>";
+  body += "</s:Value><s:Subcode><s:Value>" + xml_escape(fault.subcode) + "</s:Value>";
+  if (!fault.detail_code.empty()) {
+    body += "<s:Subcode><s:Value>" + xml_escape(fault.detail_code) + "</s:Value></s:Subcode>";
+  }
+  body += "</s:Subcode></s:Code><s:Reason><s:Text xml:lang=\"en\">" + xml_escape(fault.reason) +
+          "</s:Text></s:Reason></s:Fault>";
   return soap_envelope(body);
 }
 

@@ -44,9 +44,10 @@ Result<SoapRequest> parse_soap_request(std::string_view text);
 std::string soap_envelope(std::string_view body);
 
 struct SoapFault {
-  bool sender = true;   // env:Sender (the request's fault, HTTP 400) or env:Receiver (500)
-  std::string subcode;  // "ter:NotAuthorized"
-  std::string reason;   // human-readable, English
+  bool sender = true;            // env:Sender (the request's fault, HTTP 400) or env:Receiver (500)
+  std::string subcode;           // "ter:NotAuthorized"
+  std::string reason;            // human-readable, English
+  std::string detail_code = {};  // a second-level subcode ("ter:NoProfile" under ter:InvalidArgVal)
   int http_status() const { return sender ? 400 : 500; }
 };
 std::string soap_fault(const SoapFault& fault);

@@ -21,7 +21,7 @@ onvif::MediaProfile profile_of(const MediaPath& path, const std::string& token) 
   p.video_codec = d.video_codec;
   p.width = d.width;
   p.height = d.height;
-  p.fps = d.fps;
+  p.fps = d.fps > 0 ? d.fps : 25;  // a publisher that declares no rate: the common one
   // The publisher's declared rate, else what arrives (audio included).
   p.video_kbps =
       static_cast<int>(std::lround(d.video_kbps > 0 ? d.video_kbps : path.measured_bps() / 1000.0));
@@ -33,14 +33,16 @@ onvif::MediaProfile profile_of(const MediaPath& path, const std::string& token) 
 // Every live path with video, then every camera alias of one: a profile each.
 std::vector<onvif::MediaProfile> live_profiles(MediaServer& media) {
   std::vector<onvif::MediaProfile> out;
+  // ver10 media describes H.264 only; a path is listed once its picture size is known.
+  auto listed = [](const MediaPath* p) {
+    return p && p->description().video_codec == "h264" && p->description().width > 0;
+  };
   for (const MediaPath* path : media.hub().paths()) {
-    if (path->has_video()) out.push_back(profile_of(*path, path->name()));
+    if (listed(path)) out.push_back(profile_of(*path, path->name()));
   }
   for (const auto& [alias, target] : media.rtsp_aliases()) {
     const MediaPath* path = media.hub().find(target);
-    if (path && path->has_video() && !media.hub().find(alias)) {
-      out.push_back(profile_of(*path, alias));
-    }
+    if (listed(path) && !media.hub().find(alias)) out.push_back(profile_of(*path, alias));
   }
   return out;
 }
@@ -82,7 +84,11 @@ struct OnvifService::Impl {
     if (const auto colon = req.host.rfind(':'); colon != std::string::npos &&
                                                 req.host.find(']', colon) == std::string::npos &&
                                                 !host.empty()) {
-      context.http_base += req.host.substr(colon);  // the port the client used
+      const std::string port = req.host.substr(colon + 1);
+      if (!port.empty() && port.size() <= 5 &&
+          port.find_first_not_of("0123456789") == std::string::npos) {
+        context.http_base += ":" + port;  // the port the client used
+      }
     }
     if (const std::uint16_t rtsp = options.rtsp_port ? options.rtsp_port() : 0) {
       context.rtsp_base =

@@ -157,14 +157,14 @@ struct WsDiscoveryServer::Impl {
         std::memcpy(&info, CMSG_DATA(c), sizeof info);
       }
     }
-    in_addr local = info.ipi_spec_dst;
-    if (IN_MULTICAST(ntohl(info.ipi_addr.s_addr))) {  // only on the interfaces named
-      auto it = std::find_if(interfaces.begin(), interfaces.end(), [&](const Interface& i) {
-        return static_cast<int>(i.index) == info.ipi_ifindex;
-      });
-      if (it == interfaces.end()) return;
-      local = it->address;
-    }
+    // Only Probes that reach a named interface, multicast or unicast: answers never go where the
+    // operator did not ask for discovery (nor serve as an amplifier there).
+    auto it = std::find_if(interfaces.begin(), interfaces.end(), [&](const Interface& i) {
+      return static_cast<int>(i.index) == info.ipi_ifindex;
+    });
+    if (it == interfaces.end()) return;
+    const in_addr local =
+        IN_MULTICAST(ntohl(info.ipi_addr.s_addr)) ? it->address : info.ipi_spec_dst;
     auto parsed = onvif::parse_probe(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
     if (!parsed) {
       ++counters.refused;
@@ -174,7 +174,7 @@ struct WsDiscoveryServer::Impl {
     if (!*parsed) return;  // a Hello, Bye or ProbeMatch of someone's (or ours, looped back)
     ++counters.probes;
     const onvif::Probe* probe = &**parsed;
-    if (!probe->wants_device()) return;
+    if (!probe->wants_device() || probe->message_id.empty()) return;
     if (!take_token()) {
       ++counters.refused;
       return;

@@ -1,8 +1,8 @@
 #pragma once
 // WsDiscoveryServer: ONVIF's WS-Discovery on UDP (port 3702, group 239.255.255.250), on a thread
-// of its own that owns the socket. Probes — multicast on the named interfaces, or unicast from
-// anywhere — for a NetworkVideoTransmitter or Device are answered with a ProbeMatch whose XAddr
-// is the device service on the address the Probe reached (or the announced host); at most 100
+// of its own that owns the socket. Probes that reach a named interface — multicast or unicast —
+// with a MessageID, for a NetworkVideoTransmitter or Device, are answered with a ProbeMatch whose
+// XAddr is the device service on the address the Probe reached (or the announced host); at most 100
 // answers a second (more are dropped and counted). When live paths appear a Hello goes to the
 // group on every interface (MetadataVersion raised whenever their number changes); when the last
 // one ends, and at shutdown, a Bye. Multicast never leaves the named interfaces (default: every

@@ -1,7 +1,8 @@
 #include "media/servers/snapshot/snapshot_service.hpp"
 
-#include <atomic>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -19,7 +20,7 @@
 namespace sluice::media {
 namespace {
 
-constexpr int kMaxDecodes = 2;
+constexpr std::size_t kMaxQueued = 4;  // snapshots waiting for the worker; more are 503
 constexpr std::size_t kMaxCached = 64;
 
 // What a snapshot is made of, taken from the path on the media thread. The packets are shared
@@ -65,33 +66,61 @@ struct SnapshotService::Impl : std::enable_shared_from_this<SnapshotService::Imp
     }};
   }
 
-  // Any thread: the cached JPEG of this keyframe, or a decode on a worker thread.
+  // Media thread: the cached JPEG of this keyframe, or a decode queued for the worker.
   void make(const std::string& name, Source source, int width, const http::Respond& respond) {
     const std::string key = name + "\n" + std::to_string(width);
     {
       std::lock_guard lock(mutex);
       auto it = cache.find(key);
-      if (it != cache.end() && it->second.first == source.keyframe) {
-        return respond(jpeg_response(it->second.second));
+      if (it != cache.end() && it->second.keyframe == source.keyframe.get()) {
+        return respond(jpeg_response(it->second.jpeg));
+      }
+      if (!stopping && jobs.size() < kMaxQueued) {
+        jobs.push_back(Job{key, std::move(source), width, respond});
+        wake.notify_one();
+        return;
       }
     }
-    if (decoding.fetch_add(1) >= kMaxDecodes) {
-      decoding.fetch_sub(1);
-      return respond(http::error_response(
-          Error::unavailable("snapshots are being made for others; try again")));
-    }
-    std::thread([self = shared_from_this(), key, source = std::move(source), width, respond] {
-      auto jpeg = snapshot_jpeg(source.config->bytes(), source.keyframe->bytes(), width);
-      self->decoding.fetch_sub(1);
-      if (!jpeg) return respond(http::error_response(jpeg.error()));
-      auto bytes = std::make_shared<const std::string>(std::move(jpeg->jpeg));
-      {
-        std::lock_guard lock(self->mutex);
-        if (self->cache.size() >= kMaxCached) self->cache.clear();
-        self->cache[key] = std::make_pair(source.keyframe, bytes);
+    respond(
+        http::error_response(Error::unavailable("snapshots are being made for others; try again")));
+  }
+
+  // The worker: one decode at a time, off the media and HTTP threads.
+  void work() {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      wake.wait(lock, [this] { return stopping || !jobs.empty(); });
+      if (stopping) break;
+      Job job = std::move(jobs.front());
+      jobs.pop_front();
+      lock.unlock();
+      auto jpeg =
+          snapshot_jpeg(job.source.config->bytes(), job.source.keyframe->bytes(), job.width);
+      std::shared_ptr<const std::string> bytes;
+      if (jpeg) bytes = std::make_shared<const std::string>(std::move(jpeg->jpeg));
+      lock.lock();
+      if (bytes) {
+        if (cache.size() >= kMaxCached) cache.clear();
+        cache[job.key] = Cached{job.source.keyframe.get(), bytes};
       }
-      respond(jpeg_response(bytes));
-    }).detach();
+      lock.unlock();
+      job.respond(bytes ? jpeg_response(bytes) : http::error_response(jpeg.error()));
+      lock.lock();
+    }
+    for (auto& job : jobs) {
+      job.respond(http::error_response(Error::unavailable("the server is stopping")));
+    }
+    jobs.clear();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex);
+      if (stopping) return;
+      stopping = true;
+    }
+    wake.notify_all();
+    if (worker.joinable()) worker.join();
   }
 
   static http::HttpResponse jpeg_response(const std::shared_ptr<const std::string>& jpeg) {
@@ -103,20 +132,41 @@ struct SnapshotService::Impl : std::enable_shared_from_this<SnapshotService::Imp
 
   MediaServer& media;
   MediaPolicy& policy;
-  std::atomic<int> decoding{0};
-  std::mutex mutex;
-  // By path and width: the keyframe a JPEG was made of, and the JPEG.
-  std::map<std::string, std::pair<PacketPtr, std::shared_ptr<const std::string>>> cache;
+  struct Job {
+    std::string key;
+    Source source;
+    int width = 0;
+    http::Respond respond;
+  };
+  // By path and width: which keyframe a JPEG was made of (its address, only compared: the packet
+  // itself is not kept) and the JPEG.
+  struct Cached {
+    const MediaPacket* keyframe = nullptr;
+    std::shared_ptr<const std::string> jpeg;
+  };
+  std::mutex mutex;  // guards what follows
+  std::condition_variable wake;
+  std::deque<Job> jobs;
+  std::map<std::string, Cached> cache;
+  bool stopping = false;
+  std::thread worker;
 };
 
 SnapshotService::SnapshotService(MediaServer& media, MediaPolicy& policy, http::Router& router)
     : impl_(std::make_shared<Impl>(media, policy)) {
+  impl_->worker = std::thread([impl = impl_.get()] { impl->work(); });
   router.add("GET", "/live/{name}/snapshot.jpg",
              [impl = impl_](const http::HttpRequest& req, const http::PathParams& p) {
                return impl->get(req, p.at("name"));
              });
 }
 
-SnapshotService::~SnapshotService() = default;
+SnapshotService::~SnapshotService() {
+  stop();
+}
+
+void SnapshotService::stop() {
+  impl_->stop();
+}
 
 }  // namespace sluice::media

@@ -71,11 +71,19 @@ std::shared_ptr<WebrtcSession> WebrtcServer::find(const std::string& id) const {
 
 void WebrtcServer::forget(const WebrtcSession& session) {
   by_ufrag_.erase(session.local_ufrag());
+  std::vector<std::shared_ptr<FramedLink>> links;  // the session's ICE-TCP connections
   for (auto it = by_address_.begin(); it != by_address_.end();) {
     auto s = it->second.lock();
-    it = (!s || s.get() == &session) ? by_address_.erase(it) : std::next(it);
+    if (!s || s.get() == &session) {
+      if (auto link = links_.find(it->first); link != links_.end()) links.push_back(link->second);
+      it = by_address_.erase(it);
+    } else {
+      ++it;
+    }
   }
   by_id_.erase(session.id());
+  for (auto& link : links)
+    link->close();  // re-enters remove_link: the routes are gone already
 }
 
 std::size_t WebrtcServer::sessions_from(const std::string& client) const {
@@ -110,7 +118,15 @@ void WebrtcServer::add_link(const udp::endpoint& peer, std::shared_ptr<FramedLin
 
 void WebrtcServer::remove_link(const udp::endpoint& peer) {
   links_.erase(peer);
-  by_address_.erase(peer);
+  auto it = by_address_.find(peer);
+  if (it == by_address_.end()) return;
+  auto session = it->second.lock();
+  by_address_.erase(it);
+  // The session's transport is gone: it ends now rather than when consent lapses.
+  if (session && !session->closed() && session->sends_to(peer)) {
+    session->close("its ICE-TCP connection closed");
+    forget(*session);
+  }
 }
 
 std::size_t WebrtcServer::links_from(const boost::asio::ip::address& address) const {

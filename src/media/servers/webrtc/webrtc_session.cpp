@@ -391,6 +391,11 @@ void WebrtcSession::resend(Track& t, std::uint16_t sequence, Clock::time_point n
   send(c.packet);
 }
 
+bool WebrtcSession::sends_to(const udp::endpoint& peer) const {
+  if (const auto& selected = ice_.selected()) return endpoint_of(*selected) == peer;
+  return dtls_peer_ && *dtls_peer_ == peer;
+}
+
 void WebrtcSession::send(const std::string& datagram) {
   const auto& selected = ice_.selected();
   if (!selected && !dtls_peer_) {
@@ -407,7 +412,7 @@ void WebrtcSession::send(const std::string& datagram) {
 
 ReaderInfo WebrtcSession::reader_info() const {
   ReaderInfo info;
-  info.id = setup_.id;
+  info.id = reader_id_;
   info.kind = "webrtc";
   if (const auto& to = ice_.selected()) {
     const auto e = endpoint_of(*to);

@@ -34,6 +34,8 @@
 #include <string>
 #include <vector>
 
+#include "core/crypto.hpp"
+#include "core/ids.hpp"
 #include "media/media_path.hpp"
 #include "media/media_policy.hpp"
 #include "media/protocols/rtp/rtcp.hpp"
@@ -99,6 +101,8 @@ class WebrtcSession final : public MediaSink,
   // Ends the session (DELETE, kick, shutdown): detaches from the path; the server forgets it.
   void close(std::string_view reason);
   bool closed() const { return closed_; }
+  // Whether media goes to `peer` now (the nominated address, or DTLS's before one).
+  bool sends_to(const udp::endpoint& peer) const;
 
   void on_packet(const PacketPtr& p, bool restart_point) override;
   void on_path_end() override;
@@ -139,6 +143,9 @@ class WebrtcSession final : public MediaSink,
   Track* track_for_ssrc(std::uint32_t ssrc);
 
   WebrtcSessionSetup setup_;
+  // How /media/paths and /metrics name the viewer: not the WHEP resource id, which lets its
+  // holder end the session.
+  const std::string reader_id_ = "webrtc-" + to_hex(crypto::random_bytes(6));
   WebrtcServer& server_;
   MediaHub& hub_;
   webrtc::IceLiteAgent ice_;
