@@ -1,5 +1,7 @@
 #include "auth/authenticator.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -155,6 +157,16 @@ bool Authenticator::first_use(const std::string& digest) {
       .second;
 }
 
+void Authenticator::note_unsealed(const std::string& user) {
+  // Once per user and process: the operator learns why an NVR cannot sign in (no secret here).
+  std::lock_guard lock(replay_mutex_);
+  if (unsealed_noted_.size() >= 1024 || !unsealed_noted_.insert(user).second) return;
+  spdlog::warn(
+      "ONVIF: user '{}' has no sealed password (set before sealing existed, or under "
+      "another key secret): set the password again to sign in with ONVIF",
+      user);
+}
+
 Result<Identity> Authenticator::username_token(const UsernameToken& token,
                                                std::string_view address) {
   if (throttled(address)) return fail(refusal(address));
@@ -168,6 +180,7 @@ Result<Identity> Authenticator::username_token(const UsernameToken& token,
     ok = nonce && nonce->size() <= 64 && token.created.size() <= 64 &&
          std::chrono::abs(skew) <= std::chrono::seconds(kNonceLifetimeSeconds);
     auto password = ok ? directory_.password_of(user->name) : std::nullopt;
+    if (ok && !password) note_unsealed(user->name);
     ok = ok && password;
     if (ok) {
       std::string text = *nonce + token.created + *password;

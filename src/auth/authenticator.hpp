@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <semaphore>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -88,6 +89,7 @@ class Authenticator {
                           std::string_view address);
   std::string nonce_at(std::int64_t seconds) const;
   bool first_use(const std::string& digest);  // false for a replayed UsernameToken digest
+  void note_unsealed(const std::string& user);
   bool verify_cached(const UserRecord& user, std::string_view password);
   Error refusal(std::string_view address);
 
@@ -103,6 +105,7 @@ class Authenticator {
 
   std::mutex replay_mutex_;
   std::unordered_map<std::string, MonoTime> used_digests_;  // until their freshness lapses
+  std::set<std::string> unsealed_noted_;                    // users warned about (bounded)
   std::mutex cache_mutex_;
   std::unordered_map<std::string, MonoTime> verified_;  // hash of (user, password, verifier)
   std::counting_semaphore<2> hashing_{2};
