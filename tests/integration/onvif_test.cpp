@@ -191,6 +191,14 @@ TEST_F(Onvif, ClientDiscoversSluicedListsItsPathsAndPlaysTheStreamUri) {
   const std::string file = ::testing::TempDir() + "/onvif-snapshot.jpg";
   std::ofstream(file, std::ios::binary) << jpeg.raw;
   EXPECT_EQ(probe_streams(file, &probe), (std::vector<std::string>{"mjpeg 320x240"})) << probe.err;
+
+  // A path made private (a read key) is no longer a profile: its key is not the NVR's.
+  ASSERT_EQ(
+      http_call(daemon_->url(), "POST", "/keys", R"({"stream":"stage","kind":"read"})").status,
+      201);
+  json::value hidden = client({"--port", port_arg()}, &log);
+  ASSERT_TRUE(hidden.at("connected").as_bool()) << log;
+  EXPECT_TRUE(hidden.at("profiles").as_array().empty()) << log;
 }
 
 TEST_F(Onvif, WrongCredentialsAreRefusedAndAUsersTokenSeesThePaths) {
