@@ -9,6 +9,7 @@
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "core/time_format.hpp"
+#include "pipeline/push_output.hpp"
 #include "pipeline/video_pipeline.hpp"
 
 namespace sluice::pipeline {
@@ -31,6 +32,8 @@ struct PipelineManager::Pipeline {
   bool bitrates_changed = false;
   WallTime started_at = std::chrono::system_clock::now();
   std::atomic<std::int64_t> frames{0};
+  // The push outputs of the current run, by output index (null for a record output).
+  std::vector<std::shared_ptr<PushOutput>> pushes;
   std::thread thread;
 
   void set_state(std::string s, std::string why = {}) {
@@ -84,6 +87,17 @@ struct PipelineManager::Pipeline {
       opened.push_back(r.path);
     }
     std::vector<media::NalToFlv> to_flv(now.renditions.size());
+    std::vector<std::shared_ptr<PushOutput>> pushes;
+    for (const auto& o : now.outputs) {
+      const auto& r = now.renditions[rendition_of(now, o)];
+      pushes.push_back(o.type == "push"
+                           ? std::make_shared<PushOutput>(o.url, r.width, r.height, now.source.fps)
+                           : nullptr);
+    }
+    {
+      std::lock_guard lock(mutex);
+      this->pushes = pushes;
+    }
     set_state("running");
     spdlog::info("pipeline {} ('{}') runs: {} rendition(s) at {} fps", id, now.name,
                  now.renditions.size(), now.source.fps);
@@ -114,12 +128,19 @@ struct PipelineManager::Pipeline {
           to_flv[r].push(media::annexb_nal_units(u.annexb), u.pts_ms, u.dts_ms, false, frames_out);
           for (auto& f : frames_out)
             output.write(now.renditions[r].path, std::move(f));
+          for (std::size_t o = 0; o < pushes.size(); ++o) {
+            if (pushes[o] && rendition_of(now, now.outputs[o]) == r) pushes[o]->write(u);
+          }
         }
       }
       ++frames;
     }
     for (const auto& p : opened)
       output.close(p);
+    {
+      std::lock_guard lock(mutex);
+      this->pushes.clear();  // their threads end with the last reference
+    }
     return failure;
   }
 };
@@ -180,6 +201,28 @@ json::object describe_one(PipelineManager::Pipeline& p) {
   o["state"] = p.state;
   if (!p.error.empty()) o["error"] = p.error;
   o["frames"] = p.frames.load();
+  json::array outputs;
+  for (std::size_t i = 0; i < p.spec.outputs.size(); ++i) {
+    const auto& spec = p.spec.outputs[i];
+    json::object out{{"type", spec.type},
+                     {"rendition", p.spec.renditions[rendition_of(p.spec, spec)].path}};
+    if (!spec.url.empty()) out["url"] = redacted_url(spec.url);
+    if (spec.type == "record") {
+      out["state"] = "unavailable";
+      out["error"] = "recording is not in this build yet";
+    } else if (i < p.pushes.size() && p.pushes[i]) {
+      const auto st = p.pushes[i]->state();
+      out["state"] = st.state;
+      if (!st.error.empty()) out["error"] = st.error;
+      out["sent"] = st.sent;
+      out["dropped"] = st.dropped;
+      out["reconnects"] = st.reconnects;
+    } else {
+      out["state"] = "stopped";
+    }
+    outputs.push_back(std::move(out));
+  }
+  o["outputs"] = std::move(outputs);
   o["started_at"] = format_timestamp(p.started_at);
   return o;
 }

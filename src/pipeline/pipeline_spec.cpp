@@ -118,10 +118,52 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
       }
     }
   }
+  if (const auto* list = body.if_contains("outputs"); list && !list->is_null()) {
+    if (!list->is_array() || list->as_array().size() > kMaxOutputs) {
+      r.add_error("outputs", "a list of at most " + std::to_string(kMaxOutputs) + " outputs");
+    } else {
+      for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+        const auto& item = list->as_array()[i];
+        std::vector<std::string> loc{"body", "outputs", std::to_string(i)};
+        if (!item.is_object()) {
+          errors.push_back(FieldError{loc, "an object {type, rendition, url}", "type_error"});
+          continue;
+        }
+        FieldReader f(item.as_object(), loc);
+        OutputSpec output;
+        if (auto v = f.string("type", true, 1, 16)) {
+          if (*v != "push" && *v != "record") f.add_error("type", "push or record");
+          output.type = *v;
+        }
+        if (auto v = f.string("rendition", false, 1, keys::kMaxNameLength)) output.rendition = *v;
+        if (auto v = f.string("url", output.type == "push", 1, 2048)) {
+          const bool known = v->starts_with("rtmp://") || v->starts_with("rtmps://") ||
+                             v->starts_with("srt://") || v->starts_with("rtsp://") ||
+                             v->starts_with("rtsps://");
+          if (!known) f.add_error("url", "an rtmp://, rtmps://, srt:// or rtsp:// URL");
+          output.url = *v;
+        }
+        for (auto& e : f.take_errors())
+          errors.push_back(std::move(e));
+        spec.outputs.push_back(std::move(output));
+      }
+    }
+  }
   for (auto& e : r.take_errors())
     errors.push_back(std::move(e));
-  if (!errors.empty()) return fail(Error::invalid(std::move(errors)));
   if (spec.renditions.empty()) spec.renditions.push_back(RenditionSpec{spec.name, 0, 0, {}});
+  for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
+    const auto& o = spec.outputs[i];
+    const bool found = o.rendition.empty() ||
+                       std::any_of(spec.renditions.begin(), spec.renditions.end(),
+                                   [&](const RenditionSpec& r) { return r.path == o.rendition; });
+    if (!found) {
+      errors.push_back(FieldError{{"body", "outputs", std::to_string(i), "rendition"},
+                                  "no rendition has the path '" + o.rendition + "'",
+                                  "value_error"});
+    }
+  }
+  if (!errors.empty()) return fail(Error::invalid(std::move(errors)));
   for (auto& rendition : spec.renditions) {
     if (rendition.width == 0) rendition.width = spec.source.width;
     if (rendition.height == 0) rendition.height = spec.source.height;
@@ -142,6 +184,13 @@ Result<PipelineSpec> merge_encoder(const PipelineSpec& spec, const json::object&
 }
 
 json::object to_json(const PipelineSpec& spec) {
+  json::array outputs;
+  for (const auto& o : spec.outputs) {
+    json::object out{{"type", o.type}};
+    if (!o.rendition.empty()) out["rendition"] = o.rendition;
+    if (!o.url.empty()) out["url"] = redacted_url(o.url);  // a stream key is never shown
+    outputs.push_back(std::move(out));
+  }
   json::array renditions;
   for (const auto& r : spec.renditions) {
     json::object o{{"path", r.path}, {"width", r.width}, {"height", r.height}};
@@ -162,7 +211,24 @@ json::object to_json(const PipelineSpec& spec) {
             {"profile", spec.encoder.profile},
             {"gop", spec.encoder.gop},
             {"zerolatency", spec.encoder.zerolatency}}},
-          {"renditions", std::move(renditions)}};
+          {"renditions", std::move(renditions)},
+          {"outputs", std::move(outputs)}};
+}
+
+std::size_t rendition_of(const PipelineSpec& spec, const OutputSpec& o) {
+  for (std::size_t i = 0; i < spec.renditions.size(); ++i) {
+    if (spec.renditions[i].path == o.rendition) return i;
+  }
+  return 0;
+}
+
+std::string redacted_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return {};
+  auto rest = url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (const auto at = rest.rfind('@'); at != std::string::npos) rest = rest.substr(at + 1);
+  return url.substr(0, scheme + 3) + rest;
 }
 
 int bitrate_of(const PipelineSpec& spec, std::size_t i) {

@@ -47,11 +47,21 @@ struct RenditionSpec {
   std::optional<int> bitrate_kbps;  // else the encoder's
 };
 
+// Where a rendition goes besides its live path. "push": restreamed to `url` (rtmp://,
+// rtmps://, srt://, rtsp://; it may hold a stream key, so it is shown redacted). "record" is
+// accepted and reported as not available yet (recording comes with its own part of issue 15).
+struct OutputSpec {
+  std::string type;       // "push" or "record"
+  std::string rendition;  // the rendition's path; empty: the first rendition
+  std::string url;
+};
+
 struct PipelineSpec {
   std::string name;
   SourceSpec source;
   EncoderSpec encoder;
   std::vector<RenditionSpec> renditions;
+  std::vector<OutputSpec> outputs;
 };
 
 // Bounds every field is checked against.
@@ -59,6 +69,7 @@ inline constexpr int kMaxDimension = 3840;
 inline constexpr int kMaxFps = 120;
 inline constexpr int kMaxBitrateKbps = 100'000;
 inline constexpr std::size_t kMaxRenditions = 4;
+inline constexpr std::size_t kMaxOutputs = 8;
 
 Result<PipelineSpec> parse_pipeline_spec(const boost::json::object& body);
 // The changes of a PATCH's "encoder" object applied to `spec` (only bitrate_kbps may change
@@ -68,5 +79,9 @@ boost::json::object to_json(const PipelineSpec& spec);
 
 // The bitrate rendition `i` is encoded at.
 int bitrate_of(const PipelineSpec& spec, std::size_t i);
+// "rtmp://host:port" of a URL: no path, query or user (where keys and passwords live).
+std::string redacted_url(const std::string& url);
+// The index of the rendition output `o` takes.
+std::size_t rendition_of(const PipelineSpec& spec, const OutputSpec& o);
 
 }  // namespace sluice::pipeline

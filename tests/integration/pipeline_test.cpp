@@ -143,5 +143,47 @@ TEST_F(PipelineTest, BadSpecsAreRefusedNamingTheFieldsAndDeleteEndsThePaths) {
   EXPECT_EQ(api("GET", "/pipelines/" + id).status, 404);
 }
 
+// Restream: a push output sends a rendition to another server (a second sluiced, with a stream
+// key in the URL); that server plays it, the key is never shown or logged, and when the server
+// goes away the output says it is retrying.
+TEST_F(PipelineTest, APushOutputRestreamsToASecondSluicedAndRetriesWhenItGoes) {
+  auto second = std::make_unique<DaemonProcess>(std::vector<std::string>{"--dev-key"});
+  ASSERT_TRUE(second->start());
+  const std::string key = find_key(second->output());
+  ASSERT_FALSE(key.empty()) << second->output();
+  const std::string spec =
+      R"({"name": "cam", "source": {"type": "testsrc", "width": 320, "height": 180, "fps": 25},
+          "encoder": {"bitrate_kbps": 400},
+          "outputs": [{"type": "push", "url": "rtmp://127.0.0.1:)" +
+      std::to_string(second->rtmp_port()) + "/live/" + key + R"("}, {"type": "record"}]})";
+  Answer created = api("POST", "/pipelines", spec);
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string id = str(created.body, "id");
+  EXPECT_EQ(created.raw.find(key), std::string::npos) << "the key is shown: " << created.raw;
+
+  const std::string played =
+      "rtmp://127.0.0.1:" + std::to_string(second->rtmp_port()) + "/live/dev";
+  EXPECT_TRUE(eventually([&] { return shape(played) == "h264,320,180,25/1"; }, 30s))
+      << shape(played) << "\n"
+      << api("GET", "/pipelines/" + id).raw;
+  json::value pipeline = api("GET", "/pipelines/" + id).body;
+  const json::value& push = pipeline.at("outputs").as_array().at(0);
+  EXPECT_EQ(str(push, "state"), "pushing") << json::serialize(pipeline);
+  EXPECT_EQ(str(push, "url"), "rtmp://127.0.0.1:" + std::to_string(second->rtmp_port()));
+  EXPECT_EQ(str(pipeline.at("outputs").as_array().at(1), "state"), "unavailable");
+  EXPECT_EQ(json::serialize(pipeline).find(key), std::string::npos);
+  EXPECT_EQ(daemon_->output().find(key), std::string::npos) << "the key is in the log";
+
+  second.reset();  // the server goes away
+  EXPECT_TRUE(eventually(
+      [&] {
+        const json::value p = api("GET", "/pipelines/" + id).body;
+        return str(p.at("outputs").as_array().at(0), "state") == "retrying";
+      },
+      20s))
+      << api("GET", "/pipelines/" + id).raw;
+  EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "state"), "running");  // the paths go on
+}
+
 }  // namespace
 }  // namespace sluice::testing

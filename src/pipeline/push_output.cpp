@@ -1,0 +1,202 @@
+#include "pipeline/push_output.hpp"
+
+extern "C" {
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+}
+
+#include <spdlog/spdlog.h>
+
+#include "media/flv_builder.hpp"
+
+namespace sluice::pipeline {
+namespace {
+
+constexpr std::size_t kMaxQueuedBytes = 4 * 1024 * 1024;
+
+std::string av_text(int err) {
+  char text[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(err, text, sizeof text);
+  return text;
+}
+
+// The muxer a URL's scheme takes.
+const char* format_of(const std::string& url) {
+  if (url.starts_with("rtmp://") || url.starts_with("rtmps://")) return "flv";
+  if (url.starts_with("srt://")) return "mpegts";
+  if (url.starts_with("rtsp://") || url.starts_with("rtsps://")) return "rtsp";
+  return nullptr;
+}
+
+// SPS and PPS of an IDR access unit, as Annex B: the stream's extradata.
+std::string parameter_sets(const std::string& annexb) {
+  std::string out;
+  for (auto nal : media::annexb_nal_units(annexb)) {
+    if (nal.empty()) continue;
+    const int type = nal[0] & 0x1F;
+    if (type == 7 || type == 8) {
+      out.append("\0\0\0\1", 4);
+      out.append(nal);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+PushOutput::PushOutput(std::string url, int width, int height, int fps)
+    : url_(std::move(url)), width_(width), height_(height), fps_(fps) {
+  state_.state = "connecting";
+  state_.target = redacted_url(url_);
+  thread_ = std::thread([this] { run(); });
+}
+
+PushOutput::~PushOutput() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PushOutput::write(const EncodedUnit& unit) {
+  std::lock_guard lock(mutex_);
+  if (waiting_keyframe_) {
+    if (!unit.keyframe) return;
+    waiting_keyframe_ = false;
+  }
+  if (queued_bytes_ + unit.annexb.size() > kMaxQueuedBytes) {
+    // The server does not keep up: what waits goes, sending resumes at the next keyframe.
+    state_.dropped += queue_.size() + 1;
+    queue_.clear();
+    queued_bytes_ = 0;
+    waiting_keyframe_ = !unit.keyframe;
+    if (waiting_keyframe_) return;
+  }
+  queued_bytes_ += unit.annexb.size();
+  queue_.push_back(unit);
+  wake_.notify_one();
+}
+
+PushOutput::State PushOutput::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+void PushOutput::run() {
+  auto backoff = std::chrono::seconds(1);
+  for (;;) {
+    const Status pushed = push_until_error();
+    std::unique_lock lock(mutex_);
+    if (stopping_) break;
+    state_.state = "retrying";
+    state_.error = pushed ? "the connection ended" : pushed.error().detail;
+    ++state_.reconnects;
+    spdlog::warn("pipeline push to {}: {}; again in {} s", state_.target, state_.error,
+                 backoff.count());
+    if (wake_.wait_for(lock, backoff, [this] { return stopping_; })) break;
+    backoff = std::min<std::chrono::seconds>(backoff * 2, std::chrono::seconds(30));
+    queue_.clear();  // start again at a keyframe
+    queued_bytes_ = 0;
+    waiting_keyframe_ = true;
+    state_.state = "connecting";
+  }
+  std::lock_guard lock(mutex_);
+  state_.state = "stopped";
+}
+
+Status PushOutput::push_until_error() {
+  // The first access unit (a keyframe: the queue starts at one) gives the parameter sets.
+  EncodedUnit first;
+  {
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return {};
+    first = queue_.front();
+  }
+  const char* format = format_of(url_);
+  if (!format) return fail(Error::bad_request("not an rtmp://, rtmps://, srt:// or rtsp:// URL"));
+  AVFormatContext* oc = nullptr;
+  int err = avformat_alloc_output_context2(&oc, nullptr, format, url_.c_str());
+  if (err < 0 || !oc)
+    return fail(Error::internal("cannot make a " + std::string(format) + " muxer"));
+  struct Closer {
+    AVFormatContext* oc;
+    bool header = false;
+    ~Closer() {
+      if (header) av_write_trailer(oc);
+      if (oc->pb && !(oc->oformat->flags & AVFMT_NOFILE)) avio_closep(&oc->pb);
+      avformat_free_context(oc);
+    }
+  } closer{oc};
+  // Blocking network calls give up when the output stops.
+  oc->interrupt_callback.callback = [](void* self) -> int {
+    auto* push = static_cast<PushOutput*>(self);
+    std::lock_guard lock(push->mutex_);
+    return push->stopping_ ? 1 : 0;
+  };
+  oc->interrupt_callback.opaque = this;
+  AVStream* stream = avformat_new_stream(oc, nullptr);
+  stream->time_base = AVRational{1, 1000};
+  stream->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
+  stream->codecpar->codec_id = AV_CODEC_ID_H264;
+  stream->codecpar->width = width_;
+  stream->codecpar->height = height_;
+  stream->avg_frame_rate = AVRational{fps_, 1};
+  const std::string sets = parameter_sets(first.annexb);
+  stream->codecpar->extradata =
+      static_cast<uint8_t*>(av_mallocz(sets.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+  stream->codecpar->extradata_size = static_cast<int>(sets.size());
+  std::memcpy(stream->codecpar->extradata, sets.data(), sets.size());
+  AVDictionary* options = nullptr;
+  av_dict_set(&options, "rw_timeout", "5000000", 0);  // µs: a server that stops answering
+  if (!(oc->oformat->flags & AVFMT_NOFILE)) {
+    err = avio_open2(&oc->pb, url_.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &options);
+    if (err < 0) {
+      av_dict_free(&options);
+      return fail(Error{502, "cannot connect: " + av_text(err), {}});
+    }
+  }
+  err = avformat_write_header(oc, &options);
+  av_dict_free(&options);
+  if (err < 0) return fail(Error{502, "the server refused the stream: " + av_text(err), {}});
+  closer.header = true;
+  {
+    std::lock_guard lock(mutex_);
+    state_.state = "pushing";
+    state_.error.clear();
+  }
+  AVPacket* packet = av_packet_alloc();
+  struct PacketFree {
+    AVPacket* p;
+    ~PacketFree() { av_packet_free(&p); }
+  } packet_free{packet};
+  for (;;) {
+    EncodedUnit unit;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return {};
+      unit = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= std::min(queued_bytes_, unit.annexb.size());
+    }
+    if ((err = av_new_packet(packet, static_cast<int>(unit.annexb.size()))) < 0) {
+      return fail(Error::internal("out of memory"));
+    }
+    std::memcpy(packet->data, unit.annexb.data(), unit.annexb.size());
+    packet->pts = unit.pts_ms;
+    packet->dts = unit.dts_ms;
+    packet->stream_index = stream->index;
+    if (unit.keyframe) packet->flags |= AV_PKT_FLAG_KEY;
+    av_packet_rescale_ts(packet, AVRational{1, 1000}, stream->time_base);
+    err = av_interleaved_write_frame(oc, packet);
+    av_packet_unref(packet);
+    if (err < 0) return fail(Error{502, "sending failed: " + av_text(err), {}});
+    std::lock_guard lock(mutex_);
+    ++state_.sent;
+  }
+}
+
+}  // namespace sluice::pipeline
