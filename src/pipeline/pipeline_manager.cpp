@@ -9,6 +9,7 @@
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "core/time_format.hpp"
+#include "http/metrics.hpp"
 #include "pipeline/push_output.hpp"
 #include "pipeline/video_pipeline.hpp"
 
@@ -32,6 +33,14 @@ struct PipelineManager::Pipeline {
   bool bitrates_changed = false;
   WallTime started_at = std::chrono::system_clock::now();
   std::atomic<std::int64_t> frames{0};
+  // Frames the schedule skipped because the pipeline fell behind (policy: drop the oldest raw
+  // frame, i.e. the one that is already late), and when the last one was.
+  std::atomic<std::int64_t> dropped{0};
+  std::atomic<std::int64_t> last_drop_ns{0};   // steady clock
+  std::atomic<std::int64_t> last_frame_ns{0};  // steady clock
+  // Measured over the last second (under mutex): frames made, and bits sent per rendition.
+  double fps = 0;
+  std::vector<double> bitrates;
   // The push outputs of the current run, by output index (null for a record output).
   std::vector<std::shared_ptr<PushOutput>> pushes;
   std::thread thread;
@@ -102,14 +111,22 @@ struct PipelineManager::Pipeline {
     spdlog::info("pipeline {} ('{}') runs: {} rendition(s) at {} fps", id, now.name,
                  now.renditions.size(), now.source.fps);
     const auto frame_time = std::chrono::nanoseconds(1'000'000'000LL / now.source.fps);
-    const auto start = Clock::now();
+    auto start = Clock::now();
     std::vector<std::vector<EncodedUnit>> units;
     std::vector<media::FlvFrame> frames_out;
     Error failure{};
+    auto window_start = Clock::now();
+    std::int64_t window_frames = 0;
+    std::vector<std::uint64_t> window_bytes(now.renditions.size());
     for (std::int64_t i = 0;; ++i) {
-      // Pictures are made at the source's rate from the monotonic clock; a late one is made at
-      // once (the schedule catches up, it does not drift).
+      // Pictures are made at the source's rate from the monotonic clock. A picture more than two
+      // frames late is dropped (counted) and the schedule goes on: the stream keeps real time.
       if (sleep(start + i * frame_time - Clock::now())) break;
+      if (Clock::now() - (start + i * frame_time) > 2 * frame_time) {
+        ++dropped;
+        last_drop_ns = Clock::now().time_since_epoch().count();
+        continue;
+      }
       {
         std::lock_guard lock(mutex);
         if (bitrates_changed) {
@@ -118,12 +135,13 @@ struct PipelineManager::Pipeline {
           bitrates_changed = false;
         }
       }
-      if (auto ok = video->next(units); !ok) {
+      if (auto ok = video->next(i, units); !ok) {
         failure = ok.error();
         break;
       }
       for (std::size_t r = 0; r < units.size(); ++r) {
         for (auto& u : units[r]) {
+          window_bytes[r] += u.annexb.size();
           frames_out.clear();
           to_flv[r].push(media::annexb_nal_units(u.annexb), u.pts_ms, u.dts_ms, false, frames_out);
           for (auto& f : frames_out)
@@ -133,7 +151,21 @@ struct PipelineManager::Pipeline {
           }
         }
       }
+      if (i == 0) start = Clock::now();  // the encoders' start-up is not lateness
       ++frames;
+      ++window_frames;
+      const auto t = Clock::now();
+      last_frame_ns = t.time_since_epoch().count();
+      if (const auto span = std::chrono::duration<double>(t - window_start).count(); span >= 1) {
+        std::lock_guard lock(mutex);
+        fps = static_cast<double>(window_frames) / span;
+        bitrates.assign(window_bytes.size(), 0);
+        for (std::size_t r = 0; r < window_bytes.size(); ++r)
+          bitrates[r] = static_cast<double>(window_bytes[r]) * 8 / span;
+        window_start = t;
+        window_frames = 0;
+        std::fill(window_bytes.begin(), window_bytes.end(), 0);
+      }
     }
     for (const auto& p : opened)
       output.close(p);
@@ -194,6 +226,23 @@ Result<std::string> PipelineManager::create(PipelineSpec spec) {
 
 namespace {
 
+// checkStreamHealth: see the header. Under p.mutex.
+std::pair<std::string, std::string> health_of(PipelineManager::Pipeline& p) {
+  const auto now = Clock::now().time_since_epoch().count();
+  const auto ago = [now](std::int64_t t) { return std::chrono::nanoseconds(now - t); };
+  if (p.state == "retrying") return {"stalled", p.error};
+  if (p.state == "running" && ago(p.last_frame_ns) > std::chrono::seconds(2)) {
+    return {"stalled", "no picture for over 2 s"};
+  }
+  for (const auto& push : p.pushes) {
+    if (push && push->state().state == "retrying") return {"erroring", push->state().error};
+  }
+  if (p.last_drop_ns != 0 && ago(p.last_drop_ns) < std::chrono::seconds(10)) {
+    return {"dropping", "frames dropped in the last 10 s (the machine does not keep up)"};
+  }
+  return {"ok", ""};
+}
+
 json::object describe_one(PipelineManager::Pipeline& p) {
   std::lock_guard lock(p.mutex);
   json::object o = to_json(p.spec);
@@ -201,6 +250,11 @@ json::object describe_one(PipelineManager::Pipeline& p) {
   o["state"] = p.state;
   if (!p.error.empty()) o["error"] = p.error;
   o["frames"] = p.frames.load();
+  o["dropped_frames"] = p.dropped.load();
+  o["fps"] = p.fps;
+  const auto [health, why] = health_of(p);
+  o["health"] = health;
+  if (!why.empty()) o["health_reason"] = why;
   json::array outputs;
   for (std::size_t i = 0; i < p.spec.outputs.size(); ++i) {
     const auto& spec = p.spec.outputs[i];
@@ -280,6 +334,81 @@ Result<json::object> PipelineManager::patch(const std::string& id, const json::o
     p->bitrates_changed = true;
   }
   return describe_one(*p);
+}
+
+json::array PipelineManager::health() const {
+  std::vector<std::shared_ptr<Pipeline>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, p] : pipelines_)
+      all.push_back(p);
+  }
+  json::array out;
+  for (auto& p : all) {
+    std::lock_guard lock(p->mutex);
+    const auto [health, why] = health_of(*p);
+    json::object o{{"id", p->id}, {"name", p->spec.name}, {"health", health}};
+    if (!why.empty()) o["reason"] = why;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+void PipelineManager::render_metrics(http::PrometheusWriter& w) const {
+  std::vector<std::shared_ptr<Pipeline>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, p] : pipelines_)
+      all.push_back(p);
+  }
+  struct Row {
+    std::string name, health;
+    double fps;
+    std::vector<std::pair<std::string, double>> bitrates;
+    std::size_t queued = 0;
+    std::int64_t dropped;
+    std::optional<double> latency_s;
+  };
+  std::vector<Row> rows;
+  for (auto& p : all) {
+    std::lock_guard lock(p->mutex);
+    Row r{p->spec.name, health_of(*p).first, p->fps, {}, 0, p->dropped.load(), std::nullopt};
+    for (std::size_t i = 0; i < p->spec.renditions.size(); ++i) {
+      r.bitrates.emplace_back(p->spec.renditions[i].path,
+                              i < p->bitrates.size() ? p->bitrates[i] : 0.0);
+    }
+    for (const auto& push : p->pushes) {
+      if (!push) continue;
+      const auto st = push->state();
+      r.queued += st.queued;
+      if (st.sent) r.latency_s = std::max(r.latency_s.value_or(0.0), st.latency_ms / 1000);
+    }
+    rows.push_back(std::move(r));
+  }
+  w.header("encoder_fps", "gauge", "Pictures each pipeline encoded per second (last second)");
+  for (const auto& r : rows)
+    w.sample("encoder_fps", {{"pipeline", r.name}}, r.fps);
+  w.header("encoder_bitrate", "gauge", "Bits per second each rendition's encoder produced");
+  for (const auto& r : rows) {
+    for (const auto& [path, bps] : r.bitrates)
+      w.sample("encoder_bitrate", {{"pipeline", r.name}, {"path", path}}, bps);
+  }
+  w.header("encoder_queue_size", "gauge", "Access units waiting in each pipeline's push outputs");
+  for (const auto& r : rows)
+    w.sample("encoder_queue_size", {{"pipeline", r.name}}, static_cast<double>(r.queued));
+  w.header("encoder_dropped_frames", "counter",
+           "Pictures each pipeline dropped because it fell behind its frame rate");
+  for (const auto& r : rows)
+    w.sample("encoder_dropped_frames", {{"pipeline", r.name}}, static_cast<double>(r.dropped));
+  w.header("encoder_rtmp_latency", "gauge",
+           "Seconds from encoded to sent of each pipeline's last pushed access unit");
+  for (const auto& r : rows) {
+    if (r.latency_s) w.sample("encoder_rtmp_latency", {{"pipeline", r.name}}, *r.latency_s);
+  }
+  w.header("sluice_pipeline_health", "gauge",
+           "1 for each pipeline's health: ok, stalled, dropping, erroring");
+  for (const auto& r : rows)
+    w.sample("sluice_pipeline_health", {{"pipeline", r.name}, {"health", r.health}}, 1);
 }
 
 Status PipelineManager::remove(const std::string& id) {

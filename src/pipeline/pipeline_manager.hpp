@@ -19,6 +19,10 @@
 #include "media/flv_builder.hpp"
 #include "pipeline/pipeline_spec.hpp"
 
+namespace sluice::http {
+class PrometheusWriter;
+}
+
 namespace sluice::pipeline {
 
 // Where a pipeline's renditions go: live paths. Implemented over the media server by the
@@ -47,6 +51,16 @@ class PipelineManager {
   // The PATCH body {"encoder": {...}}: applied to the running encoders from the next picture.
   Result<boost::json::object> patch(const std::string& id, const boost::json::object& body);
   Status remove(const std::string& id);
+
+  // The camera's checkStreamHealth, per pipeline: "ok"; "stalled" (no picture for 2 s, or the
+  // pipeline is retrying); "dropping" (frames dropped in the last 10 s); "erroring" (a push
+  // output is retrying). For /health.
+  boost::json::array health() const;
+  // The stream manager's metrics, per pipeline (label `pipeline`, its name): encoder_fps,
+  // encoder_bitrate{path} (bit/s), encoder_queue_size (access units waiting in push outputs),
+  // encoder_dropped_frames (counter), encoder_rtmp_latency (seconds, queued → sent, of the last
+  // push), and sluice_pipeline_health{health}.
+  void render_metrics(http::PrometheusWriter& w) const;
 
   struct Pipeline;
 

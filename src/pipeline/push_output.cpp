@@ -75,13 +75,15 @@ void PushOutput::write(const EncodedUnit& unit) {
     if (waiting_keyframe_) return;
   }
   queued_bytes_ += unit.annexb.size();
-  queue_.push_back(unit);
+  queue_.emplace_back(unit, std::chrono::steady_clock::now());
   wake_.notify_one();
 }
 
 PushOutput::State PushOutput::state() const {
   std::lock_guard lock(mutex_);
-  return state_;
+  State s = state_;
+  s.queued = queue_.size();
+  return s;
 }
 
 void PushOutput::run() {
@@ -113,7 +115,7 @@ Status PushOutput::push_until_error() {
     std::unique_lock lock(mutex_);
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return {};
-    first = queue_.front();
+    first = queue_.front().first;
   }
   const char* format = format_of(url_);
   if (!format) return fail(Error::bad_request("not an rtmp://, rtmps://, srt:// or rtsp:// URL"));
@@ -174,11 +176,13 @@ Status PushOutput::push_until_error() {
   } packet_free{packet};
   for (;;) {
     EncodedUnit unit;
+    std::chrono::steady_clock::time_point queued_at;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return {};
-      unit = std::move(queue_.front());
+      unit = std::move(queue_.front().first);
+      queued_at = queue_.front().second;
       queue_.pop_front();
       queued_bytes_ -= std::min(queued_bytes_, unit.annexb.size());
     }
@@ -196,6 +200,9 @@ Status PushOutput::push_until_error() {
     if (err < 0) return fail(Error{502, "sending failed: " + av_text(err), {}});
     std::lock_guard lock(mutex_);
     ++state_.sent;
+    state_.latency_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - queued_at)
+            .count();
   }
 }
 

@@ -7,6 +7,7 @@
 // retried with backoff (1 s doubling to 30 s), and state() says what is happening. The URL may
 // carry a stream key: it is never logged or shown (state() names only its scheme, host and port).
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -36,6 +37,8 @@ class PushOutput {
     std::string error;   // why it is retrying
     std::string target;  // scheme://host:port of the URL (no path, no key)
     std::uint64_t sent = 0, dropped = 0, reconnects = 0;
+    std::size_t queued = 0;  // access units waiting
+    double latency_ms = 0;   // from queued to written, of the last one sent
   };
   State state() const;
 
@@ -47,7 +50,7 @@ class PushOutput {
   const int width_, height_, fps_;
   mutable std::mutex mutex_;  // guards what follows
   std::condition_variable wake_;
-  std::deque<EncodedUnit> queue_;
+  std::deque<std::pair<EncodedUnit, std::chrono::steady_clock::time_point>> queue_;
   std::size_t queued_bytes_ = 0;
   bool waiting_keyframe_ = true;
   bool stopping_ = false;

@@ -123,14 +123,14 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
 
 VideoPipeline::~VideoPipeline() = default;
 
-Status VideoPipeline::next(std::vector<std::vector<EncodedUnit>>& out) {
+Status VideoPipeline::next(std::int64_t index, std::vector<std::vector<EncodedUnit>>& out) {
   Native& n = *native_;
   out.assign(n.sinks.size(), {});
   for (std::size_t i = 0; i < n.sinks.size(); ++i) {
     AVCodecContext* c = n.encoders[i].get();
     int err = av_buffersink_get_frame(n.sinks[i], n.frame.get());
     if (err < 0) return fail(Error::internal("pipeline: no picture: " + av_text(err)));
-    n.frame->pts = frames_;
+    n.frame->pts = index;
     n.frame->pict_type = AV_PICTURE_TYPE_NONE;
     err = avcodec_send_frame(c, n.frame.get());
     av_frame_unref(n.frame.get());

@@ -31,9 +31,10 @@ class VideoPipeline {
   VideoPipeline(const VideoPipeline&) = delete;
   VideoPipeline& operator=(const VideoPipeline&) = delete;
 
-  // The next picture, encoded: out[i] gets rendition i's access units (often one, none while
-  // an encoder fills its pipeline).
-  Status next(std::vector<std::vector<EncodedUnit>>& out);
+  // The picture of frame `index` (its time: index / fps), encoded: out[i] gets rendition i's
+  // access units (often one, none while an encoder fills its pipeline). Indexes rise; a gap is
+  // frames dropped.
+  Status next(std::int64_t index, std::vector<std::vector<EncodedUnit>>& out);
   // From the next picture on.
   void set_bitrate(std::size_t rendition, int kbps);
   std::int64_t frames() const { return frames_; }

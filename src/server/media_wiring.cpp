@@ -25,6 +25,7 @@
 #include "media/servers/snapshot/snapshot_service.hpp"
 #include "media/servers/webrtc/whep_service.hpp"
 #include "net/http_server.hpp"
+#include "pipeline/pipeline_manager.hpp"
 #include "registry/registry.hpp"
 #include "server/media_routes.hpp"
 #include "server/onvif_wiring.hpp"
@@ -556,7 +557,8 @@ boost::json::object MediaWiring::health() const {
                 udp ? boost::json::value(std::to_string(udp) + "-" + std::to_string(udp + 1))
                     : boost::json::value("off")},
            }},
-          {"live_paths", impl_->paths.live_count()}};
+          {"live_paths", impl_->paths.live_count()},
+          {"pipelines", impl_->pipelines->manager().health()}};
 }
 
 std::uint16_t MediaWiring::rtsp_port() const {
@@ -674,6 +676,7 @@ void MediaWiring::render_metrics(http::PrometheusWriter& w) const {
   }
   render_path_metrics(w, impl_->server);
   impl_->onvif->render_metrics(w);
+  impl_->pipelines->manager().render_metrics(w);
 }
 
 }  // namespace sluice::server

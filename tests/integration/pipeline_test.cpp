@@ -99,6 +99,26 @@ TEST_F(PipelineTest, ATestPatternPipelineIsLivePathsEveryDoorPlaysAtTheAskedBitr
   ASSERT_TRUE(listed.is_array());
   ASSERT_EQ(listed.as_array().size(), 1u);
   EXPECT_GT(num(listed.as_array()[0], "frames"), 100);
+  // ok — or dropping, on a machine too busy for 25 fps, which the count then shows.
+  const std::string health_now = str(listed.as_array()[0], "health");
+  EXPECT_TRUE(health_now == "ok" ||
+              (health_now == "dropping" && num(listed.as_array()[0], "dropped_frames") > 0))
+      << listed;
+  // The stream manager's metrics, and the pipeline's health in /health.
+  const std::string metrics = api("GET", "/metrics").raw;
+  const auto fps = metric(metrics, "encoder_fps{pipeline=\"cam\"}");
+  ASSERT_TRUE(fps) << metrics;
+  EXPECT_NEAR(*fps, 25, 2);
+  const auto bps = metric(metrics, "encoder_bitrate{pipeline=\"cam\",path=\"stream2\"}");
+  ASSERT_TRUE(bps) << metrics;
+  EXPECT_GT(*bps, 150'000);
+  EXPECT_LT(*bps, 600'000);
+  EXPECT_TRUE(metric(metrics, "encoder_dropped_frames{pipeline=\"cam\"}")) << metrics;
+  EXPECT_TRUE(metric(metrics, "encoder_queue_size{pipeline=\"cam\"}")) << metrics;
+  const std::string health = api("GET", "/health").raw;
+  EXPECT_NE(health.find("\"pipelines\":[{\"id\":\"" + id + "\",\"name\":\"cam\",\"health\""),
+            std::string::npos)
+      << health;
 }
 
 TEST_F(PipelineTest, ABitrateChangeAppliesLiveAndReadersStay) {
@@ -183,6 +203,8 @@ TEST_F(PipelineTest, APushOutputRestreamsToASecondSluicedAndRetriesWhenItGoes) {
       20s))
       << api("GET", "/pipelines/" + id).raw;
   EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "state"), "running");  // the paths go on
+  EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "health"), "erroring");
+  EXPECT_TRUE(metric(api("GET", "/metrics").raw, "encoder_rtmp_latency{pipeline=\"cam\"}"));
 }
 
 }  // namespace
