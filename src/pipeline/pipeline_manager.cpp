@@ -83,7 +83,7 @@ struct PipelineManager::Pipeline {
       now = spec;
       bitrates_changed = false;
     }
-    auto made = VideoPipeline::create(now);
+    auto made = VideoPipeline::create(now, [this] { return stopped(); });
     if (!made) return made.error();
     auto& video = *made;
     std::vector<std::string> opened;
@@ -121,8 +121,9 @@ struct PipelineManager::Pipeline {
     for (std::int64_t i = 0;; ++i) {
       // Pictures are made at the source's rate from the monotonic clock. A picture more than two
       // frames late is dropped (counted) and the schedule goes on: the stream keeps real time.
-      if (sleep(start + i * frame_time - Clock::now())) break;
-      if (Clock::now() - (start + i * frame_time) > 2 * frame_time) {
+      const bool paced = now.source.type == "testsrc";  // a URL's pictures come at its rate
+      if (paced ? sleep(start + i * frame_time - Clock::now()) : stopped()) break;
+      if (paced && Clock::now() - (start + i * frame_time) > 2 * frame_time) {
         ++dropped;
         last_drop_ns = Clock::now().time_since_epoch().count();
         continue;

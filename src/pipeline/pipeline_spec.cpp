@@ -7,6 +7,7 @@
 
 #include "core/json.hpp"
 #include "keys/key_service.hpp"
+#include "pipeline/url_source.hpp"
 
 namespace sluice::pipeline {
 namespace json = boost::json;
@@ -63,10 +64,17 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
   if (auto o = r.object("source", true)) {
     FieldReader f(*o, {"body", "source"});
     if (auto v = f.string("type", true, 1, 32)) {
-      if (*v != "testsrc") f.add_error("type", "a source type sluice knows: testsrc");
+      if (*v != "testsrc" && *v != "url")
+        f.add_error("type", "a source type sluice knows: testsrc, url");
       spec.source.type = *v;
     }
     auto& s = spec.source;
+    if (auto v = f.string("url", s.type == "url", 1, 2048)) {
+      if (!is_pullable_url(*v)) {
+        f.add_error("url", "an rtsp://, rtmp://, rtmps://, srt://, http:// or https:// URL");
+      }
+      s.url = *v;
+    }
     if (auto v = f.integer("width", false, 16, kMaxDimension)) s.width = static_cast<int>(*v);
     if (auto v = f.integer("height", false, 16, kMaxDimension)) s.height = static_cast<int>(*v);
     if (auto v = f.integer("fps", false, 1, kMaxFps)) s.fps = static_cast<int>(*v);
@@ -164,9 +172,11 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
     }
   }
   if (!errors.empty()) return fail(Error::invalid(std::move(errors)));
-  for (auto& rendition : spec.renditions) {
-    if (rendition.width == 0) rendition.width = spec.source.width;
-    if (rendition.height == 0) rendition.height = spec.source.height;
+  for (auto& rendition : spec.renditions) {  // a URL's renditions keep 0: the picture's size
+    if (rendition.width == 0 && spec.source.type == "testsrc") rendition.width = spec.source.width;
+    if (rendition.height == 0 && spec.source.type == "testsrc") {
+      rendition.height = spec.source.height;
+    }
   }
   return spec;
 }
@@ -197,22 +207,25 @@ json::object to_json(const PipelineSpec& spec) {
     if (r.bitrate_kbps) o["bitrate_kbps"] = *r.bitrate_kbps;
     renditions.push_back(std::move(o));
   }
-  return {{"name", spec.name},
-          {"source",
-           {{"type", spec.source.type},
-            {"width", spec.source.width},
-            {"height", spec.source.height},
-            {"fps", spec.source.fps},
-            {"clock", spec.source.clock}}},
-          {"encoder",
-           {{"codec", spec.encoder.codec},
-            {"bitrate_kbps", spec.encoder.bitrate_kbps},
-            {"preset", spec.encoder.preset},
-            {"profile", spec.encoder.profile},
-            {"gop", spec.encoder.gop},
-            {"zerolatency", spec.encoder.zerolatency}}},
-          {"renditions", std::move(renditions)},
-          {"outputs", std::move(outputs)}};
+  json::object out{{"name", spec.name},
+                   {"source",
+                    {{"type", spec.source.type},
+                     {"width", spec.source.width},
+                     {"height", spec.source.height},
+                     {"fps", spec.source.fps},
+                     {"clock", spec.source.clock}}},
+                   {"encoder",
+                    {{"codec", spec.encoder.codec},
+                     {"bitrate_kbps", spec.encoder.bitrate_kbps},
+                     {"preset", spec.encoder.preset},
+                     {"profile", spec.encoder.profile},
+                     {"gop", spec.encoder.gop},
+                     {"zerolatency", spec.encoder.zerolatency}}},
+                   {"renditions", std::move(renditions)},
+                   {"outputs", std::move(outputs)}};
+  // A URL may hold credentials or a key: it is shown as scheme://host:port only.
+  if (!spec.source.url.empty()) out["source"].as_object()["url"] = redacted_url(spec.source.url);
+  return out;
 }
 
 std::size_t rendition_of(const PipelineSpec& spec, const OutputSpec& o) {

@@ -24,10 +24,11 @@
 namespace sluice::pipeline {
 
 struct SourceSpec {
-  std::string type = "testsrc";  // "testsrc" (this slice); more source types come with issue 15
-  int width = 1280;
+  std::string type = "testsrc";  // "testsrc", or "url": pulled from `url` and decoded
+  std::string url;               // rtsp://, rtmp(s)://, srt://, http(s):// (HLS)
+  int width = 1280;              // testsrc's; a URL's pictures keep their size
   int height = 720;
-  int fps = 30;
+  int fps = 30;       // testsrc's rate; for a URL, what its encoders plan with
   bool clock = true;  // the wall clock drawn on the picture
 };
 

@@ -4,10 +4,13 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 #include <libavutil/opt.h>
 }
 
 #include <memory>
+
+#include "pipeline/url_source.hpp"
 
 namespace sluice::pipeline {
 namespace {
@@ -31,26 +34,25 @@ std::string av_text(int err) {
   return text;
 }
 
-// "testsrc2=…[,drawtext=…],split=N[o0][o1]…; [o0]scale=W:H,format=yuv420p[r0]; …" with a sink
-// per rendition.
-std::string graph_text(const PipelineSpec& spec) {
-  const auto& s = spec.source;
-  std::string text = "testsrc2=size=" + std::to_string(s.width) + "x" + std::to_string(s.height) +
-                     ":rate=" + std::to_string(s.fps);
-  if (s.clock) {
+// The source ("testsrc2=…", or "buffer@in=…" fed with a URL's decoded pictures), the clock when
+// asked, then "split=N[o0][o1]…; [o0]scale=W:H,format=yuv420p,buffersink@r0; …" — a rendition of
+// the source's size is not scaled.
+std::string graph_text(const PipelineSpec& spec, const std::string& source,
+                       const std::vector<std::pair<int, int>>& sizes, int height) {
+  std::string text = source;
+  if (spec.source.clock) {
     // The wall clock (to the second), large, on a box: what a viewer compares with theirs.
-    text += ",drawtext=text='%{localtime\\:%T}':fontsize=" +
-            std::to_string(std::max(16, s.height / 12)) +
-            ":fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-h/20";
+    text +=
+        ",drawtext=text='%{localtime\\:%T}':fontsize=" + std::to_string(std::max(16, height / 12)) +
+        ":fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-h/20";
   }
-  const std::size_t n = spec.renditions.size();
+  const std::size_t n = sizes.size();
   text += ",split=" + std::to_string(n);
   for (std::size_t i = 0; i < n; ++i)
     text += "[o" + std::to_string(i) + "]";
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& r = spec.renditions[i];
-    text += ";[o" + std::to_string(i) + "]scale=" + std::to_string(r.width) + ":" +
-            std::to_string(r.height) + ",format=yuv420p,buffersink@r" + std::to_string(i);
+    text += ";[o" + std::to_string(i) + "]scale=" + std::to_string(sizes[i].first) + ":" +
+            std::to_string(sizes[i].second) + ",format=yuv420p,buffersink@r" + std::to_string(i);
   }
   return text;
 }
@@ -64,9 +66,12 @@ struct VideoPipeline::Native {
   std::unique_ptr<AVFrame, FrameFree> frame{av_frame_alloc()};
   std::unique_ptr<AVPacket, PacketFree> packet{av_packet_alloc()};
   int fps = 30;
+  std::unique_ptr<UrlSource> url;    // a URL's pictures, or null: testsrc2
+  AVFilterContext* input = nullptr;  // the buffer source the URL's pictures go into
 };
 
-Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec& spec) {
+Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec& spec,
+                                                             std::function<bool()> stopped) {
   std::unique_ptr<VideoPipeline> p(new VideoPipeline());
   p->native_ = std::make_unique<Native>();
   Native& n = *p->native_;
@@ -74,9 +79,26 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
   n.graph.reset(avfilter_graph_alloc());
   if (!n.graph || !n.frame || !n.packet) return fail(Error::internal("pipeline: out of memory"));
   n.graph->nb_threads = 1;
+  int width = spec.source.width, height = spec.source.height;
+  std::string source = "testsrc2=size=" + std::to_string(width) + "x" + std::to_string(height) +
+                       ":rate=" + std::to_string(spec.source.fps);
+  if (spec.source.type == "url") {
+    auto opened = UrlSource::open(spec.source.url, std::move(stopped));
+    if (!opened) return fail(opened.error());
+    n.url = std::move(*opened);
+    width = n.url->width();
+    height = n.url->height();
+    source = "buffer@in=video_size=" + std::to_string(width) + "x" + std::to_string(height) +
+             ":pix_fmt=" + std::to_string(n.url->pixel_format()) +
+             ":time_base=1/1000:pixel_aspect=1/1";
+  }
+  std::vector<std::pair<int, int>> sizes;  // each rendition's: its own, or the source's
+  for (const auto& r : spec.renditions)
+    sizes.emplace_back(r.width > 0 ? r.width : width, r.height > 0 ? r.height : height);
   AVFilterInOut* inputs = nullptr;
   AVFilterInOut* outputs = nullptr;
-  int err = avfilter_graph_parse2(n.graph.get(), graph_text(spec).c_str(), &inputs, &outputs);
+  int err = avfilter_graph_parse2(n.graph.get(), graph_text(spec, source, sizes, height).c_str(),
+                                  &inputs, &outputs);
   avfilter_inout_free(&inputs);
   avfilter_inout_free(&outputs);
   if (err < 0) {
@@ -87,6 +109,7 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
     return fail(
         Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av_text(err)));
   }
+  if (n.url) n.input = avfilter_graph_get_filter(n.graph.get(), "buffer@in");
   const AVCodec* x264 = avcodec_find_encoder_by_name("libx264");
   if (!x264) return fail(Error::internal("pipeline: libavcodec has no libx264 encoder"));
   for (std::size_t i = 0; i < spec.renditions.size(); ++i) {
@@ -98,10 +121,10 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
     if (!c) return fail(Error::internal("pipeline: out of memory"));
     const auto& r = spec.renditions[i];
     const std::int64_t bps = std::int64_t{bitrate_of(spec, i)} * 1000;
-    c->width = r.width;
-    c->height = r.height;
+    c->width = sizes[i].first;
+    c->height = sizes[i].second;
     c->pix_fmt = AV_PIX_FMT_YUV420P;
-    c->time_base = AVRational{1, spec.source.fps};
+    c->time_base = AVRational{1, 1000};  // ms: a URL's pictures come when they come
     c->framerate = AVRational{spec.source.fps, 1};
     c->gop_size = spec.encoder.gop > 0 ? spec.encoder.gop : spec.source.fps;
     c->bit_rate = bps;
@@ -126,11 +149,22 @@ VideoPipeline::~VideoPipeline() = default;
 Status VideoPipeline::next(std::int64_t index, std::vector<std::vector<EncodedUnit>>& out) {
   Native& n = *native_;
   out.assign(n.sinks.size(), {});
+  std::int64_t ms = index * 1000 / n.fps;  // testsrc2's picture `index`
+  if (n.url) {                             // the URL's next picture goes into the graph
+    auto picture = n.url->next(ms);
+    if (!picture) return fail(picture.error());
+    (*picture)->pts = ms;
+    if (int err = av_buffersrc_add_frame_flags(n.input, *picture, AV_BUFFERSRC_FLAG_KEEP_REF);
+        err < 0) {
+      return fail(Error::internal("pipeline: the picture was refused: " + av_text(err)));
+    }
+  }
   for (std::size_t i = 0; i < n.sinks.size(); ++i) {
     AVCodecContext* c = n.encoders[i].get();
     int err = av_buffersink_get_frame(n.sinks[i], n.frame.get());
+    if (err == AVERROR(EAGAIN)) continue;  // the graph holds it back (it may not, yet)
     if (err < 0) return fail(Error::internal("pipeline: no picture: " + av_text(err)));
-    n.frame->pts = index;
+    n.frame->pts = ms;
     n.frame->pict_type = AV_PICTURE_TYPE_NONE;
     err = avcodec_send_frame(c, n.frame.get());
     av_frame_unref(n.frame.get());

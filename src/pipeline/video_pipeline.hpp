@@ -1,11 +1,13 @@
 #pragma once
 // VideoPipeline: the pictures a pipeline makes and their encodings, on Debian's libavfilter and
-// libavcodec (no ffmpeg process): the source (testsrc2, with the wall clock drawn on it when
-// asked), split and scaled once per rendition, each rendition encoded with libx264. One call to
-// next() makes one picture and hands out what each rendition's encoder produced for it. Bitrates
-// change live (set_bitrate: x264 reconfigures at the next frame; VBV of one second). Heavy headers
-// stay in the .cpp. Single-threaded: the pipeline's own thread.
+// libavcodec (no ffmpeg process): the source (testsrc2, or a URL pulled and decoded by
+// url_source.hpp; with the wall clock drawn on it when asked), split and scaled once per rendition,
+// each rendition encoded with libx264. One call to next() makes one picture and hands out what each
+// rendition's encoder produced for it. Bitrates change live (set_bitrate: x264 reconfigures at the
+// next frame; VBV of one second). Heavy headers stay in the .cpp. Single-threaded: the pipeline's
+// own thread.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,15 +27,18 @@ struct EncodedUnit {
 
 class VideoPipeline {
  public:
-  // 422 naming the field libavfilter or libx264 refuses, 500 when a library part is missing.
-  static Result<std::unique_ptr<VideoPipeline>> create(const PipelineSpec& spec);
+  // 422 naming the field libavfilter or libx264 refuses, 500 when a library part is missing,
+  // 502 when a URL source cannot be pulled. `stopped` cuts a URL source's waits short.
+  static Result<std::unique_ptr<VideoPipeline>> create(const PipelineSpec& spec,
+                                                       std::function<bool()> stopped = {});
   ~VideoPipeline();
   VideoPipeline(const VideoPipeline&) = delete;
   VideoPipeline& operator=(const VideoPipeline&) = delete;
 
-  // The picture of frame `index` (its time: index / fps), encoded: out[i] gets rendition i's
-  // access units (often one, none while an encoder fills its pipeline). Indexes rise; a gap is
-  // frames dropped.
+  // The next picture, encoded: out[i] gets rendition i's access units (often one, none while
+  // an encoder fills its pipeline). testsrc2 makes picture `index` (its time: index / fps;
+  // indexes rise, a gap is frames dropped); a URL source hands out its next decoded picture,
+  // waiting for it.
   Status next(std::int64_t index, std::vector<std::vector<EncodedUnit>>& out);
   // From the next picture on.
   void set_bitrate(std::size_t rendition, int kbps);

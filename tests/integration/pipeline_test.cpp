@@ -207,5 +207,47 @@ TEST_F(PipelineTest, APushOutputRestreamsToASecondSluicedAndRetriesWhenItGoes) {
   EXPECT_TRUE(metric(api("GET", "/metrics").raw, "encoder_rtmp_latency{pipeline=\"cam\"}"));
 }
 
+// A pipeline pulls an RTSP camera — a second sluiced, fed by ffmpeg — and makes renditions of
+// it: its own size, and a smaller one; a URL that does not answer leaves the pipeline retrying
+// and says why.
+TEST_F(PipelineTest, AUrlSourcePullsAnRtspCameraAndANoAnswerIsRetried) {
+  auto camera = std::make_unique<DaemonProcess>();
+  ASSERT_TRUE(camera->start());
+  Answer key = http_call(camera->url(), "POST", "/keys", R"({"stream":"cam"})");
+  ASSERT_EQ(key.status, 201);
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(
+      ffmpeg.spawn(publisher_argv("rtmp://127.0.0.1:" + std::to_string(camera->rtmp_port()) +
+                                  "/live/" + str(key.body, "key")),
+                   true));
+  ASSERT_TRUE(eventually(
+      [&] { return num(http_call(camera->url(), "GET", "/media/paths/cam").body, "width") > 0; },
+      30s));
+  const std::string spec =
+      R"({"name": "pulled", "source": {"type": "url", "clock": false, "url": "rtsp://127.0.0.1:)" +
+      std::to_string(camera->rtsp_port()) + R"(/live/cam"}, "encoder": {"bitrate_kbps": 300},
+          "renditions": [{"path": "full"}, {"path": "half", "width": 160, "height": 120}]})";
+  const std::string id = start(spec.c_str());
+  EXPECT_EQ(shape(rtmp("full")), "h264,320,240,25/1");
+  EXPECT_EQ(shape(rtsp("half"), {"-rtsp_transport", "tcp"}).substr(0, 12), "h264,160,120");
+  EXPECT_NE(api("GET", "/pipelines/" + id).raw.find("\"url\":\"rtsp://127.0.0.1:"),
+            std::string::npos);
+
+  const std::string dead = R"({"name": "dead", "source": {"type": "url",
+      "url": "rtsp://127.0.0.1:1/nothing"}, "renditions": [{"path": "dead"}]})";
+  Answer created = api("POST", "/pipelines", dead);
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string dead_id = str(created.body, "id");
+  EXPECT_TRUE(eventually(
+      [&] {
+        const json::value p = api("GET", "/pipelines/" + dead_id).body;
+        return str(p, "state") == "retrying" && !str(p, "error").empty() &&
+               str(p, "health") == "stalled";
+      },
+      15s))
+      << api("GET", "/pipelines/" + dead_id).raw;
+  EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "state"), "running");  // unaffected
+}
+
 }  // namespace
 }  // namespace sluice::testing

@@ -1,0 +1,144 @@
+#include "pipeline/url_source.hpp"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+}
+
+#include <chrono>
+
+namespace sluice::pipeline {
+namespace {
+
+std::string av_text(int err) {
+  char text[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(err, text, sizeof text);
+  return text;
+}
+
+Error bad_gateway(std::string what) {
+  return Error{502, "the source: " + std::move(what), {}};
+}
+
+constexpr auto kSilence = std::chrono::seconds(10);
+
+}  // namespace
+
+bool is_pullable_url(const std::string& url) {
+  for (const char* scheme :
+       {"rtsp://", "rtsps://", "rtmp://", "rtmps://", "srt://", "http://", "https://"}) {
+    if (url.starts_with(scheme)) return true;
+  }
+  return false;
+}
+
+struct UrlSource::Native {
+  AVFormatContext* input = nullptr;
+  AVCodecContext* decoder = nullptr;
+  AVFrame* frame = av_frame_alloc();
+  AVPacket* packet = av_packet_alloc();
+  int stream = -1;
+  std::function<bool()> stopped;
+  std::chrono::steady_clock::time_point last_read = std::chrono::steady_clock::now();
+  std::int64_t first_pts = AV_NOPTS_VALUE;
+  bool have_frame = false;  // open() decoded one that next() has not handed out yet
+
+  ~Native() {
+    av_packet_free(&packet);
+    av_frame_free(&frame);
+    avcodec_free_context(&decoder);
+    avformat_close_input(&input);
+  }
+
+  // Decodes until a picture is in `frame`.
+  Status decode_one() {
+    for (;;) {
+      int err = avcodec_receive_frame(decoder, frame);
+      if (err == 0) return {};
+      if (err != AVERROR(EAGAIN)) return fail(bad_gateway("cannot decode: " + av_text(err)));
+      last_read = std::chrono::steady_clock::now();
+      err = av_read_frame(input, packet);
+      if (err < 0) {
+        if (stopped()) return fail(Error::unavailable("stopping"));
+        return fail(bad_gateway(err == AVERROR_EOF ? "the stream ended" : av_text(err)));
+      }
+      if (packet->stream_index == stream) {
+        err = avcodec_send_packet(decoder, packet);
+        if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_INVALIDDATA) {
+          av_packet_unref(packet);
+          return fail(bad_gateway("cannot decode: " + av_text(err)));
+        }
+      }
+      av_packet_unref(packet);
+    }
+  }
+};
+
+Result<std::unique_ptr<UrlSource>> UrlSource::open(const std::string& url,
+                                                   std::function<bool()> stopped) {
+  if (!is_pullable_url(url)) return fail(Error::bad_request("not a URL a pipeline can pull"));
+  std::unique_ptr<UrlSource> s(new UrlSource());
+  s->native_ = std::make_unique<Native>();
+  Native& n = *s->native_;
+  n.stopped = std::move(stopped);
+  n.input = avformat_alloc_context();
+  if (!n.input || !n.frame || !n.packet) return fail(Error::internal("out of memory"));
+  n.input->interrupt_callback.callback = [](void* opaque) -> int {
+    auto* native = static_cast<Native*>(opaque);
+    return native->stopped() || std::chrono::steady_clock::now() - native->last_read > kSilence;
+  };
+  n.input->interrupt_callback.opaque = &n;
+  AVDictionary* options = nullptr;
+  if (url.starts_with("rtsp")) av_dict_set(&options, "rtsp_transport", "tcp", 0);
+  av_dict_set(&options, "rw_timeout", "10000000", 0);  // µs
+  n.last_read = std::chrono::steady_clock::now();
+  int err = avformat_open_input(&n.input, url.c_str(), nullptr, &options);
+  av_dict_free(&options);
+  if (err < 0) return fail(bad_gateway("cannot open: " + av_text(err)));
+  n.last_read = std::chrono::steady_clock::now();
+  if ((err = avformat_find_stream_info(n.input, nullptr)) < 0) {
+    return fail(bad_gateway("cannot read: " + av_text(err)));
+  }
+  const AVCodec* codec = nullptr;
+  n.stream = av_find_best_stream(n.input, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+  if (n.stream < 0 || !codec) return fail(bad_gateway("no video it can decode"));
+  n.decoder = avcodec_alloc_context3(codec);
+  if (!n.decoder) return fail(Error::internal("out of memory"));
+  avcodec_parameters_to_context(n.decoder, n.input->streams[n.stream]->codecpar);
+  n.decoder->thread_count = 1;
+  if ((err = avcodec_open2(n.decoder, codec, nullptr)) < 0) {
+    return fail(bad_gateway("cannot decode " + std::string(codec->name) + ": " + av_text(err)));
+  }
+  if (auto ok = n.decode_one(); !ok) return fail(ok.error());
+  n.have_frame = true;
+  return s;
+}
+
+UrlSource::~UrlSource() = default;
+
+int UrlSource::width() const {
+  return native_->frame->width;
+}
+int UrlSource::height() const {
+  return native_->frame->height;
+}
+int UrlSource::pixel_format() const {
+  return native_->frame->format;
+}
+
+Result<AVFrame*> UrlSource::next(std::int64_t& ms) {
+  Native& n = *native_;
+  if (!n.have_frame) {
+    av_frame_unref(n.frame);
+    if (auto ok = n.decode_one(); !ok) return fail(ok.error());
+  }
+  n.have_frame = false;
+  std::int64_t pts = n.frame->best_effort_timestamp;
+  if (pts == AV_NOPTS_VALUE) pts = 0;
+  if (n.first_pts == AV_NOPTS_VALUE) n.first_pts = pts;
+  const AVRational tb = n.input->streams[n.stream]->time_base;
+  ms = av_rescale_q(pts - n.first_pts, tb, AVRational{1, 1000});
+  return n.frame;
+}
+
+}  // namespace sluice::pipeline

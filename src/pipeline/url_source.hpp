@@ -1,0 +1,46 @@
+#pragma once
+// UrlSource: pictures pulled from a URL — an RTSP camera, an RTMP, SRT or HLS stream — and
+// decoded, with libavformat and libavcodec (no ffmpeg process). Opening connects, finds the
+// video and decodes the first picture (so its size and pixel format are known); next() hands out
+// the following ones with their times. Reads block on the network: `stopped` is asked while they
+// wait, and a server that sends nothing for 10 s is an error. RTSP goes over TCP. Heavy headers
+// stay in the .cpp. Single-threaded (the pipeline's thread).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+
+struct AVFrame;
+
+namespace sluice::pipeline {
+
+class UrlSource {
+ public:
+  // 502 naming what failed (connect, no video, a codec libavcodec cannot decode).
+  static Result<std::unique_ptr<UrlSource>> open(const std::string& url,
+                                                 std::function<bool()> stopped);
+  ~UrlSource();
+  UrlSource(const UrlSource&) = delete;
+  UrlSource& operator=(const UrlSource&) = delete;
+
+  int width() const;
+  int height() const;
+  int pixel_format() const;  // an AVPixelFormat
+  // The next picture (owned by the source until the next call) and its time in ms from the
+  // first; the first call hands out the picture open() decoded. 502 when the stream ends or
+  // fails.
+  Result<AVFrame*> next(std::int64_t& ms);
+
+  struct Native;
+
+ private:
+  UrlSource() = default;
+  std::unique_ptr<Native> native_;
+};
+
+// Whether `url` is one a pipeline can pull (rtsp, rtsps, rtmp, rtmps, srt, http, https).
+bool is_pullable_url(const std::string& url);
+
+}  // namespace sluice::pipeline
