@@ -41,6 +41,8 @@ struct PipelineManager::Pipeline {
   // Measured over the last second (under mutex): frames made, and bits sent per rendition.
   double fps = 0;
   std::vector<double> bitrates;
+  std::vector<int> targets;  // each rendition's bitrate now (adaptive bitrate moves it)
+  std::uint64_t adaptations = 0;
   // The push outputs of the current run, by output index (null for a record output).
   std::vector<std::shared_ptr<PushOutput>> pushes;
   std::thread thread;
@@ -115,6 +117,16 @@ struct PipelineManager::Pipeline {
     std::vector<std::vector<EncodedUnit>> units;
     std::vector<media::FlvFrame> frames_out;
     Error failure{};
+    std::vector<AdaptiveBitrate> adaptive;
+    for (std::size_t r = 0; r < now.renditions.size(); ++r)
+      adaptive.emplace_back(bitrate_of(now, r), now.adaptive);
+    {
+      std::lock_guard lock(mutex);
+      targets.assign(now.renditions.size(), 0);
+      for (std::size_t r = 0; r < now.renditions.size(); ++r)
+        targets[r] = bitrate_of(now, r);
+    }
+    auto next_feedback = Clock::now() + std::chrono::seconds(2);
     auto window_start = Clock::now();
     std::int64_t window_frames = 0;
     std::vector<std::uint64_t> window_bytes(now.renditions.size());
@@ -131,9 +143,26 @@ struct PipelineManager::Pipeline {
       {
         std::lock_guard lock(mutex);
         if (bitrates_changed) {
-          for (std::size_t r = 0; r < spec.renditions.size(); ++r)
+          for (std::size_t r = 0; r < spec.renditions.size(); ++r) {
             video->set_bitrate(r, bitrate_of(spec, r));
+            adaptive[r].reset(bitrate_of(spec, r));
+            targets[r] = bitrate_of(spec, r);
+          }
           bitrates_changed = false;
+        }
+      }
+      if (now.adaptive.enabled && Clock::now() >= next_feedback) {
+        next_feedback = Clock::now() + std::chrono::seconds(2);
+        for (std::size_t r = 0; r < adaptive.size(); ++r) {
+          const auto feedback = output.feedback(now.renditions[r].path);
+          if (auto kbps = adaptive[r].update(feedback, Clock::now())) {
+            video->set_bitrate(r, *kbps);
+            spdlog::info("pipeline {} ('{}'): {} at {} kbit/s (viewers: {:.1f} % loss)", id,
+                         now.name, now.renditions[r].path, *kbps, feedback.loss * 100);
+            std::lock_guard lock(mutex);
+            targets[r] = *kbps;
+            ++adaptations;
+          }
         }
       }
       if (auto ok = video->next(i, units); !ok) {
@@ -253,6 +282,13 @@ json::object describe_one(PipelineManager::Pipeline& p) {
   o["frames"] = p.frames.load();
   o["dropped_frames"] = p.dropped.load();
   o["fps"] = p.fps;
+  json::array targets;
+  for (std::size_t r = 0; r < p.targets.size() && r < p.spec.renditions.size(); ++r) {
+    targets.push_back(
+        json::object{{"path", p.spec.renditions[r].path}, {"bitrate_kbps", p.targets[r]}});
+  }
+  o["bitrates"] = std::move(targets);  // what each encoder aims at now
+  o["adaptations"] = p.adaptations;
   const auto [health, why] = health_of(p);
   o["health"] = health;
   if (!why.empty()) o["health_reason"] = why;
@@ -366,6 +402,8 @@ void PipelineManager::render_metrics(http::PrometheusWriter& w) const {
     std::string name, health;
     double fps;
     std::vector<std::pair<std::string, double>> bitrates;
+    std::vector<std::pair<std::string, double>> targets;
+    std::uint64_t adaptations = 0;
     std::size_t queued = 0;
     std::int64_t dropped;
     std::optional<double> latency_s;
@@ -373,11 +411,14 @@ void PipelineManager::render_metrics(http::PrometheusWriter& w) const {
   std::vector<Row> rows;
   for (auto& p : all) {
     std::lock_guard lock(p->mutex);
-    Row r{p->spec.name, health_of(*p).first, p->fps, {}, 0, p->dropped.load(), std::nullopt};
+    Row r{p->spec.name, health_of(*p).first, p->fps, {}, {}, 0, 0, p->dropped.load(), std::nullopt};
     for (std::size_t i = 0; i < p->spec.renditions.size(); ++i) {
       r.bitrates.emplace_back(p->spec.renditions[i].path,
                               i < p->bitrates.size() ? p->bitrates[i] : 0.0);
     }
+    for (std::size_t i = 0; i < p->targets.size() && i < p->spec.renditions.size(); ++i)
+      r.targets.emplace_back(p->spec.renditions[i].path, p->targets[i] * 1000.0);
+    r.adaptations = p->adaptations;
     for (const auto& push : p->pushes) {
       if (!push) continue;
       const auto st = push->state();
@@ -393,6 +434,18 @@ void PipelineManager::render_metrics(http::PrometheusWriter& w) const {
   for (const auto& r : rows) {
     for (const auto& [path, bps] : r.bitrates)
       w.sample("encoder_bitrate", {{"pipeline", r.name}, {"path", path}}, bps);
+  }
+  w.header("encoder_target_bitrate", "gauge",
+           "Bits per second each rendition's encoder aims at (adaptive bitrate moves it)");
+  for (const auto& r : rows) {
+    for (const auto& [path, bps] : r.targets)
+      w.sample("encoder_target_bitrate", {{"pipeline", r.name}, {"path", path}}, bps);
+  }
+  w.header("sluice_pipeline_adaptations_total", "counter",
+           "Bitrate changes adaptive bitrate made, per pipeline");
+  for (const auto& r : rows) {
+    w.sample("sluice_pipeline_adaptations_total", {{"pipeline", r.name}},
+             static_cast<double>(r.adaptations));
   }
   w.header("encoder_queue_size", "gauge", "Access units waiting in each pipeline's push outputs");
   for (const auto& r : rows)

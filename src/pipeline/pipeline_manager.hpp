@@ -35,6 +35,8 @@ class PathOutput {
   // One FLV tag body (sequence header or access unit) for `path`. Must not block for long.
   virtual void write(const std::string& path, media::FlvFrame frame) = 0;
   virtual void close(const std::string& path) = 0;
+  // What `path`'s viewers report (for adaptive bitrate); none: no viewers.
+  virtual ViewerFeedback feedback(const std::string& path) { return {}; }
 };
 
 class PipelineManager {

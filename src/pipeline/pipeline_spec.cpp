@@ -126,6 +126,18 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
       }
     }
   }
+  if (auto o = r.object("adaptive", false)) {
+    FieldReader f(*o, {"body", "adaptive"});
+    if (auto v = f.boolean("enabled", false)) spec.adaptive.enabled = *v;
+    if (auto v = f.integer("min_kbps", false, 50, kMaxBitrateKbps)) {
+      spec.adaptive.min_kbps = static_cast<int>(*v);
+    }
+    if (auto v = f.integer("max_kbps", false, 0, kMaxBitrateKbps)) {  // 0: the start bitrate
+      spec.adaptive.max_kbps = static_cast<int>(*v);
+    }
+    for (auto& e : f.take_errors())
+      errors.push_back(std::move(e));
+  }
   if (const auto* list = body.if_contains("outputs"); list && !list->is_null()) {
     if (!list->is_array() || list->as_array().size() > kMaxOutputs) {
       r.add_error("outputs", "a list of at most " + std::to_string(kMaxOutputs) + " outputs");
@@ -222,7 +234,11 @@ json::object to_json(const PipelineSpec& spec) {
                      {"gop", spec.encoder.gop},
                      {"zerolatency", spec.encoder.zerolatency}}},
                    {"renditions", std::move(renditions)},
-                   {"outputs", std::move(outputs)}};
+                   {"outputs", std::move(outputs)},
+                   {"adaptive",
+                    {{"enabled", spec.adaptive.enabled},
+                     {"min_kbps", spec.adaptive.min_kbps},
+                     {"max_kbps", spec.adaptive.max_kbps}}}};
   // A URL may hold credentials or a key: it is shown as scheme://host:port only.
   if (!spec.source.url.empty()) out["source"].as_object()["url"] = redacted_url(spec.source.url);
   return out;

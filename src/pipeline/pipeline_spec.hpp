@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "pipeline/adaptive_bitrate.hpp"
 
 namespace sluice::pipeline {
 
@@ -63,6 +64,9 @@ struct PipelineSpec {
   EncoderSpec encoder;
   std::vector<RenditionSpec> renditions;
   std::vector<OutputSpec> outputs;
+  // "adaptive": {"enabled", "min_kbps", "max_kbps"}: each rendition's bitrate follows its
+  // viewers' feedback (adaptive_bitrate.hpp).
+  AdaptiveSettings adaptive;
 };
 
 // Bounds every field is checked against.

@@ -71,6 +71,45 @@ struct PipelineWiring::Output : pipeline::PathOutput,
     });
   }
 
+  // The worst loss and the lowest bandwidth estimate among the path's viewers that report.
+  pipeline::ViewerFeedback feedback(const std::string& path) override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    auto worst = call_on_loop(
+        media.loop(),
+        [&] {
+          pipeline::ViewerFeedback out;
+          const media::MediaPath* live = media.hub().find(path);
+          if (!live) return out;
+          for (const media::MediaSink* sink : live->readers()) {
+            const media::ReaderInfo info = sink->reader_info();
+            bool reports = false;
+            for (const auto& t : info.reception) {
+              if (t.track != "video") continue;
+              out.loss = std::max(out.loss, t.fraction_lost);
+              reports = true;
+            }
+            std::optional<double> bandwidth;
+            if (info.webrtc && info.webrtc->remb_bps) {
+              bandwidth = static_cast<double>(*info.webrtc->remb_bps);
+            }
+            if (info.srt && info.srt->bandwidth_mbps > 0) {
+              bandwidth = info.srt->bandwidth_mbps * 1e6;
+              out.loss = std::max(out.loss, 0.0);
+              reports = true;
+            }
+            if (bandwidth) {
+              out.bandwidth_bps =
+                  out.bandwidth_bps ? std::min(*out.bandwidth_bps, *bandwidth) : *bandwidth;
+              reports = true;
+            }
+            out.viewers += reports ? 1 : 0;
+          }
+          return out;
+        },
+        [deadline] { return std::chrono::steady_clock::now() > deadline; });
+    return worst.value_or(pipeline::ViewerFeedback{});
+  }
+
   media::MediaServer& media;
   std::map<std::string, std::unique_ptr<Publication>> publications;  // media thread only
 };

@@ -306,6 +306,46 @@ TEST_F(BrowserWebrtc, AWebrtcViewerCanBeKickedLikeAnyReader) {
   EXPECT_GT(num(result, "longestStallMs"), 2000) << log;
 }
 
+// Adaptive bitrate (issue 15): a pipeline's rendition watched over WebRTC by a viewer that loses
+// a fifth of its packets for good (the UDP proxy drops them and their retransmissions): the
+// viewer's receiver reports say so, and the pipeline lowers that rendition's bitrate by a fifth
+// at a time, visible in GET /pipelines/{id} and /metrics.
+TEST_F(BrowserWebrtc, AdaptiveBitrateLowersAPipelinesRateWhenItsViewerLosesPackets) {
+  start_webrtc();
+  if (IsSkipped() || HasFatalFailure()) return;
+  Answer created = http_call(daemon_->url(), "POST", "/pipelines", R"({"name": "abr",
+      "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+      "encoder": {"bitrate_kbps": 1500, "profile": "baseline"},
+      "adaptive": {"enabled": true, "min_kbps": 300}})");
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string id = str(created.body, "id");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return str(http_call(daemon_->url(), "GET", "/pipelines/" + id).body, "state") == "running";
+      },
+      20s));
+  ChildProcess player;
+  ASSERT_TRUE(player.spawn({program_path("node"), kBrowserDir + "/whep_loss.mjs", whep_url("abr"),
+                            "--seconds", "16", "--loss", "20", "--drop-resent"}));
+  double lowest = 1500;
+  json::value pipeline;
+  const auto deadline = std::chrono::steady_clock::now() + 110s;
+  while (!player.wait(500ms) && std::chrono::steady_clock::now() < deadline) {
+    pipeline = http_call(daemon_->url(), "GET", "/pipelines/" + id).body;
+    if (const json::value b = member(pipeline, "bitrates"); b.is_array() && !b.as_array().empty()) {
+      lowest = std::min(lowest, num(b.as_array()[0], "bitrate_kbps"));
+    }
+  }
+  EXPECT_LE(lowest, 1200) << "the bitrate never went down: " << json::serialize(pipeline) << "\n"
+                          << player.stdout_text() << player.stderr_text();
+  EXPECT_GE(lowest, 300) << json::serialize(pipeline);
+  EXPECT_GT(num(pipeline, "adaptations"), 0) << json::serialize(pipeline);
+  const auto changes = metric(http_call(daemon_->url(), "GET", "/metrics").raw,
+                              "sluice_pipeline_adaptations_total{pipeline=\"abr\"}");
+  ASSERT_TRUE(changes);
+  EXPECT_GT(*changes, 0);
+}
+
 // WHIP: Chromium publishes its fake camera (640x480) and microphone to /live/webcam/whip with a
 // stream key as Bearer, H.264 preferred; sluiced answers 201 with SDP and a Location, and once
 // DTLS completes the path is live, published over "webrtc". ffprobe then finds H.264 (and Opus
