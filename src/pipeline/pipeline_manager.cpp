@@ -31,6 +31,8 @@ struct PipelineManager::Pipeline {
   std::string error;
   bool stopping = false;
   bool bitrates_changed = false;
+  // A new spec for the running pipeline (camera settings): rebuilt in place, paths kept open.
+  std::optional<PipelineSpec> pending;
   WallTime started_at = std::chrono::system_clock::now();
   std::atomic<std::int64_t> frames{0};
   // Frames the schedule skipped because the pipeline fell behind (policy: drop the oldest raw
@@ -77,6 +79,19 @@ struct PipelineManager::Pipeline {
     set_state("stopped");
   }
 
+  // The pending spec when it keeps `now`'s paths (else it waits for the next run).
+  std::optional<PipelineSpec> take_pending(const PipelineSpec& now) {
+    std::lock_guard lock(mutex);
+    if (!pending) return std::nullopt;
+    bool same_paths = pending->renditions.size() == now.renditions.size();
+    for (std::size_t r = 0; same_paths && r < now.renditions.size(); ++r)
+      same_paths = pending->renditions[r].path == now.renditions[r].path;
+    if (!same_paths) return std::nullopt;
+    auto out = std::move(pending);
+    pending.reset();
+    return out;
+  }
+
   // Makes and publishes pictures until stopped (returns an empty error) or something fails.
   Error run_once() {
     PipelineSpec now;
@@ -87,7 +102,7 @@ struct PipelineManager::Pipeline {
     }
     auto made = VideoPipeline::create(now, [this] { return stopped(); });
     if (!made) return made.error();
-    auto& video = *made;
+    auto video = std::move(*made);
     std::vector<std::string> opened;
     for (const auto& r : now.renditions) {
       if (auto ok = output.open(r.path, id); !ok) {
@@ -112,7 +127,9 @@ struct PipelineManager::Pipeline {
     set_state("running");
     spdlog::info("pipeline {} ('{}') runs: {} rendition(s) at {} fps", id, now.name,
                  now.renditions.size(), now.source.fps);
-    const auto frame_time = std::chrono::nanoseconds(1'000'000'000LL / now.source.fps);
+    auto frame_time = std::chrono::nanoseconds(1'000'000'000LL / now.source.fps);
+    std::int64_t offset_ms = 0;  // where this build's times start
+    std::int64_t last_ms = 0;
     auto start = Clock::now();
     std::vector<std::vector<EncodedUnit>> units;
     std::vector<media::FlvFrame> frames_out;
@@ -165,12 +182,39 @@ struct PipelineManager::Pipeline {
           }
         }
       }
-      if (auto ok = video->next(i, units); !ok) {
+      if (auto next = take_pending(now)) {
+        // Rebuilt in place: the readers stay; the new encoders' parameter sets reach them as a
+        // new sequence header and times go on.
+        auto rebuilt = VideoPipeline::create(*next, [this] { return stopped(); });
+        if (!rebuilt) {
+          spdlog::warn("pipeline {} ('{}'): new settings refused: {}", id, now.name,
+                       rebuilt.error().detail);
+          std::lock_guard lock(mutex);
+          error = "new settings refused: " + rebuilt.error().detail;
+        } else {
+          video = std::move(*rebuilt);
+          offset_ms = last_ms + 1000 / now.source.fps;
+          now = std::move(*next);
+          frame_time = std::chrono::nanoseconds(1'000'000'000LL / now.source.fps);
+          start = Clock::now();
+          i = 0;
+          adaptive.clear();
+          std::lock_guard lock(mutex);
+          error.clear();
+          for (std::size_t r = 0; r < now.renditions.size(); ++r) {
+            adaptive.emplace_back(bitrate_of(now, r), now.adaptive);
+            targets[r] = bitrate_of(now, r);
+          }
+          spdlog::info("pipeline {} ('{}'): new settings applied, readers kept", id, now.name);
+        }
+      }
+      if (auto ok = video->next(i, offset_ms, units); !ok) {
         failure = ok.error();
         break;
       }
       for (std::size_t r = 0; r < units.size(); ++r) {
         for (auto& u : units[r]) {
+          last_ms = std::max(last_ms, u.pts_ms);
           window_bytes[r] += u.annexb.size();
           frames_out.clear();
           to_flv[r].push(media::annexb_nal_units(u.annexb), u.pts_ms, u.dts_ms, false, frames_out);
@@ -463,6 +507,25 @@ void PipelineManager::render_metrics(http::PrometheusWriter& w) const {
            "1 for each pipeline's health: ok, stalled, dropping, erroring");
   for (const auto& r : rows)
     w.sample("sluice_pipeline_health", {{"pipeline", r.name}, {"health", r.health}}, 1);
+}
+
+std::size_t PipelineManager::apply_camera_settings(const CameraSettings& camera) {
+  std::vector<std::shared_ptr<Pipeline>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, p] : pipelines_)
+      all.push_back(p);
+  }
+  std::size_t applied = 0;
+  for (auto& p : all) {
+    std::lock_guard lock(p->mutex);
+    auto changed = with_camera_settings(p->spec, camera);
+    if (!changed) continue;
+    p->spec = *changed;
+    p->pending = std::move(*changed);
+    ++applied;
+  }
+  return applied;
 }
 
 Status PipelineManager::remove(const std::string& id) {

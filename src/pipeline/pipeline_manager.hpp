@@ -53,6 +53,9 @@ class PipelineManager {
   // The PATCH body {"encoder": {...}}: applied to the running encoders from the next picture.
   Result<boost::json::object> patch(const std::string& id, const boost::json::object& body);
   Status remove(const std::string& id);
+  // The camera's stream settings, applied to every pipeline with a rendition on `stream1` (the
+  // camera's primary stream): rebuilt in place, their readers stay. How many it changed.
+  std::size_t apply_camera_settings(const CameraSettings& camera);
 
   // The camera's checkStreamHealth, per pipeline: "ok"; "stalled" (no picture for 2 s, or the
   // pipeline is retrying); "dropping" (frames dropped in the last 10 s); "erroring" (a push

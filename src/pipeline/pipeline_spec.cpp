@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <set>
 #include <span>
 
@@ -249,6 +250,51 @@ std::size_t rendition_of(const PipelineSpec& spec, const OutputSpec& o) {
     if (spec.renditions[i].path == o.rendition) return i;
   }
   return 0;
+}
+
+std::optional<std::pair<int, int>> parse_resolution(std::string_view text) {
+  const auto x = text.find('x');
+  if (x == std::string_view::npos) return std::nullopt;
+  int w = 0, h = 0;
+  auto number = [](std::string_view t, int& out) {
+    return !t.empty() && std::from_chars(t.data(), t.data() + t.size(), out).ec == std::errc{} &&
+           std::from_chars(t.data(), t.data() + t.size(), out).ptr == t.data() + t.size();
+  };
+  if (!number(text.substr(0, x), w) || !number(text.substr(x + 1), h)) return std::nullopt;
+  if (w < 16 || h < 16 || w > kMaxDimension || h > kMaxDimension || w % 2 || h % 2) {
+    return std::nullopt;
+  }
+  return std::pair{w, h};
+}
+
+std::optional<PipelineSpec> with_camera_settings(const PipelineSpec& spec,
+                                                 const CameraSettings& camera) {
+  auto primary = std::find_if(spec.renditions.begin(), spec.renditions.end(),
+                              [](const RenditionSpec& r) { return r.path == kCameraPrimaryPath; });
+  if (primary == spec.renditions.end()) return std::nullopt;
+  PipelineSpec out = spec;
+  auto& r = out.renditions[static_cast<std::size_t>(primary - spec.renditions.begin())];
+  r.width = camera.width;
+  r.height = camera.height;
+  if (out.source.type == "testsrc") {
+    out.source.width = camera.width;
+    out.source.height = camera.height;
+  }
+  out.source.fps = camera.fps;
+  if (r.bitrate_kbps) {
+    r.bitrate_kbps = camera.bitrate_kbps;
+  } else {
+    out.encoder.bitrate_kbps = camera.bitrate_kbps;
+  }
+  out.encoder.codec = camera.encoder;
+  out.encoder.profile = camera.profile;
+  out.encoder.preset = camera.preset;
+  out.encoder.zerolatency = camera.latency_mode == "low";
+  out.encoder.gop = camera.fps * (camera.latency_mode == "low"      ? 1
+                                  : camera.latency_mode == "normal" ? 2
+                                                                    : 4);
+  if (to_json(out) == to_json(spec)) return std::nullopt;
+  return out;
 }
 
 std::string redacted_url(const std::string& url) {

@@ -84,6 +84,27 @@ boost::json::object to_json(const PipelineSpec& spec);
 
 // The bitrate rendition `i` is encoded at.
 int bitrate_of(const PipelineSpec& spec, std::size_t i);
+// The C Pro camera's stream settings (streamResolution, streamFramerate, streamBitrate,
+// videoEncoder, encoderProfile, encoderPreset, streamLatencyMode), for its primary stream.
+struct CameraSettings {
+  int width = 1920, height = 1080;
+  int fps = 30;
+  int bitrate_kbps = 4000;
+  std::string encoder = "h264";
+  std::string profile = "high";
+  std::string preset = "veryfast";
+  std::string latency_mode = "low";  // low: no lookahead, no B-frames, 1 s GOP; normal: B-frames,
+                                     // 2 s GOP; high: 4 s GOP
+};
+inline constexpr std::string_view kCameraPrimaryPath = "stream1";
+// `spec` with `camera` applied to its rendition on `stream1` (its size and bitrate), its source's
+// rate (and size, for testsrc) and its encoder; nullopt when it has no such rendition or nothing
+// changes.
+std::optional<PipelineSpec> with_camera_settings(const PipelineSpec& spec,
+                                                 const CameraSettings& camera);
+// Parses "1920x1080"; nullopt for anything else (16–3840, even).
+std::optional<std::pair<int, int>> parse_resolution(std::string_view text);
+
 // "rtmp://host:port" of a URL: no path, query or user (where keys and passwords live).
 std::string redacted_url(const std::string& url);
 // The index of the rendition output `o` takes.

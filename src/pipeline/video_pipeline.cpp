@@ -146,13 +146,15 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
 
 VideoPipeline::~VideoPipeline() = default;
 
-Status VideoPipeline::next(std::int64_t index, std::vector<std::vector<EncodedUnit>>& out) {
+Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
+                           std::vector<std::vector<EncodedUnit>>& out) {
   Native& n = *native_;
   out.assign(n.sinks.size(), {});
-  std::int64_t ms = index * 1000 / n.fps;  // testsrc2's picture `index`
-  if (n.url) {                             // the URL's next picture goes into the graph
+  std::int64_t ms = offset_ms + index * 1000 / n.fps;  // testsrc2's picture `index`
+  if (n.url) {                                         // the URL's next picture goes into the graph
     auto picture = n.url->next(ms);
     if (!picture) return fail(picture.error());
+    ms += offset_ms;
     (*picture)->pts = ms;
     if (int err = av_buffersrc_add_frame_flags(n.input, *picture, AV_BUFFERSRC_FLAG_KEEP_REF);
         err < 0) {

@@ -38,8 +38,10 @@ class VideoPipeline {
   // The next picture, encoded: out[i] gets rendition i's access units (often one, none while
   // an encoder fills its pipeline). testsrc2 makes picture `index` (its time: index / fps;
   // indexes rise, a gap is frames dropped); a URL source hands out its next decoded picture,
-  // waiting for it.
-  Status next(std::int64_t index, std::vector<std::vector<EncodedUnit>>& out);
+  // waiting for it. Times start at `offset_ms` (a pipeline rebuilt in place goes on from where
+  // the previous one stopped).
+  Status next(std::int64_t index, std::int64_t offset_ms,
+              std::vector<std::vector<EncodedUnit>>& out);
   // From the next picture on.
   void set_bitrate(std::size_t rendition, int kbps);
   std::int64_t frames() const { return frames_; }

@@ -450,6 +450,10 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
       [impl = impl_.get()] { return impl->rtsp_port.load(); }, router);
 }
 
+Status MediaWiring::set_camera_setting(const std::string& name, const boost::json::value& value) {
+  return impl_->pipelines->set_camera(name, value);
+}
+
 void MediaWiring::set_onvif_access(OnvifAccess access) {
   impl_->onvif->set_access(std::move(access));
 }

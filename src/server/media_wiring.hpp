@@ -74,6 +74,10 @@ class MediaWiring {
   void set_rtsp_aliases(const std::vector<std::pair<std::string, std::string>>& aliases);
   // The srt_passphrase and srt_latency settings: for SRT callers connecting from now on.
   void set_srt_passphrase(std::string passphrase);
+  // One of the camera's stream settings (streamResolution, streamFramerate, streamBitrate,
+  // videoEncoder, encoderProfile, encoderPreset, streamLatencyMode): applied to the pipelines with
+  // a `stream1` rendition. Any thread.
+  Status set_camera_setting(const std::string& name, const boost::json::value& value);
   // The webrtc_ice_servers setting: 400 naming an entry that is not a STUN/TURN URL.
   Status set_webrtc_ice_servers(const std::vector<std::string>& servers);
   void set_srt_latency(int latency_ms);

@@ -126,4 +126,34 @@ pipeline::PipelineManager& PipelineWiring::manager() {
   return *manager_;
 }
 
+Status PipelineWiring::set_camera(const std::string& name, const boost::json::value& value) {
+  pipeline::CameraSettings camera;
+  {
+    std::lock_guard lock(camera_mutex_);
+    auto& c = camera_;
+    if (name == "streamResolution") {
+      auto size = pipeline::parse_resolution(std::string(value.as_string()));
+      if (!size) return fail(Error::invalid_field({"body", "value"}, "WIDTHxHEIGHT, even"));
+      c.width = size->first;
+      c.height = size->second;
+    } else if (name == "streamFramerate") {
+      c.fps = static_cast<int>(value.to_number<std::int64_t>());
+    } else if (name == "streamBitrate") {
+      c.bitrate_kbps = static_cast<int>(value.to_number<std::int64_t>());
+    } else if (name == "videoEncoder") {
+      c.encoder = std::string(value.as_string());
+    } else if (name == "encoderProfile") {
+      c.profile = std::string(value.as_string());
+    } else if (name == "encoderPreset") {
+      c.preset = std::string(value.as_string());
+    } else if (name == "streamLatencyMode") {
+      c.latency_mode = std::string(value.as_string());
+    }
+    camera = c;
+  }
+  const std::size_t n = manager_->apply_camera_settings(camera);
+  if (n) spdlog::info("camera setting {}: applied to {} pipeline(s)", name, n);
+  return {};
+}
+
 }  // namespace sluice::server

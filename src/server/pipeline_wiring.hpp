@@ -3,7 +3,14 @@
 // published as live paths of the media server (publisher protocol "pipeline"), and the
 // /pipelines routes. A rendition's path kicked by an admin ends; its pipeline keeps running and
 // publishes it again when restarted. No Asio here.
+#include <boost/json/value.hpp>
+
 #include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/error.hpp"
+#include "pipeline/pipeline_spec.hpp"
 
 namespace sluice::http {
 class Router;
@@ -23,12 +30,17 @@ class PipelineWiring {
   PipelineWiring(media::MediaServer& media, http::Router& router);
   ~PipelineWiring();  // stops every pipeline (their paths end)
   pipeline::PipelineManager& manager();
+  // One of the camera's stream settings changed (streamResolution, …; values already checked
+  // by the settings): applied to the pipelines with a `stream1` rendition. Any thread.
+  Status set_camera(const std::string& name, const boost::json::value& value);
 
   struct Output;
 
  private:
   std::shared_ptr<Output> output_;
   std::unique_ptr<pipeline::PipelineManager> manager_;
+  std::mutex camera_mutex_;
+  pipeline::CameraSettings camera_;  // under camera_mutex_
 };
 
 }  // namespace sluice::server

@@ -6,6 +6,7 @@
 
 #include "http/gate.hpp"
 #include "media/protocols/webrtc/ice_servers.hpp"
+#include "pipeline/pipeline_spec.hpp"
 #include "registry/registry.hpp"
 #include "server/media_wiring.hpp"
 #include "server/webhook_sender.hpp"
@@ -123,6 +124,69 @@ void define_limit_settings(settings::Settings& s, const Limits& initial,
         seconds ? json::value(static_cast<double>((initial.*l.duration).count()) / 1000.0)
                 : json::value(static_cast<std::int64_t>(initial.*l.count));
     s.define(std::move(spec), std::move(value));
+  }
+}
+
+// The C Pro camera's stream settings (issue 15), with its names: applied to the pipelines that
+// have a `stream1` rendition, rebuilt in place so their readers stay.
+void define_camera_settings(settings::Settings& s, MediaWiring& media) {
+  auto apply = [&media](std::string name) {
+    return [&media, name](const json::value& v) { return media.set_camera_setting(name, v); };
+  };
+  auto enum_of = [](std::string name, std::string description, std::vector<std::string> choices) {
+    Spec spec = spec_of(std::move(name), Type::kEnum, std::move(description));
+    spec.choices = std::move(choices);
+    return spec;
+  };
+  {
+    Spec spec = spec_of("streamResolution", Type::kString,
+                        "The camera's primary stream (stream1) size, WIDTHxHEIGHT");
+    spec.check = [](const json::value& v) -> Status {
+      if (!pipeline::parse_resolution(std::string(v.as_string()))) {
+        return fail(Error::invalid_field({"body", "value"},
+                                         "streamResolution is WIDTHxHEIGHT, 16-3840, even"));
+      }
+      return {};
+    };
+    spec.apply = apply("streamResolution");
+    s.define(std::move(spec), "1920x1080");
+  }
+  {
+    Spec spec = spec_of("streamFramerate", Type::kInteger, "The camera's primary stream frame rate",
+                        "fps", 1, 120);
+    spec.apply = apply("streamFramerate");
+    s.define(std::move(spec), 30);
+  }
+  {
+    Spec spec = spec_of("streamBitrate", Type::kInteger, "The camera's primary stream bitrate",
+                        "kbit/s", 50, 100000);
+    spec.apply = apply("streamBitrate");
+    s.define(std::move(spec), 4000);
+  }
+  {
+    Spec spec = enum_of("videoEncoder", "The camera's encoder", {"h264"});
+    spec.apply = apply("videoEncoder");
+    s.define(std::move(spec), "h264");
+  }
+  {
+    Spec spec =
+        enum_of("encoderProfile", "The camera's H.264 profile", {"baseline", "main", "high"});
+    spec.apply = apply("encoderProfile");
+    s.define(std::move(spec), "high");
+  }
+  {
+    Spec spec = enum_of("encoderPreset", "The camera's x264 preset",
+                        {"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                         "slower", "veryslow"});
+    spec.apply = apply("encoderPreset");
+    s.define(std::move(spec), "veryfast");
+  }
+  {
+    Spec spec = enum_of("streamLatencyMode",
+                        "low: no lookahead or B-frames, 1 s GOP; normal: 2 s GOP; high: 4 s GOP",
+                        {"low", "normal", "high"});
+    spec.apply = apply("streamLatencyMode");
+    s.define(std::move(spec), "low");
   }
 }
 
@@ -289,8 +353,8 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
     spec.check = [](const json::value& v) -> Status {
       for (const auto& item : v.as_array()) {
         if (auto s = media::webrtc::parse_ice_server(std::string(item.as_string())); !s) {
-          return fail(Error::invalid_field({"body", "value"},
-                                           "webrtc_ice_servers: " + s.error().detail));
+          return fail(
+              Error::invalid_field({"body", "value"}, "webrtc_ice_servers: " + s.error().detail));
         }
       }
       return {};
@@ -337,6 +401,7 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
     };
     s.define(std::move(spec), c.srt_latency_ms);
   }
+  define_camera_settings(s, t.media);
   define_limit_settings(s, c.limits, t.apply_limits);
 }
 

@@ -249,5 +249,40 @@ TEST_F(PipelineTest, AUrlSourcePullsAnRtspCameraAndANoAnswerIsRetried) {
   EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "state"), "running");  // unaffected
 }
 
+// The camera's stream settings apply to the pipeline with a stream1 rendition — its primary
+// stream — in place: the new size and bitrate reach a reader that stays connected; stream2 keeps
+// its own; a value out of range is refused naming the rule.
+TEST_F(PipelineTest, CameraSettingsChangeThePrimaryStreamAndReadersStay) {
+  const std::string id = start(kTwoRenditions);
+  ChildProcess reader;
+  ASSERT_TRUE(reader.spawn(player_argv(rtmp("stream1")), true));
+  ASSERT_TRUE(eventually([&] { return frames_of(reader) > 25; }, 20s)) << reader.stdout_text();
+
+  EXPECT_EQ(api("PUT", "/settings/streamResolution", R"({"value": "480x270"})").status, 200);
+  EXPECT_EQ(api("PUT", "/settings/streamBitrate", R"({"value": 600})").status, 200);
+  EXPECT_EQ(api("PUT", "/settings/streamFramerate", R"({"value": 20})").status, 200);
+  EXPECT_EQ(api("PUT", "/settings/streamResolution", R"({"value": "481x270"})").status, 422);
+  EXPECT_EQ(api("PUT", "/settings/streamLatencyMode", R"({"value": "instant"})").status, 422);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const json::value p = api("GET", "/pipelines/" + id).body;
+        const json::value& r = p.at("renditions").as_array().at(0);
+        return num(r, "width") == 480 && num(p.at("source"), "fps") == 20 &&
+               num(p.at("encoder"), "bitrate_kbps") == 600;
+      },
+      10s))
+      << api("GET", "/pipelines/" + id).raw;
+  EXPECT_TRUE(eventually([&] { return shape(rtmp("stream1")) == "h264,480,270,20/1"; }, 15s))
+      << shape(rtmp("stream1"));
+  EXPECT_EQ(shape(rtsp("stream2"), {"-rtsp_transport", "tcp"}).substr(0, 12), "h264,320,180");
+  const long before = frames_of(reader);
+  std::this_thread::sleep_for(1s);
+  EXPECT_GT(frames_of(reader), before) << "the reader stopped\n" << reader.stdout_text();
+  EXPECT_FALSE(reader.wait(0ms).has_value()) << "the reader was disconnected";
+  const double kbps = measured_kbps(rtsp("stream1"), 5);
+  EXPECT_GT(kbps, 480);
+  EXPECT_LT(kbps, 720);
+}
+
 }  // namespace
 }  // namespace sluice::testing
