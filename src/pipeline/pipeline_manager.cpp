@@ -375,6 +375,20 @@ Result<json::object> PipelineManager::describe(const std::string& id) const {
   return describe_one(*p);
 }
 
+std::optional<PipelineSpec> PipelineManager::spec_named(const std::string& name) const {
+  std::vector<std::shared_ptr<Pipeline>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, p] : pipelines_)
+      all.push_back(p);
+  }
+  for (auto& p : all) {
+    std::lock_guard lock(p->mutex);
+    if (p->spec.name == name) return p->spec;
+  }
+  return std::nullopt;
+}
+
 std::vector<json::object> PipelineManager::list() const {
   std::vector<std::shared_ptr<Pipeline>> all;
   {

@@ -50,6 +50,8 @@ class PipelineManager {
   // {"id", "name", "state", "error", "frames", "started_at", ...spec}; 404 when unknown.
   Result<boost::json::object> describe(const std::string& id) const;
   std::vector<boost::json::object> list() const;
+  // The spec of the pipeline named `name` (as running now); nullopt when none.
+  std::optional<PipelineSpec> spec_named(const std::string& name) const;
   // The PATCH body {"encoder": {...}}: applied to the running encoders from the next picture.
   Result<boost::json::object> patch(const std::string& id, const boost::json::object& body);
   Status remove(const std::string& id);

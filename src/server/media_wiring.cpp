@@ -429,8 +429,25 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
     : impl_(std::make_unique<Impl>(config, keys, registry, hub, std::move(advertise_host),
                                    refusals)) {
   add_media_routes(router, impl_->server);
-  impl_->hls = std::make_unique<media::HlsService>(impl_->server, impl_->policy,
-                                                   Impl::hls_options(config), router);
+  auto hls = Impl::hls_options(config);
+  hls.renditions = [impl = impl_.get()](const std::string& name) {
+    std::vector<media::HlsRendition> out;
+    if (!impl->pipelines) return out;
+    auto spec = impl->pipelines->manager().spec_named(name);
+    if (!spec) return out;
+    const std::string codecs = spec->encoder.profile == "baseline" ? "avc1.42e01f"
+                               : spec->encoder.profile == "main"   ? "avc1.4d401f"
+                                                                   : "avc1.640028";
+    for (std::size_t i = 0; i < spec->renditions.size(); ++i) {
+      const auto& r = spec->renditions[i];
+      out.push_back(media::HlsRendition{"../" + r.path + "/index.m3u8",
+                                        pipeline::bitrate_of(*spec, i) * 1100, r.width, r.height,
+                                        static_cast<double>(spec->source.fps), codecs});
+    }
+    return out;
+  };
+  impl_->hls =
+      std::make_unique<media::HlsService>(impl_->server, impl_->policy, std::move(hls), router);
   media::WhepServiceOptions whep;
   whep.max_sessions_per_address = config.limits.media_max_connections_per_address;
   whep.transcode_aac = config.webrtc_transcode;

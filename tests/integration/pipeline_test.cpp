@@ -284,5 +284,24 @@ TEST_F(PipelineTest, CameraSettingsChangeThePrimaryStreamAndReadersStay) {
   EXPECT_LT(kbps, 720);
 }
 
+// HLS adaptive bitrate: /live/{pipeline}/index.m3u8 is the multivariant playlist over the
+// pipeline's renditions, which a player (ffprobe) follows to both.
+TEST_F(PipelineTest, AMultivariantPlaylistListsThePipelinesRenditions) {
+  start(kTwoRenditions);
+  Answer master = api("GET", "/live/cam/index.m3u8");
+  ASSERT_EQ(master.status, 200) << master.raw;
+  for (const char* line :
+       {"#EXT-X-STREAM-INF:BANDWIDTH=1100000,RESOLUTION=640x360,FRAME-RATE=25.000",
+        "../stream1/index.m3u8", "#EXT-X-STREAM-INF:BANDWIDTH=330000,RESOLUTION=320x180",
+        "../stream2/index.m3u8"}) {
+    EXPECT_NE(master.raw.find(line), std::string::npos) << line << "\n" << master.raw;
+  }
+  EXPECT_LT(master.raw.find("stream1"), master.raw.find("stream2"));  // highest first
+  CommandResult r;
+  EXPECT_EQ(probe_streams(daemon_->url() + "/live/cam/index.m3u8", &r),
+            (std::vector<std::string>{"h264 640x360", "h264 320x180"}))
+      << r.err;
+}
+
 }  // namespace
 }  // namespace sluice::testing

@@ -258,4 +258,24 @@ std::uint64_t last_sequence(const HlsSnapshot& snapshot) {
   return snapshot.segments.empty() ? snapshot.media_sequence : snapshot.segments.back().sequence;
 }
 
+std::string render_multivariant(std::vector<HlsRendition> variants, std::string_view uri_suffix) {
+  std::sort(variants.begin(), variants.end(),
+            [](const HlsRendition& a, const HlsRendition& b) { return a.bandwidth > b.bandwidth; });
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+  for (const auto& v : variants) {
+    out += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(v.bandwidth);
+    if (v.width > 0 && v.height > 0) {
+      out += ",RESOLUTION=" + std::to_string(v.width) + "x" + std::to_string(v.height);
+    }
+    if (v.fps > 0) {
+      char rate[32];
+      std::snprintf(rate, sizeof rate, "%.3f", v.fps);
+      out += std::string(",FRAME-RATE=") + rate;
+    }
+    if (!v.codecs.empty()) out += ",CODECS=\"" + v.codecs + "\"";
+    out += "\n" + v.uri + std::string(uri_suffix) + "\n";
+  }
+  return out;
+}
+
 }  // namespace sluice::media

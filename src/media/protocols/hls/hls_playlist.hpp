@@ -66,6 +66,20 @@ struct HlsSnapshot {
   std::vector<HlsPart> open_parts;
 };
 
+// One rendition of a multivariant playlist.
+struct HlsRendition {
+  std::string uri;    // the rendition's media playlist, relative ("../stream1/index.m3u8")
+  int bandwidth = 0;  // bit/s, peak
+  int width = 0;      // 0: unknown (no RESOLUTION)
+  int height = 0;
+  double fps = 0;      // 0: unknown
+  std::string codecs;  // "avc1.64001f"; empty: none
+};
+
+// A multivariant playlist (RFC 8216 4.3.4.2) over `variants`, highest bandwidth first;
+// `uri_suffix` (a read key, say) is appended to every URI.
+std::string render_multivariant(std::vector<HlsRendition> variants, std::string_view uri_suffix);
+
 // A live playlist listing the newest `playlist_segments` segments of `snapshot` (0 = all):
 // EXT-X-TARGETDURATION is the ceiling of the longest listed segment (of the configured target
 // when none is listed, and at least 1), EXT-X-MEDIA-SEQUENCE the first listed sequence, EXTINF

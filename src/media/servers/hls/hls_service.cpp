@@ -300,6 +300,16 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
       return cross_origin_refusal(allowed.error());
     }
     const std::string suffix = query_suffix(req);
+    if (options.renditions) {
+      if (auto renditions = options.renditions(name); renditions.size() >= 2) {
+        http::HttpResponse res{200,
+                               "application/vnd.apple.mpegurl",
+                               render_multivariant(std::move(renditions), suffix),
+                               {}};
+        res.headers = {{"Cache-Control", "no-cache"}, {"Access-Control-Allow-Origin", "*"}};
+        return res;
+      }
+    }
     const std::size_t listed = options.hls.playlist_segments;
     auto msn = number_param(req, "_HLS_msn");
     auto part = number_param(req, "_HLS_part");
