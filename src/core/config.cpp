@@ -99,6 +99,9 @@ constexpr KeyInfo kKeys[] = {
     {"webrtc-transcode",
      "on|off: AAC audio is transcoded to Opus for WebRTC viewers (off: they get the video only; "
      "default on)"},
+    {"record-dir",
+     "directory recordings are written to (the record_paths setting says which paths; default "
+     "<data-dir>/recordings)"},
     {"onvif",
      "on|off: the ONVIF Profile S device (/onvif/device_service on the HTTP port) and its "
      "WS-Discovery on UDP 3702 (default on)"},
@@ -355,6 +358,9 @@ void apply(Config& c, const std::string& key, const std::string& v) {
       throw ConfigError("'webrtc-transcode' must be on or off, got '" + v + "'");
     }
     c.webrtc_transcode = v == "on";
+  } else if (key == "record-dir") {
+    if (v.empty()) throw ConfigError("'record-dir' must not be empty");
+    c.record_dir = v;
   } else if (key == "onvif") {
     if (v != "on" && v != "off") throw ConfigError("'onvif' must be on or off, got '" + v + "'");
     c.onvif_enabled = v == "on";

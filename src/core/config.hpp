@@ -88,8 +88,9 @@ struct Config {
   // "stun:HOST:PORT", "turn:USER:PASSWORD@HOST:PORT?transport=udp" (also the webrtc_ice_servers
   // setting).
   std::vector<std::string> webrtc_ice_servers;
-  bool webrtc_transcode = true;               // AAC → Opus for WebRTC viewers
-  bool onvif_enabled = true;                  // the ONVIF device and WS-Discovery
+  bool webrtc_transcode = true;  // AAC → Opus for WebRTC viewers
+  std::string record_dir;     // recordings; empty: <data-dir>/recordings (none without a data-dir)
+  bool onvif_enabled = true;  // the ONVIF device and WS-Discovery
   std::vector<std::string> onvif_interfaces;  // WS-Discovery's; empty: every multicast one
   // The UDP ports RTSP sessions over UDP share: RTP on an even port, RTCP on the next, the
   // first free pair of [first, last]; first = 0: any free pair. Disabled: RTSP over TCP only.

@@ -131,6 +131,8 @@ void declare_route_access(Router& r) {
       {"POST", "/live/{name}/whip", ""},  // a stream key (Bearer) or media_rw: the handler checks
       {"DELETE", "/live/{name}/whip/{id}", "media_r"},
       {"GET", "/live/{name}/snapshot.jpg", "media_r"},
+      {"GET", "/recordings", "media_r"},
+      {"GET", "/recordings/{path}", "media_r"},
       // pipelines make live paths
       {"POST", "/pipelines", "media_rw"},
       {"GET", "/pipelines", "media_r"},

@@ -546,6 +546,16 @@ std::vector<Op> operations() {
                     .about(kSoapAbout)
                     .gives(200, "application/soap+xml")
                     .as("application/soap+xml"));
+  ops.push_back(op("get", "/recordings", "list_recordings", "media",
+                   "Recorded paths: segments, bytes, first and last time", any_object()));
+  ops.push_back(op("get", "/recordings/{path}", "play_recording", "media",
+                   "An MP4 of a recorded span", typed("string"))
+                    .with({Param{"path", "path", str(1, 128), "Recorded path"},
+                           query("start", date_time(), "Start of the span (RFC 3339)"),
+                           query("duration", typed("number"), "Seconds (at most 86400)")})
+                    .gives(200, "video/mp4")
+                    .as("video/mp4")
+                    .fails({{404, "Nothing recorded then"}, {413, "A span over 512 MiB"}}));
   const Param pipeline_id{"id", "path", str(1, 32), "Pipeline id"};
   ops.push_back(
       op("post", "/pipelines", "create_pipeline", "pipelines",

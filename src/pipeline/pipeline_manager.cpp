@@ -344,7 +344,7 @@ json::object describe_one(PipelineManager::Pipeline& p) {
     if (!spec.url.empty()) out["url"] = redacted_url(spec.url);
     if (spec.type == "record") {
       out["state"] = "unavailable";
-      out["error"] = "recording is not in this build yet";
+      out["error"] = "record a pipeline's path with the record_paths setting";
     } else if (i < p.pushes.size() && p.pushes[i]) {
       const auto st = p.pushes[i]->state();
       out["state"] = st.state;

@@ -22,6 +22,7 @@
 #include "media/media_policy.hpp"
 #include "media/servers/hls/hls_service.hpp"
 #include "media/servers/media_server.hpp"
+#include "media/servers/record/recorder.hpp"
 #include "media/servers/snapshot/snapshot_service.hpp"
 #include "media/servers/webrtc/whep_service.hpp"
 #include "net/http_server.hpp"
@@ -408,6 +409,7 @@ struct MediaWiring::Impl {
   std::unique_ptr<media::SnapshotService> snapshots;
   std::unique_ptr<OnvifWiring> onvif;
   std::unique_ptr<PipelineWiring> pipelines;  // before the server goes: its threads stop first
+  std::unique_ptr<media::Recorder> recorder;
   std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
   std::atomic<std::uint16_t> rtmp_port{0};
   std::atomic<std::uint16_t> rtsp_port{0};
@@ -459,12 +461,29 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   (void)impl_->whep->set_ice_servers(config.webrtc_ice_servers);  // checked by load_config
   impl_->snapshots = std::make_unique<media::SnapshotService>(impl_->server, impl_->policy, router);
   impl_->pipelines = std::make_unique<PipelineWiring>(impl_->server, router);
+  media::RecordingOptions recording;
+  recording.dir = !config.record_dir.empty() ? config.record_dir
+                  : config.data_dir.empty()  ? std::string()
+                                             : config.data_dir + "/recordings";
+  recording.on_segment = [&hub](const boost::json::object& segment) {
+    hub.publish("sluice.recordings.segment", to_json_text(segment));
+  };
+  impl_->recorder =
+      std::make_unique<media::Recorder>(impl_->server, impl_->policy, std::move(recording), router);
   impl_->onvif = std::make_unique<OnvifWiring>(
       impl_->config, impl_->server,
       [impl = impl_.get()](std::string_view path, std::string_view) {
         return impl->policy.keyless(path);
       },
       [impl = impl_.get()] { return impl->rtsp_port.load(); }, router);
+}
+
+void MediaWiring::set_record_segment(std::chrono::milliseconds target) {
+  impl_->recorder->set_segment(target);
+}
+
+void MediaWiring::set_record_paths(std::vector<std::string> patterns) {
+  impl_->recorder->set_patterns(std::move(patterns));
 }
 
 Status MediaWiring::set_camera_setting(const std::string& name, const boost::json::value& value) {
@@ -548,6 +567,7 @@ std::uint16_t MediaWiring::start(std::uint16_t http_port) {
 
 void MediaWiring::stop() {
   impl_->snapshots->stop();
+  impl_->recorder->stop();
   impl_->onvif->stop();
   impl_->server.stop();
 }

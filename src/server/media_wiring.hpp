@@ -74,6 +74,11 @@ class MediaWiring {
   void set_rtsp_aliases(const std::vector<std::pair<std::string, std::string>>& aliases);
   // The srt_passphrase and srt_latency settings: for SRT callers connecting from now on.
   void set_srt_passphrase(std::string passphrase);
+  // The record_paths setting: live paths whose names match one of these patterns ('*': any
+  // run of characters) are recorded. Any thread.
+  void set_record_paths(std::vector<std::string> patterns);
+  // The record_segment setting (seconds): for recordings started from now on.
+  void set_record_segment(std::chrono::milliseconds target);
   // One of the camera's stream settings (streamResolution, streamFramerate, streamBitrate,
   // videoEncoder, encoderProfile, encoderPreset, streamLatencyMode): applied to the pipelines with
   // a `stream1` rendition. Any thread.

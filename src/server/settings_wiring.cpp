@@ -402,6 +402,30 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
     s.define(std::move(spec), c.srt_latency_ms);
   }
   define_camera_settings(s, t.media);
+  {
+    Spec spec = spec_of("record_paths", Type::kStringList,
+                        "Live paths to record, as name patterns ('*' matches any run of "
+                        "characters, e.g. cam*); none: nothing is recorded");
+    spec.apply = [&m = t.media](const json::value& v) {
+      std::vector<std::string> patterns;
+      for (const auto& p : v.as_array())
+        patterns.emplace_back(p.as_string());
+      m.set_record_paths(std::move(patterns));
+      return Status{};
+    };
+    s.define(std::move(spec), json::array{});
+  }
+  {
+    Spec spec = spec_of("record_segment", Type::kNumber,
+                        "Recording segment length: cut at the first keyframe after it; for "
+                        "recordings started after a change",
+                        "s", 1, 600);
+    spec.apply = [&m = t.media](const json::value& v) {
+      m.set_record_segment(std::chrono::milliseconds(std::llround(v.to_number<double>() * 1000)));
+      return Status{};
+    };
+    s.define(std::move(spec), 10.0);
+  }
   define_limit_settings(s, c.limits, t.apply_limits);
 }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/time_format.hpp"
 #include "media_fixture.hpp"
 
 namespace sluice::testing {
@@ -301,6 +302,41 @@ TEST_F(PipelineTest, AMultivariantPlaylistListsThePipelinesRenditions) {
   EXPECT_EQ(probe_streams(daemon_->url() + "/live/cam/index.m3u8", &r),
             (std::vector<std::string>{"h264 640x360", "h264 320x180"}))
       << r.err;
+}
+
+// Recording: a path matching the record_paths setting is recorded in segments on disk (under
+// the data dir), listed by GET /recordings and played back as an MP4 of a requested span.
+TEST_F(PipelineTest, ARecordedPathIsListedAndASpanPlaysBackAsMp4) {
+  EXPECT_EQ(api("PUT", "/settings/record_segment", R"({"value": 1})").status, 200);
+  EXPECT_EQ(api("PUT", "/settings/record_paths", R"({"value": ["rec*"]})").status, 200);
+  const auto t0 = std::chrono::system_clock::now() - 2s;
+  start(R"({"name": "rec", "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+            "encoder": {"bitrate_kbps": 300}})");
+  json::value listed;
+  ASSERT_TRUE(eventually(
+      [&] {
+        listed = api("GET", "/recordings").body;
+        return listed.is_array() && !listed.as_array().empty() &&
+               num(listed.as_array()[0], "segments") >= 3;
+      },
+      20s))
+      << json::serialize(listed);
+  EXPECT_EQ(str(listed.as_array()[0], "path"), "rec");
+  const std::string start_text = format_timestamp(t0);
+  Answer mp4 = api("GET", "/recordings/rec?start=" + start_text + "&duration=60");
+  ASSERT_EQ(mp4.status, 200) << mp4.raw.substr(0, 200);
+  const std::string file =
+      ::testing::TempDir() + "/recording-" + std::to_string(::getpid()) + ".mp4";
+  std::ofstream(file, std::ios::binary) << mp4.raw;
+  CommandResult r;
+  EXPECT_EQ(probe_streams(file, &r), (std::vector<std::string>{"h264 320x240"})) << r.err;
+  CommandResult d = run_command({program_path("ffprobe"), "-v", "error", "-show_entries",
+                                 "format=duration", "-of", "csv=p=0", file});
+  EXPECT_GT(std::atof(d.out.c_str()), 2.0) << d.out;
+  // A span with nothing in it, or no span at all, is said so.
+  EXPECT_EQ(api("GET", "/recordings/rec?start=2001-01-01T00:00:00Z&duration=60").status, 404);
+  EXPECT_EQ(api("GET", "/recordings/rec").status, 422);
+  EXPECT_EQ(api("GET", "/recordings/nothing?start=" + start_text + "&duration=5").status, 404);
 }
 
 }  // namespace

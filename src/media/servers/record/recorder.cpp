@@ -1,0 +1,440 @@
+#include "media/servers/record/recorder.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/json_text.hpp"
+#include "core/time_format.hpp"
+#include "http/gate.hpp"
+#include "http/request_target.hpp"
+#include "http/router.hpp"
+#include "keys/key_format.hpp"
+#include "media/media_hub.hpp"
+#include "media/media_policy.hpp"
+#include "media/protocols/hls/hls_muxer.hpp"
+#include "media/servers/media_server.hpp"
+
+namespace sluice::media {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+namespace {
+
+constexpr std::size_t kMaxJobs = 64;                          // segments waiting for the disk
+constexpr std::uint64_t kMaxPlayback = 512ULL * 1024 * 1024;  // one playback answer
+constexpr auto kRetentionEvery = std::chrono::seconds(5);
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One segment on disk: <start ms>_<duration ms>_<run>.m4s, the run naming its init section.
+struct StoredSegment {
+  std::string path;
+  fs::path file;
+  std::int64_t start_ms = 0;
+  std::int64_t duration_ms = 0;
+  std::string run;
+  std::uint64_t bytes = 0;
+};
+
+std::optional<StoredSegment> parse_segment(const std::string& path, const fs::path& file) {
+  if (file.extension() != ".m4s") return std::nullopt;
+  const std::string stem = file.stem().string();
+  const auto a = stem.find('_');
+  const auto b = a == std::string::npos ? a : stem.find('_', a + 1);
+  if (b == std::string::npos) return std::nullopt;
+  StoredSegment s{path, file, 0, 0, stem.substr(b + 1), 0};
+  auto number = [](std::string_view t, std::int64_t& out) {
+    return std::from_chars(t.data(), t.data() + t.size(), out).ec == std::errc{};
+  };
+  if (!number(std::string_view(stem).substr(0, a), s.start_ms) ||
+      !number(std::string_view(stem).substr(a + 1, b - a - 1), s.duration_ms) || s.run.empty()) {
+    return std::nullopt;
+  }
+  std::error_code ec;
+  s.bytes = fs::file_size(file, ec);
+  return s;
+}
+
+// Every stored segment under `dir`, by path, oldest first.
+std::map<std::string, std::vector<StoredSegment>> list_segments(const std::string& dir) {
+  std::map<std::string, std::vector<StoredSegment>> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_directory()) continue;
+    const std::string path = entry.path().filename().string();
+    for (const auto& file : fs::directory_iterator(entry.path(), ec)) {
+      if (auto s = parse_segment(path, file.path())) out[path].push_back(std::move(*s));
+    }
+    std::sort(out[path].begin(), out[path].end(),
+              [](const auto& a, const auto& b) { return a.start_ms < b.start_ms; });
+  }
+  return out;
+}
+
+struct Job {
+  std::string path, run;
+  std::shared_ptr<const std::string> init;  // written once per run
+  std::shared_ptr<const std::string> segment;
+  std::int64_t start_ms = 0, duration_ms = 0;
+};
+
+}  // namespace
+
+bool matches_pattern(std::string_view pattern, std::string_view name) {
+  const auto star = pattern.find('*');
+  if (star == std::string_view::npos) return pattern == name;
+  const auto head = pattern.substr(0, star);
+  if (!name.starts_with(head)) return false;
+  const auto rest = pattern.substr(star + 1);
+  for (std::size_t i = head.size(); i <= name.size(); ++i) {
+    if (matches_pattern(rest, name.substr(i))) return true;
+  }
+  return false;
+}
+
+struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
+  // A path being recorded: the HLS muxer's fMP4 writer, its finished segments handed to the
+  // writer thread. Media thread only.
+  class Sink final : public MediaSink {
+   public:
+    Sink(Impl& impl, MediaPath& path) : impl_(impl), path_(path), name_(path.name()) {
+      HlsOptions o;
+      o.variant = HlsVariant::kFmp4;
+      {
+        std::lock_guard lock(impl.mutex);
+        o.segment_target = impl.options.segment;
+      }
+      o.kept_segments = 8;
+      muxer_ = std::make_unique<HlsMuxer>(o);
+      run_ = std::to_string(now_ms());
+    }
+    void on_packet(const PacketPtr& p, bool) override {
+      (void)muxer_->push(*p);  // a packet it cannot mux is dropped; the recording goes on
+      collect();
+    }
+    void on_path_end() override {
+      (void)muxer_->finish();
+      collect();
+      ended_ = true;
+    }
+    ReaderInfo reader_info() const override {
+      ReaderInfo info;
+      info.id = "record-" + name_;
+      info.kind = "record";
+      info.remote = "disk";
+      return info;
+    }
+    void kick() override {
+      (void)muxer_->finish();
+      collect();
+      ended_ = true;
+      path_.detach(this);
+    }
+    bool ended() const { return ended_; }
+    void stop() {
+      if (ended_) return;
+      kick();
+    }
+
+   private:
+    void collect() {
+      const auto snap = muxer_->snapshot();
+      for (const auto& seg : snap->segments) {
+        if (seg.sequence < next_) continue;
+        next_ = seg.sequence + 1;
+        Job job{name_, run_ + "-" + std::to_string(seg.init_id), nullptr, seg.data, 0, 0};
+        for (const auto& init : snap->inits) {
+          if (init.id == seg.init_id && init.id != last_init_) job.init = init.data;
+        }
+        if (job.init) last_init_ = seg.init_id;
+        job.duration_ms = static_cast<std::int64_t>(seg.duration_s * 1000);
+        job.start_ms = now_ms() - job.duration_ms;  // it was cut just now
+        impl_.enqueue(std::move(job));
+      }
+    }
+    Impl& impl_;
+    MediaPath& path_;
+    std::string name_;
+    std::string run_;
+    std::unique_ptr<HlsMuxer> muxer_;
+    std::uint64_t next_ = 0;
+    std::uint64_t last_init_ = UINT64_MAX;
+    bool ended_ = false;
+  };
+
+  Impl(MediaServer& m, MediaPolicy& p, RecordingOptions o)
+      : media(m), policy(p), options(std::move(o)) {}
+
+  // Media thread, once a second: live paths that match start recording, others stop.
+  void tick() {
+    std::vector<std::string> now_patterns;
+    {
+      std::lock_guard lock(mutex);
+      now_patterns = patterns;
+    }
+    for (auto it = sinks.begin(); it != sinks.end();) {
+      const bool wanted = std::any_of(now_patterns.begin(), now_patterns.end(),
+                                      [&](const auto& p) { return matches_pattern(p, it->first); });
+      if (!wanted) it->second->stop();
+      it = it->second->ended() ? sinks.erase(it) : std::next(it);
+    }
+    if (now_patterns.empty() || options.dir.empty()) return;
+    for (const MediaPath* live : media.hub().paths()) {
+      MediaPath* path = media.hub().find(live->name());
+      if (!path || sinks.contains(path->name()) || failed(path->name())) continue;
+      const bool wanted = std::any_of(now_patterns.begin(), now_patterns.end(), [&](const auto& p) {
+        return matches_pattern(p, path->name());
+      });
+      if (!wanted) continue;
+      auto sink = std::make_unique<Sink>(*this, *path);
+      path->attach(sink.get());
+      spdlog::info("recording '{}' to {}", keys::redact_keys(path->name()), options.dir);
+      sinks[path->name()] = std::move(sink);
+    }
+  }
+
+  bool failed(const std::string& path) {
+    std::lock_guard lock(mutex);
+    return errors.contains(path);
+  }
+
+  void enqueue(Job job) {
+    std::lock_guard lock(mutex);
+    if (stopping) return;
+    if (jobs.size() >= kMaxJobs) {
+      errors[job.path] = "the disk does not keep up: segments dropped";
+      return;
+    }
+    jobs.push_back(std::move(job));
+    wake.notify_one();
+  }
+
+  void write(const Job& job) {
+    const fs::path dir = fs::path(options.dir) / job.path;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    auto put = [&](const fs::path& file, const std::string& data) -> bool {
+      const fs::path tmp = file.string() + ".tmp";
+      {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out.write(data.data(), static_cast<std::streamsize>(data.size()));
+        if (!out) return false;
+      }
+      fs::rename(tmp, file, ec);
+      return !ec;
+    };
+    bool ok = !ec;
+    if (ok && job.init) ok = put(dir / (job.run + ".init.mp4"), *job.init);
+    const std::string name = std::to_string(job.start_ms) + "_" + std::to_string(job.duration_ms) +
+                             "_" + job.run + ".m4s";
+    if (ok) ok = put(dir / name, *job.segment);
+    if (!ok) {
+      std::lock_guard lock(mutex);
+      errors[job.path] = "cannot write " + (dir / name).string() + ": " +
+                         (ec ? ec.message() : std::string("write failed (disk full?)"));
+      spdlog::warn("recording '{}' stopped: {}", job.path, errors[job.path]);
+      return;
+    }
+    if (options.on_segment) {
+      options.on_segment(json::object{
+          {"path", job.path},
+          {"file", name},
+          {"start", format_timestamp(WallTime(std::chrono::milliseconds(job.start_ms)))},
+          {"duration_s", static_cast<double>(job.duration_ms) / 1000},
+          {"bytes", job.segment->size()}});
+    }
+  }
+
+  // Deletes segments past max_age, then the oldest while the total exceeds max_bytes; init
+  // sections whose segments are all gone go too.
+  void retain() {
+    auto all = list_segments(options.dir);
+    std::vector<StoredSegment> flat;
+    for (auto& [path, segs] : all)
+      flat.insert(flat.end(), segs.begin(), segs.end());
+    std::sort(flat.begin(), flat.end(),
+              [](const auto& a, const auto& b) { return a.start_ms < b.start_ms; });
+    std::uint64_t total = 0;
+    for (const auto& s : flat)
+      total += s.bytes;
+    const std::int64_t oldest_kept = now_ms() - options.max_age.count() * 1000;
+    std::error_code ec;
+    for (const auto& s : flat) {
+      if (s.start_ms >= oldest_kept && total <= options.max_bytes) break;
+      fs::remove(s.file, ec);
+      total -= s.bytes;
+    }
+  }
+
+  void run() {
+    auto last_retention = std::chrono::steady_clock::now();
+    std::unique_lock lock(mutex);
+    for (;;) {
+      wake.wait_for(lock, kRetentionEvery, [this] { return stopping || !jobs.empty(); });
+      while (!jobs.empty()) {
+        Job job = std::move(jobs.front());
+        jobs.pop_front();
+        lock.unlock();
+        write(job);
+        lock.lock();
+      }
+      if (stopping) break;
+      if (std::chrono::steady_clock::now() - last_retention >= kRetentionEvery) {
+        lock.unlock();
+        retain();
+        lock.lock();
+        last_retention = std::chrono::steady_clock::now();
+      }
+    }
+  }
+
+  http::Reply list_routes(const http::HttpRequest&) {
+    json::array out;
+    std::map<std::string, std::string> why;
+    {
+      std::lock_guard lock(mutex);
+      why = errors;
+    }
+    for (const auto& [path, segs] : list_segments(options.dir)) {
+      if (segs.empty()) continue;
+      std::uint64_t bytes = 0;
+      for (const auto& s : segs)
+        bytes += s.bytes;
+      json::object o{
+          {"path", path},
+          {"segments", segs.size()},
+          {"bytes", bytes},
+          {"start", format_timestamp(WallTime(std::chrono::milliseconds(segs.front().start_ms)))},
+          {"end", format_timestamp(WallTime(
+                      std::chrono::milliseconds(segs.back().start_ms + segs.back().duration_ms)))}};
+      if (auto it = why.find(path); it != why.end()) o["error"] = it->second;
+      out.push_back(std::move(o));
+    }
+    return http::json_response(200, to_json_text(out));
+  }
+
+  http::Reply playback(const http::HttpRequest& req, const std::string& path) {
+    const Credentials credentials{req.authorization, "GET", req.path};
+    if (auto allowed =
+            policy.authorize_play(path, http::joined_query(req), req.remote_address, credentials);
+        !allowed) {
+      return http::refusal_response(allowed.error());
+    }
+    const auto start_text = req.param("start");
+    const auto duration_text = req.param("duration");
+    const auto start = start_text ? parse_timestamp(*start_text) : std::nullopt;
+    double duration = 0;
+    if (duration_text) {
+      std::from_chars(duration_text->data(), duration_text->data() + duration_text->size(),
+                      duration);
+    }
+    if (!start || duration <= 0 || duration > 24 * 3600) {
+      return http::error_response(Error::invalid_field(
+          {"query", "start"}, "start=RFC3339 time and duration=SECONDS (0-86400) are required"));
+    }
+    const std::int64_t from =
+        std::chrono::duration_cast<std::chrono::milliseconds>(start->time_since_epoch()).count();
+    const std::int64_t to = from + static_cast<std::int64_t>(duration * 1000);
+    auto all = list_segments(options.dir);
+    auto it = all.find(path);
+    std::vector<StoredSegment> chosen;
+    if (it != all.end()) {
+      for (const auto& s : it->second) {
+        if (s.start_ms + s.duration_ms <= from || s.start_ms >= to) continue;
+        if (!chosen.empty() && s.run != chosen.front().run) break;  // one run: one init section
+        chosen.push_back(s);
+      }
+    }
+    if (chosen.empty()) {
+      return http::error_response(
+          Error::not_found("nothing of '" + keys::redact_keys(path) + "' is recorded then"));
+    }
+    std::string body;
+    auto append = [&body](const fs::path& file) {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return false;
+      body.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      return true;
+    };
+    if (!append(fs::path(options.dir) / path / (chosen.front().run + ".init.mp4"))) {
+      return http::error_response(Error::internal("the recording's init section is missing"));
+    }
+    for (const auto& s : chosen) {
+      if (body.size() + s.bytes > kMaxPlayback) {
+        return http::error_response(Error{413, "ask for a shorter span (512 MiB at most)", {}});
+      }
+      append(s.file);
+    }
+    http::HttpResponse res{200, "video/mp4", std::move(body), {}};
+    res.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    return res;
+  }
+
+  MediaServer& media;
+  MediaPolicy& policy;
+  RecordingOptions options;
+  std::map<std::string, std::unique_ptr<Sink>> sinks;  // media thread only
+
+  std::mutex mutex;  // guards what follows
+  std::condition_variable wake;
+  std::vector<std::string> patterns;
+  std::map<std::string, std::string> errors;  // by path: why its recording stopped
+  std::deque<Job> jobs;
+  bool stopping = false;
+  std::thread writer;
+};
+
+Recorder::Recorder(MediaServer& media, MediaPolicy& policy, RecordingOptions options,
+                   http::Router& router)
+    : impl_(std::make_shared<Impl>(media, policy, std::move(options))) {
+  media.on_tick([impl = impl_] { impl->tick(); });
+  if (!impl_->options.dir.empty())
+    impl_->writer = std::thread([impl = impl_.get()] { impl->run(); });
+  router.add("GET", "/recordings",
+             [impl = impl_](const http::HttpRequest& req, const http::PathParams&) {
+               return impl->list_routes(req);
+             });
+  router.add("GET", "/recordings/{path}",
+             [impl = impl_](const http::HttpRequest& req, const http::PathParams& p) {
+               return impl->playback(req, p.at("path"));
+             });
+}
+
+Recorder::~Recorder() {
+  stop();
+}
+
+void Recorder::stop() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  if (impl_->writer.joinable()) impl_->writer.join();
+}
+
+void Recorder::set_segment(std::chrono::milliseconds target) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->options.segment = target;
+}
+
+void Recorder::set_patterns(std::vector<std::string> patterns) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->patterns = std::move(patterns);
+  impl_->errors.clear();  // a new decision: try again
+}
+
+}  // namespace sluice::media
