@@ -150,7 +150,7 @@ struct PipelineManager::Pipeline {
     for (std::int64_t i = 0;; ++i) {
       // Pictures are made at the source's rate from the monotonic clock. A picture more than two
       // frames late is dropped (counted) and the schedule goes on: the stream keeps real time.
-      const bool paced = now.source.type == "testsrc";  // a URL's pictures come at its rate
+      const bool paced = now.source.type == "testsrc";  // a URL's or device's come at theirs
       if (paced ? sleep(start + i * frame_time - Clock::now()) : stopped()) break;
       if (paced && Clock::now() - (start + i * frame_time) > 2 * frame_time) {
         ++dropped;

@@ -65,11 +65,16 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
   if (auto o = r.object("source", true)) {
     FieldReader f(*o, {"body", "source"});
     if (auto v = f.string("type", true, 1, 32)) {
-      if (*v != "testsrc" && *v != "url")
-        f.add_error("type", "a source type sluice knows: testsrc, url");
+      if (*v != "testsrc" && *v != "url" && *v != "v4l2") {
+        f.add_error("type", "a source type sluice knows: testsrc, url, v4l2");
+      }
       spec.source.type = *v;
     }
     auto& s = spec.source;
+    if (auto v = f.string("device", s.type == "v4l2", 1, 256)) {
+      if (!v->starts_with("/dev/")) f.add_error("device", "a device under /dev, e.g. /dev/video0");
+      s.device = *v;
+    }
     if (auto v = f.string("url", s.type == "url", 1, 2048)) {
       if (!is_pullable_url(*v)) {
         f.add_error("url", "an rtsp://, rtmp://, rtmps://, srt://, http:// or https:// URL");

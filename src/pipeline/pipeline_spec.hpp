@@ -25,8 +25,9 @@
 namespace sluice::pipeline {
 
 struct SourceSpec {
-  std::string type = "testsrc";  // "testsrc", or "url": pulled from `url` and decoded
+  std::string type = "testsrc";  // "testsrc"; "url": pulled from `url`; "v4l2": `device`
   std::string url;               // rtsp://, rtmp(s)://, srt://, http(s):// (HLS)
+  std::string device;            // /dev/video0
   int width = 1280;              // testsrc's; a URL's pictures keep their size
   int height = 720;
   int fps = 30;       // testsrc's rate; for a URL, what its encoders plan with

@@ -2,8 +2,11 @@
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
 }
+
+#include <mutex>
 
 #include <chrono>
 
@@ -74,9 +77,36 @@ struct UrlSource::Native {
   }
 };
 
+Result<std::unique_ptr<UrlSource>> UrlSource::open_device(const std::string& device, int width,
+                                                          int height, int fps,
+                                                          std::function<bool()> stopped) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { avdevice_register_all(); });
+  const AVInputFormat* v4l2 = av_find_input_format("v4l2");
+  if (!v4l2) return fail(Error::internal("libavdevice has no V4L2 input here"));
+  AVDictionary* options = nullptr;
+  if (width > 0 && height > 0) {
+    av_dict_set(&options, "video_size",
+                (std::to_string(width) + "x" + std::to_string(height)).c_str(), 0);
+  }
+  if (fps > 0) av_dict_set(&options, "framerate", std::to_string(fps).c_str(), 0);
+  return open_input(device, v4l2, options, std::move(stopped));
+}
+
 Result<std::unique_ptr<UrlSource>> UrlSource::open(const std::string& url,
                                                    std::function<bool()> stopped) {
   if (!is_pullable_url(url)) return fail(Error::bad_request("not a URL a pipeline can pull"));
+  AVDictionary* options = nullptr;
+  if (url.starts_with("rtsp")) av_dict_set(&options, "rtsp_transport", "tcp", 0);
+  av_dict_set(&options, "rw_timeout", "10000000", 0);  // µs
+  return open_input(url, nullptr, options, std::move(stopped));
+}
+
+Result<std::unique_ptr<UrlSource>> UrlSource::open_input(const std::string& what,
+                                                         const AVInputFormat* format,
+                                                         AVDictionary* options,
+                                                         std::function<bool()> stopped) {
+  const std::string& url = what;
   std::unique_ptr<UrlSource> s(new UrlSource());
   s->native_ = std::make_unique<Native>();
   Native& n = *s->native_;
@@ -88,13 +118,13 @@ Result<std::unique_ptr<UrlSource>> UrlSource::open(const std::string& url,
     return native->stopped() || std::chrono::steady_clock::now() - native->last_read > kSilence;
   };
   n.input->interrupt_callback.opaque = &n;
-  AVDictionary* options = nullptr;
-  if (url.starts_with("rtsp")) av_dict_set(&options, "rtsp_transport", "tcp", 0);
-  av_dict_set(&options, "rw_timeout", "10000000", 0);  // µs
   n.last_read = std::chrono::steady_clock::now();
-  int err = avformat_open_input(&n.input, url.c_str(), nullptr, &options);
+  int err = avformat_open_input(&n.input, url.c_str(), format, &options);
   av_dict_free(&options);
-  if (err < 0) return fail(bad_gateway("cannot open: " + av_text(err)));
+  if (err < 0) {
+    n.input = nullptr;  // avformat_open_input frees it on failure
+    return fail(bad_gateway("cannot open " + (format ? url + ": " : std::string()) + av_text(err)));
+  }
   n.last_read = std::chrono::steady_clock::now();
   if ((err = avformat_find_stream_info(n.input, nullptr)) < 0) {
     return fail(bad_gateway("cannot read: " + av_text(err)));

@@ -1,10 +1,10 @@
 #pragma once
-// UrlSource: pictures pulled from a URL — an RTSP camera, an RTMP, SRT or HLS stream — and
-// decoded, with libavformat and libavcodec (no ffmpeg process). Opening connects, finds the
-// video and decodes the first picture (so its size and pixel format are known); next() hands out
-// the following ones with their times. Reads block on the network: `stopped` is asked while they
-// wait, and a server that sends nothing for 10 s is an error. RTSP goes over TCP. Heavy headers
-// stay in the .cpp. Single-threaded (the pipeline's thread).
+// UrlSource: pictures pulled from a URL — an RTSP camera, an RTMP, SRT or HLS stream — or read
+// from a V4L2 capture device, and decoded, with libavformat and libavcodec (no ffmpeg process).
+// Opening connects, finds the video and decodes the first picture (so its size and pixel format are
+// known); next() hands out the following ones with their times. Reads block on the network:
+// `stopped` is asked while they wait, and a server that sends nothing for 10 s is an error. RTSP
+// goes over TCP. Heavy headers stay in the .cpp. Single-threaded (the pipeline's thread).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,6 +13,8 @@
 #include "core/error.hpp"
 
 struct AVFrame;
+struct AVInputFormat;
+struct AVDictionary;
 
 namespace sluice::pipeline {
 
@@ -21,6 +23,12 @@ class UrlSource {
   // 502 naming what failed (connect, no video, a codec libavcodec cannot decode).
   static Result<std::unique_ptr<UrlSource>> open(const std::string& url,
                                                  std::function<bool()> stopped);
+  // A capture device through libavdevice's V4L2 input (a webcam, an HDMI grabber): `device`
+  // like /dev/video0, asked for `width`x`height` at `fps` (0: the device's own). 502 naming the
+  // device when it is missing or refuses.
+  static Result<std::unique_ptr<UrlSource>> open_device(const std::string& device, int width,
+                                                        int height, int fps,
+                                                        std::function<bool()> stopped);
   ~UrlSource();
   UrlSource(const UrlSource&) = delete;
   UrlSource& operator=(const UrlSource&) = delete;
@@ -37,6 +45,11 @@ class UrlSource {
 
  private:
   UrlSource() = default;
+  // Opens `what` (a URL, or a device with its `format`); takes `options`.
+  static Result<std::unique_ptr<UrlSource>> open_input(const std::string& what,
+                                                       const AVInputFormat* format,
+                                                       AVDictionary* options,
+                                                       std::function<bool()> stopped);
   std::unique_ptr<Native> native_;
 };
 

@@ -82,8 +82,12 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
   int width = spec.source.width, height = spec.source.height;
   std::string source = "testsrc2=size=" + std::to_string(width) + "x" + std::to_string(height) +
                        ":rate=" + std::to_string(spec.source.fps);
-  if (spec.source.type == "url") {
-    auto opened = UrlSource::open(spec.source.url, std::move(stopped));
+  if (spec.source.type == "url" || spec.source.type == "v4l2") {
+    auto opened =
+        spec.source.type == "url"
+            ? UrlSource::open(spec.source.url, std::move(stopped))
+            : UrlSource::open_device(spec.source.device, spec.source.width, spec.source.height,
+                                     spec.source.fps, std::move(stopped));
     if (!opened) return fail(opened.error());
     n.url = std::move(*opened);
     width = n.url->width();

@@ -339,5 +339,29 @@ TEST_F(PipelineTest, ARecordedPathIsListedAndASpanPlaysBackAsMp4) {
   EXPECT_EQ(api("GET", "/recordings/nothing?start=" + start_text + "&duration=5").status, 404);
 }
 
+// A V4L2 capture device that is not there (none exists on these machines): the pipeline says so
+// in its state and health, retries, and nothing else is affected; a device outside /dev is 422.
+TEST_F(PipelineTest, AMissingCaptureDeviceIsAClearStateNotAFailure) {
+  EXPECT_EQ(api("POST", "/pipelines",
+                R"({"name": "webcam", "source": {"type": "v4l2", "device": "/etc/passwd"}})")
+                .status,
+            422);
+  Answer created = api("POST", "/pipelines", R"({"name": "webcam",
+      "source": {"type": "v4l2", "device": "/dev/video97", "width": 640, "height": 480}})");
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string id = str(created.body, "id");
+  json::value p;
+  EXPECT_TRUE(eventually(
+      [&] {
+        p = api("GET", "/pipelines/" + id).body;
+        return str(p, "state") == "retrying" && str(p, "health") == "stalled";
+      },
+      15s))
+      << json::serialize(p);
+  EXPECT_NE(str(p, "error").find("/dev/video97"), std::string::npos) << json::serialize(p);
+  EXPECT_EQ(api("GET", "/health").status, 200);
+  EXPECT_EQ(api("DELETE", "/pipelines/" + id).status, 200);
+}
+
 }  // namespace
 }  // namespace sluice::testing
