@@ -112,12 +112,16 @@ struct PipelineManager::Pipeline {
       }
       opened.push_back(r.path);
     }
-    std::vector<media::NalToFlv> to_flv(now.renditions.size());
+    std::vector<media::NalToFlv> to_flv(
+        now.renditions.size(),
+        media::NalToFlv(now.encoder.codec == "h265" ? media::VideoCodec::kHevc
+                                                    : media::VideoCodec::kH264));
     std::vector<std::shared_ptr<PushOutput>> pushes;
     for (const auto& o : now.outputs) {
       const auto& r = now.renditions[rendition_of(now, o)];
       pushes.push_back(o.type == "push"
-                           ? std::make_shared<PushOutput>(o.url, r.width, r.height, now.source.fps)
+                           ? std::make_shared<PushOutput>(o.url, r.width, r.height, now.source.fps,
+                                                          now.encoder.codec == "h265")
                            : nullptr);
     }
     {

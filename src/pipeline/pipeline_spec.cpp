@@ -31,7 +31,7 @@ std::string listed(std::span<const std::string_view> allowed) {
 
 void read_encoder(FieldReader& f, EncoderSpec& e, bool all) {
   if (auto v = f.string("codec", false, 1, 16)) {
-    if (*v != "h264") f.add_error("codec", "an encoder sluice has: h264");
+    if (*v != "h264" && *v != "h265") f.add_error("codec", "an encoder sluice has: h264, h265");
     e.codec = *v;
   }
   if (auto v = f.integer("bitrate_kbps", false, 50, kMaxBitrateKbps)) {

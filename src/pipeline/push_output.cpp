@@ -28,13 +28,14 @@ const char* format_of(const std::string& url) {
   return nullptr;
 }
 
-// SPS and PPS of an IDR access unit, as Annex B: the stream's extradata.
-std::string parameter_sets(const std::string& annexb) {
+// The parameter sets of a keyframe access unit (H.264 SPS, PPS; H.265 VPS, SPS, PPS), as
+// Annex B: the stream's extradata.
+std::string parameter_sets(const std::string& annexb, bool hevc) {
   std::string out;
   for (auto nal : media::annexb_nal_units(annexb)) {
     if (nal.empty()) continue;
-    const int type = nal[0] & 0x1F;
-    if (type == 7 || type == 8) {
+    const int type = hevc ? (nal[0] >> 1) & 0x3F : nal[0] & 0x1F;
+    if (hevc ? (type >= 32 && type <= 34) : (type == 7 || type == 8)) {
       out.append("\0\0\0\1", 4);
       out.append(nal);
     }
@@ -44,8 +45,8 @@ std::string parameter_sets(const std::string& annexb) {
 
 }  // namespace
 
-PushOutput::PushOutput(std::string url, int width, int height, int fps)
-    : url_(std::move(url)), width_(width), height_(height), fps_(fps) {
+PushOutput::PushOutput(std::string url, int width, int height, int fps, bool hevc)
+    : url_(std::move(url)), width_(width), height_(height), fps_(fps), hevc_(hevc) {
   state_.state = "connecting";
   state_.target = redacted_url(url_);
   thread_ = std::thread([this] { run(); });
@@ -142,11 +143,11 @@ Status PushOutput::push_until_error() {
   AVStream* stream = avformat_new_stream(oc, nullptr);
   stream->time_base = AVRational{1, 1000};
   stream->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
-  stream->codecpar->codec_id = AV_CODEC_ID_H264;
+  stream->codecpar->codec_id = hevc_ ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
   stream->codecpar->width = width_;
   stream->codecpar->height = height_;
   stream->avg_frame_rate = AVRational{fps_, 1};
-  const std::string sets = parameter_sets(first.annexb);
+  const std::string sets = parameter_sets(first.annexb, hevc_);
   stream->codecpar->extradata =
       static_cast<uint8_t*>(av_mallocz(sets.size() + AV_INPUT_BUFFER_PADDING_SIZE));
   stream->codecpar->extradata_size = static_cast<int>(sets.size());

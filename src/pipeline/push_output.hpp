@@ -24,7 +24,7 @@ namespace sluice::pipeline {
 class PushOutput {
  public:
   // Starts the thread; it connects at the first keyframe. The rendition's size and rate.
-  PushOutput(std::string url, int width, int height, int fps);
+  PushOutput(std::string url, int width, int height, int fps, bool hevc = false);
   ~PushOutput();  // stops and joins
   PushOutput(const PushOutput&) = delete;
   PushOutput& operator=(const PushOutput&) = delete;
@@ -48,6 +48,7 @@ class PushOutput {
 
   const std::string url_;
   const int width_, height_, fps_;
+  const bool hevc_;
   mutable std::mutex mutex_;  // guards what follows
   std::condition_variable wake_;
   std::deque<std::pair<EncodedUnit, std::chrono::steady_clock::time_point>> queue_;

@@ -114,8 +114,13 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
         Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av_text(err)));
   }
   if (n.url) n.input = avfilter_graph_get_filter(n.graph.get(), "buffer@in");
-  const AVCodec* x264 = avcodec_find_encoder_by_name("libx264");
-  if (!x264) return fail(Error::internal("pipeline: libavcodec has no libx264 encoder"));
+  const bool hevc = spec.encoder.codec == "h265";
+  const char* encoder_name = hevc ? "libx265" : "libx264";
+  const AVCodec* x264 = avcodec_find_encoder_by_name(encoder_name);
+  if (!x264) {
+    return fail(Error::internal("pipeline: libavcodec has no " + std::string(encoder_name) +
+                                " encoder here"));
+  }
   for (std::size_t i = 0; i < spec.renditions.size(); ++i) {
     const std::string sink_name = "buffersink@r" + std::to_string(i);
     AVFilterContext* sink = avfilter_graph_get_filter(n.graph.get(), sink_name.c_str());
@@ -137,11 +142,16 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
     c->max_b_frames = spec.encoder.zerolatency ? 0 : 2;
     c->thread_count = 1;
     av_opt_set(c->priv_data, "preset", spec.encoder.preset.c_str(), 0);
-    av_opt_set(c->priv_data, "profile", spec.encoder.profile.c_str(), 0);
+    if (hevc) {  // x265 has one 8-bit 4:2:0 profile; its log stays out of ours
+      av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
+    } else {
+      av_opt_set(c->priv_data, "profile", spec.encoder.profile.c_str(), 0);
+    }
     if (spec.encoder.zerolatency) av_opt_set(c->priv_data, "tune", "zerolatency", 0);
     if ((err = avcodec_open2(c.get(), x264, nullptr)) < 0) {
-      return fail(Error::invalid_field({"body", "encoder"},
-                                       "libx264 refuses these settings: " + av_text(err)));
+      return fail(Error::invalid_field(
+          {"body", "encoder"},
+          std::string(encoder_name) + " refuses these settings: " + av_text(err)));
     }
     n.encoders.push_back(std::move(c));
   }

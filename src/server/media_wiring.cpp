@@ -437,9 +437,10 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
     if (!impl->pipelines) return out;
     auto spec = impl->pipelines->manager().spec_named(name);
     if (!spec) return out;
-    const std::string codecs = spec->encoder.profile == "baseline" ? "avc1.42e01f"
-                               : spec->encoder.profile == "main"   ? "avc1.4d401f"
-                                                                   : "avc1.640028";
+    const std::string codecs = spec->encoder.codec == "h265"         ? "hvc1.1.6.L93.B0"
+                               : spec->encoder.profile == "baseline" ? "avc1.42e01f"
+                               : spec->encoder.profile == "main"     ? "avc1.4d401f"
+                                                                     : "avc1.640028";
     for (std::size_t i = 0; i < spec->renditions.size(); ++i) {
       const auto& r = spec->renditions[i];
       out.push_back(media::HlsRendition{"../" + r.path + "/index.m3u8",

@@ -164,7 +164,7 @@ void define_camera_settings(settings::Settings& s, MediaWiring& media) {
     s.define(std::move(spec), 4000);
   }
   {
-    Spec spec = enum_of("videoEncoder", "The camera's encoder", {"h264"});
+    Spec spec = enum_of("videoEncoder", "The camera's encoder", {"h264", "h265"});
     spec.apply = apply("videoEncoder");
     s.define(std::move(spec), "h264");
   }

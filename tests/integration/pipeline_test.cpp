@@ -363,5 +363,12 @@ TEST_F(PipelineTest, AMissingCaptureDeviceIsAClearStateNotAFailure) {
   EXPECT_EQ(api("DELETE", "/pipelines/" + id).status, 200);
 }
 
+// An H.265 encoder (libx265): the rendition is an HEVC path that RTSP plays.
+TEST_F(PipelineTest, AnH265PipelinePlaysOverRtsp) {
+  start(R"({"name": "hevc", "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+            "encoder": {"codec": "h265", "bitrate_kbps": 300, "preset": "ultrafast"}})");
+  EXPECT_EQ(shape(rtsp("hevc"), {"-rtsp_transport", "tcp"}), "hevc,320,240,25/1");
+}
+
 }  // namespace
 }  // namespace sluice::testing
