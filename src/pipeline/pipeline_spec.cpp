@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <set>
 #include <span>
@@ -132,6 +133,42 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
       }
     }
   }
+  if (const auto* list = body.if_contains("filters"); list && !list->is_null()) {
+    if (!list->is_array() || list->as_array().size() > kMaxFilters) {
+      r.add_error("filters", "a list of at most " + std::to_string(kMaxFilters) + " filters");
+    } else {
+      for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+        const auto& item = list->as_array()[i];
+        std::vector<std::string> loc{"body", "filters", std::to_string(i)};
+        if (!item.is_object()) {
+          errors.push_back(FieldError{loc, "an object {type, ...}", "type_error"});
+          continue;
+        }
+        FieldReader f(item.as_object(), loc);
+        FilterSpec filter;
+        if (auto v = f.string("type", true, 1, 16)) {
+          if (*v != "text" && *v != "timestamp") f.add_error("type", "text or timestamp");
+          filter.type = *v;
+        }
+        if (auto v = f.string("text", filter.type == "text", 1, 256)) {
+          const bool plain = std::all_of(v->begin(), v->end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) ||
+                   std::string_view(" .,_!?()/#+-").find(c) != std::string_view::npos;
+          });
+          if (!plain) {
+            f.add_error("text", "letters, digits, spaces and . , _ ! ? ( ) / # + - only");
+          }
+          filter.text = *v;
+        }
+        if (auto v = f.integer("x", false, 0, kMaxDimension)) filter.x = static_cast<int>(*v);
+        if (auto v = f.integer("y", false, 0, kMaxDimension)) filter.y = static_cast<int>(*v);
+        if (auto v = f.integer("size", false, 6, 512)) filter.size = static_cast<int>(*v);
+        for (auto& e : f.take_errors())
+          errors.push_back(std::move(e));
+        spec.filters.push_back(std::move(filter));
+      }
+    }
+  }
   if (auto o = r.object("adaptive", false)) {
     FieldReader f(*o, {"body", "adaptive"});
     if (auto v = f.boolean("enabled", false)) spec.adaptive.enabled = *v;
@@ -219,6 +256,12 @@ json::object to_json(const PipelineSpec& spec) {
     if (!o.url.empty()) out["url"] = redacted_url(o.url);  // a stream key is never shown
     outputs.push_back(std::move(out));
   }
+  json::array filters;
+  for (const auto& f : spec.filters) {
+    json::object o{{"type", f.type}, {"x", f.x}, {"y", f.y}, {"size", f.size}};
+    if (!f.text.empty()) o["text"] = f.text;
+    filters.push_back(std::move(o));
+  }
   json::array renditions;
   for (const auto& r : spec.renditions) {
     json::object o{{"path", r.path}, {"width", r.width}, {"height", r.height}};
@@ -240,6 +283,7 @@ json::object to_json(const PipelineSpec& spec) {
                      {"gop", spec.encoder.gop},
                      {"zerolatency", spec.encoder.zerolatency}}},
                    {"renditions", std::move(renditions)},
+                   {"filters", std::move(filters)},
                    {"outputs", std::move(outputs)},
                    {"adaptive",
                     {{"enabled", spec.adaptive.enabled},

@@ -43,6 +43,16 @@ struct EncoderSpec {
   bool zerolatency = true;          // x264 tune zerolatency: no lookahead, no B-frames
 };
 
+// A filter on the source's picture, before the renditions are scaled from it.
+//   {"type": "text", "text": "Stage A", "x": 20, "y": 20, "size": 32}   a caption
+//   {"type": "timestamp", "x": 20, "y": 60, "size": 24}                 the wall clock with ms
+struct FilterSpec {
+  std::string type;
+  std::string text;
+  int x = 20, y = 20;
+  int size = 32;
+};
+
 struct RenditionSpec {
   std::string path;
   int width = 0;
@@ -62,6 +72,7 @@ struct OutputSpec {
 struct PipelineSpec {
   std::string name;
   SourceSpec source;
+  std::vector<FilterSpec> filters;
   EncoderSpec encoder;
   std::vector<RenditionSpec> renditions;
   std::vector<OutputSpec> outputs;
@@ -76,6 +87,7 @@ inline constexpr int kMaxFps = 120;
 inline constexpr int kMaxBitrateKbps = 100'000;
 inline constexpr std::size_t kMaxRenditions = 4;
 inline constexpr std::size_t kMaxOutputs = 8;
+inline constexpr std::size_t kMaxFilters = 8;
 
 Result<PipelineSpec> parse_pipeline_spec(const boost::json::object& body);
 // The changes of a PATCH's "encoder" object applied to `spec` (only bitrate_kbps may change

@@ -46,6 +46,14 @@ std::string graph_text(const PipelineSpec& spec, const std::string& source,
         ",drawtext=text='%{localtime\\:%T}':fontsize=" + std::to_string(std::max(16, height / 12)) +
         ":fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-h/20";
   }
+  for (const auto& f : spec.filters) {
+    // A caption is letters, digits and plain punctuation (pipeline_spec checks it): nothing in
+    // it is filter syntax inside the quotes. A timestamp is the wall clock and the media time.
+    const std::string shown = f.type == "timestamp" ? "%{localtime\\:%F %T}  %{pts\\:hms}" : f.text;
+    text += ",drawtext=text='" + shown + "':fontsize=" + std::to_string(f.size) +
+            ":fontcolor=white:box=1:boxcolor=black@0.5:x=" + std::to_string(f.x) +
+            ":y=" + std::to_string(f.y);
+  }
   const std::size_t n = sizes.size();
   text += ",split=" + std::to_string(n);
   for (std::size_t i = 0; i < n; ++i)

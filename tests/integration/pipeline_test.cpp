@@ -370,5 +370,37 @@ TEST_F(PipelineTest, AnH265PipelinePlaysOverRtsp) {
   EXPECT_EQ(shape(rtsp("hevc"), {"-rtsp_transport", "tcp"}), "hevc,320,240,25/1");
 }
 
+// Filters: a caption drawn on the picture is there in a decoded frame (white letters on a dark
+// box where testsrc2 is plain red), and captions that could be filter syntax are refused.
+TEST_F(PipelineTest, ATextOverlayIsDrawnOnThePicture) {
+  EXPECT_EQ(api("POST", "/pipelines", R"({"name": "x", "source": {"type": "testsrc"},
+      "filters": [{"type": "text", "text": "a',drawbox"}]})")
+                .status,
+            422);
+  start(R"({"name": "cap", "source": {"type": "testsrc", "width": 640, "height": 360, "fps": 25,
+            "clock": false}, "filters": [{"type": "text", "text": "STAGE A", "x": 20, "y": 100,
+            "size": 40}, {"type": "timestamp", "x": 20, "y": 300, "size": 16}]})");
+  const std::string file =
+      ::testing::TempDir() + "/overlay-" + std::to_string(::getpid()) + ".gray";
+  CommandResult r =
+      run_command({program_path("ffmpeg"), "-loglevel", "error", "-i", rtmp("cap"), "-frames:v",
+                   "1", "-f", "rawvideo", "-pix_fmt", "gray", "-y", file},
+                  30s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(file, std::ios::binary);
+  const std::string gray((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(gray.size(), 640u * 360);
+  int bright = 0, dark = 0;
+  for (int y = 100; y < 145; ++y) {
+    for (int x = 20; x < 220; ++x) {
+      const auto luma = static_cast<unsigned char>(gray[static_cast<std::size_t>(y) * 640 + x]);
+      bright += luma > 200;
+      dark += luma < 60;
+    }
+  }
+  EXPECT_GT(bright, 200) << "no white letters";
+  EXPECT_GT(dark, 1000) << "no box under them";
+}
+
 }  // namespace
 }  // namespace sluice::testing
