@@ -1,6 +1,7 @@
 // The `sluice` CLI (SLUICE_CLI_PATH) against a real sluiced: tables, --json output, the
 // advertise/request negotiation between two CLI processes, watch, and exit codes.
 #include <boost/json/parse.hpp>
+#include <fstream>
 
 #include "client/client.hpp"
 #include "daemon_fixture.hpp"
@@ -57,6 +58,30 @@ bool parses_as_json(const std::string& text, json::kind kind) {
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
   return !ec && v.kind() == kind;
+}
+
+// sluice pipelines: a pipeline made from a spec file is listed with its state, its bitrate
+// changed and it is stopped.
+TEST_F(CliTest, PipelinesAreMadeListedChangedAndStopped) {
+  const std::string file = ::testing::TempDir() + "/cli-pipeline.json";
+  std::ofstream(file) << R"({"name": "clicam", "source": {"type": "testsrc", "width": 160,
+      "height": 120, "fps": 10}, "encoder": {"bitrate_kbps": 200, "preset": "ultrafast"}})";
+  auto created = sluice({"--json", "pipelines", "create", file});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const json::value made = json::parse(created.out);
+  const std::string id(made.at("id").as_string());
+  EXPECT_TRUE(testing::eventually(
+      [&] { return sluice({"pipelines"}).out.find("running") != std::string::npos; }, 20s));
+  auto listed = sluice({"pipelines"});
+  EXPECT_NE(listed.out.find("clicam"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("clicam 160x120"), std::string::npos) << listed.out;
+  auto changed = sluice({"--json", "pipelines", "bitrate", id, "150"});
+  ASSERT_EQ(changed.exit_code, 0) << changed.err;
+  EXPECT_EQ(json::parse(changed.out).at("encoder").at("bitrate_kbps").to_number<int>(), 150);
+  auto stopped = sluice({"pipelines", "delete", id});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_NE(stopped.out.find("stopped " + id), std::string::npos) << stopped.out;
+  EXPECT_NE(sluice({"pipelines", "nosuch"}).exit_code, 0);
 }
 
 TEST_F(CliTest, TablesForPeople) {

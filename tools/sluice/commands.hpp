@@ -34,6 +34,8 @@ void add_auth_commands(CLI::App& app, CliContext& ctx);
 void add_key_commands(CLI::App& app, CliContext& ctx);
 // paths [NAME], kick NAME [READER]
 void add_media_commands(CLI::App& app, CliContext& ctx);
+// pipelines [ID], pipelines create FILE|-, pipelines bitrate ID KBPS, pipelines delete ID
+void add_pipeline_commands(CLI::App& app, CliContext& ctx);
 
 // Relay connection flags shared by pub, sub and bench.
 struct WireFlags {

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   add_access_commands(app, ctx);
   add_key_commands(app, ctx);
   add_media_commands(app, ctx);
+  add_pipeline_commands(app, ctx);
   add_auth_commands(app, ctx);
 
   try {
