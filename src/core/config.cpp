@@ -1,7 +1,9 @@
 #include "core/config.hpp"
 
 #include <toml++/toml.h>
+
 #include <CLI/CLI.hpp>
+#include <sstream>
 
 #include <algorithm>
 #include <cctype>
@@ -200,7 +202,9 @@ std::string toml_to_string(const toml::node& n, const std::string& key) {
   throw ConfigError("config key '" + key + "' must be a string or a number");
 }
 
-std::map<std::string, std::string> read_toml(const std::string& path) {
+// The flat keys of a config file, and its [[pipeline]] tables as JSON text in `pipelines`.
+std::map<std::string, std::string> read_toml(const std::string& path,
+                                             std::vector<std::string>& pipelines) {
   std::map<std::string, std::string> out;
   toml::table table;
   try {
@@ -209,6 +213,18 @@ std::map<std::string, std::string> read_toml(const std::string& path) {
     throw ConfigError("cannot read config file '" + path + "': " + std::string(e.description()));
   }
   for (auto&& [k, v] : table) {
+    if (k.str() == "pipeline") {  // [[pipeline]]: the POST /pipelines JSON, as TOML
+      const toml::array* list = v.as_array();
+      if (!list || !list->is_array_of_tables()) {
+        throw ConfigError("'pipeline' in " + path + " must be [[pipeline]] tables");
+      }
+      for (const auto& item : *list) {
+        std::ostringstream json;
+        json << toml::json_formatter{*item.as_table()};
+        pipelines.push_back(json.str());
+      }
+      continue;
+    }
     std::string key(k.str());
     std::replace(key.begin(), key.end(), '_', '-');
     bool known = std::any_of(std::begin(kKeys), std::end(kKeys),
@@ -537,9 +553,9 @@ ConfigOutcome load_config(int argc, const char* const* argv,
     }
   }
   std::map<std::string, std::string> file_values;
-  if (!config_path.empty()) file_values = read_toml(config_path);
-
   Config config;
+  if (!config_path.empty()) file_values = read_toml(config_path, config.pipelines);
+
   std::vector<std::string> keys;
   for (const auto& info : kKeys)
     keys.emplace_back(info.key);

@@ -89,6 +89,8 @@ struct Config {
   // setting).
   std::vector<std::string> webrtc_ice_servers;
   bool webrtc_transcode = true;  // AAC → Opus for WebRTC viewers
+  // [[pipeline]] tables of the config file, as the JSON of POST /pipelines: made at start.
+  std::vector<std::string> pipelines;
   std::string record_dir;     // recordings; empty: <data-dir>/recordings (none without a data-dir)
   bool onvif_enabled = true;  // the ONVIF device and WS-Discovery
   std::vector<std::string> onvif_interfaces;  // WS-Discovery's; empty: every multicast one

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "core/event_loop.hpp"
+#include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
@@ -410,6 +411,7 @@ struct MediaWiring::Impl {
   std::unique_ptr<OnvifWiring> onvif;
   std::unique_ptr<PipelineWiring> pipelines;  // before the server goes: its threads stop first
   std::unique_ptr<media::Recorder> recorder;
+  std::vector<pipeline::PipelineSpec> configured_pipelines;  // made by start()
   std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
   std::atomic<std::uint16_t> rtmp_port{0};
   std::atomic<std::uint16_t> rtsp_port{0};
@@ -462,6 +464,24 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   (void)impl_->whep->set_ice_servers(config.webrtc_ice_servers);  // checked by load_config
   impl_->snapshots = std::make_unique<media::SnapshotService>(impl_->server, impl_->policy, router);
   impl_->pipelines = std::make_unique<PipelineWiring>(impl_->server, router);
+  // The config file's [[pipeline]] tables: checked now (a bad one stops the start, naming it),
+  // made once the media server runs.
+  for (std::size_t i = 0; i < config.pipelines.size(); ++i) {
+    auto body = parse_json_object(config.pipelines[i]);
+    auto spec = body ? pipeline::parse_pipeline_spec(*body)
+                     : Result<pipeline::PipelineSpec>(fail(body.error()));
+    if (!spec) {
+      std::string why = spec.error().detail;
+      for (const auto& f : spec.error().fields) {
+        std::string where;
+        for (std::size_t k = 1; k < f.loc.size(); ++k)
+          where += (where.empty() ? "" : ".") + f.loc[k];
+        why += "; " + where + ": " + f.msg;
+      }
+      throw ConfigError("[[pipeline]] " + std::to_string(i + 1) + ": " + why);
+    }
+    impl_->configured_pipelines.push_back(std::move(*spec));
+  }
   media::RecordingOptions recording;
   recording.dir = !config.record_dir.empty() ? config.record_dir
                   : config.data_dir.empty()  ? std::string()
@@ -563,6 +583,16 @@ std::uint16_t MediaWiring::start(std::uint16_t http_port) {
     });
   }
   impl_->server.start();
+  for (auto& spec : impl_->configured_pipelines) {
+    const std::string name = spec.name;
+    auto id = impl_->pipelines->manager().create(std::move(spec));
+    if (id) {
+      spdlog::info("pipeline '{}' from the config file: {}", name, *id);
+    } else {
+      spdlog::warn("pipeline '{}' from the config file not made: {}", name, id.error().detail);
+    }
+  }
+  impl_->configured_pipelines.clear();
   return impl_->rtmp_port;
 }
 

@@ -402,5 +402,35 @@ TEST_F(PipelineTest, ATextOverlayIsDrawnOnThePicture) {
   EXPECT_GT(dark, 1000) << "no box under them";
 }
 
+// [[pipeline]] tables in the config file are made at start; a bad one stops the start, naming it.
+TEST_F(PipelineTest, ConfigFilePipelinesAreMadeAtStartAndABadOneIsNamed) {
+  const std::string good = ::testing::TempDir() + "/pipelines-good.toml";
+  std::ofstream(good) << R"([[pipeline]]
+name = "fromfile"
+source = { type = "testsrc", width = 160, height = 120, fps = 10 }
+encoder = { bitrate_kbps = 150, preset = "ultrafast" }
+)";
+  DaemonProcess configured({"--config", good});
+  ASSERT_TRUE(configured.start());
+  EXPECT_TRUE(eventually(
+      [&] {
+        const json::value list = http_call(configured.url(), "GET", "/pipelines").body;
+        return list.is_array() && list.as_array().size() == 1 &&
+               str(list.as_array()[0], "name") == "fromfile" &&
+               str(list.as_array()[0], "state") == "running";
+      },
+      20s))
+      << http_call(configured.url(), "GET", "/pipelines").raw;
+
+  const std::string bad = ::testing::TempDir() + "/pipelines-bad.toml";
+  std::ofstream(bad) << "[[pipeline]]\nname = \"x\"\nsource = { type = \"webcam\" }\n";
+  CommandResult refused = run_command({SLUICED_PATH, "--config", bad, "--http", "127.0.0.1:0",
+                                       "--history", ":memory:", "--onvif", "off", "--rtmp", "off",
+                                       "--rtsp", "off", "--srt", "off", "--webrtc-udp", "off"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE((refused.out + refused.err).find("[[pipeline]] 1"), std::string::npos)
+      << refused.out << refused.err;
+}
+
 }  // namespace
 }  // namespace sluice::testing
