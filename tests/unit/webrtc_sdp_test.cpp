@@ -174,6 +174,15 @@ TEST(WebrtcAnswer, ProfilesAreMatchedAndAMissingOneIsNamed) {
   EXPECT_NE(refused.error().detail.find("4d (Main)"), std::string::npos) << refused.error().detail;
 
   EXPECT_EQ(answer_offer(kChromeOffer, LocalMedia{}, setup()).error().status, 406);
+
+  // Audio the offer could carry does not hide video it cannot: still 406, naming the profile
+  // (an answer without the picture is refused by browsers anyway).
+  LocalMedia main_and_opus = main_profile;
+  main_and_opus.opus = true;
+  auto partial = answer_offer(kChromeOffer, main_and_opus, setup());
+  ASSERT_FALSE(partial.has_value());
+  EXPECT_EQ(partial.error().status, 406);
+  EXPECT_NE(partial.error().detail.find("4d (Main)"), std::string::npos) << partial.error().detail;
 }
 
 TEST(WebrtcAnswer, OffersWithoutIceOrFingerprintAreRefused) {

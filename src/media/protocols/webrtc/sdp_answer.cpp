@@ -1,5 +1,6 @@
 #include "media/protocols/webrtc/sdp_answer.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "core/crypto.hpp"
@@ -221,6 +222,20 @@ Result<Negotiated> answer_offer(std::string_view offer_text, const LocalMedia& l
     bundle.push_back(mid);
     out.tracks.push_back(t);
     answer.media.push_back(std::move(a));
+  }
+  // A path with video that no offered video section can carry: the viewer would get a session
+  // without its picture (and browsers refuse such an answer): refused, naming the profile.
+  const bool offered_video = std::any_of(offer->media.begin(), offer->media.end(),
+                                         [](const auto& m) { return m.media == "video"; });
+  const bool video_answered = std::any_of(out.tracks.begin(), out.tracks.end(),
+                                          [](const NegotiatedTrack& t) { return t.video; });
+  if (local.h264 && !local.any_h264_profile && offered_video && !video_answered) {
+    return fail(Error{406,
+                      "the offer's H.264 does not include the path's profile (" +
+                          profile_name(local.h264->profile_idc, local.h264->constraints) +
+                          "): offer that profile with packetization-mode=1, or publish one the "
+                          "browser offers (e.g. constrained baseline 42e01f or main 4d001f)",
+                      {}});
   }
   if (out.tracks.empty()) {
     std::string has;

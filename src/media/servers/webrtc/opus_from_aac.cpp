@@ -23,7 +23,9 @@ void OpusFromAac::add(MediaSink* viewer) {
   if (!attached_) {
     if (MediaPath* p = hub_.find(path_)) {
       attached_ = true;
+      replaying_ = true;  // the GOP cache's audio is old: viewers start at the live edge
       p->attach(this);
+      replaying_ = false;
     }
   } else if (opus_config_) {
     viewer->on_packet(opus_config_, false);
@@ -40,6 +42,7 @@ void OpusFromAac::remove(MediaSink* viewer) {
 
 void OpusFromAac::on_packet(const PacketPtr& p, bool) {
   if (p->type != tag_type::kAudio) return;
+  if (replaying_ && !p->sequence_header) return;
   if (p->sequence_header) {
     auto config = parse_audio_config(p->bytes());
     if (!config || config->codec != AudioCodec::kAac) {

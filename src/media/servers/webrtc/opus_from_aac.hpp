@@ -38,6 +38,7 @@ class OpusFromAac final : public MediaSink {
   std::unique_ptr<AacToOpus> transcoder_;
   PacketPtr opus_config_;
   bool attached_ = false;
+  bool replaying_ = false;  // inside attach(): the GOP cache is replayed
   std::uint64_t frames_in_ = 0, packets_out_ = 0, refused_ = 0;
 };
 

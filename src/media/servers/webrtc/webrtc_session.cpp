@@ -114,7 +114,11 @@ void WebrtcSession::on_dtls(std::span<const std::uint8_t> bytes, const udp::endp
       return;
     }
     attached_ = true;
-    path->attach(this);  // the GOP cache first: a keyframe at once
+    // The GOP cache first: a keyframe at once. Not its audio: a second of old audio would make
+    // the browser hold its playout (and, to keep lip sync, the video) that much behind.
+    replaying_ = true;
+    path->attach(this);
+    replaying_ = false;
     if (setup_.transcode_audio && audio_) {
       transcoding_ = true;
       server_.transcoder_for(setup_.path, hub_).add(this);
@@ -298,7 +302,7 @@ void WebrtcSession::on_packet(const PacketPtr& p, bool restart_point) {
   Track* t = p->type == tag_type::kVideo   ? (video_ ? &*video_ : nullptr)
              : p->type == tag_type::kAudio ? (audio_ ? &*audio_ : nullptr)
                                            : nullptr;
-  if (!t) return;
+  if (!t || (replaying_ && !t->play.video)) return;
   // The RTP form is shared with RTSP readers of the same packet: build it only from packets of
   // the track's own codec (a path's AAC reaches an Opus track only through the transcoder).
   if (!t->play.video && !audio_frame_of(p->bytes(), t->play.audio_codec)) return;

@@ -157,6 +157,7 @@ class WebrtcSession final : public MediaSink,
   std::optional<Track> video_, audio_;
   Clock::time_point created_ = Clock::now();
   bool attached_ = false;
+  bool replaying_ = false;  // inside path->attach(): the GOP cache is replayed
   Clock::time_point resend_window_{};
   std::uint32_t resends_in_window_ = 0;
   bool transcoding_ = false;
