@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Glass-to-glass latency benchmark (issue 13): how long from the moment a frame is made until a
 # player has it decoded, through sluiced, for each way of playing it, on one machine in one run.
-# Targets: LL-HLS in hls.js < 2 s; RTSP and SRT < 300 ms.
+# Targets: LL-HLS in hls.js < 2 s; RTSP and SRT < 300 ms (issue 13); WebRTC (WHEP) in Chromium
+# < 200 ms, and its first frame < 300 ms after the offer (issue 14).
 #
 # The source: bench/latency_clock.py gen writes live 640x360 30 fps video whose every frame carries
 # the wall clock of its making (Unix ms as 64 16x16 black/white blocks, plus the same time as text
@@ -9,13 +10,14 @@
 # like a live encoder (libx264 -preset veryfast -tune zerolatency -g 30: a 1 s GOP, no B-frames;
 # AAC 96k) and publishes it. The clock is read back from each decoded frame and compared with the
 # reader's clock: the figure is capture → encode → publish → sluiced → transport → decode (→ the
-# browser's compositor for hls.js). Everything runs on this machine, so there is one clock.
+# browser's compositor for hls.js and WHEP). Everything runs on this machine, so there is one clock.
 #
 # For each publisher in $PUBLISHERS (rtmp, srt):
 #   1. start sluiced on free loopback ports: sluiced --http 127.0.0.1:HP --wire 127.0.0.1:0
-#      --rtmp 127.0.0.1:RP --rtsp 127.0.0.1:TP --rtsp-udp-ports off --srt 127.0.0.1:SP --dev-key
-#      --history :memory: --data-dir TMP --hls-segment 1 $SLUICED_FLAGS (HLS variant: its default,
-#      lowlatency); the publish key is the sk_... that --dev-key prints, the path is live/dev;
+#      --rtmp 127.0.0.1:RP --rtsp 127.0.0.1:TP --rtsp-udp-ports off --srt 127.0.0.1:SP
+#      --webrtc-udp 127.0.0.1:WP (a free UDP port; WebRTC host candidate 127.0.0.1) --onvif off
+#      --dev-key --history :memory: --data-dir TMP --hls-segment 1 $SLUICED_FLAGS (HLS variant: its
+#      default, lowlatency); the publish key is the sk_... that --dev-key prints, the path is live/dev;
 #   2. publish: rtmp  -f flv rtmp://127.0.0.1:RP/live/KEY
 #               srt   -f mpegts "srt://127.0.0.1:SP?streamid=#!::r=live/KEY,m=publish"
 #   3. for each receiver in $RECEIVERS, one after the other (never two at once):
@@ -29,14 +31,27 @@
 #                               Debian's Chromium, requestVideoFrameCallback → canvas → blocks
 #        hls-catchup            the same with $HLS_CATCHUP_CONFIG (hls.js may play up to 1.5x
 #                               fast to get back to its target latency; by default it never does)
+#        whep                   node bench/whep_latency.mjs: WHEP (POST of the offer to
+#                               http://127.0.0.1:HP/live/dev/whep, recvonly video + audio) in
+#                               Chromium, requestVideoFrameCallback → canvas → blocks; first
+#                               WHEP_FIRST_FRAMES fresh sessions for the first frame (ms from just
+#                               before the POST to the first presented frame; each DELETEd), then
+#                               one session for glass-to-glass, with Chromium's jitter buffer delay
+#                               (getStats) over the same window. Two rows: glass-to-glass, and
+#                               first frame (median over the sessions; met when every one is).
+#                               Chromium lines the video up with the audio (A/V sync) step by step
+#                               over the first 10-30 s of a session, so the figure still rises
+#                               during the window: a longer DURATION gives a higher median
+#        whep-video             the same with a video transceiver only (diagnostic: no audio for
+#                               Chromium to line the video up with)
 #      A receiver may be listed more than once (one row each). sluiced starts HLS for a path at
 #      its first playlist request, so the first hls row is the path's first HLS viewer and the
 #      second one joins a running HLS stream; the rows say which.
 #      URLs: rtsp://127.0.0.1:TP/live/dev (-rtsp_transport tcp),
 #      srt://127.0.0.1:SP?streamid=#!::r=live/dev,m=request, rtmp://127.0.0.1:RP/live/dev,
 #      http://127.0.0.1:HP/live/dev.flv, http://127.0.0.1:HP/live/dev/index.m3u8;
-#      the first WARMUP s of frames (HLS_WARMUP s after playback starts for hls) are not counted,
-#      then DURATION s are;
+#      the first WARMUP s of frames (HLS_WARMUP s after playback starts for hls; WARMUP s after the
+#      first presented frame for whep) are not counted, then DURATION s are;
 #   4. stop the publisher and sluiced.
 # With FLOOR=1 (default), first the same source and encoder with no server and no network:
 # ffmpeg … -flush_packets 1 -f nut FIFO, ffmpeg -fflags nobuffer -flags low_delay -f nut -i FIFO …
@@ -58,14 +73,23 @@
 #   BROWSER_MODULES  directory whose node_modules has playwright-core and hls.js (default
 #                  tests/browser: `make test-deps` or `npm ci --prefix tests/browser`)
 #   PUBLISHERS     "rtmp srt" (default both)
-#   RECEIVERS      default "rtsp rtsp-default srt srt-default rtmp flv hls hls"
+#   RECEIVERS      default "rtsp rtsp-default srt srt-default rtmp flv hls hls whep"
 #   FLOOR          1 (default) to measure the no-server floor first, 0 not to
 #   DURATION       counted seconds per receiver (default 30)
 #   WARMUP         seconds of frames not counted after an ffmpeg receiver's first frame (default 5)
 #   HLS_WARMUP     seconds not counted after hls.js starts playing (default 10)
 #   HLS_CONFIG     hls.js config as JSON (default {"lowLatencyMode":true}; the rest its defaults)
 #   HLS_CATCHUP_CONFIG  for hls-catchup (default {"lowLatencyMode":true,"maxLiveSyncPlaybackRate":1.5})
+#   WHEP_FIRST_FRAMES  fresh WHEP sessions measured for the first frame (default 5)
+#   WHEP_FLAGS     extra bench/whep_latency.mjs options for whep rows (default none), e.g.
+#                  "--jitter-target 50" (a diagnostic: the page sets every receiver's
+#                  jitterBufferTarget, which Chromium takes as a minimum)
 #   AUDIO          1 (default): publish the tone as AAC too; 0: video only
+#   X264_PROFILE   the H.264 profile of the source (-profile:v): default main when a whep receiver
+#                  is listed (sluiced forwards the publisher's H.264 to WebRTC viewers as it is, and
+#                  Debian's Chromium offers Constrained Baseline, Baseline, Main and High 4:4:4
+#                  Predictive but no High, x264's own pick for these settings), else none (x264's
+#                  pick: High); "auto" for x264's pick always
 #   PUBLISH_FLAGS  extra ffmpeg output options for the publisher (default none), e.g.
 #                  "-pes_payload_size 0" (one MPEG-TS audio PES per AAC frame)
 #   SRT_LATENCY_MS unset (default): libsrt's and sluiced's default SRT latency (120 ms); set: passed
@@ -88,13 +112,15 @@ PYTHON="${PYTHON:-python3}"
 NODE="${NODE:-node}"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 PUBLISHERS="${PUBLISHERS:-rtmp srt}"
-RECEIVERS="${RECEIVERS:-rtsp rtsp-default srt srt-default rtmp flv hls hls}"
+RECEIVERS="${RECEIVERS:-rtsp rtsp-default srt srt-default rtmp flv hls hls whep}"
 FLOOR="${FLOOR:-1}"
 DURATION="${DURATION:-30}"
 WARMUP="${WARMUP:-5}"
 HLS_WARMUP="${HLS_WARMUP:-10}"
 HLS_CONFIG="${HLS_CONFIG:-}"
 [[ -n "$HLS_CONFIG" ]] || HLS_CONFIG='{"lowLatencyMode":true}'
+WHEP_FIRST_FRAMES="${WHEP_FIRST_FRAMES:-5}"
+WHEP_FLAGS="${WHEP_FLAGS:-}"
 HLS_CATCHUP_CONFIG="${HLS_CATCHUP_CONFIG:-}"
 [[ -n "$HLS_CATCHUP_CONFIG" ]] || HLS_CATCHUP_CONFIG='{"lowLatencyMode":true,"maxLiveSyncPlaybackRate":1.5}'
 AUDIO="${AUDIO:-1}"
@@ -114,11 +140,11 @@ for p in $PUBLISHERS; do
 done
 for r in $RECEIVERS; do
   case "$r" in
-    rtsp | rtsp-default | srt | srt-default | rtmp | rtmp-default | flv | flv-default | hls | hls-catchup) ;;
-    *) die "unknown receiver '$r' (rtsp, srt, rtmp, flv, each also -default; hls, hls-catchup)" ;;
+    rtsp | rtsp-default | srt | srt-default | rtmp | rtmp-default | flv | flv-default | hls | hls-catchup | whep | whep-video) ;;
+    *) die "unknown receiver '$r' (rtsp, srt, rtmp, flv, each also -default; hls, hls-catchup; whep, whep-video)" ;;
   esac
 done
-for v in DURATION WARMUP HLS_WARMUP WAIT_IDLE; do
+for v in DURATION WARMUP HLS_WARMUP WAIT_IDLE WHEP_FIRST_FRAMES; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a whole number of seconds, got '${!v}'"
 done
 ((DURATION > 0)) || die "DURATION must be positive"
@@ -130,14 +156,21 @@ command -v "$PYTHON" >/dev/null 2>&1 || die "python3 not found (set PYTHON)"
   [[ " $PUBLISHERS $RECEIVERS " != *srt* ]] || die "this ffmpeg has no SRT protocol (libsrt)"
 HAS_HLS=0
 [[ " $RECEIVERS " != *" hls"* ]] || HAS_HLS=1
-if ((HAS_HLS)); then
+HAS_WHEP=0
+[[ " $RECEIVERS " != *" whep"* ]] || HAS_WHEP=1
+HAS_BROWSER=$((HAS_HLS || HAS_WHEP))
+if ((HAS_BROWSER)); then
   command -v "$NODE" >/dev/null 2>&1 || die "node not found (Debian: apt-get install nodejs, or set NODE)"
   [[ -x "$CHROMIUM" ]] || die "no Chromium at $CHROMIUM (Debian: apt-get install chromium, or set CHROMIUM)"
   BROWSER_MODULES="$(resolve "${BROWSER_MODULES:-tests/browser}")"
   export BROWSER_MODULES
-  [[ -d "$BROWSER_MODULES/node_modules/playwright-core" && -d "$BROWSER_MODULES/node_modules/hls.js" ]] ||
-    die "no playwright-core and hls.js in $BROWSER_MODULES/node_modules (make test-deps, or npm ci --prefix tests/browser)"
+  [[ -d "$BROWSER_MODULES/node_modules/playwright-core" ]] ||
+    die "no playwright-core in $BROWSER_MODULES/node_modules (make test-deps, or npm ci --prefix tests/browser)"
+  ((!HAS_HLS)) || [[ -d "$BROWSER_MODULES/node_modules/hls.js" ]] ||
+    die "no hls.js in $BROWSER_MODULES/node_modules (make test-deps, or npm ci --prefix tests/browser)"
 fi
+X264_PROFILE="${X264_PROFILE-}"
+if [[ -z "${X264_PROFILE}" ]] && ((HAS_WHEP)); then X264_PROFILE=main; fi
 SLUICED_SRC="$(resolve "${SLUICED:-build/bin/sluiced}")"
 [[ -x "$SLUICED_SRC" ]] || die "no sluiced at $SLUICED_SRC (cmake --build build --target sluiced, or set SLUICED)"
 
@@ -176,16 +209,26 @@ cp "$SLUICED_SRC" "$SLUICED"
 SLUICED_SHA="$(sha256sum "$SLUICED" | cut -c1-12)"
 SLUICED_VERSION="$("$SLUICED" --version 2>&1 | head -n 1 || true)"
 
+# free_udp_port — a loopback UDP port nobody has bound right now (the kernel's pick).
+free_udp_port() {
+  "$PYTHON" -c 'import socket; s = socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # srt_opts — the latency option of ffmpeg SRT URLs, when SRT_LATENCY_MS is set (ffmpeg takes µs).
 srt_opts() { [[ -z "$SRT_LATENCY_MS" ]] || echo "&latency=$((SRT_LATENCY_MS * 1000))"; }
 
 # The encoder's settings, for every source.
 ENCODE=(-map 1:v -c:v libx264 -preset veryfast -tune zerolatency -g "$FPS" -pix_fmt yuv420p)
+ENCODE_TEXT="libx264 -preset veryfast -tune zerolatency -g $FPS"
+if [[ -n "$X264_PROFILE" && "$X264_PROFILE" != auto ]]; then
+  ENCODE+=(-profile:v "$X264_PROFILE")
+  ENCODE_TEXT+=" -profile:v $X264_PROFILE"
+fi
 if [[ "$AUDIO" == 1 ]]; then
   ENCODE+=(-map 0:a -c:a aac -b:a 96k)
-  ENCODE_TEXT="libx264 -preset veryfast -tune zerolatency -g $FPS (CRF 23), AAC 96k 48 kHz mono"
+  ENCODE_TEXT+=" (CRF 23), AAC 96k 48 kHz mono"
 else
-  ENCODE_TEXT="libx264 -preset veryfast -tune zerolatency -g $FPS (CRF 23), no audio"
+  ENCODE_TEXT+=" (CRF 23), no audio"
 fi
 
 # start_source OUTPUT_ARGS... — the clock generator piped into the encoder, writing OUTPUT_ARGS;
@@ -213,7 +256,7 @@ start_source() {
 }
 
 # start_sluice PUBLISHER — sluiced on free ports, then the source publishing to it; sets
-# SERVER_PID, SOURCE_PID, HP RP TP SP. Fails (never hangs) if either will not start.
+# SERVER_PID, SOURCE_PID, HP RP TP SP WP. Fails (never hangs) if either will not start.
 start_sluice() {
   local publisher="$1" logfile="$WORK/sluiced-$1.log" key=""
   local -a srt_flag=()
@@ -222,10 +265,11 @@ start_sluice() {
   RP="$(free_port)"
   TP="$(free_port)"
   SP="$(free_port)"
+  WP="$(free_udp_port)"
   : >"$logfile"
   # shellcheck disable=SC2086 # SLUICED_FLAGS is a list of flags
   "$SLUICED" --onvif off --http "127.0.0.1:$HP" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$RP" --rtsp "127.0.0.1:$TP" \
-    --rtsp-udp-ports off --srt "127.0.0.1:$SP" "${srt_flag[@]}" --dev-key --history :memory: \
+    --rtsp-udp-ports off --srt "127.0.0.1:$SP" "${srt_flag[@]}" --webrtc-udp "127.0.0.1:$WP" --dev-key --history :memory: \
     --data-dir "$WORK/data-$publisher" --hls-segment 1 $SLUICED_FLAGS >"$logfile" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 10))
@@ -271,6 +315,7 @@ busy_since() { # busy_since "BUSY TOTAL" — % of all CPUs busy since then
 receive() {
   local name="$1" out="$2" url proto="${1%-default}" t0 config="$HLS_CONFIG"
   proto="${proto%-catchup}"
+  proto="${proto%-video}"
   [[ "$name" != hls-catchup ]] || config="$HLS_CATCHUP_CONFIG"
   local -a flags=(-fflags nobuffer -flags low_delay) pre=()
   [[ "$name" == *-default ]] && flags=()
@@ -280,12 +325,20 @@ receive() {
     rtmp) url="rtmp://127.0.0.1:$RP/live/dev" ;;
     flv) url="http://127.0.0.1:$HP/live/dev.flv" ;;
     hls) url="http://127.0.0.1:$HP/live/dev/index.m3u8" ;;
+    whep) url="http://127.0.0.1:$HP/live/dev/whep" ;;
   esac
   log "$name: ${url/\?*/?…}"
   t0="$(cpu_ticks)"
   if [[ "$proto" == hls ]]; then
     timeout $((HLS_WARMUP + DURATION + 120)) "$NODE" "$ROOT/bench/hls_latency.mjs" "$url" \
       --warmup "$HLS_WARMUP" --seconds "$DURATION" --config "$config" >"$out" 2>"$WORK/$name.err" || true
+  elif [[ "$proto" == whep ]]; then
+    local -a wflags=()
+    read -r -a wflags <<<"$WHEP_FLAGS"
+    [[ "$name" != whep-video ]] || wflags+=(--video-only)
+    timeout $((WHEP_FIRST_FRAMES * 20 + WARMUP + DURATION + 120)) "$NODE" "$ROOT/bench/whep_latency.mjs" "$url" \
+      --warmup "$WARMUP" --seconds "$DURATION" --first-frames "$WHEP_FIRST_FRAMES" "${wflags[@]}" \
+      >"$out" 2>"$WORK/$name.err" || true
   else
     { timeout $((WARMUP + DURATION + 60)) "$FFMPEG" -hide_banner -nostdin -loglevel error \
       "${flags[@]}" "${pre[@]}" -i "$url" -map 0:v:0 -f rawvideo -pix_fmt gray -fps_mode passthrough \
@@ -324,6 +377,7 @@ target_of() {
   case "$1" in
     rtsp* | srt*) echo 300 ;;
     hls*) echo 2000 ;;
+    whep*) echo 200 ;;
     *) echo "" ;;
   esac
 }
@@ -340,6 +394,8 @@ describe() {
     flv-default) echo "HTTP-FLV, ffmpeg defaults" ;;
     hls) echo "LL-HLS, hls.js in Chromium" ;;
     hls-catchup) echo "LL-HLS, hls.js in Chromium, catch-up config" ;;
+    whep) echo "WebRTC (WHEP), Chromium" ;;
+    whep-video) echo "WebRTC (WHEP), Chromium, video transceiver only" ;;
   esac
 }
 row() { # row NAME FILE [ORDINAL]
@@ -363,12 +419,36 @@ row() { # row NAME FILE [ORDINAL]
     notes+=" stalls $(json_get "$f" stalls_before) before counting, $(json_get "$f" stalls) while;"
     notes+=" at expectedDisplayTime $(num "$(json_get "$f" display_median_ms)" %.0f) ms;"
     notes+=" dropped $(json_get "$f" dropped_frames), parts $(json_get "$f" parts_loaded)"
+  elif [[ "$1" == whep* ]]; then
+    notes="stamp → last packet received $(num "$(json_get "$f" receive_median_ms)" %.0f) ms, received → presented"
+    notes+=" $(num "$(json_get "$f" held_median_ms)" %.0f) ms; video jitter buffer $(num "$(json_get "$f" video.jitter_buffer_ms)" %.0f) ms"
+    notes+=" (target $(num "$(json_get "$f" video.jitter_target_ms)" %.0f), minimum $(num "$(json_get "$f" video.jitter_minimum_ms)" %.0f)),"
+    notes+=" decode $(num "$(json_get "$f" video.decode_ms)" %.1f) ms; audio jitter buffer $(num "$(json_get "$f" audio.jitter_buffer_ms)" %.0f) ms"
+    notes+=" (target $(num "$(json_get "$f" audio.jitter_target_ms)" %.0f)) + device $(num "$(json_get "$f" audio.playout_delay_ms)" %.0f) ms;"
+    notes+=" at expectedDisplayTime $(num "$(json_get "$f" display_median_ms)" %.0f) ms;"
+    notes+=" dropped $(json_get "$f" video.frames_dropped), lost $(json_get "$f" video.packets_lost), NACKs $(json_get "$f" video.nacks),"
+    notes+=" freezes $(json_get "$f" video.freezes)"
   else
     notes="$(json_get "$f" frames) frames read"
   fi
   echo "| $label | $(json_get "$f" samples) | $(num "$med" %.0f) | $(num "$(json_get "$f" p90_ms)" %.0f) |" \
     "$(num "$(json_get "$f" min_ms)" %.0f) | $(num "$(json_get "$f" max_ms)" %.0f) | $(json_get "$f" unreadable) / $(json_get "$f" missing) |" \
     "$(cat "$f.busy")% | $t | ${met:-—} | $notes |"
+  if [[ "$1" == whep* ]]; then # the first-frame row
+    local fmax ages
+    fmax="$(json_get "$f" first_frame.max_ms)"
+    if [[ "$fmax" == null ]]; then met="no result"; else
+      met="$(awk -v m="$fmax" 'BEGIN { print (m < 300) ? "**yes**" : "**no**" }')"
+    fi
+    ages="$("$PYTHON" -c 'import json, sys
+v = (json.load(open(sys.argv[1])).get("first_frame") or {})
+f = lambda k: ", ".join("n/a" if x is None else "%.0f" % x for x in v.get(k) or [])
+print("each: %s ms; age of that frame %s ms; latency 3-4 s later %s ms" % (f("ms"), f("age_ms"), f("latency_after_ms")))' "$f" 2>/dev/null || echo "")"
+    echo "| $(describe "$1"): first frame after the offer (fresh sessions) | $(json_get "$f" first_frame.sessions) |" \
+      "$(num "$(json_get "$f" first_frame.median_ms)" %.0f) | $(num "$(json_get "$f" first_frame.p90_ms)" %.0f) |" \
+      "$(num "$(json_get "$f" first_frame.min_ms)" %.0f) | $(num "$fmax" %.0f) | — | — | < 300 (every session) | $met |" \
+      "$ages; the glass-to-glass session's own $(json_get "$f" session_first_frame_ms) ms (age $(num "$(json_get "$f" session_first_frame_age_ms)" %.0f) ms) |"
+  fi
 }
 HEADER="| receiver | samples | median ms | p90 ms | min ms | max ms | unreadable / missing frames | machine busy | target ms | met | notes |
 |---|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
@@ -376,7 +456,7 @@ HEADER="| receiver | samples | median ms | p90 ms | min ms | max ms | unreadable
 # ---------------------------------------------------------------------------------------------
 FFMPEG_VERSION="$("$FFMPEG" -version | head -n 1 | awk '{print $3}')"
 CHROMIUM_VERSION=""
-((!HAS_HLS)) || CHROMIUM_VERSION="$("$CHROMIUM" --version 2>/dev/null | head -n 1 | awk '{print $2}')"
+((!HAS_BROWSER)) || CHROMIUM_VERSION="$("$CHROMIUM" --version 2>/dev/null | head -n 1 | awk '{print $2}')"
 HLSJS_VERSION=""
 ((!HAS_HLS)) ||
   HLSJS_VERSION="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
@@ -424,7 +504,8 @@ echo "$started, $(nproc) cores, loopback. Source: bench/latency_clock.py, ${WIDT
   "sluiced $SLUICED_VERSION (sha256 $SLUICED_SHA…) --hls-segment 1 (LL-HLS, parts of 0.2 s)" \
   "${SLUICED_FLAGS:+$SLUICED_FLAGS }${PUBLISH_FLAGS:+Publisher flags: $PUBLISH_FLAGS. }SRT latency $SRT_TEXT." \
   "Per receiver: ${WARMUP} s warm-up (hls.js: ${HLS_WARMUP} s after playback starts), then ${DURATION} s counted." \
-  "${CHROMIUM_VERSION:+hls.js $HLSJS_VERSION in Chromium $CHROMIUM_VERSION (headless), config $HLS_CONFIG (hls-catchup: $HLS_CATCHUP_CONFIG).}"
+  "${HLSJS_VERSION:+hls.js $HLSJS_VERSION in Chromium $CHROMIUM_VERSION (headless), config $HLS_CONFIG (hls-catchup: $HLS_CATCHUP_CONFIG).}" \
+  "$( ((!HAS_WHEP)) || echo "WHEP in Chromium $CHROMIUM_VERSION (headless; WebRTC on 127.0.0.1 UDP): $WHEP_FIRST_FRAMES fresh sessions for the first frame, then one for glass-to-glass${WHEP_FLAGS:+, $WHEP_FLAGS}.")"
 echo
 if [[ -n "$floor_row" ]]; then
   echo "## No server (floor)"
@@ -442,9 +523,15 @@ for publisher in $PUBLISHERS; do
 done
 cat <<EOF
 Latency: the reader's clock when a decoded frame is in its hands (ffmpeg receivers: the whole
-raw frame read from ffmpeg's pipe; hls.js: Date.now() in the video's requestVideoFrameCallback)
-minus the stamp drawn into that frame as it was made. "low-delay": ffmpeg -fflags nobuffer -flags
-low_delay (no frame-threaded decoding); "defaults": neither. Unreadable: frames whose blocks failed
+raw frame read from ffmpeg's pipe; hls.js and WHEP: Date.now() in the video's
+requestVideoFrameCallback) minus the stamp drawn into that frame as it was made. WHEP first frame:
+from just before the POST of the offer to the first requestVideoFrameCallback, for each fresh
+session (RTCPeerConnection + WHEP session, DELETEd after a few seconds); its "age" is how old the
+first presented frame's stamp was then (the GOP cache replays from the last keyframe). WHEP
+jitter buffer: getStats() jitterBufferDelay / jitterBufferEmittedCount over the counted window;
+"device": the audio output's playout delay (media-playout stats), which Chromium's A/V sync adds
+to the audio side. "low-delay": ffmpeg -fflags nobuffer -flags low_delay (no frame-threaded
+decoding); "defaults": neither. Unreadable: frames whose blocks failed
 their check; missing: gaps in the 8-bit frame numbers while counting. Machine busy: all CPUs,
 every process (source, sluiced, receiver, anything else), during the row.
 EOF
