@@ -8,17 +8,13 @@ extern "C" {
 #include <spdlog/spdlog.h>
 
 #include "media/flv_builder.hpp"
+#include "media/transcode/av_support.hpp"
 
 namespace sluice::pipeline {
+namespace av = media::av;
 namespace {
 
 constexpr std::size_t kMaxQueuedBytes = 4 * 1024 * 1024;
-
-std::string av_text(int err) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(err, text, sizeof text);
-  return text;
-}
 
 // The muxer a URL's scheme takes.
 const char* format_of(const std::string& url) {
@@ -158,23 +154,20 @@ Status PushOutput::push_until_error() {
     err = avio_open2(&oc->pb, url_.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &options);
     if (err < 0) {
       av_dict_free(&options);
-      return fail(Error{502, "cannot connect: " + av_text(err), {}});
+      return fail(Error{502, "cannot connect: " + av::text(err), {}});
     }
   }
   err = avformat_write_header(oc, &options);
   av_dict_free(&options);
-  if (err < 0) return fail(Error{502, "the server refused the stream: " + av_text(err), {}});
+  if (err < 0) return fail(Error{502, "the server refused the stream: " + av::text(err), {}});
   closer.header = true;
   {
     std::lock_guard lock(mutex_);
     state_.state = "pushing";
     state_.error.clear();
   }
-  AVPacket* packet = av_packet_alloc();
-  struct PacketFree {
-    AVPacket* p;
-    ~PacketFree() { av_packet_free(&p); }
-  } packet_free{packet};
+  const av::PacketPtr owned(av_packet_alloc());
+  AVPacket* packet = owned.get();
   for (;;) {
     EncodedUnit unit;
     std::chrono::steady_clock::time_point queued_at;
@@ -198,7 +191,7 @@ Status PushOutput::push_until_error() {
     av_packet_rescale_ts(packet, AVRational{1, 1000}, stream->time_base);
     err = av_interleaved_write_frame(oc, packet);
     av_packet_unref(packet);
-    if (err < 0) return fail(Error{502, "sending failed: " + av_text(err), {}});
+    if (err < 0) return fail(Error{502, "sending failed: " + av::text(err), {}});
     std::lock_guard lock(mutex_);
     ++state_.sent;
     state_.latency_ms =

@@ -10,14 +10,11 @@ extern "C" {
 
 #include <chrono>
 
-namespace sluice::pipeline {
-namespace {
+#include "media/transcode/av_support.hpp"
 
-std::string av_text(int err) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(err, text, sizeof text);
-  return text;
-}
+namespace sluice::pipeline {
+namespace av = media::av;
+namespace {
 
 Error bad_gateway(std::string what) {
   return Error{502, "the source: " + std::move(what), {}};
@@ -58,18 +55,18 @@ struct UrlSource::Native {
     for (;;) {
       int err = avcodec_receive_frame(decoder, frame);
       if (err == 0) return {};
-      if (err != AVERROR(EAGAIN)) return fail(bad_gateway("cannot decode: " + av_text(err)));
+      if (err != AVERROR(EAGAIN)) return fail(bad_gateway("cannot decode: " + av::text(err)));
       last_read = std::chrono::steady_clock::now();
       err = av_read_frame(input, packet);
       if (err < 0) {
         if (stopped()) return fail(Error::unavailable("stopping"));
-        return fail(bad_gateway(err == AVERROR_EOF ? "the stream ended" : av_text(err)));
+        return fail(bad_gateway(err == AVERROR_EOF ? "the stream ended" : av::text(err)));
       }
       if (packet->stream_index == stream) {
         err = avcodec_send_packet(decoder, packet);
         if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_INVALIDDATA) {
           av_packet_unref(packet);
-          return fail(bad_gateway("cannot decode: " + av_text(err)));
+          return fail(bad_gateway("cannot decode: " + av::text(err)));
         }
       }
       av_packet_unref(packet);
@@ -123,11 +120,12 @@ Result<std::unique_ptr<UrlSource>> UrlSource::open_input(const std::string& what
   av_dict_free(&options);
   if (err < 0) {
     n.input = nullptr;  // avformat_open_input frees it on failure
-    return fail(bad_gateway("cannot open " + (format ? url + ": " : std::string()) + av_text(err)));
+    return fail(
+        bad_gateway("cannot open " + (format ? url + ": " : std::string()) + av::text(err)));
   }
   n.last_read = std::chrono::steady_clock::now();
   if ((err = avformat_find_stream_info(n.input, nullptr)) < 0) {
-    return fail(bad_gateway("cannot read: " + av_text(err)));
+    return fail(bad_gateway("cannot read: " + av::text(err)));
   }
   const AVCodec* codec = nullptr;
   n.stream = av_find_best_stream(n.input, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
@@ -137,7 +135,7 @@ Result<std::unique_ptr<UrlSource>> UrlSource::open_input(const std::string& what
   avcodec_parameters_to_context(n.decoder, n.input->streams[n.stream]->codecpar);
   n.decoder->thread_count = 1;
   if ((err = avcodec_open2(n.decoder, codec, nullptr)) < 0) {
-    return fail(bad_gateway("cannot decode " + std::string(codec->name) + ": " + av_text(err)));
+    return fail(bad_gateway("cannot decode " + std::string(codec->name) + ": " + av::text(err)));
   }
   if (auto ok = n.decode_one(); !ok) return fail(ok.error());
   n.have_frame = true;

@@ -10,29 +10,16 @@ extern "C" {
 
 #include <memory>
 
+#include "media/transcode/av_support.hpp"
 #include "pipeline/url_source.hpp"
 
 namespace sluice::pipeline {
+namespace av = media::av;
 namespace {
 
 struct GraphFree {
   void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
 };
-struct CodecFree {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameFree {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketFree {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-
-std::string av_text(int err) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(err, text, sizeof text);
-  return text;
-}
 
 // The source ("testsrc2=…", or "buffer@in=…" fed with a URL's decoded pictures), the clock when
 // asked, then "split=N[o0][o1]…; [o0]scale=W:H,format=yuv420p,buffersink@r0; …" — a rendition of
@@ -70,9 +57,9 @@ std::string graph_text(const PipelineSpec& spec, const std::string& source,
 struct VideoPipeline::Native {
   std::unique_ptr<AVFilterGraph, GraphFree> graph;
   std::vector<AVFilterContext*> sinks;
-  std::vector<std::unique_ptr<AVCodecContext, CodecFree>> encoders;
-  std::unique_ptr<AVFrame, FrameFree> frame{av_frame_alloc()};
-  std::unique_ptr<AVPacket, PacketFree> packet{av_packet_alloc()};
+  std::vector<av::CodecPtr> encoders;
+  av::FramePtr frame{av_frame_alloc()};
+  av::PacketPtr packet{av_packet_alloc()};
   int fps = 30;
   std::unique_ptr<UrlSource> url;    // a URL's pictures, or null: testsrc2
   AVFilterContext* input = nullptr;  // the buffer source the URL's pictures go into
@@ -115,11 +102,11 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
   avfilter_inout_free(&outputs);
   if (err < 0) {
     return fail(
-        Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av_text(err)));
+        Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av::text(err)));
   }
   if ((err = avfilter_graph_config(n.graph.get(), nullptr)) < 0) {
     return fail(
-        Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av_text(err)));
+        Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av::text(err)));
   }
   if (n.url) n.input = avfilter_graph_get_filter(n.graph.get(), "buffer@in");
   const bool hevc = spec.encoder.codec == "h265";
@@ -134,7 +121,7 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
     AVFilterContext* sink = avfilter_graph_get_filter(n.graph.get(), sink_name.c_str());
     if (!sink) return fail(Error::internal("pipeline: no " + sink_name + " in the graph"));
     n.sinks.push_back(sink);
-    std::unique_ptr<AVCodecContext, CodecFree> c(avcodec_alloc_context3(x264));
+    av::CodecPtr c(avcodec_alloc_context3(x264));
     if (!c) return fail(Error::internal("pipeline: out of memory"));
     const auto& r = spec.renditions[i];
     const std::int64_t bps = std::int64_t{bitrate_of(spec, i)} * 1000;
@@ -159,7 +146,7 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
     if ((err = avcodec_open2(c.get(), x264, nullptr)) < 0) {
       return fail(Error::invalid_field(
           {"body", "encoder"},
-          std::string(encoder_name) + " refuses these settings: " + av_text(err)));
+          std::string(encoder_name) + " refuses these settings: " + av::text(err)));
     }
     n.encoders.push_back(std::move(c));
   }
@@ -180,19 +167,19 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
     (*picture)->pts = ms;
     if (int err = av_buffersrc_add_frame_flags(n.input, *picture, AV_BUFFERSRC_FLAG_KEEP_REF);
         err < 0) {
-      return fail(Error::internal("pipeline: the picture was refused: " + av_text(err)));
+      return fail(Error::internal("pipeline: the picture was refused: " + av::text(err)));
     }
   }
   for (std::size_t i = 0; i < n.sinks.size(); ++i) {
     AVCodecContext* c = n.encoders[i].get();
     int err = av_buffersink_get_frame(n.sinks[i], n.frame.get());
     if (err == AVERROR(EAGAIN)) continue;  // the graph holds it back (it may not, yet)
-    if (err < 0) return fail(Error::internal("pipeline: no picture: " + av_text(err)));
+    if (err < 0) return fail(Error::internal("pipeline: no picture: " + av::text(err)));
     n.frame->pts = ms;
     n.frame->pict_type = AV_PICTURE_TYPE_NONE;
     err = avcodec_send_frame(c, n.frame.get());
     av_frame_unref(n.frame.get());
-    if (err < 0) return fail(Error::internal("pipeline: the encoder refused: " + av_text(err)));
+    if (err < 0) return fail(Error::internal("pipeline: the encoder refused: " + av::text(err)));
     while ((err = avcodec_receive_packet(c, n.packet.get())) == 0) {
       const auto ms = [&](std::int64_t t) {
         return t * 1000 * c->time_base.num / c->time_base.den;
@@ -204,7 +191,7 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
       av_packet_unref(n.packet.get());
     }
     if (err != AVERROR(EAGAIN) && err != AVERROR_EOF) {
-      return fail(Error::internal("pipeline: the encoder failed: " + av_text(err)));
+      return fail(Error::internal("pipeline: the encoder failed: " + av::text(err)));
     }
   }
   ++frames_;

@@ -13,6 +13,7 @@ extern "C" {
 
 #include "media/codec_config.hpp"
 #include "media/flv.hpp"
+#include "media/transcode/av_support.hpp"
 
 namespace sluice::media {
 namespace {
@@ -20,28 +21,13 @@ namespace {
 constexpr int kMaxSide = 8192;
 constexpr int kQscale = 4;  // MJPEG quantiser scale: 2 is near lossless, 31 the coarsest
 
-struct CodecFree {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameFree {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketFree {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
 struct SwsFree {
   void operator()(SwsContext* s) const { sws_freeContext(s); }
 };
-using CodecPtr = std::unique_ptr<AVCodecContext, CodecFree>;
-using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
-using PacketPtr = std::unique_ptr<AVPacket, PacketFree>;
+using av::CodecPtr;
+using av::FramePtr;
+using av::PacketPtr;
 using SwsPtr = std::unique_ptr<SwsContext, SwsFree>;
-
-std::string av_text(int err) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(err, text, sizeof text);
-  return text;
-}
 
 Error too_large(int width, int height) {
   return Error{413,
@@ -101,7 +87,7 @@ Result<FramePtr> decode(VideoCodec codec, std::span<const std::uint8_t> record,
   ctx->max_pixels = static_cast<std::int64_t>(kMaxSide) * kMaxSide;
   const std::string what = hevc ? "H.265 decoder" : "H.264 decoder";
   if (int err = avcodec_open2(ctx.get(), decoder, nullptr); err < 0) {
-    return fail(Error::bad_request(what + " refused the configuration: " + av_text(err)));
+    return fail(Error::bad_request(what + " refused the configuration: " + av::text(err)));
   }
   if (av_new_packet(packet.get(), static_cast<int>(access_unit.size())) < 0) {
     return fail(Error::internal("out of memory"));
@@ -109,11 +95,11 @@ Result<FramePtr> decode(VideoCodec codec, std::span<const std::uint8_t> record,
   std::memcpy(packet->data, access_unit.data(), access_unit.size());  // padded, as libav wants
   packet->flags |= AV_PKT_FLAG_KEY;
   if (int err = avcodec_send_packet(ctx.get(), packet.get()); err < 0) {
-    return fail(Error::bad_request(what + " refused the keyframe: " + av_text(err)));
+    return fail(Error::bad_request(what + " refused the keyframe: " + av::text(err)));
   }
   avcodec_send_packet(ctx.get(), nullptr);  // flush: the picture comes out now
   if (int err = avcodec_receive_frame(ctx.get(), frame.get()); err < 0) {
-    return fail(Error::bad_request(what + " made no picture of the keyframe: " + av_text(err)));
+    return fail(Error::bad_request(what + " made no picture of the keyframe: " + av::text(err)));
   }
   if (frame->width <= 0 || frame->height <= 0) {
     return fail(Error::bad_request(what + " made an empty picture"));
@@ -164,16 +150,16 @@ Result<std::string> encode_jpeg(const AVFrame& picture, int width, int height) {
   ctx->flags |= AV_CODEC_FLAG_QSCALE;
   ctx->global_quality = FF_QP2LAMBDA * kQscale;
   if (int err = avcodec_open2(ctx.get(), mjpeg, nullptr); err < 0) {
-    return fail(Error::internal("MJPEG encoder: " + av_text(err)));
+    return fail(Error::internal("MJPEG encoder: " + av::text(err)));
   }
   frame->quality = ctx->global_quality;  // with QSCALE, each frame's quality is its quantiser
   frame->pts = 0;
   if (int err = avcodec_send_frame(ctx.get(), frame.get()); err < 0) {
-    return fail(Error::internal("MJPEG encoder refused the picture: " + av_text(err)));
+    return fail(Error::internal("MJPEG encoder refused the picture: " + av::text(err)));
   }
   avcodec_send_frame(ctx.get(), nullptr);
   if (int err = avcodec_receive_packet(ctx.get(), packet.get()); err < 0) {
-    return fail(Error::internal("MJPEG encoder made no JPEG: " + av_text(err)));
+    return fail(Error::internal("MJPEG encoder made no JPEG: " + av::text(err)));
   }
   return std::string(reinterpret_cast<const char*>(packet->data),
                      static_cast<std::size_t>(packet->size));
