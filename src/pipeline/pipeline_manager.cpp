@@ -8,10 +8,13 @@
 
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
+#include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
 #include "pipeline/push_output.hpp"
 #include "pipeline/video_pipeline.hpp"
+#include "state/records.hpp"
 
 namespace sluice::pipeline {
 namespace json = boost::json;
@@ -34,6 +37,7 @@ struct PipelineManager::Pipeline {
   // A new spec for the running pipeline (camera settings): rebuilt in place, paths kept open.
   std::optional<PipelineSpec> pending;
   WallTime started_at = std::chrono::system_clock::now();
+  bool kept = false;  // written to the records (API-made)
   std::atomic<std::int64_t> frames{0};
   // Frames the schedule skipped because the pipeline fell behind (policy: drop the oldest raw
   // frame, i.e. the one that is already late), and when the last one was.
@@ -276,7 +280,7 @@ PipelineManager::~PipelineManager() {
   }
 }
 
-Result<std::string> PipelineManager::create(PipelineSpec spec) {
+Result<std::string> PipelineManager::create(PipelineSpec spec, bool keep_it, std::string id_given) {
   std::lock_guard lock(mutex_);
   if (pipelines_.size() >= max_) {
     return fail(Error::unavailable("at most " + std::to_string(max_) + " pipelines run at once"));
@@ -295,8 +299,14 @@ Result<std::string> PipelineManager::create(PipelineSpec spec) {
       }
     }
   }
-  const std::string id = "p" + to_hex(crypto::random_bytes(4));
+  const std::string id = id_given.empty() ? "p" + to_hex(crypto::random_bytes(4)) : id_given;
+  if (keep_it && records_) {
+    if (auto ok = records_->put("pipeline", id, to_json_text(to_json(spec, true))); !ok) {
+      return fail(Error::unavailable("the pipeline cannot be kept: " + ok.error().detail));
+    }
+  }
   auto p = std::make_shared<Pipeline>(id, std::move(spec), output_);
+  p->kept = keep_it && records_;
   p->thread = std::thread([p] { p->run(); });
   pipelines_[id] = p;
   return id;
@@ -431,6 +441,7 @@ Result<json::object> PipelineManager::patch(const std::string& id, const json::o
     if (!merged) return fail(merged.error());
     p->spec = std::move(*merged);
     p->bitrates_changed = true;
+    if (p->kept) keep(p->id, p->spec);
   }
   return describe_one(*p);
 }
@@ -527,6 +538,40 @@ void PipelineManager::render_metrics(http::PrometheusWriter& w) const {
     w.sample("sluice_pipeline_health", {{"pipeline", r.name}, {"health", r.health}}, 1);
 }
 
+void PipelineManager::keep(const std::string& id, const PipelineSpec& spec) {
+  if (!records_) return;
+  if (auto ok = records_->put("pipeline", id, to_json_text(to_json(spec, true))); !ok) {
+    spdlog::warn("pipeline {}: its change is not kept: {}", id, ok.error().detail);
+  }
+}
+
+std::size_t PipelineManager::restore() {
+  if (!records_) return 0;
+  auto rows = records_->load("pipeline");
+  if (!rows) {
+    spdlog::warn("pipelines not restored: {}", rows.error().detail);
+    return 0;
+  }
+  std::size_t made = 0;
+  for (const auto& [id, text] : *rows) {
+    auto body = parse_json_object(text);
+    auto spec = body ? parse_pipeline_spec(*body) : Result<PipelineSpec>(fail(body.error()));
+    if (!spec) {
+      spdlog::warn("pipeline {} not restored: {}", id, spec.error().detail);
+      continue;
+    }
+    auto created = create(std::move(*spec), false, id);
+    if (!created) {
+      spdlog::warn("pipeline {} not restored: {}", id, created.error().detail);
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    if (auto it = pipelines_.find(id); it != pipelines_.end()) it->second->kept = true;
+    ++made;
+  }
+  return made;
+}
+
 std::size_t PipelineManager::apply_camera_settings(const CameraSettings& camera) {
   std::vector<std::shared_ptr<Pipeline>> all;
   {
@@ -541,6 +586,7 @@ std::size_t PipelineManager::apply_camera_settings(const CameraSettings& camera)
     if (!changed) continue;
     p->spec = *changed;
     p->pending = std::move(*changed);
+    if (p->kept) keep(p->id, p->spec);
     ++applied;
   }
   return applied;
@@ -554,6 +600,11 @@ Status PipelineManager::remove(const std::string& id) {
     if (it == pipelines_.end()) return fail(Error::not_found("no pipeline " + id));
     p = it->second;
     pipelines_.erase(it);
+  }
+  if (records_ && p->kept) {
+    if (auto ok = records_->remove("pipeline", id); !ok) {
+      spdlog::warn("pipeline {}: stopped, but its record stays: {}", id, ok.error().detail);
+    }
   }
   {
     std::lock_guard lock(p->mutex);

@@ -22,6 +22,9 @@
 namespace sluice::http {
 class PrometheusWriter;
 }
+namespace sluice::state {
+class Records;
+}
 
 namespace sluice::pipeline {
 
@@ -42,11 +45,18 @@ class PathOutput {
 class PipelineManager {
  public:
   explicit PipelineManager(PathOutput& output, std::size_t max_pipelines = 16);
+  // Where pipelines made through the API are kept (the node's own state database, never a
+  // shared home: each node runs its own), so restore() remakes them after a restart. Call
+  // before the first create(). Null: nothing is kept.
+  void set_records(state::Records* records) { records_ = records; }
+  // Remakes the kept pipelines, with their ids; how many. Errors are logged per pipeline.
+  std::size_t restore();
   ~PipelineManager();  // stops every pipeline
 
   // 201-worthy: the new pipeline's id ("p" + 8 hex); 409 when its name or one of its paths is
-  // taken by another pipeline, 503 past max_pipelines.
-  Result<std::string> create(PipelineSpec spec);
+  // taken by another pipeline, 503 past max_pipelines or when it cannot be kept. `keep`: written
+  // to the records (pipelines of the config file are not: the file makes them).
+  Result<std::string> create(PipelineSpec spec, bool keep = true, std::string id = {});
   // {"id", "name", "state", "error", "frames", "started_at", ...spec}; 404 when unknown.
   Result<boost::json::object> describe(const std::string& id) const;
   std::vector<boost::json::object> list() const;
@@ -72,8 +82,10 @@ class PipelineManager {
   struct Pipeline;
 
  private:
+  void keep(const std::string& id, const PipelineSpec& spec);
   PathOutput& output_;
   std::size_t max_;
+  state::Records* records_ = nullptr;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Pipeline>> pipelines_;
 };

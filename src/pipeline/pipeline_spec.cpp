@@ -248,12 +248,12 @@ Result<PipelineSpec> merge_encoder(const PipelineSpec& spec, const json::object&
   return out;
 }
 
-json::object to_json(const PipelineSpec& spec) {
+json::object to_json(const PipelineSpec& spec, bool with_secrets) {
   json::array outputs;
   for (const auto& o : spec.outputs) {
     json::object out{{"type", o.type}};
     if (!o.rendition.empty()) out["rendition"] = o.rendition;
-    if (!o.url.empty()) out["url"] = redacted_url(o.url);  // a stream key is never shown
+    if (!o.url.empty()) out["url"] = with_secrets ? o.url : redacted_url(o.url);  // keys hidden
     outputs.push_back(std::move(out));
   }
   json::array filters;
@@ -290,7 +290,11 @@ json::object to_json(const PipelineSpec& spec) {
                      {"min_kbps", spec.adaptive.min_kbps},
                      {"max_kbps", spec.adaptive.max_kbps}}}};
   // A URL may hold credentials or a key: it is shown as scheme://host:port only.
-  if (!spec.source.url.empty()) out["source"].as_object()["url"] = redacted_url(spec.source.url);
+  if (!spec.source.url.empty()) {
+    out["source"].as_object()["url"] =
+        with_secrets ? spec.source.url : redacted_url(spec.source.url);
+  }
+  if (!spec.source.device.empty()) out["source"].as_object()["device"] = spec.source.device;
   return out;
 }
 

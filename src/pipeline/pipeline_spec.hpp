@@ -93,7 +93,9 @@ Result<PipelineSpec> parse_pipeline_spec(const boost::json::object& body);
 // The changes of a PATCH's "encoder" object applied to `spec` (only bitrate_kbps may change
 // while running; renditions with a bitrate of their own keep it); 422 naming what may not.
 Result<PipelineSpec> merge_encoder(const PipelineSpec& spec, const boost::json::object& patch);
-boost::json::object to_json(const PipelineSpec& spec);
+// The spec as GET shows it: URLs as scheme://host:port only. `with_secrets`: whole URLs, for the
+// node's own state database (the pipeline is remade from it at the next start).
+boost::json::object to_json(const PipelineSpec& spec, bool with_secrets = false);
 
 // The bitrate rendition `i` is encoded at.
 int bitrate_of(const PipelineSpec& spec, std::size_t i);

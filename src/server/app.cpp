@@ -288,6 +288,7 @@ struct App::Impl {
           *who, auth::Need{auth::Resource::kMedia,
                            write ? auth::Access::kWrite : auth::Access::kRead, std::string(path)});
     });
+    media->set_pipeline_records(state_db.get());
     media->set_onvif_access(
         [this](const media::onvif::UsernameToken* token,
                std::string_view peer) -> Result<std::function<Status(std::string_view)>> {

@@ -499,6 +499,10 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
       [impl = impl_.get()] { return impl->rtsp_port.load(); }, router);
 }
 
+void MediaWiring::set_pipeline_records(state::Records* records) {
+  impl_->pipelines->manager().set_records(records);
+}
+
 void MediaWiring::set_record_segment(std::chrono::milliseconds target) {
   impl_->recorder->set_segment(target);
 }
@@ -583,9 +587,12 @@ std::uint16_t MediaWiring::start(std::uint16_t http_port) {
     });
   }
   impl_->server.start();
+  if (const std::size_t n = impl_->pipelines->manager().restore()) {
+    spdlog::info("{} pipeline(s) made through the API remade", n);
+  }
   for (auto& spec : impl_->configured_pipelines) {
     const std::string name = spec.name;
-    auto id = impl_->pipelines->manager().create(std::move(spec));
+    auto id = impl_->pipelines->manager().create(std::move(spec), /*keep=*/false);
     if (id) {
       spdlog::info("pipeline '{}' from the config file: {}", name, *id);
     } else {

@@ -38,6 +38,9 @@ class HttpServer;
 namespace sluice::registry {
 class Registry;
 }
+namespace sluice::state {
+class Records;
+}
 namespace sluice::media::onvif {
 struct UsernameToken;
 }
@@ -74,6 +77,9 @@ class MediaWiring {
   void set_rtsp_aliases(const std::vector<std::pair<std::string, std::string>>& aliases);
   // The srt_passphrase and srt_latency settings: for SRT callers connecting from now on.
   void set_srt_passphrase(std::string passphrase);
+  // Where pipelines made through the API are kept: the node's own state database (each node runs
+  // its own pipelines). Call before start(), which remakes them.
+  void set_pipeline_records(state::Records* records);
   // The record_paths setting: live paths whose names match one of these patterns ('*': any
   // run of characters) are recorded. Any thread.
   void set_record_paths(std::vector<std::string> patterns);

@@ -432,5 +432,33 @@ encoder = { bitrate_kbps = 150, preset = "ultrafast" }
       << refused.out << refused.err;
 }
 
+// A pipeline made through the API comes back after a restart (same id, running again), with its
+// changes; one that was deleted does not. Pipelines of the config file are not kept (the file
+// makes them).
+TEST_F(PipelineTest, ApiPipelinesComeBackAfterARestart) {
+  const std::string id = start(R"({"name": "kept", "source": {"type": "testsrc", "width": 160,
+      "height": 120, "fps": 10}, "encoder": {"bitrate_kbps": 200, "preset": "ultrafast"},
+      "outputs": [{"type": "push", "url": "rtmp://127.0.0.1:9/live/sk_notshown"}]})");
+  ASSERT_EQ(api("PATCH", "/pipelines/" + id, R"({"encoder": {"bitrate_kbps": 150}})").status, 200);
+  const std::string gone = start(R"({"name": "gone", "source": {"type": "testsrc", "width": 160,
+      "height": 120, "fps": 10}, "encoder": {"preset": "ultrafast"}})");
+  ASSERT_EQ(api("DELETE", "/pipelines/" + gone).status, 200);
+
+  ASSERT_TRUE(daemon_->restart_on_same_port());
+  json::value p;
+  EXPECT_TRUE(eventually(
+      [&] {
+        p = api("GET", "/pipelines/" + id).body;
+        return str(p, "state") == "running";
+      },
+      20s))
+      << json::serialize(p) << daemon_->output();
+  EXPECT_EQ(num(p.at("encoder"), "bitrate_kbps"), 150);
+  EXPECT_EQ(str(p.at("outputs").as_array().at(0), "url"), "rtmp://127.0.0.1:9");
+  EXPECT_EQ(api("GET", "/pipelines/" + gone).status, 404);
+  EXPECT_EQ(api("GET", "/pipelines").body.as_array().size(), 1u);
+  EXPECT_EQ(daemon_->output().find("sk_notshown"), std::string::npos) << "a key in the log";
+}
+
 }  // namespace
 }  // namespace sluice::testing
