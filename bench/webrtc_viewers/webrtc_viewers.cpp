@@ -42,8 +42,8 @@
 #include <openssl/rand.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -138,7 +138,8 @@ HttpResponse http_request(const HttpUrl& base, const std::string& method, const 
   }
   auto wait = [&](short events) -> bool {
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) return false;
       pollfd p{fd, events, 0};
       const int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -154,7 +155,8 @@ HttpResponse http_request(const HttpUrl& base, const std::string& method, const 
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + base.host + ":" +
                     std::to_string(base.port) + "\r\nConnection: close\r\n";
   if (!content_type.empty()) req += "Content-Type: " + content_type + "\r\n";
-  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
   std::size_t off = 0;
   while (off < req.size()) {
@@ -204,7 +206,8 @@ HttpResponse http_request(const HttpUrl& base, const std::string& method, const 
           const auto colon = line.find(':');
           if (colon == std::string::npos) continue;
           std::string name = line.substr(0, colon);
-          for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          for (auto& c : name)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
           std::string value = line.substr(colon + 1);
           value.erase(0, value.find_first_not_of(' '));
           res.headers[name] = value;
@@ -359,7 +362,8 @@ std::string random_transaction() {
   unsigned char b[8];
   RAND_bytes(b, sizeof b);
   char t[17];
-  for (int i = 0; i < 8; ++i) std::snprintf(t + 2 * i, 3, "%02x", b[i]);
+  for (int i = 0; i < 8; ++i)
+    std::snprintf(t + 2 * i, 3, "%02x", b[i]);
   return t;
 }
 
@@ -376,7 +380,8 @@ sluice::Result<json::object> janus_call(const HttpUrl& base, const std::string& 
   auto& o = v.as_object();
   if (o.if_contains("janus") && o.at("janus") == "error") {
     std::string why = "Janus error";
-    if (auto* e = o.if_contains("error"); e && e->is_object() && e->as_object().if_contains("reason"))
+    if (auto* e = o.if_contains("error");
+        e && e->is_object() && e->as_object().if_contains("reason"))
       why += ": " + std::string(e->as_object().at("reason").as_string());
     return sluice::fail(sluice::Error::unavailable(why));
   }
@@ -516,10 +521,11 @@ struct Run {
     auto res = http_request(base, "POST", base.path, "application/sdp", offer, 10);
     if (!res.error.empty()) return sluice::fail(sluice::Error::unavailable(res.error));
     if (res.status != 201) {
-      return sluice::fail(sluice::Error::unavailable(
-          "WHEP: HTTP " + std::to_string(res.status) + " " + res.body.substr(0, 120)));
+      return sluice::fail(sluice::Error::unavailable("WHEP: HTTP " + std::to_string(res.status) +
+                                                     " " + res.body.substr(0, 120)));
     }
-    if (auto it = res.headers.find("location"); it != res.headers.end()) w.whep_resource = it->second;
+    if (auto it = res.headers.find("location"); it != res.headers.end())
+      w.whep_resource = it->second;
     auto d = read_description(res.body);
     if (!d) return sluice::fail(d.error());
     if (d->setup != "passive")
@@ -539,9 +545,9 @@ struct Run {
     if (!attached) return sluice::fail(attached.error());
     const std::string handle_path =
         session_path + "/" + std::to_string(json_id(attached->at("data").at("id")));
-    auto watch = janus_call(
-        base, handle_path,
-        {{"janus", "message"}, {"body", {{"request", "watch"}, {"id", o.mountpoint}}}});
+    auto watch =
+        janus_call(base, handle_path,
+                   {{"janus", "message"}, {"body", {{"request", "watch"}, {"id", o.mountpoint}}}});
     if (!watch) return sluice::fail(watch.error());
     // The offer comes as an event on the session's long poll.
     std::string offer;
@@ -554,7 +560,8 @@ struct Run {
       if (ec) return sluice::fail(sluice::Error::unavailable("Janus: event not JSON"));
       std::vector<json::value> events;
       if (val.is_array()) {
-        for (auto& e : val.as_array()) events.push_back(e);
+        for (auto& e : val.as_array())
+          events.push_back(e);
       } else {
         events.push_back(val);
       }
@@ -565,8 +572,7 @@ struct Run {
           auto* data = err->as_object().if_contains("data");
           if (data && data->is_object() && data->as_object().if_contains("error")) {
             return sluice::fail(sluice::Error::unavailable(
-                "Janus streaming: " +
-                std::string(data->as_object().at("error").as_string())));
+                "Janus streaming: " + std::string(data->as_object().at("error").as_string())));
           }
         }
         if (auto* jsep = eo.if_contains("jsep"); jsep && jsep->is_object()) {
@@ -604,14 +610,15 @@ struct Run {
     w.awaiting_response = true;
     ++w.stun_tries;
     if (w.state != State::kIce) ++w.consent_sent;
-    w.next_stun = now + (w.state == State::kIce
-                             ? std::chrono::milliseconds(200)
-                             : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::duration<double>(o.consent)));
+    w.next_stun =
+        now + (w.state == State::kIce ? std::chrono::milliseconds(200)
+                                      : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::duration<double>(o.consent)));
   }
 
   void flush_dtls(std::size_t i, std::vector<std::string>& out) {
-    for (const auto& d : out) send(i, d);
+    for (const auto& d : out)
+      send(i, d);
     out.clear();
   }
 
@@ -819,7 +826,8 @@ std::map<std::string, long long> udp_counters() {
   std::string key, val;
   n >> key;
   v >> val;
-  while (n >> key && v >> val) out[key] = std::stoll(val);
+  while (n >> key && v >> val)
+    out[key] = std::stoll(val);
   return out;
 }
 
@@ -848,7 +856,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--consent", o.consent, "seconds between consent-freshness Binding requests")
       ->check(CLI::PositiveNumber);
-  app.add_option("--fps", o.fps, "expected frame rate (for the report)")->check(CLI::PositiveNumber);
+  app.add_option("--fps", o.fps, "expected frame rate (for the report)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--cpu-pid", o.cpu_pids, "report the CPU time of these processes over the window");
   app.add_option("--publisher-pid", o.publisher_pids,
                  "report the CPU time of these processes (the source) over the window, apart");
@@ -895,18 +904,22 @@ int main(int argc, char** argv) {
     }
     const int n = epoll_wait(run.ep, events.data(), static_cast<int>(events.size()), 5);
     now = Clock::now();
-    for (int k = 0; k < n; ++k) run.on_readable(static_cast<std::size_t>(events[k].data.u64), now);
+    for (int k = 0; k < n; ++k)
+      run.on_readable(static_cast<std::size_t>(events[k].data.u64), now);
     run.timers(now);
 
     if (!all_settled && next == run.v.size() &&
         std::all_of(run.v.begin(), run.v.end(), [&](const Viewer& w) { return run.settled(w); })) {
       all_settled = now;
-      if (o.verbose) std::fprintf(stderr, "webrtc_viewers: all viewers settled after %.1f s\n", seconds(now - t0));
+      if (o.verbose)
+        std::fprintf(stderr, "webrtc_viewers: all viewers settled after %.1f s\n",
+                     seconds(now - t0));
     }
     if (all_settled && !window_start &&
         now - *all_settled >= std::chrono::duration<double>(o.warmup)) {
       window_start = now;
-      for (auto& w : run.v) w.window_start = w.c;
+      for (auto& w : run.v)
+        w.window_start = w.c;
       cpu0 = cpu_seconds(o.cpu_pids);
       pub0 = cpu_seconds(o.publisher_pids);
       all0 = machine_busy_seconds();
@@ -961,7 +974,9 @@ int main(int argc, char** argv) {
     setup_ms.push_back(ms(w.first_media - w.started));
     ice_ms.push_back(ms(w.ice_done - w.started));
     dtls_ms.push_back(ms(w.dtls_done - w.ice_done));
-    ++profiles[w.srtp_profile == 7 ? "AEAD_AES_128_GCM" : w.srtp_profile == 1 ? "AES128_CM_HMAC_SHA1_80" : std::to_string(w.srtp_profile)];
+    ++profiles[w.srtp_profile == 7   ? "AEAD_AES_128_GCM"
+               : w.srtp_profile == 1 ? "AES128_CM_HMAC_SHA1_80"
+                                     : std::to_string(w.srtp_profile)];
     consent_sent += w.consent_sent;
     consent_answered += w.consent_answered;
     requests_answered += w.requests_answered;
@@ -969,7 +984,8 @@ int main(int argc, char** argv) {
   }
   auto mean = [](const std::vector<double>& x) {
     double s = 0;
-    for (double d : x) s += d;
+    for (double d : x)
+      s += d;
     return x.empty() ? 0.0 : s / static_cast<double>(x.size());
   };
   auto minv = [](const std::vector<double>& x) {
@@ -1005,13 +1021,16 @@ int main(int argc, char** argv) {
     j.add("ssrc_changes", std::to_string(ssrc_changes));
     j.add("rtcp_packets", std::to_string(sum.rtcp));
     j.add("unprotect_failures", std::to_string(sum.unprotect_failures));
-    j.add("kbps_per_viewer", "{\"min\":" + num(minv(kbps), "%.1f") + ",\"mean\":" +
-                                 num(mean(kbps), "%.1f") + ",\"max\":" + num(maxv(kbps), "%.1f") + "}");
-    j.add("fps_per_viewer", "{\"min\":" + num(minv(fps), "%.2f") + ",\"mean\":" +
-                                num(mean(fps), "%.2f") + ",\"max\":" + num(maxv(fps), "%.2f") + "}");
+    j.add("kbps_per_viewer", "{\"min\":" + num(minv(kbps), "%.1f") +
+                                 ",\"mean\":" + num(mean(kbps), "%.1f") +
+                                 ",\"max\":" + num(maxv(kbps), "%.1f") + "}");
+    j.add("fps_per_viewer", "{\"min\":" + num(minv(fps), "%.2f") +
+                                ",\"mean\":" + num(mean(fps), "%.2f") +
+                                ",\"max\":" + num(maxv(fps), "%.2f") + "}");
     j.add("packets_per_s", num(static_cast<double>(sum.rtp) / window, "%.0f"));
     std::string prof = "{";
-    for (auto& [k, c] : profiles) prof += (prof.size() > 1 ? "," : "") + json_str(k) + ":" + std::to_string(c);
+    for (auto& [k, c] : profiles)
+      prof += (prof.size() > 1 ? "," : "") + json_str(k) + ":" + std::to_string(c);
     j.add("srtp_profiles", prof + "}");
     j.add("consent_checks", std::to_string(consent_sent));
     j.add("consent_answered", std::to_string(consent_answered));
@@ -1029,13 +1048,16 @@ int main(int argc, char** argv) {
     // this tool: other workers disturbing the run.
     j.add("machine_busy_pct", num(100 * (all1 - all0) / window, "%.1f"));
     j.add("others_cpu_pct",
-          num(std::max(0.0, 100 * ((all1 - all0) - std::max(0.0, server_cpu) - pub - (self1 - self0)) / window),
+          num(std::max(0.0,
+                       100 * ((all1 - all0) - std::max(0.0, server_cpu) - pub - (self1 - self0)) /
+                           window),
               "%.1f"));
     j.add("udp_rcvbuf_errors", std::to_string(udp_delta("RcvbufErrors")));
     j.add("udp_sndbuf_errors", std::to_string(udp_delta("SndbufErrors")));
     j.add("udp_in_errors", std::to_string(udp_delta("InErrors")));
     std::string errs = "{";
-    for (auto& [k, c] : run.errors) errs += (errs.size() > 1 ? "," : "") + json_str(k) + ":" + std::to_string(c);
+    for (auto& [k, c] : run.errors)
+      errs += (errs.size() > 1 ? "," : "") + json_str(k) + ":" + std::to_string(c);
     j.add("errors", errs + "}");
     std::printf("%s\n", j.close().c_str());
   }
@@ -1047,9 +1069,12 @@ int main(int argc, char** argv) {
                mean(fps), static_cast<unsigned long long>(sum.lost), with_loss,
                static_cast<unsigned long long>(sum.unprotect_failures),
                server_cpu >= 0 ? 100 * server_cpu / window : -1.0,
-               server_cpu >= 0 && receiving ? 100 * server_cpu / window / static_cast<double>(receiving) : -1.0,
+               server_cpu >= 0 && receiving
+                   ? 100 * server_cpu / window / static_cast<double>(receiving)
+                   : -1.0,
                100 * (self1 - self0) / window);
-  for (auto& [k, c] : run.errors) std::fprintf(stderr, "  %d x %s\n", c, k.c_str());
+  for (auto& [k, c] : run.errors)
+    std::fprintf(stderr, "  %d x %s\n", c, k.c_str());
 
   // Teardown, best effort: free the server's sessions now rather than at their timeouts.
   for (auto& w : run.v) {

@@ -310,8 +310,8 @@ std::optional<std::pair<int, int>> parse_resolution(std::string_view text) {
   if (x == std::string_view::npos) return std::nullopt;
   int w = 0, h = 0;
   auto number = [](std::string_view t, int& out) {
-    return !t.empty() && std::from_chars(t.data(), t.data() + t.size(), out).ec == std::errc{} &&
-           std::from_chars(t.data(), t.data() + t.size(), out).ptr == t.data() + t.size();
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+    return !t.empty() && ec == std::errc{} && end == t.data() + t.size();
   };
   if (!number(text.substr(0, x), w) || !number(text.substr(x + 1), h)) return std::nullopt;
   if (w < 16 || h < 16 || w > kMaxDimension || h > kMaxDimension || w % 2 || h % 2) {

@@ -80,7 +80,8 @@ TEST(OnvifXml, HostileDocumentsAreRefused) {
   EXPECT_FALSE(parse_xml("<a/><b/>").has_value());
   EXPECT_FALSE(parse_xml("not xml").has_value());
   EXPECT_FALSE(parse_xml("").has_value());
-  EXPECT_FALSE(parse_xml("<\xff:/>").has_value());  // a prefix and no local name (found by fuzz_soap)
+  EXPECT_FALSE(
+      parse_xml("<\xff:/>").has_value());  // a prefix and no local name (found by fuzz_soap)
   EXPECT_FALSE(parse_xml("<:a/>").has_value());
   EXPECT_FALSE(parse_xml("<a>&#0;</a>").has_value());
   EXPECT_FALSE(parse_xml("<a>&#x110000;</a>").has_value());

@@ -18,6 +18,7 @@ extern "C" {
 #include <vector>
 
 #include "media/flv_builder.hpp"
+#include "media/transcode/av_support.hpp"
 #include "media/transcode/snapshot.hpp"
 
 namespace sluice::media {
@@ -30,18 +31,9 @@ std::span<const std::uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-struct CodecFree {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameFree {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketFree {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-using CodecPtr = std::unique_ptr<AVCodecContext, CodecFree>;
-using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
-using PacketPtr = std::unique_ptr<AVPacket, PacketFree>;
+using av::CodecPtr;
+using av::FramePtr;
+using av::PacketPtr;
 
 // The source picture's luma, full range (0..255): a quadratic ramp left to right, so neither a
 // flat grey picture nor a mirrored one comes close to it.
