@@ -11,7 +11,6 @@
 #include <system_error>
 
 #include "core/event_loop.hpp"
-#include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
@@ -411,7 +410,6 @@ struct MediaWiring::Impl {
   std::unique_ptr<OnvifWiring> onvif;
   std::unique_ptr<PipelineWiring> pipelines;  // before the server goes: its threads stop first
   std::unique_ptr<media::Recorder> recorder;
-  std::vector<pipeline::PipelineSpec> configured_pipelines;  // made by start()
   std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
   std::atomic<std::uint16_t> rtmp_port{0};
   std::atomic<std::uint16_t> rtsp_port{0};
@@ -435,21 +433,8 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   add_media_routes(router, impl_->server);
   auto hls = Impl::hls_options(config);
   hls.renditions = [impl = impl_.get()](const std::string& name) {
-    std::vector<media::HlsRendition> out;
-    if (!impl->pipelines) return out;
-    auto spec = impl->pipelines->manager().spec_named(name);
-    if (!spec) return out;
-    const std::string codecs = spec->encoder.codec == "h265"         ? "hvc1.1.6.L93.B0"
-                               : spec->encoder.profile == "baseline" ? "avc1.42e01f"
-                               : spec->encoder.profile == "main"     ? "avc1.4d401f"
-                                                                     : "avc1.640028";
-    for (std::size_t i = 0; i < spec->renditions.size(); ++i) {
-      const auto& r = spec->renditions[i];
-      out.push_back(media::HlsRendition{"../" + r.path + "/index.m3u8",
-                                        pipeline::bitrate_of(*spec, i) * 1100, r.width, r.height,
-                                        static_cast<double>(spec->source.fps), codecs});
-    }
-    return out;
+    return impl->pipelines ? impl->pipelines->hls_renditions(name)
+                           : std::vector<media::HlsRendition>{};
   };
   impl_->hls =
       std::make_unique<media::HlsService>(impl_->server, impl_->policy, std::move(hls), router);
@@ -463,25 +448,7 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
       std::make_unique<media::WhepService>(impl_->server, impl_->policy, std::move(whep), router);
   (void)impl_->whep->set_ice_servers(config.webrtc_ice_servers);  // checked by load_config
   impl_->snapshots = std::make_unique<media::SnapshotService>(impl_->server, impl_->policy, router);
-  impl_->pipelines = std::make_unique<PipelineWiring>(impl_->server, router);
-  // The config file's [[pipeline]] tables: checked now (a bad one stops the start, naming it),
-  // made once the media server runs.
-  for (std::size_t i = 0; i < config.pipelines.size(); ++i) {
-    auto body = parse_json_object(config.pipelines[i]);
-    auto spec = body ? pipeline::parse_pipeline_spec(*body)
-                     : Result<pipeline::PipelineSpec>(fail(body.error()));
-    if (!spec) {
-      std::string why = spec.error().detail;
-      for (const auto& f : spec.error().fields) {
-        std::string where;
-        for (std::size_t k = 1; k < f.loc.size(); ++k)
-          where += (where.empty() ? "" : ".") + f.loc[k];
-        why += "; " + where + ": " + f.msg;
-      }
-      throw ConfigError("[[pipeline]] " + std::to_string(i + 1) + ": " + why);
-    }
-    impl_->configured_pipelines.push_back(std::move(*spec));
-  }
+  impl_->pipelines = std::make_unique<PipelineWiring>(impl_->server, router, config.pipelines);
   media::RecordingOptions recording;
   recording.dir = !config.record_dir.empty() ? config.record_dir
                   : config.data_dir.empty()  ? std::string()
@@ -587,19 +554,7 @@ std::uint16_t MediaWiring::start(std::uint16_t http_port) {
     });
   }
   impl_->server.start();
-  if (const std::size_t n = impl_->pipelines->manager().restore()) {
-    spdlog::info("{} pipeline(s) made through the API remade", n);
-  }
-  for (auto& spec : impl_->configured_pipelines) {
-    const std::string name = spec.name;
-    auto id = impl_->pipelines->manager().create(std::move(spec), /*keep=*/false);
-    if (id) {
-      spdlog::info("pipeline '{}' from the config file: {}", name, *id);
-    } else {
-      spdlog::warn("pipeline '{}' from the config file not made: {}", name, id.error().detail);
-    }
-  }
-  impl_->configured_pipelines.clear();
+  impl_->pipelines->start();
   return impl_->rtmp_port;
 }
 

@@ -4,7 +4,9 @@
 
 #include <map>
 
+#include "core/config.hpp"
 #include "core/event_loop.hpp"
+#include "core/json.hpp"
 #include "media/media_hub.hpp"
 #include "media/servers/media_server.hpp"
 #include "pipeline/pipeline_manager.hpp"
@@ -114,10 +116,60 @@ struct PipelineWiring::Output : pipeline::PathOutput,
   std::map<std::string, std::unique_ptr<Publication>> publications;  // media thread only
 };
 
-PipelineWiring::PipelineWiring(media::MediaServer& media, http::Router& router)
+PipelineWiring::PipelineWiring(media::MediaServer& media, http::Router& router,
+                               const std::vector<std::string>& configured)
     : output_(std::make_shared<Output>(media)),
       manager_(std::make_unique<pipeline::PipelineManager>(*output_)) {
   pipeline::add_pipeline_routes(router, *manager_);
+  for (std::size_t i = 0; i < configured.size(); ++i) {
+    auto body = parse_json_object(configured[i]);
+    auto spec = body ? pipeline::parse_pipeline_spec(*body)
+                     : Result<pipeline::PipelineSpec>(fail(body.error()));
+    if (!spec) {
+      std::string why = spec.error().detail;
+      for (const auto& f : spec.error().fields) {
+        std::string where;
+        for (std::size_t k = 1; k < f.loc.size(); ++k)
+          where += (where.empty() ? "" : ".") + f.loc[k];
+        why += "; " + where + ": " + f.msg;
+      }
+      throw ConfigError("[[pipeline]] " + std::to_string(i + 1) + ": " + why);
+    }
+    configured_.push_back(std::move(*spec));
+  }
+}
+
+void PipelineWiring::start() {
+  if (const std::size_t n = manager_->restore()) {
+    spdlog::info("{} pipeline(s) made through the API remade", n);
+  }
+  for (auto& spec : configured_) {
+    const std::string name = spec.name;
+    auto id = manager_->create(std::move(spec), /*keep=*/false);
+    if (id) {
+      spdlog::info("pipeline '{}' from the config file: {}", name, *id);
+    } else {
+      spdlog::warn("pipeline '{}' from the config file not made: {}", name, id.error().detail);
+    }
+  }
+  configured_.clear();
+}
+
+std::vector<media::HlsRendition> PipelineWiring::hls_renditions(const std::string& name) const {
+  std::vector<media::HlsRendition> out;
+  auto spec = manager_->spec_named(name);
+  if (!spec) return out;
+  const std::string codecs = spec->encoder.codec == "h265"         ? "hvc1.1.6.L93.B0"
+                             : spec->encoder.profile == "baseline" ? "avc1.42e01f"
+                             : spec->encoder.profile == "main"     ? "avc1.4d401f"
+                                                                   : "avc1.640028";
+  for (std::size_t i = 0; i < spec->renditions.size(); ++i) {
+    const auto& r = spec->renditions[i];
+    out.push_back(media::HlsRendition{"../" + r.path + "/index.m3u8",
+                                      pipeline::bitrate_of(*spec, i) * 1100, r.width, r.height,
+                                      static_cast<double>(spec->source.fps), codecs});
+  }
+  return out;
 }
 
 PipelineWiring::~PipelineWiring() = default;

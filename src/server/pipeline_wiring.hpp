@@ -8,8 +8,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
+#include "media/protocols/hls/hls_playlist.hpp"
 #include "pipeline/pipeline_spec.hpp"
 
 namespace sluice::http {
@@ -26,10 +28,18 @@ namespace sluice::server {
 
 class PipelineWiring {
  public:
-  // Adds the routes to `router`; `media` must outlive the wiring.
-  PipelineWiring(media::MediaServer& media, http::Router& router);
+  // Adds the routes to `router`; `media` must outlive the wiring. `configured`: the config
+  // file's [[pipeline]] tables as JSON, checked now — a bad one throws ConfigError naming it.
+  PipelineWiring(media::MediaServer& media, http::Router& router,
+                 const std::vector<std::string>& configured = {});
   ~PipelineWiring();  // stops every pipeline (their paths end)
   pipeline::PipelineManager& manager();
+  // Once the media server runs: remakes the pipelines kept from the API, then makes the config
+  // file's.
+  void start();
+  // A pipeline's renditions for its HLS multivariant playlist (none when `name` is no pipeline).
+  // Any thread.
+  std::vector<media::HlsRendition> hls_renditions(const std::string& name) const;
   // One of the camera's stream settings changed (streamResolution, …; values already checked
   // by the settings): applied to the pipelines with a `stream1` rendition. Any thread.
   Status set_camera(const std::string& name, const boost::json::value& value);
@@ -39,6 +49,7 @@ class PipelineWiring {
  private:
   std::shared_ptr<Output> output_;
   std::unique_ptr<pipeline::PipelineManager> manager_;
+  std::vector<pipeline::PipelineSpec> configured_;  // made by start()
   std::mutex camera_mutex_;
   pipeline::CameraSettings camera_;  // under camera_mutex_
 };
