@@ -125,6 +125,7 @@ Result<Stream> Session::publish(std::string_view channel, PublishOptions options
   s->open.keep_last_value = options.keep_last_value;
   s->open.advertise = options.advertise;
   s->open.stream_type = options.stream_type;
+  s->open.metadata = options.metadata;
   s->buffer_bytes = options.buffer_bytes;
   s->on_subscription = std::move(options.on_subscription);
   return open_stream(*impl_, std::move(s));

@@ -75,6 +75,9 @@ struct PublishOptions {
   bool keep_last_value = false;
   bool advertise = true;
   std::string stream_type = "data";
+  // The channel's metadata: its registry stream's, and what in-process consumers read (a
+  // pipeline's relay source takes {"format", "width", "height", "fps"} of raw frames from it).
+  boost::json::object metadata;
   std::size_t buffer_bytes = 16 * 1024 * 1024;  // send() blocks while this much is queued
   // The channel's owner (the first publisher) hears about subscriptions that match it — those
   // that existed when it opened, then every change — on the session's I/O thread.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <thread>
 
@@ -21,11 +22,12 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 struct PipelineManager::Pipeline {
-  Pipeline(std::string i, PipelineSpec s, PathOutput& o)
-      : id(std::move(i)), spec(std::move(s)), output(o) {}
+  Pipeline(std::string i, PipelineSpec s, PathOutput& o, SourceFeeds* f)
+      : id(std::move(i)), output(o), feeds(f), spec(std::move(s)) {}
 
   const std::string id;
   PathOutput& output;
+  SourceFeeds* feeds;
 
   std::mutex mutex;  // guards what follows (and the condition)
   std::condition_variable wake;
@@ -47,7 +49,8 @@ struct PipelineManager::Pipeline {
   // Measured over the last second (under mutex): frames made, and bits sent per rendition.
   double fps = 0;
   std::vector<double> bitrates;
-  std::vector<int> targets;  // each rendition's bitrate now (adaptive bitrate moves it)
+  std::vector<int> targets;           // each rendition's bitrate now (adaptive bitrate moves it)
+  std::vector<SourceReport> sources;  // as of the last second
   std::uint64_t adaptations = 0;
   // The push outputs of the current run, by output index (null for a record output).
   std::vector<std::shared_ptr<PushOutput>> pushes;
@@ -104,7 +107,7 @@ struct PipelineManager::Pipeline {
       now = spec;
       bitrates_changed = false;
     }
-    auto made = VideoPipeline::create(now, [this] { return stopped(); });
+    auto made = VideoPipeline::create(now, feeds, [this] { return stopped(); });
     if (!made) return made.error();
     auto video = std::move(*made);
     std::vector<std::string> opened;
@@ -132,11 +135,15 @@ struct PipelineManager::Pipeline {
       std::lock_guard lock(mutex);
       this->pushes = pushes;
     }
+    for (const auto& o : now.outputs) {
+      if (o.type == "record") output.record(now.renditions[rendition_of(now, o)].path, true);
+    }
     set_state("running");
     spdlog::info("pipeline {} ('{}') runs: {} rendition(s) at {} fps", id, now.name,
-                 now.renditions.size(), now.source.fps);
-    auto frame_time = std::chrono::nanoseconds(1'000'000'000LL / now.source.fps);
-    std::int64_t offset_ms = 0;  // where this build's times start
+                 now.renditions.size(), video->fps());
+    auto frame_time = std::chrono::nanoseconds(1'000'000'000LL / video->fps());
+    std::uint64_t source_dropped = 0;  // the main source's drops counted so far
+    std::int64_t offset_ms = 0;        // where this build's times start
     std::int64_t last_ms = 0;
     auto start = Clock::now();
     std::vector<std::vector<EncodedUnit>> units;
@@ -158,7 +165,7 @@ struct PipelineManager::Pipeline {
     for (std::int64_t i = 0;; ++i) {
       // Pictures are made at the source's rate from the monotonic clock. A picture more than two
       // frames late is dropped (counted) and the schedule goes on: the stream keeps real time.
-      const bool paced = now.source.type == "testsrc";  // a URL's or device's come at theirs
+      const bool paced = video->paced();  // a live source's pictures come at its own rate
       if (paced ? sleep(start + i * frame_time - Clock::now()) : stopped()) break;
       if (paced && Clock::now() - (start + i * frame_time) > 2 * frame_time) {
         ++dropped;
@@ -193,17 +200,18 @@ struct PipelineManager::Pipeline {
       if (auto next = take_pending(now)) {
         // Rebuilt in place: the readers stay; the new encoders' parameter sets reach them as a
         // new sequence header and times go on.
-        auto rebuilt = VideoPipeline::create(*next, [this] { return stopped(); });
+        auto rebuilt = VideoPipeline::create(*next, feeds, [this] { return stopped(); });
         if (!rebuilt) {
           spdlog::warn("pipeline {} ('{}'): new settings refused: {}", id, now.name,
                        rebuilt.error().detail);
           std::lock_guard lock(mutex);
           error = "new settings refused: " + rebuilt.error().detail;
         } else {
+          offset_ms = last_ms + 1000 / video->fps();
           video = std::move(*rebuilt);
-          offset_ms = last_ms + 1000 / now.source.fps;
+          source_dropped = 0;
           now = std::move(*next);
-          frame_time = std::chrono::nanoseconds(1'000'000'000LL / now.source.fps);
+          frame_time = std::chrono::nanoseconds(1'000'000'000LL / video->fps());
           start = Clock::now();
           i = 0;
           adaptive.clear();
@@ -238,16 +246,25 @@ struct PipelineManager::Pipeline {
       ++window_frames;
       const auto t = Clock::now();
       last_frame_ns = t.time_since_epoch().count();
+      if (const auto d = video->source_dropped(); d > source_dropped) {
+        dropped += static_cast<std::int64_t>(d - source_dropped);  // drop-oldest at the source
+        last_drop_ns = t.time_since_epoch().count();
+        source_dropped = d;
+      }
       if (const auto span = std::chrono::duration<double>(t - window_start).count(); span >= 1) {
         std::lock_guard lock(mutex);
         fps = static_cast<double>(window_frames) / span;
         bitrates.assign(window_bytes.size(), 0);
         for (std::size_t r = 0; r < window_bytes.size(); ++r)
           bitrates[r] = static_cast<double>(window_bytes[r]) * 8 / span;
+        sources = video->sources();
         window_start = t;
         window_frames = 0;
         std::fill(window_bytes.begin(), window_bytes.end(), 0);
       }
+    }
+    for (const auto& o : now.outputs) {
+      if (o.type == "record") output.record(now.renditions[rendition_of(now, o)].path, false);
     }
     for (const auto& p : opened)
       output.close(p);
@@ -259,8 +276,8 @@ struct PipelineManager::Pipeline {
   }
 };
 
-PipelineManager::PipelineManager(PathOutput& output, std::size_t max_pipelines)
-    : output_(output), max_(max_pipelines) {}
+PipelineManager::PipelineManager(PathOutput& output, std::size_t max_pipelines, SourceFeeds* feeds)
+    : output_(output), feeds_(feeds), max_(max_pipelines) {}
 
 PipelineManager::~PipelineManager() {
   std::map<std::string, std::shared_ptr<Pipeline>> all;
@@ -305,7 +322,7 @@ Result<std::string> PipelineManager::create(PipelineSpec spec, bool keep_it, std
       return fail(Error::unavailable("the pipeline cannot be kept: " + ok.error().detail));
     }
   }
-  auto p = std::make_shared<Pipeline>(id, std::move(spec), output_);
+  auto p = std::make_shared<Pipeline>(id, std::move(spec), output_, feeds_);
   p->kept = keep_it && records_;
   p->thread = std::thread([p] { p->run(); });
   pipelines_[id] = p;
@@ -324,6 +341,9 @@ std::pair<std::string, std::string> health_of(PipelineManager::Pipeline& p) {
   }
   for (const auto& push : p.pushes) {
     if (push && push->state().state == "retrying") return {"erroring", push->state().error};
+  }
+  for (const auto& s : p.sources) {
+    if (s.state == "retrying") return {"erroring", "source '" + s.name + "': " + s.error};
   }
   if (p.last_drop_ns != 0 && ago(p.last_drop_ns) < std::chrono::seconds(10)) {
     return {"dropping", "frames dropped in the last 10 s (the machine does not keep up)"};
@@ -357,8 +377,10 @@ json::object describe_one(PipelineManager::Pipeline& p) {
                      {"rendition", p.spec.renditions[rendition_of(p.spec, spec)].path}};
     if (!spec.url.empty()) out["url"] = redacted_url(spec.url);
     if (spec.type == "record") {
-      out["state"] = "unavailable";
-      out["error"] = "record a pipeline's path with the record_paths setting";
+      const auto [state, why] =
+          p.output.recording(p.spec.renditions[rendition_of(p.spec, spec)].path);
+      out["state"] = state;
+      if (!why.empty()) out["error"] = why;
     } else if (i < p.pushes.size() && p.pushes[i]) {
       const auto st = p.pushes[i]->state();
       out["state"] = st.state;
@@ -372,6 +394,19 @@ json::object describe_one(PipelineManager::Pipeline& p) {
     outputs.push_back(std::move(out));
   }
   o["outputs"] = std::move(outputs);
+  json::array sources;
+  for (const auto& s : p.sources) {
+    json::object so{{"name", s.name},   {"role", s.role},     {"state", s.state},
+                    {"width", s.width}, {"height", s.height}, {"dropped", s.dropped}};
+    if (!s.error.empty()) so["error"] = s.error;
+    if (s.role == "pip") {
+      if (s.offset_ms) so["offset_ms"] = std::round(*s.offset_ms * 10) / 10;
+      so["out_of_tolerance"] = s.out_of_tolerance;
+      so["stale"] = s.stale;
+    }
+    sources.push_back(std::move(so));
+  }
+  o["sources"] = std::move(sources);
   o["started_at"] = format_timestamp(p.started_at);
   return o;
 }

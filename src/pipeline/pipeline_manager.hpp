@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "media/flv_builder.hpp"
+#include "pipeline/frame_source.hpp"
 #include "pipeline/pipeline_spec.hpp"
 
 namespace sluice::http {
@@ -40,11 +41,20 @@ class PathOutput {
   virtual void close(const std::string& path) = 0;
   // What `path`'s viewers report (for adaptive bitrate); none: no viewers.
   virtual ViewerFeedback feedback(const std::string& path) { return {}; }
+  // A record output: `path` is recorded from `on` until off (as many offs as ons).
+  virtual void record(const std::string& path, bool on) {}
+  // That recording's state and why: "recording", "waiting", "failed", "unavailable".
+  virtual std::pair<std::string, std::string> recording(const std::string& path) {
+    return {"unavailable", "recording is not available here"};
+  }
 };
 
 class PipelineManager {
  public:
-  explicit PipelineManager(PathOutput& output, std::size_t max_pipelines = 16);
+  // `feeds`: relay channels and live paths for sources that read them (null: such sources fail
+  // with 503).
+  explicit PipelineManager(PathOutput& output, std::size_t max_pipelines = 16,
+                           SourceFeeds* feeds = nullptr);
   // Where pipelines made through the API are kept (the node's own state database, never a
   // shared home: each node runs its own), so restore() remakes them after a restart. Call
   // before the first create(). Null: nothing is kept.
@@ -84,6 +94,7 @@ class PipelineManager {
  private:
   void keep(const std::string& id, const PipelineSpec& spec);
   PathOutput& output_;
+  SourceFeeds* feeds_;
   std::size_t max_;
   state::Records* records_ = nullptr;
   mutable std::mutex mutex_;

@@ -18,6 +18,11 @@ namespace {
 constexpr std::array<std::string_view, 9> kPresets = {
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"};
 constexpr std::array<std::string_view, 3> kProfiles = {"baseline", "main", "high"};
+constexpr std::array<std::string_view, 5> kSourceTypes = {"testsrc", "url", "v4l2", "relay",
+                                                          "path"};
+constexpr std::array<std::string_view, 3> kPatterns = {"testsrc2", "smptebars", "color"};
+constexpr std::array<std::string_view, 4> kPositions = {"top-left", "top-right", "bottom-left",
+                                                        "bottom-right"};
 
 bool one_of(std::string_view v, std::span<const std::string_view> allowed) {
   return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
@@ -51,7 +56,138 @@ void read_encoder(FieldReader& f, EncoderSpec& e, bool all) {
   if (auto v = f.boolean("zerolatency", false)) e.zerolatency = *v;
 }
 
+bool is_source_name(const std::string& name) {
+  return !name.empty() && name.size() <= 32 && name != "main" &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+         });
+}
+
+bool is_channel_name(std::string_view name) {
+  return !name.empty() && name.front() != '.' && name.back() != '.' &&
+         name.find("..") == std::string_view::npos &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+         });
+}
+
+void read_source(FieldReader& f, SourceSpec& s) {
+  if (auto v = f.string("type", true, 1, 32)) {
+    if (!one_of(*v, kSourceTypes)) f.add_error("type", "one of " + listed(kSourceTypes));
+    s.type = *v;
+  }
+  if (auto v = f.string("device", s.type == "v4l2", 1, 256)) {
+    if (!v->starts_with("/dev/")) f.add_error("device", "a device under /dev, e.g. /dev/video0");
+    s.device = *v;
+  }
+  if (auto v = f.string("url", s.type == "url", 1, 2048)) {
+    if (!is_pullable_url(*v)) {
+      f.add_error("url", "an rtsp://, rtmp://, rtmps://, srt://, http:// or https:// URL");
+    }
+    s.url = *v;
+  }
+  if (auto v = f.string("channel", s.type == "relay", 1, 256)) {
+    if (!is_channel_name(*v)) f.add_error("channel", "a relay channel name, e.g. frames.cam1");
+    s.channel = *v;
+  }
+  if (auto v = f.string("path", s.type == "path", 1, keys::kMaxNameLength)) {
+    if (!keys::is_valid_stream_name(*v)) f.add_error("path", "not a valid path name");
+    s.path = *v;
+  }
+  if (auto v = f.string("pattern", false, 1, 16)) {
+    if (!one_of(*v, kPatterns)) f.add_error("pattern", "one of " + listed(kPatterns));
+    s.pattern = *v;
+  }
+  if (auto v = f.string("color", false, 1, 32)) {
+    const bool plain = std::all_of(v->begin(), v->end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '#';
+    });
+    if (!plain) f.add_error("color", "a colour name (red) or #RRGGBB");
+    s.color = *v;
+  }
+  if (auto v = f.integer("width", false, 16, kMaxDimension)) s.width = static_cast<int>(*v);
+  if (auto v = f.integer("height", false, 16, kMaxDimension)) s.height = static_cast<int>(*v);
+  if (auto v = f.integer("fps", false, 1, kMaxFps)) s.fps = static_cast<int>(*v);
+  if (auto v = f.boolean("clock", false)) s.clock = *v;
+  if (s.width % 2 || s.height % 2) f.add_error("width", "width and height must be even");
+}
+
+void read_pip(const json::object& o, FieldReader& f, FilterSpec& filter) {
+  if (auto v = f.string("mainSource", false, 1, 32)) filter.main_source = *v;
+  if (auto v = f.string("pipSource", true, 1, 32)) filter.pip_source = *v;
+  if (auto v = f.string("pipPosition", false, 1, 16)) {
+    if (!one_of(*v, kPositions)) f.add_error("pipPosition", "one of " + listed(kPositions));
+    filter.position = *v;
+  }
+  if (auto v = f.number("pipScale", false)) {
+    if (*v < 0.05 || *v > 0.5) f.add_error("pipScale", "0.05 to 0.5 of the main picture");
+    filter.scale = *v;
+  }
+  if (const auto* border = o.if_contains("pipBorder")) {
+    if (border->is_bool()) {
+      filter.border = border->as_bool() ? 4 : 0;
+    } else if (border->is_int64() && border->as_int64() >= 0 && border->as_int64() <= 32) {
+      filter.border = static_cast<int>(border->as_int64());
+    } else {
+      f.add_error("pipBorder", "true, false or a width in pixels (0-32)");
+    }
+  }
+}
+
+// The pip filter's sources exist and differ; one pip at most; a path source is not one of the
+// pipeline's own renditions (it would read itself).
+void check_compositions(const PipelineSpec& spec, std::vector<FieldError>& errors) {
+  int pips = 0;
+  for (std::size_t i = 0; i < spec.filters.size(); ++i) {
+    const auto& f = spec.filters[i];
+    if (f.type != "pip") continue;
+    const std::vector<std::string> loc{"body", "filters", std::to_string(i)};
+    if (++pips > 1) {
+      errors.push_back(FieldError{loc, "one pip filter per pipeline", "value_error"});
+    }
+    for (const auto& [field, name] :
+         {std::pair<std::string, std::string>{"mainSource", f.main_source},
+          std::pair<std::string, std::string>{"pipSource", f.pip_source}}) {
+      if (!source_named(spec, name)) {
+        auto l = loc;
+        l.push_back(field);
+        errors.push_back(FieldError{
+            l, "no source named '" + name + "' (\"main\" or one of \"sources\")", "value_error"});
+      }
+    }
+    if (f.main_source == f.pip_source) {
+      errors.push_back(FieldError{loc, "mainSource and pipSource must differ", "value_error"});
+    }
+  }
+  std::vector<std::pair<std::string, const SourceSpec*>> all{{"source", &spec.source}};
+  for (const auto& [name, s] : spec.sources)
+    all.emplace_back("sources." + name, &s);
+  for (const auto& [where, s] : all) {
+    if (s->type != "path") continue;
+    for (const auto& r : spec.renditions) {
+      if (r.path == s->path) {
+        errors.push_back(FieldError{{"body", where, "path"},
+                                    "'" + s->path + "' is this pipeline's own rendition",
+                                    "value_error"});
+      }
+    }
+  }
+}
+
 }  // namespace
+
+const FilterSpec* pip_of(const PipelineSpec& spec) {
+  for (const auto& f : spec.filters) {
+    if (f.type == "pip") return &f;
+  }
+  return nullptr;
+}
+
+const SourceSpec* source_named(const PipelineSpec& spec, const std::string& name) {
+  if (name == "main") return &spec.source;
+  auto it = spec.sources.find(name);
+  return it == spec.sources.end() ? nullptr : &it->second;
+}
 
 Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
   FieldReader r(body, {"body"});
@@ -65,28 +201,45 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
   std::vector<FieldError> errors;
   if (auto o = r.object("source", true)) {
     FieldReader f(*o, {"body", "source"});
-    if (auto v = f.string("type", true, 1, 32)) {
-      if (*v != "testsrc" && *v != "url" && *v != "v4l2") {
-        f.add_error("type", "a source type sluice knows: testsrc, url, v4l2");
+    read_source(f, spec.source);
+    for (auto& e : f.take_errors())
+      errors.push_back(std::move(e));
+  }
+  if (auto o = r.object("sources", false)) {
+    if (o->size() > kMaxExtraSources) {
+      r.add_error("sources", "at most " + std::to_string(kMaxExtraSources) + " further sources");
+    }
+    for (const auto& [key, value] : *o) {
+      const std::string name(key);
+      std::vector<std::string> loc{"body", "sources", name};
+      if (!is_source_name(name)) {
+        errors.push_back(FieldError{loc, "a name of 1-32 letters, digits, '_' and '-', not 'main'",
+                                    "value_error"});
+        continue;
       }
-      spec.source.type = *v;
-    }
-    auto& s = spec.source;
-    if (auto v = f.string("device", s.type == "v4l2", 1, 256)) {
-      if (!v->starts_with("/dev/")) f.add_error("device", "a device under /dev, e.g. /dev/video0");
-      s.device = *v;
-    }
-    if (auto v = f.string("url", s.type == "url", 1, 2048)) {
-      if (!is_pullable_url(*v)) {
-        f.add_error("url", "an rtsp://, rtmp://, rtmps://, srt://, http:// or https:// URL");
+      if (!value.is_object()) {
+        errors.push_back(FieldError{loc, "a source object {type, ...}", "type_error"});
+        continue;
       }
-      s.url = *v;
+      FieldReader f(value.as_object(), loc);
+      read_source(f, spec.sources[name]);
+      for (auto& e : f.take_errors())
+        errors.push_back(std::move(e));
     }
-    if (auto v = f.integer("width", false, 16, kMaxDimension)) s.width = static_cast<int>(*v);
-    if (auto v = f.integer("height", false, 16, kMaxDimension)) s.height = static_cast<int>(*v);
-    if (auto v = f.integer("fps", false, 1, kMaxFps)) s.fps = static_cast<int>(*v);
-    if (auto v = f.boolean("clock", false)) s.clock = *v;
-    if (s.width % 2 || s.height % 2) f.add_error("width", "width and height must be even");
+  }
+  if (auto o = r.object("alignment", false)) {
+    FieldReader f(*o, {"body", "alignment"});
+    if (auto v = f.boolean("enabled", false)) spec.alignment.enabled = *v;
+    if (auto v = f.string("method", false, 1, 16)) {
+      if (*v != "timestamp") f.add_error("method", "timestamp (capture times) is the method here");
+      spec.alignment.method = *v;
+    }
+    if (auto v = f.integer("maxLatencyMs", false, 1, 5000)) {
+      spec.alignment.max_latency_ms = static_cast<int>(*v);
+    }
+    if (auto v = f.integer("syncTolerance", false, 1, 1000)) {
+      spec.alignment.sync_tolerance_ms = static_cast<int>(*v);
+    }
     for (auto& e : f.take_errors())
       errors.push_back(std::move(e));
   }
@@ -147,9 +300,12 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
         FieldReader f(item.as_object(), loc);
         FilterSpec filter;
         if (auto v = f.string("type", true, 1, 16)) {
-          if (*v != "text" && *v != "timestamp") f.add_error("type", "text or timestamp");
+          if (*v != "text" && *v != "timestamp" && *v != "pip") {
+            f.add_error("type", "text, timestamp or pip");
+          }
           filter.type = *v;
         }
+        if (filter.type == "pip") read_pip(item.as_object(), f, filter);
         if (auto v = f.string("text", filter.type == "text", 1, 256)) {
           const bool plain = std::all_of(v->begin(), v->end(), [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -226,15 +382,37 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
                                   "value_error"});
     }
   }
+  check_compositions(spec, errors);
   if (!errors.empty()) return fail(Error::invalid(std::move(errors)));
-  for (auto& rendition : spec.renditions) {  // a URL's renditions keep 0: the picture's size
-    if (rendition.width == 0 && spec.source.type == "testsrc") rendition.width = spec.source.width;
-    if (rendition.height == 0 && spec.source.type == "testsrc") {
-      rendition.height = spec.source.height;
-    }
+  const SourceSpec& main = *source_named(spec, pip_of(spec) ? pip_of(spec)->main_source : "main");
+  for (auto& rendition : spec.renditions) {  // others keep 0: the picture's own size
+    if (rendition.width == 0 && main.type == "testsrc") rendition.width = main.width;
+    if (rendition.height == 0 && main.type == "testsrc") rendition.height = main.height;
   }
   return spec;
 }
+
+namespace {
+
+// A URL may hold credentials or a key: it is shown as scheme://host:port only.
+json::object source_json(const SourceSpec& s, bool with_secrets) {
+  json::object o{{"type", s.type},
+                 {"width", s.width},
+                 {"height", s.height},
+                 {"fps", s.fps},
+                 {"clock", s.clock}};
+  if (s.type == "testsrc") {
+    o["pattern"] = s.pattern;
+    if (s.pattern == "color") o["color"] = s.color;
+  }
+  if (!s.url.empty()) o["url"] = with_secrets ? s.url : redacted_url(s.url);
+  if (!s.device.empty()) o["device"] = s.device;
+  if (!s.channel.empty()) o["channel"] = s.channel;
+  if (!s.path.empty()) o["path"] = s.path;
+  return o;
+}
+
+}  // namespace
 
 Result<PipelineSpec> merge_encoder(const PipelineSpec& spec, const json::object& patch) {
   PipelineSpec out = spec;
@@ -258,6 +436,15 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
   }
   json::array filters;
   for (const auto& f : spec.filters) {
+    if (f.type == "pip") {
+      filters.push_back(json::object{{"type", f.type},
+                                     {"mainSource", f.main_source},
+                                     {"pipSource", f.pip_source},
+                                     {"pipPosition", f.position},
+                                     {"pipScale", f.scale},
+                                     {"pipBorder", f.border}});
+      continue;
+    }
     json::object o{{"type", f.type}, {"x", f.x}, {"y", f.y}, {"size", f.size}};
     if (!f.text.empty()) o["text"] = f.text;
     filters.push_back(std::move(o));
@@ -269,12 +456,7 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
     renditions.push_back(std::move(o));
   }
   json::object out{{"name", spec.name},
-                   {"source",
-                    {{"type", spec.source.type},
-                     {"width", spec.source.width},
-                     {"height", spec.source.height},
-                     {"fps", spec.source.fps},
-                     {"clock", spec.source.clock}}},
+                   {"source", source_json(spec.source, with_secrets)},
                    {"encoder",
                     {{"codec", spec.encoder.codec},
                      {"bitrate_kbps", spec.encoder.bitrate_kbps},
@@ -289,12 +471,16 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
                     {{"enabled", spec.adaptive.enabled},
                      {"min_kbps", spec.adaptive.min_kbps},
                      {"max_kbps", spec.adaptive.max_kbps}}}};
-  // A URL may hold credentials or a key: it is shown as scheme://host:port only.
-  if (!spec.source.url.empty()) {
-    out["source"].as_object()["url"] =
-        with_secrets ? spec.source.url : redacted_url(spec.source.url);
+  if (!spec.sources.empty()) {
+    json::object sources;
+    for (const auto& [name, source] : spec.sources)
+      sources[name] = source_json(source, with_secrets);
+    out["sources"] = std::move(sources);
+    out["alignment"] = json::object{{"enabled", spec.alignment.enabled},
+                                    {"method", spec.alignment.method},
+                                    {"maxLatencyMs", spec.alignment.max_latency_ms},
+                                    {"syncTolerance", spec.alignment.sync_tolerance_ms}};
   }
-  if (!spec.source.device.empty()) out["source"].as_object()["device"] = spec.source.device;
   return out;
 }
 

@@ -15,6 +15,7 @@
 // spec with merge_encoder().
 #include <boost/json/object.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,13 +26,31 @@
 namespace sluice::pipeline {
 
 struct SourceSpec {
-  std::string type = "testsrc";  // "testsrc"; "url": pulled from `url`; "v4l2": `device`
-  std::string url;               // rtsp://, rtmp(s)://, srt://, http(s):// (HLS)
-  std::string device;            // /dev/video0
-  int width = 1280;              // testsrc's; a URL's pictures keep their size
+  // "testsrc": a made-up picture; "url": pulled from `url`; "v4l2": the capture `device`;
+  // "relay": raw frames pushed on relay `channel` (relay_frame_source.hpp); "path": the live
+  // path `path` of this sluiced, decoded.
+  std::string type = "testsrc";
+  std::string url;                   // rtsp://, rtmp(s)://, srt://, http(s):// (HLS)
+  std::string device;                // /dev/video0
+  std::string channel;               // relay: the channel raw frames come on
+  std::string path;                  // path: the live path
+  std::string pattern = "testsrc2";  // testsrc: testsrc2, smptebars or color
+  std::string color = "blue";        // testsrc "color": a name or #RRGGBB
+  int width = 1280;  // testsrc's and v4l2's; other sources' pictures keep their size
   int height = 720;
-  int fps = 30;       // testsrc's rate; for a URL, what its encoders plan with
+  int fps = 30;       // testsrc's rate; for others, what encoders plan with unless the source says
   bool clock = true;  // the wall clock drawn on the picture
+};
+
+// How a composition's sources are aligned (the camera's streamAlignment): the inset picture
+// taken is the one whose capture time is closest to the main picture's; one further apart than
+// `sync_tolerance_ms` is counted, and an inset whose newest picture is older than
+// `max_latency_ms` is stale (shown, and said in the pipeline's state).
+struct AlignmentSpec {
+  bool enabled = true;
+  std::string method = "timestamp";  // by capture time on the monotonic clock
+  int max_latency_ms = 100;
+  int sync_tolerance_ms = 33;
 };
 
 struct EncoderSpec {
@@ -46,11 +65,21 @@ struct EncoderSpec {
 // A filter on the source's picture, before the renditions are scaled from it.
 //   {"type": "text", "text": "Stage A", "x": 20, "y": 20, "size": 32}   a caption
 //   {"type": "timestamp", "x": 20, "y": 60, "size": 24}                 the wall clock with ms
+//   {"type": "pip", "mainSource": "main", "pipSource": "cam2", "pipPosition": "bottom-right",
+//    "pipScale": 0.25, "pipBorder": true}      picture-in-picture with the camera's pipLayout: the
+//                                              picture of source pipSource inset into
+//                                              mainSource's ("main": the pipeline's `source`);
+//                                              applied before captions, at most one
 struct FilterSpec {
   std::string type;
   std::string text;
   int x = 20, y = 20;
   int size = 32;
+  std::string main_source = "main";
+  std::string pip_source;
+  std::string position = "bottom-right";  // top-left, top-right, bottom-left, bottom-right
+  double scale = 0.25;                    // of the main picture's width and height
+  int border = 4;                         // px of white around the inset (pipBorder true: 4)
 };
 
 struct RenditionSpec {
@@ -61,8 +90,9 @@ struct RenditionSpec {
 };
 
 // Where a rendition goes besides its live path. "push": restreamed to `url` (rtmp://,
-// rtmps://, srt://, rtsp://; it may hold a stream key, so it is shown redacted). "record" is
-// accepted and reported as not available yet (recording comes with its own part of issue 15).
+// rtmps://, srt://, rtsp://; it may hold a stream key, so it is shown redacted). "record": the
+// rendition's path is recorded while the pipeline runs (media/servers/record), as with the
+// record_paths setting.
 struct OutputSpec {
   std::string type;       // "push" or "record"
   std::string rendition;  // the rendition's path; empty: the first rendition
@@ -72,6 +102,9 @@ struct OutputSpec {
 struct PipelineSpec {
   std::string name;
   SourceSpec source;
+  // Further sources by name, for compositions ("sources": {"cam2": {...}}); "main" is `source`.
+  std::map<std::string, SourceSpec> sources;
+  AlignmentSpec alignment;
   std::vector<FilterSpec> filters;
   EncoderSpec encoder;
   std::vector<RenditionSpec> renditions;
@@ -88,6 +121,7 @@ inline constexpr int kMaxBitrateKbps = 100'000;
 inline constexpr std::size_t kMaxRenditions = 4;
 inline constexpr std::size_t kMaxOutputs = 8;
 inline constexpr std::size_t kMaxFilters = 8;
+inline constexpr std::size_t kMaxExtraSources = 3;
 
 Result<PipelineSpec> parse_pipeline_spec(const boost::json::object& body);
 // The changes of a PATCH's "encoder" object applied to `spec` (only bitrate_kbps may change
@@ -122,6 +156,10 @@ std::optional<std::pair<int, int>> parse_resolution(std::string_view text);
 
 // "rtmp://host:port" of a URL: no path, query or user (where keys and passwords live).
 std::string redacted_url(const std::string& url);
+// The pip filter of `spec`, if it has one.
+const FilterSpec* pip_of(const PipelineSpec& spec);
+// The source named `name` ("main": spec.source); null when none.
+const SourceSpec* source_named(const PipelineSpec& spec, const std::string& name);
 // The index of the rendition output `o` takes.
 std::size_t rendition_of(const PipelineSpec& spec, const OutputSpec& o);
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "pipeline/frame_source.hpp"
 
 struct AVFrame;
 struct AVInputFormat;
@@ -18,7 +19,7 @@ struct AVDictionary;
 
 namespace sluice::pipeline {
 
-class UrlSource {
+class UrlSource final : public FrameSource {
  public:
   // 502 naming what failed (connect, no video, a codec libavcodec cannot decode).
   static Result<std::unique_ptr<UrlSource>> open(const std::string& url,
@@ -29,17 +30,15 @@ class UrlSource {
   static Result<std::unique_ptr<UrlSource>> open_device(const std::string& device, int width,
                                                         int height, int fps,
                                                         std::function<bool()> stopped);
-  ~UrlSource();
+  ~UrlSource() override;
   UrlSource(const UrlSource&) = delete;
   UrlSource& operator=(const UrlSource&) = delete;
 
-  int width() const;
-  int height() const;
-  int pixel_format() const;  // an AVPixelFormat
-  // The next picture (owned by the source until the next call) and its time in ms from the
-  // first; the first call hands out the picture open() decoded. 502 when the stream ends or
-  // fails.
-  Result<AVFrame*> next(std::int64_t& ms);
+  int width() const override;
+  int height() const override;
+  int pixel_format() const override;
+  // 502 when the stream ends or fails.
+  Result<AVFrame*> next(std::int64_t& ms) override;
 
   struct Native;
 

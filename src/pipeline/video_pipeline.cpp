@@ -8,10 +8,13 @@ extern "C" {
 #include <libavutil/opt.h>
 }
 
+#include <chrono>
+#include <cmath>
 #include <memory>
 
 #include "media/transcode/av_support.hpp"
-#include "pipeline/url_source.hpp"
+#include "pipeline/compositor.hpp"
+#include "pipeline/source_follower.hpp"
 
 namespace sluice::pipeline {
 namespace av = media::av;
@@ -21,19 +24,19 @@ struct GraphFree {
   void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
 };
 
-// The source ("testsrc2=…", or "buffer@in=…" fed with a URL's decoded pictures), the clock when
-// asked, then "split=N[o0][o1]…; [o0]scale=W:H,format=yuv420p,buffersink@r0; …" — a rendition of
-// the source's size is not scaled.
-std::string graph_text(const PipelineSpec& spec, const std::string& source,
+// "buffer@in=…", the clock when asked, captions and timestamps, then
+// "split=N[o0][o1]…; [o0]scale=W:H,format=yuv420p,buffersink@r0; …".
+std::string graph_text(const PipelineSpec& spec, const std::string& source, bool clock,
                        const std::vector<std::pair<int, int>>& sizes, int height) {
   std::string text = source;
-  if (spec.source.clock) {
+  if (clock) {
     // The wall clock (to the second), large, on a box: what a viewer compares with theirs.
     text +=
         ",drawtext=text='%{localtime\\:%T}':fontsize=" + std::to_string(std::max(16, height / 12)) +
         ":fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-h/20";
   }
   for (const auto& f : spec.filters) {
+    if (f.type == "pip") continue;  // composed before the graph
     // A caption is letters, digits and plain punctuation (pipeline_spec checks it): nothing in
     // it is filter syntax inside the quotes. A timestamp is the wall clock and the media time.
     const std::string shown = f.type == "timestamp" ? "%{localtime\\:%F %T}  %{pts\\:hms}" : f.text;
@@ -61,54 +64,66 @@ struct VideoPipeline::Native {
   av::FramePtr frame{av_frame_alloc()};
   av::PacketPtr packet{av_packet_alloc()};
   int fps = 30;
-  std::unique_ptr<UrlSource> url;    // a URL's pictures, or null: testsrc2
-  AVFilterContext* input = nullptr;  // the buffer source the URL's pictures go into
+  std::string main_name = "main";
+  std::unique_ptr<FrameSource> source;  // the main picture
+  AVFilterContext* input = nullptr;     // buffer@in, where pictures go into the graph
+  // The inset of a pip filter: its source, the compositor, and how well they align.
+  std::unique_ptr<SourceFollower> inset;
+  std::unique_ptr<PipCompositor> compositor;
+  av::FramePtr inset_frame{av_frame_alloc()};
+  AlignmentSpec alignment;
+  std::optional<double> offset_ms;
+  std::uint64_t out_of_tolerance = 0;
+  bool stale = false;
 };
 
 Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec& spec,
+                                                             SourceFeeds* feeds,
                                                              std::function<bool()> stopped) {
   std::unique_ptr<VideoPipeline> p(new VideoPipeline());
   p->native_ = std::make_unique<Native>();
   Native& n = *p->native_;
-  n.fps = spec.source.fps;
   n.graph.reset(avfilter_graph_alloc());
-  if (!n.graph || !n.frame || !n.packet) return fail(Error::internal("pipeline: out of memory"));
-  n.graph->nb_threads = 1;
-  int width = spec.source.width, height = spec.source.height;
-  std::string source = "testsrc2=size=" + std::to_string(width) + "x" + std::to_string(height) +
-                       ":rate=" + std::to_string(spec.source.fps);
-  if (spec.source.type == "url" || spec.source.type == "v4l2") {
-    auto opened =
-        spec.source.type == "url"
-            ? UrlSource::open(spec.source.url, std::move(stopped))
-            : UrlSource::open_device(spec.source.device, spec.source.width, spec.source.height,
-                                     spec.source.fps, std::move(stopped));
-    if (!opened) return fail(opened.error());
-    n.url = std::move(*opened);
-    width = n.url->width();
-    height = n.url->height();
-    source = "buffer@in=video_size=" + std::to_string(width) + "x" + std::to_string(height) +
-             ":pix_fmt=" + std::to_string(n.url->pixel_format()) +
-             ":time_base=1/1000:pixel_aspect=1/1";
+  if (!n.graph || !n.frame || !n.packet || !n.inset_frame) {
+    return fail(Error::internal("pipeline: out of memory"));
   }
+  n.graph->nb_threads = 1;
+  const FilterSpec* pip = pip_of(spec);
+  n.main_name = pip ? pip->main_source : "main";
+  const SourceSpec& main = *source_named(spec, n.main_name);
+  auto opened = open_source(main, feeds, stopped);
+  if (!opened) return fail(opened.error());
+  n.source = std::move(*opened);
+  n.fps = n.source->fps() > 0 ? n.source->fps() : main.fps;
+  const int width = n.source->width(), height = n.source->height();
+  int format = n.source->pixel_format();
+  if (pip) {
+    n.inset = std::make_unique<SourceFollower>(pip->pip_source,
+                                               *source_named(spec, pip->pip_source), feeds);
+    n.compositor = std::make_unique<PipCompositor>(*pip);
+    n.alignment = spec.alignment;
+    format = AV_PIX_FMT_YUV420P;  // what the compositor makes
+  }
+  const std::string source = "buffer@in=video_size=" + std::to_string(width) + "x" +
+                             std::to_string(height) + ":pix_fmt=" + std::to_string(format) +
+                             ":time_base=1/1000:pixel_aspect=1/1";
   std::vector<std::pair<int, int>> sizes;  // each rendition's: its own, or the source's
   for (const auto& r : spec.renditions)
     sizes.emplace_back(r.width > 0 ? r.width : width, r.height > 0 ? r.height : height);
   AVFilterInOut* inputs = nullptr;
   AVFilterInOut* outputs = nullptr;
-  int err = avfilter_graph_parse2(n.graph.get(), graph_text(spec, source, sizes, height).c_str(),
+  int err = avfilter_graph_parse2(n.graph.get(),
+                                  graph_text(spec, source, main.clock, sizes, height).c_str(),
                                   &inputs, &outputs);
   avfilter_inout_free(&inputs);
   avfilter_inout_free(&outputs);
+  if (err >= 0) err = avfilter_graph_config(n.graph.get(), nullptr);
   if (err < 0) {
     return fail(
         Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av::text(err)));
   }
-  if ((err = avfilter_graph_config(n.graph.get(), nullptr)) < 0) {
-    return fail(
-        Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av::text(err)));
-  }
-  if (n.url) n.input = avfilter_graph_get_filter(n.graph.get(), "buffer@in");
+  n.input = avfilter_graph_get_filter(n.graph.get(), "buffer@in");
+  if (!n.input) return fail(Error::internal("pipeline: no buffer@in in the graph"));
   const bool hevc = spec.encoder.codec == "h265";
   const char* encoder_name = hevc ? "libx265" : "libx264";
   const AVCodec* x264 = avcodec_find_encoder_by_name(encoder_name);
@@ -123,14 +138,13 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
     n.sinks.push_back(sink);
     av::CodecPtr c(avcodec_alloc_context3(x264));
     if (!c) return fail(Error::internal("pipeline: out of memory"));
-    const auto& r = spec.renditions[i];
     const std::int64_t bps = std::int64_t{bitrate_of(spec, i)} * 1000;
     c->width = sizes[i].first;
     c->height = sizes[i].second;
     c->pix_fmt = AV_PIX_FMT_YUV420P;
-    c->time_base = AVRational{1, 1000};  // ms: a URL's pictures come when they come
-    c->framerate = AVRational{spec.source.fps, 1};
-    c->gop_size = spec.encoder.gop > 0 ? spec.encoder.gop : spec.source.fps;
+    c->time_base = AVRational{1, 1000};  // ms: a live source's pictures come when they come
+    c->framerate = AVRational{n.fps, 1};
+    c->gop_size = spec.encoder.gop > 0 ? spec.encoder.gop : n.fps;
     c->bit_rate = bps;
     c->rc_max_rate = bps;
     c->rc_buffer_size = static_cast<int>(bps);  // one second of VBV: rate changes show quickly
@@ -155,20 +169,74 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
 
 VideoPipeline::~VideoPipeline() = default;
 
+bool VideoPipeline::paced() const {
+  return native_->source->paced();
+}
+
+int VideoPipeline::fps() const {
+  return native_->fps;
+}
+
+std::uint64_t VideoPipeline::source_dropped() const {
+  return native_->source->dropped();
+}
+
+std::vector<SourceReport> VideoPipeline::sources() const {
+  const Native& n = *native_;
+  std::vector<SourceReport> out;
+  SourceReport main;
+  main.name = n.main_name;
+  main.role = "main";
+  main.width = n.source->width();
+  main.height = n.source->height();
+  main.dropped = n.source->dropped();
+  out.push_back(std::move(main));
+  if (n.inset) {
+    const auto st = n.inset->state();
+    SourceReport inset;
+    inset.name = st.name;
+    inset.role = "pip";
+    inset.state = st.state;
+    inset.error = st.error;
+    inset.width = st.width;
+    inset.height = st.height;
+    inset.dropped = st.dropped;
+    inset.offset_ms = n.offset_ms;
+    inset.out_of_tolerance = n.out_of_tolerance;
+    inset.stale = n.stale;
+    out.push_back(std::move(inset));
+  }
+  return out;
+}
+
 Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
                            std::vector<std::vector<EncodedUnit>>& out) {
   Native& n = *native_;
   out.assign(n.sinks.size(), {});
-  std::int64_t ms = offset_ms + index * 1000 / n.fps;  // testsrc2's picture `index`
-  if (n.url) {                                         // the URL's next picture goes into the graph
-    auto picture = n.url->next(ms);
-    if (!picture) return fail(picture.error());
-    ms += offset_ms;
-    (*picture)->pts = ms;
-    if (int err = av_buffersrc_add_frame_flags(n.input, *picture, AV_BUFFERSRC_FLAG_KEEP_REF);
-        err < 0) {
-      return fail(Error::internal("pipeline: the picture was refused: " + av::text(err)));
+  std::int64_t ms = 0;
+  auto picture = n.source->next(ms);
+  if (!picture) return fail(picture.error());
+  // A paced source's picture `index` is at index / fps; a live one's at its own time.
+  ms = n.source->paced() ? offset_ms + index * 1000 / n.fps : ms + offset_ms;
+  AVFrame* in = *picture;
+  if (n.compositor) {
+    double offset = 0, newest_age = 0;
+    const bool have =
+        n.inset->closest(std::chrono::steady_clock::now(), n.inset_frame.get(), offset, newest_age);
+    if (have) {
+      n.offset_ms = offset;
+      if (n.alignment.enabled && std::abs(offset) > n.alignment.sync_tolerance_ms) {
+        ++n.out_of_tolerance;
+      }
+      n.stale = newest_age > n.alignment.max_latency_ms;
     }
+    auto composed = n.compositor->compose(*in, have ? n.inset_frame.get() : nullptr);
+    if (!composed) return fail(composed.error());
+    in = *composed;
+  }
+  in->pts = ms;
+  if (int err = av_buffersrc_add_frame_flags(n.input, in, AV_BUFFERSRC_FLAG_KEEP_REF); err < 0) {
+    return fail(Error::internal("pipeline: the picture was refused: " + av::text(err)));
   }
   for (std::size_t i = 0; i < n.sinks.size(); ++i) {
     AVCodecContext* c = n.encoders[i].get();
@@ -181,12 +249,12 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
     av_frame_unref(n.frame.get());
     if (err < 0) return fail(Error::internal("pipeline: the encoder refused: " + av::text(err)));
     while ((err = avcodec_receive_packet(c, n.packet.get())) == 0) {
-      const auto ms = [&](std::int64_t t) {
+      const auto to_ms = [&](std::int64_t t) {
         return t * 1000 * c->time_base.num / c->time_base.den;
       };
       out[i].push_back(EncodedUnit{std::string(reinterpret_cast<const char*>(n.packet->data),
                                                static_cast<std::size_t>(n.packet->size)),
-                                   ms(n.packet->pts), ms(n.packet->dts),
+                                   to_ms(n.packet->pts), to_ms(n.packet->dts),
                                    (n.packet->flags & AV_PKT_FLAG_KEY) != 0});
       av_packet_unref(n.packet.get());
     }

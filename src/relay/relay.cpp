@@ -358,6 +358,11 @@ Result<hub::Hub::Subscription> Relay::on_client_stream(std::string_view pattern,
   return hub_.subscribe(pattern, std::move(sub), hub::Interest::kObserver);
 }
 
+const boost::json::object* Relay::channel_metadata(std::string_view name) const {
+  const ChannelEntry* entry = directory_.find(name);
+  return entry ? &entry->options.metadata : nullptr;
+}
+
 Result<hub::Hub::Subscription> Relay::handle_requests(std::string_view channel,
                                                       RequestHandler handler) {
   hub::Hub* hub = &hub_;

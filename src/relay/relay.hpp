@@ -153,6 +153,8 @@ class Relay {
   Result<hub::Hub::Subscription> handle_requests(std::string_view channel, RequestHandler handler);
 
   std::vector<ChannelInfo> channels() const;
+  // The metadata the channel's publisher opened it with; null when there is no such channel.
+  const boost::json::object* channel_metadata(std::string_view name) const;
   std::optional<ChannelInfo> channel(std::string_view name) const;
   RelayStats stats() const;
   // Any thread: the counters as of the last tick() (at most one tick old).

@@ -30,6 +30,7 @@
 #include "registry/registry.hpp"
 #include "server/media_routes.hpp"
 #include "server/onvif_wiring.hpp"
+#include "server/pipeline_feeds.hpp"
 #include "server/pipeline_wiring.hpp"
 #include "server/webhook_sender.hpp"
 
@@ -458,6 +459,7 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   };
   impl_->recorder =
       std::make_unique<media::Recorder>(impl_->server, impl_->policy, std::move(recording), router);
+  impl_->pipelines->set_recorder(impl_->recorder.get());
   impl_->onvif = std::make_unique<OnvifWiring>(
       impl_->config, impl_->server,
       [impl = impl_.get()](std::string_view path, std::string_view) {
@@ -468,6 +470,10 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
 
 void MediaWiring::set_pipeline_records(state::Records* records) {
   impl_->pipelines->manager().set_records(records);
+}
+
+void MediaWiring::set_pipeline_relay(relay::Relay& relay) {
+  impl_->pipelines->set_relay(relay_frame_hook(relay));
 }
 
 void MediaWiring::set_record_segment(std::chrono::milliseconds target) {

@@ -38,6 +38,9 @@ class HttpServer;
 namespace sluice::registry {
 class Registry;
 }
+namespace sluice::relay {
+class Relay;
+}
 namespace sluice::state {
 class Records;
 }
@@ -77,6 +80,9 @@ class MediaWiring {
   void set_rtsp_aliases(const std::vector<std::pair<std::string, std::string>>& aliases);
   // The srt_passphrase and srt_latency settings: for SRT callers connecting from now on.
   void set_srt_passphrase(std::string passphrase);
+  // Pipelines' relay sources read channels of `relay` (which must outlive the wiring). Before
+  // start().
+  void set_pipeline_relay(relay::Relay& relay);
   // Where pipelines made through the API are kept: the node's own state database (each node runs
   // its own pipelines). Call before start(), which remakes them.
   void set_pipeline_records(state::Records* records);

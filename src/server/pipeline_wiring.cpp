@@ -9,6 +9,7 @@
 #include "core/json.hpp"
 #include "media/media_hub.hpp"
 #include "media/servers/media_server.hpp"
+#include "media/servers/record/recorder.hpp"
 #include "pipeline/pipeline_manager.hpp"
 #include "pipeline/pipeline_routes.hpp"
 
@@ -112,14 +113,30 @@ struct PipelineWiring::Output : pipeline::PathOutput,
     return worst.value_or(pipeline::ViewerFeedback{});
   }
 
+  void record(const std::string& path, bool on) override {
+    if (!recorder) return;
+    if (on) {
+      recorder->record_path(path);
+    } else {
+      recorder->forget_path(path);
+    }
+  }
+
+  std::pair<std::string, std::string> recording(const std::string& path) override {
+    if (!recorder) return {"unavailable", "recording is off"};
+    return recorder->recording_state(path);
+  }
+
   media::MediaServer& media;
+  media::Recorder* recorder = nullptr;                               // set before pipelines start
   std::map<std::string, std::unique_ptr<Publication>> publications;  // media thread only
 };
 
 PipelineWiring::PipelineWiring(media::MediaServer& media, http::Router& router,
                                const std::vector<std::string>& configured)
     : output_(std::make_shared<Output>(media)),
-      manager_(std::make_unique<pipeline::PipelineManager>(*output_)) {
+      feeds_(std::make_unique<PipelineFeeds>(media)),
+      manager_(std::make_unique<pipeline::PipelineManager>(*output_, 16, feeds_.get())) {
   pipeline::add_pipeline_routes(router, *manager_);
   for (std::size_t i = 0; i < configured.size(); ++i) {
     auto body = parse_json_object(configured[i]);
@@ -206,6 +223,14 @@ Status PipelineWiring::set_camera(const std::string& name, const boost::json::va
   const std::size_t n = manager_->apply_camera_settings(camera);
   if (n) spdlog::info("camera setting {}: applied to {} pipeline(s)", name, n);
   return {};
+}
+
+void PipelineWiring::set_recorder(media::Recorder* recorder) {
+  output_->recorder = recorder;
+}
+
+void PipelineWiring::set_relay(PipelineFeeds::RelayHook hook) {
+  feeds_->set_relay(std::move(hook));
 }
 
 }  // namespace sluice::server

@@ -13,13 +13,15 @@
 #include "core/error.hpp"
 #include "media/protocols/hls/hls_playlist.hpp"
 #include "pipeline/pipeline_spec.hpp"
+#include "server/pipeline_feeds.hpp"
 
 namespace sluice::http {
 class Router;
 }
 namespace sluice::media {
 class MediaServer;
-}
+class Recorder;
+}  // namespace sluice::media
 namespace sluice::pipeline {
 class PipelineManager;
 }
@@ -44,10 +46,16 @@ class PipelineWiring {
   // by the settings): applied to the pipelines with a `stream1` rendition. Any thread.
   Status set_camera(const std::string& name, const boost::json::value& value);
 
+  // Where record outputs record (null: they say recording is off). Before start().
+  void set_recorder(media::Recorder* recorder);
+  // How relay sources read relay channels. Before start().
+  void set_relay(PipelineFeeds::RelayHook hook);
+
   struct Output;
 
  private:
   std::shared_ptr<Output> output_;
+  std::unique_ptr<PipelineFeeds> feeds_;  // before the manager: its pipelines read through it
   std::unique_ptr<pipeline::PipelineManager> manager_;
   std::vector<pipeline::PipelineSpec> configured_;  // made by start()
   std::mutex camera_mutex_;

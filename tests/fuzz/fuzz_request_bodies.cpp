@@ -1,8 +1,11 @@
-// Request bodies as they arrive from the network: JSON parsing and every body validator.
+// Request bodies as they arrive from the network: JSON parsing and every body validator (the
+// registry's, POST/PATCH /pipelines, and a relay channel's raw-frame metadata).
 #include <cstdint>
 #include <string_view>
 
 #include "core/json.hpp"
+#include "pipeline/pipeline_spec.hpp"
+#include "pipeline/relay_frame_source.hpp"
 #include "registry/config_schema.hpp"
 #include "registry/requests.hpp"
 
@@ -22,5 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)sluice::registry::validate_config(*fields, *body, {"body", "config"});
   }
   (void)sluice::registry::merge_config(*body, *body);
+  if (auto spec = sluice::pipeline::parse_pipeline_spec(*body)) {
+    (void)sluice::pipeline::to_json(*spec);
+    (void)sluice::pipeline::merge_encoder(*spec, *body);
+  }
+  (void)sluice::pipeline::raw_layout_of(*body);
   return 0;
 }

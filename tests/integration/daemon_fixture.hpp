@@ -67,6 +67,7 @@ class ChildProcess {
     if (pid == 0) {  // child: async-signal-safe calls only
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(127);
+      setpgid(0, 0);  // its own group: a shell's pipeline ends with it
       int devnull = open("/dev/null", O_RDONLY);
       dup2(devnull, 0);
       dup2(out[1], 1);
@@ -149,6 +150,7 @@ class ChildProcess {
 
   void kill_and_reap() {
     if (pid_ > 0) {
+      ::kill(-pid_, SIGKILL);  // the group: what a shell started goes too
       ::kill(pid_, SIGKILL);
       wait(10s);
     }

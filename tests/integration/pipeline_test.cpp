@@ -191,7 +191,13 @@ TEST_F(PipelineTest, APushOutputRestreamsToASecondSluicedAndRetriesWhenItGoes) {
   const json::value& push = pipeline.at("outputs").as_array().at(0);
   EXPECT_EQ(str(push, "state"), "pushing") << json::serialize(pipeline);
   EXPECT_EQ(str(push, "url"), "rtmp://127.0.0.1:" + std::to_string(second->rtmp_port()));
-  EXPECT_EQ(str(pipeline.at("outputs").as_array().at(1), "state"), "unavailable");
+  EXPECT_TRUE(eventually(
+      [&] {
+        return str(api("GET", "/pipelines/" + id).body.at("outputs").as_array().at(1), "state") ==
+               "recording";
+      },
+      5s))
+      << api("GET", "/pipelines/" + id).raw;
   EXPECT_EQ(json::serialize(pipeline).find(key), std::string::npos);
   EXPECT_EQ(daemon_->output().find(key), std::string::npos) << "the key is in the log";
 
@@ -458,6 +464,191 @@ TEST_F(PipelineTest, ApiPipelinesComeBackAfterARestart) {
   EXPECT_EQ(api("GET", "/pipelines/" + gone).status, 404);
   EXPECT_EQ(api("GET", "/pipelines").body.as_array().size(), 1u);
   EXPECT_EQ(daemon_->output().find("sk_notshown"), std::string::npos) << "a key in the log";
+}
+
+// The decoded first picture of `url` as packed RGB (ffmpeg), `width` x `height`.
+std::string rgb_picture(const std::string& url, int width, int height) {
+  const std::string file = ::testing::TempDir() + "/picture-" + std::to_string(::getpid()) + ".rgb";
+  CommandResult r =
+      run_command({program_path("ffmpeg"), "-loglevel", "error", "-i", url, "-frames:v", "1", "-f",
+                   "rawvideo", "-pix_fmt", "rgb24", "-y", file},
+                  30s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(file, std::ios::binary);
+  std::string rgb((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rgb.size(), static_cast<std::size_t>(width) * height * 3);
+  return rgb;
+}
+struct Rgb {
+  int r, g, b;
+};
+Rgb pixel(const std::string& rgb, int width, int x, int y) {
+  const std::size_t at = (static_cast<std::size_t>(y) * width + x) * 3;
+  if (at + 2 >= rgb.size()) return {-1, -1, -1};
+  return {static_cast<unsigned char>(rgb[at]), static_cast<unsigned char>(rgb[at + 1]),
+          static_cast<unsigned char>(rgb[at + 2])};
+}
+
+// Picture-in-picture with the camera's layout: a second source (a flat green test pattern) is
+// inset at the bottom right of the main one, at a quarter of its size, inside a white border; the
+// inset region of a decoded frame is green, its border white, the rest is the main picture; the
+// pipeline shows both sources and how far apart in time the composed pictures were.
+TEST_F(PipelineTest, PictureInPictureInsetsTheSecondSourceWhereTheLayoutSays) {
+  EXPECT_EQ(api("POST", "/pipelines", R"({"name": "x", "source": {"type": "testsrc"},
+      "filters": [{"type": "pip", "pipSource": "nothere"}]})")
+                .status,
+            422);
+  const std::string id = start(R"({"name": "pip",
+      "source": {"type": "testsrc", "pattern": "color", "color": "blue", "width": 640,
+                 "height": 360, "fps": 25, "clock": false},
+      "sources": {"inset": {"type": "testsrc", "pattern": "color", "color": "lime",
+                            "width": 320, "height": 180, "fps": 25}},
+      "filters": [{"type": "pip", "mainSource": "main", "pipSource": "inset",
+                   "pipPosition": "bottom-right", "pipScale": 0.25, "pipBorder": true}],
+      "alignment": {"maxLatencyMs": 100, "syncTolerance": 40}})");
+  // The inset: 160x90 at x 468, y 258 (a margin of 8 plus the 4 px border), the border around it.
+  std::string rgb;
+  EXPECT_TRUE(eventually(
+      [&] {
+        rgb = rgb_picture(rtmp("pip"), 640, 360);
+        const Rgb c = pixel(rgb, 640, 548, 303);
+        return c.g > 200 && c.r < 60 && c.b < 60;
+      },
+      15s))
+      << "the inset is not green";
+  const Rgb border = pixel(rgb, 640, 466, 303);
+  EXPECT_GT(border.r, 200);
+  EXPECT_GT(border.g, 200);
+  EXPECT_GT(border.b, 200);
+  int blue_elsewhere = 0;  // the main picture (flat blue) everywhere else
+  for (int y = 20; y < 240; y += 10) {
+    for (int x = 20; x < 440; x += 10) {
+      const Rgb c = pixel(rgb, 640, x, y);
+      blue_elsewhere += c.b > 200 && c.r < 60 && c.g < 60;
+    }
+  }
+  EXPECT_EQ(blue_elsewhere, 22 * 42);
+  const json::value p = api("GET", "/pipelines/" + id).body;
+  const auto& sources = p.at("sources").as_array();
+  ASSERT_EQ(sources.size(), 2u) << json::serialize(p);
+  EXPECT_EQ(str(sources[0], "role"), "main");
+  EXPECT_EQ(str(sources[1], "name"), "inset");
+  EXPECT_EQ(str(sources[1], "role"), "pip");
+  EXPECT_EQ(str(sources[1], "state"), "running");
+  ASSERT_TRUE(sources[1].as_object().contains("offset_ms")) << json::serialize(p);
+  EXPECT_LT(std::abs(sources[1].at("offset_ms").to_number<double>()), 100) << json::serialize(p);
+  EXPECT_EQ(num(p.at("alignment"), "syncTolerance"), 40);
+}
+
+// A relay client pushing raw frames (ffmpeg's raw RGBA piped into `sluice pub --frame-bytes`,
+// the format and size in the channel's metadata) is a pipeline source: its path plays. A client
+// that sends frames of the wrong size leaves that pipeline retrying with the reason, and the
+// first one unaffected.
+TEST_F(PipelineTest, RawFramesPushedOverARelayChannelBecomeAPlayablePath) {
+  const std::string pub = std::string(SLUICE_CLI_PATH) + " pub --wire " + daemon_->wire_address();
+  ChildProcess frames;
+  ASSERT_TRUE(frames.spawn(
+      {"/bin/sh", "-c",
+       program_path("ffmpeg") +
+           " -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25 -t 30 -f rawvideo "
+           "-pix_fmt rgba - | " +
+           pub +
+           " frames.render - --frame-bytes 307200 --metadata "
+           "'{\"format\":\"rgba\",\"width\":320,\"height\":240,\"fps\":25}'"},
+      true));
+  const std::string id = start(R"({"name": "render",
+      "source": {"type": "relay", "channel": "frames.render", "clock": false},
+      "encoder": {"bitrate_kbps": 400}})");
+  EXPECT_EQ(shape(rtmp("render")), "h264,320,240,25/1");
+  EXPECT_EQ(str(api("GET", "/pipelines/" + id).body.at("source"), "channel"), "frames.render");
+
+  ChildProcess wrong;
+  ASSERT_TRUE(wrong.spawn({"/bin/sh", "-c",
+                           "head -c 1000000 /dev/zero | " + pub +
+                               " frames.wrong - --frame-bytes 1000 --metadata "
+                               "'{\"format\":\"rgba\",\"width\":320,\"height\":240}'"},
+                          true));
+  Answer created = api("POST", "/pipelines", R"({"name": "wrong",
+      "source": {"type": "relay", "channel": "frames.wrong"}})");
+  ASSERT_EQ(created.status, 201) << created.raw;
+  json::value p;
+  EXPECT_TRUE(eventually(
+      [&] {
+        p = api("GET", "/pipelines/" + str(created.body, "id")).body;
+        return str(p, "state") == "retrying" &&
+               str(p, "error").find("307200 bytes") != std::string::npos;
+      },
+      20s))
+      << json::serialize(p);
+  EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "state"), "running");
+}
+
+// A live path of this sluiced (ffmpeg publishing over RTMP) decoded as a pipeline's source: a
+// smaller rendition of it plays, and the pipeline is listed among the path's readers.
+TEST_F(PipelineTest, ALivePathIsDecodedAsASource) {
+  Answer key = api("POST", "/keys", R"({"stream":"cam"})");
+  ASSERT_EQ(key.status, 201);
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(ffmpeg.spawn(publisher_argv(rtmp(str(key.body, "key"))), true));
+  ASSERT_TRUE(
+      eventually([&] { return num(api("GET", "/media/paths/cam").body, "width") > 0; }, 30s));
+  EXPECT_EQ(api("POST", "/pipelines", R"({"name": "loop",
+      "source": {"type": "path", "path": "loop"}})")
+                .status,
+            422);  // its own rendition
+  start(R"({"name": "small", "source": {"type": "path", "path": "cam", "clock": false},
+            "encoder": {"bitrate_kbps": 200},
+            "renditions": [{"path": "cam-small", "width": 160, "height": 120}]})");
+  EXPECT_EQ(shape(rtsp("cam-small"), {"-rtsp_transport", "tcp"}).substr(0, 12), "h264,160,120");
+  EXPECT_NE(api("GET", "/media/paths/cam").raw.find("\"kind\":\"pipeline\""), std::string::npos)
+      << api("GET", "/media/paths/cam").raw;
+}
+
+// A record output records its rendition while the pipeline runs: segments are listed.
+TEST_F(PipelineTest, ARecordOutputRecordsItsRendition) {
+  EXPECT_EQ(api("PUT", "/settings/record_segment", R"({"value": 1})").status, 200);
+  const std::string id = start(R"({"name": "rc",
+      "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+      "encoder": {"bitrate_kbps": 300},
+      "renditions": [{"path": "rc1"}, {"path": "rc2", "width": 160, "height": 120}],
+      "outputs": [{"type": "record", "rendition": "rc2"}]})");
+  json::value listed;
+  ASSERT_TRUE(eventually(
+      [&] {
+        listed = api("GET", "/recordings").body;
+        return listed.is_array() && listed.as_array().size() == 1 &&
+               num(listed.as_array()[0], "segments") >= 2;
+      },
+      20s))
+      << json::serialize(listed);
+  EXPECT_EQ(str(listed.as_array()[0], "path"), "rc2");  // only the rendition asked for
+  EXPECT_EQ(str(api("GET", "/pipelines/" + id).body.at("outputs").as_array().at(0), "state"),
+            "recording");
+}
+
+// Frames dropped because the machine cannot keep up (x264's veryslow preset at 720p30 on one
+// thread) move the pipeline's health to "dropping" and its counters, in GET, /health and
+// /metrics.
+TEST_F(PipelineTest, DroppedFramesShowInHealthAndMetrics) {
+  const std::string id = start(R"({"name": "slow",
+      "source": {"type": "testsrc", "width": 1280, "height": 720, "fps": 30},
+      "encoder": {"bitrate_kbps": 2000, "preset": "veryslow"}})");
+  json::value p;
+  EXPECT_TRUE(eventually(
+      [&] {
+        p = api("GET", "/pipelines/" + id).body;
+        return str(p, "health") == "dropping" && num(p, "dropped_frames") > 10;
+      },
+      20s))
+      << json::serialize(p);
+  const auto dropped =
+      metric(api("GET", "/metrics").raw, "encoder_dropped_frames{pipeline=\"slow\"}");
+  ASSERT_TRUE(dropped);
+  EXPECT_GT(*dropped, 10);
+  EXPECT_NE(api("GET", "/health").raw.find("\"name\":\"slow\",\"health\":\"dropping\""),
+            std::string::npos)
+      << api("GET", "/health").raw;
+  EXPECT_EQ(api("DELETE", "/pipelines/" + id).status, 200);
 }
 
 }  // namespace

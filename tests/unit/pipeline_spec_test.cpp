@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "pipeline/compositor.hpp"
 #include "pipeline/pipeline_spec.hpp"
 
 namespace sluice::pipeline {
@@ -71,6 +72,92 @@ TEST(PipelineSpec, OnlyTheBitrateChangesWhileRunning) {
   EXPECT_EQ(bitrate_of(*merged, 1), 300);  // its own
   EXPECT_FALSE(merge_encoder(*spec, object(R"({"preset": "slow"})")));
   EXPECT_FALSE(merge_encoder(*spec, object(R"({"bitrate_kbps": 1})")));
+}
+
+TEST(PipelineSpec, APictureInPictureNamesItsSourcesWithTheCamerasLayout) {
+  auto spec = parse_pipeline_spec(object(R"({"name": "pip",
+    "source": {"type": "testsrc"},
+    "sources": {"cam2": {"type": "url", "url": "rtsp://cam2.local/stream1"}},
+    "filters": [{"type": "pip", "mainSource": "main", "pipSource": "cam2",
+                 "pipPosition": "top-left", "pipScale": 0.3, "pipBorder": false}],
+    "alignment": {"enabled": true, "method": "timestamp", "maxLatencyMs": 120,
+                  "syncTolerance": 20}})"));
+  ASSERT_TRUE(spec) << spec.error().detail;
+  const FilterSpec* pip = pip_of(*spec);
+  ASSERT_NE(pip, nullptr);
+  EXPECT_EQ(pip->pip_source, "cam2");
+  EXPECT_EQ(pip->position, "top-left");
+  EXPECT_DOUBLE_EQ(pip->scale, 0.3);
+  EXPECT_EQ(pip->border, 0);
+  EXPECT_EQ(spec->alignment.max_latency_ms, 120);
+  EXPECT_EQ(source_named(*spec, "cam2")->url, "rtsp://cam2.local/stream1");
+  auto back = parse_pipeline_spec(to_json(*spec, true));
+  ASSERT_TRUE(back) << back.error().detail;
+  EXPECT_EQ(pip_of(*back)->position, "top-left");
+  EXPECT_EQ(back->sources.size(), 1u);
+  // Shown without the URL's path (where keys live).
+  EXPECT_EQ(to_json(*spec).at("sources").at("cam2").at("url").as_string(), "rtsp://cam2.local");
+}
+
+TEST(PipelineSpec, BadCompositionsAreNamed) {
+  const auto fields_of = [](const char* text) {
+    std::vector<std::string> out;
+    auto bad = parse_pipeline_spec(object(text));
+    EXPECT_FALSE(bad) << text;
+    if (!bad) {
+      for (const auto& e : bad.error().fields)
+        out.push_back(e.loc.back());
+    }
+    return out;
+  };
+  const auto has = [](const std::vector<std::string>& fields, const std::string& f) {
+    return std::find(fields.begin(), fields.end(), f) != fields.end();
+  };
+  EXPECT_TRUE(has(fields_of(R"({"name": "p", "source": {"type": "testsrc"},
+      "filters": [{"type": "pip", "pipSource": "nothere", "pipScale": 0.9,
+                   "pipPosition": "middle", "pipBorder": "thick"}]})"),
+                  "pipSource"));
+  auto many = fields_of(R"({"name": "p", "source": {"type": "testsrc"},
+      "sources": {"b": {"type": "testsrc"}},
+      "filters": [{"type": "pip", "pipSource": "b", "pipScale": 0.9,
+                   "pipPosition": "middle", "pipBorder": "thick"}]})");
+  for (const char* f : {"pipScale", "pipPosition", "pipBorder"})
+    EXPECT_TRUE(has(many, f)) << f;
+  EXPECT_TRUE(has(fields_of(R"({"name": "p", "source": {"type": "testsrc"},
+      "sources": {"main": {"type": "testsrc"}}})"),
+                  "main"));
+  EXPECT_TRUE(has(fields_of(R"({"name": "p", "source": {"type": "relay"}})"), "channel"));
+  EXPECT_TRUE(has(fields_of(R"({"name": "p", "source": {"type": "relay", "channel": "a..b"}})"),
+                  "channel"));
+  EXPECT_TRUE(has(fields_of(R"({"name": "p", "source": {"type": "path", "path": "p"}})"), "path"))
+      << "a path source reading its own rendition";
+  EXPECT_TRUE(has(fields_of(R"({"name": "p", "source": {"type": "testsrc", "pattern": "zebra"}})"),
+                  "pattern"));
+  EXPECT_TRUE(
+      has(fields_of(R"({"name": "p", "source": {"type": "testsrc", "color": "red'x"}})"), "color"));
+  EXPECT_TRUE(has(fields_of(R"({"name": "p", "source": {"type": "testsrc"},
+      "alignment": {"method": "hardware", "maxLatencyMs": 0}})"),
+                  "maxLatencyMs"));
+}
+
+TEST(PipCompositor, TheInsetSitsInItsCornerAtItsScale) {
+  FilterSpec layout;
+  layout.type = "pip";
+  layout.scale = 0.25;
+  layout.border = 4;
+  layout.position = "bottom-right";
+  InsetRect r = inset_rect(layout, 1920, 1080);
+  EXPECT_EQ(r.width, 480);
+  EXPECT_EQ(r.height, 270);
+  EXPECT_EQ(r.x + r.width + r.border, 1920 - 26);  // a margin of 1080/40, rounded even
+  EXPECT_EQ(r.y + r.height + r.border, 1080 - 26);
+  layout.position = "top-left";
+  layout.border = 3;  // rounded up to even: 4:2:0 chroma
+  r = inset_rect(layout, 640, 360);
+  EXPECT_EQ(r.border, 4);
+  EXPECT_EQ(r.x, 8 + 4);
+  EXPECT_EQ(r.y, 8 + 4);
+  EXPECT_EQ(r.x % 2 + r.y % 2 + r.width % 2 + r.height % 2, 0);
 }
 
 }  // namespace

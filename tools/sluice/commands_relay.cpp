@@ -7,6 +7,7 @@
 #include "client/wire_session.hpp"
 #include "commands.hpp"
 #include "core/config.hpp"
+#include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "table.hpp"
 
@@ -93,16 +94,38 @@ void add_relay_commands(CLI::App& app, CliContext& ctx) {
                     "Message to send; '-' sends each line of standard input as one message")
         ->required();
     cmd->add_option("--type", *type, "Registry stream type of the channel (default data)");
-    cmd->callback([flags, channel, message, type, &ctx] {
-      ctx.action = [flags, channel, message, type] {
-        auto session = connect_wire(*flags);
-        if (!session) return report_error(session.error());
+    auto metadata = std::make_shared<std::string>();
+    cmd->add_option("--metadata", *metadata,
+                    "The channel's metadata as a JSON object (raw frames for a pipeline: "
+                    "{\"format\":\"rgba\",\"width\":1280,\"height\":720,\"fps\":30})");
+    auto frame_bytes = std::make_shared<std::size_t>(0);
+    cmd->add_option("--frame-bytes", *frame_bytes,
+                    "With '-': standard input cut into messages of exactly N bytes (raw video "
+                    "frames, e.g. ffmpeg -f rawvideo -) instead of lines")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
+    cmd->callback([flags, channel, message, type, metadata, frame_bytes, &ctx] {
+      ctx.action = [flags, channel, message, type, metadata, frame_bytes] {
         client::PublishOptions po;
         po.stream_type = *type;
+        if (!metadata->empty()) {
+          auto parsed = parse_json_object(*metadata);
+          if (!parsed) {
+            return report_error(Error::bad_request("--metadata: " + parsed.error().detail));
+          }
+          po.metadata = std::move(*parsed);
+        }
+        auto session = connect_wire(*flags);
+        if (!session) return report_error(session.error());
         auto stream = (*session)->publish(*channel, po);
         if (!stream) return report_error(stream.error());
         std::size_t sent = 0;
-        if (*message == "-") {
+        if (*message == "-" && *frame_bytes > 0) {
+          std::string frame(*frame_bytes, '\0');
+          while (std::cin.read(frame.data(), static_cast<std::streamsize>(frame.size()))) {
+            if (auto ok = stream->send(frame); !ok) return report_error(ok.error());
+            ++sent;
+          }
+        } else if (*message == "-") {
           std::string line;
           while (std::getline(std::cin, line)) {
             if (auto ok = stream->send(line); !ok) return report_error(ok.error());

@@ -14,6 +14,7 @@ extern "C" {
 #include "media/codec_config.hpp"
 #include "media/flv.hpp"
 #include "media/transcode/av_support.hpp"
+#include "media/transcode/video_decoder.hpp"
 
 namespace sluice::media {
 namespace {
@@ -71,38 +72,17 @@ AVPixelFormat plain_format(AVPixelFormat format, bool& full_range) {
 // The picture of one keyframe, decoded with the configuration record as extradata.
 Result<FramePtr> decode(VideoCodec codec, std::span<const std::uint8_t> record,
                         std::span<const std::uint8_t> access_unit) {
-  const bool hevc = codec == VideoCodec::kHevc;
-  const AVCodec* decoder = avcodec_find_decoder(hevc ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264);
-  if (!decoder) return fail(Error::internal(hevc ? "no H.265 decoder" : "no H.264 decoder"));
-  CodecPtr ctx(avcodec_alloc_context3(decoder));
+  auto decoder = VideoDecoder::open(codec, record, kMaxSide);
+  if (!decoder) return fail(decoder.error());
   FramePtr frame(av_frame_alloc());
-  PacketPtr packet(av_packet_alloc());
-  if (!ctx || !frame || !packet) return fail(Error::internal("out of memory"));
-  ctx->extradata =
-      static_cast<std::uint8_t*>(av_mallocz(record.size() + AV_INPUT_BUFFER_PADDING_SIZE));
-  if (!ctx->extradata) return fail(Error::internal("out of memory"));
-  std::copy(record.begin(), record.end(), ctx->extradata);
-  ctx->extradata_size = static_cast<int>(record.size());
-  ctx->thread_count = 1;
-  ctx->max_pixels = static_cast<std::int64_t>(kMaxSide) * kMaxSide;
-  const std::string what = hevc ? "H.265 decoder" : "H.264 decoder";
-  if (int err = avcodec_open2(ctx.get(), decoder, nullptr); err < 0) {
-    return fail(Error::bad_request(what + " refused the configuration: " + av::text(err)));
-  }
-  if (av_new_packet(packet.get(), static_cast<int>(access_unit.size())) < 0) {
-    return fail(Error::internal("out of memory"));
-  }
-  std::memcpy(packet->data, access_unit.data(), access_unit.size());  // padded, as libav wants
-  packet->flags |= AV_PKT_FLAG_KEY;
-  if (int err = avcodec_send_packet(ctx.get(), packet.get()); err < 0) {
-    return fail(Error::bad_request(what + " refused the keyframe: " + av::text(err)));
-  }
-  avcodec_send_packet(ctx.get(), nullptr);  // flush: the picture comes out now
-  if (int err = avcodec_receive_frame(ctx.get(), frame.get()); err < 0) {
-    return fail(Error::bad_request(what + " made no picture of the keyframe: " + av::text(err)));
-  }
-  if (frame->width <= 0 || frame->height <= 0) {
-    return fail(Error::bad_request(what + " made an empty picture"));
+  if (!frame) return fail(Error::internal("out of memory"));
+  if (auto ok = (*decoder)->send(access_unit, 0, true); !ok) return fail(ok.error());
+  (*decoder)->flush();  // the picture comes out now
+  auto got = (*decoder)->receive(frame.get());
+  if (!got) return fail(got.error());
+  if (!*got) {
+    return fail(Error::bad_request(std::string(codec == VideoCodec::kHevc ? "H.265" : "H.264") +
+                                   " decoder made no picture of the keyframe"));
   }
   return frame;
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/json_text.hpp"
@@ -180,29 +181,45 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
   // Media thread, once a second: live paths that match start recording, others stop.
   void tick() {
     std::vector<std::string> now_patterns;
+    std::multiset<std::string> now_requested;
     {
       std::lock_guard lock(mutex);
       now_patterns = patterns;
+      now_requested = requested;
     }
+    const auto wanted = [&](const std::string& name) {
+      return now_requested.contains(name) ||
+             std::any_of(now_patterns.begin(), now_patterns.end(),
+                         [&](const auto& p) { return matches_pattern(p, name); });
+    };
     for (auto it = sinks.begin(); it != sinks.end();) {
-      const bool wanted = std::any_of(now_patterns.begin(), now_patterns.end(),
-                                      [&](const auto& p) { return matches_pattern(p, it->first); });
-      if (!wanted) it->second->stop();
+      if (!wanted(it->first)) it->second->stop();
       it = it->second->ended() ? sinks.erase(it) : std::next(it);
     }
-    if (now_patterns.empty() || options.dir.empty()) return;
+    if ((now_patterns.empty() && now_requested.empty()) || options.dir.empty()) {
+      publish_recording();
+      return;
+    }
     for (const MediaPath* live : media.hub().paths()) {
       MediaPath* path = media.hub().find(live->name());
       if (!path || sinks.contains(path->name()) || failed(path->name())) continue;
-      const bool wanted = std::any_of(now_patterns.begin(), now_patterns.end(), [&](const auto& p) {
-        return matches_pattern(p, path->name());
-      });
-      if (!wanted) continue;
+      if (!wanted(path->name())) continue;
       auto sink = std::make_unique<Sink>(*this, *path);
       path->attach(sink.get());
       spdlog::info("recording '{}' to {}", keys::redact_keys(path->name()), options.dir);
       sinks[path->name()] = std::move(sink);
     }
+    publish_recording();
+  }
+
+  // The paths being recorded, for recording_state() (other threads).
+  void publish_recording() {
+    std::set<std::string> now;
+    for (const auto& [name, sink] : sinks) {
+      if (!sink->ended()) now.insert(name);
+    }
+    std::lock_guard lock(mutex);
+    recording = std::move(now);
   }
 
   bool failed(const std::string& path) {
@@ -390,6 +407,8 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
   std::mutex mutex;  // guards what follows
   std::condition_variable wake;
   std::vector<std::string> patterns;
+  std::multiset<std::string> requested;       // paths recorded on request (record_path)
+  std::set<std::string> recording;            // as of the media thread's last tick
   std::map<std::string, std::string> errors;  // by path: why its recording stopped
   std::deque<Job> jobs;
   bool stopping = false;
@@ -429,6 +448,29 @@ void Recorder::stop() {
 void Recorder::set_segment(std::chrono::milliseconds target) {
   std::lock_guard lock(impl_->mutex);
   impl_->options.segment = target;
+}
+
+void Recorder::record_path(const std::string& path) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->requested.insert(path);
+  impl_->errors.erase(path);
+}
+
+void Recorder::forget_path(const std::string& path) {
+  std::lock_guard lock(impl_->mutex);
+  if (auto it = impl_->requested.find(path); it != impl_->requested.end()) {
+    impl_->requested.erase(it);
+  }
+}
+
+std::pair<std::string, std::string> Recorder::recording_state(const std::string& path) const {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->options.dir.empty()) return {"unavailable", "recording is off (no --record-dir)"};
+  if (auto it = impl_->errors.find(path); it != impl_->errors.end()) {
+    return {"failed", it->second};
+  }
+  if (impl_->recording.contains(path)) return {"recording", ""};
+  return {"waiting", "the path is not live yet"};
 }
 
 void Recorder::set_patterns(std::vector<std::string> patterns) {

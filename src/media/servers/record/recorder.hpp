@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sluice::http {
@@ -48,6 +49,13 @@ class Recorder {
   void stop();
   // The record_paths setting: patterns of path names ('*' any run of characters). Any thread.
   void set_patterns(std::vector<std::string> patterns);
+  // Records `path` whenever it is live, besides the record_paths patterns (a pipeline's record
+  // output), until as many forget_path() calls. Any thread.
+  void record_path(const std::string& path);
+  void forget_path(const std::string& path);
+  // The recording of `path`: {"recording", ""}, {"waiting", why}, {"failed", why} (a full disk)
+  // or {"unavailable", why} (no recording directory). Any thread.
+  std::pair<std::string, std::string> recording_state(const std::string& path) const;
   // The record_segment setting: recordings started from now on cut segments at the first
   // keyframe after `target`. Any thread.
   void set_segment(std::chrono::milliseconds target);
