@@ -51,16 +51,24 @@ struct PipelineManager::Pipeline {
   std::vector<double> bitrates;
   std::vector<int> targets;           // each rendition's bitrate now (adaptive bitrate moves it)
   std::vector<SourceReport> sources;  // as of the last second
+  std::string last_health = "ok";     // as last announced
+  HealthListener on_health;           // set at creation
   std::uint64_t adaptations = 0;
   // The push outputs of the current run, by output index (null for a record output).
   std::vector<std::shared_ptr<PushOutput>> pushes;
   std::thread thread;
 
   void set_state(std::string s, std::string why = {}) {
-    std::lock_guard lock(mutex);
-    state = std::move(s);
-    error = std::move(why);
+    {
+      std::lock_guard lock(mutex);
+      state = std::move(s);
+      error = std::move(why);
+    }
+    note_health();
   }
+
+  // Announces a change of health (on_health), outside the lock.
+  void note_health();
 
   // Waits `how_long` or until stopped; true when it is time to stop.
   bool sleep(Clock::duration how_long) {
@@ -138,6 +146,7 @@ struct PipelineManager::Pipeline {
     for (const auto& o : now.outputs) {
       if (o.type == "record") output.record(now.renditions[rendition_of(now, o)].path, true);
     }
+    last_frame_ns = Clock::now().time_since_epoch().count();  // stalled counts from here
     set_state("running");
     spdlog::info("pipeline {} ('{}') runs: {} rendition(s) at {} fps", id, now.name,
                  now.renditions.size(), video->fps());
@@ -262,6 +271,7 @@ struct PipelineManager::Pipeline {
         window_frames = 0;
         std::fill(window_bytes.begin(), window_bytes.end(), 0);
       }
+      if (window_frames == 0) note_health();  // once a second
     }
     for (const auto& o : now.outputs) {
       if (o.type == "record") output.record(now.renditions[rendition_of(now, o)].path, false);
@@ -323,6 +333,7 @@ Result<std::string> PipelineManager::create(PipelineSpec spec, bool keep_it, std
     }
   }
   auto p = std::make_shared<Pipeline>(id, std::move(spec), output_, feeds_);
+  p->on_health = on_health_;
   p->kept = keep_it && records_;
   p->thread = std::thread([p] { p->run(); });
   pipelines_[id] = p;
@@ -350,6 +361,24 @@ std::pair<std::string, std::string> health_of(PipelineManager::Pipeline& p) {
   }
   return {"ok", ""};
 }
+
+}  // namespace
+
+void PipelineManager::Pipeline::note_health() {
+  json::object change;
+  {
+    std::lock_guard lock(mutex);
+    const auto [health, why] = health_of(*this);
+    if (health == last_health || state == "starting") return;
+    change = json::object{
+        {"id", id}, {"name", spec.name}, {"health", health}, {"previous", last_health}};
+    if (!why.empty()) change["reason"] = why;
+    last_health = health;
+  }
+  if (on_health) on_health(change);
+}
+
+namespace {
 
 json::object describe_one(PipelineManager::Pipeline& p) {
   std::lock_guard lock(p.mutex);

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,6 +60,10 @@ class PipelineManager {
   // shared home: each node runs its own), so restore() remakes them after a restart. Call
   // before the first create(). Null: nothing is kept.
   void set_records(state::Records* records) { records_ = records; }
+  // Called (from a pipeline's thread) when a pipeline's health changes:
+  // {"id", "name", "health", "previous", "reason"}. Before the first create().
+  using HealthListener = std::function<void(const boost::json::object&)>;
+  void set_on_health(HealthListener listener) { on_health_ = std::move(listener); }
   // Remakes the kept pipelines, with their ids; how many. Errors are logged per pipeline.
   std::size_t restore();
   ~PipelineManager();  // stops every pipeline
@@ -97,6 +102,7 @@ class PipelineManager {
   SourceFeeds* feeds_;
   std::size_t max_;
   state::Records* records_ = nullptr;
+  HealthListener on_health_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Pipeline>> pipelines_;
 };

@@ -450,6 +450,9 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   (void)impl_->whep->set_ice_servers(config.webrtc_ice_servers);  // checked by load_config
   impl_->snapshots = std::make_unique<media::SnapshotService>(impl_->server, impl_->policy, router);
   impl_->pipelines = std::make_unique<PipelineWiring>(impl_->server, router, config.pipelines);
+  impl_->pipelines->manager().set_on_health([&hub](const boost::json::object& change) {
+    hub.publish("sluice.pipelines.health", to_json_text(change));
+  });
   media::RecordingOptions recording;
   recording.dir = !config.record_dir.empty() ? config.record_dir
                   : config.data_dir.empty()  ? std::string()

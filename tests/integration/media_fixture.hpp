@@ -201,11 +201,13 @@ class TcpClient {
   std::string received_;
 };
 
-// Every message on `sluice.media.>` seen over GET /streams/events, as the JSON payloads.
+// Every message on `subjects` (default `sluice.media.>`) seen over GET /streams/events, as the
+// JSON payloads.
 class MediaEvents {
  public:
-  explicit MediaEvents(int http_port) : socket_(http_port) {
-    socket_.send_all("GET " + client::events_target("sluice.media.>") +
+  explicit MediaEvents(int http_port, const std::string& subjects = "sluice.media.>")
+      : socket_(http_port) {
+    socket_.send_all("GET " + client::events_target(subjects) +
                      " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
     subscribed_ = socket_.read_until("\r\n\r\n", std::chrono::seconds(10)) &&
                   socket_.received().starts_with("HTTP/1.1 200");
@@ -261,24 +263,24 @@ struct PublishSpec {
 inline std::vector<std::string> publisher_argv(const std::string& url, PublishSpec spec = {}) {
   const std::string rate = std::to_string(spec.readrate);
   const std::string gop = std::to_string(spec.gop);
-  std::vector<std::string> argv{program_path("ffmpeg"),
-                                "-hide_banner",
-                                "-nostdin",
-                                "-loglevel",
-                                "error",
-                                "-readrate",
-                                rate,
-                                "-f",
-                                "lavfi",
-                                "-i",
-                                "testsrc2=size=320x240:rate=25",
-                                "-readrate",
-                                rate,
-                                "-f",
-                                "lavfi",
-                                "-i",
-                                spec.opus ? "sine=frequency=440:sample_rate=48000"
-                                          : "sine=frequency=440:sample_rate=44100"};
+  std::vector<std::string> argv{
+      program_path("ffmpeg"),
+      "-hide_banner",
+      "-nostdin",
+      "-loglevel",
+      "error",
+      "-readrate",
+      rate,
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=320x240:rate=25",
+      "-readrate",
+      rate,
+      "-f",
+      "lavfi",
+      "-i",
+      spec.opus ? "sine=frequency=440:sample_rate=48000" : "sine=frequency=440:sample_rate=44100"};
   if (spec.hevc) {
     argv.insert(argv.end(), {"-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
                              "keyint=" + gop + ":min-keyint=" + gop + ":log-level=error"});

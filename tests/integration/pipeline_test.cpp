@@ -628,8 +628,10 @@ TEST_F(PipelineTest, ARecordOutputRecordsItsRendition) {
 
 // Frames dropped because the machine cannot keep up (x264's veryslow preset at 720p30 on one
 // thread) move the pipeline's health to "dropping" and its counters, in GET, /health and
-// /metrics.
+// /metrics, and the change is announced on the hub (sluice.pipelines.health).
 TEST_F(PipelineTest, DroppedFramesShowInHealthAndMetrics) {
+  MediaEvents hub(daemon_->port(), "sluice.pipelines.>");
+  ASSERT_TRUE(hub.subscribed());
   const std::string id = start(R"({"name": "slow",
       "source": {"type": "testsrc", "width": 1280, "height": 720, "fps": 30},
       "encoder": {"bitrate_kbps": 2000, "preset": "veryslow"}})");
@@ -648,6 +650,19 @@ TEST_F(PipelineTest, DroppedFramesShowInHealthAndMetrics) {
   EXPECT_NE(api("GET", "/health").raw.find("\"name\":\"slow\",\"health\":\"dropping\""),
             std::string::npos)
       << api("GET", "/health").raw;
+  // The change of health went out on the hub.
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& e : hub.events()) {
+          if (str(e, "name") == "slow" && str(e, "health") == "dropping" &&
+              !str(e, "previous").empty()) {
+            return true;
+          }
+        }
+        return false;
+      },
+      5s))
+      << hub.events().size() << " events";
   EXPECT_EQ(api("DELETE", "/pipelines/" + id).status, 200);
 }
 
