@@ -53,6 +53,7 @@ struct PipelineManager::Pipeline {
   std::vector<SourceReport> sources;  // as of the last second
   std::string last_health = "ok";     // as last announced
   HealthListener on_health;           // set at creation
+  std::string encoder_used, encoder_note;  // of the current build
   std::uint64_t adaptations = 0;
   // The push outputs of the current run, by output index (null for a record output).
   std::vector<std::shared_ptr<PushOutput>> pushes;
@@ -118,6 +119,11 @@ struct PipelineManager::Pipeline {
     auto made = VideoPipeline::create(now, feeds, [this] { return stopped(); });
     if (!made) return made.error();
     auto video = std::move(*made);
+    {
+      std::lock_guard lock(mutex);
+      encoder_used = video->encoder();
+      encoder_note = video->encoder_note();
+    }
     std::vector<std::string> opened;
     for (const auto& r : now.renditions) {
       if (auto ok = output.open(r.path, id); !ok) {
@@ -226,6 +232,8 @@ struct PipelineManager::Pipeline {
           adaptive.clear();
           std::lock_guard lock(mutex);
           error.clear();
+          encoder_used = video->encoder();
+          encoder_note = video->encoder_note();
           for (std::size_t r = 0; r < now.renditions.size(); ++r) {
             adaptive.emplace_back(bitrate_of(now, r), now.adaptive);
             targets[r] = bitrate_of(now, r);
@@ -396,6 +404,8 @@ json::object describe_one(PipelineManager::Pipeline& p) {
   }
   o["bitrates"] = std::move(targets);  // what each encoder aims at now
   o["adaptations"] = p.adaptations;
+  if (!p.encoder_used.empty()) o["encoder_used"] = p.encoder_used;
+  if (!p.encoder_note.empty()) o["encoder_note"] = p.encoder_note;
   const auto [health, why] = health_of(p);
   o["health"] = health;
   if (!why.empty()) o["health_reason"] = why;

@@ -18,6 +18,7 @@ namespace {
 constexpr std::array<std::string_view, 9> kPresets = {
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"};
 constexpr std::array<std::string_view, 3> kProfiles = {"baseline", "main", "high"};
+constexpr std::array<std::string_view, 4> kHardware = {"none", "auto", "vaapi", "v4l2m2m"};
 constexpr std::array<std::string_view, 5> kSourceTypes = {"testsrc", "url", "v4l2", "relay",
                                                           "path"};
 constexpr std::array<std::string_view, 3> kPatterns = {"testsrc2", "smptebars", "color"};
@@ -54,6 +55,14 @@ void read_encoder(FieldReader& f, EncoderSpec& e, bool all) {
     e.profile = *v;
   }
   if (auto v = f.boolean("zerolatency", false)) e.zerolatency = *v;
+  if (auto v = f.string("hardware", false, 1, 16)) {
+    if (!one_of(*v, kHardware)) f.add_error("hardware", "one of " + listed(kHardware));
+    e.hardware = *v;
+  }
+  if (auto v = f.string("hardware_device", false, 1, 256)) {
+    if (!v->starts_with("/dev/")) f.add_error("hardware_device", "a device under /dev");
+    e.hardware_device = *v;
+  }
 }
 
 bool is_source_name(const std::string& name) {
@@ -463,7 +472,8 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
                      {"preset", spec.encoder.preset},
                      {"profile", spec.encoder.profile},
                      {"gop", spec.encoder.gop},
-                     {"zerolatency", spec.encoder.zerolatency}}},
+                     {"zerolatency", spec.encoder.zerolatency},
+                     {"hardware", spec.encoder.hardware}}},
                    {"renditions", std::move(renditions)},
                    {"filters", std::move(filters)},
                    {"outputs", std::move(outputs)},
@@ -471,6 +481,9 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
                     {{"enabled", spec.adaptive.enabled},
                      {"min_kbps", spec.adaptive.min_kbps},
                      {"max_kbps", spec.adaptive.max_kbps}}}};
+  if (!spec.encoder.hardware_device.empty()) {
+    out["encoder"].as_object()["hardware_device"] = spec.encoder.hardware_device;
+  }
   if (!spec.sources.empty()) {
     json::object sources;
     for (const auto& [name, source] : spec.sources)

@@ -60,6 +60,10 @@ struct EncoderSpec {
   std::string profile = "high";     // baseline, main, high
   int gop = 0;                      // frames between keyframes; 0: one a second (fps)
   bool zerolatency = true;          // x264 tune zerolatency: no lookahead, no B-frames
+  // "none", "auto", "vaapi" or "v4l2m2m" (encoder_choice.hpp); a missing device falls back to
+  // software with a logged note.
+  std::string hardware = "none";
+  std::string hardware_device;  // VAAPI's render node, default /dev/dri/renderD128
 };
 
 // A filter on the source's picture, before the renditions are scaled from it.

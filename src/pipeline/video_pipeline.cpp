@@ -5,8 +5,11 @@ extern "C" {
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/opt.h>
 }
+
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cmath>
@@ -14,6 +17,7 @@ extern "C" {
 
 #include "media/transcode/av_support.hpp"
 #include "pipeline/compositor.hpp"
+#include "pipeline/encoder_choice.hpp"
 #include "pipeline/source_follower.hpp"
 
 namespace sluice::pipeline {
@@ -24,10 +28,16 @@ struct GraphFree {
   void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
 };
 
+struct BufferUnref {
+  void operator()(AVBufferRef* b) const { av_buffer_unref(&b); }
+};
+using BufferPtr = std::unique_ptr<AVBufferRef, BufferUnref>;
+
 // "buffer@in=…", the clock when asked, captions and timestamps, then
-// "split=N[o0][o1]…; [o0]scale=W:H,format=yuv420p,buffersink@r0; …".
+// "split=N[o0][o1]…; [o0]scale=W:H,format=yuv420p,buffersink@r0; …" (for VAAPI
+// "format=nv12,hwupload": the encoder takes pictures in the GPU's memory).
 std::string graph_text(const PipelineSpec& spec, const std::string& source, bool clock,
-                       const std::vector<std::pair<int, int>>& sizes, int height) {
+                       const std::vector<std::pair<int, int>>& sizes, int height, bool upload) {
   std::string text = source;
   if (clock) {
     // The wall clock (to the second), large, on a box: what a viewer compares with theirs.
@@ -50,7 +60,9 @@ std::string graph_text(const PipelineSpec& spec, const std::string& source, bool
     text += "[o" + std::to_string(i) + "]";
   for (std::size_t i = 0; i < n; ++i) {
     text += ";[o" + std::to_string(i) + "]scale=" + std::to_string(sizes[i].first) + ":" +
-            std::to_string(sizes[i].second) + ",format=yuv420p,buffersink@r" + std::to_string(i);
+            std::to_string(sizes[i].second) +
+            (upload ? ",format=nv12,hwupload" : ",format=yuv420p") + ",buffersink@r" +
+            std::to_string(i);
   }
   return text;
 }
@@ -72,10 +84,106 @@ struct VideoPipeline::Native {
   std::unique_ptr<PipCompositor> compositor;
   av::FramePtr inset_frame{av_frame_alloc()};
   AlignmentSpec alignment;
+  EncoderChoice encoder;
+  BufferPtr hw_device;  // VAAPI's
   std::optional<double> offset_ms;
   std::uint64_t out_of_tolerance = 0;
   bool stale = false;
 };
+
+// The filter graph and the encoders of `n.encoder` for pictures of width x height in `format`.
+Status build(VideoPipeline::Native& n, const PipelineSpec& spec, const SourceSpec& main, int width,
+             int height, int format) {
+  n.graph.reset(avfilter_graph_alloc());
+  n.sinks.clear();
+  n.encoders.clear();
+  n.hw_device.reset();
+  if (!n.graph) return fail(Error::internal("pipeline: out of memory"));
+  n.graph->nb_threads = 1;
+  const bool vaapi = n.encoder.kind == "vaapi";
+  if (vaapi) {
+    AVBufferRef* device = nullptr;
+    if (int err = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_VAAPI, n.encoder.device.c_str(),
+                                         nullptr, 0);
+        err < 0) {
+      return fail(Error::internal("VAAPI device " + n.encoder.device + ": " + av::text(err)));
+    }
+    n.hw_device.reset(device);
+  }
+  const std::string source = "buffer@in=video_size=" + std::to_string(width) + "x" +
+                             std::to_string(height) + ":pix_fmt=" + std::to_string(format) +
+                             ":time_base=1/1000:pixel_aspect=1/1";
+  std::vector<std::pair<int, int>> sizes;  // each rendition's: its own, or the source's
+  for (const auto& r : spec.renditions)
+    sizes.emplace_back(r.width > 0 ? r.width : width, r.height > 0 ? r.height : height);
+  AVFilterInOut* inputs = nullptr;
+  AVFilterInOut* outputs = nullptr;
+  int err = avfilter_graph_parse2(
+      n.graph.get(), graph_text(spec, source, main.clock, sizes, height, vaapi).c_str(), &inputs,
+      &outputs);
+  avfilter_inout_free(&inputs);
+  avfilter_inout_free(&outputs);
+  for (unsigned f = 0; vaapi && err >= 0 && f < n.graph->nb_filters; ++f) {
+    AVFilterContext* filter = n.graph->filters[f];
+    if (std::string_view(filter->filter->name) == "hwupload") {
+      filter->hw_device_ctx = av_buffer_ref(n.hw_device.get());
+    }
+  }
+  if (err >= 0) err = avfilter_graph_config(n.graph.get(), nullptr);
+  if (err < 0) {
+    return fail(
+        Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av::text(err)));
+  }
+  n.input = avfilter_graph_get_filter(n.graph.get(), "buffer@in");
+  if (!n.input) return fail(Error::internal("pipeline: no buffer@in in the graph"));
+  const bool hevc = spec.encoder.codec == "h265";
+  const bool software = n.encoder.kind == "software";
+  const std::string& encoder_name = n.encoder.encoder;
+  const AVCodec* x264 = avcodec_find_encoder_by_name(encoder_name.c_str());
+  if (!x264) return fail(Error::internal("pipeline: libavcodec has no " + encoder_name + " here"));
+  for (std::size_t i = 0; i < spec.renditions.size(); ++i) {
+    const std::string sink_name = "buffersink@r" + std::to_string(i);
+    AVFilterContext* sink = avfilter_graph_get_filter(n.graph.get(), sink_name.c_str());
+    if (!sink) return fail(Error::internal("pipeline: no " + sink_name + " in the graph"));
+    n.sinks.push_back(sink);
+    av::CodecPtr c(avcodec_alloc_context3(x264));
+    if (!c) return fail(Error::internal("pipeline: out of memory"));
+    const std::int64_t bps = std::int64_t{bitrate_of(spec, i)} * 1000;
+    c->width = sizes[i].first;
+    c->height = sizes[i].second;
+    c->pix_fmt = vaapi ? AV_PIX_FMT_VAAPI : AV_PIX_FMT_YUV420P;
+    if (vaapi) {
+      AVBufferRef* frames = av_buffersink_get_hw_frames_ctx(sink);
+      if (!frames) return fail(Error::internal("VAAPI: no frames context from hwupload"));
+      c->hw_frames_ctx = av_buffer_ref(frames);
+    }
+    c->time_base = AVRational{1, 1000};  // ms: a live source's pictures come when they come
+    c->framerate = AVRational{n.fps, 1};
+    c->gop_size = spec.encoder.gop > 0 ? spec.encoder.gop : n.fps;
+    c->bit_rate = bps;
+    c->rc_max_rate = bps;
+    c->rc_buffer_size = static_cast<int>(bps);  // one second of VBV: rate changes show quickly
+    c->max_b_frames = spec.encoder.zerolatency ? 0 : 2;
+    c->thread_count = 1;
+    if (software) {
+      av_opt_set(c->priv_data, "preset", spec.encoder.preset.c_str(), 0);
+      if (hevc) {  // x265 has one 8-bit 4:2:0 profile; its log stays out of ours
+        av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
+      } else {
+        av_opt_set(c->priv_data, "profile", spec.encoder.profile.c_str(), 0);
+      }
+      if (spec.encoder.zerolatency) av_opt_set(c->priv_data, "tune", "zerolatency", 0);
+    } else {  // hardware: the bitrate and GOP above; constant bitrate where the driver has it
+      av_opt_set(c->priv_data, "rc_mode", "CBR", 0);
+    }
+    if ((err = avcodec_open2(c.get(), x264, nullptr)) < 0) {
+      return fail(Error::invalid_field({"body", "encoder"},
+                                       encoder_name + " refuses these settings: " + av::text(err)));
+    }
+    n.encoders.push_back(std::move(c));
+  }
+  return {};
+}
 
 Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec& spec,
                                                              SourceFeeds* feeds,
@@ -83,11 +191,9 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
   std::unique_ptr<VideoPipeline> p(new VideoPipeline());
   p->native_ = std::make_unique<Native>();
   Native& n = *p->native_;
-  n.graph.reset(avfilter_graph_alloc());
-  if (!n.graph || !n.frame || !n.packet || !n.inset_frame) {
+  if (!n.frame || !n.packet || !n.inset_frame) {
     return fail(Error::internal("pipeline: out of memory"));
   }
-  n.graph->nb_threads = 1;
   const FilterSpec* pip = pip_of(spec);
   n.main_name = pip ? pip->main_source : "main";
   const SourceSpec& main = *source_named(spec, n.main_name);
@@ -104,70 +210,29 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
     n.alignment = spec.alignment;
     format = AV_PIX_FMT_YUV420P;  // what the compositor makes
   }
-  const std::string source = "buffer@in=video_size=" + std::to_string(width) + "x" +
-                             std::to_string(height) + ":pix_fmt=" + std::to_string(format) +
-                             ":time_base=1/1000:pixel_aspect=1/1";
-  std::vector<std::pair<int, int>> sizes;  // each rendition's: its own, or the source's
-  for (const auto& r : spec.renditions)
-    sizes.emplace_back(r.width > 0 ? r.width : width, r.height > 0 ? r.height : height);
-  AVFilterInOut* inputs = nullptr;
-  AVFilterInOut* outputs = nullptr;
-  int err = avfilter_graph_parse2(n.graph.get(),
-                                  graph_text(spec, source, main.clock, sizes, height).c_str(),
-                                  &inputs, &outputs);
-  avfilter_inout_free(&inputs);
-  avfilter_inout_free(&outputs);
-  if (err >= 0) err = avfilter_graph_config(n.graph.get(), nullptr);
-  if (err < 0) {
-    return fail(
-        Error::invalid_field({"body", "source"}, "the picture cannot be made: " + av::text(err)));
-  }
-  n.input = avfilter_graph_get_filter(n.graph.get(), "buffer@in");
-  if (!n.input) return fail(Error::internal("pipeline: no buffer@in in the graph"));
-  const bool hevc = spec.encoder.codec == "h265";
-  const char* encoder_name = hevc ? "libx265" : "libx264";
-  const AVCodec* x264 = avcodec_find_encoder_by_name(encoder_name);
-  if (!x264) {
-    return fail(Error::internal("pipeline: libavcodec has no " + std::string(encoder_name) +
-                                " encoder here"));
-  }
-  for (std::size_t i = 0; i < spec.renditions.size(); ++i) {
-    const std::string sink_name = "buffersink@r" + std::to_string(i);
-    AVFilterContext* sink = avfilter_graph_get_filter(n.graph.get(), sink_name.c_str());
-    if (!sink) return fail(Error::internal("pipeline: no " + sink_name + " in the graph"));
-    n.sinks.push_back(sink);
-    av::CodecPtr c(avcodec_alloc_context3(x264));
-    if (!c) return fail(Error::internal("pipeline: out of memory"));
-    const std::int64_t bps = std::int64_t{bitrate_of(spec, i)} * 1000;
-    c->width = sizes[i].first;
-    c->height = sizes[i].second;
-    c->pix_fmt = AV_PIX_FMT_YUV420P;
-    c->time_base = AVRational{1, 1000};  // ms: a live source's pictures come when they come
-    c->framerate = AVRational{n.fps, 1};
-    c->gop_size = spec.encoder.gop > 0 ? spec.encoder.gop : n.fps;
-    c->bit_rate = bps;
-    c->rc_max_rate = bps;
-    c->rc_buffer_size = static_cast<int>(bps);  // one second of VBV: rate changes show quickly
-    c->max_b_frames = spec.encoder.zerolatency ? 0 : 2;
-    c->thread_count = 1;
-    av_opt_set(c->priv_data, "preset", spec.encoder.preset.c_str(), 0);
-    if (hevc) {  // x265 has one 8-bit 4:2:0 profile; its log stays out of ours
-      av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
-    } else {
-      av_opt_set(c->priv_data, "profile", spec.encoder.profile.c_str(), 0);
+  n.encoder = choose_encoder(spec.encoder);
+  if (auto built = build(n, spec, main, width, height, format); !built) {
+    if (n.encoder.kind == "software") return fail(built.error());
+    // The hardware encoder is there but refused: software, said once.
+    n.encoder = software_encoder(spec.encoder, n.encoder.encoder + " failed (" +
+                                                   built.error().detail + "): software encoding");
+    if (auto again = build(n, spec, main, width, height, format); !again) {
+      return fail(again.error());
     }
-    if (spec.encoder.zerolatency) av_opt_set(c->priv_data, "tune", "zerolatency", 0);
-    if ((err = avcodec_open2(c.get(), x264, nullptr)) < 0) {
-      return fail(Error::invalid_field(
-          {"body", "encoder"},
-          std::string(encoder_name) + " refuses these settings: " + av::text(err)));
-    }
-    n.encoders.push_back(std::move(c));
   }
+  if (!n.encoder.note.empty()) spdlog::warn("pipeline '{}': {}", spec.name, n.encoder.note);
   return p;
 }
 
 VideoPipeline::~VideoPipeline() = default;
+
+std::string VideoPipeline::encoder() const {
+  return native_->encoder.encoder;
+}
+
+std::string VideoPipeline::encoder_note() const {
+  return native_->encoder.note;
+}
 
 bool VideoPipeline::paced() const {
   return native_->source->paced();

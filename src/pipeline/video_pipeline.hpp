@@ -72,6 +72,10 @@ class VideoPipeline {
   // source's own when it says, else the spec's.
   bool paced() const;
   int fps() const;
+  // The libavcodec encoder used (libx264, h264_vaapi, ...) and, when hardware was asked for but
+  // software is used, why.
+  std::string encoder() const;
+  std::string encoder_note() const;
   // Pictures the main source dropped or refused so far.
   std::uint64_t source_dropped() const;
   std::vector<SourceReport> sources() const;

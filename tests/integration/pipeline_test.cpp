@@ -371,9 +371,31 @@ TEST_F(PipelineTest, AMissingCaptureDeviceIsAClearStateNotAFailure) {
 
 // An H.265 encoder (libx265): the rendition is an HEVC path that RTSP plays.
 TEST_F(PipelineTest, AnH265PipelinePlaysOverRtsp) {
-  start(R"({"name": "hevc", "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+  const std::string id = start(
+      R"({"name": "hevc", "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
             "encoder": {"codec": "h265", "bitrate_kbps": 300, "preset": "ultrafast"}})");
   EXPECT_EQ(shape(rtsp("hevc"), {"-rtsp_transport", "tcp"}), "hevc,320,240,25/1");
+  EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "encoder_used"), "libx265");
+}
+
+// A hardware encoder asked for where there is none (no VAAPI render node or V4L2 M2M device on
+// these machines): the pipeline runs with software, says so in its state and logs it.
+TEST_F(PipelineTest, AMissingHardwareEncoderFallsBackToSoftwareWithANote) {
+  EXPECT_EQ(api("POST", "/pipelines", R"({"name": "x", "source": {"type": "testsrc"},
+      "encoder": {"hardware": "nvenc"}})")
+                .status,
+            422);
+  const std::string id = start(R"({"name": "hw",
+      "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+      "encoder": {"bitrate_kbps": 300, "hardware": "vaapi",
+                  "hardware_device": "/dev/dri/renderD199"}})");
+  EXPECT_EQ(shape(rtmp("hw")), "h264,320,240,25/1");
+  const json::value p = api("GET", "/pipelines/" + id).body;
+  EXPECT_EQ(str(p, "encoder_used"), "libx264");
+  EXPECT_NE(str(p, "encoder_note").find("/dev/dri/renderD199"), std::string::npos)
+      << json::serialize(p);
+  EXPECT_EQ(str(p.at("encoder"), "hardware"), "vaapi");
+  EXPECT_NE(daemon_->output().find("software encoding"), std::string::npos);
 }
 
 // Filters: a caption drawn on the picture is there in a decoded frame (white letters on a dark
