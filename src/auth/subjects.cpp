@@ -37,7 +37,10 @@ std::optional<Need> read_need(std::string_view s) {
       }
       return Need{Resource::kStreams, Access::kRead, {}};
     case SubjectClass::kSluice:
-      if (starts(s, "sluice.media.")) return Need{Resource::kMedia, Access::kRead, {}};
+      if (starts(s, "sluice.media.") || starts(s, "sluice.pipelines.") ||
+          starts(s, "sluice.recordings.")) {
+        return Need{Resource::kMedia, Access::kRead, {}};
+      }
       if (starts(s, "sluice.settings.")) return Need{Resource::kSettings, Access::kRead, {}};
       if (s == "sluice.audit" || starts(s, "sluice.audit.")) {
         return Need{Resource::kUsers, Access::kWrite, {}};

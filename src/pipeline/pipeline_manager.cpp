@@ -13,6 +13,8 @@
 #include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
+#include "media/flv.hpp"
+#include "pipeline/audio_track.hpp"
 #include "pipeline/push_output.hpp"
 #include "pipeline/video_pipeline.hpp"
 #include "state/records.hpp"
@@ -119,6 +121,14 @@ struct PipelineManager::Pipeline {
     auto made = VideoPipeline::create(now, feeds, [this] { return stopped(); });
     if (!made) return made.error();
     auto video = std::move(*made);
+    std::unique_ptr<AudioTrack> audio;  // the pipeline's sound, when it has one
+    if (now.audio.enabled) {
+      auto track = AudioTrack::create(now.audio);
+      if (!track) return track.error();
+      audio = std::move(*track);
+    }
+    std::vector<AudioPacket> sound;
+    bool sound_header_sent = false;
     {
       std::lock_guard lock(mutex);
       encoder_used = video->encoder();
@@ -140,9 +150,11 @@ struct PipelineManager::Pipeline {
     std::vector<std::shared_ptr<PushOutput>> pushes;
     for (const auto& o : now.outputs) {
       const auto& r = now.renditions[rendition_of(now, o)];
+      std::optional<PushAudio> carried;
+      if (audio) carried = PushAudio{audio->opus(), audio->config()};
       pushes.push_back(o.type == "push"
-                           ? std::make_shared<PushOutput>(o.url, r.width, r.height, now.source.fps,
-                                                          now.encoder.codec == "h265")
+                           ? std::make_shared<PushOutput>(o.url, r.width, r.height, video->fps(),
+                                                          now.encoder.codec == "h265", carried)
                            : nullptr);
     }
     {
@@ -244,6 +256,30 @@ struct PipelineManager::Pipeline {
       if (auto ok = video->next(i, offset_ms, units); !ok) {
         failure = ok.error();
         break;
+      }
+      if (audio) {  // the sound up to this picture, on every rendition and push output
+        sound.clear();
+        if (auto ok = audio->until(video->last_ms(), sound); !ok) {
+          failure = ok.error();
+          break;
+        }
+        if (!sound_header_sent) {
+          for (const auto& r : now.renditions) {
+            output.write(r.path, media::FlvFrame{media::tag_type::kAudio,
+                                                 static_cast<std::uint32_t>(video->last_ms()),
+                                                 audio->flv_sequence_header()});
+          }
+          sound_header_sent = true;
+        }
+        for (const auto& packet : sound) {
+          const auto at = static_cast<std::uint32_t>(std::max<std::int64_t>(0, packet.ms));
+          for (const auto& r : now.renditions)
+            output.write(r.path,
+                         media::FlvFrame{media::tag_type::kAudio, at, audio->flv_body(packet)});
+          for (const auto& push : pushes) {
+            if (push) push->write_audio(packet);
+          }
+        }
       }
       for (std::size_t r = 0; r < units.size(); ++r) {
         for (auto& u : units[r]) {

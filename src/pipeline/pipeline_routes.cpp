@@ -19,17 +19,24 @@ http::HttpResponse ok(int status, const json::value& v) {
 
 }  // namespace
 
-void add_pipeline_routes(http::Router& router, PipelineManager& manager) {
-  router.add("POST", "/pipelines", [&manager](const HttpRequest& req, const PathParams&) -> Reply {
-    auto body = parse_json_object(req.body);
-    if (!body) return http::error_response(body.error());
-    auto spec = parse_pipeline_spec(*body);
-    if (!spec) return http::error_response(spec.error());
-    auto id = manager.create(std::move(*spec));
-    if (!id) return http::error_response(id.error());
-    auto described = manager.describe(*id);
-    return described ? ok(201, *described) : http::error_response(described.error());
-  });
+void add_pipeline_routes(http::Router& router, PipelineManager& manager,
+                         std::shared_ptr<const SpecAccess> may_make) {
+  router.add("POST", "/pipelines",
+             [&manager, may_make](const HttpRequest& req, const PathParams&) -> Reply {
+               auto body = parse_json_object(req.body);
+               if (!body) return http::error_response(body.error());
+               auto spec = parse_pipeline_spec(*body);
+               if (!spec) return http::error_response(spec.error());
+               if (may_make && *may_make) {
+                 if (auto allowed = (*may_make)(req, *spec); !allowed) {
+                   return http::error_response(allowed.error());
+                 }
+               }
+               auto id = manager.create(std::move(*spec));
+               if (!id) return http::error_response(id.error());
+               auto described = manager.describe(*id);
+               return described ? ok(201, *described) : http::error_response(described.error());
+             });
   router.add("GET", "/pipelines", [&manager](const HttpRequest&, const PathParams&) -> Reply {
     json::array out;
     for (auto& p : manager.list())

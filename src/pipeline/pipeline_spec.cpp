@@ -236,6 +236,22 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
         errors.push_back(std::move(e));
     }
   }
+  if (const auto* a = body.if_contains("audio"); a && !a->is_null()) {
+    if (auto o = r.object("audio", false)) {
+      FieldReader f(*o, {"body", "audio"});
+      spec.audio.enabled = true;
+      if (auto v = f.string("codec", false, 1, 8)) {
+        if (*v != "aac" && *v != "opus") f.add_error("codec", "aac or opus");
+        spec.audio.codec = *v;
+      }
+      if (auto v = f.integer("bitrate_kbps", false, 16, 320)) {
+        spec.audio.bitrate_kbps = static_cast<int>(*v);
+      }
+      if (auto v = f.integer("tone_hz", false, 0, 20000)) spec.audio.tone_hz = static_cast<int>(*v);
+      for (auto& e : f.take_errors())
+        errors.push_back(std::move(e));
+    }
+  }
   if (auto o = r.object("alignment", false)) {
     FieldReader f(*o, {"body", "alignment"});
     if (auto v = f.boolean("enabled", false)) spec.alignment.enabled = *v;
@@ -481,6 +497,11 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
                     {{"enabled", spec.adaptive.enabled},
                      {"min_kbps", spec.adaptive.min_kbps},
                      {"max_kbps", spec.adaptive.max_kbps}}}};
+  if (spec.audio.enabled) {
+    out["audio"] = json::object{{"codec", spec.audio.codec},
+                                {"bitrate_kbps", spec.audio.bitrate_kbps},
+                                {"tone_hz", spec.audio.tone_hz}};
+  }
   if (!spec.encoder.hardware_device.empty()) {
     out["encoder"].as_object()["hardware_device"] = spec.encoder.hardware_device;
   }

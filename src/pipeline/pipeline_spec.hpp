@@ -103,12 +103,22 @@ struct OutputSpec {
   std::string url;
 };
 
+// A pipeline's sound ("audio": {"codec": "aac", "bitrate_kbps": 96, "tone_hz": 440}): a tone on
+// the pipeline's clock (0 Hz: silence), AAC or Opus, on every rendition (audio_track.hpp).
+struct AudioSpec {
+  bool enabled = false;       // an "audio" object was given
+  std::string codec = "aac";  // "aac" or "opus"
+  int bitrate_kbps = 96;
+  int tone_hz = 440;
+};
+
 struct PipelineSpec {
   std::string name;
   SourceSpec source;
   // Further sources by name, for compositions ("sources": {"cam2": {...}}); "main" is `source`.
   std::map<std::string, SourceSpec> sources;
   AlignmentSpec alignment;
+  AudioSpec audio;
   std::vector<FilterSpec> filters;
   EncoderSpec encoder;
   std::vector<RenditionSpec> renditions;

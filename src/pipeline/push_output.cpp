@@ -2,6 +2,7 @@
 
 extern "C" {
 #include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
 #include <libavutil/opt.h>
 }
 
@@ -41,8 +42,14 @@ std::string parameter_sets(const std::string& annexb, bool hevc) {
 
 }  // namespace
 
-PushOutput::PushOutput(std::string url, int width, int height, int fps, bool hevc)
-    : url_(std::move(url)), width_(width), height_(height), fps_(fps), hevc_(hevc) {
+PushOutput::PushOutput(std::string url, int width, int height, int fps, bool hevc,
+                       std::optional<PushAudio> audio)
+    : url_(std::move(url)),
+      width_(width),
+      height_(height),
+      fps_(fps),
+      hevc_(hevc),
+      audio_(std::move(audio)) {
   state_.state = "connecting";
   state_.target = redacted_url(url_);
   thread_ = std::thread([this] { run(); });
@@ -55,6 +62,16 @@ PushOutput::~PushOutput() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void PushOutput::write_audio(const AudioPacket& packet) {
+  if (!audio_) return;
+  std::lock_guard lock(mutex_);
+  if (waiting_keyframe_ || queued_bytes_ + packet.data.size() > kMaxQueuedBytes) return;
+  queued_bytes_ += packet.data.size();
+  queue_.emplace_back(EncodedUnit{packet.data, packet.ms, packet.ms, false, true},
+                      std::chrono::steady_clock::now());
+  wake_.notify_one();
 }
 
 void PushOutput::write(const EncodedUnit& unit) {
@@ -148,6 +165,20 @@ Status PushOutput::push_until_error() {
       static_cast<uint8_t*>(av_mallocz(sets.size() + AV_INPUT_BUFFER_PADDING_SIZE));
   stream->codecpar->extradata_size = static_cast<int>(sets.size());
   std::memcpy(stream->codecpar->extradata, sets.data(), sets.size());
+  AVStream* sound = nullptr;  // the audio stream, when carried
+  if (audio_ && !(audio_->opus && std::string_view(format) == "flv")) {
+    sound = avformat_new_stream(oc, nullptr);
+    sound->time_base = AVRational{1, 1000};
+    sound->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
+    sound->codecpar->codec_id = audio_->opus ? AV_CODEC_ID_OPUS : AV_CODEC_ID_AAC;
+    sound->codecpar->sample_rate = 48000;
+    av_channel_layout_default(&sound->codecpar->ch_layout, 1);
+    sound->codecpar->frame_size = audio_->opus ? 960 : 1024;
+    sound->codecpar->extradata =
+        static_cast<uint8_t*>(av_mallocz(audio_->config.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    sound->codecpar->extradata_size = static_cast<int>(audio_->config.size());
+    std::memcpy(sound->codecpar->extradata, audio_->config.data(), audio_->config.size());
+  }
   AVDictionary* options = nullptr;
   av_dict_set(&options, "rw_timeout", "5000000", 0);  // µs: a server that stops answering
   if (!(oc->oformat->flags & AVFMT_NOFILE)) {
@@ -186,9 +217,14 @@ Status PushOutput::push_until_error() {
     std::memcpy(packet->data, unit.annexb.data(), unit.annexb.size());
     packet->pts = unit.pts_ms;
     packet->dts = unit.dts_ms;
-    packet->stream_index = stream->index;
-    if (unit.keyframe) packet->flags |= AV_PKT_FLAG_KEY;
-    av_packet_rescale_ts(packet, AVRational{1, 1000}, stream->time_base);
+    AVStream* to = unit.audio ? sound : stream;
+    if (!to) {  // audio this output does not carry
+      av_packet_unref(packet);
+      continue;
+    }
+    packet->stream_index = to->index;
+    if (unit.keyframe || unit.audio) packet->flags |= AV_PKT_FLAG_KEY;
+    av_packet_rescale_ts(packet, AVRational{1, 1000}, to->time_base);
     err = av_interleaved_write_frame(oc, packet);
     av_packet_unref(packet);
     if (err < 0) return fail(Error{502, "sending failed: " + av::text(err), {}});

@@ -6,6 +6,8 @@
 // queued goes and sending resumes at the next keyframe, counted), a failed connection or write is
 // retried with backoff (1 s doubling to 30 s), and state() says what is happening. The URL may
 // carry a stream key: it is never logged or shown (state() names only its scheme, host and port).
+// With the pipeline's audio, a second stream carries it (AAC anywhere; Opus over SRT and RTSP —
+// FLV has no Opus, so an RTMP push of an Opus pipeline carries its video only).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,21 +18,33 @@
 #include <string>
 #include <thread>
 
+#include <optional>
+
 #include "core/error.hpp"
+#include "pipeline/audio_track.hpp"
 #include "pipeline/video_pipeline.hpp"
 
 namespace sluice::pipeline {
 
+// The pipeline's audio as a push output carries it: its codec and configuration.
+struct PushAudio {
+  bool opus = false;
+  std::string config;  // AudioSpecificConfig or OpusHead
+};
+
 class PushOutput {
  public:
   // Starts the thread; it connects at the first keyframe. The rendition's size and rate.
-  PushOutput(std::string url, int width, int height, int fps, bool hevc = false);
+  PushOutput(std::string url, int width, int height, int fps, bool hevc = false,
+             std::optional<PushAudio> audio = std::nullopt);
   ~PushOutput();  // stops and joins
   PushOutput(const PushOutput&) = delete;
   PushOutput& operator=(const PushOutput&) = delete;
 
   // Any thread (the pipeline's): queues one access unit.
   void write(const EncodedUnit& unit);
+  // Any thread: queues one audio packet (dropped until the first video keyframe is queued).
+  void write_audio(const AudioPacket& packet);
 
   struct State {
     std::string state;   // "connecting", "pushing", "retrying", "stopped"
@@ -49,6 +63,7 @@ class PushOutput {
   const std::string url_;
   const int width_, height_, fps_;
   const bool hevc_;
+  const std::optional<PushAudio> audio_;
   mutable std::mutex mutex_;  // guards what follows
   std::condition_variable wake_;
   std::deque<std::pair<EncodedUnit, std::chrono::steady_clock::time_point>> queue_;

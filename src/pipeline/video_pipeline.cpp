@@ -300,6 +300,7 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
     in = *composed;
   }
   in->pts = ms;
+  last_ms_ = ms;
   if (int err = av_buffersrc_add_frame_flags(n.input, in, AV_BUFFERSRC_FLAG_KEEP_REF); err < 0) {
     return fail(Error::internal("pipeline: the picture was refused: " + av::text(err)));
   }

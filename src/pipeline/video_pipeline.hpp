@@ -24,10 +24,11 @@ namespace sluice::pipeline {
 
 // One encoded access unit: H.264 Annex B (SPS and PPS before every IDR), times in ms.
 struct EncodedUnit {
-  std::string annexb;
+  std::string annexb;  // or, when `audio`, one AAC frame or Opus packet
   std::int64_t pts_ms = 0;
   std::int64_t dts_ms = 0;
   bool keyframe = false;
+  bool audio = false;
 };
 
 // What a pipeline's sources are doing, for GET /pipelines/{id}.
@@ -68,6 +69,8 @@ class VideoPipeline {
   // From the next picture on.
   void set_bitrate(std::size_t rendition, int kbps);
   std::int64_t frames() const { return frames_; }
+  // The time (ms, with the offset) of the last picture next() made.
+  std::int64_t last_ms() const { return last_ms_; }
   // Whether the caller paces next() (the main source is a test pattern), and at what rate: the
   // source's own when it says, else the spec's.
   bool paced() const;
@@ -86,6 +89,7 @@ class VideoPipeline {
   VideoPipeline() = default;
   std::unique_ptr<Native> native_;
   std::int64_t frames_ = 0;
+  std::int64_t last_ms_ = 0;
 };
 
 }  // namespace sluice::pipeline

@@ -257,6 +257,7 @@ struct App::Impl {
     relay = std::make_unique<relay::Relay>(hub, wire->loop(), clock, rc, advertiser.get());
     add_channel_routes(router, *relay);
     media->set_pipeline_relay(*relay);
+    media->set_pipeline_access(*policy);
     cors_origins = std::make_shared<http::AllowedOrigins>(config.cors_origins);
     settings = std::make_unique<settings::Settings>(&records);
     settings->set_announce([this](const settings::Setting& s, const boost::json::value& previous,

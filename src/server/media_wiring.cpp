@@ -479,6 +479,10 @@ void MediaWiring::set_pipeline_relay(relay::Relay& relay) {
   impl_->pipelines->set_relay(relay_frame_hook(relay));
 }
 
+void MediaWiring::set_pipeline_access(const auth::AccessPolicy& policy) {
+  impl_->pipelines->set_access(policy);
+}
+
 void MediaWiring::set_record_segment(std::chrono::milliseconds target) {
   impl_->recorder->set_segment(target);
 }

@@ -22,6 +22,9 @@
 namespace sluice {
 class Refusals;
 }
+namespace sluice::auth {
+class AccessPolicy;
+}
 namespace sluice::hub {
 class Hub;
 }
@@ -83,6 +86,8 @@ class MediaWiring {
   // Pipelines' relay sources read channels of `relay` (which must outlive the wiring). Before
   // start().
   void set_pipeline_relay(relay::Relay& relay);
+  // A new pipeline's sources and renditions are checked against its maker under `policy`.
+  void set_pipeline_access(const auth::AccessPolicy& policy);
   // Where pipelines made through the API are kept: the node's own state database (each node runs
   // its own pipelines). Call before start(), which remakes them.
   void set_pipeline_records(state::Records* records);

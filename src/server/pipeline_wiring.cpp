@@ -4,9 +4,11 @@
 
 #include <map>
 
+#include "auth/access_policy.hpp"
 #include "core/config.hpp"
 #include "core/event_loop.hpp"
 #include "core/json.hpp"
+#include "http/http_types.hpp"
 #include "media/media_hub.hpp"
 #include "media/servers/media_server.hpp"
 #include "media/servers/record/recorder.hpp"
@@ -137,7 +139,7 @@ PipelineWiring::PipelineWiring(media::MediaServer& media, http::Router& router,
     : output_(std::make_shared<Output>(media)),
       feeds_(std::make_unique<PipelineFeeds>(media)),
       manager_(std::make_unique<pipeline::PipelineManager>(*output_, 16, feeds_.get())) {
-  pipeline::add_pipeline_routes(router, *manager_);
+  pipeline::add_pipeline_routes(router, *manager_, access_);
   for (std::size_t i = 0; i < configured.size(); ++i) {
     auto body = parse_json_object(configured[i]);
     auto spec = body ? pipeline::parse_pipeline_spec(*body)
@@ -223,6 +225,27 @@ Status PipelineWiring::set_camera(const std::string& name, const boost::json::va
   const std::size_t n = manager_->apply_camera_settings(camera);
   if (n) spdlog::info("camera setting {}: applied to {} pipeline(s)", name, n);
   return {};
+}
+
+void PipelineWiring::set_access(const auth::AccessPolicy& policy) {
+  *access_ = [&policy](const http::HttpRequest& req, const pipeline::PipelineSpec& spec) -> Status {
+    const auto need = [&](auth::Resource r, auth::Access a, const std::string& what) {
+      return policy.authorize(req.identity, auth::Need{r, a, what});
+    };
+    std::vector<const pipeline::SourceSpec*> sources{&spec.source};
+    for (const auto& [name, s] : spec.sources)
+      sources.push_back(&s);
+    for (const auto* s : sources) {
+      Status ok;
+      if (s->type == "relay") ok = need(auth::Resource::kChannels, auth::Access::kRead, s->channel);
+      if (s->type == "path") ok = need(auth::Resource::kMedia, auth::Access::kRead, s->path);
+      if (!ok) return ok;
+    }
+    for (const auto& r : spec.renditions) {
+      if (auto ok = need(auth::Resource::kMedia, auth::Access::kWrite, r.path); !ok) return ok;
+    }
+    return {};
+  };
 }
 
 void PipelineWiring::set_recorder(media::Recorder* recorder) {

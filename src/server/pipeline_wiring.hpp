@@ -12,9 +12,13 @@
 
 #include "core/error.hpp"
 #include "media/protocols/hls/hls_playlist.hpp"
+#include "pipeline/pipeline_routes.hpp"
 #include "pipeline/pipeline_spec.hpp"
 #include "server/pipeline_feeds.hpp"
 
+namespace sluice::auth {
+class AccessPolicy;
+}
 namespace sluice::http {
 class Router;
 }
@@ -46,6 +50,9 @@ class PipelineWiring {
   // by the settings): applied to the pipelines with a `stream1` rendition. Any thread.
   Status set_camera(const std::string& name, const boost::json::value& value);
 
+  // What a new pipeline reads (relay channels, live paths) and publishes (its renditions' paths)
+  // is checked against its maker's permissions under `policy` (which must outlive the wiring).
+  void set_access(const auth::AccessPolicy& policy);
   // Where record outputs record (null: they say recording is off). Before start().
   void set_recorder(media::Recorder* recorder);
   // How relay sources read relay channels. Before start().
@@ -55,7 +62,10 @@ class PipelineWiring {
 
  private:
   std::shared_ptr<Output> output_;
-  std::unique_ptr<PipelineFeeds> feeds_;  // before the manager: its pipelines read through it
+  std::unique_ptr<PipelineFeeds> feeds_;
+  std::shared_ptr<pipeline::SpecAccess> access_ =
+      std::make_shared<pipeline::SpecAccess>();  // before the manager: its pipelines read through
+                                                 // it
   std::unique_ptr<pipeline::PipelineManager> manager_;
   std::vector<pipeline::PipelineSpec> configured_;  // made by start()
   std::mutex camera_mutex_;

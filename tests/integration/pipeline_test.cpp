@@ -378,6 +378,55 @@ TEST_F(PipelineTest, AnH265PipelinePlaysOverRtsp) {
   EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "encoder_used"), "libx265");
 }
 
+// Audio: a pipeline with a tone carries it on every rendition — AAC that RTMP and RTSP players
+// read beside the video, and Opus over RTSP; the tone is really there (its level, decoded).
+TEST_F(PipelineTest, APipelineCarriesItsToneAsAacOrOpus) {
+  auto second = std::make_unique<DaemonProcess>(std::vector<std::string>{"--dev-key"});
+  ASSERT_TRUE(second->start());
+  const std::string key = find_key(second->output());
+  start((R"({"name": "tone", "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+            "encoder": {"bitrate_kbps": 300}, "audio": {"codec": "aac", "tone_hz": 1000},
+            "renditions": [{"path": "tone"}, {"path": "tone-small", "width": 160, "height": 120}],
+            "outputs": [{"type": "push", "url": "rtmp://127.0.0.1:)" +
+         std::to_string(second->rtmp_port()) + "/live/" + key + R"("}]})")
+            .c_str());
+  CommandResult r;
+  // The push output carries the sound too.
+  const std::string pushed =
+      "rtmp://127.0.0.1:" + std::to_string(second->rtmp_port()) + "/live/dev";
+  EXPECT_TRUE(eventually(
+      [&] {
+        return probe_streams(pushed, &r) == std::vector<std::string>{"h264 320x240", "aac"};
+      },
+      30s))
+      << r.err;
+  EXPECT_EQ(probe_streams(rtmp("tone"), &r), (std::vector<std::string>{"h264 320x240", "aac"}))
+      << r.err;
+  EXPECT_EQ(probe_streams(rtsp("tone-small"), &r, 40s, {"-rtsp_transport", "tcp"}),
+            (std::vector<std::string>{"h264 160x120", "aac"}))
+      << r.err;
+  // The tone's level, decoded: a sine at 0.3 of full scale is about -13.5 dBFS.
+  CommandResult level =
+      run_command({program_path("ffmpeg"), "-hide_banner", "-i", rtmp("tone"), "-t", "2", "-map",
+                   "0:a", "-af", "volumedetect", "-f", "null", "-"},
+                  30s);
+  const auto at = level.err.find("mean_volume: ");
+  ASSERT_NE(at, std::string::npos) << level.err;
+  const double mean_db = std::atof(level.err.c_str() + at + 13);
+  EXPECT_GT(mean_db, -18) << level.err.substr(at, 40);
+  EXPECT_LT(mean_db, -10) << level.err.substr(at, 40);
+
+  start(R"({"name": "opus", "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+            "encoder": {"bitrate_kbps": 300}, "audio": {"codec": "opus", "bitrate_kbps": 48}})");
+  EXPECT_EQ(probe_streams(rtsp("opus"), &r, 40s, {"-rtsp_transport", "tcp"}),
+            (std::vector<std::string>{"h264 320x240", "opus"}))
+      << r.err;
+  EXPECT_EQ(api("POST", "/pipelines", R"({"name": "x", "source": {"type": "testsrc"},
+      "audio": {"codec": "mp3"}})")
+                .status,
+            422);
+}
+
 // A hardware encoder asked for where there is none (no VAAPI render node or V4L2 M2M device on
 // these machines): the pipeline runs with software, says so in its state and logs it.
 TEST_F(PipelineTest, AMissingHardwareEncoderFallsBackToSoftwareWithANote) {

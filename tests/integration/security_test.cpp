@@ -271,6 +271,39 @@ TEST_F(Trust, RequiredModeNeedsAnIdentityWithThePermission) {
   EXPECT_EQ(ws.status, 401);
 }
 
+// A pipeline reads and publishes only what its maker may: a stage-crew token (media_rw on
+// stage*) cannot make one that publishes another path, reads a relay channel it may not read, or
+// decodes a path outside its grant — and can make one within it. Pipeline health on the hub
+// needs media_r, like the media events.
+TEST_F(Trust, APipelineMayOnlyTouchWhatItsMakerMay) {
+  ASSERT_EQ(admin_
+                ->call("PUT", "/auth/roles/stagecrew",
+                       R"({"permissions": ["media_rw:stage*", "media_r:stage*"], "scope": "any"})")
+                .status,
+            200);
+  auto token = admin_->call("POST", "/auth/tokens", R"({"name":"crew","role":"stagecrew"})");
+  ASSERT_EQ(token.status, 201) << token.body;
+  Device crew("127.0.0.4", daemon_->port());
+  crew.set_header("Authorization", "Bearer " + text(token.json(), "token"));
+  auto other_path = crew.call("POST", "/pipelines",
+                              R"({"name": "stage-a", "source": {"type": "testsrc"},
+                                  "renditions": [{"path": "lobby"}]})");
+  EXPECT_EQ(other_path.status, 403) << other_path.body;
+  auto channel =
+      crew.call("POST", "/pipelines",
+                R"({"name": "stage-b", "source": {"type": "relay", "channel": "secret.frames"}})");
+  EXPECT_EQ(channel.status, 403) << channel.body;
+  EXPECT_NE(channel.body.find("channels_r"), std::string::npos) << channel.body;
+  auto path = crew.call("POST", "/pipelines",
+                        R"({"name": "stage-c", "source": {"type": "path", "path": "lobby"}})");
+  EXPECT_EQ(path.status, 403) << path.body;
+  auto mine = crew.call("POST", "/pipelines",
+                        R"({"name": "stage-d", "source": {"type": "testsrc", "width": 160,
+                            "height": 120, "fps": 10}, "encoder": {"preset": "ultrafast"}})");
+  EXPECT_EQ(mine.status, 201) << mine.body;
+  EXPECT_EQ(admin_->call("GET", "/pipelines").body.find("stage-a"), std::string::npos);
+}
+
 TEST_F(Trust, UsersSignInWithBasicAndWrongPasswordsAreThrottled) {
   auto made = admin_->call("POST", "/auth/users",
                            R"({"name":"ana","password":"a long password","role":"operator"})");

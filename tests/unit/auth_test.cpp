@@ -255,6 +255,8 @@ TEST(Subjects, ReservedNamespacesAndWhatReadingNeeds) {
   EXPECT_FALSE(read_need("maestra.stream.request.x"));
   EXPECT_EQ(read_need("maestra.stream.session.started")->resource, Resource::kSessions);
   EXPECT_EQ(read_need("sluice.audit")->resource, Resource::kUsers);
+  EXPECT_EQ(read_need("sluice.pipelines.health")->resource, Resource::kMedia);
+  EXPECT_EQ(read_need("sluice.recordings.segment")->resource, Resource::kMedia);
   EXPECT_EQ(read_need("show.cues")->target, "show.cues");
   EXPECT_EQ(subscribe_need("show.>")->resource, Resource::kChannels);
   EXPECT_FALSE(subscribe_need(">"));  // filtered per message
