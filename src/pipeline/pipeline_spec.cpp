@@ -21,6 +21,8 @@ constexpr std::array<std::string_view, 3> kProfiles = {"baseline", "main", "high
 constexpr std::array<std::string_view, 4> kHardware = {"none", "auto", "vaapi", "v4l2m2m"};
 constexpr std::array<std::string_view, 5> kSourceTypes = {"testsrc", "url", "v4l2", "relay",
                                                           "path"};
+constexpr std::array<std::string_view, 5> kFilterTypes = {"text", "timestamp", "pip", "scale",
+                                                          "fps"};
 constexpr std::array<std::string_view, 3> kPatterns = {"testsrc2", "smptebars", "color"};
 constexpr std::array<std::string_view, 4> kPositions = {"top-left", "top-right", "bottom-left",
                                                         "bottom-right"};
@@ -325,12 +327,22 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
         FieldReader f(item.as_object(), loc);
         FilterSpec filter;
         if (auto v = f.string("type", true, 1, 16)) {
-          if (*v != "text" && *v != "timestamp" && *v != "pip") {
-            f.add_error("type", "text, timestamp or pip");
-          }
+          if (!one_of(*v, kFilterTypes)) f.add_error("type", "one of " + listed(kFilterTypes));
           filter.type = *v;
         }
         if (filter.type == "pip") read_pip(item.as_object(), f, filter);
+        const bool scale = filter.type == "scale";
+        if (auto v = f.integer("width", scale, 16, kMaxDimension))
+          filter.width = static_cast<int>(*v);
+        if (auto v = f.integer("height", scale, 16, kMaxDimension)) {
+          filter.height = static_cast<int>(*v);
+        }
+        if (filter.width % 2 || filter.height % 2) {
+          f.add_error("width", "width and height must be even");
+        }
+        if (auto v = f.integer("fps", filter.type == "fps", 1, kMaxFps)) {
+          filter.fps = static_cast<int>(*v);
+        }
         if (auto v = f.string("text", filter.type == "text", 1, 256)) {
           const bool plain = std::all_of(v->begin(), v->end(), [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -410,9 +422,14 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
   check_compositions(spec, errors);
   if (!errors.empty()) return fail(Error::invalid(std::move(errors)));
   const SourceSpec& main = *source_named(spec, pip_of(spec) ? pip_of(spec)->main_source : "main");
-  for (auto& rendition : spec.renditions) {  // others keep 0: the picture's own size
-    if (rendition.width == 0 && main.type == "testsrc") rendition.width = main.width;
-    if (rendition.height == 0 && main.type == "testsrc") rendition.height = main.height;
+  std::pair<int, int> picture{main.type == "testsrc" ? main.width : 0,
+                              main.type == "testsrc" ? main.height : 0};
+  for (const auto& f : spec.filters) {
+    if (f.type == "scale") picture = {f.width, f.height};
+  }
+  for (auto& rendition : spec.renditions) {  // else 0: the picture's own size
+    if (rendition.width == 0) rendition.width = picture.first;
+    if (rendition.height == 0) rendition.height = picture.second;
   }
   return spec;
 }
@@ -461,6 +478,13 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
   }
   json::array filters;
   for (const auto& f : spec.filters) {
+    if (f.type == "scale" || f.type == "fps") {
+      filters.push_back(
+          f.type == "scale"
+              ? json::object{{"type", f.type}, {"width", f.width}, {"height", f.height}}
+              : json::object{{"type", f.type}, {"fps", f.fps}});
+      continue;
+    }
     if (f.type == "pip") {
       filters.push_back(json::object{{"type", f.type},
                                      {"mainSource", f.main_source},

@@ -74,11 +74,16 @@ struct EncoderSpec {
 //                                              picture of source pipSource inset into
 //                                              mainSource's ("main": the pipeline's `source`);
 //                                              applied before captions, at most one
+//   {"type": "scale", "width": 1280, "height": 720}   the picture resized (renditions without a
+//                                                     size get this one)
+//   {"type": "fps", "fps": 15}                        pictures dropped or repeated to this rate
 struct FilterSpec {
   std::string type;
   std::string text;
   int x = 20, y = 20;
   int size = 32;
+  int width = 0, height = 0;  // scale
+  int fps = 0;                // fps
   std::string main_source = "main";
   std::string pip_source;
   std::string position = "bottom-right";  // top-left, top-right, bottom-left, bottom-right

@@ -47,6 +47,14 @@ std::string graph_text(const PipelineSpec& spec, const std::string& source, bool
   }
   for (const auto& f : spec.filters) {
     if (f.type == "pip") continue;  // composed before the graph
+    if (f.type == "scale") {
+      text += ",scale=" + std::to_string(f.width) + ":" + std::to_string(f.height);
+      continue;
+    }
+    if (f.type == "fps") {
+      text += ",fps=" + std::to_string(f.fps);
+      continue;
+    }
     // A caption is letters, digits and plain punctuation (pipeline_spec checks it): nothing in
     // it is filter syntax inside the quotes. A timestamp is the wall clock and the media time.
     const std::string shown = f.type == "timestamp" ? "%{localtime\\:%F %T}  %{pts\\:hms}" : f.text;
@@ -113,9 +121,17 @@ Status build(VideoPipeline::Native& n, const PipelineSpec& spec, const SourceSpe
   const std::string source = "buffer@in=video_size=" + std::to_string(width) + "x" +
                              std::to_string(height) + ":pix_fmt=" + std::to_string(format) +
                              ":time_base=1/1000:pixel_aspect=1/1";
-  std::vector<std::pair<int, int>> sizes;  // each rendition's: its own, or the source's
-  for (const auto& r : spec.renditions)
-    sizes.emplace_back(r.width > 0 ? r.width : width, r.height > 0 ? r.height : height);
+  int picture_width = width, picture_height = height;  // after the scale filters
+  int rate = n.fps;                                    // after the fps filters
+  for (const auto& f : spec.filters) {
+    if (f.type == "scale") picture_width = f.width, picture_height = f.height;
+    if (f.type == "fps") rate = f.fps;
+  }
+  std::vector<std::pair<int, int>> sizes;  // each rendition's: its own, or the picture's
+  for (const auto& r : spec.renditions) {
+    sizes.emplace_back(r.width > 0 ? r.width : picture_width,
+                       r.height > 0 ? r.height : picture_height);
+  }
   AVFilterInOut* inputs = nullptr;
   AVFilterInOut* outputs = nullptr;
   int err = avfilter_graph_parse2(
@@ -158,8 +174,8 @@ Status build(VideoPipeline::Native& n, const PipelineSpec& spec, const SourceSpe
       c->hw_frames_ctx = av_buffer_ref(frames);
     }
     c->time_base = AVRational{1, 1000};  // ms: a live source's pictures come when they come
-    c->framerate = AVRational{n.fps, 1};
-    c->gop_size = spec.encoder.gop > 0 ? spec.encoder.gop : n.fps;
+    c->framerate = AVRational{rate, 1};
+    c->gop_size = spec.encoder.gop > 0 ? spec.encoder.gop : rate;
     c->bit_rate = bps;
     c->rc_max_rate = bps;
     c->rc_buffer_size = static_cast<int>(bps);  // one second of VBV: rate changes show quickly
@@ -306,29 +322,40 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
   }
   for (std::size_t i = 0; i < n.sinks.size(); ++i) {
     AVCodecContext* c = n.encoders[i].get();
-    int err = av_buffersink_get_frame(n.sinks[i], n.frame.get());
-    if (err == AVERROR(EAGAIN)) continue;  // the graph holds it back (it may not, yet)
-    if (err < 0) return fail(Error::internal("pipeline: no picture: " + av::text(err)));
-    n.frame->pts = ms;
-    n.frame->pict_type = AV_PICTURE_TYPE_NONE;
-    err = avcodec_send_frame(c, n.frame.get());
-    av_frame_unref(n.frame.get());
-    if (err < 0) return fail(Error::internal("pipeline: the encoder refused: " + av::text(err)));
-    while ((err = avcodec_receive_packet(c, n.packet.get())) == 0) {
-      const auto to_ms = [&](std::int64_t t) {
-        return t * 1000 * c->time_base.num / c->time_base.den;
-      };
-      out[i].push_back(EncodedUnit{std::string(reinterpret_cast<const char*>(n.packet->data),
-                                               static_cast<std::size_t>(n.packet->size)),
-                                   to_ms(n.packet->pts), to_ms(n.packet->dts),
-                                   (n.packet->flags & AV_PKT_FLAG_KEY) != 0});
-      av_packet_unref(n.packet.get());
+    const AVRational graph_time = av_buffersink_get_time_base(n.sinks[i]);
+    // Every picture the graph hands out for this input: none (an fps filter dropping), one, or
+    // more (one repeating).
+    int err;
+    while ((err = av_buffersink_get_frame(n.sinks[i], n.frame.get())) >= 0) {
+      n.frame->pts = av_rescale_q(n.frame->pts, graph_time, AVRational{1, 1000});
+      n.frame->pict_type = AV_PICTURE_TYPE_NONE;
+      err = avcodec_send_frame(c, n.frame.get());
+      av_frame_unref(n.frame.get());
+      if (err < 0) return fail(Error::internal("pipeline: the encoder refused: " + av::text(err)));
+      if (auto ok = drain(c, out[i]); !ok) return ok;
     }
-    if (err != AVERROR(EAGAIN) && err != AVERROR_EOF) {
-      return fail(Error::internal("pipeline: the encoder failed: " + av::text(err)));
+    if (err != AVERROR(EAGAIN)) {
+      return fail(Error::internal("pipeline: no picture: " + av::text(err)));
     }
   }
   ++frames_;
+  return {};
+}
+
+Status VideoPipeline::drain(AVCodecContext* c, std::vector<EncodedUnit>& out) {
+  Native& n = *native_;
+  const auto to_ms = [&](std::int64_t t) { return t * 1000 * c->time_base.num / c->time_base.den; };
+  int err;
+  while ((err = avcodec_receive_packet(c, n.packet.get())) == 0) {
+    out.push_back(EncodedUnit{std::string(reinterpret_cast<const char*>(n.packet->data),
+                                          static_cast<std::size_t>(n.packet->size)),
+                              to_ms(n.packet->pts), to_ms(n.packet->dts),
+                              (n.packet->flags & AV_PKT_FLAG_KEY) != 0});
+    av_packet_unref(n.packet.get());
+  }
+  if (err != AVERROR(EAGAIN) && err != AVERROR_EOF) {
+    return fail(Error::internal("pipeline: the encoder failed: " + av::text(err)));
+  }
   return {};
 }
 

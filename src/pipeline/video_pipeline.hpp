@@ -20,6 +20,8 @@
 #include "pipeline/frame_source.hpp"
 #include "pipeline/pipeline_spec.hpp"
 
+struct AVCodecContext;
+
 namespace sluice::pipeline {
 
 // One encoded access unit: H.264 Annex B (SPS and PPS before every IDR), times in ms.
@@ -87,6 +89,8 @@ class VideoPipeline {
 
  private:
   VideoPipeline() = default;
+  // What the encoder has ready, appended to `out`.
+  Status drain(AVCodecContext* c, std::vector<EncodedUnit>& out);
   std::unique_ptr<Native> native_;
   std::int64_t frames_ = 0;
   std::int64_t last_ms_ = 0;

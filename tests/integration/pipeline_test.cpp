@@ -479,6 +479,22 @@ TEST_F(PipelineTest, ATextOverlayIsDrawnOnThePicture) {
   EXPECT_GT(dark, 1000) << "no box under them";
 }
 
+// Scale and frame-rate filters: the picture is resized and its rate lowered before the
+// renditions, which default to the scaled size.
+TEST_F(PipelineTest, ScaleAndFrameRateFiltersShapeThePicture) {
+  EXPECT_EQ(api("POST", "/pipelines", R"({"name": "x", "source": {"type": "testsrc"},
+      "filters": [{"type": "scale", "width": 321, "height": 180}, {"type": "fps"}]})")
+                .status,
+            422);
+  const std::string id = start(R"({"name": "shaped",
+      "source": {"type": "testsrc", "width": 640, "height": 360, "fps": 30},
+      "filters": [{"type": "scale", "width": 320, "height": 180}, {"type": "fps", "fps": 15}],
+      "encoder": {"bitrate_kbps": 300}})");
+  EXPECT_EQ(shape(rtsp("shaped"), {"-rtsp_transport", "tcp"}), "h264,320,180,15/1");
+  const json::value p = api("GET", "/pipelines/" + id).body;
+  EXPECT_EQ(num(p.at("renditions").as_array().at(0), "width"), 320);
+}
+
 // [[pipeline]] tables in the config file are made at start; a bad one stops the start, naming it.
 TEST_F(PipelineTest, ConfigFilePipelinesAreMadeAtStartAndABadOneIsNamed) {
   const std::string good = ::testing::TempDir() + "/pipelines-good.toml";
