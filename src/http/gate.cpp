@@ -131,6 +131,7 @@ void declare_route_access(Router& r) {
       {"POST", "/live/{name}/whip", ""},  // a stream key (Bearer) or media_rw: the handler checks
       {"DELETE", "/live/{name}/whip/{id}", "media_r"},
       {"GET", "/live/{name}/snapshot.jpg", "media_r"},
+      {"GET", "/live/{name}/mjpeg", "media_r"},
       {"GET", "/recordings", "media_r"},
       {"GET", "/recordings/{path}", "media_r"},
       // pipelines make live paths

@@ -87,11 +87,15 @@ class SseSink {
 
 // A handler's answer when it streams events: `start` is called once with the sink; what it
 // returns (e.g. a hub subscription) is kept alive until the client disconnects.
+// The same machinery streams other endless bodies whose parts may be dropped when a client falls
+// behind (an MJPEG multipart stream): another `content_type` and no keepalive (0 ms) send the
+// frames' bytes alone — no comments or drop notices in between.
 struct EventStream {
   std::function<std::shared_ptr<void>(std::shared_ptr<SseSink>)> start;
-  std::chrono::milliseconds keepalive{15000};
+  std::chrono::milliseconds keepalive{15000};  // 0: none
   // Sent every `keepalive`: an event (name, data) or, when name is empty, an SSE comment.
   std::function<std::pair<std::string, std::string>()> keepalive_event;
+  std::string content_type = "text/event-stream";
 };
 
 // A handler's answer when the response comes later: `start` gets a thread-safe `respond` that

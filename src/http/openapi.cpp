@@ -532,6 +532,16 @@ std::vector<Op> operations() {
                     .fails({{404, "Not live, or no keyframe yet"},
                             {415, "A codec the snapshot decoder does not have"},
                             {503, "Two snapshots are being made already"}}));
+  ops.push_back(op("get", "/live/{name}/mjpeg", "mjpeg", "media",
+                   "The path's pictures as Motion JPEG over HTTP", typed("string"))
+                    .about("multipart/x-mixed-replace; boundary=sluiceframe, one JPEG per part, "
+                           "for a browser's <img>, NVRs and OpenCV. Only paths of pipelines with "
+                           "an `mjpeg` output have it. Play rights as for every door.")
+                    .with({path_name, query("key", str(), "Read key of a private path")})
+                    .gives(200, "multipart/x-mixed-replace")
+                    .as("multipart/x-mixed-replace")
+                    .fails({{404, "No pipeline makes MJPEG of this path"},
+                            {503, "64 viewers watch it already"}}));
   constexpr std::string_view kSoapAbout =
       "A SOAP envelope; credentials are a WS-Security UsernameToken in it (docs/security.md, "
       "\"ONVIF\"). Faults: 400 (env:Sender: ter:NotAuthorized, ter:ActionNotSupported, "

@@ -458,10 +458,11 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     stream_.expires_never();
     keepalive_ = es.keepalive;
     keepalive_event_ = std::move(es.keepalive_event);
+    notices_ = es.content_type == "text/event-stream";  // SSE comments are SSE's alone
     // The header goes first through the outbox, so it precedes every event.
     outbox_->push(
-        "HTTP/1.1 200 OK\r\nServer: sluice\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\nConnection: close\r\n" +
+        "HTTP/1.1 200 OK\r\nServer: sluice\r\nContent-Type: " + es.content_type +
+            "\r\nCache-Control: no-cache\r\nConnection: close\r\n" +
             (cors_listed() ? "Access-Control-Allow-Origin: " + origin_ + "\r\nVary: Origin\r\n"
                            : std::string()) +
             "X-Accel-Buffering: no\r\n\r\n",
@@ -477,7 +478,8 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     notice_.clear();
     if (auto dropped = outbox_->take_dropped(); dropped > 0) {
       server_->stats.dropped_frames.fetch_add(dropped, std::memory_order_relaxed);
-      notice_ = ": dropped " + std::to_string(dropped) + " events (client too slow)\n\n";
+      if (notices_)
+        notice_ = ": dropped " + std::to_string(dropped) + " events (client too slow)\n\n";
     }
     current_ = outbox_->pop();
     if (!current_ && notice_.empty()) return;
@@ -508,6 +510,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   }
 
   void arm_keepalive() {
+    if (keepalive_.count() <= 0) return;
     keepalive_timer_.expires_after(keepalive_);
     keepalive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->closed_) return;
@@ -558,6 +561,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   asio::steady_timer keepalive_timer_;
   std::chrono::milliseconds keepalive_{15000};
   std::function<std::pair<std::string, std::string>()> keepalive_event_;
+  bool notices_ = true;  // SSE: drop notices as comments
   bool writing_ = false;
   std::string notice_;     // ": dropped N events", written before current_
   Outbox::Frame current_;  // the frame being written

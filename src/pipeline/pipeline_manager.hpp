@@ -42,6 +42,9 @@ class PathOutput {
   virtual void close(const std::string& path) = 0;
   // What `path`'s viewers report (for adaptive bitrate); none: no viewers.
   virtual ViewerFeedback feedback(const std::string& path) { return {}; }
+  // An mjpeg output: `path`'s pictures served as MJPEG from `on` until off; one JPEG of it.
+  virtual void mjpeg(const std::string& path, bool on) {}
+  virtual void jpeg(const std::string& path, const std::string& jpeg) {}
   // A record output: `path` is recorded from `on` until off (as many offs as ons).
   virtual void record(const std::string& path, bool on) {}
   // That recording's state and why: "recording", "waiting", "failed", "unavailable".

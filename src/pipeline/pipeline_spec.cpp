@@ -57,6 +57,10 @@ void read_encoder(FieldReader& f, EncoderSpec& e, bool all) {
     e.profile = *v;
   }
   if (auto v = f.boolean("zerolatency", false)) e.zerolatency = *v;
+  if (auto v = f.string("rate_control", false, 1, 8)) {
+    if (*v != "vbv" && *v != "cbr" && *v != "vbr") f.add_error("rate_control", "vbv, cbr or vbr");
+    e.rate_control = *v;
+  }
   if (auto v = f.string("hardware", false, 1, 16)) {
     if (!one_of(*v, kHardware)) f.add_error("hardware", "one of " + listed(kHardware));
     e.hardware = *v;
@@ -388,10 +392,14 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
         FieldReader f(item.as_object(), loc);
         OutputSpec output;
         if (auto v = f.string("type", true, 1, 16)) {
-          if (*v != "push" && *v != "record") f.add_error("type", "push or record");
+          if (*v != "push" && *v != "record" && *v != "mjpeg") {
+            f.add_error("type", "push, record or mjpeg");
+          }
           output.type = *v;
         }
         if (auto v = f.string("rendition", false, 1, keys::kMaxNameLength)) output.rendition = *v;
+        if (auto v = f.integer("fps", false, 1, 30)) output.fps = static_cast<int>(*v);
+        if (auto v = f.integer("quality", false, 1, 100)) output.quality = static_cast<int>(*v);
         if (auto v = f.string("url", output.type == "push", 1, 2048)) {
           const bool known = v->starts_with("rtmp://") || v->starts_with("rtmps://") ||
                              v->starts_with("srt://") || v->starts_with("rtsp://") ||
@@ -473,6 +481,10 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
   for (const auto& o : spec.outputs) {
     json::object out{{"type", o.type}};
     if (!o.rendition.empty()) out["rendition"] = o.rendition;
+    if (o.type == "mjpeg") {
+      out["fps"] = o.fps;
+      out["quality"] = o.quality;
+    }
     if (!o.url.empty()) out["url"] = with_secrets ? o.url : redacted_url(o.url);  // keys hidden
     outputs.push_back(std::move(out));
   }
@@ -513,6 +525,7 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
                      {"profile", spec.encoder.profile},
                      {"gop", spec.encoder.gop},
                      {"zerolatency", spec.encoder.zerolatency},
+                     {"rate_control", spec.encoder.rate_control},
                      {"hardware", spec.encoder.hardware}}},
                    {"renditions", std::move(renditions)},
                    {"filters", std::move(filters)},

@@ -60,6 +60,9 @@ struct EncoderSpec {
   std::string profile = "high";     // baseline, main, high
   int gop = 0;                      // frames between keyframes; 0: one a second (fps)
   bool zerolatency = true;          // x264 tune zerolatency: no lookahead, no B-frames
+  // "vbv": the bitrate on average and never above it over a second (one second of VBV); "cbr":
+  // constant, padded with filler (x264 nal-hrd=cbr); "vbr": peaks up to twice the bitrate.
+  std::string rate_control = "vbv";
   // "none", "auto", "vaapi" or "v4l2m2m" (encoder_choice.hpp); a missing device falls back to
   // software with a logged note.
   std::string hardware = "none";
@@ -102,10 +105,14 @@ struct RenditionSpec {
 // rtmps://, srt://, rtsp://; it may hold a stream key, so it is shown redacted). "record": the
 // rendition's path is recorded while the pipeline runs (media/servers/record), as with the
 // record_paths setting.
+// "mjpeg": the rendition's pictures also as Motion JPEG at GET /live/{path}/mjpeg, `fps` (1-30)
+// a second at `quality` (1-100).
 struct OutputSpec {
-  std::string type;       // "push" or "record"
+  std::string type;       // "push", "record" or "mjpeg"
   std::string rendition;  // the rendition's path; empty: the first rendition
   std::string url;
+  int fps = 10;      // mjpeg
+  int quality = 80;  // mjpeg
 };
 
 // A pipeline's sound ("audio": {"codec": "aac", "bitrate_kbps": 96, "tone_hz": 440}): a tone on

@@ -16,6 +16,7 @@ extern "C" {
 #include <memory>
 
 #include "media/transcode/av_support.hpp"
+#include "media/transcode/jpeg_encoder.hpp"
 #include "pipeline/compositor.hpp"
 #include "pipeline/encoder_choice.hpp"
 #include "pipeline/source_follower.hpp"
@@ -93,7 +94,17 @@ struct VideoPipeline::Native {
   av::FramePtr inset_frame{av_frame_alloc()};
   AlignmentSpec alignment;
   EncoderChoice encoder;
+  bool vbr = false;     // rate_control "vbr"
   BufferPtr hw_device;  // VAAPI's
+  // The mjpeg outputs: JPEGs of a rendition's pictures, at most `fps` a second.
+  struct MjpegTap {
+    std::size_t rendition = 0;
+    int fps = 10;
+    std::unique_ptr<media::JpegEncoder> encoder;
+    std::int64_t next_ms = INT64_MIN;
+  };
+  std::vector<MjpegTap> mjpeg;
+  std::vector<std::pair<std::size_t, std::string>> jpegs;  // made since take_jpegs()
   std::optional<double> offset_ms;
   std::uint64_t out_of_tolerance = 0;
   bool stale = false;
@@ -177,8 +188,10 @@ Status build(VideoPipeline::Native& n, const PipelineSpec& spec, const SourceSpe
     c->framerate = AVRational{rate, 1};
     c->gop_size = spec.encoder.gop > 0 ? spec.encoder.gop : rate;
     c->bit_rate = bps;
-    c->rc_max_rate = bps;
-    c->rc_buffer_size = static_cast<int>(bps);  // one second of VBV: rate changes show quickly
+    // One second of VBV: rate changes show quickly. "vbr" lets peaks reach twice the average.
+    const std::int64_t peak = n.vbr ? 2 * bps : bps;
+    c->rc_max_rate = peak;
+    c->rc_buffer_size = static_cast<int>(peak);
     c->max_b_frames = spec.encoder.zerolatency ? 0 : 2;
     c->thread_count = 1;
     if (software) {
@@ -189,6 +202,10 @@ Status build(VideoPipeline::Native& n, const PipelineSpec& spec, const SourceSpe
         av_opt_set(c->priv_data, "profile", spec.encoder.profile.c_str(), 0);
       }
       if (spec.encoder.zerolatency) av_opt_set(c->priv_data, "tune", "zerolatency", 0);
+      // Strict CBR: filler keeps the rate constant (what some ingest servers ask for).
+      if (spec.encoder.rate_control == "cbr" && !hevc) {
+        av_opt_set(c->priv_data, "x264-params", "nal-hrd=cbr:force-cfr=1", 0);
+      }
     } else {  // hardware: the bitrate and GOP above; constant bitrate where the driver has it
       av_opt_set(c->priv_data, "rc_mode", "CBR", 0);
     }
@@ -226,6 +243,13 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
     n.alignment = spec.alignment;
     format = AV_PIX_FMT_YUV420P;  // what the compositor makes
   }
+  for (const auto& o : spec.outputs) {
+    if (o.type != "mjpeg") continue;
+    n.mjpeg.push_back(Native::MjpegTap{
+        rendition_of(spec, o), o.fps,
+        std::make_unique<media::JpegEncoder>(media::jpeg_qscale(o.quality)), INT64_MIN});
+  }
+  n.vbr = spec.encoder.rate_control == "vbr";
   n.encoder = choose_encoder(spec.encoder);
   if (auto built = build(n, spec, main, width, height, format); !built) {
     if (n.encoder.kind == "software") return fail(built.error());
@@ -241,6 +265,10 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
 }
 
 VideoPipeline::~VideoPipeline() = default;
+
+std::vector<std::pair<std::size_t, std::string>> VideoPipeline::take_jpegs() {
+  return std::exchange(native_->jpegs, {});
+}
 
 std::string VideoPipeline::encoder() const {
   return native_->encoder.encoder;
@@ -329,6 +357,15 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
     while ((err = av_buffersink_get_frame(n.sinks[i], n.frame.get())) >= 0) {
       n.frame->pts = av_rescale_q(n.frame->pts, graph_time, AVRational{1, 1000});
       n.frame->pict_type = AV_PICTURE_TYPE_NONE;
+      for (auto& tap : n.mjpeg) {
+        if (tap.rendition != i || n.frame->pts < tap.next_ms ||
+            n.frame->format == AV_PIX_FMT_VAAPI) {
+          continue;  // not this rendition's, not due yet, or in the GPU's memory
+        }
+        tap.next_ms = n.frame->pts + 1000 / tap.fps;
+        auto jpeg = tap.encoder->encode(*n.frame, n.frame->width, n.frame->height);
+        if (jpeg) n.jpegs.emplace_back(i, std::move(*jpeg));
+      }
       err = avcodec_send_frame(c, n.frame.get());
       av_frame_unref(n.frame.get());
       if (err < 0) return fail(Error::internal("pipeline: the encoder refused: " + av::text(err)));
@@ -364,8 +401,9 @@ void VideoPipeline::set_bitrate(std::size_t rendition, int kbps) {
   AVCodecContext* c = native_->encoders[rendition].get();
   const std::int64_t bps = std::int64_t{kbps} * 1000;
   c->bit_rate = bps;  // libavcodec's libx264 wrapper reconfigures x264 at the next frame
-  c->rc_max_rate = bps;
-  c->rc_buffer_size = static_cast<int>(bps);
+  const std::int64_t peak = native_->vbr ? 2 * bps : bps;
+  c->rc_max_rate = peak;
+  c->rc_buffer_size = static_cast<int>(peak);
 }
 
 }  // namespace sluice::pipeline

@@ -77,6 +77,8 @@ class VideoPipeline {
   // source's own when it says, else the spec's.
   bool paced() const;
   int fps() const;
+  // The JPEGs made for mjpeg outputs since the last call: (rendition, JPEG).
+  std::vector<std::pair<std::size_t, std::string>> take_jpegs();
   // The libavcodec encoder used (libx264, h264_vaapi, ...) and, when hardware was asked for but
   // software is used, why.
   std::string encoder() const;

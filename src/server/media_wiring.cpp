@@ -463,6 +463,7 @@ MediaWiring::MediaWiring(const Config& config, keys::KeyService& keys, registry:
   impl_->recorder =
       std::make_unique<media::Recorder>(impl_->server, impl_->policy, std::move(recording), router);
   impl_->pipelines->set_recorder(impl_->recorder.get());
+  impl_->pipelines->serve_mjpeg(impl_->policy, router);
   impl_->onvif = std::make_unique<OnvifWiring>(
       impl_->config, impl_->server,
       [impl = impl_.get()](std::string_view path, std::string_view) {

@@ -11,6 +11,7 @@
 #include "http/http_types.hpp"
 #include "media/media_hub.hpp"
 #include "media/servers/media_server.hpp"
+#include "media/servers/mjpeg/mjpeg_service.hpp"
 #include "media/servers/record/recorder.hpp"
 #include "pipeline/pipeline_manager.hpp"
 #include "pipeline/pipeline_routes.hpp"
@@ -115,6 +116,19 @@ struct PipelineWiring::Output : pipeline::PathOutput,
     return worst.value_or(pipeline::ViewerFeedback{});
   }
 
+  void mjpeg(const std::string& path, bool on) override {
+    if (!mjpeg_service) return;
+    if (on) {
+      mjpeg_service->open(path);
+    } else {
+      mjpeg_service->close(path);
+    }
+  }
+
+  void jpeg(const std::string& path, const std::string& jpeg) override {
+    if (mjpeg_service) mjpeg_service->publish(path, jpeg);
+  }
+
   void record(const std::string& path, bool on) override {
     if (!recorder) return;
     if (on) {
@@ -130,7 +144,8 @@ struct PipelineWiring::Output : pipeline::PathOutput,
   }
 
   media::MediaServer& media;
-  media::Recorder* recorder = nullptr;                               // set before pipelines start
+  media::Recorder* recorder = nullptr;  // set before pipelines start
+  std::unique_ptr<media::MjpegService> mjpeg_service;
   std::map<std::string, std::unique_ptr<Publication>> publications;  // media thread only
 };
 
@@ -246,6 +261,10 @@ void PipelineWiring::set_access(const auth::AccessPolicy& policy) {
     }
     return {};
   };
+}
+
+void PipelineWiring::serve_mjpeg(media::MediaPolicy& policy, http::Router& router) {
+  output_->mjpeg_service = std::make_unique<media::MjpegService>(policy, router);
 }
 
 void PipelineWiring::set_recorder(media::Recorder* recorder) {

@@ -24,6 +24,7 @@ class Router;
 }
 namespace sluice::media {
 class MediaServer;
+class MediaPolicy;
 class Recorder;
 }  // namespace sluice::media
 namespace sluice::pipeline {
@@ -53,6 +54,9 @@ class PipelineWiring {
   // What a new pipeline reads (relay channels, live paths) and publishes (its renditions' paths)
   // is checked against its maker's permissions under `policy` (which must outlive the wiring).
   void set_access(const auth::AccessPolicy& policy);
+  // mjpeg outputs' pictures at GET /live/{path}/mjpeg, for who may play the path under `policy`
+  // (which must outlive the wiring). Before the router is frozen.
+  void serve_mjpeg(media::MediaPolicy& policy, http::Router& router);
   // Where record outputs record (null: they say recording is off). Before start().
   void set_recorder(media::Recorder* recorder);
   // How relay sources read relay channels. Before start().

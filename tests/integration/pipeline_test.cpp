@@ -479,6 +479,42 @@ TEST_F(PipelineTest, ATextOverlayIsDrawnOnThePicture) {
   EXPECT_GT(dark, 1000) << "no box under them";
 }
 
+// MJPEG: an mjpeg output serves a rendition's pictures as Motion JPEG over HTTP (multipart), which
+// ffmpeg's mpjpeg reader decodes frame after frame; a path without one is 404.
+TEST_F(PipelineTest, AnMjpegOutputServesTheRenditionAsMotionJpeg) {
+  const std::string id = start(R"({"name": "mj",
+      "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+      "encoder": {"bitrate_kbps": 300},
+      "outputs": [{"type": "mjpeg", "fps": 10, "quality": 70}]})");
+  EXPECT_EQ(api("GET", "/live/nothing/mjpeg").status, 404);
+  const std::string url = daemon_->url() + "/live/mj/mjpeg";
+  CommandResult r = run_command({program_path("ffmpeg"), "-hide_banner", "-f", "mpjpeg", "-i", url,
+                                 "-frames:v", "20", "-f", "null", "-"},
+                                30s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("Video: mjpeg"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("320x240"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("frame=   20"), std::string::npos) << r.err;
+  const json::value p = api("GET", "/pipelines/" + id).body;
+  EXPECT_EQ(str(p.at("outputs").as_array().at(0), "state"), "serving") << json::serialize(p);
+}
+
+// Rate control: on an easy picture (one flat colour) "vbv" spends far less than the bitrate while
+// "cbr" pads to it.
+TEST_F(PipelineTest, ConstantBitratePadsAnEasyPictureToTheRate) {
+  start(R"({"name": "flat-vbv", "source": {"type": "testsrc", "pattern": "color", "color": "gray",
+            "width": 320, "height": 240, "fps": 25, "clock": false},
+            "encoder": {"bitrate_kbps": 500}})");
+  start(R"({"name": "flat-cbr", "source": {"type": "testsrc", "pattern": "color", "color": "gray",
+            "width": 320, "height": 240, "fps": 25, "clock": false},
+            "encoder": {"bitrate_kbps": 500, "rate_control": "cbr"}})");
+  const double vbv = measured_kbps(rtsp("flat-vbv"), 4);
+  const double cbr = measured_kbps(rtsp("flat-cbr"), 4);
+  EXPECT_LT(vbv, 250) << "vbv";
+  EXPECT_GT(cbr, 450) << "cbr";
+  EXPECT_LT(cbr, 550) << "cbr";
+}
+
 // Scale and frame-rate filters: the picture is resized and its rate lowered before the
 // renditions, which default to the scaled size.
 TEST_F(PipelineTest, ScaleAndFrameRateFiltersShapeThePicture) {
@@ -689,6 +725,27 @@ TEST_F(PipelineTest, ALivePathIsDecodedAsASource) {
   EXPECT_EQ(shape(rtsp("cam-small"), {"-rtsp_transport", "tcp"}).substr(0, 12), "h264,160,120");
   EXPECT_NE(api("GET", "/media/paths/cam").raw.find("\"kind\":\"pipeline\""), std::string::npos)
       << api("GET", "/media/paths/cam").raw;
+}
+
+// The segment still being written is on disk part by part (about once a second), so the last
+// seconds play back before the segment (10 s here) is whole.
+TEST_F(PipelineTest, TheLastSecondsOfARecordingPlayBackBeforeItsSegmentIsWhole) {
+  EXPECT_EQ(api("PUT", "/settings/record_segment", R"({"value": 10})").status, 200);
+  start(R"({"name": "live-rec",
+      "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+      "encoder": {"bitrate_kbps": 300, "gop": 250},
+      "outputs": [{"type": "record"}]})");
+  std::this_thread::sleep_for(4s);
+  const std::string from = format_timestamp(std::chrono::system_clock::now() - 5s);
+  Answer mp4 = api("GET", "/recordings/live-rec?start=" + from + "&duration=10");
+  ASSERT_EQ(mp4.status, 200) << mp4.raw.substr(0, 200);
+  const std::string file = ::testing::TempDir() + "/partial-" + std::to_string(::getpid()) + ".mp4";
+  std::ofstream(file, std::ios::binary) << mp4.raw;
+  CommandResult d = run_command({program_path("ffprobe"), "-v", "error", "-show_entries",
+                                 "format=duration", "-of", "csv=p=0", file});
+  EXPECT_GT(std::atof(d.out.c_str()), 1.5) << d.out << d.err;
+  CommandResult r;
+  EXPECT_EQ(probe_streams(file, &r), (std::vector<std::string>{"h264 320x240"})) << r.err;
 }
 
 // A record output records its rendition while the pipeline runs: segments are listed.

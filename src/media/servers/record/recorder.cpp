@@ -49,8 +49,9 @@ struct StoredSegment {
   std::uint64_t bytes = 0;
 };
 
+// <start ms>_<duration ms>_<run>.m4s, or .partial: the segment being written, so far.
 std::optional<StoredSegment> parse_segment(const std::string& path, const fs::path& file) {
-  if (file.extension() != ".m4s") return std::nullopt;
+  if (file.extension() != ".m4s" && file.extension() != ".partial") return std::nullopt;
   const std::string stem = file.stem().string();
   const auto a = stem.find('_');
   const auto b = a == std::string::npos ? a : stem.find('_', a + 1);
@@ -89,7 +90,10 @@ struct Job {
   std::shared_ptr<const std::string> init;  // written once per run
   std::shared_ptr<const std::string> segment;
   std::int64_t start_ms = 0, duration_ms = 0;
+  bool partial = false;  // the open segment's parts so far (replaced by the next, or the whole)
 };
+
+constexpr auto kPartTarget = std::chrono::milliseconds(1000);  // flushed about once a second
 
 }  // namespace
 
@@ -112,12 +116,13 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
    public:
     Sink(Impl& impl, MediaPath& path) : impl_(impl), path_(path), name_(path.name()) {
       HlsOptions o;
-      o.variant = HlsVariant::kFmp4;
+      o.variant = HlsVariant::kLowLatency;  // fMP4 with parts: flushed as they are made
       {
         std::lock_guard lock(impl.mutex);
         o.segment_target = impl.options.segment;
       }
       o.kept_segments = 8;
+      o.part_target = kPartTarget;
       muxer_ = std::make_unique<HlsMuxer>(o);
       run_ = std::to_string(now_ms());
     }
@@ -161,9 +166,29 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
         }
         if (job.init) last_init_ = seg.init_id;
         job.duration_ms = static_cast<std::int64_t>(seg.duration_s * 1000);
-        job.start_ms = now_ms() - job.duration_ms;  // it was cut just now
+        job.start_ms = open_start_ms_ >= 0 ? open_start_ms_ : now_ms() - job.duration_ms;
+        open_start_ms_ = -1;
+        parts_written_ = 0;
         impl_.enqueue(std::move(job));
       }
+      // The segment being made: its parts so far, so the last seconds can be played back.
+      if (snap->open_parts.size() <= parts_written_) return;
+      parts_written_ = snap->open_parts.size();
+      auto bytes = std::make_shared<std::string>();
+      double seconds = 0;
+      for (const auto& part : snap->open_parts) {
+        bytes->append(*part.data);
+        seconds += part.duration_s;
+      }
+      Job job{name_, run_ + "-" + std::to_string(snap->open_init_id), nullptr, std::move(bytes),
+              0,     static_cast<std::int64_t>(seconds * 1000),       true};
+      for (const auto& init : snap->inits) {
+        if (init.id == snap->open_init_id && init.id != last_init_) job.init = init.data;
+      }
+      if (job.init) last_init_ = snap->open_init_id;
+      if (open_start_ms_ < 0) open_start_ms_ = now_ms() - job.duration_ms;
+      job.start_ms = open_start_ms_;
+      impl_.enqueue(std::move(job));
     }
     Impl& impl_;
     MediaPath& path_;
@@ -172,6 +197,8 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
     std::unique_ptr<HlsMuxer> muxer_;
     std::uint64_t next_ = 0;
     std::uint64_t last_init_ = UINT64_MAX;
+    std::size_t parts_written_ = 0;  // of the open segment
+    std::int64_t open_start_ms_ = -1;
     bool ended_ = false;
   };
 
@@ -255,8 +282,17 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
     bool ok = !ec;
     if (ok && job.init) ok = put(dir / (job.run + ".init.mp4"), *job.init);
     const std::string name = std::to_string(job.start_ms) + "_" + std::to_string(job.duration_ms) +
-                             "_" + job.run + ".m4s";
+                             "_" + job.run + (job.partial ? ".partial" : ".m4s");
     if (ok) ok = put(dir / name, *job.segment);
+    // One partial file per path: the newest; the whole segment replaces the last.
+    if (auto it = partials.find(job.path); it != partials.end() && it->second != name) {
+      fs::remove(dir / it->second, ec);
+      partials.erase(it);
+    }
+    if (ok && job.partial) {
+      partials[job.path] = name;
+      return;  // announced when whole
+    }
     if (!ok) {
       std::lock_guard lock(mutex);
       errors[job.path] = "cannot write " + (dir / name).string() + ": " +
@@ -411,6 +447,7 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
   std::set<std::string> recording;            // as of the media thread's last tick
   std::map<std::string, std::string> errors;  // by path: why its recording stopped
   std::deque<Job> jobs;
+  std::map<std::string, std::string> partials;  // writer thread: each path's partial file
   bool stopping = false;
   std::thread writer;
 };

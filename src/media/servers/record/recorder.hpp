@@ -7,7 +7,9 @@
 // a MediaSink on the media thread muxes them with the HLS muxer's fMP4 writer (segments cut at
 // keyframes after `segment`), and a writer thread of the recorder's own puts each finished
 // segment on disk as <dir>/<path>/<start ms>_<duration ms>_<run>.m4s beside its run's
-// <run>.init.mp4, so the recordings (and their times) survive restarts. Retention: segments
+// <run>.init.mp4, so the recordings (and their times) survive restarts. The segment being made is
+// written too, part by part (about a second each) as <start>_<duration so far>_<run>.partial,
+// replaced by the whole one, so the last seconds play back at once. Retention: segments
 // older than `max_age`, and the oldest beyond `max_bytes` in all, are deleted. A write that
 // fails (a full disk) stops that path's recording with the reason in GET /recordings, never the
 // daemon. Each segment written is announced (on_segment).
