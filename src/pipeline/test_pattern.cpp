@@ -6,15 +6,12 @@ extern "C" {
 }
 
 #include "media/transcode/av_support.hpp"
+#include "pipeline/filter_graph.hpp"
 #include "pipeline/pipeline_spec.hpp"
 
 namespace sluice::pipeline {
 namespace av = media::av;
 namespace {
-
-struct GraphFree {
-  void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
-};
 
 class TestPattern final : public FrameSource {
  public:
@@ -63,7 +60,7 @@ class TestPattern final : public FrameSource {
 
  private:
   TestPattern() = default;
-  std::unique_ptr<AVFilterGraph, GraphFree> graph_;
+  GraphPtr graph_;
   AVFilterContext* sink_ = nullptr;
   av::FramePtr frame_{av_frame_alloc()};
   int width_ = 0, height_ = 0, fps_ = 30;

@@ -19,15 +19,12 @@ extern "C" {
 #include "media/transcode/jpeg_encoder.hpp"
 #include "pipeline/compositor.hpp"
 #include "pipeline/encoder_choice.hpp"
+#include "pipeline/filter_graph.hpp"
 #include "pipeline/source_follower.hpp"
 
 namespace sluice::pipeline {
 namespace av = media::av;
 namespace {
-
-struct GraphFree {
-  void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
-};
 
 struct BufferUnref {
   void operator()(AVBufferRef* b) const { av_buffer_unref(&b); }
@@ -79,7 +76,7 @@ std::string graph_text(const PipelineSpec& spec, const std::string& source, bool
 }  // namespace
 
 struct VideoPipeline::Native {
-  std::unique_ptr<AVFilterGraph, GraphFree> graph;
+  GraphPtr graph;
   std::vector<AVFilterContext*> sinks;
   std::vector<av::CodecPtr> encoders;
   av::FramePtr frame{av_frame_alloc()};

@@ -10,6 +10,7 @@
 #include "http/router.hpp"
 #include "keys/key_format.hpp"
 #include "media/media_policy.hpp"
+#include "media/servers/http_play.hpp"
 
 namespace sluice::media {
 namespace {
@@ -46,12 +47,7 @@ struct MjpegService::Impl : std::enable_shared_from_this<MjpegService::Impl> {
   };
 
   http::Reply get(const http::HttpRequest& req, const std::string& name) {
-    const Credentials credentials{req.authorization, "GET", req.path};
-    if (auto allowed =
-            policy.authorize_play(name, http::joined_query(req), req.remote_address, credentials);
-        !allowed) {
-      return http::refusal_response(allowed.error());
-    }
+    if (auto refused = refuse_http_play(policy, req, name)) return *refused;
     {
       std::lock_guard lock(mutex);
       auto it = feeds.find(name);

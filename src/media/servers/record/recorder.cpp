@@ -22,6 +22,7 @@
 #include "media/media_hub.hpp"
 #include "media/media_policy.hpp"
 #include "media/protocols/hls/hls_muxer.hpp"
+#include "media/servers/http_play.hpp"
 #include "media/servers/media_server.hpp"
 
 namespace sluice::media {
@@ -379,12 +380,7 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
   }
 
   http::Reply playback(const http::HttpRequest& req, const std::string& path) {
-    const Credentials credentials{req.authorization, "GET", req.path};
-    if (auto allowed =
-            policy.authorize_play(path, http::joined_query(req), req.remote_address, credentials);
-        !allowed) {
-      return http::refusal_response(allowed.error());
-    }
+    if (auto refused = refuse_http_play(policy, req, path)) return *refused;
     const auto start_text = req.param("start");
     const auto duration_text = req.param("duration");
     const auto start = start_text ? parse_timestamp(*start_text) : std::nullopt;

@@ -14,6 +14,7 @@
 #include "keys/key_format.hpp"
 #include "media/media_hub.hpp"
 #include "media/media_policy.hpp"
+#include "media/servers/http_play.hpp"
 #include "media/servers/media_server.hpp"
 #include "media/transcode/snapshot.hpp"
 
@@ -44,12 +45,7 @@ struct SnapshotService::Impl : std::enable_shared_from_this<SnapshotService::Imp
   Impl(MediaServer& m, MediaPolicy& p) : media(m), policy(p) {}
 
   http::Reply get(const http::HttpRequest& req, const std::string& name) {
-    const Credentials credentials{req.authorization, "GET", req.path};
-    if (auto allowed =
-            policy.authorize_play(name, http::joined_query(req), req.remote_address, credentials);
-        !allowed) {
-      return http::refusal_response(allowed.error());
-    }
+    if (auto refused = refuse_http_play(policy, req, name)) return *refused;
     const int width = width_param(req);
     return http::Deferred{[self = shared_from_this(), name, width](http::Respond respond) {
       self->media.loop().post([self, name, width, respond] {
