@@ -39,16 +39,24 @@ std::string AudioTrack::config() const {
                      static_cast<std::size_t>(c->extradata_size));
 }
 
-std::string AudioTrack::flv_sequence_header() const {
-  if (native_->opus) return media::opus_sequence_start_body(config());
+std::string flv_audio_header(bool opus, std::string_view config) {
+  if (opus) return media::opus_sequence_start_body(config);
   std::string body{'\xAF', '\x00'};  // AAC, sequence header: the AudioSpecificConfig
-  return body.append(config());
+  return body.append(config);
+}
+
+std::string flv_audio_body(bool opus, std::string_view packet) {
+  if (opus) return media::opus_frame_body(packet);
+  std::string body{'\xAF', '\x01'};  // AAC, a raw frame
+  return body.append(packet);
+}
+
+std::string AudioTrack::flv_sequence_header() const {
+  return flv_audio_header(native_->opus, config());
 }
 
 std::string AudioTrack::flv_body(const AudioPacket& packet) const {
-  if (native_->opus) return media::opus_frame_body(packet.data);
-  std::string body{'\xAF', '\x01'};  // AAC, a raw frame
-  return body.append(packet.data);
+  return flv_audio_body(native_->opus, packet.data);
 }
 
 Result<std::unique_ptr<AudioTrack>> AudioTrack::create(const AudioSpec& spec) {

@@ -13,15 +13,14 @@
 #include <string>
 #include "core/error.hpp"
 
+#include "pipeline/frame_source.hpp"
 #include "pipeline/pipeline_spec.hpp"
 
 namespace sluice::pipeline {
 
-// One encoded audio packet: a raw AAC frame or an Opus packet, at `ms`.
-struct AudioPacket {
-  std::int64_t ms = 0;
-  std::string data;
-};
+// FLV audio tag bodies: the sequence header of a configuration, and one packet's.
+std::string flv_audio_header(bool opus, std::string_view config);
+std::string flv_audio_body(bool opus, std::string_view packet);
 
 class AudioTrack {
  public:

@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 #include "media/packet.hpp"
@@ -23,6 +25,18 @@ struct AVFrame;
 namespace sluice::pipeline {
 
 struct SourceSpec;
+
+// One encoded audio packet: a raw AAC frame or an Opus packet, at `ms`.
+struct AudioPacket {
+  std::int64_t ms = 0;
+  std::string data;
+};
+
+// A source's sound as it comes (copied, not re-encoded): AAC or Opus and its configuration.
+struct SourceAudio {
+  bool opus = false;
+  std::string config;  // AudioSpecificConfig or OpusHead
+};
 
 class FrameSource {
  public:
@@ -43,6 +57,10 @@ class FrameSource {
   // Pictures the source dropped because its consumer did not keep up (drop-oldest), and pictures
   // it refused (e.g. raw frames of the wrong size).
   virtual std::uint64_t dropped() const { return 0; }
+  // The source's AAC or Opus, when it has some (known once opened); its packets since the last
+  // call, timed on the pictures' clock (a few seconds at most are kept: the oldest go).
+  virtual std::optional<SourceAudio> audio() const { return std::nullopt; }
+  virtual void take_audio(std::vector<AudioPacket>& out) {}
 };
 
 // One subscription to a feed; ends when destroyed.

@@ -9,6 +9,7 @@ extern "C" {
 #include <deque>
 #include <mutex>
 
+#include "media/audio_config.hpp"
 #include "media/codec_config.hpp"
 #include "media/flv.hpp"
 #include "media/transcode/video_decoder.hpp"
@@ -19,18 +20,22 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kSilence = std::chrono::seconds(10);
 constexpr std::size_t kDepth = 120;
+constexpr std::size_t kMaxSound = 500;
 
 // The access units between the media thread and the pipeline's.
 struct Queue {
   std::mutex mutex;
   std::condition_variable ready;
   std::deque<media::PacketPtr> waiting;
+  std::deque<media::PacketPtr> sound;  // audio, until taken (at most kMaxSound; the oldest go)
+  std::optional<SourceAudio> audio;    // from the path's audio configuration (AAC or Opus)
   bool ended = false;
   bool skipping = false;  // dropped until the next keyframe
   std::uint64_t dropped = 0;
 
   // The media thread.
   void push(const media::PacketPtr& p) {
+    if (p->type == media::tag_type::kAudio) return push_audio(p);
     if (p->type != media::tag_type::kVideo) return;
     {
       std::lock_guard lock(mutex);
@@ -51,6 +56,20 @@ struct Queue {
       waiting.push_back(p);
     }
     ready.notify_one();
+  }
+  void push_audio(const media::PacketPtr& p) {
+    std::lock_guard lock(mutex);
+    if (p->sequence_header) {
+      auto config = media::parse_audio_config(p->bytes());
+      if (config &&
+          (config->codec == media::AudioCodec::kAac || config->codec == media::AudioCodec::kOpus)) {
+        audio = SourceAudio{config->codec == media::AudioCodec::kOpus, config->record};
+      }
+      return;
+    }
+    if (!audio) return;
+    if (sound.size() >= kMaxSound) sound.pop_front();
+    sound.push_back(p);
   }
   void end() {
     {
@@ -76,6 +95,29 @@ class PathSource final : public FrameSource {
   std::uint64_t dropped() const override {
     std::lock_guard lock(queue_->mutex);
     return queue_->dropped;
+  }
+  std::optional<SourceAudio> audio() const override {
+    std::lock_guard lock(queue_->mutex);
+    return queue_->audio;
+  }
+  void take_audio(std::vector<AudioPacket>& out) override {
+    if (first_ms_ < 0) return;  // no picture yet: no clock
+    std::deque<media::PacketPtr> sound;
+    std::optional<SourceAudio> audio;
+    {
+      std::lock_guard lock(queue_->mutex);
+      sound.swap(queue_->sound);
+      audio = queue_->audio;
+    }
+    if (!audio) return;
+    const auto codec = audio->opus ? media::AudioCodec::kOpus : media::AudioCodec::kAac;
+    for (const auto& p : sound) {
+      const std::int64_t ms = std::int64_t{p->timestamp} - first_ms_;
+      auto frame = media::audio_frame_of(p->bytes(), codec);
+      if (ms < 0 || !frame) continue;
+      out.push_back(AudioPacket{
+          ms, std::string(reinterpret_cast<const char*>(frame->data()), frame->size())});
+    }
   }
 
   Result<AVFrame*> next(std::int64_t& ms) override {

@@ -50,6 +50,11 @@ Error PipelineManager::Pipeline::run_once() {
     if (!track) return track.error();
     audio = std::move(*track);
   }
+  // Else the main source's own sound, copied (when it has AAC or Opus).
+  std::optional<SourceAudio> copied;
+  if (!audio && now.audio.from == "source") copied = video->source_audio();
+  const bool sound_opus = audio ? audio->opus() : copied && copied->opus;
+  const std::string sound_config = audio ? audio->config() : copied ? copied->config : "";
   std::vector<AudioPacket> sound;
   bool sound_header_sent = false;
   {
@@ -73,8 +78,8 @@ Error PipelineManager::Pipeline::run_once() {
   std::vector<std::shared_ptr<PushOutput>> pushes;
   for (const auto& o : now.outputs) {
     const auto& r = now.renditions[rendition_of(now, o)];
-    std::optional<PushAudio> carried;
-    if (audio) carried = PushAudio{audio->opus(), audio->config()};
+    std::optional<SourceAudio> carried;
+    if (audio || copied) carried = SourceAudio{sound_opus, sound_config};
     pushes.push_back(o.type == "push"
                          ? std::make_shared<PushOutput>(o.url, r.width, r.height, video->fps(),
                                                         now.encoder.codec == "h265", carried)
@@ -183,28 +188,33 @@ Error PipelineManager::Pipeline::run_once() {
     }
     for (auto& [r, jpeg] : video->take_jpegs())
       output.jpeg(now.renditions[r].path, jpeg);
-    if (audio) {  // the sound up to this picture, on every rendition and push output
-      sound.clear();
+    // The sound up to this picture — the tone made, or the source's copied — on every rendition
+    // and push output, its sequence header first.
+    sound.clear();
+    if (audio) {
       if (auto ok = audio->until(video->last_ms(), sound); !ok) {
         failure = ok.error();
         break;
       }
-      if (!sound_header_sent) {
-        for (const auto& r : now.renditions) {
-          output.write(r.path, media::FlvFrame{media::tag_type::kAudio,
-                                               static_cast<std::uint32_t>(video->last_ms()),
-                                               audio->flv_sequence_header()});
-        }
-        sound_header_sent = true;
+    } else if (copied) {
+      video->take_source_audio(offset_ms, sound);
+    }
+    if (!sound.empty() && !sound_header_sent) {
+      for (const auto& r : now.renditions) {
+        output.write(r.path, media::FlvFrame{media::tag_type::kAudio,
+                                             static_cast<std::uint32_t>(sound.front().ms),
+                                             flv_audio_header(sound_opus, sound_config)});
       }
-      for (const auto& packet : sound) {
-        const auto at = static_cast<std::uint32_t>(std::max<std::int64_t>(0, packet.ms));
-        for (const auto& r : now.renditions)
-          output.write(r.path,
-                       media::FlvFrame{media::tag_type::kAudio, at, audio->flv_body(packet)});
-        for (const auto& push : pushes) {
-          if (push) push->write_audio(packet);
-        }
+      sound_header_sent = true;
+    }
+    for (const auto& packet : sound) {
+      const auto at = static_cast<std::uint32_t>(std::max<std::int64_t>(0, packet.ms));
+      for (const auto& r : now.renditions) {
+        output.write(r.path, media::FlvFrame{media::tag_type::kAudio, at,
+                                             flv_audio_body(sound_opus, packet.data)});
+      }
+      for (const auto& push : pushes) {
+        if (push) push->write_audio(packet);
       }
     }
     for (std::size_t r = 0; r < units.size(); ++r) {

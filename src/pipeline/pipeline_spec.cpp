@@ -245,7 +245,14 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
   if (const auto* a = body.if_contains("audio"); a && !a->is_null()) {
     if (auto o = r.object("audio", false)) {
       FieldReader f(*o, {"body", "audio"});
-      spec.audio.enabled = true;
+      spec.audio.from = "tone";
+      if (auto v = f.string("from", false, 1, 8)) {
+        if (*v != "source" && *v != "tone" && *v != "none") {
+          f.add_error("from", "source, tone or none");
+        }
+        spec.audio.from = *v;
+      }
+      spec.audio.enabled = spec.audio.from == "tone";
       if (auto v = f.string("codec", false, 1, 8)) {
         if (*v != "aac" && *v != "opus") f.add_error("codec", "aac or opus");
         spec.audio.codec = *v;
@@ -534,8 +541,11 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
                     {{"enabled", spec.adaptive.enabled},
                      {"min_kbps", spec.adaptive.min_kbps},
                      {"max_kbps", spec.adaptive.max_kbps}}}};
-  if (spec.audio.enabled) {
-    out["audio"] = json::object{{"codec", spec.audio.codec},
+  if (!spec.audio.enabled) {
+    out["audio"] = json::object{{"from", spec.audio.from}};
+  } else {
+    out["audio"] = json::object{{"from", "tone"},
+                                {"codec", spec.audio.codec},
                                 {"bitrate_kbps", spec.audio.bitrate_kbps},
                                 {"tone_hz", spec.audio.tone_hz}};
   }

@@ -115,10 +115,13 @@ struct OutputSpec {
   int quality = 80;  // mjpeg
 };
 
-// A pipeline's sound ("audio": {"codec": "aac", "bitrate_kbps": 96, "tone_hz": 440}): a tone on
-// the pipeline's clock (0 Hz: silence), AAC or Opus, on every rendition (audio_track.hpp).
+// A pipeline's sound on every rendition. "from": "source" (the default): the main source's AAC or
+// Opus copied as it comes (a URL's, a live path's; none when it has none); "tone": a tone on the
+// pipeline's clock ("tone_hz"; 0 Hz: silence) encoded as "codec" AAC or Opus (audio_track.hpp);
+// "none". An "audio" object without "from" is a tone.
 struct AudioSpec {
-  bool enabled = false;       // an "audio" object was given
+  std::string from = "source";
+  bool enabled = false;       // a tone is made (from "tone")
   std::string codec = "aac";  // "aac" or "opus"
   int bitrate_kbps = 96;
   int tone_hz = 440;

@@ -43,7 +43,7 @@ std::string parameter_sets(const std::string& annexb, bool hevc) {
 }  // namespace
 
 PushOutput::PushOutput(std::string url, int width, int height, int fps, bool hevc,
-                       std::optional<PushAudio> audio)
+                       std::optional<SourceAudio> audio)
     : url_(std::move(url)),
       width_(width),
       height_(height),

@@ -26,17 +26,11 @@
 
 namespace sluice::pipeline {
 
-// The pipeline's audio as a push output carries it: its codec and configuration.
-struct PushAudio {
-  bool opus = false;
-  std::string config;  // AudioSpecificConfig or OpusHead
-};
-
 class PushOutput {
  public:
   // Starts the thread; it connects at the first keyframe. The rendition's size and rate.
   PushOutput(std::string url, int width, int height, int fps, bool hevc = false,
-             std::optional<PushAudio> audio = std::nullopt);
+             std::optional<SourceAudio> audio = std::nullopt);
   ~PushOutput();  // stops and joins
   PushOutput(const PushOutput&) = delete;
   PushOutput& operator=(const PushOutput&) = delete;
@@ -63,7 +57,7 @@ class PushOutput {
   const std::string url_;
   const int width_, height_, fps_;
   const bool hevc_;
-  const std::optional<PushAudio> audio_;
+  const std::optional<SourceAudio> audio_;
   mutable std::mutex mutex_;  // guards what follows
   std::condition_variable wake_;
   std::deque<std::pair<EncodedUnit, std::chrono::steady_clock::time_point>> queue_;

@@ -6,9 +6,9 @@ extern "C" {
 #include <libavformat/avformat.h>
 }
 
-#include <mutex>
-
 #include <chrono>
+#include <deque>
+#include <mutex>
 
 #include "media/transcode/av_support.hpp"
 
@@ -21,6 +21,7 @@ Error bad_gateway(std::string what) {
 }
 
 constexpr auto kSilence = std::chrono::seconds(10);
+constexpr std::size_t kMaxSound = 500;  // audio packets kept for the taker (about 10 s of AAC)
 
 }  // namespace
 
@@ -38,6 +39,10 @@ struct UrlSource::Native {
   AVFrame* frame = av_frame_alloc();
   AVPacket* packet = av_packet_alloc();
   int stream = -1;
+  int audio_stream = -1;  // AAC or Opus with its configuration, copied
+  std::optional<SourceAudio> audio;
+  std::deque<AudioPacket> sound;       // times in ms of the source's clock, until taken
+  std::int64_t origin_ms = INT64_MIN;  // the first picture's time: the pictures' clock's zero
   std::function<bool()> stopped;
   std::chrono::steady_clock::time_point last_read = std::chrono::steady_clock::now();
   std::int64_t first_pts = AV_NOPTS_VALUE;
@@ -61,6 +66,13 @@ struct UrlSource::Native {
       if (err < 0) {
         if (stopped()) return fail(Error::unavailable("stopping"));
         return fail(bad_gateway(err == AVERROR_EOF ? "the stream ended" : av::text(err)));
+      }
+      if (packet->stream_index == audio_stream && packet->pts != AV_NOPTS_VALUE) {
+        if (sound.size() >= kMaxSound) sound.pop_front();  // nobody takes it: the oldest go
+        sound.push_back(AudioPacket{
+            av_rescale_q(packet->pts, input->streams[audio_stream]->time_base, AVRational{1, 1000}),
+            std::string(reinterpret_cast<const char*>(packet->data),
+                        static_cast<std::size_t>(packet->size))});
       }
       if (packet->stream_index == stream) {
         err = avcodec_send_packet(decoder, packet);
@@ -134,6 +146,18 @@ Result<std::unique_ptr<UrlSource>> UrlSource::open_input(const std::string& what
   if (!n.decoder) return fail(Error::internal("out of memory"));
   avcodec_parameters_to_context(n.decoder, n.input->streams[n.stream]->codecpar);
   n.decoder->thread_count = 1;
+  // The sound, copied when it is AAC or Opus with its configuration (RTSP and RTMP give it; an
+  // MPEG-TS source's ADTS AAC has none here and is left out).
+  const int a = av_find_best_stream(n.input, AVMEDIA_TYPE_AUDIO, -1, n.stream, nullptr, 0);
+  if (a >= 0) {
+    const AVCodecParameters* par = n.input->streams[a]->codecpar;
+    const bool aac = par->codec_id == AV_CODEC_ID_AAC, opus = par->codec_id == AV_CODEC_ID_OPUS;
+    if ((aac || opus) && par->extradata_size > 0) {
+      n.audio_stream = a;
+      n.audio = SourceAudio{opus, std::string(reinterpret_cast<const char*>(par->extradata),
+                                              static_cast<std::size_t>(par->extradata_size))};
+    }
+  }
   if ((err = avcodec_open2(n.decoder, codec, nullptr)) < 0) {
     return fail(bad_gateway("cannot decode " + std::string(codec->name) + ": " + av::text(err)));
   }
@@ -163,10 +187,27 @@ Result<AVFrame*> UrlSource::next(std::int64_t& ms) {
   n.have_frame = false;
   std::int64_t pts = n.frame->best_effort_timestamp;
   if (pts == AV_NOPTS_VALUE) pts = 0;
-  if (n.first_pts == AV_NOPTS_VALUE) n.first_pts = pts;
   const AVRational tb = n.input->streams[n.stream]->time_base;
+  if (n.first_pts == AV_NOPTS_VALUE) {
+    n.first_pts = pts;
+    n.origin_ms = av_rescale_q(pts, tb, AVRational{1, 1000});
+  }
   ms = av_rescale_q(pts - n.first_pts, tb, AVRational{1, 1000});
   return n.frame;
+}
+
+std::optional<SourceAudio> UrlSource::audio() const {
+  return native_->audio;
+}
+
+void UrlSource::take_audio(std::vector<AudioPacket>& out) {
+  Native& n = *native_;
+  if (n.origin_ms == INT64_MIN) return;  // no picture yet: kept until there is a clock
+  for (auto& p : n.sound) {
+    p.ms -= n.origin_ms;
+    if (p.ms >= 0) out.push_back(std::move(p));
+  }
+  n.sound.clear();
 }
 
 }  // namespace sluice::pipeline

@@ -263,6 +263,17 @@ Result<std::unique_ptr<VideoPipeline>> VideoPipeline::create(const PipelineSpec&
 
 VideoPipeline::~VideoPipeline() = default;
 
+std::optional<SourceAudio> VideoPipeline::source_audio() const {
+  return native_->source->audio();
+}
+
+void VideoPipeline::take_source_audio(std::int64_t offset_ms, std::vector<AudioPacket>& out) {
+  const std::size_t from = out.size();
+  native_->source->take_audio(out);
+  for (std::size_t i = from; i < out.size(); ++i)
+    out[i].ms += offset_ms;
+}
+
 std::vector<std::pair<std::size_t, std::string>> VideoPipeline::take_jpegs() {
   return std::exchange(native_->jpegs, {});
 }

@@ -77,6 +77,10 @@ class VideoPipeline {
   // source's own when it says, else the spec's.
   bool paced() const;
   int fps() const;
+  // The main source's own sound (copied), when it has some; its packets since the last call,
+  // on the pipeline's clock (`offset_ms` added, as to the pictures).
+  std::optional<SourceAudio> source_audio() const;
+  void take_source_audio(std::int64_t offset_ms, std::vector<AudioPacket>& out);
   // The JPEGs made for mjpeg outputs since the last call: (rendition, JPEG).
   std::vector<std::pair<std::size_t, std::string>> take_jpegs();
   // The libavcodec encoder used (libx264, h264_vaapi, ...) and, when hardware was asked for but

@@ -237,6 +237,10 @@ TEST_F(PipelineTest, AUrlSourcePullsAnRtspCameraAndANoAnswerIsRetried) {
   const std::string id = start(spec.c_str());
   EXPECT_EQ(shape(rtmp("full")), "h264,320,240,25/1");
   EXPECT_EQ(shape(rtsp("half"), {"-rtsp_transport", "tcp"}).substr(0, 12), "h264,160,120");
+  // The camera's sound comes along, copied.
+  CommandResult probed;
+  EXPECT_EQ(probe_streams(rtmp("full"), &probed), (std::vector<std::string>{"h264 320x240", "aac"}))
+      << probed.err;
   EXPECT_NE(api("GET", "/pipelines/" + id).raw.find("\"url\":\"rtsp://127.0.0.1:"),
             std::string::npos);
 
@@ -723,6 +727,10 @@ TEST_F(PipelineTest, ALivePathIsDecodedAsASource) {
             "encoder": {"bitrate_kbps": 200},
             "renditions": [{"path": "cam-small", "width": 160, "height": 120}]})");
   EXPECT_EQ(shape(rtsp("cam-small"), {"-rtsp_transport", "tcp"}).substr(0, 12), "h264,160,120");
+  CommandResult probed;  // the publisher's AAC, copied
+  EXPECT_EQ(probe_streams(rtsp("cam-small"), &probed, 40s, {"-rtsp_transport", "tcp"}),
+            (std::vector<std::string>{"h264 160x120", "aac"}))
+      << probed.err;
   EXPECT_NE(api("GET", "/media/paths/cam").raw.find("\"kind\":\"pipeline\""), std::string::npos)
       << api("GET", "/media/paths/cam").raw;
 }
