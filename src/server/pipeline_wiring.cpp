@@ -77,7 +77,10 @@ struct PipelineWiring::Output : pipeline::PathOutput,
     });
   }
 
-  // The worst loss and the lowest bandwidth estimate among the path's viewers that report.
+  // The worst loss and the lowest bandwidth estimate among the path's viewers that report: RTCP
+  // receiver reports (RTSP, WebRTC), REMB (WebRTC) and libsrt's estimate (SRT) — and, for every
+  // reader, the packets its queue dropped since the last call (a reader that cannot keep up:
+  // skip-to-keyframe), as a share of those it was sent.
   pipeline::ViewerFeedback feedback(const std::string& path) override {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     auto worst = call_on_loop(
@@ -85,10 +88,24 @@ struct PipelineWiring::Output : pipeline::PathOutput,
         [&] {
           pipeline::ViewerFeedback out;
           const media::MediaPath* live = media.hub().find(path);
-          if (!live) return out;
+          auto& before = queue_counts[path];  // by reader id
+          std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> now;
+          if (!live) {
+            queue_counts.erase(path);
+            return out;
+          }
           for (const media::MediaSink* sink : live->readers()) {
             const media::ReaderInfo info = sink->reader_info();
             bool reports = false;
+            now[info.id] = {info.dropped, info.packets_out};
+            if (auto it = before.find(info.id); it != before.end()) {
+              const auto dropped = static_cast<double>(info.dropped - it->second.first);
+              const auto sent = static_cast<double>(info.packets_out - it->second.second);
+              if (dropped > 0) {
+                out.loss = std::max(out.loss, dropped / (dropped + sent));
+                reports = true;
+              }
+            }
             for (const auto& t : info.reception) {
               if (t.track != "video") continue;
               out.loss = std::max(out.loss, t.fraction_lost);
@@ -110,6 +127,7 @@ struct PipelineWiring::Output : pipeline::PathOutput,
             }
             out.viewers += reports ? 1 : 0;
           }
+          before = std::move(now);
           return out;
         },
         [deadline] { return std::chrono::steady_clock::now() > deadline; });
@@ -147,6 +165,9 @@ struct PipelineWiring::Output : pipeline::PathOutput,
   media::Recorder* recorder = nullptr;  // set before pipelines start
   std::unique_ptr<media::MjpegService> mjpeg_service;
   std::map<std::string, std::unique_ptr<Publication>> publications;  // media thread only
+  // Each path's readers' (dropped, sent) packet counts at the last feedback. Media thread only.
+  std::map<std::string, std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>>
+      queue_counts;
 };
 
 PipelineWiring::PipelineWiring(media::MediaServer& media, http::Router& router,

@@ -519,6 +519,30 @@ TEST_F(PipelineTest, ConstantBitratePadsAnEasyPictureToTheRate) {
   EXPECT_LT(cbr, 550) << "cbr";
 }
 
+// Adaptive bitrate from reader-queue drops: an RTMP viewer that stops reading (ffmpeg, stopped
+// with SIGSTOP) overflows its queue, which drops to the next keyframe; the drops count as loss
+// and the pipeline's bitrate goes down by the camera's rule.
+TEST_F(PipelineTest, AViewerWhoseQueueOverflowsLowersTheBitrate) {
+  const std::string id = start(R"({"name": "abr",
+      "source": {"type": "testsrc", "width": 640, "height": 360, "fps": 25, "clock": false},
+      "encoder": {"bitrate_kbps": 20000, "rate_control": "cbr", "preset": "ultrafast"},
+      "adaptive": {"enabled": true, "min_kbps": 2000}})");
+  ChildProcess viewer;
+  ASSERT_TRUE(viewer.spawn(player_argv(rtmp("abr")), true));
+  ASSERT_TRUE(eventually([&] { return frames_of(viewer) > 10; }, 20s)) << viewer.stdout_text();
+  ::kill(viewer.pid(), SIGSTOP);  // it reads nothing more; its TCP buffer, then its queue, fill
+  json::value p;
+  EXPECT_TRUE(eventually(
+      [&] {
+        p = api("GET", "/pipelines/" + id).body;
+        return num(p, "adaptations") >= 1 &&
+               num(p.at("bitrates").as_array().at(0), "bitrate_kbps") < 20000;
+      },
+      40s))
+      << json::serialize(p);
+  ::kill(viewer.pid(), SIGCONT);
+}
+
 // Scale and frame-rate filters: the picture is resized and its rate lowered before the
 // renditions, which default to the scaled size.
 TEST_F(PipelineTest, ScaleAndFrameRateFiltersShapeThePicture) {
