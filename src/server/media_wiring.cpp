@@ -488,6 +488,14 @@ void MediaWiring::set_record_segment(std::chrono::milliseconds target) {
   impl_->recorder->set_segment(target);
 }
 
+void MediaWiring::set_record_part(std::chrono::milliseconds target) {
+  impl_->recorder->set_part(target);
+}
+
+void MediaWiring::set_record_retention(std::chrono::seconds max_age, std::uint64_t max_bytes) {
+  impl_->recorder->set_retention(max_age, max_bytes);
+}
+
 void MediaWiring::set_record_paths(std::vector<std::string> patterns) {
   impl_->recorder->set_patterns(std::move(patterns));
 }

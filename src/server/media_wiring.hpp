@@ -96,6 +96,8 @@ class MediaWiring {
   void set_record_paths(std::vector<std::string> patterns);
   // The record_segment setting (seconds): for recordings started from now on.
   void set_record_segment(std::chrono::milliseconds target);
+  void set_record_part(std::chrono::milliseconds target);
+  void set_record_retention(std::chrono::seconds max_age, std::uint64_t max_bytes);
   // One of the camera's stream settings (streamResolution, streamFramerate, streamBitrate,
   // videoEncoder, encoderProfile, encoderPreset, streamLatencyMode): applied to the pipelines with
   // a `stream1` rendition. Any thread.

@@ -426,6 +426,46 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
     };
     s.define(std::move(spec), 10.0);
   }
+  {
+    Spec spec = spec_of("record_part", Type::kNumber,
+                        "How often the segment being recorded is flushed to disk (its parts), so "
+                        "the last seconds play back; for recordings started after a change",
+                        "s", 0.2, 10);
+    spec.apply = [&m = t.media](const json::value& v) {
+      m.set_record_part(std::chrono::milliseconds(std::llround(v.to_number<double>() * 1000)));
+      return Status{};
+    };
+    s.define(std::move(spec), 1.0);
+  }
+  // Retention: segments older than record_max_age, and the oldest beyond record_max_size in all.
+  // Each one's change is applied with the other's value in force (its default before it exists).
+  const auto other = [&s](const char* name, double fallback) {
+    const auto setting = s.get(name);
+    return setting ? setting->value.to_number<double>() : fallback;
+  };
+  const auto retention = [&m = t.media](double hours, double gib) {
+    m.set_record_retention(std::chrono::seconds(std::llround(hours * 3600)),
+                           static_cast<std::uint64_t>(gib * 1024 * 1024 * 1024));
+  };
+  {
+    Spec spec = spec_of("record_max_age", Type::kNumber,
+                        "Recorded segments older than this are deleted", "h", 1, 87600);
+    spec.apply = [retention, other](const json::value& v) {
+      retention(v.to_number<double>(), other("record_max_size", 10.0));
+      return Status{};
+    };
+    s.define(std::move(spec), 168.0);
+  }
+  {
+    Spec spec = spec_of("record_max_size", Type::kNumber,
+                        "Recordings' disk budget: beyond it the oldest segments are deleted", "GiB",
+                        0.001, 100000);
+    spec.apply = [retention, other](const json::value& v) {
+      retention(other("record_max_age", 168.0), v.to_number<double>());
+      return Status{};
+    };
+    s.define(std::move(spec), 10.0);
+  }
   define_limit_settings(s, c.limits, t.apply_limits);
 }
 

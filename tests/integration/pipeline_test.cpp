@@ -780,6 +780,35 @@ TEST_F(PipelineTest, TheLastSecondsOfARecordingPlayBackBeforeItsSegmentIsWhole) 
   EXPECT_EQ(probe_streams(file, &r), (std::vector<std::string>{"h264 320x240"})) << r.err;
 }
 
+// Retention by disk budget: lowering record_max_size deletes the oldest segments until the
+// recordings fit (the sweep runs every 5 s).
+TEST_F(PipelineTest, RecordingsAreKeptWithinTheirDiskBudget) {
+  EXPECT_EQ(api("PUT", "/settings/record_segment", R"({"value": 1})").status, 200);
+  EXPECT_EQ(api("PUT", "/settings/record_max_size", R"({"value": 0})").status, 422);
+  start(R"({"name": "budget",
+      "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+      "encoder": {"bitrate_kbps": 4000, "rate_control": "cbr", "preset": "ultrafast"},
+      "outputs": [{"type": "record"}]})");
+  json::value listed;
+  ASSERT_TRUE(eventually(
+      [&] {
+        listed = api("GET", "/recordings").body;
+        return listed.is_array() && listed.as_array().size() == 1 &&
+               num(listed.as_array()[0], "bytes") > 2.5 * 1024 * 1024;
+      },
+      20s))
+      << json::serialize(listed);
+  EXPECT_EQ(api("PUT", "/settings/record_max_size", R"({"value": 0.001})").status, 200);  // 1 MiB
+  EXPECT_TRUE(eventually(
+      [&] {
+        listed = api("GET", "/recordings").body;
+        return listed.is_array() && listed.as_array().size() == 1 &&
+               num(listed.as_array()[0], "bytes") < 1.6 * 1024 * 1024;
+      },
+      15s))
+      << json::serialize(listed);
+}
+
 // A record output records its rendition while the pipeline runs: segments are listed.
 TEST_F(PipelineTest, ARecordOutputRecordsItsRendition) {
   EXPECT_EQ(api("PUT", "/settings/record_segment", R"({"value": 1})").status, 200);

@@ -94,8 +94,6 @@ struct Job {
   bool partial = false;  // the open segment's parts so far (replaced by the next, or the whole)
 };
 
-constexpr auto kPartTarget = std::chrono::milliseconds(1000);  // flushed about once a second
-
 }  // namespace
 
 bool matches_pattern(std::string_view pattern, std::string_view name) {
@@ -121,9 +119,9 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
       {
         std::lock_guard lock(impl.mutex);
         o.segment_target = impl.options.segment;
+        o.part_target = impl.options.part;
       }
       o.kept_segments = 8;
-      o.part_target = kPartTarget;
       muxer_ = std::make_unique<HlsMuxer>(o);
       run_ = std::to_string(now_ms());
     }
@@ -323,10 +321,17 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
     std::uint64_t total = 0;
     for (const auto& s : flat)
       total += s.bytes;
-    const std::int64_t oldest_kept = now_ms() - options.max_age.count() * 1000;
+    std::chrono::seconds max_age;
+    std::uint64_t max_bytes;
+    {
+      std::lock_guard lock(mutex);
+      max_age = options.max_age;
+      max_bytes = options.max_bytes;
+    }
+    const std::int64_t oldest_kept = now_ms() - max_age.count() * 1000;
     std::error_code ec;
     for (const auto& s : flat) {
-      if (s.start_ms >= oldest_kept && total <= options.max_bytes) break;
+      if (s.start_ms >= oldest_kept && total <= max_bytes) break;
       fs::remove(s.file, ec);
       total -= s.bytes;
     }
@@ -481,6 +486,20 @@ void Recorder::stop() {
 void Recorder::set_segment(std::chrono::milliseconds target) {
   std::lock_guard lock(impl_->mutex);
   impl_->options.segment = target;
+}
+
+void Recorder::set_part(std::chrono::milliseconds target) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->options.part = target;
+}
+
+void Recorder::set_retention(std::chrono::seconds max_age, std::uint64_t max_bytes) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->options.max_age = max_age;
+    impl_->options.max_bytes = max_bytes;
+  }
+  impl_->wake.notify_all();
 }
 
 void Recorder::record_path(const std::string& path) {

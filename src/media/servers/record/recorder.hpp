@@ -35,6 +35,7 @@ class MediaPolicy;
 struct RecordingOptions {
   std::string dir;  // empty: recording is off
   std::chrono::milliseconds segment{10000};
+  std::chrono::milliseconds part{1000};  // the open segment is flushed part by part
   std::chrono::seconds max_age{7 * 24 * 3600};
   std::uint64_t max_bytes = 10ULL * 1024 * 1024 * 1024;
   // Called on the writer thread for each segment written: {path, file, start, duration_s, bytes}.
@@ -61,6 +62,11 @@ class Recorder {
   // The record_segment setting: recordings started from now on cut segments at the first
   // keyframe after `target`. Any thread.
   void set_segment(std::chrono::milliseconds target);
+  // The record_part setting (parts of the open segment flushed to disk; recordings started from
+  // now on) and the record_max_age / record_max_size settings (retention, from the next sweep).
+  // Any thread.
+  void set_part(std::chrono::milliseconds target);
+  void set_retention(std::chrono::seconds max_age, std::uint64_t max_bytes);
 
   struct Impl;
 
