@@ -77,11 +77,11 @@ Error PipelineManager::Pipeline::run_once() {
                                                   : media::VideoCodec::kH264));
   std::vector<std::shared_ptr<PushOutput>> pushes;
   for (const auto& o : now.outputs) {
-    const auto& r = now.renditions[rendition_of(now, o)];
     std::optional<SourceAudio> carried;
     if (audio || copied) carried = SourceAudio{sound_opus, sound_config};
+    const auto [width, height] = video->rendition_size(rendition_of(now, o));
     pushes.push_back(o.type == "push"
-                         ? std::make_shared<PushOutput>(o.url, r.width, r.height, video->fps(),
+                         ? std::make_shared<PushOutput>(o.url, width, height, video->fps(),
                                                         now.encoder.codec == "h265", carried)
                          : nullptr);
   }

@@ -123,6 +123,8 @@ void read_source(FieldReader& f, SourceSpec& s) {
   if (auto v = f.integer("width", false, 16, kMaxDimension)) s.width = static_cast<int>(*v);
   if (auto v = f.integer("height", false, 16, kMaxDimension)) s.height = static_cast<int>(*v);
   if (auto v = f.integer("fps", false, 1, kMaxFps)) s.fps = static_cast<int>(*v);
+  // The wall clock is drawn on a test pattern unless turned off; on others' pictures only if asked.
+  s.clock = s.type == "testsrc";
   if (auto v = f.boolean("clock", false)) s.clock = *v;
   if (s.width % 2 || s.height % 2) f.add_error("width", "width and height must be even");
 }

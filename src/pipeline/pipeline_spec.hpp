@@ -39,7 +39,7 @@ struct SourceSpec {
   int width = 1280;  // testsrc's and v4l2's; other sources' pictures keep their size
   int height = 720;
   int fps = 30;       // testsrc's rate; for others, what encoders plan with unless the source says
-  bool clock = true;  // the wall clock drawn on the picture
+  bool clock = true;  // the wall clock drawn on the picture (default: on a test pattern only)
 };
 
 // How a composition's sources are aligned (the camera's streamAlignment): the inset picture

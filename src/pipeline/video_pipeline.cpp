@@ -91,8 +91,9 @@ struct VideoPipeline::Native {
   av::FramePtr inset_frame{av_frame_alloc()};
   AlignmentSpec alignment;
   EncoderChoice encoder;
-  bool vbr = false;     // rate_control "vbr"
-  BufferPtr hw_device;  // VAAPI's
+  std::vector<std::pair<int, int>> sizes;  // each rendition's, as encoded
+  bool vbr = false;                        // rate_control "vbr"
+  BufferPtr hw_device;                     // VAAPI's
   // The mjpeg outputs: JPEGs of a rendition's pictures, at most `fps` a second.
   struct MjpegTap {
     std::size_t rendition = 0;
@@ -135,7 +136,8 @@ Status build(VideoPipeline::Native& n, const PipelineSpec& spec, const SourceSpe
     if (f.type == "scale") picture_width = f.width, picture_height = f.height;
     if (f.type == "fps") rate = f.fps;
   }
-  std::vector<std::pair<int, int>> sizes;  // each rendition's: its own, or the picture's
+  auto& sizes = n.sizes;  // each rendition's: its own, or the picture's
+  sizes.clear();
   for (const auto& r : spec.renditions) {
     sizes.emplace_back(r.width > 0 ? r.width : picture_width,
                        r.height > 0 ? r.height : picture_height);
@@ -284,6 +286,11 @@ std::string VideoPipeline::encoder() const {
 
 std::string VideoPipeline::encoder_note() const {
   return native_->encoder.note;
+}
+
+std::pair<int, int> VideoPipeline::rendition_size(std::size_t rendition) const {
+  const auto& sizes = native_->sizes;
+  return rendition < sizes.size() ? sizes[rendition] : std::pair{0, 0};
 }
 
 bool VideoPipeline::paced() const {

@@ -76,6 +76,8 @@ class VideoPipeline {
   // Whether the caller paces next() (the main source is a test pattern), and at what rate: the
   // source's own when it says, else the spec's.
   bool paced() const;
+  // The size rendition `i` is encoded at (its own, or the picture's).
+  std::pair<int, int> rendition_size(std::size_t rendition) const;
   int fps() const;
   // The main source's own sound (copied), when it has some; its packets since the last call,
   // on the pipeline's clock (`offset_ms` added, as to the pictures).

@@ -747,9 +747,20 @@ TEST_F(PipelineTest, ALivePathIsDecodedAsASource) {
       "source": {"type": "path", "path": "loop"}})")
                 .status,
             422);  // its own rendition
-  start(R"({"name": "small", "source": {"type": "path", "path": "cam", "clock": false},
+  auto second = std::make_unique<DaemonProcess>(std::vector<std::string>{"--dev-key"});
+  ASSERT_TRUE(second->start());
+  const std::string push_key = find_key(second->output());
+  // The pushed rendition has no size of its own: it is pushed at the picture's.
+  start((R"({"name": "small", "source": {"type": "path", "path": "cam"},
             "encoder": {"bitrate_kbps": 200},
-            "renditions": [{"path": "cam-small", "width": 160, "height": 120}]})");
+            "renditions": [{"path": "cam-small", "width": 160, "height": 120}, {"path": "cam-same"}],
+            "outputs": [{"type": "push", "rendition": "cam-same", "url": "rtmp://127.0.0.1:)" +
+         std::to_string(second->rtmp_port()) + "/live/" + push_key + R"("}]})")
+            .c_str());
+  const std::string pushed =
+      "rtmp://127.0.0.1:" + std::to_string(second->rtmp_port()) + "/live/dev";
+  EXPECT_TRUE(eventually([&] { return shape(pushed).substr(0, 12) == "h264,320,240"; }, 30s))
+      << shape(pushed);
   EXPECT_EQ(shape(rtsp("cam-small"), {"-rtsp_transport", "tcp"}).substr(0, 12), "h264,160,120");
   CommandResult probed;  // the publisher's AAC, copied
   EXPECT_EQ(probe_streams(rtsp("cam-small"), &probed, 40s, {"-rtsp_transport", "tcp"}),
