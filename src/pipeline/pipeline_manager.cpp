@@ -11,6 +11,7 @@
 #include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/json_text.hpp"
+#include "core/thread_name.hpp"
 #include "core/time_format.hpp"
 #include "http/metrics.hpp"
 #include "pipeline/pipeline_run.hpp"
@@ -70,7 +71,10 @@ Result<std::string> PipelineManager::create(PipelineSpec spec, bool keep_it, std
   auto p = std::make_shared<Pipeline>(id, std::move(spec), output_, feeds_);
   p->on_health = on_health_;
   p->kept = keep_it && records_;
-  p->thread = std::thread([p] { p->run(); });
+  p->thread = std::thread([p, label = "pipe:" + p->spec.name] {
+    name_this_thread(label);
+    p->run();
+  });
   pipelines_[id] = p;
   return id;
 }

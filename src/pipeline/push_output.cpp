@@ -8,6 +8,7 @@ extern "C" {
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
 #include "media/flv_builder.hpp"
 #include "media/transcode/av_support.hpp"
 
@@ -52,7 +53,13 @@ PushOutput::PushOutput(std::string url, int width, int height, int fps, bool hev
       audio_(std::move(audio)) {
   state_.state = "connecting";
   state_.target = redacted_url(url_);
-  thread_ = std::thread([this] { run(); });
+  const auto host = state_.target.find("://");
+  std::string label = "push:";
+  if (host != std::string::npos) label += state_.target.substr(host + 3);
+  thread_ = std::thread([this, label] {
+    name_this_thread(label);
+    run();
+  });
 }
 
 PushOutput::~PushOutput() {

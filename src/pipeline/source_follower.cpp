@@ -6,6 +6,8 @@ extern "C" {
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
+
 #include <cmath>
 
 namespace sluice::pipeline {
@@ -23,7 +25,10 @@ SourceFollower::SourceFollower(std::string name, SourceSpec spec, SourceFeeds* f
   for (std::size_t i = 0; i < std::max<std::size_t>(ring, 1); ++i)
     ring_.push_back(av_frame_alloc());
   captured_.resize(ring_.size());
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("src:" + name_);
+    run();
+  });
 }
 
 SourceFollower::~SourceFollower() {
