@@ -95,6 +95,24 @@ TEST_F(RelayCliTest, SubPrintsWhatPubSendsFromArgumentsAndStdin) {
             (std::vector<std::string>{"demo.a  hello", "demo.b  l1", "demo.b  l2"}));
 }
 
+// `sluice pub - --frame-bytes N` pushing raw frames ends, with an error, when its sluiced goes
+// away — it does not hang with the frames' producer blocked on its pipe.
+TEST_F(RelayCliTest, PubOfRawFramesEndsWhenTheServerGoes) {
+  ChildProcess pub;
+  ASSERT_TRUE(
+      pub.spawn({"/bin/sh", "-c",
+                 "cat /dev/zero | '" + std::string(SLUICE_CLI_PATH) + "' pub --wire " + wire() +
+                     " frames.gone - --frame-bytes 65536 --metadata "
+                     "'{\"format\":\"gray\",\"width\":256,\"height\":256}'"},
+                true));
+  std::this_thread::sleep_for(1s);
+  EXPECT_FALSE(pub.wait(0ms).has_value()) << pub.stdout_text();  // still sending
+  daemon_.process().kill_and_reap();
+  auto code = pub.wait(15s);
+  ASSERT_TRUE(code) << "sluice pub still runs after its server went away";
+  EXPECT_NE(*code, 0);
+}
+
 TEST_F(RelayCliTest, SubWithJsonAndPubToNobody) {
   ChildProcess sub;
   ASSERT_TRUE(sub.spawn(argv({"--json", "sub", "--wire", wire(), "alerts.*", "--count", "1"})));

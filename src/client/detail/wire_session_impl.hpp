@@ -433,6 +433,16 @@ struct Session::Impl final : wire::SessionEvents, std::enable_shared_from_this<S
       return;
     }
     if (was_established) reconnect_count++;
+    if (!options.reconnect) {  // no second connection: every stream ends, saying why
+      for (auto& st : streams) {
+        {
+          std::lock_guard lock(st->mutex);
+          if (!st->reset_error) st->reset_error = Error::unavailable(why);
+          st->closed = true;
+        }
+        st->changed.notify_all();
+      }
+    }
     schedule_reconnect();
   }
 
