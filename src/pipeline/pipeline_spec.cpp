@@ -8,6 +8,7 @@
 #include <span>
 
 #include "core/json.hpp"
+#include "hub/subject.hpp"
 #include "keys/key_service.hpp"
 #include "pipeline/url_source.hpp"
 
@@ -78,14 +79,6 @@ bool is_source_name(const std::string& name) {
          });
 }
 
-bool is_channel_name(std::string_view name) {
-  return !name.empty() && name.front() != '.' && name.back() != '.' &&
-         name.find("..") == std::string_view::npos &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-         });
-}
-
 void read_source(FieldReader& f, SourceSpec& s) {
   if (auto v = f.string("type", true, 1, 32)) {
     if (!one_of(*v, kSourceTypes)) f.add_error("type", "one of " + listed(kSourceTypes));
@@ -102,7 +95,8 @@ void read_source(FieldReader& f, SourceSpec& s) {
     s.url = *v;
   }
   if (auto v = f.string("channel", s.type == "relay", 1, 256)) {
-    if (!is_channel_name(*v)) f.add_error("channel", "a relay channel name, e.g. frames.cam1");
+    if (!hub::is_valid_subject(*v))
+      f.add_error("channel", "a relay channel name, e.g. frames.cam1");
     s.channel = *v;
   }
   if (auto v = f.string("path", s.type == "path", 1, keys::kMaxNameLength)) {
