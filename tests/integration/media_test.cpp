@@ -743,7 +743,9 @@ TEST_F(MediaTest, MetricsCountStreamsConnectionsAndReaders) {
 
 // ---- webhook ----
 
-// A minimal HTTP endpoint on 127.0.0.1: answers every request 204 and keeps the bodies.
+// A minimal HTTP endpoint on 127.0.0.1: answers every request 204 and keeps the bodies of POSTs.
+// Each connection has a thread and a 2 s receive deadline, so a stray client of another test
+// (one that picked a "free" port the kernel later gave this receiver) cannot hold it up.
 class WebhookReceiver {
  public:
   WebhookReceiver() {
@@ -759,10 +761,11 @@ class WebhookReceiver {
     thread_ = std::thread([this] { serve(); });
   }
   ~WebhookReceiver() {
-    stopping_ = true;
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
     thread_.join();
+    for (auto& t : connections_)
+      t.join();
   }
   int port() const { return port_; }
   std::vector<std::string> bodies() const {
@@ -772,40 +775,46 @@ class WebhookReceiver {
 
  private:
   void serve() {
-    while (!stopping_) {
+    for (;;) {
       const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) return;
-      std::string in;
-      char buf[4096];
-      std::size_t want = std::string::npos;
-      while (want == std::string::npos || in.size() < want) {
-        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        in.append(buf, static_cast<std::size_t>(n));
-        const auto end = in.find("\r\n\r\n");
-        if (want == std::string::npos && end != std::string::npos) {
-          std::size_t length = 0;
-          const auto cl = in.find("Content-Length: ");
-          if (cl != std::string::npos) length = std::stoul(in.substr(cl + 16));
-          want = end + 4 + length;
-        }
-      }
-      if (want != std::string::npos && in.size() >= want) {
-        std::lock_guard lock(mutex_);
-        bodies_.push_back(in.substr(in.find("\r\n\r\n") + 4));
-      }
-      const std::string reply =
-          "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
-      ::close(c);
+      connections_.emplace_back([this, c] { answer(c); });
     }
+  }
+
+  void answer(int c) {
+    const timeval deadline{2, 0};
+    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof deadline);
+    std::string in;
+    char buf[4096];
+    std::size_t want = std::string::npos;
+    while (want == std::string::npos || in.size() < want) {
+      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<std::size_t>(n));
+      const auto end = in.find("\r\n\r\n");
+      if (want == std::string::npos && end != std::string::npos) {
+        std::size_t length = 0;
+        const auto cl = in.find("Content-Length: ");
+        if (cl != std::string::npos && cl < end) length = std::stoul(in.substr(cl + 16));
+        want = end + 4 + length;
+      }
+    }
+    if (in.starts_with("POST ") && want != std::string::npos && in.size() >= want) {
+      std::lock_guard lock(mutex_);
+      bodies_.push_back(in.substr(in.find("\r\n\r\n") + 4));
+    }
+    const std::string reply =
+        "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+    ::close(c);
   }
 
   int fd_ = -1;
   int port_ = 0;
-  std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::vector<std::string> bodies_;
+  std::vector<std::thread> connections_;  // touched by the accept thread, then the destructor
   std::thread thread_;
 };
 
