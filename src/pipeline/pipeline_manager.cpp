@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -383,6 +385,29 @@ Status PipelineManager::remove(const std::string& id) {
   p->wake.notify_all();
   if (p->thread.joinable()) p->thread.join();
   return {};
+}
+
+bool PipelineManager::demand(const std::string& path) {
+  std::vector<std::shared_ptr<Pipeline>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, p] : pipelines_)
+      all.push_back(p);
+  }
+  for (const auto& p : all) {
+    std::unique_lock lock(p->mutex);
+    if (!p->spec.source.on_demand) continue;
+    const bool has = std::any_of(p->spec.renditions.begin(), p->spec.renditions.end(),
+                                 [&](const RenditionSpec& r) { return r.path == path; });
+    if (!has) continue;
+    if (!p->demanded)
+      spdlog::info("pipeline {} ('{}'): asked for '{}', starting", p->id, p->spec.name, path);
+    p->demanded = true;
+    lock.unlock();
+    p->wake.notify_all();
+    return true;
+  }
+  return false;
 }
 
 }  // namespace sluice::pipeline

@@ -3,8 +3,9 @@
 // off the media and I/O threads, that makes pictures at the source's rate (paced by the monotonic
 // clock), encodes them per rendition (video_pipeline.hpp) and hands the access units to its
 // renditions' live paths through a PathOutput, so every door plays them. A pipeline that fails
-// is restarted with backoff (1 s doubling to 30 s), its state saying why meanwhile. Owns the
-// pipelines; thread-safe (one mutex, never held while encoding or waiting).
+// is restarted with backoff (1 s doubling to 30 s), its state saying why meanwhile. An on-demand
+// pipeline is "idle" until demand() and again once its paths have had no reader for a while. Owns
+// the pipelines; thread-safe (one mutex, never held while encoding or waiting).
 #include <boost/json/object.hpp>
 
 #include <chrono>
@@ -42,6 +43,8 @@ class PathOutput {
   virtual void close(const std::string& path) = 0;
   // What `path`'s viewers report (for adaptive bitrate); none: no viewers.
   virtual ViewerFeedback feedback(const std::string& path) { return {}; }
+  // How many readers `path` has now, of every door (on-demand pipelines sleep without them).
+  virtual std::size_t readers(const std::string& path) { return 0; }
   // An mjpeg output: `path`'s pictures served as MJPEG from `on` until off; one JPEG of it.
   virtual void mjpeg(const std::string& path, bool on) {}
   virtual void jpeg(const std::string& path, const std::string& jpeg) {}
@@ -83,6 +86,9 @@ class PipelineManager {
   // The PATCH body {"encoder": {...}}: applied to the running encoders from the next picture.
   Result<boost::json::object> patch(const std::string& id, const boost::json::object& body);
   Status remove(const std::string& id);
+  // A reader asks for `path`, which nobody publishes: the on-demand pipeline with a rendition
+  // on it starts (source.on_demand). True when there is one. Any thread; never blocks for long.
+  bool demand(const std::string& path);
   // The camera's stream settings, applied to every pipeline with a rendition on `stream1` (the
   // camera's primary stream): rebuilt in place, their readers stay. How many it changed.
   std::size_t apply_camera_settings(const CameraSettings& camera);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "media/flv.hpp"
 #include "pipeline/audio_track.hpp"
 
@@ -11,8 +13,22 @@ namespace json = boost::json;
 void PipelineManager::Pipeline::run() {
   auto backoff = std::chrono::seconds(1);
   while (!stopped()) {
+    if (!wait_for_demand()) break;
     auto error = run_once();
     if (stopped()) break;
+    if (error.detail.empty()) continue;  // on demand: its readers left
+    bool on_demand = false;
+    {
+      std::lock_guard lock(mutex);
+      on_demand = spec.source.on_demand;
+      demanded = false;  // on demand: the next reader tries again (its wait said no)
+    }
+    if (on_demand) {
+      spdlog::warn("pipeline {} ('{}'): {}; idle until the next reader", id, spec.name,
+                   error.detail);
+      set_state("idle", "the last start failed: " + error.detail);
+      continue;
+    }
     spdlog::warn("pipeline {} ('{}'): {}; again in {} s", id, spec.name, error.detail,
                  backoff.count());
     set_state("retrying", error.detail);
@@ -22,13 +38,78 @@ void PipelineManager::Pipeline::run() {
   set_state("stopped");
 }
 
+bool PipelineManager::Pipeline::wait_for_demand() {
+  std::unique_lock lock(mutex);
+  if (!spec.source.on_demand || demanded) return !stopping;
+  if (state != "idle") {
+    state = "idle";  // keeps the error of a failed start
+    lock.unlock();
+    note_health();
+    lock.lock();
+  }
+  wake.wait(lock, [this] { return stopping || demanded || !spec.source.on_demand; });
+  return !stopping;
+}
+
+bool PipelineManager::Pipeline::unwatched(const PipelineSpec& now, Clock::time_point& watched) {
+  if (!now.source.on_demand) return false;
+  std::size_t readers = 0;
+  for (const auto& r : now.renditions)
+    readers += output.readers(r.path);
+  const auto t = Clock::now();
+  if (readers > 0) watched = t;
+  if (t - watched < std::chrono::seconds(now.source.close_after_s)) return false;
+  spdlog::info("pipeline {} ('{}'): no reader for {} s; idle until the next one asks", id, now.name,
+               now.source.close_after_s);
+  std::lock_guard lock(mutex);
+  demanded = false;
+  return true;
+}
+
+namespace {
+
+// The push outputs of `spec`: their URLs and renditions, in order.
+std::vector<std::pair<std::string, std::string>> pushes_of(const PipelineSpec& spec) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& o : spec.outputs) {
+    if (o.type == "push") out.emplace_back(o.url, o.rendition);
+  }
+  return out;
+}
+
+// The paths `spec`'s outputs of `type` (record, mjpeg) take, one per output.
+std::multiset<std::string> taps_of(const PipelineSpec& spec, const std::string& type) {
+  std::multiset<std::string> out;
+  for (const auto& o : spec.outputs) {
+    if (o.type == type) out.insert(spec.renditions[rendition_of(spec, o)].path);
+  }
+  return out;
+}
+
+}  // namespace
+
+void PipelineManager::Pipeline::switch_taps(const PipelineSpec& from, const PipelineSpec& to) {
+  for (const std::string type : {"record", "mjpeg"}) {
+    auto before = taps_of(from, type);
+    for (const auto& path : taps_of(to, type)) {
+      if (auto it = before.find(path); it != before.end()) {
+        before.erase(it);
+      } else {
+        type == "record" ? output.record(path, true) : output.mjpeg(path, true);
+      }
+    }
+    for (const auto& path : before)
+      type == "record" ? output.record(path, false) : output.mjpeg(path, false);
+  }
+}
+
 std::optional<PipelineSpec> PipelineManager::Pipeline::take_pending(const PipelineSpec& now) {
   std::lock_guard lock(mutex);
   if (!pending) return std::nullopt;
   bool same_paths = pending->renditions.size() == now.renditions.size();
   for (std::size_t r = 0; same_paths && r < now.renditions.size(); ++r)
     same_paths = pending->renditions[r].path == now.renditions[r].path;
-  if (!same_paths) return std::nullopt;
+  if (!same_paths || pushes_of(*pending) != pushes_of(now)) return std::nullopt;
   auto out = std::move(pending);
   pending.reset();
   return out;
@@ -115,6 +196,7 @@ Error PipelineManager::Pipeline::run_once() {
       targets[r] = bitrate_of(now, r);
   }
   auto next_feedback = Clock::now() + std::chrono::seconds(2);
+  auto watched = Clock::now();  // on demand: when the paths last had a reader
   auto window_start = Clock::now();
   std::int64_t window_frames = 0;
   std::vector<std::uint64_t> window_bytes(now.renditions.size());
@@ -165,6 +247,7 @@ Error PipelineManager::Pipeline::run_once() {
       } else {
         offset_ms = last_ms + 1000 / video->fps();
         video = std::move(*rebuilt);
+        switch_taps(now, *next);  // e.g. the camera's mjpeg output comes or goes
         source_dropped = 0;
         now = std::move(*next);
         frame_time = std::chrono::nanoseconds(1'000'000'000LL / video->fps());
@@ -251,7 +334,8 @@ Error PipelineManager::Pipeline::run_once() {
       window_frames = 0;
       std::fill(window_bytes.begin(), window_bytes.end(), 0);
     }
-    if (window_frames == 0) note_health();  // once a second
+    if (window_frames == 0 && unwatched(now, watched)) break;  // checked once a second
+    if (window_frames == 0) note_health();                     // once a second
   }
   for (const auto& o : now.outputs) {
     if (o.type == "record") output.record(now.renditions[rendition_of(now, o)].path, false);

@@ -38,7 +38,8 @@ struct PipelineManager::Pipeline {
   std::mutex mutex;  // guards what follows (and the condition)
   std::condition_variable wake;
   PipelineSpec spec;
-  std::string state = "starting";  // starting, running, retrying, stopped
+  std::string state = "starting";  // starting, idle (on demand), running, retrying, stopped
+  bool demanded = false;           // on demand: a reader asked (PipelineManager::demand)
   std::string error;
   bool stopping = false;
   bool bitrates_changed = false;
@@ -89,9 +90,17 @@ struct PipelineManager::Pipeline {
 
   // The thread: run_once() again and again, with backoff after a failure, until stopped.
   void run();
-  // The pending spec when it keeps `now`'s paths (else it waits for the next run).
+  // On demand: "idle" until a reader asks (at once for an always-on pipeline); false: stop.
+  bool wait_for_demand();
+  // On demand, called once a second while running: true when the paths have had no reader for
+  // close_after_s (the pipeline then goes back to sleep). `watched`: when one last had one.
+  bool unwatched(const PipelineSpec& now, Clock::time_point& watched);
+  // Record and mjpeg outputs of `to` not in `from` start, those only in `from` stop.
+  void switch_taps(const PipelineSpec& from, const PipelineSpec& to);
+  // The pending spec when it keeps `now`'s paths and pushes (else it waits for the next run).
   std::optional<PipelineSpec> take_pending(const PipelineSpec& now);
-  // Makes and publishes pictures until stopped (returns an empty error) or something fails.
+  // Makes and publishes pictures until stopped or unwatched (returns an empty error) or
+  // something fails.
   Error run_once();
 };
 

@@ -120,6 +120,8 @@ void read_source(FieldReader& f, SourceSpec& s) {
   // The wall clock is drawn on a test pattern unless turned off; on others' pictures only if asked.
   s.clock = s.type == "testsrc";
   if (auto v = f.boolean("clock", false)) s.clock = *v;
+  if (auto v = f.boolean("on_demand", false)) s.on_demand = *v;
+  if (auto v = f.integer("close_after_s", false, 1, 3600)) s.close_after_s = static_cast<int>(*v);
   if (s.width % 2 || s.height % 2) f.add_error("width", "width and height must be even");
 }
 
@@ -171,8 +173,21 @@ void check_compositions(const PipelineSpec& spec, std::vector<FieldError>& error
     }
   }
   std::vector<std::pair<std::string, const SourceSpec*>> all{{"source", &spec.source}};
-  for (const auto& [name, s] : spec.sources)
+  for (const auto& [name, s] : spec.sources) {
     all.emplace_back("sources." + name, &s);
+    if (s.on_demand) {
+      errors.push_back(FieldError{{"body", "sources", name, "on_demand"},
+                                  "only the pipeline's \"source\" says on_demand (for all)",
+                                  "value_error"});
+    }
+  }
+  for (std::size_t i = 0; spec.source.on_demand && i < spec.outputs.size(); ++i) {
+    // Push, record and mjpeg outputs have no path readers: they would keep it asleep.
+    errors.push_back(FieldError{{"body", "outputs", std::to_string(i)},
+                                "an on_demand pipeline runs only while its paths have readers: "
+                                "it has no outputs (make it always-on to push or record)",
+                                "value_error"});
+  }
   for (const auto& [where, s] : all) {
     if (s->type != "path") continue;
     for (const auto& r : spec.renditions) {
@@ -403,6 +418,7 @@ Result<PipelineSpec> parse_pipeline_spec(const json::object& body) {
         if (auto v = f.string("rendition", false, 1, keys::kMaxNameLength)) output.rendition = *v;
         if (auto v = f.integer("fps", false, 1, 30)) output.fps = static_cast<int>(*v);
         if (auto v = f.integer("quality", false, 1, 100)) output.quality = static_cast<int>(*v);
+        if (auto v = f.boolean("camera", false)) output.camera = *v;
         if (auto v = f.string("url", output.type == "push", 1, 2048)) {
           const bool known = v->starts_with("rtmp://") || v->starts_with("rtmps://") ||
                              v->starts_with("srt://") || v->starts_with("rtsp://") ||
@@ -462,6 +478,10 @@ json::object source_json(const SourceSpec& s, bool with_secrets) {
   if (!s.device.empty()) o["device"] = s.device;
   if (!s.channel.empty()) o["channel"] = s.channel;
   if (!s.path.empty()) o["path"] = s.path;
+  if (s.on_demand) {
+    o["on_demand"] = true;
+    o["close_after_s"] = s.close_after_s;
+  }
   return o;
 }
 
@@ -488,6 +508,7 @@ json::object to_json(const PipelineSpec& spec, bool with_secrets) {
       out["fps"] = o.fps;
       out["quality"] = o.quality;
     }
+    if (o.camera) out["camera"] = true;
     if (!o.url.empty()) out["url"] = with_secrets ? o.url : redacted_url(o.url);  // keys hidden
     outputs.push_back(std::move(out));
   }
@@ -602,7 +623,19 @@ std::optional<PipelineSpec> with_camera_settings(const PipelineSpec& spec,
   } else {
     out.encoder.bitrate_kbps = camera.bitrate_kbps;
   }
-  out.encoder.codec = camera.encoder;
+  out.encoder.codec = camera.encoder == "mjpeg" ? "h264" : camera.encoder;
+  std::erase_if(out.outputs, [](const OutputSpec& o) { return o.camera; });
+  if (camera.encoder == "mjpeg" && !out.source.on_demand) {  // (on demand: no outputs)
+    OutputSpec mjpeg;
+    mjpeg.type = "mjpeg";
+    mjpeg.rendition = std::string(kCameraPrimaryPath);
+    mjpeg.fps = std::min(camera.fps, 30);
+    mjpeg.camera = true;
+    const bool has = std::any_of(out.outputs.begin(), out.outputs.end(), [](const OutputSpec& o) {
+      return o.type == "mjpeg" && o.rendition == kCameraPrimaryPath;
+    });
+    if (!has && out.outputs.size() < kMaxOutputs) out.outputs.push_back(std::move(mjpeg));
+  }
   out.encoder.profile = camera.profile;
   out.encoder.preset = camera.preset;
   out.encoder.zerolatency = camera.latency_mode == "low";

@@ -40,6 +40,11 @@ struct SourceSpec {
   int height = 720;
   int fps = 30;       // testsrc's rate; for others, what encoders plan with unless the source says
   bool clock = true;  // the wall clock drawn on the picture (default: on a test pattern only)
+  // "source" only: the pipeline runs only while watched — started when an admitted reader of
+  // any door asks for one of its renditions' paths, stopped `close_after_s` seconds after the
+  // last reader left (a camera pulled only while someone looks). Default: always.
+  bool on_demand = false;
+  int close_after_s = 10;
 };
 
 // How a composition's sources are aligned (the camera's streamAlignment): the inset picture
@@ -113,6 +118,8 @@ struct OutputSpec {
   std::string url;
   int fps = 10;      // mjpeg
   int quality = 80;  // mjpeg
+  // Added by the camera's videoEncoder "mjpeg" (and removed when it changes): "camera": true.
+  bool camera = false;
 };
 
 // A pipeline's sound on every rendition. "from": "source" (the default): the main source's AAC or
@@ -168,6 +175,8 @@ struct CameraSettings {
   int width = 1920, height = 1080;
   int fps = 30;
   int bitrate_kbps = 4000;
+  // "h264", "h265", or "mjpeg": H.264 on the path (what its doors carry) and stream1 also
+  // served as Motion JPEG (/live/stream1/mjpeg, an mjpeg output the camera adds).
   std::string encoder = "h264";
   std::string profile = "high";
   std::string preset = "veryfast";

@@ -10,6 +10,7 @@ extern "C" {
 #include <deque>
 #include <mutex>
 
+#include "media/flv_builder.hpp"
 #include "media/transcode/av_support.hpp"
 
 namespace sluice::pipeline {
@@ -22,6 +23,25 @@ Error bad_gateway(std::string what) {
 
 constexpr auto kSilence = std::chrono::seconds(10);
 constexpr std::size_t kMaxSound = 500;  // audio packets kept for the taker (about 10 s of AAC)
+
+// The AudioSpecificConfig of ADTS AAC (MPEG-TS: SRT, HLS) from what libavformat's parser read of
+// its headers: the object type ADTS can say (HE-AAC rides as LC with implicit SBR), the sample
+// rate's index, the channels. Empty when they do not fit an ADTS header.
+std::string adts_audio_config(const AVCodecParameters& par) {
+  static constexpr int kRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000,
+                                   22050, 16000, 12000, 11025, 8000,  7350};
+  unsigned index = 0;
+  while (index < std::size(kRates) && kRates[index] != par.sample_rate)
+    ++index;
+  const int channels = par.ch_layout.nb_channels;
+  if (index == std::size(kRates) || channels < 1 || channels > 7) return {};
+  unsigned object_type = 2;  // LC
+  if (par.profile == FF_PROFILE_AAC_MAIN) object_type = 1;
+  if (par.profile == FF_PROFILE_AAC_SSR) object_type = 3;
+  if (par.profile == FF_PROFILE_AAC_LTP) object_type = 4;
+  return {static_cast<char>((object_type << 3) | (index >> 1)),
+          static_cast<char>(((index & 1) << 7) | (static_cast<unsigned>(channels) << 3))};
+}
 
 }  // namespace
 
@@ -41,6 +61,9 @@ struct UrlSource::Native {
   int stream = -1;
   int audio_stream = -1;  // AAC or Opus with its configuration, copied
   std::optional<SourceAudio> audio;
+  bool adts = false;             // the AAC comes ADTS-framed (MPEG-TS): headers taken off
+  media::AdtsToFlv adts_frames;  // … by this
+  std::vector<media::FlvFrame> adts_out;
   std::deque<AudioPacket> sound;       // times in ms of the source's clock, until taken
   std::int64_t origin_ms = INT64_MIN;  // the first picture's time: the pictures' clock's zero
   std::function<bool()> stopped;
@@ -53,6 +76,21 @@ struct UrlSource::Native {
     av_frame_free(&frame);
     avcodec_free_context(&decoder);
     avformat_close_input(&input);
+  }
+
+  // One audio packet at `ms` for the taker: raw AAC or Opus as it came, or ADTS frames' bodies
+  // (a packet that is not ADTS is left out).
+  void keep_sound(std::int64_t ms, std::string_view data) {
+    auto keep = [this](std::int64_t at, std::string bytes) {
+      if (sound.size() >= kMaxSound) sound.pop_front();  // nobody takes it: the oldest go
+      sound.push_back(AudioPacket{at, std::move(bytes)});
+    };
+    if (!adts) return keep(ms, std::string(data));
+    adts_out.clear();
+    (void)adts_frames.push(data, ms, adts_out);  // what parsed before a bad frame is kept
+    for (auto& f : adts_out) {
+      if (f.body.size() > 2 && f.body[1] == 1) keep(f.timestamp, f.body.substr(2));
+    }
   }
 
   // Decodes until a picture is in `frame`.
@@ -68,11 +106,10 @@ struct UrlSource::Native {
         return fail(bad_gateway(err == AVERROR_EOF ? "the stream ended" : av::text(err)));
       }
       if (packet->stream_index == audio_stream && packet->pts != AV_NOPTS_VALUE) {
-        if (sound.size() >= kMaxSound) sound.pop_front();  // nobody takes it: the oldest go
-        sound.push_back(AudioPacket{
+        keep_sound(
             av_rescale_q(packet->pts, input->streams[audio_stream]->time_base, AVRational{1, 1000}),
-            std::string(reinterpret_cast<const char*>(packet->data),
-                        static_cast<std::size_t>(packet->size))});
+            std::string_view(reinterpret_cast<const char*>(packet->data),
+                             static_cast<std::size_t>(packet->size)));
       }
       if (packet->stream_index == stream) {
         err = avcodec_send_packet(decoder, packet);
@@ -146,8 +183,8 @@ Result<std::unique_ptr<UrlSource>> UrlSource::open_input(const std::string& what
   if (!n.decoder) return fail(Error::internal("out of memory"));
   avcodec_parameters_to_context(n.decoder, n.input->streams[n.stream]->codecpar);
   n.decoder->thread_count = 1;
-  // The sound, copied when it is AAC or Opus with its configuration (RTSP and RTMP give it; an
-  // MPEG-TS source's ADTS AAC has none here and is left out).
+  // The sound, copied when it is AAC or Opus with its configuration (RTSP and RTMP give it), or
+  // ADTS AAC (MPEG-TS over SRT or HLS), its configuration from its headers.
   const int a = av_find_best_stream(n.input, AVMEDIA_TYPE_AUDIO, -1, n.stream, nullptr, 0);
   if (a >= 0) {
     const AVCodecParameters* par = n.input->streams[a]->codecpar;
@@ -156,6 +193,12 @@ Result<std::unique_ptr<UrlSource>> UrlSource::open_input(const std::string& what
       n.audio_stream = a;
       n.audio = SourceAudio{opus, std::string(reinterpret_cast<const char*>(par->extradata),
                                               static_cast<std::size_t>(par->extradata_size))};
+    } else if (aac) {
+      if (std::string config = adts_audio_config(*par); !config.empty()) {
+        n.audio_stream = a;
+        n.adts = true;
+        n.audio = SourceAudio{false, std::move(config)};
+      }
     }
   }
   if ((err = avcodec_open2(n.decoder, codec, nullptr)) < 0) {

@@ -22,6 +22,7 @@
 #include "media/media_policy.hpp"
 #include "media/servers/hls/hls_service.hpp"
 #include "media/servers/media_server.hpp"
+#include "media/servers/record/record_layout.hpp"
 #include "media/servers/record/recorder.hpp"
 #include "media/servers/snapshot/snapshot_service.hpp"
 #include "media/servers/webrtc/whep_service.hpp"
@@ -349,6 +350,13 @@ void MediaWiring::set_record_part(std::chrono::milliseconds target) {
 
 void MediaWiring::set_record_retention(std::chrono::seconds max_age, std::uint64_t max_bytes) {
   impl_->recorder->set_retention(max_age, max_bytes);
+}
+
+Status MediaWiring::set_record_template(const std::string& text) {
+  auto layout = media::RecordLayout::parse(text);
+  if (!layout) return fail(layout.error());
+  impl_->recorder->set_layout(std::move(*layout));
+  return {};
 }
 
 void MediaWiring::set_record_paths(std::vector<std::string> patterns) {

@@ -98,6 +98,9 @@ class MediaWiring {
   void set_record_segment(std::chrono::milliseconds target);
   void set_record_part(std::chrono::milliseconds target);
   void set_record_retention(std::chrono::seconds max_age, std::uint64_t max_bytes);
+  // The record_path_template setting (media/servers/record/record_layout.hpp); 422 naming what
+  // is wrong with `text`.
+  Status set_record_template(const std::string& text);
   // One of the camera's stream settings (streamResolution, streamFramerate, streamBitrate,
   // videoEncoder, encoderProfile, encoderPreset, streamLatencyMode): applied to the pipelines with
   // a `stream1` rendition. Any thread.

@@ -134,6 +134,18 @@ struct PipelineWiring::Output : pipeline::PathOutput,
     return worst.value_or(pipeline::ViewerFeedback{});
   }
 
+  std::size_t readers(const std::string& path) override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    auto n = call_on_loop(
+        media.loop(),
+        [&]() -> std::size_t {
+          const media::MediaPath* live = media.hub().find(path);
+          return live ? live->readers().size() : 0;
+        },
+        [deadline] { return std::chrono::steady_clock::now() > deadline; });
+    return n.value_or(1);  // the media thread did not answer: assume watched
+  }
+
   void mjpeg(const std::string& path, bool on) override {
     if (!mjpeg_service) return;
     if (on) {
@@ -176,6 +188,12 @@ PipelineWiring::PipelineWiring(media::MediaServer& media, http::Router& router,
       feeds_(std::make_unique<PipelineFeeds>(media)),
       manager_(std::make_unique<pipeline::PipelineManager>(*output_, 16, feeds_.get())) {
   pipeline::add_pipeline_routes(router, *manager_, access_);
+  // A reader of a sleeping on-demand pipeline's path wakes it (every door, after its play check).
+  demand_->manager = manager_.get();
+  media.set_on_demand([demand = demand_](const std::string& path) {
+    std::lock_guard lock(demand->mutex);
+    return demand->manager && demand->manager->demand(path);
+  });
   for (std::size_t i = 0; i < configured.size(); ++i) {
     auto body = parse_json_object(configured[i]);
     auto spec = body ? pipeline::parse_pipeline_spec(*body)
@@ -227,7 +245,10 @@ std::vector<media::HlsRendition> PipelineWiring::hls_renditions(const std::strin
   return out;
 }
 
-PipelineWiring::~PipelineWiring() = default;
+PipelineWiring::~PipelineWiring() {
+  std::lock_guard lock(demand_->mutex);  // the media thread may still ask
+  demand_->manager = nullptr;
+}
 
 pipeline::PipelineManager& PipelineWiring::manager() {
   return *manager_;

@@ -72,6 +72,12 @@ class PipelineWiring {
                                                  // it
   std::unique_ptr<pipeline::PipelineManager> manager_;
   std::vector<pipeline::PipelineSpec> configured_;  // made by start()
+  // The manager as the media thread's on-demand hook sees it: null once the wiring goes.
+  struct DemandTarget {
+    std::mutex mutex;
+    pipeline::PipelineManager* manager = nullptr;
+  };
+  std::shared_ptr<DemandTarget> demand_ = std::make_shared<DemandTarget>();
   std::mutex camera_mutex_;
   pipeline::CameraSettings camera_;  // under camera_mutex_
 };

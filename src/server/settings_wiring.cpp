@@ -164,7 +164,10 @@ void define_camera_settings(settings::Settings& s, MediaWiring& media) {
     s.define(std::move(spec), 4000);
   }
   {
-    Spec spec = enum_of("videoEncoder", "The camera's encoder", {"h264", "h265"});
+    Spec spec = enum_of("videoEncoder",
+                        "The camera's encoder (mjpeg: stream1 is also served as Motion JPEG at "
+                        "/live/stream1/mjpeg; its other doors carry H.264)",
+                        {"h264", "h265", "mjpeg"});
     spec.apply = apply("videoEncoder");
     s.define(std::move(spec), "h264");
   }
@@ -436,6 +439,17 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
       return Status{};
     };
     s.define(std::move(spec), 1.0);
+  }
+  {
+    Spec spec = spec_of("record_path_template", Type::kString,
+                        "Where each recorded path's segments go under the recording directory: "
+                        "directories of letters, digits, . _ - and %path (once), %Y %m %d %H "
+                        "(the segment's start, UTC), e.g. %Y-%m-%d/%path; for segments written "
+                        "after a change");
+    spec.apply = [&m = t.media](const json::value& v) {
+      return m.set_record_template(std::string(v.as_string()));
+    };
+    s.define(std::move(spec), json::string("%path"));
   }
   // Retention: segments older than record_max_age, and the oldest beyond record_max_size in all.
   // Each one's change is applied with the other's value in force (its default before it exists).

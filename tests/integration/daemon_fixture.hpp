@@ -10,6 +10,7 @@
 // captured output under a mutex.
 #include <gtest/gtest.h>
 #include <atomic>
+#include <filesystem>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -246,7 +247,11 @@ class DaemonProcess {
   // The wire port is ephemeral at first and kept by restart_on_same_port().
   explicit DaemonProcess(std::vector<std::string> extra_args = {})
       : extra_args_(std::move(extra_args)) {}
-  ~DaemonProcess() { process_.kill_and_reap(); }
+  ~DaemonProcess() {
+    process_.kill_and_reap();
+    std::error_code ec;
+    if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_, ec);
+  }
 
   ::testing::AssertionResult start() { return launch(0); }
 
@@ -285,6 +290,7 @@ class DaemonProcess {
   int rtsp_udp_port() const { return rtsp_udp_port_; }
   int rtsps_port() const { return rtsps_port_; }
   int srt_port() const { return srt_port_; }  // from "… srt=<host>:<port>" (0 when off)
+  const std::string& data_dir() const { return data_dir_; }  // unless the caller gave one
   std::string output() const { return process_.stdout_text(); }
   ChildProcess& process() { return process_; }
 
@@ -343,10 +349,12 @@ class DaemonProcess {
 
   // Each daemon object has a data directory of its own (state.db, audit.log), kept across
   // restart_on_same_port() like a real installation's.
+  // Made new (mkdtemp) and removed with the object: a name from the pid alone could be an
+  // earlier test process's (pids are reused over a long run), keys and all.
   static std::string fresh_data_dir() {
-    static std::atomic<int> next{0};
-    return ::testing::TempDir() + "/sluiced-data-" + std::to_string(::getpid()) + "-" +
-           std::to_string(next.fetch_add(1));
+    std::string pattern = ::testing::TempDir() + "/sluiced-data-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) return {};
+    return pattern;
   }
 
   std::vector<std::string> extra_args_;

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <filesystem>
+
 #include "client/client.hpp"
 #include "client/hub_connection.hpp"
 #include "daemon_fixture.hpp"
@@ -81,8 +83,9 @@ TEST(Daemon, TomlFileAndJsonLogs) {
 }
 
 TEST(Daemon, SessionHistorySurvivesRestart) {
-  std::string db =
-      ::testing::TempDir() + "/sluiced_data_" + std::to_string(getpid()) + "/history.db";
+  const std::string dir = ::testing::TempDir() + "/sluiced_data_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);  // an earlier process with this pid may have left one
+  std::string db = dir + "/history.db";
   DaemonProcess d({"--history", db});
   ASSERT_TRUE(d.start());
   client::Client c(d.url());

@@ -2,6 +2,7 @@
 // becomes live paths, one per rendition, that ffprobe reads over RTMP and RTSP at their sizes,
 // codec and frame rate, at the bitrate asked for; PATCH changes the bitrate live while a reader
 // stays connected; bad specs are refused naming the fields; DELETE ends the paths.
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -243,6 +244,21 @@ TEST_F(PipelineTest, AUrlSourcePullsAnRtspCameraAndANoAnswerIsRetried) {
       << probed.err;
   EXPECT_NE(api("GET", "/pipelines/" + id).raw.find("\"url\":\"rtsp://127.0.0.1:"),
             std::string::npos);
+  // Over SRT the sound comes as ADTS in MPEG-TS: copied too, its headers taken off.
+  const std::string over_srt =
+      R"({"name": "pulled-srt", "source": {"type": "url", "url": "srt://127.0.0.1:)" +
+      std::to_string(camera->srt_port()) + R"(?streamid=read:cam"},
+          "encoder": {"bitrate_kbps": 300}, "renditions": [{"path": "via-srt"}]})";
+  start(over_srt.c_str());
+  EXPECT_EQ(probe_streams(rtmp("via-srt"), &probed),
+            (std::vector<std::string>{"h264 320x240", "aac"}))
+      << probed.err;
+  CommandResult decoded =
+      run_command({program_path("ffmpeg"), "-nostdin", "-v", "error", "-i", rtmp("via-srt"), "-t",
+                   "3", "-map", "0:a", "-f", "null", "-"},
+                  40s);
+  EXPECT_EQ(decoded.exit_code, 0) << decoded.err;
+  EXPECT_EQ(decoded.err, "") << "the copied AAC decodes cleanly";
 
   const std::string dead = R"({"name": "dead", "source": {"type": "url",
       "url": "rtsp://127.0.0.1:1/nothing"}, "renditions": [{"path": "dead"}]})";
@@ -258,6 +274,64 @@ TEST_F(PipelineTest, AUrlSourcePullsAnRtspCameraAndANoAnswerIsRetried) {
       15s))
       << api("GET", "/pipelines/" + dead_id).raw;
   EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "state"), "running");  // unaffected
+}
+
+// An on-demand URL source pulls only while someone watches: idle (the camera sees no reader)
+// until a player asks over RTSP or RTMP — the player waits for the pull to start and plays —
+// and idle again once the last one left. On-demand pipelines take no outputs.
+TEST_F(PipelineTest, AnOnDemandUrlSourcePullsOnlyWhileWatched) {
+  auto camera = std::make_unique<DaemonProcess>();
+  ASSERT_TRUE(camera->start());
+  Answer key = http_call(camera->url(), "POST", "/keys", R"({"stream":"cam"})");
+  ASSERT_EQ(key.status, 201);
+  ChildProcess ffmpeg;
+  ASSERT_TRUE(
+      ffmpeg.spawn(publisher_argv("rtmp://127.0.0.1:" + std::to_string(camera->rtmp_port()) +
+                                  "/live/" + str(key.body, "key")),
+                   true));
+  auto camera_readers = [&] {
+    return num(http_call(camera->url(), "GET", "/media/paths/cam").body, "reader_count");
+  };
+  ASSERT_TRUE(eventually(
+      [&] { return num(http_call(camera->url(), "GET", "/media/paths/cam").body, "width") > 0; },
+      30s));
+  const std::string url = "rtsp://127.0.0.1:" + std::to_string(camera->rtsp_port()) + "/live/cam";
+  Answer created = api("POST", "/pipelines", R"({"name": "lazy", "source": {"type": "url",
+      "url": ")" + url + R"(", "on_demand": true, "close_after_s": 2},
+      "encoder": {"bitrate_kbps": 300}, "renditions": [{"path": "lazy"}]})");
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string id = str(created.body, "id");
+  auto state = [&] { return str(api("GET", "/pipelines/" + id).body, "state"); };
+  ASSERT_TRUE(eventually([&] { return state() == "idle"; }, 10s))
+      << api("GET", "/pipelines/" + id).raw;
+  EXPECT_EQ(str(api("GET", "/pipelines/" + id).body, "health"), "ok");
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(camera_readers(), 0) << "an idle on-demand source pulls nothing";
+  EXPECT_EQ(api("GET", "/media/paths/lazy").status, 404);
+
+  // The first reader waits for the pull and plays.
+  EXPECT_EQ(shape(rtsp("lazy"), {"-rtsp_transport", "tcp"}), "h264,320,240,25/1");
+  EXPECT_EQ(state(), "running");
+  EXPECT_EQ(camera_readers(), 1);
+  // With no reader for close_after_s it sleeps again, and the camera loses its reader.
+  EXPECT_TRUE(eventually([&] { return state() == "idle"; }, 15s))
+      << api("GET", "/pipelines/" + id).raw;
+  EXPECT_TRUE(eventually([&] { return camera_readers() == 0; }, 10s));
+  // Over RTMP, HTTP-FLV and HLS too.
+  EXPECT_EQ(shape(rtmp("lazy")), "h264,320,240,25/1");
+  EXPECT_TRUE(eventually([&] { return state() == "idle"; }, 15s));
+  EXPECT_EQ(shape(daemon_->url() + "/live/lazy.flv"), "h264,320,240,25/1");
+  EXPECT_TRUE(eventually([&] { return state() == "idle"; }, 15s));
+  EXPECT_EQ(shape(daemon_->url() + "/live/lazy/index.m3u8").substr(0, 12), "h264,320,240");
+  // A path nobody makes is still refused at once.
+  CommandResult absent = run_command(
+      {program_path("ffprobe"), "-v", "error", "-rtsp_transport", "tcp", rtsp("nobody")}, 30s);
+  EXPECT_NE(absent.exit_code, 0);
+
+  const std::string with_push = post_raw("/pipelines", R"({"name": "lazy2", "source": {
+      "type": "testsrc", "on_demand": true}, "renditions": [{"path": "lazy2"}],
+      "outputs": [{"type": "push", "url": "rtmp://127.0.0.1:1/live/x"}]})");
+  EXPECT_NE(with_push.find("on_demand pipeline"), std::string::npos) << with_push;
 }
 
 // The camera's stream settings apply to the pipeline with a stream1 rendition — its primary
@@ -293,6 +367,38 @@ TEST_F(PipelineTest, CameraSettingsChangeThePrimaryStreamAndReadersStay) {
   const double kbps = measured_kbps(rtsp("stream1"), 5);
   EXPECT_GT(kbps, 480);
   EXPECT_LT(kbps, 720);
+
+  // videoEncoder mjpeg: stream1 is also Motion JPEG over HTTP, its reader stays on H.264; back
+  // to h264, the MJPEG goes.
+  EXPECT_EQ(api("GET", "/live/stream1/mjpeg").status, 404);
+  EXPECT_EQ(api("PUT", "/settings/videoEncoder", R"({"value": "mjpeg"})").status, 200);
+  CommandResult mjpeg;
+  ASSERT_TRUE(eventually(
+      [&] {
+        mjpeg = run_command(
+            {program_path("ffmpeg"), "-hide_banner", "-f", "mpjpeg", "-i",
+             daemon_->url() + "/live/stream1/mjpeg", "-frames:v", "5", "-f", "null", "-"},
+            20s);
+        return mjpeg.exit_code == 0;
+      },
+      20s))
+      << mjpeg.err;
+  EXPECT_NE(mjpeg.err.find("Video: mjpeg"), std::string::npos) << mjpeg.err;
+  EXPECT_NE(mjpeg.err.find("480x270"), std::string::npos) << mjpeg.err;
+  EXPECT_FALSE(reader.wait(0ms).has_value()) << "the reader was disconnected";
+  EXPECT_EQ(shape(rtmp("stream1")), "h264,480,270,20/1");
+  EXPECT_EQ(api("PUT", "/settings/videoEncoder", R"({"value": "h264"})").status, 200);
+  std::string status;
+  EXPECT_TRUE(eventually(
+      [&] {
+        status = run_command({program_path("curl"), "-s", "-o", "/dev/null", "-w",
+                              "%{http_code}", "--max-time", "2",
+                              daemon_->url() + "/live/stream1/mjpeg"})
+                     .out;
+        return status.starts_with("404");
+      },
+      10s))
+      << ::testing::PrintToString(status);
 }
 
 // HLS adaptive bitrate: /live/{pipeline}/index.m3u8 is the multivariant playlist over the
@@ -347,6 +453,51 @@ TEST_F(PipelineTest, ARecordedPathIsListedAndASpanPlaysBackAsMp4) {
   EXPECT_EQ(api("GET", "/recordings/rec?start=2001-01-01T00:00:00Z&duration=60").status, 404);
   EXPECT_EQ(api("GET", "/recordings/rec").status, 422);
   EXPECT_EQ(api("GET", "/recordings/nothing?start=" + start_text + "&duration=5").status, 404);
+}
+
+// The record_path_template setting puts segments where it says (by day here), and listing and
+// playback still find them; a template that is not one is refused naming the rule.
+TEST_F(PipelineTest, ARecordingPathTemplatePutsSegmentsWhereItSays) {
+  for (const char* bad : {"%path/%path", "../%path", "%Y/%x/%path", "cams", "%path/", "/%path"}) {
+    EXPECT_EQ(
+        api("PUT", "/settings/record_path_template", std::string(R"({"value": ")") + bad + "\"}")
+            .status,
+        422)
+        << bad;
+  }
+  Answer ok = api("PUT", "/settings/record_path_template", R"({"value": "%Y-%m-%d/cams/%path"})");
+  ASSERT_EQ(ok.status, 200) << ok.raw;
+  EXPECT_EQ(api("PUT", "/settings/record_segment", R"({"value": 1})").status, 200);
+  EXPECT_EQ(api("PUT", "/settings/record_paths", R"({"value": ["tpl"]})").status, 200);
+  const auto t0 = std::chrono::system_clock::now() - 2s;
+  start(R"({"name": "tpl", "source": {"type": "testsrc", "width": 320, "height": 240, "fps": 25},
+            "encoder": {"bitrate_kbps": 300}})");
+  ASSERT_TRUE(eventually(
+      [&] {
+        const json::value listed = api("GET", "/recordings").body;
+        return listed.is_array() && !listed.as_array().empty() &&
+               str(listed.as_array()[0], "path") == "tpl" &&
+               num(listed.as_array()[0], "segments") >= 2;
+      },
+      20s))
+      << api("GET", "/recordings").raw;
+  const std::string day = format_timestamp(std::chrono::system_clock::now()).substr(0, 10);
+  const std::filesystem::path dir =
+      std::filesystem::path(daemon_->data_dir()) / "recordings" / day / "cams" / "tpl";
+  int segments = 0, inits = 0;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+    segments += f.path().extension() == ".m4s";
+    inits += f.path().string().ends_with(".init.mp4");
+  }
+  EXPECT_GE(segments, 2) << dir;
+  EXPECT_GE(inits, 1) << dir;
+  Answer mp4 = api("GET", "/recordings/tpl?start=" + format_timestamp(t0) + "&duration=60");
+  ASSERT_EQ(mp4.status, 200) << mp4.raw.substr(0, 200);
+  const std::string file = ::testing::TempDir() + "/tpl-" + std::to_string(::getpid()) + ".mp4";
+  std::ofstream(file, std::ios::binary) << mp4.raw;
+  CommandResult r;
+  EXPECT_EQ(probe_streams(file, &r), (std::vector<std::string>{"h264 320x240"})) << r.err;
 }
 
 // A V4L2 capture device that is not there (none exists on these machines): the pipeline says so

@@ -288,6 +288,57 @@ media::MediaHub& MediaServer::hub() {
   return impl_->hub;
 }
 
+void MediaServer::set_on_demand(Demand demand, std::chrono::milliseconds wait) {
+  impl_->on_demand = std::move(demand);
+  impl_->demand_wait = wait;
+}
+
+namespace {
+
+// A reader waiting for a path its on-demand source is starting. Polled rather than hooked into
+// the hub: a wait is rare (a reader's first request for a sleeping source) and short. The
+// pending timer's handler owns the wait.
+struct PathWait : std::enable_shared_from_this<PathWait> {
+  PathWait(std::shared_ptr<MediaServer::Impl> s, std::string n, std::function<void(MediaPath*)> t)
+      : server(std::move(s)),
+        timer(server->io),
+        deadline(std::chrono::steady_clock::now() + server->demand_wait),
+        name(std::move(n)),
+        then(std::move(t)) {}
+
+  void poll() {
+    timer.expires_after(std::chrono::milliseconds(100));
+    timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->server->stopping) return;
+      if (MediaPath* live = self->server->hub.find(self->name)) return self->then(live);
+      if (std::chrono::steady_clock::now() >= self->deadline) return self->then(nullptr);
+      self->poll();
+    });
+  }
+
+  std::shared_ptr<MediaServer::Impl> server;
+  asio::steady_timer timer;
+  std::chrono::steady_clock::time_point deadline;
+  std::string name;
+  std::function<void(MediaPath*)> then;
+};
+
+}  // namespace
+
+void MediaServer::Impl::await_path(const std::string& name, std::function<void(MediaPath*)> then) {
+  if (MediaPath* live = hub.find(name)) return then(live);
+  if (!demand(name)) return then(nullptr);
+  wait_for(name, std::move(then));
+}
+
+void MediaServer::Impl::wait_for(const std::string& name, std::function<void(MediaPath*)> then) {
+  std::make_shared<PathWait>(shared_from_this(), name, std::move(then))->poll();
+}
+
+void MediaServer::await_path(const std::string& name, std::function<void(MediaPath*)> then) {
+  impl_->await_path(name, std::move(then));
+}
+
 void MediaServer::on_tick(std::function<void()> fn) {
   impl_->tickers.push_back(std::move(fn));
 }

@@ -146,6 +146,17 @@ class MediaServer {
   // Media thread only: ends the reader `id` of any path (false when there is none).
   bool kick_reader(const std::string& id);
 
+  // On-demand sources (pipelines pulled only while watched): `demand(path)` is called on the
+  // media thread when an admitted reader asks for a path nobody publishes; true when a source
+  // for it is starting. Readers then wait up to `wait` for the path. Before start().
+  using Demand = std::function<bool(const std::string& path)>;
+  void set_on_demand(Demand demand, std::chrono::milliseconds wait = std::chrono::seconds(10));
+  // Media thread only: `then(path)` once `name` is live — within this call when it already is
+  // or nothing would start it (then with null), else from the media thread once its on-demand
+  // source published it (checked every 100 ms), or with null after the wait. Every door's
+  // reader calls this after its play check, so on-demand sources start for every protocol.
+  void await_path(const std::string& name, std::function<void(MediaPath*)> then);
+
   struct Impl;
 
  private:

@@ -65,6 +65,12 @@ struct MediaServer::Impl final : EventLoop, std::enable_shared_from_this<MediaSe
   void adopt(int fd, std::string peer, const char* protocol, StartConnection start);
   void adopt_flv(std::unique_ptr<WireUpgrade> handoff);
   void tick();
+  // MediaServer::await_path: `then(path)` once `name` is live (on-demand sources start).
+  void await_path(const std::string& name, std::function<void(MediaPath*)> then);
+  // Its two halves: asks the on-demand source of `name` to start (true when one is starting);
+  // then `then(path)` from the media thread once `name` is live, or null after demand_wait.
+  bool demand(const std::string& name) { return on_demand && on_demand(name); }
+  void wait_for(const std::string& name, std::function<void(MediaPath*)> then);
   std::string next_id(const char* prefix) { return prefix + std::to_string(++last_id); }
   // Whether a new connection from `ip` fits the caps (max_connections, and
   // max_connections_per_address); counts and logs the refusal when not.
@@ -129,6 +135,8 @@ struct MediaServer::Impl final : EventLoop, std::enable_shared_from_this<MediaSe
   std::unordered_map<std::string, std::string> addresses;    // connection id -> client address
   std::unordered_map<std::string, std::size_t> per_address;  // client address -> connections
   std::vector<std::function<void()>> tickers;
+  MediaServer::Demand on_demand;  // null: no on-demand sources
+  std::chrono::milliseconds demand_wait{10000};
 };
 
 // One gather write of a reader: queued control bytes first, then queued packets in one of their

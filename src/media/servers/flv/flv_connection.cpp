@@ -104,7 +104,13 @@ class FlvConnection final : public MediaConnection,
       refused.detail = "play refused: " + refused.detail;
       return refuse(refused);
     }
-    media::MediaPath* path = server_.hub.find(name);
+    server_.await_path(name, [self = shared_from_this(), name, shown](media::MediaPath* path) {
+      if (!self->closed_) self->play(name, shown, path);
+    });
+  }
+
+  // The admitted play of `path` (null: nobody publishes `name`).
+  void play(const std::string& name, const std::string& shown, media::MediaPath* path) {
     if (!path) {
       const std::string why = "no one is publishing '" + shown + "'";
       emit(MediaEventKind::kPrePlay, shown, why, true);

@@ -328,18 +328,22 @@ struct HlsService::Impl : std::enable_shared_from_this<HlsService::Impl> {
     return http::Deferred{[self = shared_from_this(), name, suffix, listed](http::Respond respond) {
       auto shared_respond = std::make_shared<http::Respond>(std::move(respond));
       self->media.loop().post([self, name, suffix, listed, shared_respond] {
-        auto session = self->ensure(name);
-        if (!session) return (*shared_respond)(cross_origin_error(session.error()));
-        auto s = *session;
-        s->touch();
-        auto answer = [s, suffix, listed, shared_respond, name](bool ready) {
-          if (!ready) {
-            return (*shared_respond)(cross_origin_error(Error{
-                504, "HLS for '" + name + "' has no segment yet (waiting for keyframes)", {}}));
-          }
-          (*shared_respond)(playlist_response(*s, suffix, listed));
-        };
-        if (!s->add_waiter({answer, Clock::now() + self->options.wait_first})) answer(true);
+        // A path whose on-demand source is asleep is woken and waited for first.
+        self->media.await_path(name, [self, name, suffix, listed,
+                                      shared_respond](media::MediaPath*) {
+          auto session = self->ensure(name);
+          if (!session) return (*shared_respond)(cross_origin_error(session.error()));
+          auto s = *session;
+          s->touch();
+          auto answer = [s, suffix, listed, shared_respond, name](bool ready) {
+            if (!ready) {
+              return (*shared_respond)(cross_origin_error(Error{
+                  504, "HLS for '" + name + "' has no segment yet (waiting for keyframes)", {}}));
+            }
+            (*shared_respond)(playlist_response(*s, suffix, listed));
+          };
+          if (!s->add_waiter({answer, Clock::now() + self->options.wait_first})) answer(true);
+        });
       });
     }};
   }

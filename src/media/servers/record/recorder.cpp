@@ -24,6 +24,7 @@
 #include "media/protocols/hls/hls_muxer.hpp"
 #include "media/servers/http_play.hpp"
 #include "media/servers/media_server.hpp"
+#include "media/servers/record/record_layout.hpp"
 
 namespace sluice::media {
 namespace fs = std::filesystem;
@@ -70,17 +71,27 @@ std::optional<StoredSegment> parse_segment(const std::string& path, const fs::pa
   return s;
 }
 
-// Every stored segment under `dir`, by path, oldest first.
-std::map<std::string, std::vector<StoredSegment>> list_segments(const std::string& dir) {
+// Every stored segment under `dir`, by path, oldest first: in the directories `layout` makes,
+// or the default one (recordings made before the template changed).
+std::map<std::string, std::vector<StoredSegment>> list_segments(const std::string& dir,
+                                                                const RecordLayout& layout) {
+  static const RecordLayout kDefault;
   std::map<std::string, std::vector<StoredSegment>> out;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (!entry.is_directory()) continue;
-    const std::string path = entry.path().filename().string();
-    for (const auto& file : fs::directory_iterator(entry.path(), ec)) {
-      if (auto s = parse_segment(path, file.path())) out[path].push_back(std::move(*s));
-    }
-    std::sort(out[path].begin(), out[path].end(),
+  const fs::path root(dir);
+  fs::recursive_directory_iterator it(root, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (it.depth() >= std::max(layout.depth(), kDefault.depth())) it.disable_recursion_pending();
+    std::error_code file_ec;
+    if (!it->is_regular_file(file_ec)) continue;
+    const std::string relative = it->path().parent_path().lexically_relative(root).generic_string();
+    auto path = layout.path_of(relative);
+    if (!path) path = kDefault.path_of(relative);
+    if (!path) continue;
+    if (auto s = parse_segment(*path, it->path())) out[*path].push_back(std::move(*s));
+  }
+  for (auto& [path, segs] : out) {
+    std::sort(segs.begin(), segs.end(),
               [](const auto& a, const auto& b) { return a.start_ms < b.start_ms; });
   }
   return out;
@@ -265,7 +276,12 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
   }
 
   void write(const Job& job) {
-    const fs::path dir = fs::path(options.dir) / job.path;
+    RecordLayout now_layout;
+    {
+      std::lock_guard lock(mutex);
+      now_layout = layout;
+    }
+    const fs::path dir = fs::path(options.dir) / now_layout.directory(job.path, job.start_ms);
     std::error_code ec;
     fs::create_directories(dir, ec);
     auto put = [&](const fs::path& file, const std::string& data) -> bool {
@@ -279,17 +295,24 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
       return !ec;
     };
     bool ok = !ec;
-    if (ok && job.init) ok = put(dir / (job.run + ".init.mp4"), *job.init);
+    // Each directory a run's segments go to (a template with times makes several) has its init
+    // section.
+    if (job.init) inits[job.path] = {job.run, job.init};
+    const fs::path init_file = dir / (job.run + ".init.mp4");
+    if (auto it = inits.find(job.path); ok && it != inits.end() && it->second.first == job.run &&
+                                        (job.init || !fs::exists(init_file, ec))) {
+      ok = put(init_file, *it->second.second);
+    }
     const std::string name = std::to_string(job.start_ms) + "_" + std::to_string(job.duration_ms) +
                              "_" + job.run + (job.partial ? ".partial" : ".m4s");
     if (ok) ok = put(dir / name, *job.segment);
     // One partial file per path: the newest; the whole segment replaces the last.
-    if (auto it = partials.find(job.path); it != partials.end() && it->second != name) {
-      fs::remove(dir / it->second, ec);
+    if (auto it = partials.find(job.path); it != partials.end() && it->second != dir / name) {
+      fs::remove(it->second, ec);
       partials.erase(it);
     }
     if (ok && job.partial) {
-      partials[job.path] = name;
+      partials[job.path] = dir / name;
       return;  // announced when whole
     }
     if (!ok) {
@@ -312,7 +335,7 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
   // Deletes segments past max_age, then the oldest while the total exceeds max_bytes; init
   // sections whose segments are all gone go too.
   void retain() {
-    auto all = list_segments(options.dir);
+    auto all = list_segments(options.dir, current_layout());
     std::vector<StoredSegment> flat;
     for (auto& [path, segs] : all)
       flat.insert(flat.end(), segs.begin(), segs.end());
@@ -359,6 +382,11 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
     }
   }
 
+  RecordLayout current_layout() {
+    std::lock_guard lock(mutex);
+    return layout;
+  }
+
   http::Reply list_routes(const http::HttpRequest&) {
     json::array out;
     std::map<std::string, std::string> why;
@@ -366,7 +394,7 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
       std::lock_guard lock(mutex);
       why = errors;
     }
-    for (const auto& [path, segs] : list_segments(options.dir)) {
+    for (const auto& [path, segs] : list_segments(options.dir, current_layout())) {
       if (segs.empty()) continue;
       std::uint64_t bytes = 0;
       for (const auto& s : segs)
@@ -401,7 +429,7 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
     const std::int64_t from =
         std::chrono::duration_cast<std::chrono::milliseconds>(start->time_since_epoch()).count();
     const std::int64_t to = from + static_cast<std::int64_t>(duration * 1000);
-    auto all = list_segments(options.dir);
+    auto all = list_segments(options.dir, current_layout());
     auto it = all.find(path);
     std::vector<StoredSegment> chosen;
     if (it != all.end()) {
@@ -422,7 +450,7 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
       body.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
       return true;
     };
-    if (!append(fs::path(options.dir) / path / (chosen.front().run + ".init.mp4"))) {
+    if (!append(chosen.front().file.parent_path() / (chosen.front().run + ".init.mp4"))) {
       return http::error_response(Error::internal("the recording's init section is missing"));
     }
     for (const auto& s : chosen) {
@@ -444,11 +472,14 @@ struct Recorder::Impl : std::enable_shared_from_this<Recorder::Impl> {
   std::mutex mutex;  // guards what follows
   std::condition_variable wake;
   std::vector<std::string> patterns;
+  RecordLayout layout;                        // where segments go (record_path_template)
   std::multiset<std::string> requested;       // paths recorded on request (record_path)
   std::set<std::string> recording;            // as of the media thread's last tick
   std::map<std::string, std::string> errors;  // by path: why its recording stopped
   std::deque<Job> jobs;
-  std::map<std::string, std::string> partials;  // writer thread: each path's partial file
+  std::map<std::string, fs::path> partials;  // writer thread: each path's partial file
+  // Writer thread: each path's latest init section, by run.
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const std::string>>> inits;
   bool stopping = false;
   std::thread writer;
 };
@@ -491,6 +522,11 @@ void Recorder::set_segment(std::chrono::milliseconds target) {
 void Recorder::set_part(std::chrono::milliseconds target) {
   std::lock_guard lock(impl_->mutex);
   impl_->options.part = target;
+}
+
+void Recorder::set_layout(RecordLayout layout) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->layout = std::move(layout);
 }
 
 void Recorder::set_retention(std::chrono::seconds max_age, std::uint64_t max_bytes) {

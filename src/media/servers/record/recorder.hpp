@@ -6,8 +6,9 @@
 // Paths matching the record_paths patterns ("cam*", "*") are recorded from when they go live:
 // a MediaSink on the media thread muxes them with the HLS muxer's fMP4 writer (segments cut at
 // keyframes after `segment`), and a writer thread of the recorder's own puts each finished
-// segment on disk as <dir>/<path>/<start ms>_<duration ms>_<run>.m4s beside its run's
-// <run>.init.mp4, so the recordings (and their times) survive restarts. The segment being made is
+// segment on disk as <dir>/<template>/<start ms>_<duration ms>_<run>.m4s beside its run's
+// <run>.init.mp4 (the template: record_layout.hpp; by default <dir>/<path>/…), so the
+// recordings (and their times) survive restarts. The segment being made is
 // written too, part by part (about a second each) as <start>_<duration so far>_<run>.partial,
 // replaced by the whole one, so the last seconds play back at once. Retention: segments
 // older than `max_age`, and the oldest beyond `max_bytes` in all, are deleted. A write that
@@ -31,6 +32,7 @@ namespace sluice::media {
 
 class MediaServer;
 class MediaPolicy;
+class RecordLayout;
 
 struct RecordingOptions {
   std::string dir;  // empty: recording is off
@@ -67,6 +69,9 @@ class Recorder {
   // Any thread.
   void set_part(std::chrono::milliseconds target);
   void set_retention(std::chrono::seconds max_age, std::uint64_t max_bytes);
+  // The record_path_template setting: segments written from now on go where it says; listing
+  // and playback find those and the default layout's. Any thread.
+  void set_layout(RecordLayout layout);
 
   struct Impl;
 

@@ -77,7 +77,8 @@ class RtmpConnection final : public MediaConnection,
   void tick(Clock::time_point now) override {
     // The handshake, connect and a publish or play must be done within handshake_timeout: an
     // idle socket must not hold one of the connections a real encoder needs.
-    if (!started_ && !close_after_write_ && now - opened_ > server_.options.handshake_timeout) {
+    if (!started_ && !awaiting_ && !close_after_write_ &&
+        now - opened_ > server_.options.handshake_timeout) {
       const std::string why = "no RTMP publish or play within " +
                               std::to_string(server_.options.handshake_timeout.count()) +
                               " ms of connecting (rtmp-handshake-timeout)";
@@ -263,7 +264,7 @@ class RtmpConnection final : public MediaConnection,
     // A publish key pasted into a play URL is never echoed or logged.
     const std::string shown = keys::redact_keys(e.name.substr(0, 128));
     emit(MediaEventKind::kPrePlay, shown, {});
-    if (publishing_ || !playing_.empty()) {
+    if (publishing_ || !playing_.empty() || awaiting_) {
       session_.reject_play(e.stream_id, "NetStream.Play.Failed",
                            "one publish or play per connection");
       return finish_after_write();
@@ -274,7 +275,17 @@ class RtmpConnection final : public MediaConnection,
                            "play refused: " + allowed.error().detail);
       return finish_after_write();
     }
-    media::MediaPath* path = server_.hub.find(e.name);
+    awaiting_ = true;  // an on-demand source starting is not a slow handshake
+    server_.await_path(e.name, [self = shared_from_this(), e, shown](media::MediaPath* path) {
+      if (self->closed_) return;
+      self->awaiting_ = false;
+      self->play(e, shown, path);
+      self->on_bytes({});  // answered: what the client sent meanwhile, then reading again
+    });
+  }
+
+  // The admitted play `e` of `path` (null: nobody publishes it).
+  void play(const rtmp::SessionEvent& e, const std::string& shown, media::MediaPath* path) {
     if (!path) {
       const std::string why = "no one is publishing '" + shown + "'";
       emit(MediaEventKind::kPrePlay, shown, why, true);
@@ -359,7 +370,8 @@ class RtmpConnection final : public MediaConnection,
   std::string app_;
   std::string key_id_;
   bool connected_ = false;
-  bool started_ = false;  // a publish or play was accepted (the handshake deadline is met)
+  bool started_ = false;   // a publish or play was accepted (the handshake deadline is met)
+  bool awaiting_ = false;  // a play waits for its path's on-demand source
   bool closed_ = false;
   std::string end_reason_ = "disconnected";
 

@@ -173,14 +173,7 @@ class RtspConnection final : public MediaConnection,
           self->last_activity_ = Clock::now();
           std::vector<rtsp::Message> messages;
           auto status = self->reader_.feed({self->buffer_.data(), n}, messages);
-          for (auto& m : messages) {
-            if (self->closed_ || self->close_after_write_) break;
-            if (auto* request = std::get_if<rtsp::Request>(&m)) {
-              self->handle(*request);
-            } else {
-              self->on_interleaved(std::get<rtsp::Interleaved>(m));
-            }
-          }
+          self->dispatch(messages);
           if (self->closed_) return;
           if (!status) {
             rtsp::Response r;
@@ -188,10 +181,39 @@ class RtspConnection final : public MediaConnection,
             r.body = status.error().detail + "\n";
             self->pending_text_ += r.serialize();
             self->fail_after_write(status.error().detail);
+          } else if (self->parked_) {
+            return;  // resume() goes on once the on-demand source's path is live
           }
           self->write();
           if (!self->close_after_write_) self->read();
         });
+  }
+
+  // Handles `messages` in order; while a request is parked (its path's on-demand source is
+  // starting) the rest are held for resume().
+  void dispatch(std::vector<rtsp::Message>& messages) {
+    for (auto& m : messages) {
+      if (closed_ || close_after_write_) break;
+      if (parked_) {
+        held_.push_back(std::move(m));
+      } else if (auto* request = std::get_if<rtsp::Request>(&m)) {
+        handle(*request);
+      } else {
+        on_interleaved(std::get<rtsp::Interleaved>(m));
+      }
+    }
+  }
+
+  // The parked `req` again, now that its path is live or the wait is over, then what was held.
+  void resume(const rtsp::Request& req) {
+    parked_ = false;
+    handle(req);
+    std::vector<rtsp::Message> held;
+    held.swap(held_);
+    dispatch(held);
+    if (closed_) return;
+    write();
+    if (!parked_ && !close_after_write_) read();
   }
 
   void answer(const rtsp::Request& req, rtsp::Response r) {
@@ -259,6 +281,15 @@ class RtspConnection final : public MediaConnection,
       return false;
     }
     MediaPath* path = server_.hub.find(t.path);
+    if (!path && demanded_ != t.path && server_.demand(t.path)) {
+      // Its on-demand source is starting: the request waits (once) for the path.
+      demanded_ = t.path;
+      parked_ = true;
+      server_.wait_for(t.path, [self = shared_from_this(), req](MediaPath*) {
+        if (!self->closed_) self->resume(req);
+      });
+      return false;
+    }
     if (!path) {
       refuse(req, 404, "no one is publishing '" + t.shown + "'");
       return false;
@@ -643,7 +674,10 @@ class RtspConnection final : public MediaConnection,
   std::minstd_rand random_{std::random_device{}()};
 
   // Reader side.
-  std::string described_;  // the path DESCRIBE (or SETUP) checked and described
+  std::string described_;            // the path DESCRIBE (or SETUP) checked and described
+  std::string demanded_;             // the path whose on-demand source this connection started
+  bool parked_ = false;              // a request waits for demanded_ (resume())
+  std::vector<rtsp::Message> held_;  // what came meanwhile (the client sent it unasked)
   std::string base_;
   std::optional<rtsp::PlayDescription> play_;
   PlayOutTracks play_out_;

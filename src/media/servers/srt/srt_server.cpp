@@ -128,7 +128,8 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
               !allowed) {
             return fail(allowed.error());
           }
-          if (!media->hub.find(id.resource)) {
+          // A path whose on-demand source is starting is admitted; start_reading waits for it.
+          if (!media->hub.find(id.resource) && !media->demand(id.resource)) {
             return fail(
                 Error::not_found("no one is publishing '" + keys::redact_keys(id.resource) + "'"));
           }
@@ -234,24 +235,29 @@ struct SrtServer::Impl : std::enable_shared_from_this<SrtServer::Impl> {
   // Media thread: the player joins its path (it may have ended since the handshake).
   void start_reading(SRTSOCKET s, const std::string& id, const Admitted& a) {
     media->post([self = shared_from_this(), s, id, a] {
-      MediaPath* path = self->media->hub.find(a.grant.path);
-      if (!path) {
-        spdlog::info("srt: {} cannot play '{}': it ended", a.remote, a.grant.path);
-        self->kick_socket(s);
-        return;
-      }
-      std::weak_ptr<Impl> weak = self;
-      auto reader = std::make_unique<SrtReader>(id, a.remote, s, *path,
-                                                [weak, s, remote = a.remote](std::string_view why) {
-                                                  if (auto server = weak.lock())
-                                                    server->kick_socket(s, std::string(why));
-                                                });
-      spdlog::info("srt: {} plays '{}'", a.remote, a.grant.path);
-      self->emit(MediaEventKind::kPostPlay, id, a.remote, a.grant.path, {});
-      SrtReader* r = reader.get();
-      self->readers[id] = std::move(reader);
-      path->attach(r);
+      self->media->await_path(
+          a.grant.path, [self, s, id, a](MediaPath* path) { self->read_path(s, id, a, path); });
     });
+  }
+
+  // Media thread: the admitted player `s` reads `path` (null: nobody publishes it any more).
+  void read_path(SRTSOCKET s, const std::string& id, const Admitted& a, MediaPath* path) {
+    if (!path) {
+      spdlog::info("srt: {} cannot play '{}': it ended", a.remote, a.grant.path);
+      kick_socket(s);
+      return;
+    }
+    std::weak_ptr<Impl> weak = shared_from_this();
+    auto reader = std::make_unique<SrtReader>(id, a.remote, s, *path,
+                                              [weak, s, remote = a.remote](std::string_view why) {
+                                                if (auto server = weak.lock())
+                                                  server->kick_socket(s, std::string(why));
+                                              });
+    spdlog::info("srt: {} plays '{}'", a.remote, a.grant.path);
+    emit(MediaEventKind::kPostPlay, id, a.remote, a.grant.path, {});
+    SrtReader* r = reader.get();
+    readers[id] = std::move(reader);
+    path->attach(r);
   }
 
   void emit(MediaEventKind kind, const std::string& id, const std::string& remote,

@@ -152,9 +152,14 @@ struct WhepService::Impl : std::enable_shared_from_this<WhepService::Impl> {
     return http::Deferred{[self = shared_from_this(), name, offer = std::move(offer), client,
                            cert = *cert, publish, success](http::Respond respond) {
       self->media.loop().post([self, name, offer, client, cert, publish, success, respond] {
-        auto made = self->create(name, offer, client, cert, publish);
-        if (!made) return respond(cross_origin(http::error_response(made.error())));
-        respond(success(made->first, made->second));
+        auto answer = [self, name, offer, client, cert, publish, success, respond] {
+          auto made = self->create(name, offer, client, cert, publish);
+          if (!made) return respond(cross_origin(http::error_response(made.error())));
+          respond(success(made->first, made->second));
+        };
+        if (publish) return answer();
+        // A viewer of a path whose on-demand source is asleep waits for it first.
+        self->media.await_path(name, [answer](MediaPath*) { answer(); });
       });
     }};
   }
