@@ -88,7 +88,12 @@ json::object component_schemas() {
        {"protocol", describe(str(), "The publisher's reply may override the advertised one.")},
        {"publisher_address", str()},
        {"publisher_port", port()},
-       {"transport_config", any_object()}});
+       {"transport_config", any_object()},
+       {"auto_offer",
+        describe(typed("boolean"),
+                 "sluice: present (true) when no responder answered and sluiced offered the "
+                 "advertised address, port and transport config (auto_offer)."),
+        false}});
 
   c["StreamSession"] =
       object_of({{"session_id", uuid()},
@@ -105,7 +110,8 @@ json::object component_schemas() {
                  {"status", with_default(str(), "active")},
                  {"last_heartbeat", date_time()},
                  {"bytes_transferred",
-                  describe(int64(), "Latest running total reported by session heartbeats.")}});
+                  describe(int64(), "Latest running total reported by session heartbeats.")},
+                 {"auto_offer", describe(typed("boolean"), "sluice: as in StreamOffer."), false}});
 
   c["StreamSessionHistory"] =
       object_of({{"time", describe(date_time(), "When the session started.")},

@@ -181,7 +181,8 @@ Hash to_hash(const registry::SessionRecord& r) {
           {"last_heartbeat", format_timestamp(r.last_heartbeat)},
           {"status", r.status},
           {"bytes_transferred", std::to_string(r.bytes_transferred)},
-          {"owner", r.owner}};
+          {"owner", r.owner},
+          {"auto_offer", r.auto_offered ? "1" : ""}};
 }
 
 Hash to_hash(const registry::SubscriberRecord& r) {
@@ -248,6 +249,7 @@ Result<registry::SessionRecord> session_from_hash(const Hash& h) {
   if (r.status.empty()) r.status = "active";
   r.bytes_transferred = f.optional_integer("bytes_transferred", 0, INT64_MAX).value_or(0);
   r.owner = f.text("owner", false);
+  r.auto_offered = f.text("auto_offer", false) == "1";
   if (auto st = f.result(); !st) return fail(st.error());
   return r;
 }

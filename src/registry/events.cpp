@@ -46,20 +46,22 @@ json::object stream_withdrawn(const std::string& stream_id, WallTime now,
 }
 
 json::object session_started(const SessionRecord& s) {
-  return json::object{{"type", "session_started"},
-                      {"session_id", s.session_id},
-                      {"stream_id", s.stream_id},
-                      {"stream_name", s.stream_name},
-                      {"stream_type", s.stream_type},
-                      {"publisher_id", s.publisher_id},
-                      {"publisher_address", s.publisher_address},
-                      {"publisher_port", std::to_string(s.publisher_port)},
-                      {"consumer_id", s.consumer_id},
-                      {"consumer_address", s.consumer_address},
-                      {"protocol", s.protocol},
-                      {"transport_config", s.transport_config},
-                      {"started_at", format_timestamp(s.started_at)},
-                      {"status", "active"}};
+  json::object o{{"type", "session_started"},
+                 {"session_id", s.session_id},
+                 {"stream_id", s.stream_id},
+                 {"stream_name", s.stream_name},
+                 {"stream_type", s.stream_type},
+                 {"publisher_id", s.publisher_id},
+                 {"publisher_address", s.publisher_address},
+                 {"publisher_port", std::to_string(s.publisher_port)},
+                 {"consumer_id", s.consumer_id},
+                 {"consumer_address", s.consumer_address},
+                 {"protocol", s.protocol},
+                 {"transport_config", s.transport_config},
+                 {"started_at", format_timestamp(s.started_at)},
+                 {"status", "active"}};
+  if (s.auto_offered) o["auto_offer"] = true;
+  return o;
 }
 
 json::object session_stopped(const SessionRecord& s, WallTime now, const std::string& reason) {

@@ -81,7 +81,7 @@ json::object to_json(const StreamView& v) {
 }
 
 json::object to_json(const SessionRecord& s) {
-  return json::object{
+  json::object o{
       {"session_id", s.session_id},
       {"stream_id", s.stream_id},
       {"stream_name", s.stream_name},
@@ -97,6 +97,8 @@ json::object to_json(const SessionRecord& s) {
       {"last_heartbeat", format_timestamp(s.last_heartbeat)},
       {"bytes_transferred", s.bytes_transferred},
   };
+  if (s.auto_offered) o["auto_offer"] = true;  // sluice: no responder; the advertised values
+  return o;
 }
 
 json::object to_json(const SubscriberRecord& s) {
@@ -130,7 +132,7 @@ json::object to_json(const StreamTypeRecord& t) {
 }
 
 json::object to_json(const StreamOffer& o) {
-  return json::object{
+  json::object out{
       {"session_id", o.session_id},
       {"stream_id", o.stream_id},
       {"stream_name", o.stream_name},
@@ -140,6 +142,8 @@ json::object to_json(const StreamOffer& o) {
       {"publisher_port", o.publisher_port},
       {"transport_config", o.transport_config},
   };
+  if (o.auto_offered) out["auto_offer"] = true;  // sluice: no responder; the advertised values
+  return out;
 }
 
 json::object to_json(const JoinResult& j) {
@@ -246,6 +250,7 @@ SessionRecord session_from_json(const json::object& o) {
   s.consumer_address = str(o, "consumer_address");
   s.protocol = str(o, "protocol");
   s.transport_config = obj(o, "transport_config");
+  if (const auto* a = o.if_contains("auto_offer"); a && a->is_bool()) s.auto_offered = a->as_bool();
   s.started_at = time_of(o, "started_at");
   s.last_heartbeat = time_of(o, "last_heartbeat");
   s.status = str(o, "status");
@@ -294,6 +299,7 @@ StreamOffer offer_from_json(const json::object& o) {
   f.publisher_address = str(o, "publisher_address");
   f.publisher_port = static_cast<int>(num(o, "publisher_port"));
   f.transport_config = obj(o, "transport_config");
+  if (const auto* a = o.if_contains("auto_offer"); a && a->is_bool()) f.auto_offered = a->as_bool();
   return f;
 }
 

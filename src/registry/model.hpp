@@ -62,6 +62,9 @@ struct SessionRecord {
   std::string status = "active";
   std::int64_t bytes_transferred = 0;
   std::string owner;  // who opened the session (sluice-internal, as StreamRecord::owner)
+  // No responder answered: sluiced offered the advertised address, port and transport config
+  // (JSON "auto_offer": true, only when set).
+  bool auto_offered = false;
 };
 
 struct SubscriberRecord {
@@ -115,6 +118,7 @@ struct StreamOffer {
   std::string publisher_address;
   int publisher_port = 0;
   boost::json::object transport_config;
+  bool auto_offered = false;  // as SessionRecord::auto_offered
 };
 
 struct JoinResult {

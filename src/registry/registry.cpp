@@ -58,6 +58,7 @@ Registry::Registry(RegistryOptions options, RegistryStore& store, History& histo
       max_config_bytes_(options.max_config_bytes),
       max_custom_types_(options.max_custom_types),
       max_streams_(options.max_streams),
+      auto_offer_(options.auto_offer),
       refusals_(options.refusals),
       store_(store),
       history_(history),
@@ -400,7 +401,12 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
   const auto& stream = view.stream;
   if (!reply) {
     using K = hub::BusFailure::Kind;
-    switch (reply.error().kind) {
+    const auto kind = reply.error().kind;
+    if ((kind == K::kNoResponders || kind == K::kTimeout) &&
+        offer_advertised(view, request, owner, done)) {
+      return;
+    }
+    switch (kind) {
       case K::kNoResponders:
         count(Negotiation::kNoResponder);
         return done(fail(Error{504,
@@ -467,16 +473,65 @@ void Registry::finish_negotiation(const StreamView& view, const StreamRequest& r
   s.consumer_address = request.consumer_address;
   s.consumer_port = request.consumer_port;
   s.owner = owner;
+  open_session(std::move(s), done);
+}
+
+bool Registry::auto_offers(const StreamRecord& stream) const {
+  auto said = [](const boost::json::object& config) -> std::optional<bool> {
+    const auto* v = config.if_contains("auto_offer");
+    if (!v || !v->is_bool()) return std::nullopt;
+    return v->as_bool();
+  };
+  if (auto v = said(stream.config)) return *v;
+  if (auto type = store_.get_type(stream.stream_type); type && *type) {
+    if (auto v = said((*type)->default_config)) return *v;
+  }
+  return auto_offer_.load();
+}
+
+bool Registry::offer_advertised(const StreamView& view, const StreamRequest& request,
+                                const std::string& owner, const OfferCallback& done) {
+  const auto& stream = view.stream;
+  if (!auto_offers(stream)) return false;
+  SessionRecord s;
+  s.session_id = new_uuid4();
+  s.stream_id = stream.id;
+  s.stream_name = stream.name;
+  s.stream_type = stream.stream_type;
+  s.publisher_id = stream.publisher_id;
+  s.publisher_address = stream.address;
+  s.publisher_port = stream.port;
+  s.protocol = stream.protocol;
+  // The advertised transport settings: the config's "transport_config" object if it has one,
+  // else the config itself (less the auto_offer switch).
+  if (const auto* tc = stream.config.if_contains("transport_config"); tc && tc->is_object()) {
+    s.transport_config = tc->as_object();
+  } else {
+    s.transport_config = stream.config;
+    s.transport_config.erase("auto_offer");
+  }
+  s.consumer_id = request.consumer_id;
+  s.consumer_address = request.consumer_address;
+  s.consumer_port = request.consumer_port;
+  s.owner = owner;
+  s.auto_offered = true;
+  open_session(std::move(s), done);
+  return true;
+}
+
+void Registry::open_session(SessionRecord s, const OfferCallback& done) {
   s.started_at = s.last_heartbeat = clock_.wall_now();
   if (auto ok = store_.put_session(s, deadline()); !ok) {
     count(Negotiation::kStreamGone);
     return done(fail(ok.error()));
   }
-  count(Negotiation::kAccepted);
+  count(s.auto_offered ? Negotiation::kAutoOffered : Negotiation::kAccepted);
   history_.session_started(s);
   publish(events::kSessionStarted, events::session_started(s));
-  done(StreamOffer{s.session_id, s.stream_id, s.stream_name, s.stream_type, s.protocol,
-                   s.publisher_address, s.publisher_port, s.transport_config});
+  StreamOffer offer{s.session_id, s.stream_id,         s.stream_name,    s.stream_type,
+                    s.protocol,   s.publisher_address, s.publisher_port, s.transport_config};
+  offer.auto_offered = s.auto_offered;
+  done(std::move(offer));
 }
 
 // ---- sessions --------------------------------------------------------------------------------

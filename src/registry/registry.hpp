@@ -36,6 +36,10 @@ struct RegistryOptions {
   std::size_t max_custom_types = 1'000;
   std::size_t max_streams = 100'000;
   Refusals* refusals = nullptr;  // counts refusals; must outlive the registry (null: not counted)
+  // The auto_offer setting: every stream's requests that no responder answers are answered by
+  // sluiced from the advertised values (as a stream whose config, or its type's default_config,
+  // says "auto_offer": true).
+  bool auto_offer = false;
 };
 
 enum class Kind : std::size_t { kStream = 0, kSession = 1, kSubscriber = 2 };
@@ -49,16 +53,19 @@ enum class Negotiation : std::size_t {
   kBusError,
   kInvalidReply,
   kStreamGone,
+  kAutoOffered,  // no responder answered; sluiced offered the advertised values
 };
-inline constexpr std::array<const char*, 7> kNegotiationNames = {
-    "accepted", "rejected", "no_responder", "timeout", "bus_error", "invalid_reply", "stream_gone"};
+inline constexpr std::array<const char*, 8> kNegotiationNames = {
+    "accepted",  "rejected",      "no_responder", "timeout",
+    "bus_error", "invalid_reply", "stream_gone",  "auto_offered"};
 
 // Counters for /metrics. Relaxed atomics: read as a snapshot, never used for decisions.
 struct RegistryStats {
   std::array<std::atomic<std::uint64_t>, 3> heartbeats{};        // accepted, by Kind
   std::array<std::atomic<std::uint64_t>, 3> heartbeat_misses{};  // for unknown ids, by Kind
   std::array<std::atomic<std::uint64_t>, 3> expiries{};          // by Kind
-  std::array<std::atomic<std::uint64_t>, 7> negotiations{};      // by Negotiation
+  std::array<std::atomic<std::uint64_t>, kNegotiationNames.size()>
+      negotiations{};  // by Negotiation
   std::atomic<std::uint64_t> advertisements{0};
   std::atomic<std::uint64_t> withdrawals{0};
 };
@@ -161,8 +168,10 @@ class Registry {
             max_config_bytes_.load(),
             max_custom_types_.load(),
             max_streams_.load(),
-            refusals_};
+            refusals_,
+            auto_offer_.load()};
   }
+  void set_auto_offer(bool on) { auto_offer_.store(on); }
   void set_ttl(std::chrono::seconds ttl) { ttl_s_.store(ttl.count()); }
   void set_request_timeout(std::chrono::milliseconds t) { timeout_ms_.store(t.count()); }
   // The max_streams_per_owner setting: live streams one client without an `any`-scope role may
@@ -193,6 +202,14 @@ class Registry {
                           const std::string& owner,
                           std::expected<hub::MessagePtr, hub::BusFailure> reply,
                           const OfferCallback& done);
+  // Whether requests of `stream` nobody answers get an offer from its advertised values: its
+  // config's "auto_offer", else its type's default_config's, else the auto_offer setting.
+  bool auto_offers(const StreamRecord& stream) const;
+  // That offer (a session marked auto_offered), when it applies; false: the failure stands.
+  bool offer_advertised(const StreamView& view, const StreamRequest& request,
+                        const std::string& owner, const OfferCallback& done);
+  // The session of an accepted request, stored and announced; `done` gets its offer.
+  void open_session(SessionRecord s, const OfferCallback& done);
   void count(Negotiation n) { stats_.negotiations[static_cast<std::size_t>(n)].fetch_add(1); }
   // Fails with 422 at `loc` when `value` serializes to more than max_config_bytes.
   Status check_size(const boost::json::object& value, std::vector<std::string> loc,
@@ -202,6 +219,7 @@ class Registry {
 
   std::atomic<std::int64_t> ttl_s_;
   std::atomic<std::int64_t> timeout_ms_;
+  std::atomic<bool> auto_offer_{false};
   std::atomic<std::size_t> max_per_owner_{1000};
   std::atomic<std::size_t> max_config_bytes_;
   std::atomic<std::size_t> max_custom_types_;

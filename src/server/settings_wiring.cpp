@@ -218,6 +218,18 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
     s.define(std::move(spec), static_cast<double>(c.request_timeout.count()) / 1000.0);
   }
   {
+    Spec spec = spec_of("auto_offer", Type::kBoolean,
+                        "Requests no publisher answers within request_timeout are answered by "
+                        "sluiced from the advertised address, port and transport config, for "
+                        "every stream (one stream: \"auto_offer\": true in its config or its "
+                        "type's default_config)");
+    spec.apply = [&r = t.registry](const json::value& v) {
+      r.set_auto_offer(v.as_bool());
+      return Status{};
+    };
+    s.define(std::move(spec), false);
+  }
+  {
     Spec spec = spec_of("cors_origins", Type::kStringList,
                         "Browser origins allowed to use the API, /ws and /wire (exact, like "
                         "https://console.example:8443)");

@@ -108,6 +108,51 @@ TEST_F(HttpApi, MaestraGuideFlowWorksEndToEnd) {
   EXPECT_EQ(gone.body.at("detail").as_string(), "Stream not found or expired");
 }
 
+// Offers for publishers that cannot answer (an Arduino, Maestra's own SDKs): "auto_offer": true
+// in the stream's config or its type's default_config, or the auto_offer setting, and a request
+// no responder answers gets 200 with the advertised address, port and transport config, marked
+// "auto_offer" in the offer and the session.
+TEST_F(HttpApi, AutoOfferAnswersForPublishersThatCannot) {
+  auto sensor = call("POST", "/streams/advertise",
+                     R"({"name":"Glove","stream_type":"sensor","publisher_id":"esp32-7",
+      "protocol":"udp","address":"10.0.0.77","port":9000,
+      "config":{"auto_offer":true,"transport_config":{"format":"json"}}})");
+  ASSERT_EQ(sensor.status, 201) << sensor.body;
+  const std::string id(sensor.body.at("id").as_string());
+  auto offer = call("POST", "/streams/" + id + "/request",
+                    R"({"consumer_id":"td","consumer_address":"10.0.0.5"})");
+  ASSERT_EQ(offer.status, 200) << offer.body;
+  EXPECT_EQ(offer.body.at("publisher_address").as_string(), "10.0.0.77");
+  EXPECT_EQ(offer.body.at("publisher_port").as_int64(), 9000);
+  EXPECT_EQ(offer.body.at("transport_config").at("format").as_string(), "json");
+  EXPECT_EQ(offer.body.at("auto_offer").as_bool(), true);
+  auto sessions = call("GET", "/streams/sessions").body.as_array();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].at("auto_offer").as_bool(), true);
+
+  // A type whose default_config says so.
+  ASSERT_EQ(call("POST", "/streams/types",
+                 R"({"name":"glove","display_name":"Glove","default_config":{"auto_offer":true}})")
+                .status,
+            201);
+  auto glove = call("POST", "/streams/advertise",
+                    R"({"name":"Glove 2","stream_type":"glove","publisher_id":"esp32-8",
+      "protocol":"udp","address":"10.0.0.78","port":9001})");
+  ASSERT_EQ(glove.status, 201) << glove.body;
+  auto typed = call("POST", "/streams/" + std::string(glove.body.at("id").as_string()) + "/request",
+                    R"({"consumer_id":"td","consumer_address":"10.0.0.5"})");
+  EXPECT_EQ(typed.status, 200) << typed.body;
+  EXPECT_EQ(typed.body.at("publisher_address").as_string(), "10.0.0.78");
+
+  // Without it a plain stream is still 504 (the auto_offer setting, for every stream, is in
+  // Trust.SettingsAreTypedPermissionedPersistedAndLive).
+  const std::string camera = advertise_camera();
+  EXPECT_EQ(call("POST", "/streams/" + camera + "/request",
+                 R"({"consumer_id":"c","consumer_address":"a"})")
+                .status,
+            504);
+}
+
 TEST_F(HttpApi, RequestOutcomes) {
   auto id = advertise_camera();
   auto t0 = std::chrono::steady_clock::now();

@@ -396,6 +396,16 @@ TEST_F(Trust, SettingsAreTypedPermissionedPersistedAndLive) {
   const std::string id = advertise_victim();
   EXPECT_TRUE(
       eventually([&] { return consumer_->call("GET", "/streams/" + id).status == 404; }, 5s));
+  // auto_offer: every stream's unanswered requests get the advertised values.
+  EXPECT_EQ(admin_->call("PUT", "/settings/auto_offer", R"({"value": "yes"})").status, 422);
+  ASSERT_EQ(admin_->call("PUT", "/settings/stream_ttl", R"({"value": 30})").status, 200);
+  ASSERT_EQ(admin_->call("PUT", "/settings/auto_offer", R"({"value": true})").status, 200);
+  const std::string lonely = advertise_victim();
+  auto offered = consumer_->call("POST", "/streams/" + lonely + "/request",
+                                 R"({"consumer_id":"c","consumer_address":"10.0.0.9"})");
+  EXPECT_EQ(offered.status, 200) << offered.body;
+  EXPECT_NE(offered.body.find("\"auto_offer\":true"), std::string::npos) << offered.body;
+  ASSERT_EQ(admin_->call("PUT", "/settings/stream_ttl", R"({"value": 1})").status, 200);
   // Kept across a restart, over the configuration's 30.
   ASSERT_TRUE(daemon_->restart_on_same_port());
   auto again = admin_->call("GET", "/settings/stream_ttl");

@@ -293,6 +293,48 @@ TEST_F(RegistryTest, NegotiationFailuresMapToMaestraStatuses) {
   EXPECT_EQ(reg.stats().negotiations[static_cast<std::size_t>(Negotiation::kRejected)].load(), 2u);
 }
 
+// Offers for publishers that cannot answer: a stream whose config, or its type's
+// default_config, or the auto_offer setting says so gets the advertised values when no
+// responder answers (none listening, or the request times out), marked in offer and session;
+// an explicit refusal still stands, and other streams still get 504.
+TEST_F(RegistryTest, AutoOfferAnswersFromTheAdvertWhenNoResponderDoes) {
+  auto plain = reg.advertise(camera("Plain"));
+  auto body = json::parse(R"({"name":"Sensor","stream_type":"sensor","publisher_id":"esp32-1",
+      "protocol":"udp","address":"10.0.0.77","port":9000,
+      "config":{"auto_offer":true,"transport_config":{"format":"json"}}})")
+                  .as_object();
+  auto sensor = reg.advertise(*parse_advertise(body));
+  ASSERT_TRUE(sensor);
+  bus.reply.reset();  // nobody answers
+  EXPECT_EQ(request(plain->stream.id).error().status, 504);
+  auto offer = request(sensor->stream.id);
+  ASSERT_TRUE(offer) << offer.error().detail;
+  EXPECT_TRUE(offer->auto_offered);
+  EXPECT_EQ(offer->publisher_address, "10.0.0.77");
+  EXPECT_EQ(offer->publisher_port, 9000);
+  EXPECT_EQ(offer->protocol, "udp");
+  EXPECT_EQ(offer->transport_config.at("format").as_string(), "json");
+  EXPECT_EQ(to_json(*offer).at("auto_offer").as_bool(), true);
+  auto sessions = reg.list_sessions(sensor->stream.id).value();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_TRUE(sessions[0].auto_offered);
+  EXPECT_EQ(to_json(sessions[0]).at("auto_offer").as_bool(), true);
+  EXPECT_FALSE(to_json(sessions[0]).contains("owner"));
+  bus.time_out = true;  // a responder that never answers: the same
+  EXPECT_TRUE(request(sensor->stream.id));
+  bus.time_out = false;
+  bus.reply = R"({"accepted":false,"reason":"busy"})";  // one that answers is obeyed
+  EXPECT_EQ(request(sensor->stream.id).error().status, 404);
+  bus.reply = R"({"accepted":true})";
+  EXPECT_FALSE(open_session(sensor->stream.id).auto_offered);
+
+  bus.reply.reset();
+  reg.set_auto_offer(true);  // the setting: every stream
+  EXPECT_TRUE(request(plain->stream.id));
+  EXPECT_EQ(reg.stats().negotiations[static_cast<std::size_t>(Negotiation::kAutoOffered)].load(),
+            3u);
+}
+
 TEST_F(RegistryTest, MulticastJoinLeaveAndSubscriberExpiry) {
   auto mc = reg.advertise(multicast());
   auto uni = reg.advertise(camera());
