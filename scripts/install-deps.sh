@@ -7,7 +7,8 @@
 #                                        GoogleTest, the real servers the integration tests start
 #                                        (redis-server, nats-server, PostgreSQL), the ffmpeg and
 #                                        ffprobe programs, GStreamer's RTSP clients, curl,
-#                                        Node.js and npm, Chromium (the browser test), wrk
+#                                        Node.js and npm, Chromium (the browser test), wrk,
+#                                        python3-zeroconf (mDNS) and liblo-tools (OSC)
 #   scripts/install-deps.sh [--test] PKG…  also the named packages (e.g. clang-16 for `make fuzz`)
 #   scripts/install-deps.sh --list [--test]  prints the packages (one a line), installs nothing
 set -euo pipefail
@@ -37,6 +38,7 @@ test_packages=(
   ffmpeg curl openssl nodejs chromium wrk clang libclang-rt-14-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
+  python3-zeroconf liblo-tools
 )
 
 packages=("${run_packages[@]}")

@@ -110,6 +110,13 @@ constexpr KeyInfo kKeys[] = {
     {"onvif-interfaces",
      "network interfaces WS-Discovery joins and announces on, comma-separated, e.g. 'eth0' "
      "(default: every interface with multicast)"},
+    {"mdns",
+     "on|off: the mDNS/DNS-SD responder on UDP 5353 announcing _maestra._tcp (what Maestra's "
+     "SDKs discover), _sluice._tcp, _http._tcp and _rtsp._tcp for the camera aliases "
+     "(default on)"},
+    {"mdns-interfaces",
+     "network interfaces mDNS answers and announces on, comma-separated, e.g. 'eth0' or 'lo' "
+     "(default: every interface with multicast, and loopback)"},
     {"srt-passphrase",
      "SRT encryption passphrase (10-79 characters), or empty for none (default none)"},
     {"srt-latency", "SRT latency in milliseconds, 20-10000 (default 120)"},
@@ -382,6 +389,11 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     c.onvif_enabled = v == "on";
   } else if (key == "onvif-interfaces") {
     c.onvif_interfaces = split_list(v);
+  } else if (key == "mdns") {
+    if (v != "on" && v != "off") throw ConfigError("'mdns' must be on or off, got '" + v + "'");
+    c.mdns_enabled = v == "on";
+  } else if (key == "mdns-interfaces") {
+    c.mdns_interfaces = split_list(v);
   } else if (key == "webrtc-host") {
     c.webrtc_hosts = split_list(v);
     for (const auto& h : c.webrtc_hosts) {

@@ -41,6 +41,7 @@
 #include "relay/relay.hpp"
 #include "server/backends.hpp"
 #include "server/hub_access.hpp"
+#include "server/mdns_wiring.hpp"
 #include "server/media_wiring.hpp"
 #include "server/relay_wiring.hpp"
 #include "server/settings_wiring.hpp"
@@ -367,6 +368,7 @@ struct App::Impl {
       w.sample("sluice_auth_throttled_total", {}, static_cast<double>(a.throttled.load()));
       http::render_key_metrics(w, keys->stats());
       media->render_metrics(w);
+      if (mdns) mdns->render_metrics(w);
       render_refusals(w, refusals);
       if (auto* nats_bus = dynamic_cast<nats::NatsBus*>(bus.get())) {
         nats::render_bus_metrics(w, *nats_bus);
@@ -504,6 +506,7 @@ struct App::Impl {
   std::unique_ptr<relay::ChannelAdvertiser> advertiser;
   std::unique_ptr<relay::Relay> relay;
   std::unique_ptr<MediaWiring> media;
+  std::unique_ptr<MdnsWiring> mdns;  // --mdns on: the responder (started by App::start)
   std::uint16_t rtmp_port = 0;
   std::uint16_t wire_port = 0;
   std::uint16_t wire_tls_port = 0;
@@ -538,6 +541,16 @@ std::uint16_t App::start() {
   impl_->wire->start(*impl_->relay);
   impl_->rtmp_port = impl_->media->start(impl_->http_port);
   impl_->open_tls_front_doors();
+  if (impl_->config.mdns_enabled) {
+    impl_->mdns = std::make_unique<MdnsWiring>(impl_->config);
+    impl_->mdns->start(MdnsWiring::Ports{impl_->http_port, impl_->wire_port, impl_->rtmp_port,
+                                         impl_->media->rtsp_port(), impl_->media->srt_port()},
+                       impl_->media->rtsp_aliases());
+    impl_->media->on_rtsp_aliases(
+        [mdns = impl_->mdns.get()](const std::vector<std::pair<std::string, std::string>>& a) {
+          mdns->set_rtsp_aliases(a);
+        });
+  }
   impl_->arm_sweep();
   if (impl_->config.dev_key) create_dev_key(*impl_->keys, impl_->config, impl_->rtmp_port);
   auto port_of = [](const HostPort& a, std::uint16_t port) {
@@ -571,6 +584,10 @@ void App::run() {
 
 void App::stop() {
   if (impl_->stopped.exchange(true)) return;
+  if (impl_->mdns) {
+    impl_->media->on_rtsp_aliases(nullptr);
+    impl_->mdns->stop();  // goodbyes first: nothing answers after this
+  }
   if (impl_->https_door) impl_->https_door->stop();
   if (impl_->rtmps_door) impl_->rtmps_door->stop();
   if (impl_->rtsps_door) impl_->rtsps_door->stop();

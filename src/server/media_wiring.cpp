@@ -265,6 +265,9 @@ struct MediaWiring::Impl {
   std::unique_ptr<media::WhepService> whep;
   std::unique_ptr<media::SnapshotService> snapshots;
   std::unique_ptr<OnvifWiring> onvif;
+  mutable std::mutex aliases_mutex;  // guards the two that follow
+  std::vector<std::pair<std::string, std::string>> aliases{config.rtsp_aliases};
+  AliasListener on_aliases;
   std::unique_ptr<PipelineWiring> pipelines;  // before the server goes: its threads stop first
   std::unique_ptr<media::Recorder> recorder;
   std::string host;  // the advertised host: RTMP URLs when the client's Host header is unusable
@@ -507,6 +510,23 @@ void MediaWiring::set_srt_latency(int latency_ms) {
 void MediaWiring::set_rtsp_aliases(
     const std::vector<std::pair<std::string, std::string>>& aliases) {
   impl_->server.set_rtsp_aliases({aliases.begin(), aliases.end()});
+  AliasListener listener;
+  {
+    std::lock_guard lock(impl_->aliases_mutex);
+    impl_->aliases = aliases;
+    listener = impl_->on_aliases;
+  }
+  if (listener) listener(aliases);
+}
+
+std::vector<std::pair<std::string, std::string>> MediaWiring::rtsp_aliases() const {
+  std::lock_guard lock(impl_->aliases_mutex);
+  return impl_->aliases;
+}
+
+void MediaWiring::on_rtsp_aliases(AliasListener listener) {
+  std::lock_guard lock(impl_->aliases_mutex);
+  impl_->on_aliases = std::move(listener);
 }
 
 std::optional<std::string> MediaWiring::rtmp_url(std::string_view request_host) const {

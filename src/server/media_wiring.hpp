@@ -81,6 +81,11 @@ class MediaWiring {
   std::uint16_t srt_port() const;       // 0 when srt = off
   // The rtsp_aliases setting: from the next RTSP request. Any thread.
   void set_rtsp_aliases(const std::vector<std::pair<std::string, std::string>>& aliases);
+  // The aliases in force, and who hears of changes (the mDNS announcements). Any thread.
+  std::vector<std::pair<std::string, std::string>> rtsp_aliases() const;
+  using AliasListener =
+      std::function<void(const std::vector<std::pair<std::string, std::string>>&)>;
+  void on_rtsp_aliases(AliasListener listener);
   // The srt_passphrase and srt_latency settings: for SRT callers connecting from now on.
   void set_srt_passphrase(std::string passphrase);
   // Pipelines' relay sources read channels of `relay` (which must outlive the wiring). Before

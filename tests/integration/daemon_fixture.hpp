@@ -305,7 +305,7 @@ class DaemonProcess {
           Default{"--rtsp", "127.0.0.1:" + std::to_string(rtsp_port_)},
           Default{"--rtsp-udp-ports", rtsp_udp_port_ ? std::to_string(rtsp_udp_port_) : "0"},
           Default{"--srt", "127.0.0.1:" + std::to_string(srt_port_)},
-          Default{"--webrtc-udp", "127.0.0.1:0"}, Default{"--onvif", "off"},
+          Default{"--webrtc-udp", "127.0.0.1:0"}, Default{"--onvif", "off"}, Default{"--mdns", "off"},
           Default{"--history", ":memory:"}, Default{"--log-level", "info"},
           Default{"--key-secret-file", ::testing::TempDir() + "/sluice-test-key-secret"},
           Default{"--loopback-admin", "true"}, Default{"--data-dir", data_dir_}}) {

@@ -18,36 +18,10 @@
 #include <fstream>
 
 #include "browser_fixture.hpp"
+#include "private_network.hpp"
 
 namespace sluice::testing {
 namespace {
-
-std::string g_namespace_error;  // why there is no private network namespace ("" when there is)
-
-// Brings `lo` up and routes multicast through it, in the namespace this process is in.
-std::string loopback_with_multicast() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::string("socket: ") + std::strerror(errno);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  std::string error;
-  if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) error = "SIOCGIFFLAGS";
-  ifr.ifr_flags |= IFF_UP;
-  if (error.empty() && ::ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) error = "SIOCSIFFLAGS";
-  rtentry route{};
-  auto* dst = reinterpret_cast<sockaddr_in*>(&route.rt_dst);
-  auto* mask = reinterpret_cast<sockaddr_in*>(&route.rt_genmask);
-  dst->sin_family = mask->sin_family = AF_INET;
-  inet_pton(AF_INET, "224.0.0.0", &dst->sin_addr);
-  inet_pton(AF_INET, "240.0.0.0", &mask->sin_addr);
-  route.rt_flags = RTF_UP;
-  char dev[] = "lo";
-  route.rt_dev = dev;
-  if (error.empty() && ::ioctl(fd, SIOCADDRT, &route) != 0) error = "SIOCADDRT";
-  if (!error.empty()) error += std::string(": ") + std::strerror(errno);
-  ::close(fd);
-  return error;
-}
 
 // A UDP socket on 0.0.0.0:`port` (shared with sluiced's), joined to the WS-Discovery group on lo.
 class DiscoveryListener {
@@ -113,9 +87,9 @@ class Onvif : public BrowserTest {
   void SetUp() override {
     BrowserTest::SetUp();
     if (IsSkipped()) return;
-    if (!g_namespace_error.empty()) {
+    if (!private_network_error().empty()) {
       GTEST_SKIP() << "ONVIF test skipped: no private network namespace for multicast ("
-                   << g_namespace_error << ")";
+                   << private_network_error() << ")";
     }
   }
   std::vector<std::string> npm_files() const override { return {"onvif/package.json"}; }
@@ -309,11 +283,7 @@ TEST_F(Onvif, SoapThatIsNotXmlOrHidesEntitiesIsAFaultAndTheDeviceGoesOn) {
 
 // The tests' own network namespace, made before any thread exists so every child inherits it.
 int main(int argc, char** argv) {
-  if (::unshare(CLONE_NEWNET) != 0) {
-    sluice::testing::g_namespace_error = std::string("unshare: ") + std::strerror(errno);
-  } else {
-    sluice::testing::g_namespace_error = sluice::testing::loopback_with_multicast();
-  }
+  sluice::testing::enter_private_network();
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }
