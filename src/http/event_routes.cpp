@@ -1,5 +1,8 @@
 #include "http/event_routes.hpp"
 
+#include <mutex>
+#include <span>
+
 #include "auth/access_policy.hpp"
 #include "auth/subjects.hpp"
 #include "core/clock.hpp"
@@ -10,6 +13,8 @@
 #include "http/request_params.hpp"
 #include "hub/hub.hpp"
 #include "hub/subject.hpp"
+#include "preview/preview_decoder.hpp"
+#include "preview/udp_preview.hpp"
 #include "registry/events.hpp"
 #include "registry/registry.hpp"
 
@@ -76,9 +81,90 @@ struct SubscriptionSet {
   std::vector<hub::Hub::Subscription> subscriptions;
 };
 
+constexpr int kPreviewRate = 20;  // preview events a second, at most
+
+// A preview in proxy mode: sluiced registers as a consumer of the stream the way Maestra's
+// devices expect (section 5.4 of the Maestra notes) — {address, port} on
+// maestra.stream.{id}.subscribe (MQTT maestra/stream/{id}/subscribe) and, in the MQTT bridge's
+// envelope, on maestra.mqtt.maestra.stream.{id}.subscribe — receives the publisher's UDP packets
+// and sends each, decoded, as a `preview` event with `_seq`. Unregisters (…unsubscribe) when the
+// client goes.
+struct PreviewProxy {
+  PreviewProxy(hub::Hub& h, std::string id) : hub(h), stream_id(std::move(id)) {}
+  ~PreviewProxy() {
+    receiver.reset();  // no more packets
+    announce("unsubscribe");
+  }
+  void announce(const char* what) {
+    const json::object where{{"address", receiver_address}, {"port", receiver_port}};
+    const std::string subject = "maestra.stream." + stream_id + "." + what;
+    hub.publish(subject, to_json_text(where));
+    const json::object envelope{{"source", "sluice"},
+                                {"topic", "maestra/stream/" + stream_id + "/" + what},
+                                {"payload", to_json_text(where)},
+                                {"qos", 0},
+                                {"timestamp", format_timestamp(std::chrono::system_clock::now())},
+                                {"data", where}};
+    hub.publish("maestra.mqtt." + subject, to_json_text(envelope));
+  }
+
+  hub::Hub& hub;
+  const std::string stream_id;
+  std::string receiver_address;
+  std::uint16_t receiver_port = 0;
+  std::mutex mutex;               // guards sink
+  std::shared_ptr<SseSink> sink;  // set once the stream starts
+  std::uint64_t seq = 0;          // the receiver's thread only
+  std::unique_ptr<preview::UdpPreview> receiver;
+  std::vector<hub::Hub::Subscription> subscriptions;  // the withdraw that ends it
+};
+
 std::pair<std::string, std::string> heartbeat_event() {
   return {"heartbeat", to_json_text(json::object{
                            {"timestamp", format_timestamp(std::chrono::system_clock::now())}})};
+}
+
+// GET /streams/{id}/preview of a stream whose publisher opted in: 503 when no receiver can be
+// had (kMaxPreviews at once).
+Reply proxied_preview(hub::Hub& hub, const registry::StreamRecord& s, json::object info) {
+  auto proxy = std::make_shared<PreviewProxy>(hub, s.id);
+  auto receiver =
+      preview::UdpPreview::open(s.address, kPreviewRate,
+                                [raw = proxy.get(), type = s.stream_type](
+                                    std::span<const std::uint8_t> packet, std::uint64_t dropped) {
+                                  json::object shown = preview::decode_packet(type, packet);
+                                  shown["_seq"] = ++raw->seq;
+                                  if (dropped) shown["_dropped"] = dropped;
+                                  std::shared_ptr<SseSink> sink;
+                                  {
+                                    std::lock_guard lock(raw->mutex);
+                                    sink = raw->sink;
+                                  }
+                                  if (sink) sink->send("preview", to_json_text(shown));
+                                });
+  if (!receiver) return error_response(receiver.error());
+  proxy->receiver_address = (*receiver)->address();
+  proxy->receiver_port = (*receiver)->port();
+  proxy->receiver = std::move(*receiver);
+  info["status"] = "connected";
+  info["preview_address"] = proxy->receiver_address;
+  info["preview_port"] = proxy->receiver_port;
+  return EventStream{
+      [&hub, proxy, info = to_json_text(info), subject = registry::events::withdraw_subject(s.id)](
+          std::shared_ptr<SseSink> sink) -> std::shared_ptr<void> {
+        sink->send("info", info);
+        if (auto sub = hub.subscribe(subject, std::make_shared<PreviewCloser>(sink),
+                                     hub::Interest::kObserver)) {
+          proxy->subscriptions.push_back(std::move(*sub));
+        }
+        {
+          std::lock_guard lock(proxy->mutex);
+          proxy->sink = sink;
+        }
+        proxy->announce("subscribe");
+        return proxy;
+      },
+      std::chrono::seconds(5), heartbeat_event};
 }
 
 }  // namespace
@@ -146,6 +232,11 @@ void add_event_routes(Router& router, registry::Registry& reg, hub::Hub& hub,
         if (s.is_multicast()) {
           info["multicast_group"] = *s.multicast_group;
           info["multicast_port"] = s.multicast_port.value_or(0);
+        }
+        const auto* opted = s.config.if_contains("preview");
+        if (opted && opted->is_bool() && opted->as_bool() &&
+            preview::is_previewed_type(s.stream_type)) {
+          return proxied_preview(hub, s, std::move(info));
         }
         return EventStream{
             [&hub, info = to_json_text(info), subject = registry::events::withdraw_subject(s.id)](

@@ -177,7 +177,9 @@ constexpr std::string_view kEventsDescription =
 constexpr std::string_view kPreviewDescription =
     "Server-sent events for the dashboard preview. Event names: `info` (connection details; "
     "`status` is `connected` or `connection_info`), `preview` (decoded data with a `_seq` field), "
-    "`heartbeat` (keep-alive) and `error`.";
+    "`heartbeat` (keep-alive) and `error`. sluice: a `sensor`, `data`, `osc`, `midi` or `audio` "
+    "stream whose config says `\"preview\": true` has its UDP packets relayed as `preview` events "
+    "(at most 20 a second; 503 past 32 previews at once).";
 
 constexpr std::string_view kRequestDescription =
     "Negotiates a unicast session: sends the request payload to the publisher on "

@@ -1,6 +1,7 @@
 // Small text parsers fed by the network or by operators: timestamps, UUIDs, subjects and
 // patterns, HTTP routes, hub payloads turned into JSON (which must always be valid JSON), error
-// reply bodies, and the relay's users and tokens files.
+// reply bodies, the relay's users and tokens files, and data streams' UDP packets as a preview
+// shows them (every stream type's decoder; the result must serialize).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -9,9 +10,11 @@
 
 #include "core/ids.hpp"
 #include "core/json.hpp"
+#include "core/json_text.hpp"
 #include "core/time_format.hpp"
 #include "http/router.hpp"
 #include "hub/subject.hpp"
+#include "preview/preview_decoder.hpp"
 #include "relay/access_files.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -43,5 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (e.status < 400 || e.status > 599) __builtin_trap();
   (void)sluice::relay::parse_users(text);
   (void)sluice::relay::parse_tokens(text);
+  for (const char* type : {"sensor", "data", "audio", "video"}) {
+    (void)sluice::to_json_text(sluice::preview::decode_packet(type, {data, size}));
+  }
   return 0;
 }

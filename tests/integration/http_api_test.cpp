@@ -4,8 +4,14 @@
 
 #include <boost/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "app_fixture.hpp"
@@ -314,6 +320,79 @@ TEST_F(HttpApi, PreviewSendsConnectionInfoAndEndsOnWithdraw) {
   });
   reader.join();  // the server ends the stream after the withdrawal
   EXPECT_EQ(names, (std::vector<std::string>{"info", "error"}));
+}
+
+// A data stream whose publisher opted in ("preview": true): sluiced registers as a consumer the
+// way Maestra's devices listen for ({address, port} on maestra.stream.{id}.subscribe), relays
+// the publisher's UDP packets as `preview` events (decoded JSON with `_seq`), at most 20 a
+// second (the rest counted in `_dropped`), ignores packets from anyone else, and unregisters
+// when the viewer goes.
+TEST_F(HttpApi, APreviewRelaysAnOptedInPublishersUdpPackets) {
+  auto ad = call("POST", "/streams/advertise",
+                 R"({"name":"Glove","stream_type":"data","publisher_id":"esp32-7",
+      "protocol":"udp","address":"127.0.0.1","port":9000,"config":{"preview":true}})");
+  ASSERT_EQ(ad.status, 201) << ad.body;
+  const std::string id(ad.body.at("id").as_string());
+  // The publisher: hears where to send over the hub, as a device would over MQTT.
+  std::promise<json::value> registered, unregistered;
+  client::HubConnection::Callbacks cb;
+  cb.on_message = [&](client::HubConnection&, const client::HubMessage& m) {
+    if (m.subject.ends_with(".subscribe")) registered.set_value(m.data);
+    if (m.subject.ends_with(".unsubscribe")) unregistered.set_value(m.data);
+  };
+  auto device = client::HubConnection::open(daemon.url(), cb);
+  ASSERT_TRUE(device && (*device)->subscribe("s", "maestra.stream." + id + ".*"));
+  std::this_thread::sleep_for(100ms);
+
+  client::EventStream preview(daemon.url());
+  std::mutex mutex;
+  std::vector<json::object> shown;
+  std::thread reader([&] {
+    (void)preview.run("/streams/" + id + "/preview", [&](const client::ServerSentEvent& e) {
+      if (e.event != "preview") return;
+      std::lock_guard lock(mutex);
+      shown.push_back(json::parse(e.data).as_object());
+    });
+  });
+  auto where = registered.get_future();
+  ASSERT_EQ(where.wait_for(5s), std::future_status::ready) << "no consumer registration";
+  const json::value to = where.get();
+  const int port = static_cast<int>(to.at("port").as_int64());
+  EXPECT_EQ(to.at("address").as_string(), "127.0.0.1");
+
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(static_cast<std::uint16_t>(port));
+  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < 60; ++i) {  // 3 s at 20 a second
+    const std::string packet = R"({"finger":)" + std::to_string(i) + "}";
+    (void)::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&dst),
+                   sizeof dst);
+    if (i % 3 == 0) {  // and a flood twice as fast as it may show
+      for (int k = 0; k < 2; ++k)
+        (void)::sendto(fd, "{}", 2, 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ::close(fd);
+  std::this_thread::sleep_for(300ms);
+  preview.stop();
+  reader.join();
+  std::lock_guard lock(mutex);
+  ASSERT_GE(shown.size(), 20u);
+  EXPECT_LE(shown.size(), 75u) << "bounded to 20 a second";
+  EXPECT_EQ(shown.front().at("_seq").as_int64(), 1);
+  std::uint64_t dropped = 0;
+  bool finger = false;
+  for (const auto& o : shown) {
+    finger = finger || o.contains("finger");
+    if (const auto* d = o.if_contains("_dropped")) dropped += d->as_int64();
+  }
+  EXPECT_TRUE(finger);
+  EXPECT_GT(dropped, 0u) << "the flood beyond 20 a second is counted";
+  auto gone = unregistered.get_future();
+  EXPECT_EQ(gone.wait_for(5s), std::future_status::ready) << "no unsubscribe when the viewer left";
 }
 
 TEST_F(HttpApi, HeartbeatsOverWebSocketRefreshTheRegistry) {
