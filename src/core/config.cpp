@@ -110,6 +110,10 @@ constexpr KeyInfo kKeys[] = {
     {"onvif-interfaces",
      "network interfaces WS-Discovery joins and announces on, comma-separated, e.g. 'eth0' "
      "(default: every interface with multicast)"},
+    {"osc",
+     "OSC gateway UDP listen address HOST:PORT (each OSC address becomes the relay channel "
+     "osc.<address with / as .>; settings osc_payload, osc_targets), or 'off' (default "
+     "0.0.0.0:57120)"},
     {"mdns",
      "on|off: the mDNS/DNS-SD responder on UDP 5353 announcing _maestra._tcp (what Maestra's "
      "SDKs discover), _sluice._tcp, _http._tcp and _rtsp._tcp for the camera aliases "
@@ -389,6 +393,9 @@ void apply(Config& c, const std::string& key, const std::string& v) {
     c.onvif_enabled = v == "on";
   } else if (key == "onvif-interfaces") {
     c.onvif_interfaces = split_list(v);
+  } else if (key == "osc") {
+    c.osc_enabled = v != "off";
+    if (c.osc_enabled) c.osc = parse_host_port(v, key);
   } else if (key == "mdns") {
     if (v != "on" && v != "off") throw ConfigError("'mdns' must be on or off, got '" + v + "'");
     c.mdns_enabled = v == "on";

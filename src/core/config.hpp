@@ -94,8 +94,10 @@ struct Config {
   std::string record_dir;     // recordings; empty: <data-dir>/recordings (none without a data-dir)
   bool onvif_enabled = true;  // the ONVIF device and WS-Discovery
   std::vector<std::string> onvif_interfaces;  // WS-Discovery's; empty: every multicast one
-  bool mdns_enabled = true;                   // the mDNS/DNS-SD responder (_maestra._tcp, …)
-  std::vector<std::string> mdns_interfaces;   // its interfaces; empty: every multicast one and lo
+  HostPort osc{"0.0.0.0", 57120};             // the OSC gateway's UDP port (when osc_enabled)
+  bool osc_enabled = true;
+  bool mdns_enabled = true;                  // the mDNS/DNS-SD responder (_maestra._tcp, …)
+  std::vector<std::string> mdns_interfaces;  // its interfaces; empty: every multicast one and lo
   // The UDP ports RTSP sessions over UDP share: RTP on an even port, RTCP on the next, the
   // first free pair of [first, last]; first = 0: any free pair. Disabled: RTSP over TCP only.
   std::pair<int, int> rtsp_udp_ports{8000, 8001};

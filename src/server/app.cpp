@@ -43,6 +43,7 @@
 #include "server/hub_access.hpp"
 #include "server/mdns_wiring.hpp"
 #include "server/media_wiring.hpp"
+#include "server/osc_wiring.hpp"
 #include "server/relay_wiring.hpp"
 #include "server/settings_wiring.hpp"
 #include "settings/settings.hpp"
@@ -272,16 +273,20 @@ struct App::Impl {
                       {"name", s.spec->name}, {"value", value}, {"previous", was}, {"by", by}}));
     });
     limits_at_start = config.limits;
-    define_settings(*settings, config,
-                    SettingTargets{registry, *cors_origins, *media, [this](const Limits& l) {
-                                     if (server) {
-                                       server->set_limits(l);
-                                     } else {
-                                       limits_at_start = l;  // restored values, before serving
-                                     }
-                                     relay->set_limits(l);
-                                     media->set_limits(l);
-                                   }});
+    if (config.osc_enabled) {
+      osc = std::make_unique<OscWiring>(config, registry, *relay, wire->loop(), hub, *policy);
+    }
+    define_settings(
+        *settings, config,
+        SettingTargets{registry, *cors_origins, *media, osc.get(), [this](const Limits& l) {
+                         if (server) {
+                           server->set_limits(l);
+                         } else {
+                           limits_at_start = l;  // restored values, before serving
+                         }
+                         relay->set_limits(l);
+                         media->set_limits(l);
+                       }});
     media->set_media_access([this](std::string_view path, bool write,
                                    std::string_view authorization, std::string_view method,
                                    std::string_view token, std::string_view peer) -> Status {
@@ -369,6 +374,7 @@ struct App::Impl {
       http::render_key_metrics(w, keys->stats());
       media->render_metrics(w);
       if (mdns) mdns->render_metrics(w);
+      if (osc) osc->render_metrics(w);
       render_refusals(w, refusals);
       if (auto* nats_bus = dynamic_cast<nats::NatsBus*>(bus.get())) {
         nats::render_bus_metrics(w, *nats_bus);
@@ -466,6 +472,7 @@ struct App::Impl {
       if (records_sync) records_sync->poll();
       media->sweep();
       keys->purge_due();
+      if (osc) osc->tick();  // the active OSC senders' streams stay alive
       arm_sweep();
     });
   }
@@ -507,6 +514,8 @@ struct App::Impl {
   std::unique_ptr<relay::Relay> relay;
   std::unique_ptr<MediaWiring> media;
   std::unique_ptr<MdnsWiring> mdns;  // --mdns on: the responder (started by App::start)
+  std::unique_ptr<OscWiring> osc;    // --osc: the OSC gateway (bound by App::start)
+  std::uint16_t osc_port = 0;
   std::uint16_t rtmp_port = 0;
   std::uint16_t wire_port = 0;
   std::uint16_t wire_tls_port = 0;
@@ -541,6 +550,7 @@ std::uint16_t App::start() {
   impl_->wire->start(*impl_->relay);
   impl_->rtmp_port = impl_->media->start(impl_->http_port);
   impl_->open_tls_front_doors();
+  if (impl_->osc) impl_->osc_port = impl_->osc->start();
   if (impl_->config.mdns_enabled) {
     impl_->mdns = std::make_unique<MdnsWiring>(impl_->config);
     impl_->mdns->start(MdnsWiring::Ports{impl_->http_port, impl_->wire_port, impl_->rtmp_port,
@@ -560,13 +570,13 @@ std::uint16_t App::start() {
   const auto udp = impl_->media->rtsp_udp_port();
   spdlog::info(
       "sluiced listening http={}:{} wire={}:{} rtmp={} rtsp={} rtsp-udp={} srt={} https={} "
-      "rtmps={} rtsps={} (history {}, stream ttl {}s, auth {})",
+      "rtmps={} rtsps={} osc={} (history {}, stream ttl {}s, auth {})",
       c.http.host, impl_->http_port, c.wire.host, impl_->wire_port,
       port_of(c.rtmp, impl_->rtmp_port), port_of(c.rtsp, impl_->media->rtsp_port()),
       udp ? std::to_string(udp) + "-" + std::to_string(udp + 1) : std::string("off"),
       port_of(c.srt, impl_->media->srt_port()), port_of(c.https, impl_->https_port),
-      port_of(c.rtmps, impl_->rtmps_port), port_of(c.rtsps, impl_->rtsps_port), history_name(c),
-      c.stream_ttl.count(), c.auth);
+      port_of(c.rtmps, impl_->rtmps_port), port_of(c.rtsps, impl_->rtsps_port),
+      port_of(c.osc, impl_->osc_port), history_name(c), c.stream_ttl.count(), c.auth);
   return impl_->http_port;
 }
 
@@ -588,6 +598,7 @@ void App::stop() {
     impl_->media->on_rtsp_aliases(nullptr);
     impl_->mdns->stop();  // goodbyes first: nothing answers after this
   }
+  if (impl_->osc) impl_->osc->stop();
   if (impl_->https_door) impl_->https_door->stop();
   if (impl_->rtmps_door) impl_->rtmps_door->stop();
   if (impl_->rtsps_door) impl_->rtsps_door->stop();

@@ -9,6 +9,7 @@
 #include "pipeline/pipeline_spec.hpp"
 #include "registry/registry.hpp"
 #include "server/media_wiring.hpp"
+#include "server/osc_wiring.hpp"
 #include "server/webhook_sender.hpp"
 #include "settings/settings.hpp"
 
@@ -127,16 +128,18 @@ void define_limit_settings(settings::Settings& s, const Limits& initial,
   }
 }
 
+// A setting whose value is one of `choices`.
+Spec enum_of(std::string name, std::string description, std::vector<std::string> choices) {
+  Spec spec = spec_of(std::move(name), Type::kEnum, std::move(description));
+  spec.choices = std::move(choices);
+  return spec;
+}
+
 // The C Pro camera's stream settings (issue 15), with its names: applied to the pipelines that
 // have a `stream1` rendition, rebuilt in place so their readers stay.
 void define_camera_settings(settings::Settings& s, MediaWiring& media) {
   auto apply = [&media](std::string name) {
     return [&media, name](const json::value& v) { return media.set_camera_setting(name, v); };
-  };
-  auto enum_of = [](std::string name, std::string description, std::vector<std::string> choices) {
-    Spec spec = spec_of(std::move(name), Type::kEnum, std::move(description));
-    spec.choices = std::move(choices);
-    return spec;
   };
   {
     Spec spec = spec_of("streamResolution", Type::kString,
@@ -491,6 +494,33 @@ void define_settings(settings::Settings& s, const Config& c, SettingTargets t) {
       return Status{};
     };
     s.define(std::move(spec), 10.0);
+  }
+  {
+    Spec spec = enum_of("osc_payload",
+                        "How OSC messages reach relay channels: json ({\"address\", \"args\"}) "
+                        "or raw (the datagram as it came); also how channels go out to osc_targets",
+                        {"json", "raw"});
+    spec.apply = [osc = t.osc](const json::value& v) {
+      return osc ? osc->set_payload(std::string(v.as_string())) : Status{};
+    };
+    s.define(std::move(spec), "json");
+  }
+  {
+    Spec spec = spec_of("osc_targets", Type::kStringList,
+                        "Relay channels sent out as OSC: PATTERN=HOST:PORT entries, e.g. "
+                        "osc.stage.>=10.0.0.5:9000 (each message on a matching channel, one "
+                        "datagram)");
+    spec.apply = [osc = t.osc](const json::value& v) -> Status {
+      std::vector<std::string> entries;
+      for (const auto& e : v.as_array())
+        entries.emplace_back(e.as_string());
+      if (!osc) {
+        if (entries.empty()) return {};
+        return fail(Error::invalid_field({"body", "value"}, "osc_targets: OSC is off (--osc off)"));
+      }
+      return osc->set_targets(entries);
+    };
+    s.define(std::move(spec), json::array{});
   }
   define_limit_settings(s, c.limits, t.apply_limits);
 }

@@ -19,11 +19,13 @@ class Settings;
 namespace sluice::server {
 
 class MediaWiring;
+class OscWiring;
 
 struct SettingTargets {
   registry::Registry& registry;
   http::AllowedOrigins& cors_origins;
   MediaWiring& media;
+  OscWiring* osc;  // null with --osc off
   // Called with every limit (config.limits as restored and changed since) when a limit setting
   // is applied, at definition for restored values too: the HTTP server, relay and media server
   // take what they read (docs/operations.md, "Limits").

@@ -25,6 +25,7 @@ class InProcessDaemon {
     c.history = ":memory:";
     c.onvif_enabled = false;  // no WS-Discovery multicast from tests
     c.mdns_enabled = false;  // nor mDNS
+    c.osc_enabled = false;
     c.stream_ttl = ttl;
     c.request_timeout = request_timeout;
     c.threads = 2;

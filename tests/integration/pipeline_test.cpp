@@ -733,7 +733,7 @@ encoder = { bitrate_kbps = 150, preset = "ultrafast" }
   const std::string bad = ::testing::TempDir() + "/pipelines-bad.toml";
   std::ofstream(bad) << "[[pipeline]]\nname = \"x\"\nsource = { type = \"webcam\" }\n";
   CommandResult refused = run_command({SLUICED_PATH, "--config", bad, "--http", "127.0.0.1:0",
-                                       "--history", ":memory:", "--onvif", "off", "--mdns", "off", "--rtmp", "off",
+                                       "--history", ":memory:", "--onvif", "off", "--mdns", "off", "--osc", "off", "--rtmp", "off",
                                        "--rtsp", "off", "--srt", "off", "--webrtc-udp", "off"});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE((refused.out + refused.err).find("[[pipeline]] 1"), std::string::npos)
