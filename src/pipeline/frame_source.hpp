@@ -9,6 +9,7 @@
 // implemented over the relay and the media server by server/pipeline_wiring.
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -57,6 +58,11 @@ class FrameSource {
   // Pictures the source dropped because its consumer did not keep up (drop-oldest), and pictures
   // it refused (e.g. raw frames of the wrong size).
   virtual std::uint64_t dropped() const { return 0; }
+  // When the picture next() last handed out arrived in sluiced (a live source's, on the
+  // monotonic clock): the start of the pipeline's frame path. nullopt: made here.
+  virtual std::optional<std::chrono::steady_clock::time_point> arrival() const {
+    return std::nullopt;
+  }
   // The source's AAC or Opus, when it has some (known once opened); its packets since the last
   // call, timed on the pictures' clock (a few seconds at most are kept: the oldest go).
   virtual std::optional<SourceAudio> audio() const { return std::nullopt; }

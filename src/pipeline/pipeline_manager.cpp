@@ -92,6 +92,7 @@ json::object describe_one(PipelineManager::Pipeline& p) {
   o["frames"] = p.frames.load();
   o["dropped_frames"] = p.dropped.load();
   o["fps"] = p.fps;
+  if (p.frame_path_ms) o["frame_path_ms"] = *p.frame_path_ms;
   json::array targets;
   for (std::size_t r = 0; r < p.targets.size() && r < p.spec.renditions.size(); ++r) {
     targets.push_back(
@@ -252,6 +253,7 @@ void PipelineManager::render_metrics(http::PrometheusWriter& w) const {
     std::size_t queued = 0;
     std::int64_t dropped;
     std::optional<double> latency_s;
+    std::optional<double> frame_path_ms;
   };
   std::vector<Row> rows;
   for (auto& p : all) {
@@ -264,6 +266,7 @@ void PipelineManager::render_metrics(http::PrometheusWriter& w) const {
     for (std::size_t i = 0; i < p->targets.size() && i < p->spec.renditions.size(); ++i)
       r.targets.emplace_back(p->spec.renditions[i].path, p->targets[i] * 1000.0);
     r.adaptations = p->adaptations;
+    r.frame_path_ms = p->frame_path_ms;
     for (const auto& push : p->pushes) {
       if (!push) continue;
       const auto st = push->state();
@@ -303,6 +306,15 @@ void PipelineManager::render_metrics(http::PrometheusWriter& w) const {
            "Seconds from encoded to sent of each pipeline's last pushed access unit");
   for (const auto& r : rows) {
     if (r.latency_s) w.sample("encoder_rtmp_latency", {{"pipeline", r.name}}, *r.latency_s);
+  }
+  w.header("sluice_pipeline_frame_path_seconds", "gauge",
+           "Mean seconds, over the last second, from a live source's picture arriving in sluiced "
+           "to its hand-over to the encoders (their own delay excluded)");
+  for (const auto& r : rows) {
+    if (r.frame_path_ms) {
+      w.sample("sluice_pipeline_frame_path_seconds", {{"pipeline", r.name}},
+               *r.frame_path_ms / 1000);
+    }
   }
   w.header("sluice_pipeline_health", "gauge",
            "1 for each pipeline's health: ok, stalled, dropping, erroring");

@@ -200,6 +200,8 @@ Error PipelineManager::Pipeline::run_once() {
   auto window_start = Clock::now();
   std::int64_t window_frames = 0;
   std::vector<std::uint64_t> window_bytes(now.renditions.size());
+  double path_sum = 0;  // frame paths of the window's pictures (live sources)
+  int path_count = 0;
   for (std::int64_t i = 0;; ++i) {
     // Pictures are made at the source's rate from the monotonic clock. A picture more than two
     // frames late is dropped (counted) and the schedule goes on: the stream keeps real time.
@@ -313,6 +315,10 @@ Error PipelineManager::Pipeline::run_once() {
         }
       }
     }
+    if (auto path = video->frame_path_ms()) {
+      path_sum += *path;
+      ++path_count;
+    }
     if (i == 0) start = Clock::now();  // the encoders' start-up is not lateness
     ++frames;
     ++window_frames;
@@ -330,6 +336,9 @@ Error PipelineManager::Pipeline::run_once() {
       for (std::size_t r = 0; r < window_bytes.size(); ++r)
         bitrates[r] = static_cast<double>(window_bytes[r]) * 8 / span;
       sources = video->sources();
+      frame_path_ms = path_count ? std::optional<double>(path_sum / path_count) : std::nullopt;
+      path_sum = 0;
+      path_count = 0;
       window_start = t;
       window_frames = 0;
       std::fill(window_bytes.begin(), window_bytes.end(), 0);

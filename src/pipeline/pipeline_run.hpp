@@ -55,6 +55,8 @@ struct PipelineManager::Pipeline {
   std::atomic<std::int64_t> last_frame_ns{0};  // steady clock
   // Measured over the last second (under mutex): frames made, and bits sent per rendition.
   double fps = 0;
+  // A live source's frame path (VideoPipeline::frame_path_ms), mean over the last second.
+  std::optional<double> frame_path_ms;
   std::vector<double> bitrates;
   std::vector<int> targets;           // each rendition's bitrate now (adaptive bitrate moves it)
   std::vector<SourceReport> sources;  // as of the last second

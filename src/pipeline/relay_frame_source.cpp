@@ -65,9 +65,11 @@ struct Shared {
     }
     if (!any) first = Clock::now();
     any = true;
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - first).count();
-    if (pool.push(data, ms)) problem.clear();
+    // Microseconds from the first picture: the picture's time (next() hands out ms) and when
+    // it arrived (arrival(), for the frame path's latency).
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - first).count();
+    if (pool.push(data, us)) problem.clear();
   }
 
   // The failure the consumer must report, if any.
@@ -104,14 +106,14 @@ class RelayFrames final : public FrameSource {
   Result<AVFrame*> next(std::int64_t& ms) override {
     if (have_frame_) {
       have_frame_ = false;
-      ms = ms_;
+      ms = us_ / 1000;
       return frame_;
     }
     const auto deadline = Clock::now() + kSilence;
     for (;;) {
       if (auto failed = shared_->failure()) return fail(*failed);
-      if (shared_->pool.take(frame_, ms_, kPoll)) {
-        ms = ms_;
+      if (shared_->pool.take(frame_, us_, kPoll)) {
+        ms = us_ / 1000;
         return frame_;
       }
       if (stopped_()) return fail(Error::unavailable("stopping"));
@@ -124,11 +126,17 @@ class RelayFrames final : public FrameSource {
     }
   }
 
+  std::optional<Clock::time_point> arrival() const override {
+    std::lock_guard lock(shared_->mutex);
+    return shared_->first + std::chrono::microseconds(us_);
+  }
+
   // Waits for the first picture.
   Status start() {
     frame_ = av_frame_alloc();
     if (!frame_) return fail(Error::internal("out of memory"));
-    auto first = next(ms_);
+    std::int64_t ms = 0;
+    auto first = next(ms);
     if (!first) return fail(first.error());
     have_frame_ = true;
     std::lock_guard lock(shared_->mutex);
@@ -142,7 +150,7 @@ class RelayFrames final : public FrameSource {
   std::unique_ptr<Feed> feed_;
   std::function<bool()> stopped_;
   AVFrame* frame_ = nullptr;
-  std::int64_t ms_ = 0;
+  std::int64_t us_ = 0;  // the picture handed out: µs after the first arrived
   bool have_frame_ = false;
   RawLayout layout_;
 };

@@ -390,6 +390,11 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
       return fail(Error::internal("pipeline: no picture: " + av::text(err)));
     }
   }
+  if (const auto arrived = n.source->arrival()) {
+    frame_path_ms_ =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - *arrived)
+            .count();
+  }
   ++frames_;
   return {};
 }

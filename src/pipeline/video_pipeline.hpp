@@ -91,6 +91,10 @@ class VideoPipeline {
   std::string encoder_note() const;
   // Pictures the main source dropped or refused so far.
   std::uint64_t source_dropped() const;
+  // The frame path of the last picture from a live source: from its arrival in sluiced to its
+  // hand-over to the last rendition's encoder (the encoders' own delay excluded), in ms; nullopt
+  // for a picture made here.
+  std::optional<double> frame_path_ms() const { return frame_path_ms_; }
   std::vector<SourceReport> sources() const;
 
   struct Native;
@@ -102,6 +106,7 @@ class VideoPipeline {
   std::unique_ptr<Native> native_;
   std::int64_t frames_ = 0;
   std::int64_t last_ms_ = 0;
+  std::optional<double> frame_path_ms_;
 };
 
 }  // namespace sluice::pipeline

@@ -391,9 +391,8 @@ TEST_F(PipelineTest, CameraSettingsChangeThePrimaryStreamAndReadersStay) {
   std::string status;
   EXPECT_TRUE(eventually(
       [&] {
-        status = run_command({program_path("curl"), "-s", "-o", "/dev/null", "-w",
-                              "%{http_code}", "--max-time", "2",
-                              daemon_->url() + "/live/stream1/mjpeg"})
+        status = run_command({program_path("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                              "--max-time", "2", daemon_->url() + "/live/stream1/mjpeg"})
                      .out;
         return status.starts_with("404");
       },
@@ -732,9 +731,11 @@ encoder = { bitrate_kbps = 150, preset = "ultrafast" }
 
   const std::string bad = ::testing::TempDir() + "/pipelines-bad.toml";
   std::ofstream(bad) << "[[pipeline]]\nname = \"x\"\nsource = { type = \"webcam\" }\n";
-  CommandResult refused = run_command({SLUICED_PATH, "--config", bad, "--http", "127.0.0.1:0",
-                                       "--history", ":memory:", "--onvif", "off", "--mdns", "off", "--osc", "off", "--rtmp", "off",
-                                       "--rtsp", "off", "--srt", "off", "--webrtc-udp", "off"});
+  CommandResult refused =
+      run_command({SLUICED_PATH, "--config",     bad,   "--http", "127.0.0.1:0", "--history",
+                   ":memory:",   "--onvif",      "off", "--mdns", "off",         "--osc",
+                   "off",        "--rtmp",       "off", "--rtsp", "off",         "--srt",
+                   "off",        "--webrtc-udp", "off"});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE((refused.out + refused.err).find("[[pipeline]] 1"), std::string::npos)
       << refused.out << refused.err;
@@ -863,6 +864,13 @@ TEST_F(PipelineTest, RawFramesPushedOverARelayChannelBecomeAPlayablePath) {
       "encoder": {"bitrate_kbps": 400}})");
   EXPECT_EQ(shape(rtmp("render")), "h264,320,240,25/1");
   EXPECT_EQ(str(api("GET", "/pipelines/" + id).body.at("source"), "channel"), "frames.render");
+  // The frame path — arrival in sluiced to the encoders — is measured and shown.
+  EXPECT_TRUE(
+      eventually([&] { return num(api("GET", "/pipelines/" + id).body, "frame_path_ms") > 0; }, 5s))
+      << api("GET", "/pipelines/" + id).raw;
+  EXPECT_TRUE(
+      metric(api("GET", "/metrics").raw, R"(sluice_pipeline_frame_path_seconds{pipeline="render"})")
+          .has_value());
 
   ChildProcess wrong;
   ASSERT_TRUE(wrong.spawn({"/bin/sh", "-c",
