@@ -72,7 +72,7 @@ FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 15
 FUZZ_TIMEOUT ?= 10
-FUZZ_TARGETS = fuzz_request_bodies fuzz_ws_frames fuzz_text_parsers fuzz_wire_frames fuzz_wire_session fuzz_rtmp_amf0 fuzz_rtmp_chunks fuzz_rtmp_session fuzz_flv fuzz_redis_hash fuzz_stream_key fuzz_hls_muxer fuzz_auth fuzz_rtsp fuzz_sdp fuzz_rtp fuzz_mpegts fuzz_stun fuzz_soap fuzz_mdns fuzz_osc
+FUZZ_TARGETS = fuzz_request_bodies fuzz_ws_frames fuzz_text_parsers fuzz_wire_frames fuzz_wire_session fuzz_rtmp_amf0 fuzz_rtmp_chunks fuzz_rtmp_session fuzz_flv fuzz_redis_hash fuzz_stream_key fuzz_hls_muxer fuzz_auth fuzz_rtsp fuzz_sdp fuzz_rtp fuzz_mpegts fuzz_stun fuzz_soap fuzz_mdns fuzz_osc fuzz_mqtt
 
 fuzz-build: test-deps
 	@./scripts/install-deps.sh --test clang-16 libclang-rt-16-dev
