@@ -27,6 +27,7 @@ struct Queue {
   std::mutex mutex;
   std::condition_variable ready;
   std::deque<media::PacketPtr> waiting;
+  std::deque<std::chrono::steady_clock::time_point> arrived;  // when each of `waiting` came
   std::deque<media::PacketPtr> sound;  // audio, until taken (at most kMaxSound; the oldest go)
   std::optional<SourceAudio> audio;    // from the path's audio configuration (AAC or Opus)
   bool ended = false;
@@ -47,6 +48,7 @@ struct Queue {
       if (waiting.size() >= kDepth) {
         dropped += waiting.size();
         waiting.clear();
+        arrived.clear();
         if (!p->keyframe && !p->sequence_header) {
           skipping = true;
           ++dropped;
@@ -54,6 +56,7 @@ struct Queue {
         }
       }
       waiting.push_back(p);
+      arrived.push_back(std::chrono::steady_clock::now());
     }
     ready.notify_one();
   }
@@ -120,6 +123,9 @@ class PathSource final : public FrameSource {
     }
   }
 
+  // The arrival of the packet that completed the picture handed out.
+  std::optional<Clock::time_point> arrival() const override { return last_arrival_; }
+
   Result<AVFrame*> next(std::int64_t& ms) override {
     if (!have_frame_) {
       if (auto ok = decode_one(); !ok) return fail(ok.error());
@@ -157,6 +163,8 @@ class PathSource final : public FrameSource {
         if (!queue_->waiting.empty()) {
           p = std::move(queue_->waiting.front());
           queue_->waiting.pop_front();
+          last_arrival_ = queue_->arrived.front();
+          queue_->arrived.pop_front();
         } else if (queue_->ended) {
           return fail(Error{502, "path '" + path_ + "' ended", {}});
         }
@@ -204,6 +212,7 @@ class PathSource final : public FrameSource {
   std::unique_ptr<media::VideoDecoder> decoder_;
   AVFrame* frame_ = nullptr;
   bool have_frame_ = false;
+  std::optional<Clock::time_point> last_arrival_;
   std::int64_t first_ms_ = -1;
 };
 

@@ -70,6 +70,8 @@ struct UrlSource::Native {
   std::chrono::steady_clock::time_point last_read = std::chrono::steady_clock::now();
   std::int64_t first_pts = AV_NOPTS_VALUE;
   bool have_frame = false;  // open() decoded one that next() has not handed out yet
+  // When the last video packet was read: the arrival of the picture it completes.
+  std::optional<std::chrono::steady_clock::time_point> packet_arrived;
 
   ~Native() {
     av_packet_free(&packet);
@@ -105,6 +107,7 @@ struct UrlSource::Native {
         if (stopped()) return fail(Error::unavailable("stopping"));
         return fail(bad_gateway(err == AVERROR_EOF ? "the stream ended" : av::text(err)));
       }
+      if (packet->stream_index == stream) packet_arrived = std::chrono::steady_clock::now();
       if (packet->stream_index == audio_stream && packet->pts != AV_NOPTS_VALUE) {
         keep_sound(
             av_rescale_q(packet->pts, input->streams[audio_stream]->time_base, AVRational{1, 1000}),
@@ -237,6 +240,10 @@ Result<AVFrame*> UrlSource::next(std::int64_t& ms) {
   }
   ms = av_rescale_q(pts - n.first_pts, tb, AVRational{1, 1000});
   return n.frame;
+}
+
+std::optional<std::chrono::steady_clock::time_point> UrlSource::arrival() const {
+  return native_->packet_arrived;
 }
 
 std::optional<SourceAudio> UrlSource::audio() const {

@@ -39,6 +39,8 @@ class UrlSource final : public FrameSource {
   int pixel_format() const override;
   // 502 when the stream ends or fails.
   Result<AVFrame*> next(std::int64_t& ms) override;
+  // When the packet completing the last picture was read (a live source's frame path start).
+  std::optional<std::chrono::steady_clock::time_point> arrival() const override;
   std::optional<SourceAudio> audio() const override;
   void take_audio(std::vector<AudioPacket>& out) override;
 

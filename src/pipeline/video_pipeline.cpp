@@ -363,6 +363,7 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
   if (int err = av_buffersrc_add_frame_flags(n.input, in, AV_BUFFERSRC_FLAG_KEEP_REF); err < 0) {
     return fail(Error::internal("pipeline: the picture was refused: " + av::text(err)));
   }
+  bool handed_over = false;
   for (std::size_t i = 0; i < n.sinks.size(); ++i) {
     AVCodecContext* c = n.encoders[i].get();
     const AVRational graph_time = av_buffersink_get_time_base(n.sinks[i]);
@@ -381,6 +382,15 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
         auto jpeg = tap.encoder->encode(*n.frame, n.frame->width, n.frame->height);
         if (jpeg) n.jpegs.emplace_back(i, std::move(*jpeg));
       }
+      if (i == 0 && !handed_over) {
+        // The frame path ends here, at the first encoder (its own time is not the path's).
+        handed_over = true;
+        if (const auto arrived = n.source->arrival()) {
+          frame_path_ms_ =
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - *arrived)
+                  .count();
+        }
+      }
       err = avcodec_send_frame(c, n.frame.get());
       av_frame_unref(n.frame.get());
       if (err < 0) return fail(Error::internal("pipeline: the encoder refused: " + av::text(err)));
@@ -389,11 +399,6 @@ Status VideoPipeline::next(std::int64_t index, std::int64_t offset_ms,
     if (err != AVERROR(EAGAIN)) {
       return fail(Error::internal("pipeline: no picture: " + av::text(err)));
     }
-  }
-  if (const auto arrived = n.source->arrival()) {
-    frame_path_ms_ =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - *arrived)
-            .count();
   }
   ++frames_;
   return {};

@@ -91,9 +91,9 @@ class VideoPipeline {
   std::string encoder_note() const;
   // Pictures the main source dropped or refused so far.
   std::uint64_t source_dropped() const;
-  // The frame path of the last picture from a live source: from its arrival in sluiced to its
-  // hand-over to the last rendition's encoder (the encoders' own delay excluded), in ms; nullopt
-  // for a picture made here.
+  // The frame path of the last picture from a live source: from its arrival in sluiced (for a
+  // decoded source, the packet that completed it) to its hand-over to the first rendition's
+  // encoder (the encoders' own time excluded), in ms; nullopt for a picture made here.
   std::optional<double> frame_path_ms() const { return frame_path_ms_; }
   std::vector<SourceReport> sources() const;
 

@@ -244,6 +244,10 @@ TEST_F(PipelineTest, AUrlSourcePullsAnRtspCameraAndANoAnswerIsRetried) {
       << probed.err;
   EXPECT_NE(api("GET", "/pipelines/" + id).raw.find("\"url\":\"rtsp://127.0.0.1:"),
             std::string::npos);
+  // A decoded source's frame path starts when the packet completing a picture is read.
+  EXPECT_TRUE(
+      eventually([&] { return num(api("GET", "/pipelines/" + id).body, "frame_path_ms") > 0; }, 5s))
+      << api("GET", "/pipelines/" + id).raw;
   // Over SRT the sound comes as ADTS in MPEG-TS: copied too, its headers taken off.
   const std::string over_srt =
       R"({"name": "pulled-srt", "source": {"type": "url", "url": "srt://127.0.0.1:)" +
