@@ -52,19 +52,54 @@
 # then LAT_DURATION s), LAT_RUNS rounds, alternating. The contestant's CPU over the reading is
 # recorded too (sluice: sluiced + sluice pub).
 #
+# Part "renditions" — two renditions from one decode against two independent ffmpeg transcodes.
+# The source is live H.264: ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -c:v libx264
+# -preset veryfast -tune zerolatency -g 30 -b:v SRC_KBPSk -maxrate … -bufsize … -threads 1
+# -pix_fmt yuv420p -f flv rtmp://127.0.0.1:RP2/live/KEY (the receiver's path dev), read by both
+# contestants at rtsp://127.0.0.1:TP2/live/dev (RTSP over TCP). Each rendition goes back to the
+# receiver over RTMP on paths r720 and r360 (publish keys from POST /keys on the receiver).
+#   sluice       a fresh sluiced (as above), idle IDLE_WINDOW s, then POST /pipelines
+#                {"name":"two","source":{"type":"url","url":"rtsp://127.0.0.1:TP2/live/dev",
+#                 "clock":false},"encoder":{"codec":"h264","bitrate_kbps":2500,"preset":"veryfast",
+#                 "gop":30,"zerolatency":true},"renditions":[{"path":"r720","width":1280,
+#                 "height":720},{"path":"r360","width":640,"height":360,"bitrate_kbps":800}],
+#                 "outputs":[{"type":"push","rendition":"r720","url":"rtmp://…/live/K720"},
+#                 {"type":"push","rendition":"r360","url":"rtmp://…/live/K360"}]}
+#                (one decode, one libx264 per rendition, thread_count 1 each)
+#   ffmpeg       two processes, ffmpeg -hide_banner -nostdin -loglevel error -filter_threads 1
+#                -threads 1 -rtsp_transport tcp -i rtsp://…/live/dev -map 0:v:0 -an -vf
+#                scale=W:H (the same x264 options; 800k for 360p) -threads 1 -pix_fmt yuv420p
+#                -f flv rtmp://…/live/K720 (K360); their CPU summed
+# REND_RUNS rounds, order rotated; WARMUP s after both renditions are published, then WINDOW s of
+# utime + stime, with the receiver's, the source publisher's and everything else's; each
+# rendition is then probed on the receiver (ffprobe: codec, size). Ratio sluice / ffmpeg pair.
+#
+# Part "framepath" — the latency sluice's own frame path adds: a live source's picture from its
+# arrival in sluiced to its hand-over to the encoders, as sluiced reports it (GET /pipelines/ID
+# frame_path_ms, the mean over the last second, and /metrics
+# sluice_pipeline_frame_path_seconds{pipeline="NAME"}), sampled once a second for FP_SECONDS
+# after WARMUP s, in FP_SETUPS: relay (the latency part's raw 720p30 frames through sluice pub and
+# a relay-source pipeline), url (the renditions part's pipeline, RTSP source, decoded) and path
+# (the same pipeline with {"type":"path","path":"cam"}, the publisher pushing into the measuring
+# sluiced itself). Median, max and min of the samples, against one frame (1000/30 ms).
+#
 # Markdown tables on stdout, progress on stderr.
 #
 #   bench/pipeline_bench.sh > pipeline.md
 #   PARTS=cpu RUNS=3 WINDOW=20 bench/pipeline_bench.sh
 #   PARTS=latency LAT_RUNS=3 bench/pipeline_bench.sh
+#   PARTS="framepath renditions" REND_RUNS=5 bench/pipeline_bench.sh
 #
 # Environment (paths relative to the current directory or to the repo root):
 #   SLUICED, SLUICE  daemon and CLI (default build/bin/sluiced, build/bin/sluice); the run uses
 #                    copies of them (a rebuild during the run cannot change what is measured)
 #   FFMPEG, FFPROBE, PYTHON  default ffmpeg, ffprobe, python3 from PATH
-#   PARTS          "cpu latency" (default both)
+#   PARTS          "cpu latency" (default both); also renditions, framepath (run only when named)
 #   CPU_CASES      default "sluice ffmpeg ffmpeg-auto"; LAT_CASES default "sluice ffmpeg"
 #   RUNS           rounds of the cpu part (default 5); LAT_RUNS of the latency part (default 5)
+#   REND_CASES     default "sluice ffmpeg"; REND_RUNS rounds of the renditions part (default 3)
+#   SRC_KBPS       the live source's bitrate for renditions and framepath (default 4000)
+#   FP_SETUPS      default "relay url path"; FP_RUNS rounds (default 1); FP_SECONDS samples (30)
 #   WARMUP         seconds after the stream is pushed before the CPU window (default 5)
 #   WINDOW         CPU window, seconds (default 30); IDLE_WINDOW idle sluiced (default 30)
 #   VERIFY         seconds of the delivered stream checked after each window (default 10)
@@ -97,6 +132,12 @@ IDLE_WINDOW="${IDLE_WINDOW:-30}"
 VERIFY="${VERIFY:-10}"
 LAT_WARMUP="${LAT_WARMUP:-5}"
 LAT_DURATION="${LAT_DURATION:-30}"
+REND_CASES="${REND_CASES:-sluice ffmpeg}"
+REND_RUNS="${REND_RUNS:-3}"
+SRC_KBPS="${SRC_KBPS:-4000}"
+FP_SETUPS="${FP_SETUPS:-relay url path}"
+FP_RUNS="${FP_RUNS:-1}"
+FP_SECONDS="${FP_SECONDS:-30}"
 MAX_LOAD="${MAX_LOAD:-1.0}"
 LOAD_WAIT="${LOAD_WAIT:-180}"
 DISTURBED="${DISTURBED:-25}"
@@ -116,12 +157,22 @@ BENCH_NAME=pipeline_bench
 # shellcheck source=bench/bench_lib.sh
 . "$ROOT/bench/bench_lib.sh"
 
-for v in RUNS LAT_RUNS WARMUP WINDOW IDLE_WINDOW VERIFY LAT_WARMUP LAT_DURATION LOAD_WAIT DISTURBED; do
+for v in RUNS LAT_RUNS WARMUP WINDOW IDLE_WINDOW VERIFY LAT_WARMUP LAT_DURATION LOAD_WAIT DISTURBED \
+  REND_RUNS SRC_KBPS FP_RUNS FP_SECONDS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 ((WINDOW > 0 && VERIFY > 0 && LAT_DURATION > 0)) || die "WINDOW, VERIFY and LAT_DURATION must be positive"
 [[ "$MAX_LOAD" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "MAX_LOAD must be a number, got '$MAX_LOAD'"
-for p in $PARTS; do [[ "$p" == cpu || "$p" == latency ]] || die "PARTS takes cpu and/or latency, got '$p'"; done
+for p in $PARTS; do
+  [[ "$p" == cpu || "$p" == latency || "$p" == renditions || "$p" == framepath ]] ||
+    die "PARTS takes cpu, latency, renditions, framepath, got '$p'"
+done
+for c in $REND_CASES; do
+  [[ "$c" == sluice || "$c" == ffmpeg ]] || die "unknown renditions case '$c' (sluice ffmpeg)"
+done
+for c in $FP_SETUPS; do
+  [[ "$c" == relay || "$c" == url || "$c" == path ]] || die "unknown frame path setup '$c' (relay url path)"
+done
 for c in $CPU_CASES; do
   [[ "$c" == sluice || "$c" == ffmpeg || "$c" == ffmpeg-auto ]] || die "unknown CPU case '$c' (sluice ffmpeg ffmpeg-auto)"
 done
@@ -391,7 +442,8 @@ wait_log() {
   done
 }
 
-# start_receiver TAG — the receiving sluiced (--dev-key) on free ports; sets RECV_PID RP2 KEY.
+# start_receiver TAG — the receiving sluiced (--dev-key) on free ports; sets RECV_PID RP2 KEY (and
+# HP2, TP2: its HTTP and RTSP ports).
 start_receiver() {
   local tag="$1" hp tp logfile="$WORK/$1.receiver.log"
   hp="$(free_port)"
@@ -401,13 +453,16 @@ start_receiver() {
     --rtsp "127.0.0.1:$tp" --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off \
     --history :memory: --data-dir "$WORK/$tag.receiver-data" --loopback-admin true --dev-key
   RECV_PID="$SPAWNED"
+  HP2="$hp"
+  TP2="$tp"
   wait_log "$logfile" 'sluiced listening' 10 "$RECV_PID" "the receiving sluiced"
   KEY="$(grep -o 'sk_[A-Za-z0-9_-]*' "$logfile" | head -n 1)"
   [[ -n "$KEY" ]] || die "the receiving sluiced printed no publish key: $(tail -n 5 "$logfile")"
   wait_port "$RP2" "$RECV_PID" "the receiving sluiced (RTMP)"
 }
 
-# start_sluiced TAG — the contestant sluiced; sets SL_PID HP WP (a fixed free wire port).
+# start_sluiced TAG — the contestant sluiced; sets SL_PID HP WP (a fixed free wire port) RP1 (its
+# RTMP port).
 start_sluiced() {
   local tag="$1" rp tp logfile="$WORK/$1.sluiced.log"
   HP="$(free_port)"
@@ -418,6 +473,7 @@ start_sluiced() {
     --rtsp "127.0.0.1:$tp" --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off \
     --history :memory: --data-dir "$WORK/$tag.sluiced-data" --loopback-admin true
   SL_PID="$SPAWNED"
+  RP1="$rp"
   wait_log "$logfile" 'sluiced listening' 10 "$SL_PID" "sluiced"
   wait_port "$HP" "$SL_PID" "sluiced (HTTP)"
   wait_port "$WP" "$SL_PID" "sluiced (wire)"
@@ -483,6 +539,11 @@ print("%s, %d fps, %s frames dropped; push %s (sent %s, dropped %s, reconnects %
 
 X264=(-c:v libx264 -preset veryfast -tune zerolatency -profile:v high -b:v "${KBPS}k" -maxrate "${KBPS}k"
   -bufsize "${KBPS}k" -g "$GOP")
+R2_WIDTH=640
+R2_HEIGHT=360
+R2_KBPS=800
+X264_R2=(-c:v libx264 -preset veryfast -tune zerolatency -profile:v high -b:v "${R2_KBPS}k" -maxrate "${R2_KBPS}k"
+  -bufsize "${R2_KBPS}k" -g "$GOP")
 X264_TEXT="-c:v libx264 -preset veryfast -tune zerolatency -profile:v high -b:v ${KBPS}k -maxrate ${KBPS}k -bufsize ${KBPS}k -g $GOP"
 
 # ---------------------------------------------------------------------------------------------
@@ -797,6 +858,352 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# Parts renditions and framepath: a live H.264 source. The receiving sluiced doubles as the
+# source server: SRC_PUB publishes the test pattern, encoded, to its path dev, read back over
+# RTSP (TCP) by the contestants at rtsp://127.0.0.1:TP2/live/dev; the renditions are pushed back
+# to it on paths r720 and r360 (publish keys made with POST /keys).
+
+# start_source TAG [RTMP_URL LOG_FILE PATH] — the live publisher into the receiver's path dev (or to
+# RTMP_URL, waiting for LOG_FILE to show PATH published); sets SRC_PID, SRC_URL, SRC_JSON (the
+# pipeline source reading it: url, RTSP over TCP from the receiver).
+start_source() {
+  local tag="$1" url="${2:-rtmp://127.0.0.1:$RP2/live/$KEY}" logf="${3:-$WORK/$1.receiver.log}" path="${4:-dev}"
+  spawn "$WORK/$tag.source.log" "$FFMPEG" -hide_banner -nostdin -loglevel error -re -f lavfi \
+    -i "testsrc2=size=${WIDTH}x$HEIGHT:rate=$FPS" -c:v libx264 -preset veryfast -tune zerolatency \
+    -g "$GOP" -b:v "${SRC_KBPS}k" -maxrate "${SRC_KBPS}k" -bufsize "${SRC_KBPS}k" -threads 1 \
+    -pix_fmt yuv420p -f flv "$url"
+  SRC_PID="$SPAWNED"
+  wait_log "$logf" "publishes '$path'" 20 "$SRC_PID" "the source publisher"
+  SRC_URL="rtsp://127.0.0.1:$TP2/live/dev"
+  SRC_JSON="{\"type\":\"url\",\"url\":\"$SRC_URL\",\"clock\":false}"
+  sleep 1
+}
+
+# receiver_key TAG STREAM [HTTP_PORT] — a publish key for STREAM on the receiver (or the sluiced
+# at HTTP_PORT) (POST /keys); echoes it.
+receiver_key() {
+  local out="$WORK/$1.key-$2.json" k
+  curl -s -o "$out" -X POST "http://127.0.0.1:${3:-$HP2}/keys" -H 'content-type: application/json' \
+    -d "{\"stream\":\"$2\",\"kind\":\"publish\"}" || true
+  k="$(grep -o 'sk_[A-Za-z0-9_-]*' "$out" | head -n 1)"
+  [[ -n "$k" ]] || die "POST /keys on the receiver gave no key for $2: $(head -c 300 "$out")"
+  echo "$k"
+}
+
+# two_body K720 K360 — the two-rendition pipeline, source SRC_JSON, each rendition pushed back.
+two_body() {
+  echo "{\"name\":\"two\",\"source\":$SRC_JSON,\"encoder\":{\"codec\":\"h264\",\"bitrate_kbps\":$KBPS,\"preset\":\"veryfast\",\"gop\":$GOP,\"zerolatency\":true},\"renditions\":[{\"path\":\"r720\",\"width\":$WIDTH,\"height\":$HEIGHT},{\"path\":\"r360\",\"width\":$R2_WIDTH,\"height\":$R2_HEIGHT,\"bitrate_kbps\":$R2_KBPS}],\"outputs\":[{\"type\":\"push\",\"rendition\":\"r720\",\"url\":\"rtmp://127.0.0.1:$RP2/live/$1\"},{\"type\":\"push\",\"rendition\":\"r360\",\"url\":\"rtmp://127.0.0.1:$RP2/live/$2\"}]}"
+}
+
+# create_two TAG — POST /pipelines (two_body); waits (30 s) for state running, both outputs
+# pushing and the receiver to log both publishers. Sets PIPE_ID; returns 1 with PIPE_ERROR.
+create_two() {
+  local tag="$1" out="$WORK/$1.create.json" code st deadline k720 k360
+  PIPE_ERROR=""
+  k720="$(receiver_key "$tag" r720)"
+  k360="$(receiver_key "$tag" r360)"
+  code="$(curl -s -o "$out" -w '%{http_code}' -X POST "http://127.0.0.1:$HP/pipelines" \
+    -H 'content-type: application/json' -d "$(two_body "$k720" "$k360")")" || code=000
+  if [[ "$code" != 201 ]]; then
+    PIPE_ERROR="POST /pipelines answered $code: $(head -c 400 "$out")"
+    return 1
+  fi
+  PIPE_ID="$(json_get "$out" id)"
+  deadline=$((SECONDS + 30))
+  while :; do
+    curl -s -o "$WORK/$tag.state.json" "http://127.0.0.1:$HP/pipelines/$PIPE_ID" || true
+    st="$("$PYTHON" -c 'import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    print(d.get("state"), *[o.get("state") for o in d.get("outputs") or []])
+except Exception:
+    print("?")' "$WORK/$tag.state.json")"
+    if [[ "$st" == "running pushing pushing" ]] && grep -q "publishes 'r720'" "$WORK/$tag.receiver.log" &&
+      grep -q "publishes 'r360'" "$WORK/$tag.receiver.log"; then
+      return 0
+    fi
+    if ((SECONDS >= deadline)); then
+      PIPE_ERROR="after 30 s: state and outputs: $st; $(head -c 600 "$WORK/$tag.state.json")"
+      return 1
+    fi
+    sleep 0.25
+  done
+}
+
+# two_status TAG — the two-rendition pipeline as one line.
+two_status() {
+  local sf="$WORK/$1.status.json"
+  curl -s -o "$sf" "http://127.0.0.1:$HP/pipelines/$PIPE_ID" || true
+  "$PYTHON" -c 'import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception:
+    print("no answer"); sys.exit()
+outs = "; ".join("push %s %s (sent %s, dropped %s, reconnects %s)" % (o.get("rendition"), o.get("state"), o.get("sent"), o.get("dropped"), o.get("reconnects")) for o in d.get("outputs") or [])
+print("%s, %d fps, %s frames dropped; %s%s" % (d.get("state"), int(d.get("fps") or 0), d.get("dropped_frames"), outs, ("; error: " + d["error"]) if d.get("error") else ""))' "$sf"
+}
+
+# probe_renditions — each rendition as the receiver plays it: codec WxH.
+probe_renditions() {
+  local p r out=""
+  for p in r720 r360; do
+    r="$(timeout 15 "$FFPROBE" -v error -select_streams v:0 -show_entries stream=codec_name,width,height \
+      -of csv=p=0 "rtmp://127.0.0.1:$RP2/live/$p" 2>/dev/null | head -n 1 | tr ',' ' ')" || true
+    out+="${out:+, }$p: ${r:-nothing}"
+  done
+  echo "$out"
+}
+
+# rend_run CASE ROUND — one run of the renditions part; appends a row to $WORK/rend.rows.
+rend_run() {
+  local c="$1" r="$2" tag="rend-$1-$2" prefix idle_pct="" share="" status note="" busy_before
+  prefix="$WORK/$tag"
+  wait_for_load
+  busy_before="$(busy_percent)"
+  log "renditions round $r, $c: load $LOAD_START, machine ${busy_before}% busy"
+  start_receiver "$tag"
+  start_source "$tag"
+  local -a pids=()
+  if [[ "$c" == sluice ]]; then
+    start_sluiced "$tag"
+    sleep 3
+    thread_ticks "$SL_PID" | cut -d' ' -f1 >"$prefix.known"
+    window "$prefix.idle" "$IDLE_WINDOW" "$SL_PID"
+    idle_pct="$(pct "$(cut -d' ' -f2 "$prefix.idle.win")" "$(cut -d' ' -f1 "$prefix.idle.win")")"
+    log "  sluiced idle: $idle_pct% of a core"
+    thread_ticks "$SL_PID" | cut -d' ' -f1 >"$prefix.known"
+    if ! create_two "$tag"; then
+      log "  the pipeline did not start: $PIPE_ERROR"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$c" "$LOAD_START" "$busy_before" \
+        "" "$idle_pct" "" "" "" "" "" "FAILED: $PIPE_ERROR" "$LOAD_NOTE" >>"$WORK/rend.rows"
+      stop_all
+      return
+    fi
+    pids=("$SL_PID")
+  else
+    local k720 k360
+    k720="$(receiver_key "$tag" r720)"
+    k360="$(receiver_key "$tag" r360)"
+    # One decode and one encode each: decoder, scaler and encoder on one thread (-threads 1
+    # before -i is the decoder's, after it the encoder's).
+    spawn "$prefix.ffmpeg720.log" "$FFMPEG" -hide_banner -nostdin -loglevel error -filter_threads 1 \
+      -threads 1 -rtsp_transport tcp -i "$SRC_URL" -map 0:v:0 -an -vf "scale=$WIDTH:$HEIGHT" \
+      "${X264[@]}" -threads 1 -pix_fmt yuv420p -f flv "rtmp://127.0.0.1:$RP2/live/$k720"
+    pids+=("$SPAWNED")
+    spawn "$prefix.ffmpeg360.log" "$FFMPEG" -hide_banner -nostdin -loglevel error -filter_threads 1 \
+      -threads 1 -rtsp_transport tcp -i "$SRC_URL" -map 0:v:0 -an -vf "scale=$R2_WIDTH:$R2_HEIGHT" \
+      "${X264_R2[@]}" -threads 1 -pix_fmt yuv420p -f flv "rtmp://127.0.0.1:$RP2/live/$k360"
+    pids+=("$SPAWNED")
+    wait_log "$WORK/$tag.receiver.log" "publishes 'r720'" 20 "${pids[0]}" "ffmpeg (720p)"
+    wait_log "$WORK/$tag.receiver.log" "publishes 'r360'" 20 "${pids[1]}" "ffmpeg (360p)"
+  fi
+  sleep "$WARMUP"
+  window "$prefix" "$WINDOW" "${pids[@]}" "$RECV_PID" "$SRC_PID"
+  local -a w
+  read -r -a w <"$prefix.win"
+  local wall="${w[0]}" n=${#pids[@]} ticks=0 i
+  for ((i = 1; i <= n; i++)); do ticks=$((ticks + w[i])); done
+  local rticks="${w[n + 1]}" sticks="${w[n + 2]}" busy="${w[n + 3]}" steal="${w[n + 5]}"
+  local cpu rcpu scpu other each=""
+  cpu="$(pct "$ticks" "$wall")"
+  rcpu="$(pct "$rticks" "$wall")"
+  scpu="$(pct "$sticks" "$wall")"
+  other="$(pct $((busy - ticks - rticks - sticks)) "$wall")"
+  if [[ "$c" == sluice ]]; then
+    share="$(awk -v a="$cpu" -v b="$idle_pct" 'BEGIN { printf "%.1f", a - b }')"
+    each="$(thread_split "$prefix" "$prefix.known" sluice "$SL_PID")"
+    status="$(two_status "$tag")"
+  else
+    each="720p $(pct "${w[1]}" "$wall"), 360p $(pct "${w[2]}" "$wall")"
+    status=""
+    for i in 0 1; do
+      if kill -0 "${pids[i]}" 2>/dev/null; then status+="${status:+, }running"; else status+="${status:+, }EXITED"; fi
+    done
+    for f in "$prefix.ffmpeg720.log" "$prefix.ffmpeg360.log"; do
+      [[ ! -s "$f" ]] || status+="; stderr: $(tail -n 2 "$f" | tr '\n' ' ')"
+    done
+  fi
+  note="load avg after $(load1)"
+  local steal_pct
+  steal_pct="$(pct "$steal" "$wall")"
+  awk -v s="$steal_pct" 'BEGIN { exit !(s >= 0.5) }' && note+="; steal ${steal_pct}% of a core"
+  [[ -z "$LOAD_NOTE" ]] || note+="; $LOAD_NOTE"
+  local delivered
+  delivered="$(probe_renditions)"
+  log "  $c: $cpu% of a core ($each; receiver $rcpu%, source publisher $scpu%, other processes $other%)"
+  log "  delivered: $delivered; sender: $status"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$c" "$LOAD_START" "$busy_before" \
+    "$cpu" "$idle_pct" "$share" "$each" "$rcpu / $scpu / $other" "$delivered" "$status" "$note" "" >>"$WORK/rend.rows"
+  stop_all
+}
+
+renditions_part() {
+  : >"$WORK/rend.rows"
+  local -a cases
+  read -r -a cases <<<"$REND_CASES"
+  local n=${#cases[@]} r i
+  REND_START="$(date -u +%Y-%m-%dT%H:%MZ)"
+  for ((r = 1; r <= REND_RUNS; r++)); do
+    for ((i = 0; i < n; i++)); do
+      rend_run "${cases[$(((i + r - 1) % n))]}" "$r"
+    done
+  done
+  REND_END="$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "### Two renditions from one decode ($REND_START – $REND_END, $REND_RUNS rounds, ${WINDOW} s windows after ${WARMUP} s)"
+  echo
+  echo "Source: testsrc2 ${WIDTH}x$HEIGHT $FPS fps, libx264 veryfast zerolatency ${SRC_KBPS} kbit/s, published to the receiver, read at rtsp://127.0.0.1:TP2/live/dev (TCP)."
+  echo "Renditions: ${WIDTH}x$HEIGHT $KBPS kbit/s and ${R2_WIDTH}x$R2_HEIGHT $R2_KBPS kbit/s, each pushed back to the receiver over RTMP."
+  echo
+  echo "| round | contestant | load avg before | busy before | CPU % of a core | sluiced idle % | pipeline share % | split | receiver / source publisher / other processes % | delivered (ffprobe of the receiver) | sender | notes |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---|---|---|---|---|"
+  awk -F'\t' -v OFS=' | ' '{ print "| " $1, $2, $3, $4 "%", $5, ($6 == "" ? "—" : $6), ($7 == "" ? "—" : $7), $8, $9, $10, $11, $12 " |" }' "$WORK/rend.rows"
+  echo
+  # shellcheck disable=SC2016 # an awk program
+  local col='$2 == c && $f != "" { print $f }'
+  local sl_all sl_share ff_all
+  sl_all="$(awk -F'\t' -v c=sluice -v f=5 "$col" "$WORK/rend.rows" | median)"
+  sl_share="$(awk -F'\t' -v c=sluice -v f=7 "$col" "$WORK/rend.rows" | median)"
+  ff_all="$(awk -F'\t' -v c=ffmpeg -v f=5 "$col" "$WORK/rend.rows" | median)"
+  echo "| contestant | runs | CPU % of a core, each run | **median** |"
+  echo "|---|---:|---|---:|"
+  if [[ " $REND_CASES " == *" sluice "* ]]; then
+    echo "| sluiced, one pipeline, two renditions (whole process) | $(awk -F'\t' -v c=sluice -v f=5 "$col" "$WORK/rend.rows" | wc -l) | $(awk -F'\t' -v c=sluice -v f=5 "$col" "$WORK/rend.rows" | paste -sd' ') | **$sl_all** |"
+    echo "| sluiced pipeline share (CPU − idle) | $(awk -F'\t' -v c=sluice -v f=7 "$col" "$WORK/rend.rows" | wc -l) | $(awk -F'\t' -v c=sluice -v f=7 "$col" "$WORK/rend.rows" | paste -sd' ') | **$sl_share** |"
+  fi
+  if [[ " $REND_CASES " == *" ffmpeg "* ]]; then
+    echo "| two ffmpeg -threads 1 (sum) | $(awk -F'\t' -v c=ffmpeg -v f=5 "$col" "$WORK/rend.rows" | wc -l) | $(awk -F'\t' -v c=ffmpeg -v f=5 "$col" "$WORK/rend.rows" | paste -sd' ') | **$ff_all** |"
+  fi
+  echo
+  if [[ " $REND_CASES " == *" sluice "* && " $REND_CASES " == *" ffmpeg "* ]]; then
+    local a b
+    a="$(ratio "$sl_all" "$ff_all")"
+    b="$(ratio "$sl_share" "$ff_all")"
+    echo "| comparison | ratio of the medians | less than the ffmpeg pair |"
+    echo "|---|---:|---|"
+    echo "| sluiced with the pipeline (whole process) / two ffmpeg | $a | $(awk -v r="$a" 'BEGIN { print (r == "n/a") ? "no result" : (r < 1) ? "**yes**" : "**no**" }') |"
+    echo "| pipeline share / two ffmpeg | $b | $(awk -v r="$b" 'BEGIN { print (r == "n/a") ? "no result" : (r < 1) ? "**yes**" : "**no**" }') |"
+    echo
+  fi
+}
+
+# fp_sample PREFIX — FP_SECONDS samples, one a second, of GET /pipelines/ID frame_path_ms and of
+# /metrics sluice_pipeline_frame_path_seconds{pipeline="NAME"}, to PREFIX.samples (ms ms).
+fp_sample() {
+  local prefix="$1" name="$2" i a m
+  : >"$prefix.samples"
+  for ((i = 0; i < FP_SECONDS; i++)); do
+    a="$(curl -s "http://127.0.0.1:$HP/pipelines/$PIPE_ID" | "$PYTHON" -c 'import json, sys
+try:
+    v = json.load(sys.stdin).get("frame_path_ms")
+    print("-" if v is None else v)
+except Exception:
+    print("-")')"
+    m="$(curl -s "http://127.0.0.1:$HP/metrics" | awk -v n="sluice_pipeline_frame_path_seconds{pipeline=\"$name\"}" \
+      'index($0, n) == 1 { printf "%.3f", $2 * 1000; found = 1 } END { if (!found) print "-" }')"
+    echo "$a $m" >>"$prefix.samples"
+    sleep 1
+  done
+}
+
+# fp_run SETUP ROUND — SETUP relay (raw 720p30 frames, sluice pub) or url (the live H.264 source
+# of part renditions); appends a row to $WORK/fp.rows.
+fp_run() {
+  local s="$1" r="$2" tag="fp-$1-$2" prefix name status
+  prefix="$WORK/$tag"
+  wait_for_load
+  log "frame path round $r, $s: load $LOAD_START"
+  start_receiver "$tag"
+  start_sluiced "$tag"
+  if [[ "$s" == relay ]]; then
+    local fifo="$prefix.fifo"
+    mkfifo "$fifo"
+    spawn_in "$prefix.pub.log" "$fifo" "$SLUICE" pub "$CHANNEL" - --frame-bytes "$FRAME_BYTES" \
+      --metadata "$FRAME_META" --wire "127.0.0.1:$WP"
+    spawn_out "$prefix.gen.log" "$fifo" "$PYTHON" "$ROOT/bench/latency_clock.py" gen --width "$WIDTH" \
+      --height "$HEIGHT" --fps "$FPS"
+    sleep 1
+    name=bench
+    if ! create_pipeline "$tag" "{\"type\":\"relay\",\"channel\":\"$CHANNEL\",\"clock\":false}" \
+      "\"renditions\":[{\"path\":\"bench\",\"width\":$WIDTH,\"height\":$HEIGHT}],"; then
+      PIPE_ID=""
+    fi
+  elif [[ "$s" == url ]]; then
+    start_source "$tag"
+    name=two
+    create_two "$tag" || PIPE_ID=""
+  else
+    # path: the publisher into this sluiced's own path cam, read by the pipeline as a reader.
+    local k
+    k="$(receiver_key "$tag" cam "$HP")"
+    start_source "$tag" "rtmp://127.0.0.1:$RP1/live/$k" "$WORK/$tag.sluiced.log" cam
+    SRC_JSON='{"type":"path","path":"cam"}'
+    name=two
+    create_two "$tag" || PIPE_ID=""
+  fi
+  if [[ -z "$PIPE_ID" ]]; then
+    log "  the pipeline did not start: $PIPE_ERROR"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$LOAD_START" '{}' "FAILED: $PIPE_ERROR" "$LOAD_NOTE" >>"$WORK/fp.rows"
+    stop_all
+    return
+  fi
+  sleep "$WARMUP"
+  fp_sample "$prefix" "$name"
+  if [[ "$s" == relay ]]; then status="$(pipeline_status "$tag")"; else status="$(two_status "$tag")"; fi
+  local sum
+  sum="$("$PYTHON" - "$prefix.samples" "$FPS" <<'PY'
+import json, statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+def col(i):
+    return [float(r[i]) for r in rows if len(r) > i and r[i] != "-"]
+out = {"samples": len(rows)}
+for key, i in (("api", 0), ("metrics", 1)):
+    v = col(i)
+    out[key + "_n"] = len(v)
+    if v:
+        out[key + "_median"] = round(statistics.median(v), 2)
+        out[key + "_max"] = round(max(v), 2)
+        out[key + "_min"] = round(min(v), 2)
+print(json.dumps(out))
+PY
+)"
+  log "  $s: $sum; $status"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$LOAD_START" "$sum" "$status" "${LOAD_NOTE:-}; load avg after $(load1)" >>"$WORK/fp.rows"
+  stop_all
+}
+
+framepath_part() {
+  if [[ " $FP_SETUPS " == *" relay "* ]]; then
+    [[ -n "$SLUICE" ]] || die "no sluice CLI at $SLUICE_SRC (set SLUICE)"
+  fi
+  : >"$WORK/fp.rows"
+  local r s
+  FP_START="$(date -u +%Y-%m-%dT%H:%MZ)"
+  for ((r = 1; r <= FP_RUNS; r++)); do
+    for s in $FP_SETUPS; do fp_run "$s" "$r"; done
+  done
+  FP_END="$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "### Frame path ($FP_START – $FP_END, $FP_RUNS rounds, $FP_SECONDS samples a second apart after ${WARMUP} s)"
+  echo
+  echo "| round | source | load avg before | samples | frame_path_ms (GET): n, median, max, min | /metrics ×1000: n, median, max, min | one frame | pipeline | notes |"
+  echo "|---:|---|---:|---:|---|---|---:|---|---|"
+  "$PYTHON" - "$WORK/fp.rows" "$FPS" <<'PY'
+import json, sys
+fps = float(sys.argv[2])
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    d = json.loads(f[3]) if f[3] else {}
+    def cell(k):
+        n = d.get(k + "_n", 0)
+        return "%d, %s, %s, %s" % (n, d.get(k + "_median"), d.get(k + "_max"), d.get(k + "_min")) if n else "%d (absent)" % n
+    label = {"relay": "relay raw frames (sluice pub)", "url": "url rtsp://…/live/dev (decoded)",
+             "path": "path cam of the same sluiced (decoded)"}.get(f[1], f[1])
+    print("| %s | %s | %s | %s | %s | %s | %.1f ms | %s | %s |" % (f[0], label, f[2], d.get("samples", 0),
+          cell("api"), cell("metrics"), 1000 / fps, f[4], f[5]))
+PY
+  echo
+}
+
+# ---------------------------------------------------------------------------------------------
 
 echo "## Pipelines vs ffmpeg (issue 15): results of bench/pipeline_bench.sh"
 echo
@@ -807,5 +1214,7 @@ for p in $PARTS; do
   case "$p" in
     cpu) cpu_part ;;
     latency) latency_part ;;
+    renditions) renditions_part ;;
+    framepath) framepath_part ;;
   esac
 done
