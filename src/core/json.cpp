@@ -190,8 +190,6 @@ std::optional<boost::json::object> FieldReader::object(std::string_view key, boo
   return v->as_object();
 }
 
-namespace {
-// Valid UTF-8 copied; each invalid byte sequence replaced by U+FFFD.
 std::string valid_utf8(std::string_view in) {
   std::string out;
   out.reserve(in.size());
@@ -223,7 +221,6 @@ std::string valid_utf8(std::string_view in) {
   }
   return out;
 }
-}  // namespace
 
 std::string payload_as_json(std::string_view payload) {
   if (payload.empty()) return "null";

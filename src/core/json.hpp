@@ -30,6 +30,8 @@ std::string error_body(const Error& e);
 // is JSON text (registry events, /ws publishers), `null` when empty, otherwise a JSON string
 // of it (relay payloads are arbitrary bytes; invalid UTF-8 becomes U+FFFD).
 std::string payload_as_json(std::string_view payload);
+// Valid UTF-8 copied; each invalid byte sequence replaced by U+FFFD.
+std::string valid_utf8(std::string_view in);
 
 // Reads fields of one JSON object, recording a FieldError for every missing or ill-typed field
 // instead of stopping at the first. `loc` is the path prefix, e.g. {"body"}.

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/crypto.hpp"
+#include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "osc/osc_mapping.hpp"
 
@@ -19,34 +20,6 @@ namespace json = boost::json;
 // Doubles below this (the midpoint between FLT_MAX and 2^128) round to a finite float: the
 // text to_json writes for FLT_MAX ("3.4028235e+38") is a little above FLT_MAX itself.
 constexpr double kFloatOverflow = 0x1.ffffffp127;
-
-// Valid UTF-8 copied; each invalid byte sequence replaced by U+FFFD (as core/json.cpp does for
-// relay payloads).
-std::string valid_utf8(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size();) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    const std::size_t n = c < 0x80           ? 1
-                          : (c >> 5) == 0x6  ? 2
-                          : (c >> 4) == 0xE  ? 3
-                          : (c >> 3) == 0x1E ? 4
-                                             : 0;
-    bool ok = n > 0 && i + n <= in.size();
-    for (std::size_t k = 1; ok && k < n; ++k)
-      ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
-    if (ok && n > 1) {  // overlong forms, surrogates and code points past U+10FFFF are invalid
-      std::uint32_t cp = c & (0x7F >> n);
-      for (std::size_t k = 1; k < n; ++k)
-        cp = (cp << 6) | (static_cast<unsigned char>(in[i + k]) & 0x3F);
-      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-      ok = cp >= kMin[n] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
-    }
-    out.append(ok ? in.substr(i, n) : std::string_view("\xEF\xBF\xBD"));
-    i += ok ? n : 1;
-  }
-  return out;
-}
 
 // A float as the double its shortest decimal text reads as (0.1f → 0.1, not 0.100000001…);
 // null when it is not finite.

@@ -208,8 +208,12 @@ class Registry {
   // That offer (a session marked auto_offered), when it applies; false: the failure stands.
   bool offer_advertised(const StreamView& view, const StreamRequest& request,
                         const std::string& owner, const OfferCallback& done);
+  // A new session of `request` on `stream` with the advertised address, port and protocol.
+  static SessionRecord advertised_session(const StreamRecord& stream, const StreamRequest& request,
+                                          const std::string& owner);
   // The session of an accepted request, stored and announced; `done` gets its offer.
   void open_session(SessionRecord s, const OfferCallback& done);
+  static constexpr const char* kStreamGone = "Stream not found or expired";
   void count(Negotiation n) { stats_.negotiations[static_cast<std::size_t>(n)].fetch_add(1); }
   // Fails with 422 at `loc` when `value` serializes to more than max_config_bytes.
   Status check_size(const boost::json::object& value, std::vector<std::string> loc,

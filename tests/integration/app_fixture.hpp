@@ -24,7 +24,7 @@ class InProcessDaemon {
     c.srt = HostPort{"127.0.0.1", 0};
     c.history = ":memory:";
     c.onvif_enabled = false;  // no WS-Discovery multicast from tests
-    c.mdns_enabled = false;  // nor mDNS
+    c.mdns_enabled = false;   // nor mDNS
     c.osc_enabled = false;
     c.stream_ttl = ttl;
     c.request_timeout = request_timeout;

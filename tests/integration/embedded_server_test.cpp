@@ -31,7 +31,7 @@ using testing::eventually;
 Config local_config() {
   Config c;
   c.onvif_enabled = false;  // no WS-Discovery multicast
-  c.mdns_enabled = false;  // nor mDNS
+  c.mdns_enabled = false;   // nor mDNS
   c.osc_enabled = false;
   c.http = HostPort{"127.0.0.1", 0};
   c.wire = HostPort{"127.0.0.1", 0};

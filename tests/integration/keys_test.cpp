@@ -27,7 +27,7 @@ class KeysApp {
   explicit KeysApp(std::string admin_token = {}, std::string rtmp_host = "127.0.0.1") {
     Config c;
     c.onvif_enabled = false;  // no WS-Discovery multicast
-    c.mdns_enabled = false;  // nor mDNS
+    c.mdns_enabled = false;   // nor mDNS
     c.osc_enabled = false;
     c.http = HostPort{"127.0.0.1", 0};
     c.wire = HostPort{"127.0.0.1", 0};

@@ -453,7 +453,7 @@ class FixedPortDaemon {
   FixedPortDaemon(std::uint16_t http_port, std::uint16_t wire_port) {
     Config c;
     c.onvif_enabled = false;  // no WS-Discovery multicast
-    c.mdns_enabled = false;  // nor mDNS
+    c.mdns_enabled = false;   // nor mDNS
     c.osc_enabled = false;
     c.http = HostPort{"127.0.0.1", http_port};
     c.wire = HostPort{"127.0.0.1", wire_port};
