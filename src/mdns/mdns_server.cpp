@@ -20,6 +20,8 @@
 #include <system_error>
 #include <thread>
 
+#include "core/udp_receive.hpp"
+
 namespace sluice::mdns {
 namespace {
 
@@ -193,32 +195,19 @@ struct MdnsServer::Impl {
   }
 
   void receive() {
-    static thread_local std::vector<std::uint8_t> buffer(kMaxDatagram);
-    sockaddr_in from{};
-    iovec iov{buffer.data(), buffer.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    // MSG_TRUNC: n is the datagram's real size, so an oversize one is refused unread.
-    const ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
-    if (n < 0 || from.sin_family != AF_INET) return;
+    static thread_local std::vector<char> buffer(kMaxDatagram);
+    // MSG_TRUNC: the real size, so an oversize datagram is refused unread.
+    const auto arrived = receive_with_interface(fd, buffer, MSG_TRUNC);
+    if (!arrived) return;
+    const std::size_t n = arrived->size;
+    const sockaddr_in& from = arrived->from;
+    const in_pktinfo& info = arrived->info;
     ++counters.received;
-    if (static_cast<std::size_t>(n) > kMaxDatagram) {
+    if (n > kMaxDatagram) {
       ++counters.malformed;
       spdlog::debug("mdns: a datagram of {} bytes (over {}) from {}", n, kMaxDatagram,
                     text_of(bytes_of(reinterpret_cast<const sockaddr*>(&from))));
       return;
-    }
-    in_pktinfo info{};
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-        std::memcpy(&info, CMSG_DATA(c), sizeof info);
-      }
     }
     Arrival arrival;
     std::memcpy(arrival.from.address.data(), &from.sin_addr, 4);
@@ -232,7 +221,8 @@ struct MdnsServer::Impl {
       return;
     }
     arrival.link = link;
-    auto replies = responder->answer({buffer.data(), static_cast<std::size_t>(n)}, arrival);
+    auto replies =
+        responder->answer({reinterpret_cast<const std::uint8_t*>(buffer.data()), n}, arrival);
     if (!replies) {
       ++counters.malformed;
       spdlog::debug("mdns: {} from {}", replies.error().detail, text_of(arrival.from.address));

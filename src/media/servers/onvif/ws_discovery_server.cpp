@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/ids.hpp"
+#include "core/udp_receive.hpp"
 #include "media/protocols/onvif/ws_discovery.hpp"
 
 namespace sluice::media {
@@ -139,24 +140,11 @@ struct WsDiscoveryServer::Impl {
 
   void receive() {
     static thread_local std::string buffer(64 * 1024 + 1, '\0');
-    sockaddr_in from{};
-    iovec iov{buffer.data(), buffer.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
-    if (n <= 0 || from.sin_family != AF_INET) return;
-    in_pktinfo info{};
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-        std::memcpy(&info, CMSG_DATA(c), sizeof info);
-      }
-    }
+    const auto arrived = receive_with_interface(fd, buffer);
+    if (!arrived || arrived->size == 0) return;
+    const std::size_t n = arrived->size;
+    const sockaddr_in& from = arrived->from;
+    const in_pktinfo& info = arrived->info;
     // Only Probes that reach a named interface, multicast or unicast: answers never go where the
     // operator did not ask for discovery (nor serve as an amplifier there).
     auto it = std::find_if(interfaces.begin(), interfaces.end(), [&](const Interface& i) {
@@ -165,7 +153,7 @@ struct WsDiscoveryServer::Impl {
     if (it == interfaces.end()) return;
     const in_addr local =
         IN_MULTICAST(ntohl(info.ipi_addr.s_addr)) ? it->address : info.ipi_spec_dst;
-    auto parsed = onvif::parse_probe(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    auto parsed = onvif::parse_probe(std::string_view(buffer.data(), n));
     if (!parsed) {
       ++counters.refused;
       spdlog::debug("ws-discovery: {} from {}", parsed.error().detail, text_of(from.sin_addr));
