@@ -9,8 +9,9 @@ export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_fi
 .PHONY: deps test-deps browser-deps configure test-configure build run test clean fuzz fuzz-build fuzz-ci \
 	bench format
 
-# What sluiced and the CLI need to build and run. The tests need more (GoogleTest, redis-server,
-# nats-server, PostgreSQL, ffmpeg, Node.js, …): test-deps, which `make test` runs.
+# What sluiced and the CLI need to build and run, Node.js and npm included: the build runs npm
+# to make the web console it embeds (console/, src/console). The tests need more (GoogleTest,
+# redis-server, nats-server, PostgreSQL, ffmpeg, Chromium, …): test-deps, which `make test` runs.
 deps:
 	@./scripts/install-deps.sh
 

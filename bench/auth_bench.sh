@@ -150,7 +150,7 @@ start_daemon() {
   PORT="$(free_port)" wire="$(free_port)"
   DAEMON_LOG="$WORK/sluiced-$name.log"
   mkdir -p "$data"
-  "$DAEMON_BIN" --onvif off --mdns off --osc off --http "127.0.0.1:$PORT" --wire "127.0.0.1:$wire" --rtmp off --rtsp off --rtsp-udp-ports off --srt off \
+  "$DAEMON_BIN" --onvif off --mdns off --osc off --mqtt off --http "127.0.0.1:$PORT" --wire "127.0.0.1:$wire" --rtmp off --rtsp off --rtsp-udp-ports off --srt off \
     --history :memory: --stream-ttl 3600 --data-dir "$data" --threads "$threads" \
     --log-level warn --auth "$mode" "${extra[@]}" >"$DAEMON_LOG" 2>&1 &
   DAEMON_PID=$!

@@ -208,7 +208,7 @@ start_node() {
   local port log="$WORK/sluiced-$name.log"
   port="$(free_port)"
   mkdir -p "$WORK/data-$name"
-  "$DAEMON_BIN" --onvif off --mdns off --osc off --http "127.0.0.1:$port" --wire 127.0.0.1:0 --rtmp off --rtsp off --rtsp-udp-ports off --srt off --webrtc-udp off --history :memory: \
+  "$DAEMON_BIN" --onvif off --mdns off --osc off --mqtt off --http "127.0.0.1:$port" --wire 127.0.0.1:0 --rtmp off --rtsp off --rtsp-udp-ports off --srt off --webrtc-udp off --history :memory: \
     --data-dir "$WORK/data-$name" --stream-ttl "$ttl" --threads "$threads" --log-level warn "$@" \
     >"$log" 2>&1 &
   local pid=$!

@@ -15,7 +15,7 @@
 # For each publisher in $PUBLISHERS (rtmp, srt):
 #   1. start sluiced on free loopback ports: sluiced --http 127.0.0.1:HP --wire 127.0.0.1:0
 #      --rtmp 127.0.0.1:RP --rtsp 127.0.0.1:TP --rtsp-udp-ports off --srt 127.0.0.1:SP
-#      --webrtc-udp 127.0.0.1:WP (a free UDP port; WebRTC host candidate 127.0.0.1) --onvif off --mdns off --osc off
+#      --webrtc-udp 127.0.0.1:WP (a free UDP port; WebRTC host candidate 127.0.0.1) --onvif off --mdns off --osc off --mqtt off
 #      --dev-key --history :memory: --data-dir TMP --hls-segment 1 $SLUICED_FLAGS (HLS variant: its
 #      default, lowlatency); the publish key is the sk_... that --dev-key prints, the path is live/dev;
 #   2. publish: rtmp  -f flv rtmp://127.0.0.1:RP/live/KEY
@@ -268,7 +268,7 @@ start_sluice() {
   WP="$(free_udp_port)"
   : >"$logfile"
   # shellcheck disable=SC2086 # SLUICED_FLAGS is a list of flags
-  "$SLUICED" --onvif off --mdns off --osc off --http "127.0.0.1:$HP" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$RP" --rtsp "127.0.0.1:$TP" \
+  "$SLUICED" --onvif off --mdns off --osc off --mqtt off --http "127.0.0.1:$HP" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$RP" --rtsp "127.0.0.1:$TP" \
     --rtsp-udp-ports off --srt "127.0.0.1:$SP" "${srt_flag[@]}" --webrtc-udp "127.0.0.1:$WP" --dev-key --history :memory: \
     --data-dir "$WORK/data-$publisher" --hls-segment 1 $SLUICED_FLAGS >"$logfile" 2>&1 &
   SERVER_PID=$!

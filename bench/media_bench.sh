@@ -181,7 +181,7 @@ start_sluice() {
   # A fresh --data-dir per run: the --dev-key key is stored there for 24 h, and a second
   # sluiced on the same data dir could not create it again.
   # shellcheck disable=SC2086 # SLUICED_FLAGS is a list of flags
-  "$SLUICED" --onvif off --mdns off --osc off --http "127.0.0.1:$http" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$rtmp" --rtsp off --rtsp-udp-ports off --srt off --dev-key \
+  "$SLUICED" --onvif off --mdns off --osc off --mqtt off --http "127.0.0.1:$http" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$rtmp" --rtsp off --rtsp-udp-ports off --srt off --dev-key \
     --history :memory: --data-dir "$WORK/sluice-data-$n" "${limit[@]}" $SLUICED_FLAGS >"$logfile" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 10))

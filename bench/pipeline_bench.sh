@@ -11,7 +11,7 @@
 # Part "cpu" — the test pattern (testsrc2 1280x720 30 fps) encoded and pushed, RUNS rounds, the
 # order of the cases rotated every round:
 #   sluice       sluiced --http 127.0.0.1:HP --wire 127.0.0.1:WP --rtmp 127.0.0.1:RP --rtsp
-#                127.0.0.1:TP --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off --history
+#                127.0.0.1:TP --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off --mqtt off --history
 #                :memory: --data-dir TMP --loopback-admin true; first IDLE_WINDOW s with no
 #                pipeline (its idle CPU), then POST /pipelines
 #                {"name":"bench","source":{"type":"testsrc","width":1280,"height":720,"fps":30,
@@ -450,7 +450,7 @@ start_receiver() {
   RP2="$(free_port)"
   tp="$(free_port)"
   spawn "$logfile" "$SLUICED" --http "127.0.0.1:$hp" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$RP2" \
-    --rtsp "127.0.0.1:$tp" --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off \
+    --rtsp "127.0.0.1:$tp" --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off --mqtt off \
     --history :memory: --data-dir "$WORK/$tag.receiver-data" --loopback-admin true --dev-key
   RECV_PID="$SPAWNED"
   HP2="$hp"
@@ -470,7 +470,7 @@ start_sluiced() {
   rp="$(free_port)"
   tp="$(free_port)"
   spawn "$logfile" "$SLUICED" --http "127.0.0.1:$HP" --wire "127.0.0.1:$WP" --rtmp "127.0.0.1:$rp" \
-    --rtsp "127.0.0.1:$tp" --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off \
+    --rtsp "127.0.0.1:$tp" --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off --mqtt off \
     --history :memory: --data-dir "$WORK/$tag.sluiced-data" --loopback-admin true
   SL_PID="$SPAWNED"
   RP1="$rp"

@@ -166,7 +166,7 @@ start_daemon() {
   # A private data dir: what a daemon keeps there (owner bindings, audit log) must not carry over
   # into the next run's figures.
   rm -rf "$WORK/data"
-  "$DAEMON_BIN" --onvif off --mdns off --osc off --http 127.0.0.1:0 --history :memory: --stream-ttl 3600 --log-level info \
+  "$DAEMON_BIN" --onvif off --mdns off --osc off --mqtt off --http 127.0.0.1:0 --history :memory: --stream-ttl 3600 --log-level info \
     --data-dir "$WORK/data" --threads "$threads" >"$logfile" 2>&1 &
   DAEMON_PID=$!
   PORT=""

@@ -31,7 +31,7 @@
 #   NATS_SERVER   nats-server binary (default: nats-server from PATH, else /usr/sbin/nats-server)
 #   SLUICE        sluice CLI (default build/bin/sluice)
 #   SLUICED       sluice daemon (default build/bin/sluiced)
-#   SLUICED_FLAGS daemon flags besides --wire (default "--http 127.0.0.1:0 --history :memory: --onvif off --mdns off --osc off")
+#   SLUICED_FLAGS daemon flags besides --wire (default "--http 127.0.0.1:0 --history :memory: --onvif off --mdns off --osc off --mqtt off")
 #   PUBSUB_MSGS, FANOUT_MSGS, FANOUT_SUBS, LARGE_MSGS, REQREP_MSGS, TLS_MSGS, PRIORITY_BYTES,
 #   PRIORITY_RATE   case sizes (see above)
 #   ONLY          case keys to run, e.g. ONLY="tls priority" (default: all)
@@ -53,7 +53,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NATS_BENCH="${NATS_BENCH:-build/bin/sluice_nats_bench}"
 SLUICE="${SLUICE:-build/bin/sluice}"
 SLUICED="${SLUICED:-build/bin/sluiced}"
-SLUICED_FLAGS="${SLUICED_FLAGS:---http 127.0.0.1:0 --history :memory: --onvif off --mdns off --osc off}"
+SLUICED_FLAGS="${SLUICED_FLAGS:---http 127.0.0.1:0 --history :memory: --onvif off --mdns off --osc off --mqtt off}"
 PUBSUB_MSGS="${PUBSUB_MSGS:-2000000}"
 FANOUT_MSGS="${FANOUT_MSGS:-500000}"
 FANOUT_SUBS="${FANOUT_SUBS:-4}"

@@ -185,7 +185,7 @@ start_sluice() {
   rtmp="$(free_port)"
   rtsp="$(free_port)"
   # shellcheck disable=SC2086 # SLUICED_FLAGS is a list of flags
-  "$SLUICED" --onvif off --mdns off --osc off --http "127.0.0.1:$http" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$rtmp" \
+  "$SLUICED" --onvif off --mdns off --osc off --mqtt off --http "127.0.0.1:$http" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$rtmp" \
     --rtsp "127.0.0.1:$rtsp" --rtsp-udp-ports off --srt off --dev-key --history :memory: \
     --data-dir "$WORK/sluice-data-$n" "${limit[@]}" $SLUICED_FLAGS >"$logfile" 2>&1 &
   SERVER_PID=$!

@@ -18,7 +18,7 @@
 #                session timeout off, one RTP mountpoint (id 1: video, mid v, pt 96, h264,
 #                fmtp profile-level-id=42e01f;packetization-mode=1) on a free UDP port;
 #        sluice  sluiced --http 127.0.0.1:HP --wire 127.0.0.1:0 --rtmp 127.0.0.1:RP --rtsp off
-#                --rtsp-udp-ports off --srt off --onvif off --mdns off --osc off --webrtc-udp 127.0.0.1:UP --dev-key
+#                --rtsp-udp-ports off --srt off --onvif off --mdns off --osc off --mqtt off --webrtc-udp 127.0.0.1:UP --dev-key
 #                --history :memory: --data-dir TMP --media-max-connections-per-address N+64
 #                $SLUICED_FLAGS;
 #   3. wait until one probe viewer receives RTP;
@@ -283,7 +283,7 @@ start_sluice() {
   udp="$(free_udp_port)"
   : >"$logfile"
   # shellcheck disable=SC2086 # SLUICED_FLAGS is a list of flags
-  "$SLUICED" --onvif off --mdns off --osc off --http "127.0.0.1:$http" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$rtmp" \
+  "$SLUICED" --onvif off --mdns off --osc off --mqtt off --http "127.0.0.1:$http" --wire 127.0.0.1:0 --rtmp "127.0.0.1:$rtmp" \
     --rtsp off --rtsp-udp-ports off --srt off --webrtc-udp "127.0.0.1:$udp" --dev-key \
     --history :memory: --data-dir "$WORK/sluice-data-$n" "${limit[@]}" $SLUICED_FLAGS \
     >"$logfile" 2>&1 &

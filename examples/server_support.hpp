@@ -16,6 +16,7 @@ inline sluice::Config local_config(const Args& args) {
   c.onvif_enabled = false;  // no WS-Discovery multicast
   c.mdns_enabled = false;   // nor mDNS
   c.osc_enabled = false;    // nor the OSC gateway
+  c.mqtt_enabled = false;
   c.http = sluice::HostPort{"127.0.0.1", static_cast<std::uint16_t>(args.get("--http-port", 0L))};
   c.wire = sluice::HostPort{"127.0.0.1", static_cast<std::uint16_t>(args.get("--wire-port", 0L))};
   c.rtmp = sluice::HostPort{"127.0.0.1", 0};

@@ -2,13 +2,15 @@
 # Installs the Debian packages sluice needs, and nothing else. Idempotent: packages already
 # present are not touched, so a warm machine pays one dpkg query.
 #
-#   scripts/install-deps.sh              what sluiced and the CLI need to build and run (`make run`)
+#   scripts/install-deps.sh              what sluiced and the CLI need to build and run (`make run`),
+#                                        Node.js and npm included (they build the web console)
 #   scripts/install-deps.sh --test       that, plus what the tests and benchmarks use (`make test`):
 #                                        GoogleTest, the real servers the integration tests start
 #                                        (redis-server, nats-server, PostgreSQL), the ffmpeg and
 #                                        ffprobe programs, GStreamer's RTSP clients, curl,
-#                                        Node.js and npm, Chromium (the browser test), wrk,
-#                                        python3-zeroconf (mDNS) and liblo-tools (OSC)
+#                                        Chromium (the browser tests), wrk,
+#                                        python3-zeroconf (mDNS), liblo-tools (OSC) and
+#                                        mosquitto-clients (MQTT)
 #   scripts/install-deps.sh [--test] PKG…  also the named packages (e.g. clang-16 for `make fuzz`)
 #   scripts/install-deps.sh --list [--test]  prints the packages (one a line), installs nothing
 set -euo pipefail
@@ -29,24 +31,26 @@ run_packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libswscale-dev libavfilter-dev libavdevice-dev
   fonts-dejavu-core
   libhiredis-dev libnats-dev libpq-dev libsrt-gnutls-dev libsrtp2-dev
+  nodejs
 )
 
 # Only the tests (and bench/) use these.
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server nats-server postgresql
-  ffmpeg curl openssl nodejs chromium wrk clang libclang-rt-14-dev
+  ffmpeg curl openssl chromium wrk clang libclang-rt-14-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
-  python3-zeroconf liblo-tools
+  python3-zeroconf liblo-tools mosquitto-clients
 )
 
 packages=("${run_packages[@]}")
+# npm installs the web console's build tools (console/, at build time) and the browser tests'
+# packages (tests/browser). Debian's nodejs comes without it (package npm); NodeSource's nodejs
+# carries its own npm and conflicts with Debian's package.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ "${1:-}" = "--test" ]; then
   packages+=("${test_packages[@]}")
-  # npm installs the browser test's packages (tests/browser). Debian's nodejs comes without it
-  # (package npm); NodeSource's nodejs carries its own npm and conflicts with Debian's package.
-  command -v npm >/dev/null 2>&1 || packages+=(npm)
   shift
 fi
 packages+=("$@")

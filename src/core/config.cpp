@@ -114,6 +114,10 @@ constexpr KeyInfo kKeys[] = {
      "OSC gateway UDP listen address HOST:PORT (each OSC address becomes the relay channel "
      "osc.<address with / as .>; settings osc_payload, osc_targets), or 'off' (default "
      "0.0.0.0:57120)"},
+    {"mqtt",
+     "MQTT 3.1.1/5 listener HOST:PORT (also MQTT over WebSockets at /mqtt on the HTTP port; "
+     "Maestra's maestra/stream/... topics reach the registry, other topics the hub with / as "
+     "'.'), or 'off' (default 0.0.0.0:1883)"},
     {"mdns",
      "on|off: the mDNS/DNS-SD responder on UDP 5353 announcing _maestra._tcp (what Maestra's "
      "SDKs discover), _sluice._tcp, _http._tcp and _rtsp._tcp for the camera aliases "
@@ -396,6 +400,9 @@ void apply(Config& c, const std::string& key, const std::string& v) {
   } else if (key == "osc") {
     c.osc_enabled = v != "off";
     if (c.osc_enabled) c.osc = parse_host_port(v, key);
+  } else if (key == "mqtt") {
+    c.mqtt_enabled = v != "off";
+    if (c.mqtt_enabled) c.mqtt = parse_host_port(v, key);
   } else if (key == "mdns") {
     if (v != "on" && v != "off") throw ConfigError("'mdns' must be on or off, got '" + v + "'");
     c.mdns_enabled = v == "on";

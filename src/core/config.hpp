@@ -96,6 +96,8 @@ struct Config {
   std::vector<std::string> onvif_interfaces;  // WS-Discovery's; empty: every multicast one
   HostPort osc{"0.0.0.0", 57120};             // the OSC gateway's UDP port (when osc_enabled)
   bool osc_enabled = true;
+  HostPort mqtt{"0.0.0.0", 1883};  // the MQTT listener (when mqtt_enabled; also /mqtt over WS)
+  bool mqtt_enabled = true;
   bool mdns_enabled = true;                  // the mDNS/DNS-SD responder (_maestra._tcp, …)
   std::vector<std::string> mdns_interfaces;  // its interfaces; empty: every multicast one and lo
   // The UDP ports RTSP sessions over UDP share: RTP on an even port, RTCP on the next, the

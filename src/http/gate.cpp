@@ -1,5 +1,7 @@
 #include "http/gate.hpp"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -50,6 +52,16 @@ HttpResponse refusal_response(const Error& e) {
   return res;
 }
 
+void quiet_challenge(HttpResponse& res) {
+  if (res.status != 401) return;
+  for (auto& [name, value] : res.headers) {
+    if (name.size() == 16 && strcasecmp(name.c_str(), "WWW-Authenticate") == 0 &&
+        value.find("Basic") != std::string::npos) {
+      value = std::string(kConsoleChallenge);
+    }
+  }
+}
+
 Gate make_gate(auth::Authenticator& authenticator, const auth::AccessPolicy& policy,
                GateOptions options) {
   return [&authenticator, &policy, options = std::move(options)](
@@ -88,6 +100,10 @@ void declare_route_access(Router& r) {
       {"GET", "/openapi.json", ""},
       {"GET", "/metrics", "metrics_r"},
       {"GET", "/auth/whoami", ""},
+      // the web console's files: no data in them (it reads the API with the caller's credentials)
+      {"GET", "/", ""},
+      {"GET", "/console/{file}", ""},
+      {"GET", "/console/assets/{file}", ""},
       // registry: reads, then writes; ownership is checked by the registry itself
       {"GET", "/streams", "streams_r"},
       {"GET", "/streams/state", "streams_r"},

@@ -70,4 +70,10 @@ void declare_route_access(Router& router);
 // Turns a refusal into a response, with the challenge on 401 (Error::challenge, else kChallenge).
 HttpResponse refusal_response(const Error& e);
 
+// The web console's requests carry `X-Sluice-Console: 1`; their 401s get only the Bearer challenge
+// (a Basic one makes the browser pop up its own login dialog over the console's sign-in page).
+// The HTTP server applies this to every answer to such a request; other clients are unaffected.
+inline constexpr std::string_view kConsoleChallenge = R"(Bearer realm="sluice")";
+void quiet_challenge(HttpResponse& res);
+
 }  // namespace sluice::http

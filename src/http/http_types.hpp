@@ -39,10 +39,11 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::string body;
   std::string remote_address;
-  std::string authorization;  // the Authorization header's value, empty when absent
-  std::string origin;         // the Origin header's value, empty when absent
-  std::string host;           // the Host header's value
-  std::string forwarded_for;  // X-Forwarded-For, trusted only from --trusted-proxies
+  std::string authorization;    // the Authorization header's value, empty when absent
+  std::string origin;           // the Origin header's value, empty when absent
+  std::string host;             // the Host header's value
+  std::string forwarded_for;    // X-Forwarded-For, trusted only from --trusted-proxies
+  std::string accept_encoding;  // the Accept-Encoding header's value (the console's gzip copies)
 
   // Filled by the Router's gate before the handler runs: who is asking, and whether it may act
   // on what others own.

@@ -134,7 +134,8 @@ json::object operation(const Op& op) {
                        "another node); detail names it");
   }
   // The trust rules answer on every route but the public ones (docs/security.md).
-  if (op.path != "/health" && op.path != "/openapi.json" && op.path != "/auth/whoami") {
+  if (op.path != "/health" && op.path != "/openapi.json" && op.path != "/auth/whoami" &&
+      op.tag != "console") {
     errors.try_emplace(401,
                        "No credentials where the route needs an identity, or wrong ones "
                        "(with WWW-Authenticate)");
@@ -657,6 +658,30 @@ std::vector<Op> operations() {
                     .with({setting})
                     .takes("SettingValue")
                     .fails({{404, "No such setting"}}));
+  // The web console's files (http/console_routes.hpp): public, they hold no data.
+  const Param console_file{"file", "path", str(1, 255), "File name"};
+  ops.push_back(
+      op("get", "/", "console", "console", "The web console (index.html)", typed("string"))
+          .about("The console reads the API with the credentials it is given at sign-in "
+                 "(docs/operations.md, \"Web console\"). Revalidated on each load "
+                 "(`Cache-Control: no-cache`).")
+          .gives(200, "text/html")
+          .as("text/html"));
+  ops.push_back(op("get", "/console/{file}", "console_file", "console", "A file of the web console",
+                   typed("string"))
+                    .with({console_file})
+                    .about("gzip when the client accepts it (`Content-Encoding: gzip`).")
+                    .gives(200, "The file, with its content type")
+                    .as("application/octet-stream")
+                    .fails({{404, "No such file"}}));
+  ops.push_back(op("get", "/console/assets/{file}", "console_asset", "console",
+                   "A hashed asset of the web console (script, style sheet)", typed("string"))
+                    .with({console_file})
+                    .about("Named by its content's hash, so cached as immutable for a year; gzip "
+                           "when the client accepts it.")
+                    .gives(200, "The file, with its content type")
+                    .as("application/octet-stream")
+                    .fails({{404, "No such file"}}));
   // Operations.
   ops.push_back(
       op("get", "/health", "health", "operations", "Health and effective settings", ref("Health")));
@@ -697,7 +722,8 @@ std::string openapi_document(std::string_view version) {
         std::pair{"types", "The stream type catalog"},
         std::pair{"events", "Live registry events (SSE and WebSocket)"},
         std::pair{"keys", "Stream keys for RTMP publishing and private playback"},
-        std::pair{"operations", "Health, metrics and this document"}}) {
+        std::pair{"operations", "Health, metrics and this document"},
+        std::pair{"console", "The web console's files (public: no data in them)"}}) {
     tags.push_back(json::object{{"name", name}, {"description", text}});
   }
   json::object doc{

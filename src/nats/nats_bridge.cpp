@@ -41,7 +41,7 @@ const std::vector<std::string>& NatsBus::event_subjects() {
       "maestra.stream.advertise",       "maestra.stream.advertise.>",
       "maestra.stream.withdraw.>",      "maestra.stream.session.started",
       "maestra.stream.session.stopped", "maestra.stream.subscriber.joined",
-      "maestra.stream.subscriber.left",
+      "maestra.stream.subscriber.left", "maestra.to_mqtt.>",
   };
   return subjects;
 }

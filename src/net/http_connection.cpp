@@ -32,6 +32,11 @@ bool is_wire_target(std::string_view target) {
   return target == "/wire" || target.starts_with("/wire?");
 }
 
+// `/mqtt`, optionally with a query string: MQTT over WebSockets.
+bool is_mqtt_target(std::string_view target) {
+  return target == "/mqtt" || target.starts_with("/mqtt?");
+}
+
 // `/live/NAME.flv`, optionally with a query string: an HTTP-FLV player for the media thread.
 bool is_flv_target(std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
@@ -157,6 +162,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     }
     auto req = parser_->release();
     origin_ = std::string(req[bhttp::field::origin]);
+    console_ = req["X-Sluice-Console"] == "1";
     const bool origin_ok =
         http::origin_allowed(origin_, req[bhttp::field::host],
                              server_->options.cors_origins ? *server_->options.cors_origins->get()
@@ -169,6 +175,17 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
       return respond(http::error_response(Error{426,
                                                 "/wire is the relay's WebSocket endpoint: "
                                                 "connect with a WebSocket client",
+                                                {}}),
+                     req.keep_alive(), -1, std::string(req.method_string()), Clock::now());
+    }
+    if (is_mqtt_target(req.target())) {
+      if (boost::beast::websocket::is_upgrade(req) && !origin_ok) {
+        return refuse_origin(req.keep_alive(), std::string(req.method_string()));
+      }
+      if (boost::beast::websocket::is_upgrade(req)) return hand_to_mqtt(std::move(req));
+      return respond(http::error_response(Error{426,
+                                                "/mqtt is MQTT over WebSockets: connect with an "
+                                                "MQTT client (subprotocol \"mqtt\")",
                                                 {}}),
                      req.keep_alive(), -1, std::string(req.method_string()), Clock::now());
     }
@@ -216,6 +233,18 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     }
     hand_off(std::move(req), handler,
              "the relay is not running: /wire WebSocket connections are unavailable");
+  }
+
+  // MQTT over WebSockets: the socket moves to the MQTT server's thread, which answers the
+  // handshake (credentials are MQTT's own, in the CONNECT). Without a running MQTT server: 503.
+  void hand_to_mqtt(bhttp::request<bhttp::string_body> req) {
+    WireUpgradeHandler handler;
+    {
+      std::lock_guard lock(server_->mutex);
+      handler = server_->mqtt_upgrade;
+    }
+    hand_off(std::move(req), handler,
+             "MQTT is off (--mqtt off): /mqtt WebSocket connections are unavailable");
   }
 
   // An HTTP-FLV player: the socket moves to the media thread, which answers the request and
@@ -284,6 +313,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     hreq.origin = origin_;
     hreq.host = std::string(req[bhttp::field::host]);
     hreq.forwarded_for = std::string(req["X-Forwarded-For"]);
+    hreq.accept_encoding = std::string(req[bhttp::field::accept_encoding]);
     return hreq;
   }
 
@@ -301,9 +331,10 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
       // A CORS preflight: granted (by the Access-Control-Allow-Origin respond() adds) only to
       // the listed origins; the browser refuses the rest.
       http::HttpResponse pre{204, "text/plain", "", {}};
-      pre.headers = {{"Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"},
-                     {"Access-Control-Allow-Headers", "Content-Type, Authorization"},
-                     {"Access-Control-Max-Age", "86400"}};
+      pre.headers = {
+          {"Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"},
+          {"Access-Control-Allow-Headers", "Content-Type, Authorization, X-Sluice-Console"},
+          {"Access-Control-Max-Age", "86400"}};
       return respond(std::move(pre), keep_alive, -1, method, started);
     }
     http::HttpRequest hreq = request_of(req);
@@ -392,6 +423,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
         r = http::reply_budget_exhausted();
       }
     }
+    if (console_) http::quiet_challenge(r);
     res_.emplace(static_cast<bhttp::status>(r.status), 11);
     res_->set(bhttp::field::server, "sluice");
     res_->set(bhttp::field::content_type, r.content_type);
@@ -549,6 +581,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   std::string remote_address_;  // read once: a syscall per request would show in the profile
   const bool secure_;           // came through the HTTPS front door
   std::string origin_;          // the current request's Origin header
+  bool console_ = false;        // the current request is the web console's (X-Sluice-Console: 1)
 
   // Whether the current request's origin is one CORS grants to (listed in cors_origins).
   bool cors_listed() const {

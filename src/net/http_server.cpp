@@ -118,6 +118,11 @@ void HttpServer::set_media_handoff(WireUpgradeHandler handler) {
   impl_->media_handoff = std::move(handler);
 }
 
+void HttpServer::set_mqtt_upgrade(WireUpgradeHandler handler) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->mqtt_upgrade = std::move(handler);
+}
+
 const NetStats& HttpServer::stats() const {
   return impl_->stats;
 }

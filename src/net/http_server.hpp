@@ -117,6 +117,9 @@ class HttpServer {
   // (media::connect_media_handoff installs the media server's). Without one they get 503. They
   // are counted in the HttpMetrics under kFlvRoute.
   void set_media_handoff(WireUpgradeHandler handler);
+  // Hands WebSocket upgrades of `/mqtt` (MQTT over WebSockets) to `handler`
+  // (net::connect_mqtt_upgrades installs the MQTT server's). Without one they get 503.
+  void set_mqtt_upgrade(WireUpgradeHandler handler);
 
   const NetStats& stats() const;
   void render_metrics(http::PrometheusWriter& w) const;

@@ -131,6 +131,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::unordered_map<Closable*, std::weak_ptr<Closable>> live;
   WireUpgradeHandler wire_upgrade;   // guarded by `mutex`; empty: /wire answers 503
   WireUpgradeHandler media_handoff;  // guarded by `mutex`; empty: /live/NAME.flv answers 503
+  WireUpgradeHandler mqtt_upgrade;   // guarded by `mutex`; empty: /mqtt answers 503
   int flv_route = -1;                // metrics route of /live/NAME.flv (set once, at construction)
   bool stopping = false;
   AcceptBackoff backoff;  // acceptor's executor only

@@ -14,11 +14,13 @@
 #include "auth/access_policy.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/directory.hpp"
+#include "console/embedded_console.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "core/refusals.hpp"
 #include "http/auth_routes.hpp"
+#include "http/console_routes.hpp"
 #include "http/gate.hpp"
 #include "http/key_routes.hpp"
 #include "http/metrics.hpp"
@@ -43,6 +45,7 @@
 #include "server/hub_access.hpp"
 #include "server/mdns_wiring.hpp"
 #include "server/media_wiring.hpp"
+#include "server/mqtt_wiring.hpp"
 #include "server/osc_wiring.hpp"
 #include "server/relay_wiring.hpp"
 #include "server/settings_wiring.hpp"
@@ -319,6 +322,10 @@ struct App::Impl {
       return std::vector<std::string>{authenticator->digest_challenge(), "Basic realm=\"sluice\""};
     });
     http::add_settings_routes(router, *settings, *policy);
+    http::add_console_routes(router, console::embedded_files());
+    if (auto why = console::placeholder_reason(); !why.empty()) {
+      spdlog::warn("web console: this build serves a placeholder page at / because {}", why);
+    }
     if (records.shared()) {  // what other nodes change: identities and settings
       records_sync = std::make_unique<state::RecordsSync>(
           records, std::vector<state::RecordsSync::Reload>{
@@ -360,7 +367,11 @@ struct App::Impl {
     };
     server = std::make_unique<net::HttpServer>(io, router, *metrics, hub, server_options);
     net::connect_wire_upgrades(*server, *wire);  // WebSocket /wire sessions join the relay
-    media->connect(*server);                     // HTTP-FLV players go to the media thread
+    if (config.mqtt_enabled) {
+      mqtt = std::make_unique<MqttWiring>(config, registry, hub, *authenticator, *policy,
+                                          audit.get(), io);
+    }
+    media->connect(*server);  // HTTP-FLV players go to the media thread
     ops.extra_metrics = [this](http::PrometheusWriter& w) {
       server->render_metrics(w);
       render_relay_metrics(w, relay->published_stats());
@@ -375,6 +386,7 @@ struct App::Impl {
       media->render_metrics(w);
       if (mdns) mdns->render_metrics(w);
       if (osc) osc->render_metrics(w);
+      if (mqtt) mqtt->render_metrics(w);
       render_refusals(w, refusals);
       if (auto* nats_bus = dynamic_cast<nats::NatsBus*>(bus.get())) {
         nats::render_bus_metrics(w, *nats_bus);
@@ -515,6 +527,8 @@ struct App::Impl {
   std::unique_ptr<MediaWiring> media;
   std::unique_ptr<MdnsWiring> mdns;  // --mdns on: the responder (started by App::start)
   std::unique_ptr<OscWiring> osc;    // --osc: the OSC gateway (bound by App::start)
+  std::unique_ptr<MqttWiring> mqtt;  // --mqtt: the MQTT broker (bound by App::start)
+  std::uint16_t mqtt_port = 0;
   std::uint16_t osc_port = 0;
   std::uint16_t rtmp_port = 0;
   std::uint16_t wire_port = 0;
@@ -551,11 +565,13 @@ std::uint16_t App::start() {
   impl_->rtmp_port = impl_->media->start(impl_->http_port);
   impl_->open_tls_front_doors();
   if (impl_->osc) impl_->osc_port = impl_->osc->start();
+  if (impl_->mqtt) impl_->mqtt_port = impl_->mqtt->start(*impl_->server);
   if (impl_->config.mdns_enabled) {
     impl_->mdns = std::make_unique<MdnsWiring>(impl_->config);
-    impl_->mdns->start(MdnsWiring::Ports{impl_->http_port, impl_->wire_port, impl_->rtmp_port,
-                                         impl_->media->rtsp_port(), impl_->media->srt_port()},
-                       impl_->media->rtsp_aliases());
+    impl_->mdns->start(
+        MdnsWiring::Ports{impl_->http_port, impl_->wire_port, impl_->rtmp_port,
+                          impl_->media->rtsp_port(), impl_->media->srt_port(), impl_->mqtt_port},
+        impl_->media->rtsp_aliases());
     impl_->media->on_rtsp_aliases(
         [mdns = impl_->mdns.get()](const std::vector<std::pair<std::string, std::string>>& a) {
           mdns->set_rtsp_aliases(a);
@@ -570,13 +586,14 @@ std::uint16_t App::start() {
   const auto udp = impl_->media->rtsp_udp_port();
   spdlog::info(
       "sluiced listening http={}:{} wire={}:{} rtmp={} rtsp={} rtsp-udp={} srt={} https={} "
-      "rtmps={} rtsps={} osc={} (history {}, stream ttl {}s, auth {})",
+      "rtmps={} rtsps={} osc={} mqtt={} (history {}, stream ttl {}s, auth {})",
       c.http.host, impl_->http_port, c.wire.host, impl_->wire_port,
       port_of(c.rtmp, impl_->rtmp_port), port_of(c.rtsp, impl_->media->rtsp_port()),
       udp ? std::to_string(udp) + "-" + std::to_string(udp + 1) : std::string("off"),
       port_of(c.srt, impl_->media->srt_port()), port_of(c.https, impl_->https_port),
       port_of(c.rtmps, impl_->rtmps_port), port_of(c.rtsps, impl_->rtsps_port),
-      port_of(c.osc, impl_->osc_port), history_name(c), c.stream_ttl.count(), c.auth);
+      port_of(c.osc, impl_->osc_port), port_of(c.mqtt, impl_->mqtt_port), history_name(c),
+      c.stream_ttl.count(), c.auth);
   return impl_->http_port;
 }
 
@@ -599,6 +616,7 @@ void App::stop() {
     impl_->mdns->stop();  // goodbyes first: nothing answers after this
   }
   if (impl_->osc) impl_->osc->stop();
+  if (impl_->mqtt) impl_->mqtt->stop();  // wills published while the registry still runs
   if (impl_->https_door) impl_->https_door->stop();
   if (impl_->rtmps_door) impl_->rtmps_door->stop();
   if (impl_->rtsps_door) impl_->rtsps_door->stop();

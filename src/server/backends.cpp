@@ -10,6 +10,7 @@
 #include "registry/memory_store.hpp"
 #include "registry/sqlite_history.hpp"
 #include "server/local_bus.hpp"
+#include "server/mqtt_topics.hpp"
 #include "state/state_journal.hpp"
 
 namespace sluice::server {
@@ -53,6 +54,8 @@ std::unique_ptr<hub::Bus> make_bus(const Config& config, hub::Hub& hub,
   nats::NatsBusOptions options;
   options.url = config.bus;
   options.global_channels = config.global_channels;
+  // MQTT publishes cross to the other nodes' brokers (server/mqtt_wiring.hpp).
+  if (config.mqtt_enabled) options.global_channels.push_back(std::string(kMqttNodesPrefix) + ">");
   options.forward_timeout = config.request_timeout;
   return std::make_unique<nats::NatsBus>(hub, io, std::move(options));
 }

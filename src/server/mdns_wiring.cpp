@@ -78,6 +78,10 @@ std::vector<mdns::ServiceInstance> MdnsWiring::services() const {
   std::vector<mdns::ServiceInstance> out;
   mdns::ServiceInstance maestra{instance_, "_maestra._tcp", ports_.http, {{"api_url", api_url}}};
   if (auto nats = nats_url(config_.bus); !nats.empty()) maestra.txt.emplace_back("nats_url", nats);
+  if (ports_.mqtt) {  // Maestra's SDKs connect to mqtt_broker:mqtt_port
+    maestra.txt.emplace_back("mqtt_broker", api_host_);
+    maestra.txt.emplace_back("mqtt_port", std::to_string(ports_.mqtt));
+  }
   out.push_back(std::move(maestra));
   mdns::ServiceInstance own{instance_, "_sluice._tcp", ports_.http, {{"api_url", api_url}}};
   for (const auto& [key, port] : {std::pair<const char*, std::uint16_t>{"wire", ports_.wire},

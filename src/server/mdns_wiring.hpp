@@ -1,7 +1,8 @@
 #pragma once
 // MdnsWiring: the daemon's mDNS/DNS-SD responder (--mdns, --mdns-interfaces; src/mdns): it
 // announces, on UDP 5353,
-//   _maestra._tcp  what Maestra's SDKs discover(): TXT api_url (and nats_url with --bus nats://)
+//   _maestra._tcp  what Maestra's SDKs discover(): TXT api_url (and nats_url with --bus nats://,
+//                  mqtt_broker and mqtt_port with --mqtt)
 //   _sluice._tcp   the same server for sluice's own tools: TXT api_url, wire, rtmp, rtsp, srt
 //   _http._tcp     the web console (TXT path=/)
 //   _rtsp._tcp     one per camera alias (rtsp://HOST:PORT/ALIAS; TXT path=/ALIAS)
@@ -31,7 +32,7 @@ class MdnsWiring {
  public:
   // The bound ports of the daemon's doors (0: off).
   struct Ports {
-    std::uint16_t http = 0, wire = 0, rtmp = 0, rtsp = 0, srt = 0;
+    std::uint16_t http = 0, wire = 0, rtmp = 0, rtsp = 0, srt = 0, mqtt = 0;
   };
   explicit MdnsWiring(const Config& config);
   ~MdnsWiring();  // stop()

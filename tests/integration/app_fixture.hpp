@@ -26,6 +26,7 @@ class InProcessDaemon {
     c.onvif_enabled = false;  // no WS-Discovery multicast from tests
     c.mdns_enabled = false;   // nor mDNS
     c.osc_enabled = false;
+    c.mqtt_enabled = false;
     c.stream_ttl = ttl;
     c.request_timeout = request_timeout;
     c.threads = 2;

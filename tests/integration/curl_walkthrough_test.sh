@@ -11,7 +11,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$sluiced" --http 127.0.0.1:0 --rtmp 127.0.0.1:0 --rtsp off --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off --history "$work/history.db" > "$work/daemon.log" 2>&1 &
+"$sluiced" --http 127.0.0.1:0 --rtmp 127.0.0.1:0 --rtsp off --rtsp-udp-ports off --srt off --webrtc-udp off --onvif off --mdns off --osc off --mqtt off --history "$work/history.db" > "$work/daemon.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
   port=$(grep -o 'listening http=127.0.0.1:[0-9]*' "$work/daemon.log" | grep -o '[0-9]*$' || true)

@@ -291,7 +291,8 @@ class DaemonProcess {
   int rtsps_port() const { return rtsps_port_; }
   int srt_port() const { return srt_port_; }  // from "… srt=<host>:<port>" (0 when off)
   const std::string& data_dir() const { return data_dir_; }  // unless the caller gave one
-  int osc_port() const { return osc_port_; }  // from "… osc=<host>:<port>" (0 when off)
+  int osc_port() const { return osc_port_; }    // from "… osc=<host>:<port>" (0 when off)
+  int mqtt_port() const { return mqtt_port_; }  // from "… mqtt=<host>:<port>" (0 when off)
   std::string output() const { return process_.stdout_text(); }
   ChildProcess& process() { return process_; }
 
@@ -307,8 +308,8 @@ class DaemonProcess {
           Default{"--rtsp-udp-ports", rtsp_udp_port_ ? std::to_string(rtsp_udp_port_) : "0"},
           Default{"--srt", "127.0.0.1:" + std::to_string(srt_port_)},
           Default{"--webrtc-udp", "127.0.0.1:0"}, Default{"--onvif", "off"},
-          Default{"--mdns", "off"}, Default{"--osc", "off"}, Default{"--history", ":memory:"},
-          Default{"--log-level", "info"},
+          Default{"--mdns", "off"}, Default{"--osc", "off"}, Default{"--mqtt", "off"},
+          Default{"--history", ":memory:"}, Default{"--log-level", "info"},
           Default{"--key-secret-file", ::testing::TempDir() + "/sluice-test-key-secret"},
           Default{"--loopback-admin", "true"}, Default{"--data-dir", data_dir_}}) {
       if (std::find(extra_args_.begin(), extra_args_.end(), flag) == extra_args_.end()) {
@@ -348,6 +349,8 @@ class DaemonProcess {
     if (std::regex_search(*line, m, kRtmps)) rtmps_port_ = std::stoi(m[1].str());
     static const std::regex kOsc(R"( osc=[^\s]*:(\d+))");
     if (std::regex_search(*line, m, kOsc)) osc_port_ = std::stoi(m[1].str());
+    static const std::regex kMqtt(R"( mqtt=[^\s]*:(\d+))");
+    if (std::regex_search(*line, m, kMqtt)) mqtt_port_ = std::stoi(m[1].str());
     return ::testing::AssertionSuccess();
   }
 
@@ -368,6 +371,7 @@ class DaemonProcess {
   int https_port_ = 0;
   int rtmps_port_ = 0;
   int osc_port_ = 0;
+  int mqtt_port_ = 0;
   int wire_port_ = 0;
   int rtmp_port_ = 0;
   int rtsp_port_ = 0;

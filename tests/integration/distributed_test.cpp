@@ -709,3 +709,48 @@ TEST_F(Distributed, IdentitiesAndSettingsAreSharedByEveryNode) {
 
 }  // namespace
 }  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// MQTT across nodes (issue 16): a device publishing to node A reaches an MQTT subscriber of node
+// B once, and so does node A's registry advert of an MQTT-advertised stream.
+TEST_F(Distributed, MqttDevicesOnDifferentNodesSeeEachOther) {
+  if (::access("/usr/bin/mosquitto_sub", X_OK) != 0) {
+    GTEST_SKIP() << "mosquitto-clients is not installed";
+  }
+  ASSERT_NO_FATAL_FAILURE(start_cluster({"--mqtt", "127.0.0.1:0"}));
+  ASSERT_GT(a_->mqtt_port(), 0);
+  ASSERT_GT(b_->mqtt_port(), 0);
+  ChildProcess sub;
+  ASSERT_TRUE(sub.spawn({"/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p",
+                         std::to_string(b_->mqtt_port()), "-v", "-W", "8", "-t", "sensors/#",
+                         "-t", "maestra/stream/advertise/#"}));
+  std::this_thread::sleep_for(500ms);
+  auto pub = [&](const std::string& topic, const std::string& message) {
+    return run_command({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p",
+                        std::to_string(a_->mqtt_port()), "-i", "node-a-device", "-t", topic, "-m",
+                        message},
+                       10s);
+  };
+  ASSERT_EQ(pub("sensors/a/temp", "21").exit_code, 0);
+  ASSERT_EQ(pub("maestra/stream/advertise",
+                R"({"name":"far","stream_type":"sensor","protocol":"udp","port":9000})")
+                .exit_code,
+            0);
+  EXPECT_TRUE(sub.wait_for_text("sensors/a/temp 21", 5s)) << sub.stdout_text();
+  auto advert = sub.wait_for_text("maestra/stream/advertise/sensor {", 5s);
+  ASSERT_TRUE(advert) << sub.stdout_text() << a_->output();
+  EXPECT_TRUE(contains(*advert, "\"id\":\"")) << *advert;
+  sub.wait(12s);
+  const std::string seen = sub.stdout_text();
+  std::size_t count = 0;
+  for (std::size_t at = seen.find("sensors/a/temp"); at != std::string::npos;
+       at = seen.find("sensors/a/temp", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 1u) << seen;
+}
+
+}  // namespace
+}  // namespace sluice::testing

@@ -33,6 +33,7 @@ Config local_config() {
   c.onvif_enabled = false;  // no WS-Discovery multicast
   c.mdns_enabled = false;   // nor mDNS
   c.osc_enabled = false;
+  c.mqtt_enabled = false;
   c.http = HostPort{"127.0.0.1", 0};
   c.wire = HostPort{"127.0.0.1", 0};
   c.rtmp = HostPort{"127.0.0.1", 0};

@@ -11,11 +11,12 @@ has() { grep -qx -- "$2" <<<"$1"; }
 
 run_list=$("$src/scripts/install-deps.sh" --list)
 test_list=$("$src/scripts/install-deps.sh" --list --test)
-for p in libboost1.81-dev libavformat-dev libhiredis-dev libnats-dev libpq-dev cmake; do
+# nodejs (and npm, when node brings none) build the web console that sluiced embeds.
+for p in libboost1.81-dev libavformat-dev libhiredis-dev libnats-dev libpq-dev cmake nodejs; do
   has "$run_list" "$p" || fail "the run set lacks $p (sluiced links it): $run_list"
   has "$test_list" "$p" || fail "the test set lacks $p"
 done
-for p in redis-server nats-server postgresql ffmpeg libgtest-dev libgmock-dev nodejs chromium wrk curl; do
+for p in redis-server nats-server postgresql ffmpeg libgtest-dev libgmock-dev chromium wrk curl; do
   has "$run_list" "$p" && fail "make run would install $p, which only the tests use"
   has "$test_list" "$p" || fail "make test would not install $p"
 done

@@ -566,7 +566,7 @@ TEST_F(Limits, RunningOutOfDescriptorsBacksOff) {
       {"/bin/sh", "-c",
        "ulimit -S -n 32; ulimit -H -n 64; exec \"$0\" --http 127.0.0.1:0 "
        "--wire 127.0.0.1:0 --rtmp off --rtsp off --rtsp-udp-ports off --srt "
-       "off --webrtc-udp off --onvif off --mdns off --osc off --history :memory: --threads 2 "
+       "off --webrtc-udp off --onvif off --mdns off --osc off --mqtt off --history :memory: --threads 2 "
        "--key-secret-file \"$1\"",
        sluiced, ::testing::TempDir() + "/limits-fd-key"},
       true));

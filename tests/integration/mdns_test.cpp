@@ -23,8 +23,8 @@ class Mdns : public ::testing::Test {
     if (!private_network_error().empty()) {
       GTEST_SKIP() << "needs a network namespace of its own (" << private_network_error() << ")";
     }
-    daemon_ = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{"--mdns", "on", "--mdns-interfaces", "lo"});
+    daemon_ = std::make_unique<DaemonProcess>(std::vector<std::string>{
+        "--mdns", "on", "--mdns-interfaces", "lo", "--mqtt", "127.0.0.1:0"});
     ASSERT_TRUE(daemon_->start());
   }
 
@@ -58,6 +58,8 @@ TEST_F(Mdns, MaestraSdksAndBrowsersFindSluicedAndItsServices) {
   json::object maestra = instance("_maestra._tcp.local.", daemon_->port());
   ASSERT_FALSE(maestra.empty()) << "zeroconf did not find _maestra._tcp";
   EXPECT_EQ(maestra.at("txt").at("api_url").as_string(), api_url) << json::serialize(maestra);
+  EXPECT_EQ(maestra.at("txt").at("mqtt_broker").as_string(), "127.0.0.1");
+  EXPECT_EQ(maestra.at("txt").at("mqtt_port").as_string(), std::to_string(daemon_->mqtt_port()));
   EXPECT_NE(std::string(maestra.at("server").as_string()).find(".local"), std::string::npos);
   EXPECT_EQ(maestra.at("addresses").as_array().at(0).as_string(), "127.0.0.1");
 

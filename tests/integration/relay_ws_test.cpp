@@ -455,6 +455,7 @@ class FixedPortDaemon {
     c.onvif_enabled = false;  // no WS-Discovery multicast
     c.mdns_enabled = false;   // nor mDNS
     c.osc_enabled = false;
+    c.mqtt_enabled = false;
     c.http = HostPort{"127.0.0.1", http_port};
     c.wire = HostPort{"127.0.0.1", wire_port};
     c.rtmp = HostPort{"127.0.0.1", 0};

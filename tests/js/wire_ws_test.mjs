@@ -34,7 +34,7 @@ const decoder = new TextDecoder();
 
 // Starts sluiced on ephemeral ports; resolves once its log names them.
 async function startServer(extra = []) {
-  const args = ['--http', '127.0.0.1:0', '--wire', '127.0.0.1:0', '--rtmp', '127.0.0.1:0', '--rtsp', 'off', '--rtsp-udp-ports', 'off', '--srt', 'off', '--webrtc-udp', 'off', '--onvif', 'off', '--mdns', 'off', '--osc', 'off', '--history', ':memory:', ...extra];
+  const args = ['--http', '127.0.0.1:0', '--wire', '127.0.0.1:0', '--rtmp', '127.0.0.1:0', '--rtsp', 'off', '--rtsp-udp-ports', 'off', '--srt', 'off', '--webrtc-udp', 'off', '--onvif', 'off', '--mdns', 'off', '--osc', 'off', '--mqtt', 'off', '--history', ':memory:', ...extra];
   const p = spawn(SLUICED, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   process.on('exit', () => p.kill('SIGKILL'));
   let log = '';
