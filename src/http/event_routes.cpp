@@ -85,8 +85,9 @@ constexpr int kPreviewRate = 20;  // preview events a second, at most
 
 // A preview in proxy mode: sluiced registers as a consumer of the stream the way Maestra's
 // devices expect (section 5.4 of the Maestra notes) — {address, port} on
-// maestra.stream.{id}.subscribe (MQTT maestra/stream/{id}/subscribe) and, in the MQTT bridge's
-// envelope, on maestra.mqtt.maestra.stream.{id}.subscribe — receives the publisher's UDP packets
+// maestra.stream.{id}.subscribe, on MQTT maestra/stream/{id}/subscribe (through the broker's
+// maestra.to_mqtt.* bridge) and, in the MQTT bridge's envelope, on
+// maestra.mqtt.maestra.stream.{id}.subscribe — receives the publisher's UDP packets
 // and sends each, decoded, as a `preview` event with `_seq`. Unregisters (…unsubscribe) when the
 // client goes.
 struct PreviewProxy {
@@ -106,6 +107,8 @@ struct PreviewProxy {
                                 {"timestamp", format_timestamp(std::chrono::system_clock::now())},
                                 {"data", where}};
     hub.publish("maestra.mqtt." + subject, to_json_text(envelope));
+    // Devices on sluiced's MQTT broker listen on maestra/stream/{id}/subscribe itself.
+    hub.publish("maestra.to_mqtt." + subject, to_json_text(where));
   }
 
   hub::Hub& hub;

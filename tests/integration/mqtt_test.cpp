@@ -3,9 +3,13 @@
 // stream), /ws hub clients and MQTT devices seeing each other, credentials from the trust issue,
 // and the npm `mqtt` client over TCP and over WebSocket at /mqtt (QoS 1, retained, last will,
 // MQTT 5 request/response).
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <future>
 
 #include "browser_fixture.hpp"
+#include "client/event_stream.hpp"
 #include "client/hub_connection.hpp"
 
 namespace sluice::testing {
@@ -145,6 +149,57 @@ TEST_F(Mqtt, MqttDevicesAndHubClientsSeeEachOther) {
   both.wait(5s);
   const std::string seen = both.stdout_text();
   EXPECT_EQ(std::count(seen.begin(), seen.end(), '\n'), 1) << seen;
+}
+
+// An ESP32 publisher that listens on MQTT for consumers (Maestra's informal registration, section
+// 5.4): opening the stream's preview tells it where to send, and what it sends is shown.
+TEST_F(Mqtt, APreviewRegistersWithAnMqttPublisher) {
+  start();
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(pub("esp32-glove", "maestra/stream/advertise",
+                R"({"name":"glove","stream_type":"data","protocol":"udp",)"
+                R"("address":"127.0.0.1","port":9000,"config":{"preview":true}})")
+                .exit_code,
+            0);
+  std::string id;
+  ASSERT_TRUE(eventually([&] {
+    auto s = streams();
+    if (!s.empty()) id = std::string(s[0].at("id").as_string());
+    return !id.empty();
+  }));
+  ChildProcess device;  // the board's subscription
+  subscribe(device, {"maestra/stream/" + id + "/subscribe"}, 1, 10);
+  client::EventStream preview(daemon_->url());
+  std::promise<std::string> shown;
+  std::thread reader([&] {
+    bool once = false;
+    (void)preview.run("/streams/" + id + "/preview", [&](const client::ServerSentEvent& e) {
+      if (e.event == "preview" && !once) {
+        once = true;
+        shown.set_value(e.data);
+      }
+    });
+  });
+  auto line = device.wait_for_text("maestra/stream/" + id + "/subscribe {", 5s);
+  ASSERT_TRUE(line) << device.stdout_text() << daemon_->output();
+  const json::value to = json::parse(line->substr(line->find('{')));
+  const int port = static_cast<int>(to.at("port").as_int64());
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(static_cast<std::uint16_t>(port));
+  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto got = shown.get_future();
+  for (int i = 0; i < 20 && got.wait_for(100ms) != std::future_status::ready; ++i) {
+    const std::string packet = R"({"finger":)" + std::to_string(i) + "}";
+    (void)::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&dst),
+                   sizeof dst);
+  }
+  ::close(fd);
+  ASSERT_EQ(got.wait_for(2s), std::future_status::ready) << "no preview event";
+  EXPECT_NE(got.get().find("finger"), std::string::npos);
+  preview.stop();
+  reader.join();
 }
 
 TEST_F(Mqtt, CredentialsFollowTheAuthMode) {
