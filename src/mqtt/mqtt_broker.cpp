@@ -33,6 +33,12 @@ ConnectionId Broker::open(std::string address, ConnectionSink& sink, MonoTime no
   return id;
 }
 
+void Broker::forget(Connection& c) {
+  auto* sink = c.sink;
+  connections_.erase(c.id);  // `c` is gone
+  sink->close();
+}
+
 void Broker::send(Connection& c, const Packet& packet) {
   scratch_.clear();
   if (encode_to(scratch_, packet, c.version)) c.sink->send(scratch_);
@@ -236,9 +242,7 @@ void Broker::refuse_connect(Connection& c, ReasonCode reason, std::string why) {
   ack.reason_code = reason;
   if (c.version == kMqtt5) ack.properties.reason_string = std::move(why);
   send(c, ack);
-  auto* sink = c.sink;
-  connections_.erase(c.id);
-  sink->close();
+  forget(c);
 }
 
 void Broker::protocol_error(Connection& c, const ProtocolError& error, MonoTime now) {
@@ -249,10 +253,7 @@ void Broker::protocol_error(Connection& c, const ProtocolError& error, MonoTime 
       c.version = kMqtt5;
       return refuse_connect(c, error.reason, error.detail);
     }
-    auto* sink = c.sink;
-    connections_.erase(c.id);
-    sink->close();
-    return;
+    return forget(c);
   }
   end_connection(c, now, true, error.reason, error.detail, true);
 }
@@ -319,9 +320,7 @@ void Broker::tick(MonoTime now) {
   }
   for (auto id : late) {
     if (Connection* c = find(id)) {
-      auto* sink = c->sink;
-      connections_.erase(id);
-      sink->close();
+      forget(*c);
     }
   }
   for (auto [id, connected] : timed_out) {
@@ -353,9 +352,7 @@ void Broker::shutdown(MonoTime now) {
     Connection* c = find(id);
     if (!c) continue;
     if (c->state != Connection::State::connected) {
-      auto* sink = c->sink;
-      connections_.erase(id);
-      sink->close();
+      forget(*c);
       continue;
     }
     end_connection(*c, now, true, ReasonCode::server_shutting_down, "sluiced is stopping", true);

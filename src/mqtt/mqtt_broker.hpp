@@ -175,6 +175,7 @@ class Broker {
   void drop_session(Session& s, MonoTime now);  // a delayed will still due is published
   void process(Connection& c, MonoTime now);
   Connection* find(ConnectionId id);
+  void forget(Connection& c);  // a connection that never had a session: dropped and closed
   void send(Connection& c, const Packet& packet);
 
   // mqtt_broker_routing.cpp: publishes, subscriptions, deliveries
