@@ -382,6 +382,10 @@ std::vector<Op> operations() {
   ops.push_back(op("get", "/ws", "websocket", "events", "WebSocket access to the event hub")
                     .about(kWsDescription)
                     .gives(101, "Switching Protocols (WebSocket)"));
+  ops.push_back(op("get", "/mqtt", "mqtt_websocket", "events", "MQTT over WebSockets")
+                    .about("The MQTT 3.1.1/5 broker (subprotocol \"mqtt\"; credentials in the "
+                           "CONNECT). See docs/api.md, \"MQTT\". 503 with --mqtt off.")
+                    .gives(101, "Switching Protocols (WebSocket)"));
   // Relay channels.
   ops.push_back(op("get", "/channels", "list_channels", "relay",
                    "Relay channels with owner and counters", array_of(typed("object")))
