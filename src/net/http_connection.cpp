@@ -25,7 +25,10 @@ namespace sluice::net {
 namespace {
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
-constexpr std::size_t kFirstRead = 4096;  // the first read of a keep-alive connection's request
+constexpr std::size_t kFirstRead = 4096;
+constexpr std::size_t kLingerBytes = 8 << 20;  // of a refused body read and dropped, at most
+constexpr auto kLingerTime =
+    std::chrono::seconds(2);  // the first read of a keep-alive connection's request
 
 // `/wire`, optionally with a query string: the relay's WebSocket endpoint.
 bool is_wire_target(std::string_view target) {
@@ -148,6 +151,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     }
     if (ec == bhttp::error::body_limit) {
       server_->stats.rejected_bodies.fetch_add(1, std::memory_order_relaxed);
+      linger_ = true;  // the client is still sending the body: let it, so it reads the 413
       return respond(
           http::error_response(Error{413,
                                      "Request body too large: the limit is " +
@@ -455,9 +459,32 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
           self->res_.reset();
           self->release_reply();
           if (ec == beast::error::timeout) self->count_write_timeout("reply");
+          if (!ec && !keep_alive && self->linger_) return self->linger_close();
           if (ec || !keep_alive) return self->shutdown();
           self->read();
         });
+  }
+
+  // A "lingering close" after a reply that refused a request mid-body: closing with unread input
+  // would make the kernel reset the connection, and a client still writing its body would see
+  // a broken pipe instead of the answer. So: no more sending, and the rest of the body is read
+  // and dropped — at most kLingerBytes for at most kLingerTime — before the close.
+  void linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return shutdown();
+    linger_left_ = kLingerBytes;
+    stream_.expires_after(kLingerTime);
+    drain();
+  }
+  void drain() {
+    drain_buffer_.resize(64 * 1024);
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec || n >= self->linger_left_) return self->shutdown();
+                              self->linger_left_ -= n;
+                              self->drain();
+                            });
   }
 
   void release_reply() {
@@ -578,6 +605,9 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   std::size_t reply_reserved_ = 0;  // taken from the server's reply budget for res_
   std::uint64_t requests_ = 0;
   bool closed_ = false;
+  bool linger_ = false;  // close with linger_close() after the reply
+  std::size_t linger_left_ = 0;
+  std::string drain_buffer_;
   std::string remote_address_;  // read once: a syscall per request would show in the profile
   const bool secure_;           // came through the HTTPS front door
   std::string origin_;          // the current request's Origin header

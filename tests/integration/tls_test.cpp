@@ -28,9 +28,11 @@ class Tls : public ::testing::Test {
                              "-subj", "/CN=localhost"});
     ASSERT_EQ(made.exit_code, 0) << made.err;
     daemon_ = std::make_unique<DaemonProcess>(std::vector<std::string>{
-        "--https", "127.0.0.1:0", "--rtmps", "127.0.0.1:0", "--rtsps", "127.0.0.1:0", "--tls-cert",
-        dir_ + "/cert.pem", "--tls-key", dir_ + "/key.pem", "--admin-token", kAdmin,
-        "--loopback-admin", "false"});
+        // Every listener on a free port: the relay's TLS port too (its default, 0.0.0.0:7071,
+        // would clash with the other test of this suite running in parallel).
+        "--https", "127.0.0.1:0", "--rtmps", "127.0.0.1:0", "--rtsps", "127.0.0.1:0", "--wire-tls",
+        "127.0.0.1:0", "--tls-cert", dir_ + "/cert.pem", "--tls-key", dir_ + "/key.pem",
+        "--admin-token", kAdmin, "--loopback-admin", "false"});
     ASSERT_TRUE(daemon_->start());
     ASSERT_GT(daemon_->https_port(), 0);
     ASSERT_GT(daemon_->rtmps_port(), 0);
