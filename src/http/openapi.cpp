@@ -389,7 +389,8 @@ std::vector<Op> operations() {
   // Relay channels.
   ops.push_back(op("get", "/channels", "list_channels", "relay",
                    "Relay channels with owner and counters", array_of(typed("object")))
-                    .about("name, owner, message_count, bytes, subscribers, publishers, active, "
+                    .about("name, owner, message_count, bytes, dropped, subscribers, publishers, "
+                           "active, "
                            "stream_id (the registry stream, or null) and created_at per channel. "
                            "See docs/protocol.md."));
   ops.push_back(

@@ -28,6 +28,9 @@ struct ChannelInfo {
   std::string owner;  // "server" or the owning client's session id
   std::uint64_t message_count = 0;
   std::uint64_t bytes = 0;
+  // Messages subscribers' full queues dropped when this channel's messages reached them (their
+  // overflow policies: drop-oldest, drop-newest, disconnect, block past its bound).
+  std::uint64_t dropped = 0;
   std::size_t subscribers = 0;
   std::size_t publishers = 0;
   bool active = true;

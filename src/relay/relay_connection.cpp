@@ -54,7 +54,7 @@ bool WireSubscriber::deliver_view(const hub::MessageView& message) {
   bool took = connection_->enqueue(stream_, message, wildcard_, responder_);
   // Only wire publishers can be stalled; for anyone else "block" must still be bounded.
   if (took && policy_ == wire::OverflowPolicy::kBlock && !message.can_wait && over_limit()) {
-    trim();
+    trim(message.subject);
   }
   return took;
 }
@@ -63,8 +63,11 @@ bool WireSubscriber::over_limit() const {
   return connection_ && connection_->session().queue_over_limit(stream_);
 }
 
-void WireSubscriber::trim() {
-  if (connection_) relay_.mutable_stats().dropped += connection_->session().trim_queue(stream_);
+void WireSubscriber::trim(std::string_view subject) {
+  if (!connection_) return;
+  const std::size_t n = connection_->session().trim_queue(stream_);
+  relay_.mutable_stats().dropped += n;
+  if (auto* e = subject.empty() ? nullptr : relay_.directory().find(subject)) e->info.dropped += n;
 }
 
 // ------------------------------------------------------------------------ RelayConnection
@@ -417,13 +420,17 @@ bool RelayConnection::enqueue(std::uint32_t stream, const hub::MessageView& mess
   auto offer = session_.send(stream, std::move(out));
   wake();
   relay_.mutable_stats().messages_out++;
+  auto count_drop = [&] {
+    relay_.mutable_stats().dropped++;
+    if (auto* e = relay_.directory().find(message.subject)) e->info.dropped++;
+  };
   switch (offer) {
     case wire::SendQueue::Offer::kDroppedNewest:
     case wire::SendQueue::Offer::kDisconnect:
-      relay_.mutable_stats().dropped++;
+      count_drop();
       return false;
     case wire::SendQueue::Offer::kDroppedOldest:
-      relay_.mutable_stats().dropped++;
+      count_drop();
       return true;
     default:
       return true;

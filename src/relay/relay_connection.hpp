@@ -158,7 +158,9 @@ class WireSubscriber final : public hub::Subscriber,
   wire::OverflowPolicy policy() const { return policy_; }
   std::chrono::milliseconds max_stall() const { return max_stall_; }
   bool over_limit() const;
-  void trim();  // drops oldest down to the limits, counted in the relay stats
+  // Drops oldest down to the limits, counted in the relay stats (and the channel `subject`'s,
+  // when given).
+  void trim(std::string_view subject = {});
 
  private:
   Relay& relay_;

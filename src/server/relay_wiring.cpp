@@ -62,6 +62,7 @@ boost::json::object channel_json(const relay::ChannelInfo& c) {
           {"owner", c.owner},
           {"message_count", c.message_count},
           {"bytes", c.bytes},
+          {"dropped", c.dropped},
           {"subscribers", c.subscribers},
           {"publishers", c.publishers},
           {"active", c.active},

@@ -1,5 +1,5 @@
 // Relay channels: messages and bytes per second (from successive GET /channels), publishers,
-// subscribers, and the relay's drops (sluice_relay_dropped_total in /metrics).
+// subscribers, drops per channel, and the relay's total drops (sluice_relay_dropped_total).
 import { useEffect, useState } from 'preact/hooks';
 import { getText } from '../api';
 import { usePoll, useRates, useSeries } from '../hooks';
@@ -13,6 +13,7 @@ interface Channel {
   owner: string;
   message_count: number;
   bytes: number;
+  dropped: number;
   subscribers: number;
   publishers: number;
   active: boolean;
@@ -57,7 +58,7 @@ export function Channels() {
           <div class="table-wrap">
             <table>
               <thead>
-                <tr><th>Channel</th><th>Msg/s</th><th>Rate</th><th>Bytes/s</th><th>Publishers</th><th>Subscribers</th><th>Total</th></tr>
+                <tr><th>Channel</th><th>Msg/s</th><th>Rate</th><th>Bytes/s</th><th>Publishers</th><th>Subscribers</th><th>Dropped</th><th>Total</th></tr>
               </thead>
               <tbody>
                 {list.map((c) => (
@@ -71,6 +72,7 @@ export function Channels() {
                     <td>{bytes(rates[c.name]?.b ?? 0)}/s</td>
                     <td>{c.publishers}</td>
                     <td>{c.subscribers}</td>
+                    <td>{c.dropped > 0 ? <Badge tone="amber">{formatNumber(c.dropped)}</Badge> : 0}</td>
                     <td>{formatNumber(c.message_count)} msgs, {bytes(c.bytes)}</td>
                   </tr>
                 ))}
