@@ -192,6 +192,10 @@ class Broker {
   void drain(Session& s, MonoTime now);  // queued QoS 1 into the in-flight window
   void send_inflight(Session& s, PendingDelivery pending, MonoTime now);
   void publish_will_now(Session& s, MonoTime now);
+  // A message from `s`'s client (a PUBLISH or its will), allowed: to the hooks, then retained
+  // and routed unless they consumed it.
+  void publish_from(Session& s, std::string topic, std::string payload, std::uint8_t qos,
+                    bool retain, Properties properties, MonoTime now);
   void unsubscribe_all(Session& s);
 
   BrokerHooks& hooks_;

@@ -53,19 +53,9 @@ void Broker::on_publish(Connection& c, Publish& p, MonoTime now) {
   const bool allowed = hooks_.may_publish(s.client, p.topic);
   if (!allowed) ++stats_.refused_publishes;
   if (allowed) {
-    auto m = std::make_shared<Message>();
-    m->topic = std::move(p.topic);
-    m->payload = std::move(p.payload);
-    m->qos = p.qos;
-    m->retain = p.retain;
-    m->properties = std::move(p.properties);
-    m->properties.subscription_identifiers.clear();
-    m->received_at = now;
-    MessagePtr message = std::move(m);
-    if (hooks_.on_publish(s.client, message)) {
-      if (message->retain) retained_.store(message);
-      route(message, &s, now);
-    }
+    p.properties.subscription_identifiers.clear();
+    publish_from(s, std::move(p.topic), std::move(p.payload), p.qos, p.retain,
+                 std::move(p.properties), now);
   }
   const ReasonCode reason = allowed ? ReasonCode::success : ReasonCode::not_authorized;
   if (p.qos == 1) return send(c, Puback{p.packet_id, reason, {}});
@@ -85,16 +75,22 @@ void Broker::publish_will_now(Session& s, MonoTime now) {
   Will will = std::move(*s.will);
   s.will.reset();
   s.will_at.reset();
+  ++stats_.wills_published;
+  will.properties.will_delay_interval.reset();
+  publish_from(s, std::move(will.topic), std::move(will.payload), will.qos, will.retain,
+               std::move(will.properties), now);
+}
+
+void Broker::publish_from(Session& s, std::string topic, std::string payload, std::uint8_t qos,
+                          bool retain, Properties properties, MonoTime now) {
   auto m = std::make_shared<Message>();
-  m->topic = std::move(will.topic);
-  m->payload = std::move(will.payload);
-  m->qos = will.qos;
-  m->retain = will.retain;
-  m->properties = std::move(will.properties);
-  m->properties.will_delay_interval.reset();
+  m->topic = std::move(topic);
+  m->payload = std::move(payload);
+  m->qos = qos;
+  m->retain = retain;
+  m->properties = std::move(properties);
   m->received_at = now;
   MessagePtr message = std::move(m);
-  ++stats_.wills_published;
   if (!hooks_.on_publish(s.client, message)) return;
   if (message->retain) retained_.store(message);
   route(message, &s, now);

@@ -19,11 +19,27 @@ namespace {
 TEST(Daemon, PortTakenIsAClearErrorWithExitCode1) {
   DaemonProcess first;
   ASSERT_TRUE(first.start());
-  auto second =
-      run_command({SLUICED_PATH, "--http", "127.0.0.1:" + std::to_string(first.port()), "--history",
-                   ":memory:", "--rtsp", "off", "--rtsp-udp-ports", "off", "--srt", "off",
-                   "--webrtc-udp", "off", "--onvif", "off", "--mdns", "off", "--osc", "off",
-                   "--mqtt", "off"});
+  auto second = run_command({SLUICED_PATH,
+                             "--http",
+                             "127.0.0.1:" + std::to_string(first.port()),
+                             "--history",
+                             ":memory:",
+                             "--rtsp",
+                             "off",
+                             "--rtsp-udp-ports",
+                             "off",
+                             "--srt",
+                             "off",
+                             "--webrtc-udp",
+                             "off",
+                             "--onvif",
+                             "off",
+                             "--mdns",
+                             "off",
+                             "--osc",
+                             "off",
+                             "--mqtt",
+                             "off"});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("port is taken"), std::string::npos) << second.err;
   // Nobody sent a signal: the log says why it stopped, not "received SIGTERM".

@@ -723,15 +723,15 @@ TEST_F(Distributed, MqttDevicesOnDifferentNodesSeeEachOther) {
   ASSERT_GT(a_->mqtt_port(), 0);
   ASSERT_GT(b_->mqtt_port(), 0);
   ChildProcess sub;
-  ASSERT_TRUE(sub.spawn({"/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p",
-                         std::to_string(b_->mqtt_port()), "-v", "-W", "8", "-t", "sensors/#",
-                         "-t", "maestra/stream/advertise/#"}));
+  ASSERT_TRUE(
+      sub.spawn({"/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(b_->mqtt_port()),
+                 "-v", "-W", "8", "-t", "sensors/#", "-t", "maestra/stream/advertise/#"}));
   std::this_thread::sleep_for(500ms);
   auto pub = [&](const std::string& topic, const std::string& message) {
-    return run_command({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p",
-                        std::to_string(a_->mqtt_port()), "-i", "node-a-device", "-t", topic, "-m",
-                        message},
-                       10s);
+    return run_command(
+        {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(a_->mqtt_port()), "-i",
+         "node-a-device", "-t", topic, "-m", message},
+        10s);
   };
   ASSERT_EQ(pub("sensors/a/temp", "21").exit_code, 0);
   ASSERT_EQ(pub("maestra/stream/advertise",

@@ -562,14 +562,14 @@ TEST_F(Limits, IdleRtmpSocketsCannotLockEncodersOut) {
 TEST_F(Limits, RunningOutOfDescriptorsBacksOff) {
   const std::string sluiced = SLUICED_PATH;
   ChildProcess daemon;
-  ASSERT_TRUE(daemon.spawn(
-      {"/bin/sh", "-c",
-       "ulimit -S -n 32; ulimit -H -n 64; exec \"$0\" --http 127.0.0.1:0 "
-       "--wire 127.0.0.1:0 --rtmp off --rtsp off --rtsp-udp-ports off --srt "
-       "off --webrtc-udp off --onvif off --mdns off --osc off --mqtt off --history :memory: --threads 2 "
-       "--key-secret-file \"$1\"",
-       sluiced, ::testing::TempDir() + "/limits-fd-key"},
-      true));
+  ASSERT_TRUE(daemon.spawn({"/bin/sh", "-c",
+                            "ulimit -S -n 32; ulimit -H -n 64; exec \"$0\" --http 127.0.0.1:0 "
+                            "--wire 127.0.0.1:0 --rtmp off --rtsp off --rtsp-udp-ports off --srt "
+                            "off --webrtc-udp off --onvif off --mdns off --osc off --mqtt off "
+                            "--history :memory: --threads 2 "
+                            "--key-secret-file \"$1\"",
+                            sluiced, ::testing::TempDir() + "/limits-fd-key"},
+                           true));
   auto listening = daemon.wait_for_text("sluiced listening http=", 15s);
   ASSERT_TRUE(listening) << daemon.stdout_text();
   EXPECT_TRUE(daemon.wait_for_text("open files: limit raised from 32 to 64", 1s))
